@@ -1,0 +1,72 @@
+// swift-tools-version: 6.0
+//
+// The package graph is the syllabus. Read it top to bottom:
+//
+//   COpenBLAS, CGnuplotBridge   system glue: BLAS matrix products, gnuplot files
+//   TensorCore                  tensors, reverse-mode autograd, AdamW      (chapter 00)
+//   Plotting                    loss curves and heatmaps through gnuplot
+//   TextData                    corpus, character tokenizer, batches       (chapter 01)
+//   Chapters/NN-*               one executable per concept: ch00, ch01, ...
+//
+// Nothing in a library depends on a later one, and TensorCore knows nothing about GPTs.
+import PackageDescription
+
+// SwiftPM builds for baseline x86-64 (SSE2) unless told otherwise. The kernels want AVX2 + FMA
+// (see ../shared/FINDINGS.md), so ask for them on x86_64 and leave other architectures alone.
+#if arch(x86_64)
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "haswell"])]
+let fastC: [CXXSetting] = [.unsafeFlags(["-march=x86-64-v3"])]
+#else
+let fastMath: [SwiftSetting] = []
+let fastC: [CXXSetting] = []
+#endif
+
+func chapter(_ name: String, _ folder: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(
+        name: name, dependencies: dependencies + [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Chapters/\(folder)", swiftSettings: fastMath)
+}
+
+let package = Package(
+    name: "NanoGPTSwift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ch00", targets: ["ch00"]),
+        .executable(name: "ch01", targets: ["ch01"]),
+        .executable(name: "bench", targets: ["bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // --- System glue -------------------------------------------------------------------
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .target(
+            name: "CGnuplotBridge", path: "Sources/CGnuplotBridge",
+            cxxSettings: fastC,
+            linkerSettings: [.linkedLibrary("boost_iostreams"), .linkedLibrary("boost_filesystem"),
+                             .linkedLibrary("boost_system")]),
+
+        // --- Libraries, in the order the chapters introduce them ----------------------------
+        .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: fastMath),
+        .target(name: "Plotting", dependencies: ["CGnuplotBridge"]),
+        .target(name: "TextData", dependencies: ["TensorCore"], swiftSettings: fastMath),
+
+        // --- Chapters: one concept each -----------------------------------------------------
+        chapter("ch00", "00-Tensors", ["TensorCore", "Plotting"]),
+        chapter("ch01", "01-Bigram", ["TensorCore", "Plotting", "TextData"]),
+
+        // --- Measurements (never timed in tests) --------------------------------------------
+        .executableTarget(
+            name: "bench", dependencies: ["TensorCore"], path: "Sources/Benchmarks", swiftSettings: fastMath),
+
+        // --- Tests ---------------------------------------------------------------------------
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: fastMath),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "TextDataTests", dependencies: ["TextData"]),
+    ],
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
+)

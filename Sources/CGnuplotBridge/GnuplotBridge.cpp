@@ -1,0 +1,201 @@
+// The C++ side of the gnuplot bridge. See include/GnuplotBridge.h for the contract.
+#include "GnuplotBridge.h"
+
+#include <gnuplot-iostream.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+std::string lastError;
+
+// A gnuplot string literal in double quotes. Backslashes and quotes are escaped, so a label that is a
+// lone ' or " still shows (a lone ' inside single quotes reads as empty; see FINDINGS.md).
+std::string quoted(const char *text) {
+    std::string out = "\"";
+    for (const char *c = text ? text : ""; *c; ++c) {
+        if (*c == '"' || *c == '\\') out += '\\';
+        out += *c;
+    }
+    return out + "\"";
+}
+
+std::string joinPath(const std::string &directory, const std::string &file) {
+    if (directory.empty()) return file;
+    return directory.back() == '/' ? directory + file : directory + "/" + file;
+}
+
+// Files are written beside their final name and renamed into place, so a reader never sees half a file.
+void replaceFile(const std::string &temporary, const std::string &final) {
+    if (std::rename(temporary.c_str(), final.c_str()) != 0)
+        throw std::runtime_error("cannot rename " + temporary + " to " + final);
+}
+
+void writeSeriesData(const GnuplotLinePlot &plot, const std::string &path) {
+    std::ofstream out(path + ".tmp");
+    if (!out) throw std::runtime_error("cannot write " + path);
+    out << std::setprecision(7);
+    out << "# " << (plot.title ? plot.title : "") << "\n";
+    for (int s = 0; s < plot.seriesCount; ++s) {
+        const GnuplotSeries &series = plot.series[s];
+        // gnuplot's `index N` selects the block after N double blank lines.
+        if (s > 0) out << "\n\n";
+        out << "# index " << s << ": " << (series.title ? series.title : "") << "\n";
+        out << "# x y\n";
+        for (int i = 0; i < series.count; ++i) {
+            out << series.x[i] << ' ';
+            if (std::isfinite(series.y[i])) out << series.y[i]; else out << "NaN";
+            out << '\n';
+        }
+    }
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + path);
+    replaceFile(path + ".tmp", path);
+}
+
+// The commands shared by the PNG script and the text (dumb) rendering.
+template <typename Stream>
+void emitLineCommands(Stream &gp, const GnuplotLinePlot &plot) {
+    gp << "set title " << quoted(plot.title) << " noenhanced\n";
+    gp << "set xlabel " << quoted(plot.xLabel) << " noenhanced\n";
+    gp << "set ylabel " << quoted(plot.yLabel) << " noenhanced\n";
+    gp << "set key top right noenhanced\n";
+    gp << "set grid\n";
+    if (plot.logScaleX) gp << "set logscale x\n";
+}
+
+}  // namespace
+
+extern "C" int gnuplot_write_line_plot(const GnuplotLinePlot *plot, const char *directory, const char *baseName,
+                                       int widthPixels, int heightPixels) {
+    try {
+        const std::string dat = std::string(baseName) + ".dat";
+        const std::string gpFile = joinPath(directory, std::string(baseName) + ".gp");
+        writeSeriesData(*plot, joinPath(directory, dat));
+        {
+            Gnuplot gp(">" + gpFile + ".tmp");  // gnuplot-iostream writing a script file instead of a pipe
+            gp << "# " << (plot->title ? plot->title : "") << "\n";
+            gp << "# Re-render from this folder with:  gnuplot " << baseName << ".gp\n";
+            gp << "set terminal pngcairo size " << widthPixels << "," << heightPixels
+               << " noenhanced font \"Sans,11\"\n";
+            gp << "set output " << quoted((std::string(baseName) + ".png").c_str()) << "\n";
+            emitLineCommands(gp, *plot);
+            gp << "plot ";
+            for (int s = 0; s < plot->seriesCount; ++s) {
+                if (s > 0) gp << ", \\\n     ";
+                gp << quoted(dat.c_str()) << " index " << s << " using 1:2 with lines linewidth 2 title "
+                   << quoted(plot->series[s].title);
+            }
+            gp << "\nunset output\n";
+            gp.flush();
+            if (!gp) throw std::runtime_error("cannot write " + gpFile);
+        }
+        replaceFile(gpFile + ".tmp", gpFile);
+        return 0;
+    } catch (const std::exception &error) {
+        lastError = error.what();
+        return -1;
+    }
+}
+
+extern "C" int gnuplot_print_line_plot(const GnuplotLinePlot *plot, int columns, int rows) {
+    try {
+        std::fflush(stdout);
+        Gnuplot gp("gnuplot");  // a real pipe into the gnuplot program; it draws on our stdout
+        gp << "set terminal dumb size " << columns << "," << rows << "\n";
+        emitLineCommands(gp, *plot);
+        gp << "set key top right\nplot ";
+        for (int s = 0; s < plot->seriesCount; ++s) gp << (s ? ", " : "") << "'-' using 1:2 with lines title "
+                                                       << quoted(plot->series[s].title);
+        gp << "\n";
+        for (int s = 0; s < plot->seriesCount; ++s) {
+            std::vector<std::pair<double, double>> points;
+            for (int i = 0; i < plot->series[s].count; ++i)
+                if (std::isfinite(plot->series[s].y[i])) points.emplace_back(plot->series[s].x[i], plot->series[s].y[i]);
+            if (points.empty()) points.emplace_back(0, NAN);
+            gp.send1d(points);
+        }
+        gp.flush();
+        return 0;
+    } catch (const std::exception &error) {
+        lastError = error.what();
+        return -1;
+    }
+}
+
+extern "C" int gnuplot_write_heatmaps(const GnuplotHeatmaps *plot, const char *directory, const char *baseName) {
+    try {
+        const std::string dat = std::string(baseName) + ".dat";
+        const std::string datPath = joinPath(directory, dat);
+        const std::string gpFile = joinPath(directory, std::string(baseName) + ".gp");
+        const int gridColumns = std::max(1, std::min(plot->gridColumns, plot->panelCount));
+        const int gridRows = (plot->panelCount + gridColumns - 1) / gridColumns;
+
+        {   // The numbers: one matrix per panel, panels separated by two blank lines (gnuplot's `index`).
+            std::ofstream out(datPath + ".tmp");
+            if (!out) throw std::runtime_error("cannot write " + datPath);
+            out << std::setprecision(6);
+            const size_t panelSize = size_t(plot->rows) * size_t(plot->columns);
+            for (int p = 0; p < plot->panelCount; ++p) {
+                if (p > 0) out << "\n\n";
+                out << "# index " << p << ": " << (plot->panelTitles ? plot->panelTitles[p] : "") << "\n";
+                for (int r = 0; r < plot->rows; ++r) {
+                    for (int c = 0; c < plot->columns; ++c)
+                        out << (c ? " " : "") << plot->values[p * panelSize + size_t(r) * plot->columns + c];
+                    out << '\n';
+                }
+            }
+            out.close();
+            if (!out) throw std::runtime_error("cannot write " + datPath);
+            replaceFile(datPath + ".tmp", datPath);
+        }
+
+        // Each panel gets about 60 px per label (at least 320 px), so tick labels stay readable.
+        const int panelPixels = std::max(320, std::min(720, 26 * std::max(plot->rows, plot->columns) + 140));
+        const int width = gridColumns * panelPixels;
+        const int height = gridRows * panelPixels + 40;
+        {
+            Gnuplot gp(">" + gpFile + ".tmp");
+            gp << "# " << (plot->title ? plot->title : "") << "\n";
+            gp << "# Re-render from this folder with:  gnuplot " << baseName << ".gp\n";
+            gp << "set terminal pngcairo size " << width << "," << height << " noenhanced font \"Sans,10\"\n";
+            gp << "set output " << quoted((std::string(baseName) + ".png").c_str()) << "\n";
+            gp << "set xtics (";
+            for (int c = 0; c < plot->columns; ++c) gp << (c ? ", " : "") << quoted(plot->columnLabels[c]) << " " << c;
+            gp << ") scale 0 noenhanced\n";
+            gp << "set ytics (";
+            for (int r = 0; r < plot->rows; ++r) gp << (r ? ", " : "") << quoted(plot->rowLabels[r]) << " " << r;
+            gp << ") scale 0 noenhanced\n";
+            gp << "set xrange [-0.5:" << plot->columns - 0.5 << "]\n";
+            gp << "set yrange [" << plot->rows - 0.5 << ":-0.5]   # row 0 at the top, like a printed matrix\n";
+            gp << "set xlabel " << quoted(plot->xLabel) << " noenhanced\n";
+            gp << "set ylabel " << quoted(plot->yLabel) << " noenhanced\n";
+            gp << "set palette defined (0 \"white\", 0.35 \"#fdae61\", 0.7 \"#d7191c\", 1 \"#3f007d\")\n";
+            if (plot->colorMin < plot->colorMax) gp << "set cbrange [" << plot->colorMin << ":" << plot->colorMax << "]\n";
+            gp << "set size ratio -1\n";
+            gp << "set multiplot layout " << gridRows << "," << gridColumns << " title "
+               << quoted(plot->title) << " noenhanced\n";
+            for (int p = 0; p < plot->panelCount; ++p) {
+                gp << "set title " << quoted(plot->panelTitles ? plot->panelTitles[p] : "") << " noenhanced\n";
+                gp << "plot " << quoted(dat.c_str()) << " index " << p << " matrix with image notitle\n";
+            }
+            gp << "unset multiplot\nunset output\n";
+            gp.flush();
+            if (!gp) throw std::runtime_error("cannot write " + gpFile);
+        }
+        replaceFile(gpFile + ".tmp", gpFile);
+        return 0;
+    } catch (const std::exception &error) {
+        lastError = error.what();
+        return -1;
+    }
+}
+
+extern "C" const char *gnuplot_bridge_last_error(void) { return lastError.c_str(); }

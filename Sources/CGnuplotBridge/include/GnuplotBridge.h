@@ -1,0 +1,65 @@
+// A small C interface over gnuplot-iostream, so Swift can stay plain Swift.
+//
+// Swift's C++ interop cannot import gnuplot-iostream.h (its Gnuplot class is non-copyable and templated),
+// so this target compiles the header in C++ and exposes a few C functions. Every writer produces
+//   NAME.dat  the numbers,
+//   NAME.gp   a gnuplot script that renders NAME.png when run from its own folder (`gnuplot NAME.gp`),
+// and the Swift side (Plotting) runs gnuplot on the script. Functions return 0 on success, or -1 with a
+// one-line reason in gnuplot_bridge_last_error().
+#ifndef GNUPLOT_BRIDGE_H
+#define GNUPLOT_BRIDGE_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One curve: `count` points (x[i], y[i]). NaN values of y are skipped by gnuplot.
+typedef struct {
+    const char *title;
+    int count;
+    const double *x;
+    const double *y;
+} GnuplotSeries;
+
+/// Several curves on one pair of axes, e.g. train and val loss against step.
+typedef struct {
+    const char *title;
+    const char *xLabel;
+    const char *yLabel;
+    int logScaleX;
+    int seriesCount;
+    const GnuplotSeries *series;
+} GnuplotLinePlot;
+
+/// `panelCount` matrices of `rows` x `columns` values (row-major, panel after panel) drawn as heatmaps in
+/// a grid of `gridColumns` panels per line, with text tick labels on both axes (row 0 at the top).
+typedef struct {
+    const char *title;
+    const char *xLabel;
+    const char *yLabel;
+    int rows;
+    int columns;
+    int panelCount;
+    int gridColumns;
+    const char *const *panelTitles;
+    const float *values;
+    const char *const *rowLabels;
+    const char *const *columnLabels;
+    double colorMin;  ///< colour range; set colorMin >= colorMax to let gnuplot choose
+    double colorMax;
+} GnuplotHeatmaps;
+
+int gnuplot_write_line_plot(const GnuplotLinePlot *plot, const char *directory, const char *baseName,
+                            int widthPixels, int heightPixels);
+int gnuplot_write_heatmaps(const GnuplotHeatmaps *plot, const char *directory, const char *baseName);
+
+/// Pipes the plot straight into the `gnuplot` program with the `dumb` terminal, which draws it in text on
+/// standard output. The caller checks that gnuplot exists first.
+int gnuplot_print_line_plot(const GnuplotLinePlot *plot, int columns, int rows);
+
+const char *gnuplot_bridge_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,43 @@
+// Reverse-mode automatic differentiation over whole tensors, in the spirit of micrograd.
+//
+// Every op result remembers its inputs (`parents`) and a `backwardStep` that, given its own gradient,
+// adds the right amount into each input's gradient (the chain rule). `backward()` orders the graph so
+// that each tensor comes after everything computed from it, then runs the steps in that order.
+extension Tensor {
+    /// Computes d(self)/d(every tensor it depends on). `self` is usually the scalar loss, whose gradient
+    /// starts at 1. For a non-scalar, pass the upstream gradient as `seed` (same count as self).
+    public func backward(seed: [Float]? = nil) {
+        precondition(requiresGrad, "backward() on a tensor that does not depend on any parameter")
+        let start = gradStorage()
+        if let seed {
+            precondition(seed.count == count, "seed of \(seed.count) values for \(count) elements")
+            seed.withUnsafeBufferPointer { start.pointer.update(from: $0.baseAddress!, count: count) }
+        } else {
+            precondition(count == 1, "backward() without a seed needs a scalar; this has shape \(shape)")
+            start.fill(1)
+        }
+        for node in topologicalOrder().reversed() {
+            if let step = node.backwardStep, node.grad != nil { step(node) }
+        }
+    }
+
+    /// Every tensor this one depends on, each listed after its inputs (iterative depth-first search,
+    /// so deep graphs cannot overflow the stack).
+    func topologicalOrder() -> [Tensor] {
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(tensor: Tensor, nextParent: Int)] = [(self, 0)]
+        visited.insert(ObjectIdentifier(self))
+        while let (tensor, nextParent) = stack.last {
+            if nextParent < tensor.parents.count {
+                stack[stack.count - 1].nextParent += 1
+                let parent = tensor.parents[nextParent]
+                if parent.requiresGrad, visited.insert(ObjectIdentifier(parent)).inserted { stack.append((parent, 0)) }
+            } else {
+                order.append(tensor)
+                stack.removeLast()
+            }
+        }
+        return order
+    }
+}

@@ -1,0 +1,38 @@
+// The backend seam, part 2: every matrix product in the project is one call to OpenBLAS's cblas_sgemm.
+// Transposes are passed as flags, never materialized.
+import COpenBLAS
+import Foundation
+
+public enum BLAS {
+    /// OpenBLAS worker threads. Defaults to all cores; `--threads` in every chapter sets it.
+    public static var threadCount: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// The CPU kernel OpenBLAS picked at start-up (for example "Zen" or "Haswell").
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// When true, every gemm call adds its wall time and FLOPs here, so a benchmark can compare a whole
+    /// training step with the matrix products inside it.
+    nonisolated(unsafe) public static var isTiming = false
+    nonisolated(unsafe) public static var timedSeconds = 0.0
+    nonisolated(unsafe) public static var timedFlops = 0.0
+
+    /// C = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is M x K, op(B) is K x N, C is M x N.
+    /// A is stored M x K, or K x M when `transposeA`; B is stored K x N, or N x K when `transposeB`.
+    @inline(__always)
+    public static func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+                            alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                            beta: Float, c: UnsafeMutablePointer<Float>) {
+        guard m > 0, n > 0 else { return }
+        let start = isTiming ? DispatchTime.now().uptimeNanoseconds : 0
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(n))
+        if isTiming {
+            timedSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            timedFlops += 2 * Double(m) * Double(n) * Double(k)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+// Kernels that move numbers without arithmetic: embedding lookup, axis swaps, and column slices
+// (for concatenation and split along the last axis). Forward beside backward.
+extension Kernels {
+    /// out[i, :] = table[ids[i], :]
+    public static func embedding(table: Storage, ids: [Int], out: Storage, width: Int) {
+        for (i, id) in ids.enumerated() {
+            (out.pointer + i * width).update(from: table.pointer + id * width, count: width)
+        }
+    }
+
+    /// tableGrad[ids[i], :] += g[i, :]  (a token seen twice collects both gradients)
+    public static func embeddingBackward(_ g: Storage, ids: [Int], tableGrad: Storage, width: Int) {
+        for (i, id) in ids.enumerated() {
+            let source = g.pointer + i * width, target = tableGrad.pointer + id * width
+            for j in 0..<width { target[j] += source[j] }
+        }
+    }
+
+    /// Copies `x` (shape `shape`, row-major) into `out` with axes `first` and `second` swapped.
+    /// With `accumulate`, adds instead of copying (the backward of a swap is the same swap).
+    public static func swapAxes(_ x: Storage, shape: [Int], _ first: Int, _ second: Int, out: Storage,
+                                accumulate: Bool) {
+        // Strides of x, then the strides x must be read with to walk `out` in order.
+        var strides = [Int](repeating: 1, count: shape.count)
+        for axis in stride(from: shape.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
+        var outShape = shape
+        outShape.swapAt(first, second)
+        var readStrides = strides
+        readStrides.swapAt(first, second)
+        // The last axis is walked by an inner loop; all others by an odometer.
+        let rank = shape.count, inner = outShape[rank - 1], innerStride = readStrides[rank - 1]
+        var index = [Int](repeating: 0, count: rank)
+        var source = 0, target = 0
+        let x = x.pointer, o = out.pointer
+        while target < out.count {
+            if accumulate { for j in 0..<inner { o[target &+ j] += x[source &+ j &* innerStride] } }
+            else { for j in 0..<inner { o[target &+ j] = x[source &+ j &* innerStride] } }
+            target += inner
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                source += readStrides[axis]
+                if index[axis] < outShape[axis] { break }
+                source -= readStrides[axis] * outShape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+            if axis < 0 { break }
+        }
+    }
+
+    /// For every row: destination[row, destinationOffset ..< +width] (=|+=) source[row, sourceOffset ..< +width].
+    public static func copyColumns(from source: Storage, sourceWidth: Int, sourceOffset: Int,
+                                   to destination: Storage, destinationWidth: Int, destinationOffset: Int,
+                                   width: Int, rows: Int, accumulate: Bool) {
+        for r in 0..<rows {
+            let s = source.pointer + r * sourceWidth + sourceOffset
+            let d = destination.pointer + r * destinationWidth + destinationOffset
+            if accumulate { for j in 0..<width { d[j] += s[j] } } else { d.update(from: s, count: width) }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+// Ops that rearrange numbers: embedding lookup, reshape, axis swap, concatenation and split along the
+// last axis.
+
+/// Looks up one row of `table` (V, C) per id. `ids` holds `shape.reduce(1, *)` indices in [0, V);
+/// the result has shape `shape + [C]`, e.g. (B, T) ids -> (B, T, C).
+public func embedding(_ table: Tensor, ids: [Int], shape: [Int]) -> Tensor {
+    precondition(table.shape.count == 2, "an embedding table is (V, C), got \(table.shape)")
+    precondition(ids.count == shape.reduce(1, *), "\(ids.count) ids for shape \(shape)")
+    let vocabulary = table.shape[0], width = table.shape[1]
+    precondition(ids.allSatisfy { $0 >= 0 && $0 < vocabulary }, "embedding id outside [0, \(vocabulary))")
+    let out = Tensor.result(shape + [width], of: [table]) { out in
+        Kernels.embeddingBackward(out.grad!, ids: ids, tableGrad: table.gradStorage(), width: width)
+    }
+    Kernels.embedding(table: table.storage, ids: ids, out: out.storage, width: width)
+    return out
+}
+
+/// The same numbers with another shape of the same size. Shares storage with x (no copy).
+public func reshape(_ x: Tensor, _ shape: [Int]) -> Tensor {
+    precondition(shape.reduce(1, *) == x.count, "cannot reshape \(x.shape) to \(shape)")
+    let tracked = x.requiresGrad
+    return Tensor(shape: shape, storage: x.storage, requiresGrad: tracked, parents: tracked ? [x] : [],
+                  backward: tracked ? { out in Kernels.accumulate(out.grad!, into: x.gradStorage()) } : nil)
+}
+
+/// Swaps two axes, e.g. (B, T, nh, hs) -> (B, nh, T, hs) with axes 1 and 2. Copies into a contiguous result.
+public func swapAxes(_ x: Tensor, _ first: Int, _ second: Int) -> Tensor {
+    precondition(first < x.shape.count && second < x.shape.count, "swapAxes(\(first), \(second)) on \(x.shape)")
+    var shape = x.shape
+    shape.swapAt(first, second)
+    let out = Tensor.result(shape, of: [x]) { out in
+        Kernels.swapAxes(out.grad!, shape: shape, first, second, out: x.gradStorage(), accumulate: true)
+    }
+    Kernels.swapAxes(x.storage, shape: x.shape, first, second, out: out.storage, accumulate: false)
+    return out
+}
+
+/// Joins tensors side by side along the last axis: (..., c1), (..., c2) -> (..., c1 + c2).
+/// This is how MultiHead puts the outputs of its heads back together.
+public func concatenate(_ parts: [Tensor]) -> Tensor {
+    precondition(!parts.isEmpty, "concatenate needs at least one tensor")
+    let leading = Array(parts[0].shape.dropLast())
+    precondition(parts.allSatisfy { Array($0.shape.dropLast()) == leading }, "concatenate: leading shapes differ")
+    let widths = parts.map { $0.shape.last! }, total = widths.reduce(0, +), rows = leading.reduce(1, *)
+    let offsets = widths.indices.map { widths.prefix($0).reduce(0, +) }
+    let out = Tensor.result(leading + [total], of: parts) { out in
+        for (part, offset) in zip(parts, offsets) where part.requiresGrad {
+            Kernels.copyColumns(from: out.grad!, sourceWidth: total, sourceOffset: offset, to: part.gradStorage(),
+                                destinationWidth: part.shape.last!, destinationOffset: 0, width: part.shape.last!,
+                                rows: rows, accumulate: true)
+        }
+    }
+    for (part, offset) in zip(parts, offsets) {
+        Kernels.copyColumns(from: part.storage, sourceWidth: part.shape.last!, sourceOffset: 0, to: out.storage,
+                            destinationWidth: total, destinationOffset: offset, width: part.shape.last!, rows: rows,
+                            accumulate: false)
+    }
+    return out
+}
+
+/// The inverse of `concatenate`: cuts the last axis into pieces of the given widths.
+public func split(_ x: Tensor, widths: [Int]) -> [Tensor] {
+    let total = x.shape.last!, leading = Array(x.shape.dropLast()), rows = leading.reduce(1, *)
+    precondition(widths.reduce(0, +) == total, "split widths \(widths) do not add up to \(total)")
+    var offset = 0
+    return widths.map { width in
+        let start = offset
+        offset += width
+        let piece = Tensor.result(leading + [width], of: [x]) { piece in
+            Kernels.copyColumns(from: piece.grad!, sourceWidth: width, sourceOffset: 0, to: x.gradStorage(),
+                                destinationWidth: total, destinationOffset: start, width: width, rows: rows,
+                                accumulate: true)
+        }
+        Kernels.copyColumns(from: x.storage, sourceWidth: total, sourceOffset: start, to: piece.storage,
+                            destinationWidth: width, destinationOffset: 0, width: width, rows: rows, accumulate: false)
+        return piece
+    }
+}

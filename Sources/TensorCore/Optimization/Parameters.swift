@@ -1,0 +1,61 @@
+// Parameters live in one flat arena, the way llm.c keeps them: all values in one buffer, all gradients in
+// another, each parameter tensor a view into both. The optimizer is then one loop over flat memory, the
+// gradient norm is one reduction, and a training step never allocates a gradient.
+
+public final class Parameters {
+    /// Every parameter, named as in the PyTorch state dict (e.g. "blocks.0.ln1.weight").
+    public let named: [(name: String, tensor: Tensor)]
+    /// All parameter values, back to back.
+    public let values: Storage
+    /// All gradients, in the same layout as `values`.
+    public let grads: Storage
+    /// Where each parameter sits in the arena, and whether weight decay applies to it.
+    public let slots: [(offset: Int, count: Int, decays: Bool)]
+
+    public var count: Int { values.count }
+
+    /// Copies each tensor into the arena and re-points it there (its old buffer is released).
+    /// Weight decay applies to matrices (rank >= 2: Linear weights, embeddings), never to biases or
+    /// LayerNorm gains, as in nanoGPT.
+    public init(_ named: [(String, Tensor)]) {
+        precondition(Set(named.map(\.0)).count == named.count, "parameter names must be unique")
+        precondition(named.allSatisfy { $0.1.requiresGrad }, "parameters must be created with requiresGrad: true")
+        self.named = named.map { (name: $0.0, tensor: $0.1) }
+        let total = named.reduce(0) { $0 + $1.1.count }
+        values = Storage(count: total)
+        grads = Storage.zeros(count: total)
+        var slots: [(offset: Int, count: Int, decays: Bool)] = []
+        var offset = 0
+        for (_, tensor) in named {
+            let value = Storage(viewing: values, offset: offset, count: tensor.count)
+            Kernels.copy(tensor.storage, to: value)
+            tensor.storage = value
+            tensor.grad = Storage(viewing: grads, offset: offset, count: tensor.count)
+            slots.append((offset, tensor.count, tensor.shape.count >= 2))
+            offset += tensor.count
+        }
+        self.slots = slots
+    }
+
+    public subscript(name: String) -> Tensor? { named.first { $0.name == name }?.tensor }
+
+    public func zeroGrad() { grads.fill(0) }
+
+    /// sqrt of the sum of every gradient element squared.
+    public func gradNorm() -> Float {
+        let g = grads.pointer
+        var total = 0.0
+        for i in 0..<grads.count { total += Double(g[i]) * Double(g[i]) }
+        return Float(total.squareRoot())
+    }
+
+    /// Scales all gradients down so their global norm is at most `maxNorm` (PyTorch's
+    /// clip_grad_norm_, with the same 1e-6 guard). Returns the norm before clipping.
+    @discardableResult
+    public func clipGradNorm(to maxNorm: Float) -> Float {
+        let norm = gradNorm()
+        let coefficient = maxNorm / (norm + 1e-6)
+        if coefficient < 1 { Kernels.scale(grads, by: coefficient, out: grads) }
+        return norm
+    }
+}

@@ -1,0 +1,112 @@
+// The tensor: Float32 numbers in a contiguous row-major buffer, with a shape, and (when it takes part in
+// training) a gradient and a note of how it was made.
+
+public final class Tensor {
+    /// For example [B, T, C]: batch, time (position in the sequence), channels.
+    public let shape: [Int]
+    /// Number of elements: the product of `shape` (1 for a scalar, whose shape is []).
+    public let count: Int
+    /// The numbers. A parameter's storage is re-pointed into its `Parameters` arena; see Parameters.swift.
+    public internal(set) var storage: Storage
+    /// d(loss)/d(self), same shape. Allocated (zeroed) the first time a gradient arrives.
+    public internal(set) var grad: Storage?
+    /// Whether gradients should flow to this tensor. Parameters say yes; data says no; results of ops
+    /// say yes when any input does.
+    public let requiresGrad: Bool
+
+    // The autograd tape, one entry per op result: the inputs, and a closure that pushes this tensor's
+    // gradient back into theirs. Defined by each op next to its forward (see Ops/).
+    let parents: [Tensor]
+    let backwardStep: ((Tensor) -> Void)?
+
+    init(shape: [Int], storage: Storage, requiresGrad: Bool, parents: [Tensor], backward: ((Tensor) -> Void)?) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        precondition(storage.count == shape.reduce(1, *), "storage of \(storage.count) for shape \(shape)")
+        self.shape = shape
+        self.count = storage.count
+        self.storage = storage
+        self.requiresGrad = requiresGrad
+        self.parents = parents
+        self.backwardStep = backward
+    }
+
+    /// A leaf tensor (data or a parameter) holding `values`.
+    public convenience init(shape: [Int], values: [Float], requiresGrad: Bool = false) {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        let storage = Storage(count: values.count)
+        values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
+        self.init(shape: shape, storage: storage, requiresGrad: requiresGrad, parents: [], backward: nil)
+    }
+
+    public static func zeros(_ shape: [Int], requiresGrad: Bool = false) -> Tensor {
+        Tensor(shape: shape, storage: .zeros(count: shape.reduce(1, *)), requiresGrad: requiresGrad,
+               parents: [], backward: nil)
+    }
+
+    public static func filled(_ shape: [Int], with value: Float, requiresGrad: Bool = false) -> Tensor {
+        let storage = Storage(count: shape.reduce(1, *))
+        storage.fill(value)
+        return Tensor(shape: shape, storage: storage, requiresGrad: requiresGrad, parents: [], backward: nil)
+    }
+
+    /// Normal(0, std^2) values, the GPT initialization for weights (std 0.02).
+    public static func normal(_ shape: [Int], std: Float, random: SeededRandom, requiresGrad: Bool = false) -> Tensor {
+        let storage = Storage(count: shape.reduce(1, *))
+        for i in 0..<storage.count { storage.pointer[i] = std * random.normal() }
+        return Tensor(shape: shape, storage: storage, requiresGrad: requiresGrad, parents: [], backward: nil)
+    }
+
+    /// The result of an op: fresh storage, and the backward step when any input wants gradients.
+    static func result(_ shape: [Int], of inputs: [Tensor], backward: @escaping (Tensor) -> Void) -> Tensor {
+        let tracked = inputs.contains { $0.requiresGrad }
+        return Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *)), requiresGrad: tracked,
+                      parents: tracked ? inputs : [], backward: tracked ? backward : nil)
+    }
+
+    // MARK: Reading numbers
+
+    public var values: [Float] { Array(storage.buffer) }
+    public var gradValues: [Float]? { grad.map { Array($0.buffer) } }
+
+    /// The single number of a scalar (shape [] or [1]).
+    public var scalar: Float {
+        precondition(count == 1, "scalar of a tensor with shape \(shape)")
+        return storage.pointer[0]
+    }
+
+    /// The element at a multi-dimensional index, e.g. `x[0, 2, 1]`.
+    public subscript(_ index: Int...) -> Float {
+        get { storage.pointer[offset(index)] }
+        set { storage.pointer[offset(index)] = newValue }
+    }
+
+    private func offset(_ index: [Int]) -> Int {
+        precondition(index.count == shape.count, "index \(index) for shape \(shape)")
+        var offset = 0
+        for (axis, i) in index.enumerated() {
+            precondition(i >= 0 && i < shape[axis], "index \(index) outside shape \(shape)")
+            offset = offset * shape[axis] + i
+        }
+        return offset
+    }
+
+    /// The gradient storage, created zeroed on first use.
+    func gradStorage() -> Storage {
+        if let grad { return grad }
+        let fresh = Storage.zeros(count: count)
+        grad = fresh
+        return fresh
+    }
+
+    /// Forgets the gradient (a parameter's arena gradient is zeroed by `Parameters.zeroGrad` instead).
+    public func clearGrad() { grad = nil }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let shown = values.prefix(8).map { String(format: "%.4f", $0) }.joined(separator: ", ")
+        return "Tensor(shape: \(shape), [\(shown)\(count > 8 ? ", ..." : "")])"
+    }
+}
+
+import Foundation

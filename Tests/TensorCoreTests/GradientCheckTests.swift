@@ -1,0 +1,124 @@
+// Every differentiable op against central finite differences.
+// Tolerances (Float32, eps = 1e-2): |analytic - numeric| <= 2e-3 + 1e-2 * |numeric| for every element.
+import Testing
+import TensorCore
+
+@Suite("Gradient checks: autograd against central finite differences")
+struct GradientCheckTests {
+    let random = SeededRandom(seed: 42)
+
+    func expectGradientsMatch(_ inputs: [Tensor], _ function: () -> Tensor,
+                              sourceLocation: SourceLocation = #_sourceLocation) {
+        let result = gradientCheck(inputs, epsilon: 1e-2, absoluteTolerance: 2e-3, relativeTolerance: 1e-2, function)
+        #expect(result.passed, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.checkedElements == inputs.reduce(0) { $0 + $1.count }, sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func matmulEveryTransposeCombination(transposeA: Bool, transposeB: Bool) {
+        let a = randomTensor(transposeA ? [4, 3] : [3, 4], random)
+        let b = randomTensor(transposeB ? [5, 4] : [4, 5], random)
+        expectGradientsMatch([a, b]) { matmul(a, b, transposeA: transposeA, transposeB: transposeB) }
+    }
+
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func batchedMatmul(transposeA: Bool, transposeB: Bool) {
+        let a = randomTensor(transposeA ? [2, 4, 3] : [2, 3, 4], random)
+        let b = randomTensor(transposeB ? [2, 5, 4] : [2, 4, 5], random)
+        expectGradientsMatch([a, b]) { matmul(a, b, transposeA: transposeA, transposeB: transposeB) }
+    }
+
+    @Test func matmulWithSharedMatrixOnEitherSide() {
+        let batch = randomTensor([2, 3, 4], random), right = randomTensor([4, 5], random), left = randomTensor([3, 3], random)
+        expectGradientsMatch([batch, right]) { matmul(batch, right) }
+        expectGradientsMatch([left, batch]) { matmul(left, batch) }
+    }
+
+    @Test func linearWithAndWithoutBias() {
+        let x = randomTensor([2, 3, 4], random), weight = randomTensor([5, 4], random), bias = randomTensor([5], random)
+        expectGradientsMatch([x, weight, bias]) { linear(x, weight: weight, bias: bias) }
+        expectGradientsMatch([x, weight]) { linear(x, weight: weight, bias: nil) }
+    }
+
+    @Test func addWithBroadcasting() {
+        let x = randomTensor([2, 3, 4], random), bias = randomTensor([4], random), position = randomTensor([3, 4], random)
+        expectGradientsMatch([x, bias]) { x + bias }
+        expectGradientsMatch([position, x]) { position + x }
+        expectGradientsMatch([x]) { x + x }
+    }
+
+    @Test func scaleAndRelu() {
+        let x = randomTensor([3, 5], random, awayFromZero: true)
+        expectGradientsMatch([x]) { scale(x, by: -0.7) }
+        expectGradientsMatch([x]) { relu(x) }
+    }
+
+    @Test func dropoutWithAFixedMask() {
+        let x = randomTensor([4, 6], random)
+        expectGradientsMatch([x]) { dropout(x, probability: 0.3, training: true, random: SeededRandom(seed: 7)) }
+    }
+
+    @Test(arguments: [false, true])
+    func softmaxLastAxis(causal: Bool) {
+        let x = randomTensor([2, 4, 4], random)
+        expectGradientsMatch([x]) { softmax(x, causal: causal) }
+    }
+
+    @Test func layerNorm() {
+        let x = randomTensor([3, 6], random), gain = randomTensor([6], random), bias = randomTensor([6], random)
+        expectGradientsMatch([x, gain, bias]) { TensorCore.layerNorm(x, gain: gain, bias: bias) }
+    }
+
+    @Test func embeddingWithRepeatedIds() {
+        let table = randomTensor([5, 3], random)
+        expectGradientsMatch([table]) { embedding(table, ids: [1, 4, 1, 0, 2, 1], shape: [2, 3]) }
+    }
+
+    @Test func reshapeAndSwapAxes() {
+        let x = randomTensor([2, 3, 4], random)
+        expectGradientsMatch([x]) { reshape(x, [6, 4]) }
+        expectGradientsMatch([x]) { swapAxes(reshape(x, [2, 3, 2, 2]), 1, 2) }
+        expectGradientsMatch([x]) { swapAxes(x, 0, 2) }
+    }
+
+    @Test func concatenateAndSplit() {
+        let a = randomTensor([2, 3, 2], random), b = randomTensor([2, 3, 5], random)
+        expectGradientsMatch([a, b]) { concatenate([a, b, a]) }
+        let x = randomTensor([2, 3, 6], random)
+        expectGradientsMatch([x]) {
+            let pieces = split(x, widths: [1, 2, 3])
+            return concatenate([pieces[2], pieces[0]])
+        }
+    }
+
+    @Test func crossEntropySumAndMean() {
+        let logits = randomTensor([2, 3, 5], random)
+        expectGradientsMatch([logits]) { crossEntropy(logits, targets: [0, 4, 2, 2, 1, 3]) }
+        let x = randomTensor([3, 4], random)
+        expectGradientsMatch([x]) { sum(x) }
+        expectGradientsMatch([x]) { mean(x) }
+    }
+
+    /// All the ops of one attention head chained, the way chapter 02 uses them.
+    @Test func aSmallAttentionHeadEndToEnd() {
+        let x = randomTensor([2, 4, 6], random), query = randomTensor([3, 6], random), key = randomTensor([3, 6], random)
+        let value = randomTensor([3, 6], random)
+        expectGradientsMatch([x, query, key, value]) {
+            let q = linear(x, weight: query, bias: nil), k = linear(x, weight: key, bias: nil)
+            let weights = softmax(scale(matmul(q, k, transposeB: true), by: 1 / Float(3).squareRoot()), causal: true)
+            return matmul(weights, linear(x, weight: value, bias: nil))
+        }
+    }
+
+    @Test func aGradientCheckCatchesAWrongGradient() {
+        // Guard against a checker that always passes: a function whose recorded backward is wrong
+        // (scale by 2 forward, but the values are changed behind autograd's back) must fail.
+        let x = randomTensor([3], random)
+        let result = gradientCheck([x]) {
+            let y = scale(x, by: 1)
+            y.storage.pointer[0] *= 3   // forward now computes 3x for element 0; backward still says 1
+            return y
+        }
+        #expect(!result.passed)
+    }
+}

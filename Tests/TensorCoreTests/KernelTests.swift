@@ -1,0 +1,103 @@
+// Fast kernels against the naive reference kernels, and behaviour at extreme values.
+import Testing
+import TensorCore
+
+@Suite("BLAS and kernels against the naive references")
+struct KernelTests {
+    let random = SeededRandom(seed: 3)
+
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func blasMatchesTheLoop(transposeA: Bool, transposeB: Bool) {
+        let (m, n, k) = (7, 5, 9)
+        let a = randomTensor(transposeA ? [k, m] : [m, k], random, requiresGrad: false)
+        let b = randomTensor(transposeB ? [n, k] : [k, n], random, requiresGrad: false)
+        let fast = matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+        let slow = NaiveKernels.matmul(a.values, b.values, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+        #expect(fast.shape == [m, n])
+        #expect(maxAbsoluteDifference(fast.values, slow) < 1e-5)
+    }
+
+    @Test(arguments: [[3], [2, 3]])
+    func batchedMatmulMatchesTheLoopPerBatchElement(batch: [Int]) {
+        let (m, n, k) = (4, 6, 5), count = batch.reduce(1, *)
+        let a = randomTensor(batch + [m, k], random, requiresGrad: false)
+        let b = randomTensor(batch + [n, k], random, requiresGrad: false)
+        let fast = matmul(a, b, transposeB: true).values
+        #expect(fast.count == count * m * n)
+        for i in 0..<count {
+            let slow = NaiveKernels.matmul(Array(a.values[(i * m * k)..<((i + 1) * m * k)]),
+                                           Array(b.values[(i * n * k)..<((i + 1) * n * k)]),
+                                           m: m, n: n, k: k, transposeB: true)
+            #expect(maxAbsoluteDifference(Array(fast[(i * m * n)..<((i + 1) * m * n)]), slow) < 1e-5)
+        }
+    }
+
+    @Test func linearIsMatmulWithTheTransposedWeightPlusBias() {
+        let x = randomTensor([6, 4], random, requiresGrad: false), weight = randomTensor([3, 4], random, requiresGrad: false)
+        let bias = randomTensor([3], random, requiresGrad: false)
+        let expected = NaiveKernels.matmul(x.values, weight.values, m: 6, n: 3, k: 4, transposeB: true)
+            .enumerated().map { $0.element + bias.values[$0.offset % 3] }
+        #expect(maxAbsoluteDifference(linear(x, weight: weight, bias: bias).values, expected) < 1e-5)
+    }
+
+    @Test func softmaxLayerNormAndCrossEntropyMatchTheReferences() {
+        let x = randomTensor([3, 8], random, requiresGrad: false)
+        let gain = randomTensor([8], random, requiresGrad: false), bias = randomTensor([8], random, requiresGrad: false)
+        let rows = (0..<3).map { Array(x.values[($0 * 8)..<($0 * 8 + 8)]) }
+        #expect(maxAbsoluteDifference(softmax(x).values, rows.flatMap(NaiveKernels.softmax)) < 1e-6)
+        #expect(maxAbsoluteDifference(layerNorm(x, gain: gain, bias: bias).values,
+                                      rows.flatMap { NaiveKernels.layerNorm($0, gain: gain.values, bias: bias.values) }) < 1e-5)
+        let targets = [1, 7, 0]
+        let expected = zip(rows, targets).map { NaiveKernels.crossEntropy($0, target: $1) }.reduce(0, +) / 3
+        #expect(abs(crossEntropy(x, targets: targets).scalar - expected) < 1e-5)
+    }
+
+    @Test func causalSoftmaxRowsSumToOneAndAreZeroAboveTheDiagonal() {
+        let t = 5
+        let probabilities = softmax(randomTensor([2, t, t], random, requiresGrad: false), causal: true)
+        for batch in 0..<2 {
+            for i in 0..<t {
+                var total: Float = 0
+                for j in 0..<t {
+                    if j > i { #expect(probabilities[batch, i, j] == 0) }
+                    total += probabilities[batch, i, j]
+                }
+                #expect(abs(total - 1) < 1e-6)
+            }
+        }
+    }
+
+    @Test func extremeLogitsStayFinite() {
+        let huge = Tensor(shape: [2, 4], values: [1e4, -1e4, 0, 1e4, -1e4, -1e4, -1e4, -1e4], requiresGrad: true)
+        let probabilities = softmax(huge)
+        #expect(probabilities.values.allSatisfy { $0.isFinite })
+        #expect(abs(probabilities[0, 0] - 0.5) < 1e-6 && abs(probabilities[1, 2] - 0.25) < 1e-6)
+
+        let loss = crossEntropy(huge, targets: [1, 0])
+        // Row 0: logsumexp = 1e4 + ln 2, target logit -1e4; row 1: uniform over 4, so ln 4.
+        #expect(loss.scalar.isFinite)
+        #expect(abs(loss.scalar - (2e4 + Float(0.693147) + Float(1.386294)) / 2) < 2)
+        loss.backward()
+        #expect(huge.gradValues!.allSatisfy { $0.isFinite })
+
+        let normalized = layerNorm(huge, gain: .filled([4], with: 1), bias: .zeros([4]))
+        #expect(normalized.values.allSatisfy { $0.isFinite })
+        #expect(normalized.values[4...].allSatisfy { $0 == 0 })   // a constant row normalizes to zeros
+    }
+
+    @Test func swapAxesMovesEachElementWhereItBelongs() {
+        let x = Tensor(shape: [2, 3, 4], values: (0..<24).map(Float.init))
+        let y = swapAxes(x, 0, 2)
+        #expect(y.shape == [4, 3, 2])
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<4 { #expect(y[k, j, i] == x[i, j, k]) } } }
+    }
+
+    @Test func concatenateThenSplitGivesBackThePieces() {
+        let a = randomTensor([2, 3], random, requiresGrad: false), b = randomTensor([2, 2], random, requiresGrad: false)
+        let joined = concatenate([a, b])
+        #expect(joined.shape == [2, 5])
+        #expect(joined[1, 3] == b[1, 0])
+        let pieces = split(joined, widths: [3, 2])
+        #expect(pieces[0].values == a.values && pieces[1].values == b.values)
+    }
+}
