@@ -6,6 +6,7 @@
 //   TensorCore                  tensors, reverse-mode autograd, AdamW      (chapter 00)
 //   Plotting                    loss curves and heatmaps through gnuplot
 //   TextData                    corpus, character tokenizer, batches       (chapter 01)
+//   Training                    the training loop, estimateLoss, sampling  (chapter 01)
 //   Chapters/NN-*               one executable per concept: ch00, ch01, ...
 //
 // Nothing in a library depends on a later one, and TensorCore knows nothing about GPTs.
@@ -53,19 +54,25 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: fastMath),
         .target(name: "Plotting", dependencies: ["CGnuplotBridge"]),
         .target(name: "TextData", dependencies: ["TensorCore"], swiftSettings: fastMath),
+        .target(name: "Training",
+                dependencies: ["TensorCore", "TextData", "Plotting",
+                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                swiftSettings: fastMath),
 
         // --- Chapters: one concept each -----------------------------------------------------
-        chapter("ch00", "00-Tensors", ["TensorCore", "Plotting"]),
-        chapter("ch01", "01-Bigram", ["TensorCore", "Plotting", "TextData"]),
+        chapter("ch00", "00-Tensors", ["TensorCore", "Plotting", "Training"]),
+        chapter("ch01", "01-Bigram", ["TensorCore", "Plotting", "TextData", "Training"]),
 
         // --- Measurements (never timed in tests) --------------------------------------------
         .executableTarget(
-            name: "bench", dependencies: ["TensorCore"], path: "Sources/Benchmarks", swiftSettings: fastMath),
+            name: "bench", dependencies: ["TensorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Sources/Benchmarks", swiftSettings: fastMath),
 
         // --- Tests ---------------------------------------------------------------------------
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: fastMath),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "TextDataTests", dependencies: ["TextData"]),
+        // Runs every chapter executable in --quick mode, so it depends on them (they are built first).
+        .testTarget(name: "ChapterTests", dependencies: ["TensorCore", "ch00", "ch01"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

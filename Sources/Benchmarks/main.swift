@@ -1,1 +1,105 @@
-print("todo")
+// bench: speed measurements, never run as tests. Every figure is measured in this run, and the
+// comparisons are ratios of things measured side by side (interleaved), because these machines are noisy.
+//
+//   swift run -c release bench [--threads N] [--repeats N]
+//
+// 1. cblas_sgemm GFLOP/s at the shapes a small GPT uses (plain and transposed).
+// 2. The tensor core's forward + backward of one Linear layer (x 768x128, 128 -> 512, with bias)
+//    against the three sgemm calls that layer makes: the ratio is the core's overhead (target <= 1.3).
+import ArgumentParser
+import Foundation
+import TensorCore
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Tensor core speed measurements.")
+    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Timed repetitions per measurement (the median is reported).") var repeats = 30
+
+    func validate() throws {
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        if repeats <= 0 { throw ValidationError("--repeats must be positive") }
+    }
+
+    func run() {
+        if let threads { BLAS.threadCount = threads }
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu); OpenBLAS \(BLAS.coreName), "
+              + "\(BLAS.threadCount) thread(s)\n")
+        sgemmTable()
+        linearLayerOverhead()
+    }
+
+    func seconds(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    }
+
+    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+    func sgemmTable() {
+        print("cblas_sgemm, GFLOP/s (median of \(repeats))")
+        print("     M      N      K       NN       NT       TN")
+        let random = SeededRandom(seed: 1)
+        for (m, n, k) in [(768, 384, 128), (768, 128, 384), (768, 128, 128), (768, 512, 128), (768, 65, 128),
+                          (4096, 384, 384), (1024, 1024, 1024)] {
+            let a = Tensor.normal([m * k], std: 1, random: random), b = Tensor.normal([k * n], std: 1, random: random)
+            let c = Storage(count: m * n)
+            var row = String(format: "%6d %6d %6d", m, n, k)
+            for (ta, tb) in [(false, false), (false, true), (true, false)] {
+                let flops = 2 * Double(m * n * k)
+                let inner = max(1, Int(2e8 / flops))
+                let times = (0..<repeats).map { _ in
+                    seconds { for _ in 0..<inner {
+                        BLAS.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.storage.pointer,
+                                  b: b.storage.pointer, beta: 0, c: c.pointer)
+                    } } / Double(inner)
+                }
+                row += String(format: " %8.1f", flops / median(times) / 1e9)
+            }
+            print(row)
+        }
+        print()
+    }
+
+    func linearLayerOverhead() {
+        let (rows, inputs, outputs) = (768, 128, 512)
+        let random = SeededRandom(seed: 2)
+        let x = Tensor.normal([rows, inputs], std: 1, random: random, requiresGrad: true)
+        let weight = Tensor.normal([outputs, inputs], std: 0.02, random: random, requiresGrad: true)
+        let bias = Tensor.zeros([outputs], requiresGrad: true)
+        let upstream = Tensor.normal([rows, outputs], std: 1, random: random)
+        let dx = Storage(count: rows * inputs), dw = Storage(count: outputs * inputs), y = Storage(count: rows * outputs)
+
+        // The tensor core: forward, then backward from a given upstream gradient (as inside a network).
+        func core() {
+            x.clearGrad()
+            let out = linear(x, weight: weight, bias: bias)
+            out.backward(seed: upstream.values)
+        }
+        // Only the three matrix products that layer needs, on preallocated buffers.
+        func rawSgemm() {
+            BLAS.gemm(transposeB: true, m: rows, n: outputs, k: inputs, a: x.storage.pointer, b: weight.storage.pointer,
+                      beta: 0, c: y.pointer)
+            BLAS.gemm(m: rows, n: inputs, k: outputs, a: upstream.storage.pointer, b: weight.storage.pointer, beta: 0, c: dx.pointer)
+            BLAS.gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: upstream.storage.pointer, b: x.storage.pointer,
+                      beta: 1, c: dw.pointer)
+        }
+        for _ in 0..<5 { core(); rawSgemm() }
+        let inner = 10
+        var coreTimes: [Double] = [], sgemmTimes: [Double] = []
+        for _ in 0..<repeats {   // interleaved, so both see the same machine
+            coreTimes.append(seconds { for _ in 0..<inner { core() } } / Double(inner))
+            sgemmTimes.append(seconds { for _ in 0..<inner { rawSgemm() } } / Double(inner))
+        }
+        let coreTime = median(coreTimes), sgemmTime = median(sgemmTimes)
+        print("Linear layer \(rows)x\(inputs) -> \(outputs), forward + backward (median of \(repeats) x \(inner))")
+        print(String(format: "  tensor core      %8.3f ms", coreTime * 1e3))
+        print(String(format: "  its 3 sgemm      %8.3f ms  (%.1f GFLOP/s)", sgemmTime * 1e3,
+                     6 * Double(rows * inputs * outputs) / sgemmTime / 1e9))
+        print(String(format: "  overhead ratio   %8.2f    (target <= 1.30)", coreTime / sgemmTime))
+    }
+}
+
+Bench.main()

@@ -158,7 +158,7 @@ extern "C" int gnuplot_write_heatmaps(const GnuplotHeatmaps *plot, const char *d
         }
 
         // Each panel gets about 60 px per label (at least 320 px), so tick labels stay readable.
-        const int panelPixels = std::max(320, std::min(720, 26 * std::max(plot->rows, plot->columns) + 140));
+        const int panelPixels = std::max(320, std::min(1800, 26 * std::max(plot->rows, plot->columns) + 140));
         const int width = gridColumns * panelPixels;
         const int height = gridRows * panelPixels + 40;
         {

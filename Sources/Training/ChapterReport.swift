@@ -1,0 +1,90 @@
+// What a chapter leaves behind in Plots/NN-name/: the loss curve (.dat, .gp, .png), sample.txt, and
+// summary.json, which the comparison command reads.
+import Foundation
+import Plotting
+import TextData
+
+public struct ChapterSummary: Codable, Sendable {
+    public var chapter: String            // "01-bigram"
+    public var title: String              // "Bigram"
+    public var parameterCount: Int
+    public var config: Hyperparameters
+    public var steps: Int
+    public var tokensSeen: Int
+    public var finalTrainLoss: Float
+    public var finalValLoss: Float
+    public var wallSeconds: Double        // the whole chapter, start to finish
+    public var trainTokensPerSecond: Double
+    public var generationTokensPerSecond: Double
+    public var seed: UInt64
+    public var machine: String
+    public var evaluations: [Evaluation]
+}
+
+public struct ChapterReport {
+    public let chapter: String, title: String
+    public let folder: URL
+    let started = Date()
+
+    /// Output goes to `--out` if given, else Plots/<chapter>.
+    public init(chapter: String, title: String, out: String?) throws {
+        self.chapter = chapter; self.title = title
+        folder = URL(fileURLWithPath: out ?? "Plots/\(chapter)")
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        catch { throw TextDataError("cannot create output folder \(folder.path)") }
+    }
+
+    /// "Chapter 01 · Bigram", for plot titles.
+    public var heading: String { "Chapter \(chapter.prefix { $0.isNumber }) · \(title)" }
+
+    public var elapsedSeconds: Double { Date().timeIntervalSince(started) }
+
+    /// Train and val loss against step. Returns the path of the PNG (or the script, without gnuplot).
+    @discardableResult
+    public func plotLoss(_ evaluations: [Evaluation], name: String = "loss", extra: [Series] = [],
+                         title plotTitle: String? = nil) throws -> String {
+        let steps = evaluations.map { Double($0.step) }
+        let files = try Plotter.shared.lines(
+            [Series("train", x: steps, y: evaluations.map { Double($0.trainLoss) }),
+             Series("val", x: steps, y: evaluations.map { Double($0.valLoss) })] + extra,
+            title: plotTitle ?? "\(heading): cross-entropy loss", xLabel: "step",
+            yLabel: "loss (nats per token)", in: folder, name: name)
+        return files.rendered ? files.image.path : files.script.path
+    }
+
+    /// The curves in text, in the terminal.
+    public func printLoss(_ evaluations: [Evaluation]) {
+        let steps = evaluations.map { Double($0.step) }
+        Plotter.shared.printLines([Series("train", x: steps, y: evaluations.map { Double($0.trainLoss) }),
+                                   Series("val", x: steps, y: evaluations.map { Double($0.valLoss) })],
+                                  title: "\(title): loss", xLabel: "step", yLabel: "loss")
+    }
+
+    public func writeSample(_ text: String) throws {
+        try Corpus.writeAtomically(text, to: folder.appendingPathComponent("sample.txt"))
+    }
+
+    public func writeSummary(trainer: Trainer, generationTokensPerSecond: Double) throws {
+        let last = trainer.evaluations.last
+        let summary = ChapterSummary(
+            chapter: chapter, title: title, parameterCount: trainer.parameters.count,
+            config: trainer.hyperparameters, steps: trainer.step, tokensSeen: trainer.step * trainer.tokensPerStep,
+            finalTrainLoss: last?.trainLoss ?? .nan, finalValLoss: last?.valLoss ?? .nan, wallSeconds: elapsedSeconds,
+            trainTokensPerSecond: trainer.tokensPerSecond, generationTokensPerSecond: generationTokensPerSecond,
+            seed: trainer.hyperparameters.seed, machine: Machine.description, evaluations: trainer.evaluations)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try Corpus.writeAtomically(try encoder.encode(summary), to: folder.appendingPathComponent("summary.json"))
+    }
+}
+
+/// "2 cores, AMD EPYC 7B13, OpenBLAS Zen": which machine a number was measured on.
+public enum Machine {
+    public static var description: String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)"
+    }
+}

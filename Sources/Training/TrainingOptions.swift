@@ -1,0 +1,100 @@
+// The command-line flags every chapter shares. Each one overrides the chapter's default; `--quick`
+// swaps in a tiny run of a few seconds (for the tests, and for the impatient).
+import ArgumentParser
+import Foundation
+import TensorCore
+
+public struct TrainingOptions: ParsableArguments {
+    @Option(help: "Optimizer steps.") public var steps: Int?
+    @Option(help: "Sequences per step (B).") public var batchSize: Int?
+    @Option(help: "Context length in tokens (T).") public var blockSize: Int?
+    @Option(help: "Channels per position (C).") public var embeddingSize: Int?
+    @Option(help: "Attention heads per layer.") public var heads: Int?
+    @Option(help: "Transformer blocks.") public var layers: Int?
+    @Option(help: "Peak learning rate.") public var learningRate: Float?
+    @Option(help: "Dropout probability while training, in [0, 1).") public var dropout: Float?
+    @Option(help: "Random seed.") public var seed: UInt64?
+    @Option(help: "Training text (UTF-8). Default: $NANOGPT_DATA, else Tiny Shakespeare, fetched once.")
+    public var data: String?
+    @Option(help: "BLAS threads (default: all cores).") public var threads: Int?
+    @Option(help: "Steps between loss estimates.") public var evalInterval: Int?
+    @Option(help: "Batches averaged per loss estimate.") public var evalIters: Int?
+    @Option(help: "Tokens to sample after training.") public var maxNewTokens: Int?
+    @Option(help: "Folder for plots, sample.txt and summary.json (default: Plots/<chapter>).") public var out: String?
+    @Flag(help: "A tiny configuration that runs in seconds.") public var quick = false
+
+    public init() {}
+
+    /// The chapter's defaults, with --quick and then every flag given applied on top.
+    public func resolve(_ defaults: Hyperparameters, quick quickSettings: Hyperparameters? = nil) -> Hyperparameters {
+        var h = quick ? (quickSettings ?? Self.quickVersion(of: defaults)) : defaults
+        if let steps { h.steps = steps }
+        if let batchSize { h.batchSize = batchSize }
+        if let blockSize { h.blockSize = blockSize }
+        if let embeddingSize { h.embeddingSize = embeddingSize }
+        if let heads { h.heads = heads }
+        if let layers { h.layers = layers }
+        if let learningRate {
+            // Keep the chapter's ratio of final to peak rate.
+            h.minLearningRate = learningRate * (h.minLearningRate / h.learningRate)
+            h.learningRate = learningRate
+        }
+        if let dropout { h.dropout = dropout }
+        if let seed { h.seed = seed }
+        if let evalInterval { h.evalInterval = evalInterval }
+        if let evalIters { h.evalIters = evalIters }
+        if let maxNewTokens { h.maxNewTokens = maxNewTokens }
+        return h
+    }
+
+    /// The default --quick: a few dozen small steps.
+    public static func quickVersion(of h: Hyperparameters) -> Hyperparameters {
+        var q = h
+        q.steps = 60; q.batchSize = 8; q.blockSize = min(h.blockSize, 16); q.embeddingSize = min(h.embeddingSize, 32)
+        q.layers = min(h.layers, 2); q.heads = min(h.heads, 4); q.evalInterval = 20; q.evalIters = 4
+        q.maxNewTokens = 80; q.warmupSteps = min(h.warmupSteps, 5)
+        return q
+    }
+
+    public func validate() throws {
+        func positive(_ value: Int?, _ flag: String) throws {
+            if let value, value <= 0 { throw ValidationError("--\(flag) must be positive, got \(value)") }
+        }
+        try positive(steps, "steps"); try positive(batchSize, "batch-size"); try positive(blockSize, "block-size")
+        try positive(embeddingSize, "embedding-size"); try positive(heads, "heads"); try positive(layers, "layers")
+        try positive(threads, "threads"); try positive(evalInterval, "eval-interval"); try positive(evalIters, "eval-iters")
+        if let maxNewTokens, maxNewTokens < 0 { throw ValidationError("--max-new-tokens cannot be negative") }
+        if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
+            throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
+        }
+        if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
+    }
+
+    /// Checks that the resolved settings fit together (for example C divisible by the number of heads).
+    public static func check(_ h: Hyperparameters) throws {
+        if h.embeddingSize % h.heads != 0 {
+            throw ValidationError("--embedding-size \(h.embeddingSize) is not divisible by --heads \(h.heads)")
+        }
+    }
+
+    /// Applies --threads (all cores when absent).
+    public func configureThreads() {
+        if let threads { BLAS.threadCount = threads }
+    }
+}
+
+extension ParsableArguments {
+    /// Like `parseOrExit()`, but a bad flag ends in one line on stderr, `error: <problem> (see --help)`,
+    /// and a non-zero exit. `--help` still prints the full help.
+    public static func parseOrExitWithOneLine(_ arguments: [String]? = nil) -> Self {
+        do { return try parse(arguments) } catch {
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            FileHandle.standardError.write(Data("error: \(message) (see --help)\n".utf8))
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
+    }
+}

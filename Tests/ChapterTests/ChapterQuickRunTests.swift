@@ -1,0 +1,86 @@
+// Every chapter's --quick mode, end to end: it runs, the loss falls, and it leaves its plots, sample
+// and summary behind. Plus the chapters' refusal of bad input.
+import Foundation
+import Testing
+
+@Suite("Chapters in --quick mode", .serialized)
+struct ChapterQuickRunTests {
+    let folder = Chapters.temporaryFolder("chapters")
+
+    func expectPlot(_ name: String, in out: URL, sourceLocation: SourceLocation = #_sourceLocation) {
+        for suffix in [".dat", ".gp"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name + suffix).path),
+                    "\(name)\(suffix) missing", sourceLocation: sourceLocation)
+        }
+        let gnuplotPresent = FileManager.default.isExecutableFile(atPath: "/usr/bin/gnuplot")
+        if gnuplotPresent {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name + ".png").path),
+                    "\(name).png missing", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Runs a training chapter on the made-up play and checks what every training chapter promises.
+    func runTrainingChapter(_ name: String, plots: [String]) throws -> (ChapterRun, SummaryFile, String) {
+        let data = Chapters.writePlayText(to: folder)
+        let out = folder.appendingPathComponent(name)
+        let run = try Chapters.run(name, ["--quick", "--data", data, "--out", out.path, "--threads", "1"])
+        #expect(run.status == 0, "\(name) failed: \(run.errors)")
+        #expect(run.output.contains("step 0: train loss "))
+        let summary = try JSONDecoder().decode(SummaryFile.self,
+                                               from: Data(contentsOf: out.appendingPathComponent("summary.json")))
+        #expect(summary.evaluations.count >= 2)
+        let first = summary.evaluations.first!, last = summary.evaluations.last!
+        #expect(last.valLoss < first.valLoss - 0.2, "val loss did not fall: \(first.valLoss) -> \(last.valLoss)")
+        #expect(last.trainLoss < first.trainLoss - 0.2)
+        #expect(summary.finalValLoss == last.valLoss)
+        #expect(summary.parameterCount > 0 && summary.steps > 0 && summary.tokensSeen > 0)
+        for plot in ["loss"] + plots { expectPlot(plot, in: out) }
+        let sample = try String(contentsOf: out.appendingPathComponent("sample.txt"), encoding: .utf8)
+        let alphabet = Set(try String(contentsOfFile: data, encoding: .utf8).unicodeScalars)
+        #expect(!sample.isEmpty && sample.unicodeScalars.allSatisfy { alphabet.contains($0) })
+        return (run, summary, sample)
+    }
+
+    @Test func chapter00Tensors() throws {
+        let out = folder.appendingPathComponent("ch00")
+        let run = try Chapters.run("ch00", ["--quick", "--out", out.path, "--threads", "1"])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("dL/dW = [5.0, 7.0, 9.0, 4.0, 5.0, 6.0]"))
+        #expect(run.output.contains(": PASS"))
+        expectPlot("matmul-speed", in: out)
+    }
+
+    @Test func chapter01Bigram() throws {
+        let (run, summary, _) = try runTrainingChapter("ch01", plots: ["bigram"])
+        #expect(summary.chapter == "01-bigram")
+        #expect(run.output.contains("a uniform guess scores ln("))
+        #expect(run.output.contains("sample after training:"))
+    }
+
+    @Test(arguments: ["ch01"])
+    func badInputEndsInOneClearLine(chapter: String) throws {
+        let missing = try Chapters.run(chapter, ["--quick", "--data", folder.appendingPathComponent("nope.txt").path])
+        #expect(missing.status == 1)
+        #expect(missing.errors.hasPrefix("error: data file not found"))
+        #expect(missing.errors.split(separator: "\n").count == 1)
+
+        let empty = folder.appendingPathComponent("empty.txt")
+        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        let emptyRun = try Chapters.run(chapter, ["--quick", "--data", empty.path])
+        #expect(emptyRun.status == 1 && emptyRun.errors.hasPrefix("error: data file is empty"))
+
+        let short = folder.appendingPathComponent("short.txt")
+        FileManager.default.createFile(atPath: short.path, contents: Data("too short".utf8))
+        let shortRun = try Chapters.run(chapter, ["--quick", "--data", short.path])
+        #expect(shortRun.status == 1 && shortRun.errors.hasPrefix("error: text too short"))
+
+        let negative = try Chapters.run(chapter, ["--steps=-5"])
+        #expect(negative.status != 0 && negative.errors.contains("--steps must be positive"))
+        let dropout = try Chapters.run(chapter, ["--dropout", "1.5"])
+        #expect(dropout.status != 0 && dropout.errors.contains("--dropout must be in [0, 1)"))
+        for run in [missing, emptyRun, shortRun, negative, dropout] {
+            #expect(!run.errors.contains("Fatal error") && !run.errors.contains("Stack dump"))
+            #expect(run.errors.split(separator: "\n").count == 1, "more than one line: \(run.errors)")
+        }
+    }
+}

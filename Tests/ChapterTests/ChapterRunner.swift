@@ -1,0 +1,80 @@
+import Foundation
+import TensorCore
+
+/// Runs a chapter executable (built next to the test bundle) and captures what it prints.
+struct ChapterRun {
+    let status: Int32
+    let output: String
+    let errors: String
+}
+
+enum Chapters {
+    /// The folder of the test bundle is the build folder, which also holds ch00, ch01, ...
+    static let buildFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .path.replacingOccurrences(of: ".xctest/Contents/MacOS", with: "")
+
+    static func run(_ name: String, _ arguments: [String]) throws -> ChapterRun {
+        let process = Process()
+        var executable = URL(fileURLWithPath: buildFolder).appendingPathComponent(name)
+        if !FileManager.default.isExecutableFile(atPath: executable.path) {
+            executable = URL(fileURLWithPath: buildFolder).deletingLastPathComponent().appendingPathComponent(name)
+        }
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Read both pipes fully before waiting, so a chatty chapter never blocks on a full pipe.
+        var errorData = Data()
+        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return ChapterRun(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                          errors: String(decoding: errorData, as: UTF8.self))
+    }
+
+    static func temporaryFolder(_ label: String) -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// About 40,000 characters of made-up play text from a tiny seeded grammar: enough structure for a
+    /// model to learn something in a few dozen steps, and no corpus we did not write.
+    static func writePlayText(to folder: URL) -> String {
+        let random = SeededRandom(seed: 2024)
+        let speakers = ["ROMEO", "JULIET", "NURSE", "FRIAR", "KING"]
+        let words = ["the", "love", "night", "my", "lord", "is", "and", "sweet", "to", "be", "not", "thou", "art",
+                     "fair", "what", "light", "through", "yonder", "window", "breaks", "good", "day", "sir"]
+        var text = ""
+        while text.count < 40_000 {
+            text += speakers[random.integer(below: speakers.count)] + ":\n"
+            for _ in 0..<(1 + random.integer(below: 3)) {
+                let line = (0..<(3 + random.integer(below: 6))).map { _ in words[random.integer(below: words.count)] }
+                text += line.joined(separator: " ").capitalizedFirst + [".", ",", "!", "?"][random.integer(below: 4)] + "\n"
+            }
+            text += "\n"
+        }
+        let url = folder.appendingPathComponent("play.txt")
+        FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8))
+        return url.path
+    }
+}
+
+extension String {
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}
+
+/// The parts of summary.json the tests read.
+struct SummaryFile: Decodable {
+    struct Evaluation: Decodable { var step: Int; var trainLoss: Float; var valLoss: Float }
+    var chapter: String
+    var parameterCount: Int
+    var steps: Int
+    var tokensSeen: Int
+    var finalValLoss: Float
+    var evaluations: [Evaluation]
+}

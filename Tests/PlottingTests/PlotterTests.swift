@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import Plotting
+
+@Suite("The gnuplot bridge writes .dat, .gp and .png")
+struct PlotterTests {
+    let folder: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("plot-tests-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+
+    func read(_ url: URL) throws -> String { try String(contentsOf: url, encoding: .utf8) }
+
+    func isPNG(_ url: URL) -> Bool {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return false }
+        return data.count > 1000 && data.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+    }
+
+    let losses = [Series("train", x: [0, 100, 200], y: [4.17, 2.5, 2.1]),
+                  Series("val", x: [0, 100, 200], y: [4.18, 2.6, 2.25])]
+
+    @Test(.enabled(if: Plotter.findGnuplot() != nil, "needs the gnuplot program"))
+    func aLinePlotWritesDataScriptAndImage() throws {
+        let files = try Plotter(gnuplot: Plotter.findGnuplot()).lines(
+            losses, title: "Chapter 01 · Bigram: loss", xLabel: "step", yLabel: "loss", in: folder, name: "loss")
+        #expect(files.rendered)
+        #expect(isPNG(files.image))
+        let data = try read(files.data)
+        #expect(data.contains("# index 0: train") && data.contains("# index 1: val"))
+        #expect(data.contains("200 2.1\n") && data.contains("100 2.6\n"))
+        let script = try read(files.script)
+        #expect(script.contains("set terminal pngcairo"))
+        #expect(script.contains("set output \"loss.png\""))
+        #expect(script.contains("\"loss.dat\" index 1 using 1:2"))
+        #expect(script.contains("set title \"Chapter 01 · Bigram: loss\""))
+    }
+
+    @Test func withoutGnuplotTheDataAndScriptAreStillWritten() throws {
+        let files = try Plotter(gnuplot: nil).lines(losses, title: "t", xLabel: "x", yLabel: "y", in: folder, name: "nognuplot")
+        #expect(!files.rendered)
+        #expect(FileManager.default.fileExists(atPath: files.data.path))
+        #expect(FileManager.default.fileExists(atPath: files.script.path))
+        #expect(!FileManager.default.fileExists(atPath: files.image.path))
+        let heatmap = try Plotter(gnuplot: nil).heatmaps(
+            [Heatmap("h", rows: 1, columns: 2, values: [0.25, 0.75])], rowLabels: ["a"], columnLabels: ["b", "c"],
+            title: "t", xLabel: "x", yLabel: "y", in: folder, name: "nognuplot-heatmap")
+        #expect(!heatmap.rendered && FileManager.default.fileExists(atPath: heatmap.script.path))
+    }
+
+    @Test(.enabled(if: Plotter.findGnuplot() != nil, "needs the gnuplot program"))
+    func heatmapsHaveTextTickLabelsAndOnePanelPerMatrix() throws {
+        // Labels that break naive quoting: a lone quote, a double quote, a backslash, markup characters.
+        let labels = ["'", "\"", "\\", "_", "^", "{", Plotter.label(for: " "), Plotter.label(for: "\n")]
+        let n = labels.count
+        let panels = (0..<3).map { head in
+            Heatmap("head \(head)", rows: n, columns: n, values: (0..<(n * n)).map { Float(($0 + head) % n) / Float(n) })
+        }
+        let files = try Plotter(gnuplot: Plotter.findGnuplot()).heatmaps(
+            panels, rowLabels: labels, columnLabels: labels, title: "attention", xLabel: "key", yLabel: "query",
+            colorRange: 0...1, in: folder, name: "attention")
+        #expect(files.rendered)
+        #expect(isPNG(files.image))
+        let script = try read(files.script)
+        #expect(script.contains("set xtics (\"'\" 0, \"\\\"\" 1, \"\\\\\" 2, \"_\" 3"))
+        #expect(script.contains("set multiplot layout 2,2"))
+        #expect(script.contains("\"attention.dat\" index 2 matrix with image"))
+        #expect(script.contains("noenhanced"))
+        let data = try read(files.data)
+        #expect(data.components(separatedBy: "# index").count == 4)   // three panels
+        #expect(data.split(separator: "\n").filter { !$0.hasPrefix("#") }.count == 3 * n)
+    }
+
+    @Test(.enabled(if: Plotter.findGnuplot() != nil, "needs the gnuplot program"))
+    func theScriptReRendersFromItsOwnFolder() throws {
+        let files = try Plotter(gnuplot: Plotter.findGnuplot()).lines(losses, title: "t", xLabel: "x", yLabel: "y",
+                                                                       in: folder, name: "rerender")
+        try FileManager.default.removeItem(at: files.image)
+        let process = Process()
+        process.executableURL = Plotter.findGnuplot()
+        process.arguments = ["rerender.gp"]
+        process.currentDirectoryURL = folder
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(isPNG(files.image))
+    }
+
+    @Test func labelsMakeInvisibleCharactersVisible() {
+        #expect(Plotter.label(for: " ") == "␣")
+        #expect(Plotter.label(for: "\n") == "⏎")
+        #expect(Plotter.label(for: "a") == "a")
+    }
+}
