@@ -7,6 +7,10 @@
 //   Plotting                    loss curves and heatmaps through gnuplot
 //   TextData                    corpus, character tokenizer, batches       (chapter 01)
 //   Training                    the training loop, estimateLoss, sampling  (chapter 01)
+//   Layers                      Linear, Embedding, LayerNorm, token + position embedding (chapter 02)
+//   Attention                   averaging the past, Head (chapter 02), MultiHead (chapter 03)
+//   Transformer                 FeedForward and Block (chapter 04)
+//   NanoGPT                     the full model and streaming generation  (chapter 05)
 //   Chapters/NN-*               one executable per concept: ch00, ch01, ...
 //
 // Nothing in a library depends on a later one, and TensorCore knows nothing about GPTs.
@@ -34,6 +38,10 @@ let package = Package(
     products: [
         .executable(name: "ch00", targets: ["ch00"]),
         .executable(name: "ch01", targets: ["ch01"]),
+        .executable(name: "ch02", targets: ["ch02"]),
+        .executable(name: "ch03", targets: ["ch03"]),
+        .executable(name: "ch04", targets: ["ch04"]),
+        .executable(name: "ch05", targets: ["ch05"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
     dependencies: [
@@ -54,6 +62,10 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: fastMath),
         .target(name: "Plotting", dependencies: ["CGnuplotBridge"]),
         .target(name: "TextData", dependencies: ["TensorCore"], swiftSettings: fastMath),
+        .target(name: "Layers", dependencies: ["TensorCore"], swiftSettings: fastMath),
+        .target(name: "Attention", dependencies: ["TensorCore", "Layers"], swiftSettings: fastMath),
+        .target(name: "Transformer", dependencies: ["TensorCore", "Layers", "Attention"], swiftSettings: fastMath),
+        .target(name: "NanoGPT", dependencies: ["TensorCore", "Layers", "Transformer", "Training"], swiftSettings: fastMath),
         .target(name: "Training",
                 dependencies: ["TensorCore", "TextData", "Plotting",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -62,6 +74,10 @@ let package = Package(
         // --- Chapters: one concept each -----------------------------------------------------
         chapter("ch00", "00-Tensors", ["TensorCore", "Plotting", "Training"]),
         chapter("ch01", "01-Bigram", ["TensorCore", "Plotting", "TextData", "Training"]),
+        chapter("ch02", "02-SelfAttention", ["TensorCore", "Plotting", "TextData", "Training", "Layers", "Attention"]),
+        chapter("ch03", "03-MultiHead", ["TensorCore", "Plotting", "TextData", "Training", "Layers", "Attention"]),
+        chapter("ch04", "04-Block", ["TensorCore", "Plotting", "TextData", "Training", "Layers", "Attention", "Transformer"]),
+        chapter("ch05", "05-NanoGPT", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT"]),
 
         // --- Measurements (never timed in tests) --------------------------------------------
         .executableTarget(

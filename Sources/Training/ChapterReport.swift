@@ -2,6 +2,7 @@
 // summary.json, which the comparison command reads.
 import Foundation
 import Plotting
+import TensorCore
 import TextData
 
 public struct ChapterSummary: Codable, Sendable {
@@ -49,6 +50,23 @@ public struct ChapterReport {
              Series("val", x: steps, y: evaluations.map { Double($0.valLoss) })] + extra,
             title: plotTitle ?? "\(heading): cross-entropy loss", xLabel: "step",
             yLabel: "loss (nats per token)", in: folder, name: name)
+        return files.rendered ? files.image.path : files.script.path
+    }
+
+    /// Attention weights as heatmaps, one panel each, with the prompt's characters as tick labels:
+    /// row t is what position t looked at. Each tensor is (B, T, T); the first sequence is drawn.
+    @discardableResult
+    public func plotAttention(_ panels: [(title: String, weights: Tensor)], prompt: [Character], name: String,
+                              title plotTitle: String, gridColumns: Int? = nil) throws -> String {
+        let time = prompt.count
+        let maps = panels.map { panel -> Heatmap in
+            precondition(panel.weights.shape.suffix(2) == [time, time], "attention \(panel.weights.shape) for \(time) characters")
+            return Heatmap(panel.title, rows: time, columns: time, values: Array(panel.weights.values.prefix(time * time)))
+        }
+        let labels = prompt.map(Plotter.label(for:))
+        let files = try Plotter.shared.heatmaps(maps, rowLabels: labels, columnLabels: labels, title: plotTitle,
+                                                xLabel: "key: position attended to", yLabel: "query: position attending",
+                                                colorRange: 0...1, gridColumns: gridColumns, in: folder, name: name)
         return files.rendered ? files.image.path : files.script.path
     }
 

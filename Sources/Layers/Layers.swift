@@ -1,0 +1,65 @@
+// The three standard layers every model from chapter 02 on is made of, each holding its own
+// parameters under the names PyTorch's state dict would give them.
+import TensorCore
+
+/// Anything with trainable tensors, named as in PyTorch ("weight", "heads.0.key.weight", ...).
+public protocol Module: AnyObject {
+    var namedParameters: [(String, Tensor)] { get }
+}
+
+extension Module {
+    /// This module's parameters with "prefix." in front of every name.
+    public func parameters(prefixedWith prefix: String) -> [(String, Tensor)] {
+        namedParameters.map { ("\(prefix).\($0.0)", $0.1) }
+    }
+}
+
+/// y = x W^T + b, PyTorch's nn.Linear: weight (out, in), bias (out).
+/// GPT initialization: weight ~ N(0, 0.02^2), bias 0.
+public final class Linear: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, random: SeededRandom) {
+        weight = Tensor.normal([outputs, inputs], std: 0.02, random: random, requiresGrad: true)
+        self.bias = bias ? Tensor.zeros([outputs], requiresGrad: true) : nil
+    }
+
+    /// (..., in) -> (..., out)
+    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+
+    public var namedParameters: [(String, Tensor)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+}
+
+/// A table of learned vectors, one row per id: nn.Embedding. weight (count, width) ~ N(0, 0.02^2).
+public final class Embedding: Module {
+    public let weight: Tensor
+
+    public init(_ count: Int, _ width: Int, random: SeededRandom) {
+        weight = Tensor.normal([count, width], std: 0.02, random: random, requiresGrad: true)
+    }
+
+    /// ids with shape `shape` -> shape + [width]
+    public func callAsFunction(_ ids: [Int], shape: [Int]) -> Tensor { embedding(weight, ids: ids, shape: shape) }
+
+    public var namedParameters: [(String, Tensor)] { [("weight", weight)] }
+}
+
+/// Normalizes each position's features to mean 0, variance 1, then scales and shifts: nn.LayerNorm.
+/// weight (the gain) starts at 1, bias at 0.
+public final class LayerNorm: Module {
+    public let weight: Tensor
+    public let bias: Tensor
+
+    public init(_ width: Int) {
+        weight = Tensor.filled([width], with: 1, requiresGrad: true)
+        bias = Tensor.zeros([width], requiresGrad: true)
+    }
+
+    /// (..., C) -> (..., C)
+    public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, gain: weight, bias: bias) }
+
+    public var namedParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
+}

@@ -1,0 +1,69 @@
+// Chapter 05: the whole model.
+import Foundation
+import Layers
+import TensorCore
+import Training
+import Transformer
+
+/// The shape of a NanoGPT: everything needed to rebuild it, saved with every checkpoint.
+public struct GPTConfig: Codable, Equatable, Sendable {
+    public var vocabularySize: Int   // V
+    public var blockSize: Int        // T at most
+    public var embeddingSize: Int    // C
+    public var headCount: Int        // heads per block; head size = C / headCount
+    public var layerCount: Int       // Blocks
+    public var dropout: Float
+
+    public init(vocabularySize: Int, blockSize: Int, embeddingSize: Int, headCount: Int, layerCount: Int,
+                dropout: Float = 0) {
+        self.vocabularySize = vocabularySize; self.blockSize = blockSize; self.embeddingSize = embeddingSize
+        self.headCount = headCount; self.layerCount = layerCount; self.dropout = dropout
+    }
+}
+
+/// A GPT language model: token + position embedding, dropout, N Blocks, a final LayerNorm, and a Linear
+/// layer to vocabulary logits.
+public final class NanoGPT: LanguageModel, Module {
+    public let config: GPTConfig
+    public let embedding: TokenAndPositionEmbedding
+    public let blocks: [Block]
+    public let finalNorm: LayerNorm
+    public let languageModelHead: Linear
+    let dropout: Dropout
+
+    /// Weights from N(0, 0.02^2) drawn with `seed`; dropout masks from a generator derived from it.
+    public init(_ config: GPTConfig, seed: UInt64) {
+        self.config = config
+        let random = SeededRandom(seed: seed)
+        let dropout = Dropout(probability: config.dropout, random: SeededRandom(seed: seed &+ 4))
+        self.dropout = dropout
+        embedding = TokenAndPositionEmbedding(vocabularySize: config.vocabularySize, blockSize: config.blockSize,
+                                              embeddingSize: config.embeddingSize, random: random)
+        blocks = (0..<config.layerCount).map { _ in
+            Block(embeddingSize: config.embeddingSize, headCount: config.headCount, dropout: dropout, random: random)
+        }
+        finalNorm = LayerNorm(config.embeddingSize)
+        languageModelHead = Linear(config.embeddingSize, config.vocabularySize, random: random)
+    }
+
+    public var blockSize: Int { config.blockSize }
+    public var vocabularySize: Int { config.vocabularySize }
+
+    /// ids (B, T) -> logits (B, T, V)
+    public func logits(_ ids: [Int], batchSize: Int, length: Int, training: Bool) -> Tensor {
+        precondition(length <= config.blockSize, "context of \(length) tokens exceeds the block size \(config.blockSize)")
+        var x = embedding(ids, batchSize: batchSize, length: length)                     // (B, T, C)
+        x = dropout(x, training: training)
+        for block in blocks { x = block(x, training: training) }                         // (B, T, C)
+        return languageModelHead(finalNorm(x))                                           // (B, T, V)
+    }
+
+    /// Every block's attention weights from the latest forward pass: [layer][head] -> (B, T, T).
+    public var lastAttention: [[Tensor]] { blocks.map(\.attention.lastAttention) }
+
+    public var namedParameters: [(String, Tensor)] {
+        embedding.namedParameters
+            + blocks.enumerated().flatMap { $1.parameters(prefixedWith: "blocks.\($0)") }
+            + finalNorm.parameters(prefixedWith: "ln_f") + languageModelHead.parameters(prefixedWith: "lm_head")
+    }
+}
