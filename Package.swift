@@ -88,7 +88,8 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "TextDataTests", dependencies: ["TextData"]),
         // Runs every chapter executable in --quick mode, so it depends on them (they are built first).
-        .testTarget(name: "ChapterTests", dependencies: ["TensorCore", "ch00", "ch01"]),
+        .testTarget(name: "ModelTests", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "NanoGPT", "Training"]),
+        .testTarget(name: "ChapterTests", dependencies: ["TensorCore", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

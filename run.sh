@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/install-dependencies.sh
 
-chapter=ch01   # the furthest chapter that exists; later chapters move this forward
+chapter=ch05   # the furthest chapter: the full NanoGPT, trained, then streaming text
 echo "==> building (release)"
 swift build -c release --product "$chapter"
 echo "==> running $chapter $*"

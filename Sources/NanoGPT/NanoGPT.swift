@@ -19,6 +19,37 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         self.vocabularySize = vocabularySize; self.blockSize = blockSize; self.embeddingSize = embeddingSize
         self.headCount = headCount; self.layerCount = layerCount; self.dropout = dropout
     }
+
+    /// The name and shape of every parameter of a model with this config, in the order of
+    /// `NanoGPT.namedParameters`, produced lazily (a corrupt config with a billion layers costs nothing
+    /// until someone iterates that far).
+    public var parameterShapes: some Sequence<(String, [Int])> {
+        let (v, t, c, hs) = (vocabularySize, blockSize, embeddingSize, embeddingSize / max(1, headCount))
+        let head: [(String, [Int])] = [("token_embedding_table.weight", [v, c]), ("position_embedding_table.weight", [t, c])]
+        let tail: [(String, [Int])] = [("ln_f.weight", [c]), ("ln_f.bias", [c]), ("lm_head.weight", [v, c]), ("lm_head.bias", [v])]
+        let blocks = (0..<layerCount).lazy.flatMap { layer -> [(String, [Int])] in
+            let prefix = "blocks.\(layer)"
+            let heads = (0..<headCount).flatMap { h in
+                ["key", "query", "value"].map { ("\(prefix).sa.heads.\(h).\($0).weight", [hs, c]) }
+            }
+            return heads + [("\(prefix).sa.proj.weight", [c, c]), ("\(prefix).sa.proj.bias", [c]),
+                            ("\(prefix).ffwd.net.0.weight", [4 * c, c]), ("\(prefix).ffwd.net.0.bias", [4 * c]),
+                            ("\(prefix).ffwd.net.2.weight", [c, 4 * c]), ("\(prefix).ffwd.net.2.bias", [c]),
+                            ("\(prefix).ln1.weight", [c]), ("\(prefix).ln1.bias", [c]),
+                            ("\(prefix).ln2.weight", [c]), ("\(prefix).ln2.bias", [c])]
+        }
+        return [AnySequence(head), AnySequence(blocks), AnySequence(tail)].joined()
+    }
+
+    /// How many numbers a model of this shape holds (in Double, so absurd sizes cannot overflow).
+    public var parameterCount: Double {
+        let (v, t, c, l) = (Double(vocabularySize), Double(blockSize), Double(embeddingSize), Double(layerCount))
+        let perBlock = 3 * c * c            // key, query, value of all heads (no bias)
+            + c * c + c                     // projection
+            + 4 * c * c + 4 * c + 4 * c * c + c  // feed-forward
+            + 4 * c                         // two LayerNorms
+        return v * c + t * c + l * perBlock + 2 * c + v * c + v
+    }
 }
 
 /// A GPT language model: token + position embedding, dropout, N Blocks, a final LayerNorm, and a Linear

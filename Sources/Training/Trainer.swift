@@ -90,6 +90,7 @@ public final class Trainer {
         let (train, val) = estimateLoss()
         evaluations.append(Evaluation(step: step, tokensSeen: step * tokensPerStep, trainLoss: train, valLoss: val))
         log(String(format: "step %d: train loss %.4f, val loss %.4f", step, train, val))
+        fflush(stdout)   // show it now, even when the output goes to a file or a pipe
     }
 
     /// Training tokens per second of pure training time (evaluation excluded).
@@ -120,6 +121,7 @@ final class ProgressLine {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
         } else {
             print(line)   // into the same stream as the log lines, so a saved log reads in order
+            fflush(stdout)
         }
     }
 

@@ -23,7 +23,8 @@ struct ChapterQuickRunTests {
     func runTrainingChapter(_ name: String, plots: [String]) throws -> (ChapterRun, SummaryFile, String) {
         let data = Chapters.writePlayText(to: folder)
         let out = folder.appendingPathComponent(name)
-        let run = try Chapters.run(name, ["--quick", "--data", data, "--out", out.path, "--threads", "1"])
+        let extra = name == "ch05" ? ["--checkpoint", out.appendingPathComponent("checkpoint").path] : []
+        let run = try Chapters.run(name, ["--quick", "--data", data, "--out", out.path, "--threads", "1"] + extra)
         #expect(run.status == 0, "\(name) failed: \(run.errors)")
         #expect(run.output.contains("step 0: train loss "))
         let summary = try JSONDecoder().decode(SummaryFile.self,
@@ -57,7 +58,30 @@ struct ChapterQuickRunTests {
         #expect(run.output.contains("sample after training:"))
     }
 
-    @Test(arguments: ["ch01"])
+    @Test func chapter02SelfAttention() throws {
+        let (run, _, _) = try runTrainingChapter("ch02", plots: ["attention"])
+        #expect(run.output.contains("(equal up to rounding)"))
+    }
+
+    @Test func chapter03MultiHead() throws {
+        _ = try runTrainingChapter("ch03", plots: ["attention"])
+    }
+
+    @Test func chapter04Block() throws {
+        let (run, _, _) = try runTrainingChapter("ch04", plots: ["attention"])
+        #expect(run.output.contains("with residuals and LayerNorm"))
+        let data = try String(contentsOf: folder.appendingPathComponent("ch04/loss.dat"), encoding: .utf8)
+        #expect(data.contains("no residuals/LayerNorm"))   // both models' curves in one plot
+    }
+
+    @Test func chapter05NanoGPT() throws {
+        let (run, _, sample) = try runTrainingChapter("ch05", plots: ["attention"])
+        #expect(run.output.contains("generateStream()"))
+        #expect(run.output.contains(sample))   // the streamed text was printed as it came
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ch05/checkpoint/model.safetensors").path))
+    }
+
+    @Test(arguments: ["ch01", "ch02", "ch03", "ch04", "ch05"])
     func badInputEndsInOneClearLine(chapter: String) throws {
         let missing = try Chapters.run(chapter, ["--quick", "--data", folder.appendingPathComponent("nope.txt").path])
         #expect(missing.status == 1)
@@ -65,12 +89,12 @@ struct ChapterQuickRunTests {
         #expect(missing.errors.split(separator: "\n").count == 1)
 
         let empty = folder.appendingPathComponent("empty.txt")
-        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty.path, contents: Data())
         let emptyRun = try Chapters.run(chapter, ["--quick", "--data", empty.path])
         #expect(emptyRun.status == 1 && emptyRun.errors.hasPrefix("error: data file is empty"))
 
         let short = folder.appendingPathComponent("short.txt")
-        FileManager.default.createFile(atPath: short.path, contents: Data("too short".utf8))
+        _ = FileManager.default.createFile(atPath: short.path, contents: Data("too short".utf8))
         let shortRun = try Chapters.run(chapter, ["--quick", "--data", short.path])
         #expect(shortRun.status == 1 && shortRun.errors.hasPrefix("error: text too short"))
 

@@ -78,8 +78,8 @@ struct TextDataTests {
 
     @Test func atomicWritesReplaceTheWholeFile() throws {
         let url = folder.appendingPathComponent("out.txt")
-        try Corpus.writeAtomically("first version", to: url)
-        try Corpus.writeAtomically("second", to: url)
+        try AtomicFile.write("first version", to: url)
+        try AtomicFile.write("second", to: url)
         #expect(try String(contentsOf: url, encoding: .utf8) == "second")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".tmp") }.isEmpty)
     }

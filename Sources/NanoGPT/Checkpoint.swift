@@ -1,0 +1,130 @@
+// Saving a trained NanoGPT so it can be loaded again (by `nanogpt generate`, or by PyTorch).
+//
+// A checkpoint is a folder with `model.safetensors`: the weights under the PyTorch state-dict names of
+// the reference NanoGPT (Linear weights stored (out, in)), and in the header's __metadata__ everything
+// needed to rebuild the model: the format version, the config, the tokenizer's vocabulary, the step.
+import Foundation
+import TensorCore
+import TextData
+
+public struct CheckpointError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public enum Checkpoint {
+    public static let formatVersion = 1
+    public static let weightsFile = "model.safetensors"
+
+    /// Writes `folder/model.safetensors` atomically (a kill mid-write leaves the previous file whole).
+    public static func save(_ model: NanoGPT, tokenizer: CharacterTokenizer, step: Int, to folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let metadata = [
+            "format": "nanogpt-swift",
+            "format_version": String(formatVersion),
+            "config": String(decoding: try encoder.encode(model.config), as: UTF8.self),
+            "tokenizer": String(decoding: try encoder.encode(TokenizerDescription(characters: tokenizer)), as: UTF8.self),
+            "step": String(step),
+        ]
+        try AtomicFile.write(try SafeTensors.encode(model.namedParameters, metadata: metadata),
+                             to: folder.appendingPathComponent(weightsFile))
+    }
+
+    /// Reads a checkpoint folder (or a .safetensors file) back into a model, checking that every tensor
+    /// the config calls for is there with the right shape, and nothing else.
+    public static func load(from path: URL) throws -> (model: NanoGPT, tokenizer: CharacterTokenizer, step: Int) {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isFolder) else {
+            throw CheckpointError("checkpoint not found: \(path.path)")
+        }
+        let file = isFolder.boolValue ? path.appendingPathComponent(weightsFile) : path
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            throw CheckpointError("cannot read \(file.path)")
+        }
+        let (tensors, metadata) = try SafeTensors.decode(data)
+        guard let version = metadata["format_version"] else { throw CheckpointError("\(file.lastPathComponent): no format_version in the metadata") }
+        guard version == String(formatVersion) else {
+            throw CheckpointError("\(file.lastPathComponent): format version \(version) is not supported (this build reads \(formatVersion))")
+        }
+        let decoder = JSONDecoder()
+        guard let configJSON = metadata["config"], let config = try? decoder.decode(GPTConfig.self, from: Data(configJSON.utf8)) else {
+            throw CheckpointError("\(file.lastPathComponent): the metadata has no readable model config")
+        }
+        guard let tokenizerJSON = metadata["tokenizer"],
+              let description = try? decoder.decode(TokenizerDescription.self, from: Data(tokenizerJSON.utf8)) else {
+            throw CheckpointError("\(file.lastPathComponent): the metadata has no readable tokenizer")
+        }
+        try validate(config)
+        try checkTensors(tensors, match: config)
+        let model = NanoGPT(config, seed: 0)
+        try loadWeights(tensors, into: model)
+        return (model, description.characters, Int(metadata["step"] ?? "0") ?? 0)
+    }
+
+    /// Every tensor the config calls for must be present with its exact shape, and nothing else.
+    /// Checked before the model is allocated, so a corrupt config cannot ask for absurd memory.
+    public static func checkTensors(_ tensors: [String: SafeTensors.Entry], match config: GPTConfig) throws {
+        var matched = 0
+        for (name, shape) in config.parameterShapes {
+            guard let entry = tensors[name] else { throw CheckpointError("checkpoint is missing tensor \(name)") }
+            guard entry.shape == shape else {
+                throw CheckpointError("tensor \(name) has shape \(entry.shape) but the config needs \(shape)")
+            }
+            matched += 1
+        }
+        if matched != tensors.count {
+            let expected = Set(config.parameterShapes.map(\.0))
+            let extra = tensors.keys.sorted().first { !expected.contains($0) } ?? "?"
+            throw CheckpointError("unexpected tensor \(extra) (not part of a \(config.layerCount)-layer, "
+                                  + "\(config.headCount)-head NanoGPT)")
+        }
+    }
+
+    /// Copies checked tensors into the model's parameters.
+    public static func loadWeights(_ tensors: [String: SafeTensors.Entry], into model: NanoGPT) throws {
+        try checkTensors(tensors, match: model.config)
+        for (name, parameter) in model.namedParameters {
+            let values = tensors[name]!.values
+            values.withUnsafeBufferPointer { parameter.storage.pointer.update(from: $0.baseAddress!, count: parameter.count) }
+        }
+    }
+
+    /// Sizes that cannot describe a model are refused before anything is allocated.
+    public static func validate(_ config: GPTConfig) throws {
+        for (name, value) in [("vocabularySize", config.vocabularySize), ("blockSize", config.blockSize),
+                              ("embeddingSize", config.embeddingSize), ("headCount", config.headCount),
+                              ("layerCount", config.layerCount)] where value <= 0 {
+            throw CheckpointError("config \(name) must be positive, got \(value)")
+        }
+        guard config.embeddingSize % config.headCount == 0 else {
+            throw CheckpointError("config embeddingSize \(config.embeddingSize) is not divisible by headCount \(config.headCount)")
+        }
+        guard config.dropout >= 0, config.dropout < 1 else { throw CheckpointError("config dropout must be in [0, 1)") }
+    }
+}
+
+/// How the tokenizer is written into the metadata: {"type": "char", "characters": ["\n", " ", "!", ...]}.
+struct TokenizerDescription: Codable {
+    var type = "char"
+    var characters: CharacterTokenizer
+
+    init(characters: CharacterTokenizer) { self.characters = characters }
+
+    enum CodingKeys: String, CodingKey { case type, characters }
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decode(String.self, forKey: .type)
+        guard type == "char" else { throw CheckpointError("tokenizer type \(type) is not supported") }
+        characters = try CharacterTokenizer(vocabulary: try container.decode([String].self, forKey: .characters).map { string in
+            guard string.unicodeScalars.count == 1 else { throw CheckpointError("vocabulary entry \(string.debugDescription) is not one character") }
+            return Character(string)
+        })
+    }
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(type, forKey: .type)
+        try container.encode(characters.characters.map(String.init), forKey: .characters)
+    }
+}

@@ -1,0 +1,172 @@
+// The concepts of chapters 02-05 checked against each other and against their definitions.
+import Attention
+import Foundation
+import Layers
+import NanoGPT
+import TensorCore
+import Testing
+import Training
+import Transformer
+
+func largestDifference(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count)
+    return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
+
+@Suite("Attention, Block and NanoGPT")
+struct ModelTests {
+    let random = SeededRandom(seed: 11)
+
+    @Test func theThreeWaysOfAveragingThePastAgree() {
+        let x = Tensor.normal([3, 7, 5], std: 1, random: random)
+        let loop = AveragingThePast.byLoop(x).values
+        #expect(largestDifference(loop, AveragingThePast.byMatmul(x).values) < 1e-6)
+        #expect(largestDifference(loop, AveragingThePast.bySoftmax(x).values) < 1e-6)
+        // And the loop really is a running mean: position 2 of sequence 0, channel 4.
+        let expected = (x[0, 0, 4] + x[0, 1, 4] + x[0, 2, 4]) / 3
+        #expect(abs(AveragingThePast.byLoop(x)[0, 2, 4] - expected) < 1e-6)
+    }
+
+    @Test func attentionRowsSumToOneAndIgnoreTheFuture() {
+        let head = Head(embeddingSize: 8, headSize: 4, random: random)
+        _ = head(Tensor.normal([2, 6, 8], std: 1, random: random), training: false)
+        let weights = head.lastAttention!
+        #expect(weights.shape == [2, 6, 6])
+        for b in 0..<2 {
+            for t in 0..<6 {
+                let row = (0..<6).map { weights[b, t, $0] }
+                #expect(abs(row.reduce(0, +) - 1) < 1e-5)
+                #expect(row[(t + 1)...].allSatisfy { $0 == 0 })
+                #expect(row[...t].allSatisfy { $0 > 0 })
+            }
+        }
+    }
+
+    @Test func theAttentionScaleIsOneOverTheSquareRootOfTheHeadSize() {
+        // C = 16 and head size 2: scaling by 1/sqrt(C) instead would give visibly different weights.
+        let (width, headSize, time) = (16, 2, 5)
+        let head = Head(embeddingSize: width, headSize: headSize, random: random)
+        let x = Tensor.normal([1, time, width], std: 3, random: random)
+        _ = head(x, training: false)
+        let q = linear(x, weight: head.query.weight, bias: nil), k = linear(x, weight: head.key.weight, bias: nil)
+        func expectedWeights(scale: Float) -> [Float] {
+            var rows: [Float] = []
+            for t in 0..<time {
+                let scores = (0...t).map { s in (0..<headSize).reduce(Float(0)) { $0 + q[0, t, $1] * k[0, s, $1] } * scale }
+                rows += NaiveKernels.softmax(scores) + [Float](repeating: 0, count: time - t - 1)
+            }
+            return rows
+        }
+        let actual = head.lastAttention!.values
+        #expect(largestDifference(actual, expectedWeights(scale: 1 / Float(headSize).squareRoot())) < 1e-5)
+        #expect(largestDifference(actual, expectedWeights(scale: 1 / Float(width).squareRoot())) > 1e-3)
+    }
+
+    @Test func aMultiHeadWithOneHeadIsThatHeadFollowedByTheProjection() {
+        let multi = MultiHead(headCount: 1, embeddingSize: 6, random: random)
+        let x = Tensor.normal([2, 4, 6], std: 1, random: random)
+        let expected = multi.projection(multi.heads[0](x, training: false))
+        #expect(largestDifference(multi(x, training: false).values, expected.values) < 1e-6)
+    }
+
+    @Test func multiHeadConcatenatesItsHeadsInOrder() {
+        let multi = MultiHead(headCount: 3, embeddingSize: 6, random: random)
+        let x = Tensor.normal([1, 3, 6], std: 1, random: random)
+        let joined = concatenate(multi.heads.map { $0(x, training: false) })
+        #expect(largestDifference(multi(x, training: false).values, multi.projection(joined).values) < 1e-6)
+        #expect(multi.namedParameters.map(\.0) == [
+            "heads.0.key.weight", "heads.0.query.weight", "heads.0.value.weight",
+            "heads.1.key.weight", "heads.1.query.weight", "heads.1.value.weight",
+            "heads.2.key.weight", "heads.2.query.weight", "heads.2.value.weight", "proj.weight", "proj.bias"])
+    }
+
+    @Test func aBlockIsPreNormResidual() {
+        let block = Block(embeddingSize: 8, headCount: 2, random: random)
+        // Give LayerNorm non-trivial gains so a wrong order would show.
+        for i in 0..<8 { block.norm1.weight.storage.pointer[i] = 0.5 + Float(i) / 8; block.norm2.bias.storage.pointer[i] = 0.1 * Float(i) }
+        let x = Tensor.normal([2, 3, 8], std: 1, random: random)
+        let first = x + block.attention(block.norm1(x), training: false)
+        let expected = first + block.feedForward(block.norm2(first), training: false)
+        #expect(largestDifference(block(x, training: false).values, expected.values) < 1e-6)
+    }
+
+    @Test func gradientsThroughAWholeTinyNanoGPTMatchFiniteDifferences() {
+        let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 2), seed: 3)
+        // Larger weights than the 0.02 init, so every path carries a gradient worth checking.
+        for (_, tensor) in model.namedParameters where tensor.shape.count == 2 {
+            for i in 0..<tensor.count { tensor.storage.pointer[i] *= 15 }
+        }
+        let ids = [1, 4, 2, 6, 0, 3, 3, 5], targets = [4, 2, 6, 0, 3, 3, 5, 1]
+        let checked = model.namedParameters.filter { ["blocks.1.sa.heads.0.query.weight", "blocks.0.ffwd.net.0.bias",
+                                                      "blocks.0.ln1.weight", "position_embedding_table.weight",
+                                                      "lm_head.weight"].contains($0.0) }.map(\.1)
+        #expect(checked.count == 5)
+        // A small epsilon: a ReLU kink inside the finite-difference step would otherwise spoil a few elements.
+        let result = gradientCheck(checked, epsilon: 1e-3, absoluteTolerance: 2e-3, relativeTolerance: 2e-2) {
+            crossEntropy(model.logits(ids, batchSize: 2, length: 4, training: false), targets: targets)
+        }
+        #expect(result.passed, "\(result)")
+    }
+
+    @Test func nanoGPTHasThePyTorchStateDictNames() {
+        let model = NanoGPT(GPTConfig(vocabularySize: 5, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1), seed: 1)
+        let shapes = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.0, $0.1.shape) })
+        #expect(shapes["token_embedding_table.weight"] == [5, 8])
+        #expect(shapes["position_embedding_table.weight"] == [4, 8])
+        #expect(shapes["blocks.0.sa.heads.1.key.weight"] == [4, 8])
+        #expect(shapes["blocks.0.sa.proj.weight"] == [8, 8] && shapes["blocks.0.sa.proj.bias"] == [8])
+        #expect(shapes["blocks.0.ffwd.net.0.weight"] == [32, 8] && shapes["blocks.0.ffwd.net.2.weight"] == [8, 32])
+        #expect(shapes["blocks.0.ln1.weight"] == [8] && shapes["blocks.0.ln2.bias"] == [8])
+        #expect(shapes["ln_f.weight"] == [8] && shapes["lm_head.weight"] == [5, 8] && shapes["lm_head.bias"] == [5])
+        #expect(shapes.count == 2 + 2 * 3 + 2 + 4 + 4 + 2 + 2)
+        #expect(Double(model.parameterCount) == model.config.parameterCount)
+        #expect(model.namedParameters.map(\.0) == model.config.parameterShapes.map(\.0))
+        #expect(model.namedParameters.map(\.1.shape) == model.config.parameterShapes.map(\.1))
+    }
+
+    @Test func theSameSeedBuildsTheSameModel() {
+        let config = GPTConfig(vocabularySize: 9, blockSize: 8, embeddingSize: 16, headCount: 4, layerCount: 2, dropout: 0.1)
+        let a = NanoGPT(config, seed: 5), b = NanoGPT(config, seed: 5)
+        for ((_, x), (_, y)) in zip(a.namedParameters, b.namedParameters) { #expect(x.values == y.values) }
+        var other = config
+        other.dropout = 0.3   // dropout draws its masks elsewhere: the weights must not change
+        for ((_, x), (_, y)) in zip(a.namedParameters, NanoGPT(other, seed: 5).namedParameters) { #expect(x.values == y.values) }
+    }
+
+    @Test(arguments: [(1.0 as Float, 0), (0.7, 3)])
+    func generateStreamYieldsExactlyWhatGenerateReturns(temperature: Float, topK: Int) {
+        let model = NanoGPT(GPTConfig(vocabularySize: 11, blockSize: 6, embeddingSize: 8, headCount: 2, layerCount: 2), seed: 9)
+        let options = SamplingOptions(temperature: temperature, topK: topK > 0 ? topK : nil)
+        // 20 new tokens with a block of 6: the context window slides, too.
+        let whole = model.generate(prompt: [3, 1], maxNewTokens: 20, options: options, random: SeededRandom(seed: 21))
+        let streamed = Array(model.generateStream(prompt: [3, 1], maxNewTokens: 20, options: options,
+                                                  random: SeededRandom(seed: 21)))
+        #expect(whole.count == 22)
+        #expect(Array(whole.dropFirst(2)) == streamed)
+        #expect(Set(streamed).count > 1)   // not a degenerate constant stream
+    }
+
+    @Test func topKNeverSamplesOutsideTheTopK() {
+        let logits: [Float] = [0.1, 3, 2.5, -1, 2.9, 0]
+        let random = SeededRandom(seed: 4)
+        let draws = (0..<500).map { _ in
+            logits.withUnsafeBufferPointer { sampleToken(logits: $0, options: SamplingOptions(topK: 2), random: random) }
+        }
+        #expect(Set(draws) == [1, 4])
+        let cold = (0..<200).map { _ in
+            logits.withUnsafeBufferPointer { sampleToken(logits: $0, options: SamplingOptions(temperature: 0.01), random: random) }
+        }
+        #expect(Set(cold) == [1])
+    }
+
+    @Test func dropoutIsActiveOnlyWhileTraining() {
+        let model = NanoGPT(GPTConfig(vocabularySize: 5, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1,
+                                      dropout: 0.5), seed: 2)
+        let ids = [1, 2, 3, 4]
+        let evaluation1 = model.logits(ids, batchSize: 1, length: 4, training: false).values
+        let evaluation2 = model.logits(ids, batchSize: 1, length: 4, training: false).values
+        let training = model.logits(ids, batchSize: 1, length: 4, training: true).values
+        #expect(evaluation1 == evaluation2)
+        #expect(largestDifference(evaluation1, training) > 1e-6)
+    }
+}
