@@ -42,6 +42,8 @@ let package = Package(
         .executable(name: "ch03", targets: ["ch03"]),
         .executable(name: "ch04", targets: ["ch04"]),
         .executable(name: "ch05", targets: ["ch05"]),
+        .executable(name: "nanogpt", targets: ["nanogpt"]),
+        .executable(name: "compare", targets: ["compare"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
     dependencies: [
@@ -79,6 +81,18 @@ let package = Package(
         chapter("ch04", "04-Block", ["TensorCore", "Plotting", "TextData", "Training", "Layers", "Attention", "Transformer"]),
         chapter("ch05", "05-NanoGPT", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT"]),
 
+        // The tool for after the chapters: nanogpt train / nanogpt generate.
+        .executableTarget(
+            name: "nanogpt", dependencies: ["TensorCore", "TextData", "Training", "Plotting", "NanoGPT",
+                                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/NanoGPTCommand", swiftSettings: fastMath),
+
+        // Reads every chapter's summary.json: one val-loss plot and a Markdown table.
+        .executableTarget(
+            name: "compare", dependencies: ["TensorCore", "Plotting", "Training",
+                                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Compare"),
+
         // --- Measurements (never timed in tests) --------------------------------------------
         .executableTarget(
             name: "bench", dependencies: ["TensorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Sources/Benchmarks", swiftSettings: fastMath),
@@ -87,9 +101,9 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: fastMath),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "TextDataTests", dependencies: ["TextData"]),
-        // Runs every chapter executable in --quick mode, so it depends on them (they are built first).
         .testTarget(name: "ModelTests", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "NanoGPT", "Training"]),
-        .testTarget(name: "ChapterTests", dependencies: ["TensorCore", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05"]),
+        // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.
+        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "compare", "nanogpt"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

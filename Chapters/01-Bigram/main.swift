@@ -141,7 +141,7 @@ print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 //
 // Each step: a random batch, the loss, its gradient by backpropagation, and one AdamW update.
 
-trainer.train()
+exitOnError { try trainer.train() }
 let after = trainer.evaluations.last!
 print(String(format: "\nloss after training: train %.4f, val %.4f  (%.0f training tokens/s)",
              after.trainLoss, after.valLoss, trainer.tokensPerSecond))

@@ -137,7 +137,7 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 
 // MARK: - 5. Training
 
-trainer.train()
+exitOnError { try trainer.train() }
 let after = trainer.evaluations.last!
 print(String(format: "\nloss after training: train %.4f, val %.4f (the bigram reached about 2.49)",
              after.trainLoss, after.valLoss))

@@ -114,7 +114,7 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 
 // MARK: - 4. Training
 
-trainer.train()
+exitOnError { try trainer.train() }
 let after = trainer.evaluations.last!
 print(String(format: "\nloss after training: train %.4f, val %.4f (one head reached about 2.35)", after.trainLoss, after.valLoss))
 let generationStart = Date()

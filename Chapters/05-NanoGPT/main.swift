@@ -84,7 +84,7 @@ print("  ... \(model.namedParameters.count - 12) more\n")
 // MARK: - 3. Training
 
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
-trainer.train()
+exitOnError { try trainer.train() }
 let after = trainer.evaluations.last!
 print(String(format: "\nloss after training: train %.4f, val %.4f  (%.0f training tokens/s)",
              after.trainLoss, after.valLoss, trainer.tokensPerSecond))

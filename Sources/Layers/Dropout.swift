@@ -5,7 +5,8 @@ import TensorCore
 /// probability and the generator that draws the masks, kept apart from the one that drew the weights.
 public final class Dropout {
     public let probability: Float
-    let random: SeededRandom
+    /// The generator that draws the masks (its state is saved with a training checkpoint).
+    public let random: SeededRandom
 
     public init(probability: Float, random: SeededRandom) {
         precondition(probability >= 0 && probability < 1, "dropout probability must be in [0, 1)")

@@ -12,12 +12,21 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
+/// A model read from disk, with its tokenizer, the step it was saved at, and the file's metadata.
+public struct LoadedCheckpoint {
+    public let model: NanoGPT
+    public let tokenizer: CharacterTokenizer
+    public let step: Int
+    public let metadata: [String: String]
+}
+
 public enum Checkpoint {
     public static let formatVersion = 1
     public static let weightsFile = "model.safetensors"
 
     /// Writes `folder/model.safetensors` atomically (a kill mid-write leaves the previous file whole).
-    public static func save(_ model: NanoGPT, tokenizer: CharacterTokenizer, step: Int, to folder: URL) throws {
+    public static func save(_ model: NanoGPT, tokenizer: CharacterTokenizer, step: Int, to folder: URL,
+                            extraMetadata: [String: String] = [:]) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -27,24 +36,41 @@ public enum Checkpoint {
             "config": String(decoding: try encoder.encode(model.config), as: UTF8.self),
             "tokenizer": String(decoding: try encoder.encode(TokenizerDescription(characters: tokenizer)), as: UTF8.self),
             "step": String(step),
-        ]
+        ].merging(extraMetadata) { _, extra in extra }
         try AtomicFile.write(try SafeTensors.encode(model.namedParameters, metadata: metadata),
                              to: folder.appendingPathComponent(weightsFile))
     }
 
     /// Reads a checkpoint folder (or a .safetensors file) back into a model, checking that every tensor
     /// the config calls for is there with the right shape, and nothing else.
-    public static func load(from path: URL) throws -> (model: NanoGPT, tokenizer: CharacterTokenizer, step: Int) {
+    public static func load(from path: URL, configFile: URL? = nil) throws -> LoadedCheckpoint {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isFolder) else {
             throw CheckpointError("checkpoint not found: \(path.path)")
         }
         let file = isFolder.boolValue ? path.appendingPathComponent(weightsFile) : path
+        guard FileManager.default.fileExists(atPath: file.path) else { throw CheckpointError("checkpoint not found: \(file.path)") }
         guard let data = FileManager.default.contents(atPath: file.path) else {
             throw CheckpointError("cannot read \(file.path)")
         }
-        let (tensors, metadata) = try SafeTensors.decode(data)
-        guard let version = metadata["format_version"] else { throw CheckpointError("\(file.lastPathComponent): no format_version in the metadata") }
+        // A file written elsewhere (PyTorch) has no metadata of ours: its config and vocabulary come from
+        // a JSON file, given or found beside it as config.json.
+        let besideConfig = file.deletingLastPathComponent().appendingPathComponent("config.json")
+        let description = configFile ?? (FileManager.default.fileExists(atPath: besideConfig.path) ? besideConfig : nil)
+        return try load(data: data, name: file.lastPathComponent, configFile: description)
+    }
+
+    /// Loads from the bytes of a safetensors file (the fuzz tests call this directly).
+    public static func load(data: Data, name: String = weightsFile, configFile: URL? = nil) throws -> LoadedCheckpoint {
+        let file = URL(fileURLWithPath: name)
+        var (tensors, metadata) = try SafeTensors.decode(data)
+        if metadata["format_version"] == nil, metadata["config"] == nil, let configFile {
+            metadata.merge(try foreignDescription(configFile)) { ours, _ in ours }
+        }
+        guard let version = metadata["format_version"] else {
+            throw CheckpointError("\(file.lastPathComponent): no model config in the file; pass --config FILE.json "
+                                  + "(or put config.json beside it) with the config and the vocabulary")
+        }
         guard version == String(formatVersion) else {
             throw CheckpointError("\(file.lastPathComponent): format version \(version) is not supported (this build reads \(formatVersion))")
         }
@@ -60,7 +86,26 @@ public enum Checkpoint {
         try checkTensors(tensors, match: config)
         let model = NanoGPT(config, seed: 0)
         try loadWeights(tensors, into: model)
-        return (model, description.characters, Int(metadata["step"] ?? "0") ?? 0)
+        return LoadedCheckpoint(model: model, tokenizer: description.characters, step: Int(metadata["step"] ?? "0") ?? 0,
+                                metadata: metadata)
+    }
+
+    /// Reads {"vocabularySize": .., "blockSize": .., "embeddingSize": .., "headCount": .., "layerCount": ..,
+    /// "characters": ["\n", " ", ...]} and turns it into the metadata our own files carry.
+    static func foreignDescription(_ url: URL) throws -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw CheckpointError("cannot read \(url.path)") }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let characters = object["characters"] as? [String] else {
+            throw CheckpointError("\(url.lastPathComponent): expected a JSON object with the config and \"characters\"")
+        }
+        guard let config = try? JSONDecoder().decode(GPTConfig.self, from: data) else {
+            throw CheckpointError("\(url.lastPathComponent): needs vocabularySize, blockSize, embeddingSize, headCount, layerCount and dropout")
+        }
+        let encoder = JSONEncoder()
+        return ["format_version": String(formatVersion),
+                "config": String(decoding: try encoder.encode(config), as: UTF8.self),
+                "tokenizer": String(decoding: try JSONSerialization.data(withJSONObject: ["type": "char", "characters": characters]),
+                                    as: UTF8.self)]
     }
 
     /// Every tensor the config calls for must be present with its exact shape, and nothing else.

@@ -20,6 +20,15 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         self.headCount = headCount; self.layerCount = layerCount; self.dropout = dropout
     }
 
+    enum CodingKeys: String, CodingKey { case vocabularySize, blockSize, embeddingSize, headCount, layerCount, dropout }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(vocabularySize: try c.decode(Int.self, forKey: .vocabularySize), blockSize: try c.decode(Int.self, forKey: .blockSize),
+                  embeddingSize: try c.decode(Int.self, forKey: .embeddingSize), headCount: try c.decode(Int.self, forKey: .headCount),
+                  layerCount: try c.decode(Int.self, forKey: .layerCount),
+                  dropout: try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0)   // optional: 0 at inference anyway
+    }
+
     /// The name and shape of every parameter of a model with this config, in the order of
     /// `NanoGPT.namedParameters`, produced lazily (a corrupt config with a billion layers costs nothing
     /// until someone iterates that far).
@@ -60,7 +69,8 @@ public final class NanoGPT: LanguageModel, Module {
     public let blocks: [Block]
     public let finalNorm: LayerNorm
     public let languageModelHead: Linear
-    let dropout: Dropout
+    /// The model's dropout: its probability, and the generator of its masks.
+    public let dropout: Dropout
 
     /// Weights from N(0, 0.02^2) drawn with `seed`; dropout masks from a generator derived from it.
     public init(_ config: GPTConfig, seed: UInt64) {

@@ -12,6 +12,7 @@ public struct Hyperparameters: Codable, Sendable {
     public var learningRate: Float     // peak AdamW learning rate
     public var minLearningRate: Float  // where the cosine decay ends (= learningRate for a constant rate)
     public var warmupSteps: Int        // linear warmup from 0 to learningRate
+    public var decaySteps: Int?        // where the cosine reaches minLearningRate (nil: at the last step)
     public var weightDecay: Float      // AdamW decay on matrices only
     public var gradientClip: Float     // max global gradient norm (0: no clipping)
     public var dropout: Float          // probability of zeroing an activation while training
@@ -21,20 +22,21 @@ public struct Hyperparameters: Codable, Sendable {
     public var maxNewTokens: Int       // characters sampled after training
 
     public init(steps: Int, batchSize: Int, blockSize: Int, embeddingSize: Int = 32, heads: Int = 1, layers: Int = 1,
-                learningRate: Float, minLearningRate: Float? = nil, warmupSteps: Int = 0, weightDecay: Float = 0,
+                learningRate: Float, minLearningRate: Float? = nil, warmupSteps: Int = 0, decaySteps: Int? = nil,
+                weightDecay: Float = 0,
                 gradientClip: Float = 0, dropout: Float = 0, seed: UInt64 = 1337, evalInterval: Int, evalIters: Int,
                 maxNewTokens: Int = 300) {
         self.steps = steps; self.batchSize = batchSize; self.blockSize = blockSize
         self.embeddingSize = embeddingSize; self.heads = heads; self.layers = layers
         self.learningRate = learningRate; self.minLearningRate = minLearningRate ?? learningRate
-        self.warmupSteps = warmupSteps; self.weightDecay = weightDecay; self.gradientClip = gradientClip
+        self.warmupSteps = warmupSteps; self.decaySteps = decaySteps; self.weightDecay = weightDecay; self.gradientClip = gradientClip
         self.dropout = dropout; self.seed = seed; self.evalInterval = evalInterval; self.evalIters = evalIters
         self.maxNewTokens = maxNewTokens
     }
 
     public var schedule: LearningRateSchedule {
         LearningRateSchedule(maxRate: learningRate, minRate: minLearningRate, warmupSteps: warmupSteps,
-                             decaySteps: minLearningRate == learningRate ? 0 : steps)
+                             decaySteps: minLearningRate == learningRate ? 0 : (decaySteps ?? steps))
     }
 
     /// One line per knob, for the top of a chapter's output.
@@ -42,7 +44,7 @@ public struct Hyperparameters: Codable, Sendable {
         [("steps", "\(steps)"), ("batch size B", "\(batchSize)"), ("block size T", "\(blockSize)"),
          ("embedding size C", "\(embeddingSize)"), ("heads", "\(heads)"), ("layers", "\(layers)"),
          ("learning rate", minLearningRate == learningRate ? "\(learningRate) (constant)"
-            : "\(learningRate) -> \(minLearningRate) (warmup \(warmupSteps), cosine)"),
+            : "\(learningRate) -> \(minLearningRate) (warmup \(warmupSteps), cosine to step \(decaySteps ?? steps))"),
          ("weight decay", "\(weightDecay)"), ("gradient clip", gradientClip > 0 ? "\(gradientClip)" : "off"),
          ("dropout", "\(dropout)"), ("seed", "\(seed)"),
          ("eval", "every \(evalInterval) steps, \(evalIters) batches")]

@@ -7,11 +7,16 @@ public struct SamplingOptions: Sendable, Codable {
     public var temperature: Float = 1
     /// Keep only the k most likely tokens (nil: all).
     public var topK: Int? = nil
-    public init(temperature: Float = 1, topK: Int? = nil) { self.temperature = temperature; self.topK = topK }
+    /// Nucleus sampling: keep the smallest set of most likely tokens whose probabilities add up to at
+    /// least p (nil or 1: all).
+    public var topP: Float? = nil
+    public init(temperature: Float = 1, topK: Int? = nil, topP: Float? = nil) {
+        self.temperature = temperature; self.topK = topK; self.topP = topP
+    }
 }
 
-/// Draws one token id from softmax(logits / temperature), restricted to the top k.
-/// Ties at the k-th logit are all kept, so the result does not depend on sort stability.
+/// Draws one token id from softmax(logits / temperature), restricted to the top k and to the top-p
+/// nucleus. Ties at a cut are all kept, so the result does not depend on sort stability.
 public func sampleToken(logits: UnsafeBufferPointer<Float>, options: SamplingOptions, random: SeededRandom) -> Int {
     precondition(options.temperature > 0, "temperature must be positive")
     var cutoff = -Float.infinity
@@ -22,6 +27,17 @@ public func sampleToken(logits: UnsafeBufferPointer<Float>, options: SamplingOpt
     for (i, logit) in logits.enumerated() where logit >= cutoff {
         weights[i] = exp(Double((logit - maximum) / options.temperature))
         total += weights[i]
+    }
+    if let p = options.topP, p < 1 {
+        // Walk down from the most likely token until the kept mass reaches p; drop everything less likely.
+        let order = weights.indices.sorted { weights[$0] > weights[$1] }
+        var kept = 0.0, floor = 0.0
+        for index in order where weights[index] > 0 {
+            kept += weights[index]
+            floor = weights[index]
+            if kept >= Double(p) * total { break }
+        }
+        for i in weights.indices where weights[i] < floor { total -= weights[i]; weights[i] = 0 }
     }
     // Inverse-CDF sampling with one uniform draw.
     let target = Double(random.uniform()) * total

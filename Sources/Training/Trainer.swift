@@ -12,6 +12,18 @@ public struct Evaluation: Codable, Sendable {
     public var valLoss: Float
 }
 
+public enum TrainingError: Error, CustomStringConvertible {
+    case diverged(step: Int, loss: Float)
+    case invalidState(String)
+
+    public var description: String {
+        switch self {
+        case .diverged(let step, let loss): return "training diverged at step \(step): the loss is \(loss)"
+        case .invalidState(let reason): return "cannot resume: \(reason)"
+        }
+    }
+}
+
 public final class Trainer {
     public let model: LanguageModel
     public let parameters: Parameters
@@ -72,25 +84,69 @@ public final class Trainer {
 
     /// Runs every step, estimating the loss at step 0, every `evalInterval` steps and at the end, and
     /// prints the fixed log line for each (`step 500: train loss 2.0008, val loss 2.0863`).
-    public func train(log: (String) -> Void = { print($0) }) {
+    ///
+    /// `afterEvaluation` runs after each estimate (to save a checkpoint, redraw a plot). `shouldStop` is
+    /// asked before every step (Ctrl-C); when it says yes, training returns early without a final estimate.
+    /// A loss that is NaN or infinite stops training with `TrainingError.diverged`.
+    public func train(log: (String) -> Void = { print($0) }, afterEvaluation: (Evaluation) throws -> Void = { _ in },
+                      shouldStop: () -> Bool = { false }) throws {
         let progress = ProgressLine(totalSteps: hyperparameters.steps, tokensPerStep: tokensPerStep)
+        defer { progress.finish() }
         while step < hyperparameters.steps {
-            if step % hyperparameters.evalInterval == 0 { evaluate(log: log) }
+            if step % hyperparameters.evalInterval == 0, let evaluation = evaluate(log: log) { try afterEvaluation(evaluation) }
+            if shouldStop() { return }
             let started = DispatchTime.now().uptimeNanoseconds
             let loss = trainStep()
             trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+            guard loss.isFinite else { throw TrainingError.diverged(step: step, loss: loss) }
             progress.update(step: step, loss: loss, trainingSeconds: trainingSeconds)
         }
         progress.finish()
-        evaluate(log: log)
+        if let evaluation = evaluate(log: log) { try afterEvaluation(evaluation) }
     }
 
-    private func evaluate(log: (String) -> Void) {
-        if let last = evaluations.last, last.step == step { return }
+    /// Estimates the loss now and logs it, unless this step was already estimated.
+    private func evaluate(log: (String) -> Void) -> Evaluation? {
+        if let last = evaluations.last, last.step == step { return nil }
         let (train, val) = estimateLoss()
-        evaluations.append(Evaluation(step: step, tokensSeen: step * tokensPerStep, trainLoss: train, valLoss: val))
+        let evaluation = Evaluation(step: step, tokensSeen: step * tokensPerStep, trainLoss: train, valLoss: val)
+        evaluations.append(evaluation)
         log(String(format: "step %d: train loss %.4f, val loss %.4f", step, train, val))
         fflush(stdout)   // show it now, even when the output goes to a file or a pipe
+        return evaluation
+    }
+
+    // MARK: Saving and restoring the whole training state (for exact resumption)
+
+    /// Everything besides the parameters and the optimizer moments that the next step depends on.
+    public struct State: Codable, Sendable {
+        public var step: Int
+        public var optimizerStep: Int
+        public var batchRandom: [UInt64]
+        public var evaluationRandom: [UInt64]
+        public var evaluations: [Evaluation]
+        public var trainingSeconds: Double
+    }
+
+    public var state: State {
+        State(step: step, optimizerStep: optimizer.step, batchRandom: batchRandom.state,
+              evaluationRandom: evaluationRandom.state, evaluations: evaluations, trainingSeconds: trainingSeconds)
+    }
+
+    /// Continues from a saved state. The parameters and the optimizer moments are restored separately
+    /// (they live in the arena and in AdamW).
+    public func restore(_ saved: State) throws {
+        guard saved.batchRandom.count == 4, saved.evaluationRandom.count == 4,
+              saved.batchRandom != [0, 0, 0, 0], saved.evaluationRandom != [0, 0, 0, 0], saved.step >= 0,
+              saved.optimizerStep >= 0 else {
+            throw TrainingError.invalidState("the saved random generator state or step is invalid")
+        }
+        step = saved.step
+        optimizer.step = saved.optimizerStep
+        batchRandom.state = saved.batchRandom
+        evaluationRandom.state = saved.evaluationRandom
+        evaluations = saved.evaluations
+        trainingSeconds = saved.trainingSeconds
     }
 
     /// Training tokens per second of pure training time (evaluation excluded).

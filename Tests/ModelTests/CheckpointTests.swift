@@ -17,7 +17,8 @@ struct CheckpointTests {
         let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 8, embeddingSize: 8, headCount: 2, layerCount: 2)
         let model = NanoGPT(config, seed: 42)
         try Checkpoint.save(model, tokenizer: tokenizer, step: 123, to: folder)
-        let (loaded, loadedTokenizer, step) = try Checkpoint.load(from: folder)
+        let checkpoint = try Checkpoint.load(from: folder)
+        let (loaded, loadedTokenizer, step) = (checkpoint.model, checkpoint.tokenizer, checkpoint.step)
         #expect(step == 123 && loadedTokenizer == tokenizer && loaded.config == config)
         for ((name, a), (otherName, b)) in zip(model.namedParameters, loaded.namedParameters) {
             #expect(name == otherName && a.values == b.values)

@@ -7,7 +7,7 @@ public final class AdamW {
     /// First and second moment of every gradient element, in the arena's layout.
     public let firstMoment: Storage, secondMoment: Storage
     /// Number of updates taken so far (t in the bias corrections).
-    public internal(set) var step = 0
+    public var step = 0
 
     public init(for parameters: Parameters, beta1: Float = 0.9, beta2: Float = 0.99, epsilon: Float = 1e-8,
                 weightDecay: Float = 0.1) {

@@ -1,7 +1,7 @@
 import Foundation
 import TensorCore
 
-/// Runs a chapter executable (built next to the test bundle) and captures what it prints.
+/// What an executable (built next to the test bundle) printed, and how it exited.
 struct ChapterRun {
     let status: Int32
     let output: String
@@ -13,27 +13,36 @@ enum Chapters {
     static let buildFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .path.replacingOccurrences(of: ".xctest/Contents/MacOS", with: "")
 
-    static func run(_ name: String, _ arguments: [String]) throws -> ChapterRun {
+    static func executable(_ name: String) -> URL {
+        let beside = URL(fileURLWithPath: buildFolder).appendingPathComponent(name)
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return URL(fileURLWithPath: buildFolder).deletingLastPathComponent().appendingPathComponent(name)
+    }
+
+    /// Runs an executable to the end; `input`, if given, is its standard input.
+    static func run(_ name: String, _ arguments: [String], input: String? = nil) throws -> ChapterRun {
         let process = Process()
-        var executable = URL(fileURLWithPath: buildFolder).appendingPathComponent(name)
-        if !FileManager.default.isExecutableFile(atPath: executable.path) {
-            executable = URL(fileURLWithPath: buildFolder).deletingLastPathComponent().appendingPathComponent(name)
-        }
-        process.executableURL = executable
+        process.executableURL = executable(name)
         process.arguments = arguments
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
+        let stdin = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         try process.run()
-        // Read both pipes fully before waiting, so a chatty chapter never blocks on a full pipe.
-        var errorData = Data()
-        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
+        // Read both pipes fully before waiting, so a chatty program never blocks on a full pipe.
+        let errorData = DataBox()
+        let reader = Thread { errorData.data = errors.fileHandleForReading.readDataToEndOfFile() }
         reader.start()
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         while !reader.isFinished { usleep(1000) }
         return ChapterRun(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                          errors: String(decoding: errorData, as: UTF8.self))
+                          errors: String(decoding: errorData.data, as: UTF8.self))
     }
 
     static func temporaryFolder(_ label: String) -> URL {
@@ -59,10 +68,13 @@ enum Chapters {
             text += "\n"
         }
         let url = folder.appendingPathComponent("play.txt")
-        FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8))
         return url.path
     }
 }
+
+/// Filled by the thread that reads stderr, read after that thread has finished.
+final class DataBox: @unchecked Sendable { var data = Data() }
 
 extension String {
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }

@@ -81,6 +81,24 @@ struct ChapterQuickRunTests {
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ch05/checkpoint/model.safetensors").path))
     }
 
+    @Test func compareDrawsEveryChapterAndWritesTheTable() throws {
+        let data = Chapters.writePlayText(to: folder)
+        let plots = folder.appendingPathComponent("compare-input")
+        for (chapter, name) in [("ch01", "01-bigram"), ("ch02", "02-self-attention")] {
+            let run = try Chapters.run(chapter, ["--quick", "--data", data, "--out", plots.appendingPathComponent(name).path])
+            #expect(run.status == 0)
+        }
+        let run = try Chapters.run("compare", ["--plots", plots.path])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("| 01 Bigram | "))
+        #expect(run.output.contains("| 02 Self-attention Head |"))
+        let table = try String(contentsOf: plots.appendingPathComponent("compare/table.md"), encoding: .utf8)
+        #expect(table.hasPrefix("| chapter | parameters | val loss | wall time | training tokens/s | steps |"))
+        expectPlot("val-loss", in: plots.appendingPathComponent("compare"))
+        let empty = try Chapters.run("compare", ["--plots", folder.appendingPathComponent("nothing").path])
+        #expect(empty.status != 0 && empty.errors.contains("run some chapters first"))
+    }
+
     @Test(arguments: ["ch01", "ch02", "ch03", "ch04", "ch05"])
     func badInputEndsInOneClearLine(chapter: String) throws {
         let missing = try Chapters.run(chapter, ["--quick", "--data", folder.appendingPathComponent("nope.txt").path])

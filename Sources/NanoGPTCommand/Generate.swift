@@ -1,0 +1,75 @@
+// nanogpt generate: load a saved model and stream text from it.
+import ArgumentParser
+import Foundation
+import NanoGPT
+import TensorCore
+import TextData
+import Training
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stream text from a saved model, one character as soon as it is sampled.",
+        discussion: """
+            --checkpoint takes a checkpoint folder (e.g. runs/nanogpt/best) or a .safetensors file. A file
+            written elsewhere (e.g. by PyTorch, with the same tensor names) needs its config and vocabulary:
+            --config FILE.json, or config.json beside it, holding {"vocabularySize", "blockSize",
+            "embeddingSize", "headCount", "layerCount", "characters": ["\\n", " ", ...]}.
+            Without --prompt, the prompt is asked for on a terminal, or read from standard input.
+            """)
+
+    @Option(help: "Checkpoint folder or .safetensors file.") var checkpoint: String
+    @Option(help: "Text to continue (default: ask, or read standard input).") var prompt: String?
+    @Option(help: "Characters to generate.") var maxNewTokens = 500
+    @Option(help: "Sampling temperature, > 0: lower is more predictable.") var temperature: Float = 1
+    @Option(help: "Sample only from the k most likely characters.") var topK: Int?
+    @Option(help: "Sample only from the most likely characters whose probabilities add up to p, in (0, 1].") var topP: Float?
+    @Option(help: "Random seed: the same seed and flags give the same text.") var seed: UInt64 = 1337
+    @Option(help: "JSON config and vocabulary, for a safetensors file without our metadata.") var config: String?
+    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print the whole text at the end instead of streaming it.") var noStream = false
+
+    func validate() throws {
+        guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens cannot be negative, got \(maxNewTokens)") }
+        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be > 0, got \(temperature)") }
+        if let topK, topK <= 0 { throw ValidationError("--top-k must be positive, got \(topK)") }
+        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+    }
+
+    func run() throws {
+        if let threads { BLAS.threadCount = threads }
+        let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint), configFile: config.map { URL(fileURLWithPath: $0) })
+        let text = prompt ?? readPrompt()
+        let ids = try loaded.tokenizer.encode(text)
+        let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
+        let stream = loaded.model.generateStream(prompt: ids, maxNewTokens: maxNewTokens, options: options,
+                                                 random: SeededRandom(seed: seed))
+        let start = Date()
+        var generated: [Int] = []
+        if noStream {
+            generated = Array(stream)
+            print(text + loaded.tokenizer.decode(generated))
+        } else {
+            print(text, terminator: "")
+            for token in stream {
+                print(loaded.tokenizer.decode([token]), terminator: "")
+                fflush(stdout)
+                generated.append(token)
+            }
+            print()
+        }
+        let seconds = Date().timeIntervalSince(start)
+        FileHandle.standardError.write(Data(String(format: "%d tokens in %.2f s: %.0f tokens/s\n", generated.count, seconds,
+                                                   Double(generated.count) / max(seconds, 1e-9)).utf8))
+    }
+
+    /// Asks on a terminal; otherwise reads all of standard input.
+    func readPrompt() -> String {
+        if isatty(STDIN_FILENO) != 0 {
+            print("prompt> ", terminator: "")
+            fflush(stdout)
+            return readLine(strippingNewline: true) ?? ""
+        }
+        return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+    }
+}

@@ -1,0 +1,47 @@
+// nanogpt: the tool for after the chapters. Train a NanoGPT on your own text, resume it, and stream
+// text from a saved model.
+//
+//   nanogpt train --data my.txt --out runs/mine          train (Ctrl-C saves; --resume continues)
+//   nanogpt generate --checkpoint runs/mine/best          stream text from the best model
+import ArgumentParser
+import Foundation
+
+@main
+struct NanoGPTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nanogpt",
+        abstract: "Train a character-level GPT on any text, and generate text from it.",
+        discussion: """
+            Examples:
+              nanogpt train --data my.txt --out runs/mine      train; checkpoints go to runs/mine/latest and runs/mine/best
+              nanogpt train --resume runs/mine --steps 8000    continue exactly where it stopped, up to step 8000
+              nanogpt generate --checkpoint runs/mine/best --prompt "ROMEO:"
+            Run `nanogpt help train` or `nanogpt help generate` for every option.
+            """,
+        subcommands: [Train.self, Generate.self])
+
+    /// Like ArgumentParser's own `main()`, except that every error is a single line on stderr:
+    /// `error: <what is wrong>`, followed by a non-zero exit.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let status = (error as? CommandFailure)?.exitCode ?? exitCode(for: error).rawValue
+            if status == 0 {
+                print(fullMessage(for: error))   // --help and the like
+                Foundation.exit(0)
+            }
+            if let line = message(for: error).split(separator: "\n").first {
+                FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+            }
+            Foundation.exit(status)
+        }
+    }
+}
+
+/// A failure the tool explains in its own words, with its exit status.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    var exitCode: Int32 = 1
+}

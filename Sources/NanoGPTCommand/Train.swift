@@ -1,0 +1,178 @@
+// nanogpt train: chapter 05's model and training loop on any text, with checkpoints, resumption, a
+// machine-readable log and a loss plot that is redrawn at every evaluation.
+import ArgumentParser
+import Foundation
+import NanoGPT
+import Plotting
+import TensorCore
+import TextData
+import Training
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a NanoGPT on a text file (default: Tiny Shakespeare).",
+        discussion: """
+            Writes into the --out folder (default runs/nanogpt):
+              latest/      the newest checkpoint (model.safetensors + its optimizer state), at every evaluation
+              best/        the checkpoint with the lowest val loss so far
+              log.jsonl    one JSON line per evaluation: step, tokens, train_loss, val_loss, learning_rate, seconds
+              loss.png     train and val loss against step (with loss.dat and loss.gp)
+            Ctrl-C saves latest/ and stops (exit status 130); `--resume FOLDER` continues exactly, and
+            `--steps` may then be raised to train longer. The defaults are chapter 05's.
+            """)
+
+    @OptionGroup var training: TrainingOptions
+    @Option(help: "Continue the run saved in this folder (its latest/ checkpoint).") var resume: String?
+    @Option(help: "Step where the cosine learning-rate decay ends (default: --steps of the first run).") var decaySteps: Int?
+    @Option(help: "How text becomes tokens: char (one token per character).") var tokenizer = "char"
+
+    /// Chapter 05's settings: nanoGPT's CPU recipe with a warmup and cosine schedule.
+    static let defaults = Hyperparameters(
+        steps: 5000, batchSize: 12, blockSize: 64, embeddingSize: 128, heads: 4, layers: 4, learningRate: 2e-3,
+        minLearningRate: 1e-4, warmupSteps: 100, weightDecay: 0.1, gradientClip: 1, dropout: 0, seed: 1337,
+        evalInterval: 250, evalIters: 100, maxNewTokens: 300)
+
+    func validate() throws {
+        guard tokenizer == "char" else {
+            throw ValidationError("--tokenizer \(tokenizer) is not available; use char")
+        }
+        if let decaySteps, decaySteps <= 0 { throw ValidationError("--decay-steps must be positive, got \(decaySteps)") }
+    }
+
+    func run() throws {
+        training.configureThreads()
+        let out = URL(fileURLWithPath: resume ?? training.out ?? "runs/nanogpt")
+        let latest = out.appendingPathComponent("latest"), best = out.appendingPathComponent("best")
+
+        // 1. Settings, text, tokenizer and model: fresh, or exactly as the saved run left them.
+        let saved = try resume.map { folder -> TrainingCheckpoint.SavedRun in
+            try refuseChangesOnResume()
+            return try TrainingCheckpoint.load(from: URL(fileURLWithPath: folder).appendingPathComponent("latest"))
+        }
+        var settings = saved?.hyperparameters ?? training.resolve(Self.defaults)
+        if saved != nil {
+            if let steps = training.steps { settings.steps = steps }
+            if let evalInterval = training.evalInterval { settings.evalInterval = evalInterval }
+            if let evalIters = training.evalIters { settings.evalIters = evalIters }
+            if let maxNewTokens = training.maxNewTokens { settings.maxNewTokens = maxNewTokens }
+        } else {
+            settings.decaySteps = decaySteps ?? settings.steps
+        }
+        try TrainingOptions.check(settings)
+
+        let dataPath = training.data ?? saved?.data.path
+        let text = try Corpus.load(path: dataPath)
+        let data = DataDescription(path: try dataPath ?? Corpus.defaultCorpusPath(log: { _ in }), text: text)
+        if let saved, saved.data.fingerprint != data.fingerprint {
+            throw CommandFailure(description: "the text differs from the one this run trained on (\(saved.data.path), "
+                                 + "\(saved.data.characters) characters): pass the same --data to resume")
+        }
+        let characters = saved?.checkpoint.tokenizer ?? CharacterTokenizer(training: text)
+        let dataset = try TokenDataset(tokens: try characters.encode(text), blockSize: settings.blockSize)
+        let model = saved?.checkpoint.model ?? NanoGPT(
+            GPTConfig(vocabularySize: characters.vocabularySize, blockSize: settings.blockSize,
+                      embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers,
+                      dropout: settings.dropout), seed: settings.seed)
+        let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
+        try saved?.restore(into: trainer)
+        if trainer.step >= settings.steps {
+            throw CommandFailure(description: "the run in \(out.path) already reached step \(trainer.step); pass a larger --steps to continue")
+        }
+
+        print(saved == nil ? "training a new model in \(out.path)" : "resuming \(out.path) at step \(trainer.step)")
+        print("parameters: \(trainer.parameters.count), vocabulary: \(characters.vocabularySize) characters, "
+              + "data: \(data.characters) characters\n\(settings.table)\n")
+
+        // 2. Train, saving at every evaluation. The best checkpoint is only ever replaced by a better one.
+        let log = try RunLog(folder: out)
+        var bestValLoss = trainer.evaluations.map(\.valLoss).min() ?? .infinity   // a resumed run remembers its best
+        let interrupt = InterruptFlag()
+        do {
+            try trainer.train(afterEvaluation: { evaluation in
+                try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: characters, data: data, to: latest)
+                if evaluation.valLoss < bestValLoss {
+                    bestValLoss = evaluation.valLoss
+                    try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: characters, data: data, to: best)
+                }
+                try log.append(evaluation, learningRate: settings.schedule.rate(at: evaluation.step), seconds: trainer.trainingSeconds)
+                try log.plot(trainer.evaluations)
+            }, shouldStop: { interrupt.raised })
+        } catch TrainingError.diverged(let step, let loss) {
+            throw CommandFailure(description: "training diverged at step \(step) (loss \(loss)); nothing after the last good "
+                                 + "checkpoint was saved: \(latest.path) (step \(trainer.evaluations.last?.step ?? 0)). "
+                                 + "Try a lower --learning-rate")
+        }
+        if interrupt.raised {
+            try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: characters, data: data, to: latest)
+            print("\ninterrupted at step \(trainer.step): saved \(latest.path); continue with: nanogpt train --resume \(out.path)")
+            throw ExitCode(130)
+        }
+
+        // 3. A sample from the trained model.
+        let sample = model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: SeededRandom(seed: settings.seed &+ 3))
+        print("\nsample:\n---\n\(characters.decode(sample))\n---")
+        print("checkpoints: \(latest.path) (step \(trainer.step)), \(best.path) (val loss \(String(format: "%.4f", bestValLoss)))")
+        print("generate with: nanogpt generate --checkpoint \(best.path)")
+    }
+
+    /// A resumed run keeps its model, tokenizer and optimizer settings; only how long it trains and how
+    /// it is evaluated may change.
+    func refuseChangesOnResume() throws {
+        let fixed: [(String, Bool)] = [
+            ("--batch-size", training.batchSize != nil), ("--block-size", training.blockSize != nil),
+            ("--embedding-size", training.embeddingSize != nil), ("--heads", training.heads != nil),
+            ("--layers", training.layers != nil), ("--learning-rate", training.learningRate != nil),
+            ("--dropout", training.dropout != nil), ("--seed", training.seed != nil), ("--decay-steps", decaySteps != nil),
+            ("--quick", training.quick), ("--out", training.out != nil)]
+        if let flag = fixed.first(where: \.1)?.0 {
+            throw ValidationError("\(flag) cannot change when resuming: a resumed run keeps its settings "
+                                  + "(only --steps, --eval-interval, --eval-iters, --max-new-tokens, --data and --threads may be given)")
+        }
+    }
+}
+
+/// Set by Ctrl-C (SIGINT); training checks it before every step.
+final class InterruptFlag {
+    nonisolated(unsafe) static var signalled: sig_atomic_t = 0
+
+    init() {
+        Self.signalled = 0
+        signal(SIGINT) { _ in InterruptFlag.signalled = 1 }
+        // A parent may have started us with SIGINT blocked (the mask is inherited); make sure it arrives.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGINT)
+        sigprocmask(SIG_UNBLOCK, &mask, nil)
+    }
+
+    var raised: Bool { Self.signalled != 0 }
+}
+
+/// log.jsonl (appended, one JSON object per evaluation) and loss.{dat,gp,png} in the run folder.
+struct RunLog {
+    let folder: URL
+    var file: URL { folder.appendingPathComponent("log.jsonl") }
+
+    init(folder: URL) throws {
+        self.folder = folder
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    func append(_ evaluation: Evaluation, learningRate: Float, seconds: Double) throws {
+        let line = String(format: #"{"step":%d,"tokens":%d,"train_loss":%.6f,"val_loss":%.6f,"learning_rate":%.6g,"seconds":%.3f}"#,
+                          evaluation.step, evaluation.tokensSeen, evaluation.trainLoss, evaluation.valLoss, learningRate, seconds)
+        if !FileManager.default.fileExists(atPath: file.path) { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: file)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    func plot(_ evaluations: [Evaluation]) throws {
+        let steps = evaluations.map { Double($0.step) }
+        try Plotter.shared.lines([Series("train", x: steps, y: evaluations.map { Double($0.trainLoss) }),
+                                  Series("val", x: steps, y: evaluations.map { Double($0.valLoss) })],
+                                 title: "nanogpt train: \(folder.lastPathComponent)", xLabel: "step",
+                                 yLabel: "loss (nats per character)", in: folder, name: "loss")
+    }
+}

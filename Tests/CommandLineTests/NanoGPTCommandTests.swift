@@ -1,0 +1,230 @@
+// nanogpt train / generate, end to end through the executable, and every bad input it must refuse.
+import Foundation
+import TensorCore
+import Testing
+
+@Suite("nanogpt train and generate", .serialized)
+struct NanoGPTCommandTests {
+    let folder = Chapters.temporaryFolder("nanogpt")
+    /// A model small enough to train in well under a second.
+    let tiny = ["--batch-size", "4", "--block-size", "8", "--embedding-size", "16", "--heads", "2", "--layers", "1",
+                "--eval-iters", "2", "--threads", "1"]
+
+    func train(_ arguments: [String]) throws -> ChapterRun { try Chapters.run("nanogpt", ["train"] + arguments) }
+    func generate(_ arguments: [String]) throws -> ChapterRun { try Chapters.run("nanogpt", ["generate"] + arguments) }
+
+    func logLines(_ run: URL) throws -> [String] {
+        try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n").map {
+            // Everything but the wall-clock seconds must match between runs.
+            String($0.replacingOccurrences(of: #","seconds":[0-9.]+"#, with: "", options: .regularExpression))
+        }
+    }
+
+    func weights(_ checkpoint: URL) throws -> [String: SafeTensors.Entry] {
+        try SafeTensors.decode(Data(contentsOf: checkpoint.appendingPathComponent("model.safetensors"))).tensors
+    }
+
+    @Test func trainingWritesCheckpointsLogAndPlot() throws {
+        let data = Chapters.writePlayText(to: folder), out = folder.appendingPathComponent("run")
+        let run = try train(["--data", data, "--out", out.path, "--steps", "40", "--eval-interval", "20"] + tiny)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("step 40: train loss "))
+        for file in ["latest/model.safetensors", "latest/optimizer-step000040.safetensors", "best/model.safetensors",
+                     "log.jsonl", "loss.dat", "loss.gp"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file) missing")
+        }
+        let log = try logLines(out)
+        #expect(log.count == 3 && log[0].hasPrefix(#"{"step":0,"#) && log[2].hasPrefix(#"{"step":40,"#))
+        // Only the newest optimizer file is kept.
+        let latest = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("latest").path)
+        #expect(latest.filter { $0.hasPrefix("optimizer-") } == ["optimizer-step000040.safetensors"])
+    }
+
+    @Test func trainingTwiceAsLongEqualsTrainingThenResuming() throws {
+        let data = Chapters.writePlayText(to: folder)
+        let once = folder.appendingPathComponent("once"), twice = folder.appendingPathComponent("twice")
+        // Dropout on, so the resumed run must also restore the dropout generator.
+        let common = ["--data", data, "--eval-interval", "10", "--dropout", "0.1", "--decay-steps", "40"] + tiny
+        #expect(try train(common + ["--out", once.path, "--steps", "40"]).status == 0)
+        #expect(try train(common + ["--out", twice.path, "--steps", "20"]).status == 0)
+        let resumed = try train(["--resume", twice.path, "--steps", "40", "--threads", "1"])
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        #expect(resumed.output.contains("resuming \(twice.path) at step 20"))
+
+        let straight = try logLines(once), split = try logLines(twice)
+        #expect(straight.count == 5)
+        #expect(straight == split)   // every train and val loss, bit for bit as printed
+        #expect(try weights(once.appendingPathComponent("latest")) == weights(twice.appendingPathComponent("latest")))
+    }
+
+    @Test func resumingRefusesChangedSettingsAndOtherText() throws {
+        let data = Chapters.writePlayText(to: folder), out = folder.appendingPathComponent("fixed")
+        #expect(try train(["--data", data, "--out", out.path, "--steps", "10", "--eval-interval", "10"] + tiny).status == 0)
+        let changed = try train(["--resume", out.path, "--steps", "20", "--layers", "3"])
+        #expect(changed.status != 0 && changed.errors.contains("--layers cannot change when resuming"))
+        let other = folder.appendingPathComponent("other.txt")
+        try String(repeating: "a different text entirely. ", count: 400).write(to: other, atomically: true, encoding: .utf8)
+        let otherText = try train(["--resume", out.path, "--steps", "20", "--data", other.path])
+        #expect(otherText.status != 0 && otherText.errors.contains("the text differs"))
+        let done = try train(["--resume", out.path])
+        #expect(done.status != 0 && done.errors.contains("already reached step 10"))
+    }
+
+    @Test func ctrlCSavesAndTheRunResumes() throws {
+        let data = Chapters.writePlayText(to: folder), out = folder.appendingPathComponent("interrupted")
+        let process = Process()
+        process.executableURL = Chapters.executable("nanogpt")
+        process.arguments = ["train", "--data", data, "--out", out.path, "--steps", "1000000", "--eval-interval", "50"] + tiny
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let log = out.appendingPathComponent("log.jsonl")
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: log.path) && Date() < deadline { usleep(20_000) }
+        usleep(200_000)
+        kill(process.processIdentifier, SIGINT)
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(printed.contains("interrupted at step"))
+        let resumed = try train(["--resume", out.path, "--steps", "1200", "--threads", "1"])
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        #expect(resumed.output.contains("step 1200: train loss"))
+    }
+
+    @Test func aKillAtAnyMomentLeavesALoadableCheckpoint() throws {
+        let data = Chapters.writePlayText(to: folder)
+        for attempt in 0..<4 {
+            let out = folder.appendingPathComponent("killed-\(attempt)")
+            let process = Process()
+            process.executableURL = Chapters.executable("nanogpt")
+            // A checkpoint every step, so the kill very likely lands in the middle of writing one.
+            process.arguments = ["train", "--data", data, "--out", out.path, "--steps", "1000000", "--eval-interval", "1",
+                                 "--eval-iters", "1"] + tiny
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let model = out.appendingPathComponent("latest/model.safetensors")
+            let deadline = Date().addingTimeInterval(60)
+            while !FileManager.default.fileExists(atPath: model.path) && Date() < deadline { usleep(10_000) }
+            usleep(UInt32(50_000 + 37_000 * attempt))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            // Whatever moment the kill hit, latest/ holds a whole checkpoint: it loads, and it resumes.
+            let saved = try SafeTensors.decode(Data(contentsOf: model))
+            let step = Int(saved.metadata["step"] ?? "") ?? -1
+            #expect(step >= 0)
+            let resumed = try train(["--resume", out.path, "--steps", "\(step + 2)", "--threads", "1"])
+            #expect(resumed.status == 0, "attempt \(attempt): \(resumed.errors)")
+            #expect(resumed.output.contains("resuming \(out.path) at step \(step)"))
+        }
+    }
+
+    @Test func generationStreamsTheSameTextForTheSameSeed() throws {
+        let data = Chapters.writePlayText(to: folder), out = folder.appendingPathComponent("gen")
+        #expect(try train(["--data", data, "--out", out.path, "--steps", "30", "--eval-interval", "30"] + tiny).status == 0)
+        let checkpoint = out.appendingPathComponent("best").path
+        let args = ["--checkpoint", checkpoint, "--prompt", "ROMEO:", "--max-new-tokens", "60", "--seed", "5", "--top-k", "10"]
+        let first = try generate(args), second = try generate(args), whole = try generate(args + ["--no-stream"])
+        #expect(first.status == 0, "\(first.errors)")
+        #expect(first.output.hasPrefix("ROMEO:") && first.output.count >= 60)
+        #expect(first.output == second.output && first.output == whole.output)
+        #expect(first.errors.contains("tokens/s"))
+        let other = try generate(["--checkpoint", checkpoint, "--prompt", "ROMEO:", "--max-new-tokens", "60", "--seed", "6"])
+        #expect(other.output != first.output)
+        let nucleus = try generate(["--checkpoint", checkpoint, "--prompt", "ROMEO:", "--max-new-tokens", "20", "--top-p", "0.5"])
+        #expect(nucleus.status == 0)
+        let piped = try Chapters.run("nanogpt", ["generate", "--checkpoint", checkpoint, "--max-new-tokens", "5"], input: "JULIET:")
+        #expect(piped.status == 0 && piped.output.hasPrefix("JULIET:"))
+    }
+
+    // MARK: - Bad input: one clear line, a non-zero exit, never a trap
+
+    func expectRefusal(_ run: ChapterRun, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(run.status != 0, "accepted: \(fragment)", sourceLocation: sourceLocation)
+        #expect(run.errors.hasPrefix("error: ") && run.errors.contains(fragment), "\(run.errors)", sourceLocation: sourceLocation)
+        #expect(run.errors.split(separator: "\n").count == 1, "not one line: \(run.errors)", sourceLocation: sourceLocation)
+        #expect(run.status < 128 || run.status == 130, "crashed with status \(run.status)", sourceLocation: sourceLocation)
+    }
+
+    @Test func badTrainingInputIsRefused() throws {
+        let data = Chapters.writePlayText(to: folder)
+        func file(_ name: String, _ bytes: Data) -> String {
+            let url = folder.appendingPathComponent(name)
+            _ = FileManager.default.createFile(atPath: url.path, contents: bytes)
+            return url.path
+        }
+        let out = ["--out", folder.appendingPathComponent("bad").path]
+        expectRefusal(try train(["--data", folder.appendingPathComponent("absent.txt").path] + out), "data file not found")
+        expectRefusal(try train(["--data", file("empty.txt", Data())] + out), "data file is empty")
+        expectRefusal(try train(["--data", file("short.txt", Data("just a few words".utf8))] + out + tiny), "text too short")
+        // Long enough for training, too short to leave a validation block of 64 + 1.
+        expectRefusal(try train(["--data", file("noval.txt", Data(String(repeating: "abcdefgh ", count: 60).utf8))] + out),
+                      "text too short")
+        expectRefusal(try train(["--data", file("latin1.txt", Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))] + out), "not valid UTF-8")
+        expectRefusal(try train(["--data", data, "--embedding-size", "30", "--heads", "4"] + out), "not divisible by --heads 4")
+        expectRefusal(try train(["--data", data, "--steps", "0"] + out), "--steps must be positive")
+        expectRefusal(try train(["--data", data, "--batch-size=-2"] + out), "--batch-size must be positive")
+        expectRefusal(try train(["--data", data, "--block-size", "0"] + out), "--block-size must be positive")
+        expectRefusal(try train(["--data", data, "--layers", "0"] + out), "--layers must be positive")
+        expectRefusal(try train(["--data", data, "--learning-rate", "0"] + out), "--learning-rate must be a positive number")
+        expectRefusal(try train(["--data", data, "--learning-rate=-1e-3"] + out), "--learning-rate must be a positive number")
+        expectRefusal(try train(["--data", data, "--dropout", "1"] + out), "--dropout must be in [0, 1)")
+        expectRefusal(try train(["--data", data, "--tokenizer", "words"] + out), "--tokenizer words is not available")
+        expectRefusal(try train(["--resume", folder.appendingPathComponent("no-such-run").path]), "checkpoint not found")
+    }
+
+    @Test func badGenerationInputIsRefused() throws {
+        let data = Chapters.writePlayText(to: folder), out = folder.appendingPathComponent("for-bad-input")
+        #expect(try train(["--data", data, "--out", out.path, "--steps", "5", "--eval-interval", "5"] + tiny).status == 0)
+        let checkpoint = out.appendingPathComponent("latest").path
+        expectRefusal(try generate(["--checkpoint", checkpoint, "--prompt", "Zebra§"]), #"not in the"#)
+        expectRefusal(try generate(["--checkpoint", checkpoint, "--prompt", "Zebra§"]), #""§""#)
+        expectRefusal(try generate(["--checkpoint", folder.appendingPathComponent("missing").path, "--prompt", "a"]), "checkpoint not found")
+        expectRefusal(try generate(["--checkpoint", checkpoint, "--temperature", "0"]), "--temperature must be > 0")
+        expectRefusal(try generate(["--checkpoint", checkpoint, "--temperature=-1"]), "--temperature must be > 0")
+        expectRefusal(try generate(["--checkpoint", checkpoint, "--top-p", "0"]), "--top-p must be in (0, 1]")
+        expectRefusal(try generate(["--checkpoint", checkpoint, "--top-p", "1.5"]), "--top-p must be in (0, 1]")
+        expectRefusal(try generate(["--checkpoint", checkpoint, "--top-k", "0"]), "--top-k must be positive")
+
+        // Broken files, each made from the good one.
+        let good = try Data(contentsOf: URL(fileURLWithPath: checkpoint).appendingPathComponent("model.safetensors"))
+        let headerLength = Int(good.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        let header = String(decoding: good.subdata(in: 8..<(8 + headerLength)), as: UTF8.self)
+        func broken(_ name: String, _ bytes: Data) -> String {
+            let url = folder.appendingPathComponent(name)
+            _ = FileManager.default.createFile(atPath: url.path, contents: bytes)
+            return url.path
+        }
+        func withHeader(_ edit: (String) -> String) -> Data {
+            var newHeader = Data(edit(header).utf8)
+            while newHeader.count % 8 != 0 { newHeader.append(0x20) }
+            var bytes = Data()
+            withUnsafeBytes(of: UInt64(newHeader.count).littleEndian) { bytes.append(contentsOf: $0) }
+            return bytes + newHeader + good.suffix(from: 8 + headerLength)
+        }
+        func refuse(_ name: String, _ bytes: Data, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            expectRefusal(try generate(["--checkpoint", broken(name, bytes), "--prompt", "a"]), fragment, sourceLocation: sourceLocation)
+        }
+        try refuse("truncated.safetensors", good.prefix(good.count / 2), "outside")
+        try refuse("tiny.safetensors", good.prefix(5), "too short")
+        try refuse("huge-header.safetensors", Data([0, 0, 0, 0, 0, 0, 1, 0]) + good.suffix(from: 8), "larger than the file")
+        try refuse("not-json.safetensors", withHeader { _ in "{ this is not json" }, "not a JSON object")
+        try refuse("outside.safetensors", withHeader { $0.replacingOccurrences(of: #""data_offsets":[0,"#, with: #""data_offsets":[99999990,"#) },
+                   "outside")
+        try refuse("dtype.safetensors", withHeader { $0.replacingOccurrences(of: "\"F32\"", with: "\"BF16\"") }, "dtype BF16 is not supported")
+        try refuse("missing.safetensors", withHeader { $0.replacingOccurrences(of: "\"lm_head.bias\"", with: "\"lm_head.bias_renamed\"") },
+                   "checkpoint is missing tensor lm_head.bias")
+        try refuse("extra.safetensors", withHeader { $0.replacingOccurrences(of: "{\"__metadata__\"",
+                                                                          with: #"{"zz.extra":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"__metadata__""#) },
+                   "unexpected tensor zz.extra")
+        try refuse("version.safetensors", withHeader { $0.replacingOccurrences(of: #""format_version":"1""#, with: #""format_version":"7""#) },
+                   "format version 7 is not supported")
+        try refuse("shape.safetensors", withHeader {
+            $0.replacingOccurrences(of: #"\"embeddingSize\":16"#, with: #"\"embeddingSize\":32"#)
+        }, "has shape")
+        try refuse("heads.safetensors", withHeader { $0.replacingOccurrences(of: #"\"headCount\":2"#, with: #"\"headCount\":3"#) },
+                   "not divisible")
+    }
+}
