@@ -95,7 +95,9 @@ let package = Package(
 
         // --- Measurements (never timed in tests) --------------------------------------------
         .executableTarget(
-            name: "bench", dependencies: ["TensorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Sources/Benchmarks", swiftSettings: fastMath),
+            name: "bench", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT",
+                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Benchmarks", swiftSettings: fastMath),
 
         // --- Tests ---------------------------------------------------------------------------
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: fastMath),

@@ -39,8 +39,8 @@ let defaults = Hyperparameters(
     gradientClip: 1,        // deep stacks (the plain one especially) can spike; clip the global norm at 1
     dropout: 0,
     seed: 1337,
-    evalInterval: 200,
-    evalIters: 100,
+    evalInterval: 250,      // estimate the loss every 250 steps, over 50 batches of each split
+    evalIters: 50,          // (evaluation is a third of the work at 100 batches every 200 steps)
     maxNewTokens: 500)
 
 struct Chapter04: ParsableCommand {

@@ -34,8 +34,8 @@ let defaults = Hyperparameters(
     gradientClip: 1,        // clip the global gradient norm at 1
     dropout: 0,             // at this size and length of training, the model does not overfit yet
     seed: 1337,
-    evalInterval: 250,
-    evalIters: 100,
+    evalInterval: 500,      // estimate the loss every 500 steps...
+    evalIters: 100,         // ...over 100 batches (77k characters) of each split
     maxNewTokens: 500)
 
 struct Chapter05: ParsableCommand {

@@ -6,14 +6,20 @@
 // 1. cblas_sgemm GFLOP/s at the shapes a small GPT uses (plain and transposed).
 // 2. The tensor core's forward + backward of one Linear layer (x 768x128, 128 -> 512, with bias)
 //    against the three sgemm calls that layer makes: the ratio is the core's overhead (target <= 1.3).
+// 3. NanoGPT training steps at three sizes (T, S, M; dropout 0): ms per step, tokens/s, and the share
+//    of each step spent inside sgemm (step time / sgemm time: what everything around the products costs).
 import ArgumentParser
 import Foundation
+import NanoGPT
 import TensorCore
+import TextData
+import Training
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Tensor core speed measurements.")
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions per measurement (the median is reported).") var repeats = 30
+    @Option(help: "Training configs to time, from T, S, M (comma-separated).") var configs = "T,S"
 
     func validate() throws {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
@@ -28,6 +34,41 @@ struct Bench: ParsableCommand {
               + "\(BLAS.threadCount) thread(s)\n")
         sgemmTable()
         linearLayerOverhead()
+        trainingSteps()
+    }
+
+    /// The three model sizes of the speed comparison with PyTorch.
+    static let trainingConfigs: [String: (config: GPTConfig, batch: Int)] = [
+        "T": (GPTConfig(vocabularySize: 65, blockSize: 8, embeddingSize: 32, headCount: 1, layerCount: 1), 32),
+        "S": (GPTConfig(vocabularySize: 65, blockSize: 64, embeddingSize: 128, headCount: 4, layerCount: 4), 12),
+        "M": (GPTConfig(vocabularySize: 65, blockSize: 256, embeddingSize: 384, headCount: 6, layerCount: 6), 16),
+    ]
+
+    func trainingSteps() {
+        print("\nNanoGPT training step (random tokens, dropout 0, AdamW), median of \(repeats) after 5 warm-up steps")
+        print("config   ms/step    tokens/s   sgemm ms   step/sgemm")
+        let random = SeededRandom(seed: 3)
+        let tokens = (0..<200_000).map { _ in random.integer(below: 65) }
+        for name in configs.split(separator: ",").map(String.init) {
+            guard let (config, batch) = Self.trainingConfigs[name] else { print("unknown config \(name)"); continue }
+            let settings = Hyperparameters(steps: 1_000_000, batchSize: batch, blockSize: config.blockSize,
+                                           embeddingSize: config.embeddingSize, heads: config.headCount,
+                                           layers: config.layerCount, learningRate: 1e-3, evalInterval: 1_000_000, evalIters: 1)
+            let dataset = try! TokenDataset(tokens: tokens, blockSize: config.blockSize)
+            let trainer = Trainer(model: NanoGPT(config, seed: 1), dataset: dataset, hyperparameters: settings)
+            for _ in 0..<5 { trainer.trainStep() }
+            var stepTimes: [Double] = [], gemmTimes: [Double] = []
+            for _ in 0..<repeats {
+                BLAS.timedSeconds = 0
+                BLAS.isTiming = true
+                stepTimes.append(seconds { trainer.trainStep() })
+                BLAS.isTiming = false
+                gemmTimes.append(BLAS.timedSeconds)
+            }
+            let step = median(stepTimes), gemm = median(gemmTimes)
+            print(String(format: "%-6@ %9.2f %11.0f %10.2f %12.2f", name, step * 1e3,
+                         Double(batch * config.blockSize) / step, gemm * 1e3, step / gemm))
+        }
     }
 
     func seconds(_ body: () -> Void) -> Double {

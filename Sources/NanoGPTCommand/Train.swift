@@ -30,7 +30,7 @@ struct Train: ParsableCommand {
     static let defaults = Hyperparameters(
         steps: 5000, batchSize: 12, blockSize: 64, embeddingSize: 128, heads: 4, layers: 4, learningRate: 2e-3,
         minLearningRate: 1e-4, warmupSteps: 100, weightDecay: 0.1, gradientClip: 1, dropout: 0, seed: 1337,
-        evalInterval: 250, evalIters: 100, maxNewTokens: 300)
+        evalInterval: 500, evalIters: 100, maxNewTokens: 300)
 
     func validate() throws {
         guard tokenizer == "char" else {
