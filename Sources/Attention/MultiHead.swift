@@ -5,10 +5,16 @@ import TensorCore
 /// `heads` Heads of size C / heads side by side: each can attend to something different (one to the
 /// previous character, one to the start of the word, ...). Their outputs are concatenated back to C
 /// channels and mixed by a projection, then dropout.
+///
+/// Two ways to compute the same thing: `perHead` runs each Head on its own and concatenates (the way to
+/// read it), `allHeadsAtOnce` runs the key, query and value projections of every head as one matrix
+/// product and the attention of every head as one batch (the way to run it). A test proves they agree.
 public final class MultiHead: Module {
     public let heads: [Head]
     public let projection: Linear
     let dropout: Dropout
+    /// The attention weights (B, nh, T, T) of the latest batched call.
+    private var lastBatchedAttention: Tensor?
 
     public init(headCount: Int, embeddingSize: Int, dropout: Dropout = .none, random: SeededRandom) {
         precondition(embeddingSize % headCount == 0, "embedding size must be divisible by the number of heads")
@@ -19,16 +25,59 @@ public final class MultiHead: Module {
         self.dropout = dropout
     }
 
-    /// x (B, T, C) -> (B, T, C)
+    /// x (B, T, C) -> (B, T, C), by the batched path whenever the weights allow it.
     public func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
+        if let weights = joinedProjectionWeights() { return allHeadsAtOnce(x, weights: weights, training: training) }
+        return perHead(x, training: training)
+    }
+
+    /// The teaching path: every Head on its own, outputs side by side.
+    public func perHead(_ x: Tensor, training: Bool) -> Tensor {
+        lastBatchedAttention = nil
         let joined = concatenate(heads.map { $0(x, training: training) })   // n x (B, T, hs) -> (B, T, C)
         return dropout(projection(joined), training: training)
     }
 
-    /// Each head's latest attention weights, (B, T, T) each.
-    public var lastAttention: [Tensor] { heads.compactMap(\.lastAttention) }
+    /// The fast path. The key weights of all heads, then all query weights, then all value weights, lie
+    /// back to back in the parameter arena (see `namedParameters`), so together they are one (3C, C) matrix.
+    func allHeadsAtOnce(_ x: Tensor, weights: Tensor, training: Bool) -> Tensor {
+        let (batch, time, channels) = (x.shape[0], x.shape[1], x.shape[2])
+        let (count, size) = (heads.count, channels / heads.count)
+        let kqv = split(linear(x, weight: weights, bias: nil), widths: [channels, channels, channels])  // 3 x (B, T, C)
+        func byHead(_ t: Tensor) -> Tensor { swapAxes(reshape(t, [batch, time, count, size]), 1, 2) }  // (B, nh, T, hs)
+        let (k, q, v) = (byHead(kqv[0]), byHead(kqv[1]), byHead(kqv[2]))
+        let scores = scale(matmul(q, k, transposeB: true), by: 1 / Float(size).squareRoot())            // (B, nh, T, T)
+        let attention = softmax(scores, causal: true)
+        lastBatchedAttention = attention
+        let mixed = matmul(dropout(attention, training: training), v)                                   // (B, nh, T, hs)
+        let joined = reshape(swapAxes(mixed, 1, 2), [batch, time, channels])                            // (B, T, C)
+        return dropout(projection(joined), training: training)
+    }
 
+    /// All heads' key, query and value weights as one (3C, C) tensor, when they sit together in an arena.
+    func joinedProjectionWeights() -> Tensor? {
+        let parts = heads.map(\.key.weight) + heads.map(\.query.weight) + heads.map(\.value.weight)
+        let channels = projection.weight.shape[0]
+        return Tensor.joinedView(of: parts, shape: [3 * channels, channels])
+    }
+
+    /// Each head's latest attention weights, (B, T, T) each.
+    public var lastAttention: [Tensor] {
+        guard let batched = lastBatchedAttention else { return heads.compactMap(\.lastAttention) }
+        let perHead = swapAxes(batched, 0, 1)   // (nh, B, T, T)
+        let size = perHead.count / heads.count
+        let values = perHead.values
+        let shape = [batched.shape[0], batched.shape[2], batched.shape[3]]   // (B, T, T)
+        return (0..<heads.count).map { h in Tensor(shape: shape, values: Array(values[(h * size)..<((h + 1) * size)])) }
+    }
+
+    /// Named as in PyTorch. Listed keys of every head first, then queries, then values, so that the
+    /// parameter arena stores them as one matrix (the order of a state dict does not matter to PyTorch).
     public var namedParameters: [(String, Tensor)] {
-        heads.enumerated().flatMap { $1.parameters(prefixedWith: "heads.\($0)") } + projection.parameters(prefixedWith: "proj")
+        let indexed = Array(heads.enumerated())
+        return indexed.map { ("heads.\($0).key.weight", $1.key.weight) }
+            + indexed.map { ("heads.\($0).query.weight", $1.query.weight) }
+            + indexed.map { ("heads.\($0).value.weight", $1.value.weight) }
+            + projection.parameters(prefixedWith: "proj")
     }
 }

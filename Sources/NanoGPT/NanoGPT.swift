@@ -38,8 +38,9 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         let tail: [(String, [Int])] = [("ln_f.weight", [c]), ("ln_f.bias", [c]), ("lm_head.weight", [v, c]), ("lm_head.bias", [v])]
         let blocks = (0..<layerCount).lazy.flatMap { layer -> [(String, [Int])] in
             let prefix = "blocks.\(layer)"
-            let heads = (0..<headCount).flatMap { h in
-                ["key", "query", "value"].map { ("\(prefix).sa.heads.\(h).\($0).weight", [hs, c]) }
+            // All heads' keys, then queries, then values: MultiHead's order (one matrix in the arena).
+            let heads = ["key", "query", "value"].flatMap { projection in
+                (0..<headCount).map { h in ("\(prefix).sa.heads.\(h).\(projection).weight", [hs, c]) }
             }
             return heads + [("\(prefix).sa.proj.weight", [c, c]), ("\(prefix).sa.proj.bias", [c]),
                             ("\(prefix).ffwd.net.0.weight", [4 * c, c]), ("\(prefix).ffwd.net.0.bias", [4 * c]),
@@ -71,6 +72,9 @@ public final class NanoGPT: LanguageModel, Module {
     public let languageModelHead: Linear
     /// The model's dropout: its probability, and the generator of its masks.
     public let dropout: Dropout
+    /// The parameters packed into one arena from the start, so MultiHead can take its fast path even
+    /// when no Trainer has packed them (generation from a loaded checkpoint).
+    private var arena: Parameters?
 
     /// Weights from N(0, 0.02^2) drawn with `seed`; dropout masks from a generator derived from it.
     public init(_ config: GPTConfig, seed: UInt64) {
@@ -85,6 +89,7 @@ public final class NanoGPT: LanguageModel, Module {
         }
         finalNorm = LayerNorm(config.embeddingSize)
         languageModelHead = Linear(config.embeddingSize, config.vocabularySize, random: random)
+        arena = Parameters(namedParameters)
     }
 
     public var blockSize: Int { config.blockSize }

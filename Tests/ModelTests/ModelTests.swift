@@ -75,9 +75,36 @@ struct ModelTests {
         let joined = concatenate(multi.heads.map { $0(x, training: false) })
         #expect(largestDifference(multi(x, training: false).values, multi.projection(joined).values) < 1e-6)
         #expect(multi.namedParameters.map(\.0) == [
-            "heads.0.key.weight", "heads.0.query.weight", "heads.0.value.weight",
-            "heads.1.key.weight", "heads.1.query.weight", "heads.1.value.weight",
-            "heads.2.key.weight", "heads.2.query.weight", "heads.2.value.weight", "proj.weight", "proj.bias"])
+            "heads.0.key.weight", "heads.1.key.weight", "heads.2.key.weight",
+            "heads.0.query.weight", "heads.1.query.weight", "heads.2.query.weight",
+            "heads.0.value.weight", "heads.1.value.weight", "heads.2.value.weight", "proj.weight", "proj.bias"])
+    }
+
+    @Test func allHeadsAtOnceEqualsHeadByHeadForwardAndBackward() {
+        let multi = MultiHead(headCount: 4, embeddingSize: 16, random: random)
+        let parameters = Parameters(multi.namedParameters)   // packing into an arena enables the batched path
+        let x = Tensor.normal([3, 5, 16], std: 1, random: random, requiresGrad: true)
+        let targets = (0..<15).map { $0 % 16 }
+
+        parameters.zeroGrad(); x.clearGrad()
+        let slow = multi.perHead(x, training: false)
+        crossEntropy(slow, targets: targets).backward()
+        let slowGrads = Array(parameters.grads.buffer), slowInputGrad = x.gradValues!
+        let slowAttention = multi.lastAttention.map(\.values)
+
+        parameters.zeroGrad(); x.clearGrad()
+        let fast = multi(x, training: false)   // takes the batched path
+        crossEntropy(fast, targets: targets).backward()
+        #expect(largestDifference(slow.values, fast.values) < 1e-5)
+        #expect(largestDifference(slowGrads, Array(parameters.grads.buffer)) < 1e-5)
+        #expect(largestDifference(slowInputGrad, x.gradValues!) < 1e-5)
+        #expect(zip(slowAttention, multi.lastAttention.map(\.values)).allSatisfy { largestDifference($0, $1) < 1e-6 })
+    }
+
+    @Test func withoutAnArenaMultiHeadFallsBackToThePerHeadPath() {
+        let multi = MultiHead(headCount: 2, embeddingSize: 8, random: random)
+        let x = Tensor.normal([1, 3, 8], std: 1, random: random)
+        #expect(multi(x, training: false).values == multi.perHead(x, training: false).values)
     }
 
     @Test func aBlockIsPreNormResidual() {

@@ -38,6 +38,10 @@ public final class Storage {
         return storage
     }
 
+    /// The storage that owns the memory (the arena, for a view), and where this one starts inside it.
+    public var owner: Storage { arena ?? self }
+    public var offsetInOwner: Int { pointer - owner.pointer }
+
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
 
     public func fill(_ value: Float) { pointer.update(repeating: value, count: count) }

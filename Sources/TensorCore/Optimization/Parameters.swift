@@ -59,3 +59,25 @@ public final class Parameters {
         return norm
     }
 }
+
+extension Tensor {
+    /// One tensor over several parameters that lie back to back in the same arena, values and gradients
+    /// alike, or nil when they do not. Reading it reads them; gradients that flow into it land in theirs.
+    /// This is how MultiHead runs the key, query and value projections of all its heads as one matrix.
+    public static func joinedView(of parts: [Tensor], shape: [Int]) -> Tensor? {
+        guard let first = parts.first, let firstGrad = first.grad, parts.allSatisfy(\.requiresGrad),
+              shape.reduce(1, *) == parts.reduce(0, { $0 + $1.count }) else { return nil }
+        var offset = 0
+        for part in parts {
+            guard let grad = part.grad, part.storage.owner === first.storage.owner, grad.owner === firstGrad.owner,
+                  part.storage.offsetInOwner == first.storage.offsetInOwner + offset,
+                  grad.offsetInOwner == firstGrad.offsetInOwner + offset else { return nil }
+            offset += part.count
+        }
+        let values = Storage(viewing: first.storage.owner, offset: first.storage.offsetInOwner, count: offset)
+        let grads = Storage(viewing: firstGrad.owner, offset: firstGrad.offsetInOwner, count: offset)
+        let view = Tensor(shape: shape, storage: values, requiresGrad: true, parents: [], backward: nil)
+        view.grad = grads
+        return view
+    }
+}
