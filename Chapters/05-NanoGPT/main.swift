@@ -93,7 +93,9 @@ print(String(format: "\nloss after training: train %.4f, val %.4f  (%.0f trainin
 //
 // generate() runs to the end and returns everything; generateStream() is a lazy sequence whose every
 // step samples one token. Generation never prints: the caller decides, here one character at a time,
-// flushed, so you watch the text appear. With the same seed both give exactly the same tokens.
+// flushed, so you watch the text appear. generateStream() also keeps a key/value cache: the keys and
+// values of earlier positions never change, so each new token computes only its own position
+// (NanoGPT/KeyValueCache.swift). Within the block size it samples exactly what full recomputation would.
 
 let whole = model.generate(prompt: [0], maxNewTokens: 60, random: SeededRandom(seed: 7))
 print("generate(), 60 tokens, returned at once:\n---\n\(tokenizer.decode(whole))\n---")

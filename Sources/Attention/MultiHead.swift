@@ -55,7 +55,7 @@ public final class MultiHead: Module {
     }
 
     /// All heads' key, query and value weights as one (3C, C) tensor, when they sit together in an arena.
-    func joinedProjectionWeights() -> Tensor? {
+    public func joinedProjectionWeights() -> Tensor? {
         let parts = heads.map(\.key.weight) + heads.map(\.query.weight) + heads.map(\.value.weight)
         let channels = projection.weight.shape[0]
         return Tensor.joinedView(of: parts, shape: [3 * channels, channels])

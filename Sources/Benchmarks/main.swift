@@ -8,6 +8,7 @@
 //    against the three sgemm calls that layer makes: the ratio is the core's overhead (target <= 1.3).
 // 3. NanoGPT training steps at three sizes (T, S, M; dropout 0): ms per step, tokens/s, and the share
 //    of each step spent inside sgemm (step time / sgemm time: what everything around the products costs).
+// 4. Generation at batch 1: full recomputation for every token against the key/value cache.
 import ArgumentParser
 import Foundation
 import NanoGPT
@@ -35,6 +36,22 @@ struct Bench: ParsableCommand {
         sgemmTable()
         linearLayerOverhead()
         trainingSteps()
+        generation()
+    }
+
+    func generation() {
+        print("\nGeneration at batch 1: 500 new tokens after a 1-token prompt (weights at initialization)")
+        print("config   recompute tok/s   key/value cache tok/s")
+        for name in configs.split(separator: ",").map(String.init) {
+            guard let (config, _) = Self.trainingConfigs[name] else { continue }
+            let model = NanoGPT(config, seed: 1)
+            let rates = [GenerationMode.recompute, .keyValueCache].map { mode -> Double in
+                _ = Array(model.generateStream(prompt: [0], maxNewTokens: 20, random: SeededRandom(seed: 1), mode: mode))
+                let time = seconds { _ = Array(model.generateStream(prompt: [0], maxNewTokens: 500, random: SeededRandom(seed: 2), mode: mode)) }
+                return 500 / time
+            }
+            print(String(format: "%-6@ %17.0f %23.0f", name, rates[0], rates[1]))
+        }
     }
 
     /// The three model sizes of the speed comparison with PyTorch.

@@ -27,6 +27,8 @@ struct Generate: ParsableCommand {
     @Option(help: "JSON config and vocabulary, for a safetensors file without our metadata.") var config: String?
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @Flag(help: "Print the whole text at the end instead of streaming it.") var noStream = false
+    @Flag(help: "Recompute the whole context for every token (the original method; exact when sliding past the block size) instead of using the key/value cache.")
+    var recompute = false
 
     func validate() throws {
         guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens cannot be negative, got \(maxNewTokens)") }
@@ -43,7 +45,7 @@ struct Generate: ParsableCommand {
         let ids = try loaded.tokenizer.encode(text)
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let stream = loaded.model.generateStream(prompt: ids, maxNewTokens: maxNewTokens, options: options,
-                                                 random: SeededRandom(seed: seed))
+                                                 random: SeededRandom(seed: seed), mode: recompute ? .recompute : .keyValueCache)
         let start = Date()
         var generated: [Int] = []
         if noStream {

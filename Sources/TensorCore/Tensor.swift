@@ -38,6 +38,12 @@ public final class Tensor {
         self.init(shape: shape, storage: storage, requiresGrad: requiresGrad, parents: [], backward: nil)
     }
 
+    /// A constant tensor that reads `storage` in place (no copy): for example the first rows of a
+    /// key/value cache.
+    public convenience init(shape: [Int], sharing storage: Storage) {
+        self.init(shape: shape, storage: storage, requiresGrad: false, parents: [], backward: nil)
+    }
+
     public static func zeros(_ shape: [Int], requiresGrad: Bool = false) -> Tensor {
         Tensor(shape: shape, storage: .zeros(count: shape.reduce(1, *)), requiresGrad: requiresGrad,
                parents: [], backward: nil)

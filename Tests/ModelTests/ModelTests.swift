@@ -1,8 +1,8 @@
 // The concepts of chapters 02-05 checked against each other and against their definitions.
 import Attention
+@testable import NanoGPT
 import Foundation
 import Layers
-import NanoGPT
 import TensorCore
 import Testing
 import Training
@@ -167,10 +167,43 @@ struct ModelTests {
         // 20 new tokens with a block of 6: the context window slides, too.
         let whole = model.generate(prompt: [3, 1], maxNewTokens: 20, options: options, random: SeededRandom(seed: 21))
         let streamed = Array(model.generateStream(prompt: [3, 1], maxNewTokens: 20, options: options,
-                                                  random: SeededRandom(seed: 21)))
+                                                  random: SeededRandom(seed: 21), mode: .recompute))
         #expect(whole.count == 22)
         #expect(Array(whole.dropFirst(2)) == streamed)
         #expect(Set(streamed).count > 1)   // not a degenerate constant stream
+    }
+
+    @Test(arguments: [1 as UInt64, 2, 3, 4])
+    func theKeyValueCacheGivesTheTokensOfFullRecomputationWithinTheBlock(seed: UInt64) {
+        let model = NanoGPT(GPTConfig(vocabularySize: 13, blockSize: 24, embeddingSize: 16, headCount: 4, layerCount: 2), seed: seed)
+        // Weights larger than at initialization, so the logits are far from uniform and errors would show.
+        for (_, tensor) in model.namedParameters where tensor.shape.count == 2 {
+            for i in 0..<tensor.count { tensor.storage.pointer[i] *= 20 }
+        }
+        let recomputed = Array(model.generateStream(prompt: [5, 2, 7], maxNewTokens: 21, random: SeededRandom(seed: seed),
+                                                    mode: .recompute))
+        let cached = Array(model.generateStream(prompt: [5, 2, 7], maxNewTokens: 21, random: SeededRandom(seed: seed),
+                                                mode: .keyValueCache))
+        #expect(cached == recomputed)
+        #expect(Set(cached).count > 2)
+    }
+
+    @Test func theCachedLogitsMatchTheFullForwardPass() {
+        let model = NanoGPT(GPTConfig(vocabularySize: 9, blockSize: 8, embeddingSize: 12, headCount: 3, layerCount: 2), seed: 8)
+        let tokens = [1, 4, 4, 0, 8, 2, 3, 7]
+        let full = model.logits(tokens, batchSize: 1, length: 8, training: false).values   // (1, 8, 9)
+        let cache = KeyValueCache(model.config)
+        for (position, token) in tokens.enumerated() {
+            let next = model.nextLogits(after: token, cache: cache).values
+            #expect(largestDifference(next, Array(full[(position * 9)..<((position + 1) * 9)])) < 1e-5)
+        }
+        #expect(cache.isFull)
+    }
+
+    @Test func theCacheSlidesPastTheBlockSizeAndKeepsGoing() {
+        let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1), seed: 2)
+        let tokens = Array(model.generateStream(prompt: [1], maxNewTokens: 30, random: SeededRandom(seed: 1)))
+        #expect(tokens.count == 30 && tokens.allSatisfy { (0..<7).contains($0) })
     }
 
     @Test func topKNeverSamplesOutsideTheTopK() {
