@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Chapters in --quick mode", .serialized)
 struct ChapterQuickRunTests {
-    let folder = Chapters.temporaryFolder("chapters")
+    let folder = Executables.temporaryFolder("chapters")
 
     func expectPlot(_ name: String, in out: URL, sourceLocation: SourceLocation = #_sourceLocation) {
         for suffix in [".dat", ".gp"] {
@@ -20,11 +20,11 @@ struct ChapterQuickRunTests {
     }
 
     /// Runs a training chapter on the made-up play and checks what every training chapter promises.
-    func runTrainingChapter(_ name: String, plots: [String]) throws -> (ChapterRun, SummaryFile, String) {
-        let data = Chapters.writePlayText(to: folder)
+    func runTrainingChapter(_ name: String, plots: [String]) throws -> (ProcessResult, SummaryFile, String) {
+        let data = Executables.writePlayText(to: folder)
         let out = folder.appendingPathComponent(name)
         let extra = name == "ch05" ? ["--checkpoint", out.appendingPathComponent("checkpoint").path] : []
-        let run = try Chapters.run(name, ["--quick", "--data", data, "--out", out.path, "--threads", "1"] + extra)
+        let run = try Executables.run(name, ["--quick", "--data", data, "--out", out.path, "--threads", "1"] + extra)
         #expect(run.status == 0, "\(name) failed: \(run.errors)")
         #expect(run.output.contains("step 0: train loss "))
         let summary = try JSONDecoder().decode(SummaryFile.self,
@@ -44,7 +44,7 @@ struct ChapterQuickRunTests {
 
     @Test func chapter00Tensors() throws {
         let out = folder.appendingPathComponent("ch00")
-        let run = try Chapters.run("ch00", ["--quick", "--out", out.path, "--threads", "1"])
+        let run = try Executables.run("ch00", ["--quick", "--out", out.path, "--threads", "1"])
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.contains("dL/dW = [5.0, 7.0, 9.0, 4.0, 5.0, 6.0]"))
         #expect(run.output.contains(": PASS"))
@@ -82,43 +82,43 @@ struct ChapterQuickRunTests {
     }
 
     @Test func compareDrawsEveryChapterAndWritesTheTable() throws {
-        let data = Chapters.writePlayText(to: folder)
+        let data = Executables.writePlayText(to: folder)
         let plots = folder.appendingPathComponent("compare-input")
         for (chapter, name) in [("ch01", "01-bigram"), ("ch02", "02-self-attention")] {
-            let run = try Chapters.run(chapter, ["--quick", "--data", data, "--out", plots.appendingPathComponent(name).path])
+            let run = try Executables.run(chapter, ["--quick", "--data", data, "--out", plots.appendingPathComponent(name).path])
             #expect(run.status == 0)
         }
-        let run = try Chapters.run("compare", ["--plots", plots.path])
+        let run = try Executables.run("compare", ["--plots", plots.path])
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.contains("| 01 Bigram | "))
         #expect(run.output.contains("| 02 Self-attention Head |"))
         let table = try String(contentsOf: plots.appendingPathComponent("compare/table.md"), encoding: .utf8)
         #expect(table.hasPrefix("| chapter | parameters | val loss | wall time | training tokens/s | steps |"))
         expectPlot("val-loss", in: plots.appendingPathComponent("compare"))
-        let empty = try Chapters.run("compare", ["--plots", folder.appendingPathComponent("nothing").path])
+        let empty = try Executables.run("compare", ["--plots", folder.appendingPathComponent("nothing").path])
         #expect(empty.status != 0 && empty.errors.contains("run some chapters first"))
     }
 
     @Test(arguments: ["ch01", "ch02", "ch03", "ch04", "ch05"])
     func badInputEndsInOneClearLine(chapter: String) throws {
-        let missing = try Chapters.run(chapter, ["--quick", "--data", folder.appendingPathComponent("nope.txt").path])
+        let missing = try Executables.run(chapter, ["--quick", "--data", folder.appendingPathComponent("nope.txt").path])
         #expect(missing.status == 1)
         #expect(missing.errors.hasPrefix("error: data file not found"))
         #expect(missing.errors.split(separator: "\n").count == 1)
 
         let empty = folder.appendingPathComponent("empty.txt")
         _ = FileManager.default.createFile(atPath: empty.path, contents: Data())
-        let emptyRun = try Chapters.run(chapter, ["--quick", "--data", empty.path])
+        let emptyRun = try Executables.run(chapter, ["--quick", "--data", empty.path])
         #expect(emptyRun.status == 1 && emptyRun.errors.hasPrefix("error: data file is empty"))
 
         let short = folder.appendingPathComponent("short.txt")
         _ = FileManager.default.createFile(atPath: short.path, contents: Data("too short".utf8))
-        let shortRun = try Chapters.run(chapter, ["--quick", "--data", short.path])
+        let shortRun = try Executables.run(chapter, ["--quick", "--data", short.path])
         #expect(shortRun.status == 1 && shortRun.errors.hasPrefix("error: text too short"))
 
-        let negative = try Chapters.run(chapter, ["--steps=-5"])
+        let negative = try Executables.run(chapter, ["--steps=-5"])
         #expect(negative.status != 0 && negative.errors.contains("--steps must be positive"))
-        let dropout = try Chapters.run(chapter, ["--dropout", "1.5"])
+        let dropout = try Executables.run(chapter, ["--dropout", "1.5"])
         #expect(dropout.status != 0 && dropout.errors.contains("--dropout must be in [0, 1)"))
         for run in [missing, emptyRun, shortRun, negative, dropout] {
             #expect(!run.errors.contains("Fatal error") && !run.errors.contains("Stack dump"))

@@ -5,13 +5,13 @@ import Testing
 
 @Suite("nanogpt train and generate", .serialized)
 struct NanoGPTCommandTests {
-    let folder = Chapters.temporaryFolder("nanogpt")
+    let folder = Executables.temporaryFolder("nanogpt")
     /// A model small enough to train in well under a second.
     let tiny = ["--batch-size", "4", "--block-size", "8", "--embedding-size", "16", "--heads", "2", "--layers", "1",
                 "--eval-iters", "2", "--threads", "1"]
 
-    func train(_ arguments: [String]) throws -> ChapterRun { try Chapters.run("nanogpt", ["train"] + arguments) }
-    func generate(_ arguments: [String]) throws -> ChapterRun { try Chapters.run("nanogpt", ["generate"] + arguments) }
+    func train(_ arguments: [String]) throws -> ProcessResult { try Executables.run("nanogpt", ["train"] + arguments) }
+    func generate(_ arguments: [String]) throws -> ProcessResult { try Executables.run("nanogpt", ["generate"] + arguments) }
 
     func logLines(_ run: URL) throws -> [String] {
         try String(contentsOf: run.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n").map {
@@ -25,7 +25,7 @@ struct NanoGPTCommandTests {
     }
 
     @Test func trainingWritesCheckpointsLogAndPlot() throws {
-        let data = Chapters.writePlayText(to: folder), out = folder.appendingPathComponent("run")
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("run")
         let run = try train(["--data", data, "--out", out.path, "--steps", "40", "--eval-interval", "20"] + tiny)
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.contains("step 40: train loss "))
@@ -41,7 +41,7 @@ struct NanoGPTCommandTests {
     }
 
     @Test func trainingTwiceAsLongEqualsTrainingThenResuming() throws {
-        let data = Chapters.writePlayText(to: folder)
+        let data = Executables.writePlayText(to: folder)
         let once = folder.appendingPathComponent("once"), twice = folder.appendingPathComponent("twice")
         // Dropout on, so the resumed run must also restore the dropout generator.
         let common = ["--data", data, "--eval-interval", "10", "--dropout", "0.1", "--decay-steps", "40"] + tiny
@@ -58,7 +58,7 @@ struct NanoGPTCommandTests {
     }
 
     @Test func resumingRefusesChangedSettingsAndOtherText() throws {
-        let data = Chapters.writePlayText(to: folder), out = folder.appendingPathComponent("fixed")
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("fixed")
         #expect(try train(["--data", data, "--out", out.path, "--steps", "10", "--eval-interval", "10"] + tiny).status == 0)
         let changed = try train(["--resume", out.path, "--steps", "20", "--layers", "3"])
         #expect(changed.status != 0 && changed.errors.contains("--layers cannot change when resuming"))
@@ -71,9 +71,9 @@ struct NanoGPTCommandTests {
     }
 
     @Test func ctrlCSavesAndTheRunResumes() throws {
-        let data = Chapters.writePlayText(to: folder), out = folder.appendingPathComponent("interrupted")
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("interrupted")
         let process = Process()
-        process.executableURL = Chapters.executable("nanogpt")
+        process.executableURL = Executables.executable("nanogpt")
         process.arguments = ["train", "--data", data, "--out", out.path, "--steps", "1000000", "--eval-interval", "50"] + tiny
         let output = Pipe()
         process.standardOutput = output
@@ -94,11 +94,11 @@ struct NanoGPTCommandTests {
     }
 
     @Test func aKillAtAnyMomentLeavesALoadableCheckpoint() throws {
-        let data = Chapters.writePlayText(to: folder)
+        let data = Executables.writePlayText(to: folder)
         for attempt in 0..<4 {
             let out = folder.appendingPathComponent("killed-\(attempt)")
             let process = Process()
-            process.executableURL = Chapters.executable("nanogpt")
+            process.executableURL = Executables.executable("nanogpt")
             // A checkpoint every step, so the kill very likely lands in the middle of writing one.
             process.arguments = ["train", "--data", data, "--out", out.path, "--steps", "1000000", "--eval-interval", "1",
                                  "--eval-iters", "1"] + tiny
@@ -122,7 +122,7 @@ struct NanoGPTCommandTests {
     }
 
     @Test func generationStreamsTheSameTextForTheSameSeed() throws {
-        let data = Chapters.writePlayText(to: folder), out = folder.appendingPathComponent("gen")
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("gen")
         #expect(try train(["--data", data, "--out", out.path, "--steps", "30", "--eval-interval", "30"] + tiny).status == 0)
         let checkpoint = out.appendingPathComponent("best").path
         let args = ["--checkpoint", checkpoint, "--prompt", "ROMEO:", "--max-new-tokens", "60", "--seed", "5", "--top-k", "10"]
@@ -135,13 +135,13 @@ struct NanoGPTCommandTests {
         #expect(other.output != first.output)
         let nucleus = try generate(["--checkpoint", checkpoint, "--prompt", "ROMEO:", "--max-new-tokens", "20", "--top-p", "0.5"])
         #expect(nucleus.status == 0)
-        let piped = try Chapters.run("nanogpt", ["generate", "--checkpoint", checkpoint, "--max-new-tokens", "5"], input: "JULIET:")
+        let piped = try Executables.run("nanogpt", ["generate", "--checkpoint", checkpoint, "--max-new-tokens", "5"], input: "JULIET:")
         #expect(piped.status == 0 && piped.output.hasPrefix("JULIET:"))
     }
 
     // MARK: - Bad input: one clear line, a non-zero exit, never a trap
 
-    func expectRefusal(_ run: ChapterRun, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectRefusal(_ run: ProcessResult, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(run.status != 0, "accepted: \(fragment)", sourceLocation: sourceLocation)
         #expect(run.errors.hasPrefix("error: ") && run.errors.contains(fragment), "\(run.errors)", sourceLocation: sourceLocation)
         #expect(run.errors.split(separator: "\n").count == 1, "not one line: \(run.errors)", sourceLocation: sourceLocation)
@@ -149,7 +149,7 @@ struct NanoGPTCommandTests {
     }
 
     @Test func badTrainingInputIsRefused() throws {
-        let data = Chapters.writePlayText(to: folder)
+        let data = Executables.writePlayText(to: folder)
         func file(_ name: String, _ bytes: Data) -> String {
             let url = folder.appendingPathComponent(name)
             _ = FileManager.default.createFile(atPath: url.path, contents: bytes)
@@ -176,7 +176,7 @@ struct NanoGPTCommandTests {
     }
 
     @Test func badGenerationInputIsRefused() throws {
-        let data = Chapters.writePlayText(to: folder), out = folder.appendingPathComponent("for-bad-input")
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("for-bad-input")
         #expect(try train(["--data", data, "--out", out.path, "--steps", "5", "--eval-interval", "5"] + tiny).status == 0)
         let checkpoint = out.appendingPathComponent("latest").path
         expectRefusal(try generate(["--checkpoint", checkpoint, "--prompt", "Zebra§"]), #"not in the"#)

@@ -2,13 +2,13 @@ import Foundation
 import TensorCore
 
 /// What an executable (built next to the test bundle) printed, and how it exited.
-struct ChapterRun {
+struct ProcessResult {
     let status: Int32
     let output: String
     let errors: String
 }
 
-enum Chapters {
+enum Executables {
     /// The folder of the test bundle is the build folder, which also holds ch00, ch01, ...
     static let buildFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .path.replacingOccurrences(of: ".xctest/Contents/MacOS", with: "")
@@ -20,7 +20,7 @@ enum Chapters {
     }
 
     /// Runs an executable to the end; `input`, if given, is its standard input.
-    static func run(_ name: String, _ arguments: [String], input: String? = nil) throws -> ChapterRun {
+    static func run(_ name: String, _ arguments: [String], input: String? = nil) throws -> ProcessResult {
         let process = Process()
         process.executableURL = executable(name)
         process.arguments = arguments
@@ -41,7 +41,7 @@ enum Chapters {
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         while !reader.isFinished { usleep(1000) }
-        return ChapterRun(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+        return ProcessResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
                           errors: String(decoding: errorData.data, as: UTF8.self))
     }
 

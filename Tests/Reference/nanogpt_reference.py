@@ -1,0 +1,158 @@
+"""PyTorch reference of exactly the NanoGPT layout of this project (Karpathy's gpt.py model), in the spirit
+of llm.c's train_gpt2.py: the ground truth our Swift implementation is checked against.
+
+    pip install torch safetensors
+    python3 Tests/Reference/nanogpt_reference.py --write-fixtures Tests/ModelTests/Fixtures
+
+writes small golden fixtures (a tiny model's weights, an input batch, the expected logits, loss, every
+parameter's gradient, and the losses of 10 AdamW steps). The Swift test ParityTests reads them, so CI needs
+no PyTorch. Tensor names and shapes are the checkpoint names of the README (Linear weights (out, in)).
+"""
+import argparse
+import json
+import os
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+
+class Head(nn.Module):
+    """one head of self-attention"""
+
+    def __init__(self, n_embd, head_size, block_size, dropout):
+        super().__init__()
+        self.key = nn.Linear(n_embd, head_size, bias=False)
+        self.query = nn.Linear(n_embd, head_size, bias=False)
+        self.value = nn.Linear(n_embd, head_size, bias=False)
+        self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        k = self.key(x)  # (B,T,hs)
+        q = self.query(x)  # (B,T,hs)
+        wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5  # (B,T,hs) @ (B,hs,T) -> (B,T,T)
+        wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))
+        wei = self.dropout(F.softmax(wei, dim=-1))
+        return wei @ self.value(x)  # (B,T,T) @ (B,T,hs) -> (B,T,hs)
+
+
+class MultiHeadAttention(nn.Module):
+    """multiple heads of self-attention in parallel"""
+
+    def __init__(self, n_embd, num_heads, block_size, dropout):
+        super().__init__()
+        head_size = n_embd // num_heads
+        self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout) for _ in range(num_heads)])
+        self.proj = nn.Linear(n_embd, n_embd)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        out = torch.cat([h(x) for h in self.heads], dim=-1)
+        return self.dropout(self.proj(out))
+
+
+class FeedForward(nn.Module):
+    """a simple linear layer followed by a non-linearity"""
+
+    def __init__(self, n_embd, dropout):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.ReLU(), nn.Linear(4 * n_embd, n_embd), nn.Dropout(dropout))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Block(nn.Module):
+    """Transformer block: communication followed by computation"""
+
+    def __init__(self, n_embd, n_head, block_size, dropout):
+        super().__init__()
+        self.sa = MultiHeadAttention(n_embd, n_head, block_size, dropout)
+        self.ffwd = FeedForward(n_embd, dropout)
+        self.ln1 = nn.LayerNorm(n_embd)
+        self.ln2 = nn.LayerNorm(n_embd)
+
+    def forward(self, x):
+        x = x + self.sa(self.ln1(x))
+        return x + self.ffwd(self.ln2(x))
+
+
+class NanoGPT(nn.Module):
+    def __init__(self, vocab_size, block_size, n_embd, n_head, n_layer, dropout=0.0):
+        super().__init__()
+        self.token_embedding_table = nn.Embedding(vocab_size, n_embd)
+        self.position_embedding_table = nn.Embedding(block_size, n_embd)
+        self.blocks = nn.Sequential(*[Block(n_embd, n_head, block_size, dropout) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.lm_head = nn.Linear(n_embd, vocab_size)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, idx, targets=None):
+        B, T = idx.shape
+        x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T))  # (B,T,C)
+        x = self.blocks(self.dropout(x))
+        logits = self.lm_head(self.ln_f(x))  # (B,T,V)
+        loss = None if targets is None else F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
+        return logits, loss
+
+
+def adamw(model, lr):
+    """AdamW as the Swift side does it: weight decay 0.1 on matrices only, betas (0.9, 0.99)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+                             lr=lr, betas=(0.9, 0.99), eps=1e-8)
+
+
+def state_dict_without_masks(model):
+    return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items() if not k.endswith(".tril")}
+
+
+def write_fixtures(folder):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(1337)
+    config = dict(vocabularySize=11, blockSize=8, embeddingSize=16, headCount=4, layerCount=2, dropout=0.0)
+    model = NanoGPT(config["vocabularySize"], config["blockSize"], config["embeddingSize"], config["headCount"],
+                    config["layerCount"])
+    with torch.no_grad():  # weights larger than GPT's 0.02 so every path carries a visible signal
+        for name, p in model.named_parameters():
+            if p.dim() >= 2:
+                p.normal_(0.0, 0.3)
+            else:
+                p.uniform_(-0.5, 0.5) if name.endswith("bias") else p.uniform_(0.5, 1.5)
+    B, T, V = 3, config["blockSize"], config["vocabularySize"]
+    batches = [(torch.randint(V, (B, T)), torch.randint(V, (B, T))) for _ in range(10)]
+    idx, targets = batches[0]
+
+    os.makedirs(folder, exist_ok=True)
+    save_file(state_dict_without_masks(model), os.path.join(folder, "weights.safetensors"),
+              metadata={"config": json.dumps(config)})
+    logits, loss = model(idx, targets)
+    loss.backward()
+    expected = {"idx": idx.float(), "targets": targets.float(), "logits": logits.detach().contiguous(),
+                "loss": loss.detach().reshape(1)}
+    for name, p in model.named_parameters():
+        expected["grad." + name] = p.grad.detach().clone()
+
+    optimizer = adamw(model, lr=1e-2)
+    losses = []
+    for step_idx, step_targets in batches:
+        optimizer.zero_grad(set_to_none=True)
+        _, step_loss = model(step_idx, step_targets)
+        step_loss.backward()
+        optimizer.step()
+        losses.append(step_loss.item())
+    expected["train.idx"] = torch.stack([b[0] for b in batches]).float()
+    expected["train.targets"] = torch.stack([b[1] for b in batches]).float()
+    expected["train.losses"] = torch.tensor(losses)
+    save_file(expected, os.path.join(folder, "expected.safetensors"), metadata={"torch": torch.__version__})
+    print(f"wrote {folder}: loss {loss.item():.6f}, 10 AdamW losses {[round(x, 4) for x in losses]}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write-fixtures", metavar="FOLDER", required=True)
+    write_fixtures(parser.parse_args().write_fixtures)
