@@ -21,6 +21,8 @@ struct Bench: ParsableCommand {
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions per measurement (the median is reported).") var repeats = 30
     @Option(help: "Training configs to time, from T, S, M (comma-separated).") var configs = "T,S"
+    @Flag(help: "Also time the PyTorch reference (Tests/Reference/nanogpt_reference.py; needs torch) in this run, and print ratios.")
+    var comparePytorch = false
 
     func validate() throws {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
@@ -35,11 +37,41 @@ struct Bench: ParsableCommand {
               + "\(BLAS.threadCount) thread(s)\n")
         sgemmTable()
         linearLayerOverhead()
-        trainingSteps()
-        generation()
+        let training = trainingSteps()
+        let generating = generation()
+        if comparePytorch { compareWithPyTorch(training: training, generation: generating) }
     }
 
-    func generation() {
+    /// Runs the PyTorch reference on the same configs and thread count, now, and prints ours ÷ theirs.
+    func compareWithPyTorch(training: [String: Double], generation: [String: (Double, Double)]) {
+        print("\nPyTorch reference, same configs, \(BLAS.threadCount) thread(s), same run:")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "Tests/Reference/nanogpt_reference.py", "--bench", configs,
+                             "--threads", String(BLAS.threadCount), "--repeats", String(repeats)]
+        let output = Pipe()
+        process.standardOutput = output
+        do { try process.run() } catch { print("  cannot run python3: \(error)"); return }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            print("  the reference failed (is torch installed? pip install torch safetensors)"); return
+        }
+        print("config   PyTorch ms/step   ours ms/step   speed-up   PyTorch recompute / cache tok/s   ours ÷ PyTorch")
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let name = object["config"] as? String, let theirs = object["ms_per_step"] as? Double,
+                  let recompute = object["recompute_tokens_per_second"] as? Double,
+                  let cache = object["cache_tokens_per_second"] as? Double,
+                  let ours = training[name], let (ourRecompute, ourCache) = generation[name] else { continue }
+            print(String(format: "%-6@ %17.2f %14.2f %9.2fx %16.0f / %-12.0f %6.2fx / %.2fx", name, theirs, ours * 1e3,
+                         theirs / (ours * 1e3), recompute, cache, ourRecompute / recompute, ourCache / cache))
+        }
+    }
+
+    /// Returns tokens/s (recompute, key/value cache) of each config.
+    func generation() -> [String: (Double, Double)] {
+        var results: [String: (Double, Double)] = [:]
         print("\nGeneration at batch 1: 500 new tokens after a 1-token prompt (weights at initialization)")
         print("config   recompute tok/s   key/value cache tok/s")
         for name in configs.split(separator: ",").map(String.init) {
@@ -51,7 +83,9 @@ struct Bench: ParsableCommand {
                 return 500 / time
             }
             print(String(format: "%-6@ %17.0f %23.0f", name, rates[0], rates[1]))
+            results[name] = (rates[0], rates[1])
         }
+        return results
     }
 
     /// The three model sizes of the speed comparison with PyTorch.
@@ -61,7 +95,9 @@ struct Bench: ParsableCommand {
         "M": (GPTConfig(vocabularySize: 65, blockSize: 256, embeddingSize: 384, headCount: 6, layerCount: 6), 16),
     ]
 
-    func trainingSteps() {
+    /// Returns the median seconds per step of each config.
+    func trainingSteps() -> [String: Double] {
+        var results: [String: Double] = [:]
         print("\nNanoGPT training step (random tokens, dropout 0, AdamW), median of \(repeats) after 5 warm-up steps")
         print("config   ms/step    tokens/s   sgemm ms   step/sgemm")
         let random = SeededRandom(seed: 3)
@@ -83,9 +119,11 @@ struct Bench: ParsableCommand {
                 gemmTimes.append(BLAS.timedSeconds)
             }
             let step = median(stepTimes), gemm = median(gemmTimes)
+            results[name] = step
             print(String(format: "%-6@ %9.2f %11.0f %10.2f %12.2f", name, step * 1e3,
                          Double(batch * config.blockSize) / step, gemm * 1e3, step / gemm))
         }
+        return results
     }
 
     func seconds(_ body: () -> Void) -> Double {

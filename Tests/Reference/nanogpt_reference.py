@@ -3,6 +3,7 @@ of llm.c's train_gpt2.py: the ground truth our Swift implementation is checked a
 
     pip install torch safetensors
     python3 Tests/Reference/nanogpt_reference.py --write-fixtures Tests/ModelTests/Fixtures
+    python3 Tests/Reference/nanogpt_reference.py --bench T,S --threads 2    (what `bench --compare-pytorch` runs)
 
 writes small golden fixtures (a tiny model's weights, an input batch, the expected logits, loss, every
 parameter's gradient, and the losses of 10 AdamW steps). The Swift test ParityTests reads them, so CI needs
@@ -98,6 +99,96 @@ class NanoGPT(nn.Module):
         return logits, loss
 
 
+@torch.no_grad()
+def generate(model, idx, max_new_tokens, use_cache):
+    """gpt.py's generate (recompute the cropped context for every token), or with a key/value cache
+    that is refilled from the last block_size // 2 tokens when full (the Swift side's sliding rule)."""
+    block_size = model.position_embedding_table.weight.shape[0]
+    if not use_cache:
+        for _ in range(max_new_tokens):
+            logits, _ = model(idx[:, -block_size:])
+            probs = F.softmax(logits[:, -1, :], dim=-1)
+            idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
+        return idx
+    tokens = idx[0].tolist()
+    cache = None
+
+    def step(token, position, cache):
+        x = model.token_embedding_table.weight[token] + model.position_embedding_table.weight[position]  # (C,)
+        for layer, block in enumerate(model.blocks):
+            h = block.ln1(x)
+            outs = []
+            for head_index, head in enumerate(block.sa.heads):
+                k, q, v = head.key(h), head.query(h), head.value(h)  # (hs,)
+                ks, vs = cache[layer][head_index]
+                ks.append(k); vs.append(v)
+                K, Vv = torch.stack(ks), torch.stack(vs)  # (t+1, hs)
+                w = F.softmax(K @ q * k.shape[-1] ** -0.5, dim=-1)
+                outs.append(w @ Vv)
+            x = x + block.sa.proj(torch.cat(outs))
+            x = x + block.ffwd(block.ln2(x))
+        return model.lm_head(model.ln_f(x))
+
+    def fresh():
+        return [[([], []) for _ in block.sa.heads] for block in model.blocks]
+
+    for _ in range(max_new_tokens):
+        if cache is None or len(cache[0][0][0]) == block_size:
+            window = tokens[-(block_size if cache is None else max(1, block_size // 2)):]
+            cache = fresh()
+            for position, token in enumerate(window):
+                logits = step(token, position, cache)
+        else:
+            logits = step(tokens[-1], len(cache[0][0][0]), cache)
+        tokens.append(torch.multinomial(F.softmax(logits, dim=-1), num_samples=1).item())
+    return torch.tensor([tokens])
+
+
+BENCH_CONFIGS = {  # name: (vocab, block, n_embd, n_head, n_layer, batch)
+    "T": (65, 8, 32, 1, 1, 32),
+    "S": (65, 64, 128, 4, 4, 12),
+    "M": (65, 256, 384, 6, 6, 16),
+}
+
+
+def bench(names, threads, repeats):
+    """Prints one JSON line per config: median training ms/step and generation tokens/s."""
+    import time
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    for name in names:
+        vocab, block, n_embd, n_head, n_layer, batch = BENCH_CONFIGS[name]
+        model = NanoGPT(vocab, block, n_embd, n_head, n_layer)
+        optimizer = adamw(model, lr=1e-3)
+        data = torch.randint(vocab, (200_000,))
+
+        def train_step():
+            ix = torch.randint(len(data) - block - 1, (batch,))
+            x = torch.stack([data[i:i + block] for i in ix])
+            y = torch.stack([data[i + 1:i + block + 1] for i in ix])
+            optimizer.zero_grad(set_to_none=True)
+            _, loss = model(x, y)
+            loss.backward()
+            optimizer.step()
+
+        for _ in range(5):
+            train_step()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            train_step()
+            times.append(time.perf_counter() - start)
+        model.eval()
+        rates = []
+        for use_cache in (False, True):
+            generate(model, torch.zeros((1, 1), dtype=torch.long), 20, use_cache)
+            start = time.perf_counter()
+            generate(model, torch.zeros((1, 1), dtype=torch.long), 500, use_cache)
+            rates.append(500 / (time.perf_counter() - start))
+        print(json.dumps({"config": name, "ms_per_step": sorted(times)[len(times) // 2] * 1e3,
+                          "recompute_tokens_per_second": rates[0], "cache_tokens_per_second": rates[1]}), flush=True)
+
+
 def adamw(model, lr):
     """AdamW as the Swift side does it: weight decay 0.1 on matrices only, betas (0.9, 0.99)."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -154,5 +245,14 @@ def write_fixtures(folder):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write-fixtures", metavar="FOLDER", required=True)
-    write_fixtures(parser.parse_args().write_fixtures)
+    parser.add_argument("--write-fixtures", metavar="FOLDER")
+    parser.add_argument("--bench", metavar="CONFIGS", help="time training and generation, e.g. T,S,M")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=10)
+    args = parser.parse_args()
+    if args.write_fixtures:
+        write_fixtures(args.write_fixtures)
+    if args.bench:
+        bench(args.bench.split(","), args.threads, args.repeats)
+    if not args.write_fixtures and not args.bench:
+        parser.error("give --write-fixtures FOLDER or --bench CONFIGS")
