@@ -8,8 +8,9 @@
 //
 //   swift run -c release ch03            (--quick for a few seconds, --help for every flag)
 //
-// Expected (Tiny Shakespeare, defaults, release build, 2-core AMD EPYC): val loss about 2.2, better than
-// the one head of chapter 02; each head's heatmap shows a different pattern. Measured numbers: README.
+// Expected: better than chapter 02's single head, and each head's heatmap shows a different pattern.
+// Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
+// `swift run -c release ch03 --data tinyshakespeare.txt`: val loss 2.0741 after 5000 steps, in 32.1 s.
 import ArgumentParser
 import Attention
 import Foundation

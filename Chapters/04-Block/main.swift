@@ -11,8 +11,9 @@
 //
 //   swift run -c release ch04            (--quick for a few seconds, --help for every flag)
 //
-// Expected (Tiny Shakespeare, defaults, release build, 2-core AMD EPYC): about 1.9 val loss with residuals
-// and LayerNorm; clearly worse without them. Measured numbers: README.
+// Expected: below 1.9 with residuals and LayerNorm, stuck far higher without them. Measured on a 2-core
+// AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch04 --data tinyshakespeare.txt`:
+// val loss 1.8725 with them and 3.34 without, 2000 steps each, both models in 1m12s.
 import ArgumentParser
 import Attention
 import Foundation
@@ -148,6 +149,10 @@ let model = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, se
                                     residualsAndLayerNorm: true, random: SeededRandom(seed: settings.seed))
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
 print("parameters: \(trainer.parameters.count)")
+let untrained = model.generate(prompt: [0], maxNewTokens: 100, random: SeededRandom(seed: settings.seed &+ 5))
+print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
+print(String(format: "The first log line (step 0) is the loss before training: about ln(%d) = %.2f.\n",
+             tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
 exitOnError { try trainer.train() }
 let withBoth = trainer.evaluations.last!, without = plainTrainer.evaluations.last!
 print(String(format: "\nval loss after %d steps: %.4f with residuals and LayerNorm, %.4f without",
@@ -161,7 +166,7 @@ print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
 
 // MARK: - 6. Pictures: both loss curves in one plot, and every head of every layer
 
-let prompt = Array(dataset.val.prefix(settings.blockSize))
+let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
 let promptCharacters = Array(tokenizer.decode(prompt))
 let attentionPanels = model.blocks.enumerated().flatMap { layer, block in
