@@ -27,6 +27,10 @@ public struct TokenStream: Sequence, IteratorProtocol {
 
     public mutating func next() -> Int? {
         guard remaining > 0 else { return nil }
+        return withoutGradients { nextToken() }
+    }
+
+    private mutating func nextToken() -> Int {
         remaining -= 1
         let vocabulary = model.vocabularySize
         let logits: UnsafeBufferPointer<Float>

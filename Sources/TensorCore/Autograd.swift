@@ -41,3 +41,14 @@ extension Tensor {
         return order
     }
 }
+
+/// Inference does not need the tape. Inside `withoutGradients`, ops on this thread record nothing (like
+/// PyTorch's torch.no_grad()): no parents are kept and no backward closures are made, so evaluation and
+/// generation run lighter. The numbers computed are exactly the same.
+public func withoutGradients<Result>(_ body: () throws -> Result) rethrows -> Result {
+    let shelves = BufferPool.shelves
+    let previous = shelves.recordsGradients
+    shelves.recordsGradients = false
+    defer { shelves.recordsGradients = previous }
+    return try body()
+}

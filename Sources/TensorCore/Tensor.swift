@@ -64,7 +64,7 @@ public final class Tensor {
 
     /// The result of an op: fresh storage, and the backward step when any input wants gradients.
     static func result(_ shape: [Int], of inputs: [Tensor], backward: @escaping (Tensor) -> Void) -> Tensor {
-        let tracked = inputs.contains { $0.requiresGrad }
+        let tracked = BufferPool.shelves.recordsGradients && inputs.contains { $0.requiresGrad }
         return Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *)), requiresGrad: tracked,
                       parents: tracked ? inputs : [], backward: tracked ? backward : nil)
     }

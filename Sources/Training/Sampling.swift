@@ -52,11 +52,11 @@ public func sampleToken(logits: UnsafeBufferPointer<Float>, options: SamplingOpt
 extension LanguageModel {
     /// Autoregressive sampling, the simplest way: run the whole (cropped) context through the model for
     /// every new token and sample from the last position's logits. Returns prompt + new tokens.
-    /// `onToken` sees each token as soon as it is chosen.
+    /// `onToken` sees each token as soon as it is chosen. No gradients are recorded.
     public func generate(prompt: [Int], maxNewTokens: Int, options: SamplingOptions = SamplingOptions(),
                          random: SeededRandom, onToken: (Int) -> Void = { _ in }) -> [Int] {
         var tokens = prompt.isEmpty ? [0] : prompt
-        for _ in 0..<maxNewTokens {
+        for _ in 0..<maxNewTokens { withoutGradients {
             let context = Array(tokens.suffix(blockSize))
             let logits = logits(context, batchSize: 1, length: context.count, training: false)   // (1, T, V)
             let last = UnsafeBufferPointer(start: logits.storage.pointer + (context.count - 1) * vocabularySize,
@@ -64,7 +64,7 @@ extension LanguageModel {
             let next = sampleToken(logits: last, options: options, random: random)
             tokens.append(next)
             onToken(next)
-        }
+        } }
         return tokens
     }
 }

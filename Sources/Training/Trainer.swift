@@ -50,7 +50,9 @@ public final class Trainer {
     public var tokensPerStep: Int { hyperparameters.batchSize * hyperparameters.blockSize }
 
     /// The mean loss over `evalIters` random batches of each split, with dropout off (gpt.py's estimate_loss).
-    public func estimateLoss() -> (train: Float, val: Float) {
+    public func estimateLoss() -> (train: Float, val: Float) { withoutGradients { estimateLossRecordingNothing() } }
+
+    private func estimateLossRecordingNothing() -> (train: Float, val: Float) {
         func meanLoss(_ split: Split) -> Float {
             var total: Float = 0
             for _ in 0..<hyperparameters.evalIters {

@@ -97,6 +97,17 @@ struct RandomAndOptimizerTests {
         #expect(LearningRateSchedule.constant(3e-4).rate(at: 1234) == 3e-4)
     }
 
+    @Test func withoutGradientsRecordsNothingAndComputesTheSame() {
+        let weight = Tensor(shape: [2, 2], values: [1, -2, 3, 0.5], requiresGrad: true)
+        let x = Tensor(shape: [1, 2], values: [0.3, -0.7])
+        let recorded = relu(linear(x, weight: weight, bias: nil))
+        let plain = withoutGradients { relu(linear(x, weight: weight, bias: nil)) }
+        #expect(plain.values == recorded.values)
+        #expect(recorded.requiresGrad && !plain.requiresGrad)
+        #expect(relu(x + x).requiresGrad == false)   // and recording is back on afterwards for parameters:
+        #expect(scale(weight, by: 2).requiresGrad)
+    }
+
     @Test func aWarmTrainingStepAllocatesNoTensorBuffers() {
         let random = SeededRandom(seed: 1)
         let weight = Tensor.normal([8, 4], std: 0.02, random: random, requiresGrad: true)

@@ -18,7 +18,7 @@ public func embedding(_ table: Tensor, ids: [Int], shape: [Int]) -> Tensor {
 /// The same numbers with another shape of the same size. Shares storage with x (no copy).
 public func reshape(_ x: Tensor, _ shape: [Int]) -> Tensor {
     precondition(shape.reduce(1, *) == x.count, "cannot reshape \(x.shape) to \(shape)")
-    let tracked = x.requiresGrad
+    let tracked = x.requiresGrad && BufferPool.shelves.recordsGradients
     return Tensor(shape: shape, storage: x.storage, requiresGrad: tracked, parents: tracked ? [x] : [],
                   backward: tracked ? { out in Kernels.accumulate(out.grad!, into: x.gradStorage()) } : nil)
 }
