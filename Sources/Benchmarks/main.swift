@@ -31,10 +31,7 @@ struct Bench: ParsableCommand {
 
     func run() {
         if let threads { BLAS.threadCount = threads }
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
-            .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu); OpenBLAS \(BLAS.coreName), "
-              + "\(BLAS.threadCount) thread(s)\n")
+        print("machine: \(Machine.description); OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s)\n")
         sgemmTable()
         linearLayerOverhead()
         let training = trainingSteps()

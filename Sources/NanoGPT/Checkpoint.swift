@@ -64,8 +64,8 @@ public enum Checkpoint {
     public static func load(data: Data, name: String = weightsFile, configFile: URL? = nil) throws -> LoadedCheckpoint {
         let file = URL(fileURLWithPath: name)
         var (tensors, metadata) = try SafeTensors.decode(data)
-        if metadata["format_version"] == nil, metadata["config"] == nil, let configFile {
-            metadata.merge(try foreignDescription(configFile)) { ours, _ in ours }
+        if metadata["format_version"] == nil, let configFile {
+            metadata.merge(try foreignDescription(configFile)) { _, fromFile in fromFile }
         }
         guard let version = metadata["format_version"] else {
             throw CheckpointError("\(file.lastPathComponent): no model config in the file; pass --config FILE.json "

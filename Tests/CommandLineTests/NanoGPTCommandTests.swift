@@ -139,6 +139,34 @@ struct NanoGPTCommandTests {
         #expect(piped.status == 0 && piped.output.hasPrefix("JULIET:"))
     }
 
+    @Test func aDivergingRunStopsAndKeepsTheLastGoodCheckpoint() throws {
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("diverged")
+        let run = try train(["--data", data, "--out", out.path, "--steps", "200", "--eval-interval", "1",
+                             "--learning-rate", "1e30"] + tiny)
+        #expect(run.status == 1)
+        #expect(run.errors.hasPrefix("error: training diverged at step ") && run.errors.contains("last good checkpoint"))
+        #expect(run.errors.split(separator: "\n").count == 1)
+        // What latest/ holds is from before the divergence: it loads, and its weights are finite.
+        let weights = try self.weights(out.appendingPathComponent("latest"))
+        #expect(!weights.isEmpty && weights.values.allSatisfy { $0.values.allSatisfy(\.isFinite) })
+    }
+
+    @Test func aSafetensorsFileWrittenByPyTorchGeneratesWithAConfigFile() throws {
+        // The parity fixture was written by the PyTorch reference; give it a config and a vocabulary.
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ModelTests/Fixtures/weights.safetensors")
+        let config = folder.appendingPathComponent("torch-config.json")
+        try #"{"vocabularySize": 11, "blockSize": 8, "embeddingSize": 16, "headCount": 4, "layerCount": 2, "#
+            .appending(#""characters": ["\n", " ", "a", "b", "c", "d", "e", "f", "g", "h", "i"]}"#)
+            .write(to: config, atomically: true, encoding: .utf8)
+        let run = try generate(["--checkpoint", fixture.path, "--config", config.path, "--prompt", "abc",
+                                "--max-new-tokens", "12", "--seed", "3"])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.hasPrefix("abc") && run.output.count >= 15)
+        let noConfig = try generate(["--checkpoint", fixture.path, "--prompt", "a"])
+        expectRefusal(noConfig, "no model config in the file")
+    }
+
     // MARK: - Bad input: one clear line, a non-zero exit, never a trap
 
     func expectRefusal(_ run: ProcessResult, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
