@@ -21,6 +21,8 @@ struct Bench: ParsableCommand {
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions per measurement (the median is reported).") var repeats = 30
     @Option(help: "Training configs to time, from T, S, M (comma-separated).") var configs = "T,S"
+    @Option(help: "Also train each config this many steps and report resident memory after step 100 and at the end (0: skip).")
+    var memorySteps = 0
     @Flag(help: "Also time the PyTorch reference (Tests/Reference/nanogpt_reference.py; needs torch) in this run, and print ratios.")
     var comparePytorch = false
 
@@ -96,7 +98,9 @@ struct Bench: ParsableCommand {
     func trainingSteps() -> [String: Double] {
         var results: [String: Double] = [:]
         print("\nNanoGPT training step (random tokens, dropout 0, AdamW), median of \(repeats) after 5 warm-up steps")
-        print("config   ms/step    tokens/s   sgemm ms   step/sgemm")
+        print("GFLOP/s counts the FLOPs of the step's own sgemm calls; peak is sgemm at the model's largest shape, now;")
+        print("MFU = GFLOP/s / peak; peak RSS is this process's high-water mark while training that config")
+        print("config   ms/step    tokens/s   sgemm ms   step/sgemm   GFLOP/s   peak   MFU   peak RSS")
         let random = SeededRandom(seed: 3)
         let tokens = (0..<200_000).map { _ in random.integer(below: 65) }
         for name in configs.split(separator: ",").map(String.init) {
@@ -105,22 +109,55 @@ struct Bench: ParsableCommand {
                                            embeddingSize: config.embeddingSize, heads: config.headCount,
                                            layers: config.layerCount, learningRate: 1e-3, evalInterval: 1_000_000, evalIters: 1)
             let dataset = try! TokenDataset(tokens: tokens, blockSize: config.blockSize)
+            BufferPool.drain()   // give back what earlier measurements left in the pool
+            Memory.resetPeak()
             let trainer = Trainer(model: NanoGPT(config, seed: 1), dataset: dataset, hyperparameters: settings)
             for _ in 0..<5 { trainer.trainStep() }
-            var stepTimes: [Double] = [], gemmTimes: [Double] = []
+            var stepTimes: [Double] = [], gemmTimes: [Double] = [], flops = 0.0
             for _ in 0..<repeats {
                 BLAS.timedSeconds = 0
+                BLAS.timedFlops = 0
                 BLAS.isTiming = true
                 stepTimes.append(seconds { trainer.trainStep() })
                 BLAS.isTiming = false
                 gemmTimes.append(BLAS.timedSeconds)
+                flops = BLAS.timedFlops
             }
             let step = median(stepTimes), gemm = median(gemmTimes)
+            let peak = sgemmPeak(rows: batch * config.blockSize, width: config.embeddingSize)
             results[name] = step
-            print(String(format: "%-6@ %9.2f %11.0f %10.2f %12.2f", name, step * 1e3,
-                         Double(batch * config.blockSize) / step, gemm * 1e3, step / gemm))
+            print(String(format: "%-6@ %9.2f %11.0f %10.2f %12.2f %9.1f %6.1f %4.0f%% %7.0f MB", name, step * 1e3,
+                         Double(batch * config.blockSize) / step, gemm * 1e3, step / gemm, flops / step / 1e9, peak,
+                         100 * flops / step / 1e9 / peak, Memory.peakMegabytes))
+            if memorySteps > 0 {
+                var at100 = 0.0
+                for done in trainer.step..<memorySteps {
+                    trainer.trainStep()
+                    if done == 100 { at100 = Memory.currentMegabytes }
+                }
+                print(String(format: "       resident memory after step 100: %.0f MB, after step %d: %.0f MB", at100,
+                             memorySteps, Memory.currentMegabytes))
+            }
         }
         return results
+    }
+
+    /// The best sgemm GFLOP/s among the model's feed-forward products (rows x 4C x C and rows x C x 4C), now.
+    func sgemmPeak(rows: Int, width: Int) -> Double {
+        let random = SeededRandom(seed: 5)
+        let a = Tensor.normal([rows * 4 * width], std: 1, random: random), b = Tensor.normal([4 * width * width], std: 1, random: random)
+        let c = Storage(count: rows * 4 * width)
+        var best = 0.0
+        for (n, k) in [(4 * width, width), (width, 4 * width)] {
+            let flops = 2 * Double(rows * n * k), inner = max(1, Int(1e8 / flops))
+            for _ in 0..<5 {
+                let time = seconds { for _ in 0..<inner {
+                    BLAS.gemm(m: rows, n: n, k: k, a: a.storage.pointer, b: b.storage.pointer, beta: 0, c: c.pointer)
+                } } / Double(inner)
+                best = max(best, flops / time / 1e9)
+            }
+        }
+        return best
     }
 
     func seconds(_ body: () -> Void) -> Double {
@@ -193,6 +230,19 @@ struct Bench: ParsableCommand {
                      6 * Double(rows * inputs * outputs) / sgemmTime / 1e9))
         print(String(format: "  overhead ratio   %8.2f    (target <= 1.30)", coreTime / sgemmTime))
     }
+}
+
+/// Resident memory from /proc/self/status; the high-water mark is reset through /proc/self/clear_refs.
+enum Memory {
+    static func field(_ name: String) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
+              let kilobytes = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") else { return .nan }
+        return kilobytes / 1024
+    }
+    static var peakMegabytes: Double { field("VmHWM") }
+    static var currentMegabytes: Double { field("VmRSS") }
+    static func resetPeak() { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
 }
 
 Bench.main()
