@@ -17,6 +17,16 @@ struct KernelTests {
         #expect(maxAbsoluteDifference(fast.values, slow) < 1e-5)
     }
 
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func aSingleRowProductMatchesTheLoop(transposeA: Bool, transposeB: Bool) {
+        let (m, n, k) = (1, 6, 9)
+        let a = randomTensor(transposeA ? [k, m] : [m, k], random, requiresGrad: false)
+        let b = randomTensor(transposeB ? [n, k] : [k, n], random, requiresGrad: false)
+        let fast = matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+        let slow = NaiveKernels.matmul(a.values, b.values, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+        #expect(maxAbsoluteDifference(fast.values, slow) < 1e-5)
+    }
+
     @Test(arguments: [[3], [2, 3]])
     func batchedMatmulMatchesTheLoopPerBatchElement(batch: [Int]) {
         let (m, n, k) = (4, 6, 5), count = batch.reduce(1, *)

@@ -1,5 +1,5 @@
-// The backend seam, part 2: every matrix product in the project is one call to OpenBLAS's cblas_sgemm.
-// Transposes are passed as flags, never materialized.
+// The backend seam, part 2: every matrix product in the project is one call to OpenBLAS: cblas_sgemm,
+// or cblas_sgemv when the product has a single row. Transposes are passed as flags, never materialized.
 import COpenBLAS
 import Foundation
 
@@ -27,9 +27,17 @@ public enum BLAS {
                             beta: Float, c: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0 else { return }
         let start = isTiming ? DispatchTime.now().uptimeNanoseconds : 0
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(n))
+        if m == 1 {
+            // One row (a single token at generation): a matrix-vector product. sgemm would first copy ("pack")
+            // all of B, which costs more than the product itself; sgemv reads B where it lies.
+            // c (N) = op(B)^T a:  B stored N x K (transposed) is used as is, B stored K x N is read transposed.
+            cblas_sgemv(CblasRowMajor, transposeB ? CblasNoTrans : CblasTrans, Int32(transposeB ? n : k),
+                        Int32(transposeB ? k : n), alpha, b, Int32(transposeB ? k : n), a, 1, beta, c, 1)
+        } else {
+            cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha,
+                        a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), beta, c, Int32(n))
+        }
         if isTiming {
             timedSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             timedFlops += 2 * Double(m) * Double(n) * Double(k)
