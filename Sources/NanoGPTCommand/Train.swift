@@ -44,6 +44,12 @@ struct Train: ParsableCommand {
         let out = URL(fileURLWithPath: resume ?? training.out ?? "runs/nanogpt")
         let latest = out.appendingPathComponent("latest"), best = out.appendingPathComponent("best")
 
+        // A new run never overwrites an old one: its checkpoints are someone's hours of training.
+        if resume == nil, FileManager.default.fileExists(atPath: latest.appendingPathComponent(Checkpoint.weightsFile).path) {
+            throw CommandFailure(description: "\(out.path) already holds a run; continue it with --resume \(out.path), "
+                                 + "or choose another --out")
+        }
+
         // 1. Settings, text, tokenizer and model: fresh, or exactly as the saved run left them.
         let saved = try resume.map { folder -> TrainingCheckpoint.SavedRun in
             try refuseChangesOnResume()

@@ -20,7 +20,8 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Steps between loss estimates.") public var evalInterval: Int?
     @Option(help: "Batches averaged per loss estimate.") public var evalIters: Int?
     @Option(help: "Tokens to sample after training.") public var maxNewTokens: Int?
-    @Option(help: "Folder for plots, sample.txt and summary.json (default: Plots/<chapter>).") public var out: String?
+    @Option(help: "Output folder (chapters: plots, sample.txt, summary.json in Plots/<chapter>; nanogpt train: the run folder, runs/nanogpt).")
+    public var out: String?
     @Flag(help: "A tiny configuration that runs in seconds.") public var quick = false
 
     public init() {}

@@ -66,6 +66,8 @@ struct NanoGPTCommandTests {
         try String(repeating: "a different text entirely. ", count: 400).write(to: other, atomically: true, encoding: .utf8)
         let otherText = try train(["--resume", out.path, "--steps", "20", "--data", other.path])
         #expect(otherText.status != 0 && otherText.errors.contains("the text differs"))
+        let again = try train(["--data", data, "--out", out.path, "--steps", "10"] + tiny)
+        #expect(again.status != 0 && again.errors.contains("already holds a run"))
         let done = try train(["--resume", out.path])
         #expect(done.status != 0 && done.errors.contains("already reached step 10"))
     }
