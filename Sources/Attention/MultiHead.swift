@@ -46,8 +46,8 @@ public final class MultiHead: Module {
         let kqv = split(linear(x, weight: weights, bias: nil), widths: [channels, channels, channels])  // 3 x (B, T, C)
         func byHead(_ t: Tensor) -> Tensor { swapAxes(reshape(t, [batch, time, count, size]), 1, 2) }  // (B, nh, T, hs)
         let (k, q, v) = (byHead(kqv[0]), byHead(kqv[1]), byHead(kqv[2]))
-        let scores = scale(matmul(q, k, transposeB: true), by: 1 / Float(size).squareRoot())            // (B, nh, T, T)
-        let attention = softmax(scores, causal: true)
+        // Scores scaled by 1/sqrt(hs) inside the softmax: one (B, nh, T, T) tensor fewer than Head makes.
+        let attention = softmax(matmul(q, k, transposeB: true), causal: true, scale: 1 / Float(size).squareRoot())
         lastBatchedAttention = attention
         let mixed = matmul(dropout(attention, training: training), v)                                   // (B, nh, T, hs)
         let joined = reshape(swapAxes(mixed, 1, 2), [batch, time, channels])                            // (B, T, C)

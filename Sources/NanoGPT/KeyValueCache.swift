@@ -81,8 +81,8 @@ extension NanoGPT {
             let outputs = queries.enumerated().map { head, query -> Tensor in
                 let keys = cache.stored(cache.keys, layer: layer, head: head, positions: position + 1)     // (t+1, hs)
                 let values = cache.stored(cache.values, layer: layer, head: head, positions: position + 1) // (t+1, hs)
-                let scores = scale(matmul(query, keys, transposeB: true), by: 1 / Float(headSize).squareRoot()) // (1, t+1)
-                return matmul(softmax(scores), values)                                              // (1, hs)
+                let scores = matmul(query, keys, transposeB: true)                                  // (1, t+1)
+                return matmul(softmax(scores, scale: 1 / Float(headSize).squareRoot()), values)     // (1, hs)
             }
             x = x + attention.projection(concatenate(outputs))                                      // (1, C)
             x = x + block.feedForward(block.norm2(x), training: false)

@@ -16,8 +16,16 @@ extension Tensor {
             precondition(count == 1, "backward() without a seed needs a scalar; this has shape \(shape)")
             start.fill(1)
         }
-        for node in topologicalOrder().reversed() {
+        // Walk from the loss back to the inputs. Once a tensor has pushed its gradient to its inputs, neither
+        // that gradient nor the graph below it is needed again, so both are let go at once; memory then
+        // shrinks during backward instead of growing. (So, as in PyTorch, a graph can be backpropagated once.)
+        var pending = topologicalOrder()
+        while let node = pending.popLast() {
             if let step = node.backwardStep, node.grad != nil { step(node) }
+            if node.backwardStep != nil {
+                node.releaseGraph()
+                if node !== self { node.grad = nil }   // an intermediate's gradient; leaves keep theirs
+            }
         }
     }
 

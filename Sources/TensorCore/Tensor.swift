@@ -16,8 +16,15 @@ public final class Tensor {
 
     // The autograd tape, one entry per op result: the inputs, and a closure that pushes this tensor's
     // gradient back into theirs. Defined by each op next to its forward (see Ops/).
-    let parents: [Tensor]
-    let backwardStep: ((Tensor) -> Void)?
+    private(set) var parents: [Tensor]
+    private(set) var backwardStep: ((Tensor) -> Void)?
+
+    /// Forgets how this tensor was made (after its backward step has run), so the tensors it was made
+    /// from can be freed as soon as nothing else needs them.
+    func releaseGraph() {
+        parents = []
+        backwardStep = nil
+    }
 
     init(shape: [Int], storage: Storage, requiresGrad: Bool, parents: [Tensor], backward: ((Tensor) -> Void)?) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")

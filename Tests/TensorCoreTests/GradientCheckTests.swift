@@ -64,6 +64,13 @@ struct GradientCheckTests {
         expectGradientsMatch([x]) { softmax(x, causal: causal) }
     }
 
+    @Test func softmaxWithAFusedScaleEqualsScaleThenSoftmax() {
+        let x = randomTensor([2, 4, 4], random)
+        expectGradientsMatch([x]) { softmax(x, causal: true, scale: 0.35) }
+        let fused = softmax(x, causal: true, scale: 0.35).values, separate = softmax(scale(x, by: 0.35), causal: true).values
+        #expect(maxAbsoluteDifference(fused, separate) < 1e-6)
+    }
+
     @Test func layerNorm() {
         let x = randomTensor([3, 6], random), gain = randomTensor([6], random), bias = randomTensor([6], random)
         expectGradientsMatch([x, gain, bias]) { TensorCore.layerNorm(x, gain: gain, bias: bias) }

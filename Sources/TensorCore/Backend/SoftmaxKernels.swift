@@ -7,7 +7,8 @@ extension Kernels {
     /// Causal: rows come in square T x T blocks (attention scores, query i against key j) and query i may
     /// only look at keys j <= i. Masked entries get probability exactly 0, as if their score were -inf.
     /// Subtracting the row maximum first keeps exp() finite for any input (logits of +-1e4 included).
-    public static func softmax(_ x: Storage, out: Storage, rows: Int, columns: Int, causal: Bool) {
+    /// `scale` multiplies the inputs first (attention's 1/sqrt(hs), fused so no scaled copy is made).
+    public static func softmax(_ x: Storage, out: Storage, rows: Int, columns: Int, causal: Bool, scale: Float = 1) {
         let x = x.pointer, o = out.pointer
         for r in 0..<rows {
             let row = r &* columns
@@ -16,7 +17,7 @@ extension Kernels {
             for j in 0..<visible { maximum = max(maximum, x[row &+ j]) }
             var total: Float = 0
             for j in 0..<visible {
-                let e = expf(x[row &+ j] - maximum)
+                let e = expf((x[row &+ j] - maximum) * scale)   // scale > 0, so the maximum stays the maximum
                 o[row &+ j] = e
                 total += e
             }
@@ -26,17 +27,17 @@ extension Kernels {
         }
     }
 
-    /// With y = softmax(x):  dx_j = y_j * (dy_j - sum_k y_k dy_k). Masked entries have y = 0, so they get
-    /// no gradient.
+    /// With y = softmax(scale * x):  dx_j = scale * y_j * (dy_j - sum_k y_k dy_k). Masked entries have
+    /// y = 0, so they get no gradient.
     public static func softmaxBackward(output: Storage, _ g: Storage, xGrad: Storage, rows: Int, columns: Int,
-                                       causal: Bool) {
+                                       causal: Bool, scale: Float = 1) {
         let y = output.pointer, g = g.pointer, d = xGrad.pointer
         for r in 0..<rows {
             let row = r &* columns
             let visible = causal ? (r % columns) + 1 : columns
             var dot: Float = 0
             for j in 0..<visible { dot += y[row &+ j] * g[row &+ j] }
-            for j in 0..<visible { d[row &+ j] += y[row &+ j] * (g[row &+ j] - dot) }
+            for j in 0..<visible { d[row &+ j] += scale * y[row &+ j] * (g[row &+ j] - dot) }
         }
     }
 

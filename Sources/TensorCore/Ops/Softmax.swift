@@ -1,8 +1,10 @@
 // Softmax over the last axis, optionally with a causal mask, and LayerNorm.
 
 /// softmax over the last axis. With `causal`, the last two axes must be a square T x T block of attention
-/// scores, and position i only sees positions j <= i (the rest get probability 0).
-public func softmax(_ x: Tensor, causal: Bool = false) -> Tensor {
+/// scores, and position i only sees positions j <= i (the rest get probability 0). `scale` (> 0) multiplies
+/// the inputs first: softmax(x, scale: s) == softmax(scale(x, by: s)), without the scaled copy.
+public func softmax(_ x: Tensor, causal: Bool = false, scale: Float = 1) -> Tensor {
+    precondition(scale > 0, "softmax scale must be positive")
     let columns = x.shape.last!
     if causal {
         precondition(x.shape.count >= 2 && x.shape[x.shape.count - 2] == columns,
@@ -11,9 +13,9 @@ public func softmax(_ x: Tensor, causal: Bool = false) -> Tensor {
     let rows = x.count / max(1, columns)
     let out = Tensor.result(x.shape, of: [x]) { out in
         Kernels.softmaxBackward(output: out.storage, out.grad!, xGrad: x.gradStorage(), rows: rows, columns: columns,
-                                causal: causal)
+                                causal: causal, scale: scale)
     }
-    Kernels.softmax(x.storage, out: out.storage, rows: rows, columns: columns, causal: causal)
+    Kernels.softmax(x.storage, out: out.storage, rows: rows, columns: columns, causal: causal, scale: scale)
     return out
 }
 
