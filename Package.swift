@@ -10,10 +10,12 @@
 //   Layers                      Linear, Embedding, LayerNorm, token + position embedding (chapter 02)
 //   Attention                   averaging the past, Head (chapter 02), MultiHead (chapter 03)
 //   Transformer                 FeedForward and Block (chapter 04)
-//   NanoGPT                     the full model and streaming generation  (chapter 05)
-//   Chapters/NN-*               one executable per concept: ch00, ch01, ...
+//   NanoGPT                     the full model, streaming generation, checkpoints (chapter 05)
+//   Chapters/NN-*               one executable per concept: ch00 ... ch05
+//   nanogpt, compare, bench     after the chapters: train/generate on any text, compare chapters, measure speed
 //
-// Nothing in a library depends on a later one, and TensorCore knows nothing about GPTs.
+// Nothing in a library depends on a later one, and TensorCore knows nothing about GPTs. (Training comes
+// before the model libraries because chapter 01 introduces the loop that every later chapter reuses.)
 import PackageDescription
 
 // SwiftPM builds for baseline x86-64 (SSE2) unless told otherwise. The kernels want AVX2 + FMA
