@@ -51,6 +51,17 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         return [AnySequence(head), AnySequence(blocks), AnySequence(tail)].joined()
     }
 
+    /// Refuses a model whose parameters, gradients and AdamW moments alone (about 24 bytes per parameter)
+    /// would not fit in this machine's memory, before anything is allocated.
+    public func checkFitsInMemory() throws {
+        let needed = parameterCount * 24, available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard needed < available else {
+            throw CheckpointError(String(format: "a model of %.3g parameters needs about %.1f GB for its weights, gradients "
+                                         + "and optimizer state, more than this machine's %.1f GB; use smaller sizes",
+                                         parameterCount, needed / 1e9, available / 1e9))
+        }
+    }
+
     /// How many numbers a model of this shape holds (in Double, so absurd sizes cannot overflow).
     public var parameterCount: Double {
         let (v, t, c, l) = (Double(vocabularySize), Double(blockSize), Double(embeddingSize), Double(layerCount))

@@ -74,6 +74,11 @@ struct Train: ParsableCommand {
                                  + "\(saved.data.characters) characters): pass the same --data to resume")
         }
         let characters = saved?.checkpoint.tokenizer ?? CharacterTokenizer(training: text)
+        if saved == nil {
+            try GPTConfig(vocabularySize: characters.vocabularySize, blockSize: settings.blockSize,
+                          embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers)
+                .checkFitsInMemory()
+        }
         let dataset = try TokenDataset(tokens: try characters.encode(text), blockSize: settings.blockSize)
         let model = saved?.checkpoint.model ?? NanoGPT(
             GPTConfig(vocabularySize: characters.vocabularySize, blockSize: settings.blockSize,

@@ -195,6 +195,8 @@ struct NanoGPTCommandTests {
         expectRefusal(try train(["--data", file("latin1.txt", Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))] + out), "not valid UTF-8")
         expectRefusal(try train(["--data", data, "--embedding-size", "30", "--heads", "4"] + out), "not divisible by --heads 4")
         expectRefusal(try train(["--data", data, "--steps", "0"] + out), "--steps must be positive")
+        expectRefusal(try train(["--data", data, "--embedding-size", "1000000", "--heads", "1", "--layers", "100"] + out),
+                      "more than this machine's")
         expectRefusal(try train(["--data", data, "--batch-size=-2"] + out), "--batch-size must be positive")
         expectRefusal(try train(["--data", data, "--block-size", "0"] + out), "--block-size must be positive")
         expectRefusal(try train(["--data", data, "--layers", "0"] + out), "--layers must be positive")
