@@ -148,9 +148,9 @@ print(String(format: "\nloss after training: train %.4f, val %.4f  (%.0f trainin
 
 // MARK: - 8. After training: text, and what the table learned
 
-let generationStart = Date()
-let generated = model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
-let generationRate = Double(settings.maxNewTokens) / max(Date().timeIntervalSince(generationStart), 1e-9)
+let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
+    model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
+}
 let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")
 

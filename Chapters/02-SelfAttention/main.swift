@@ -142,9 +142,10 @@ let after = trainer.evaluations.last!
 print(String(format: "\nloss after training: train %.4f, val %.4f (the bigram reached about 2.49)",
              after.trainLoss, after.valLoss))
 
-let generationStart = Date()
-let sample = tokenizer.decode(model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom))
-let generationRate = Double(settings.maxNewTokens) / max(Date().timeIntervalSince(generationStart), 1e-9)
+let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
+    model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
+}
+let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")
 
 // MARK: - 6. What the Head looks at

@@ -122,10 +122,11 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 
 exitOnError { try trainer.train() }
 let after = trainer.evaluations.last!
-print(String(format: "\nloss after training: train %.4f, val %.4f (one head reached about 2.35)", after.trainLoss, after.valLoss))
-let generationStart = Date()
-let sample = tokenizer.decode(model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom))
-let generationRate = Double(settings.maxNewTokens) / max(Date().timeIntervalSince(generationStart), 1e-9)
+print(String(format: "\nloss after training: train %.4f, val %.4f (one head reached about 2.32)", after.trainLoss, after.valLoss))
+let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
+    model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
+}
+let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")
 
 // MARK: - 5. What each head looks at: one panel per head, on the first T characters of the val text

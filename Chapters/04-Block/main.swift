@@ -159,9 +159,10 @@ print(String(format: "\nval loss after %d steps: %.4f with residuals and LayerNo
              settings.steps, withBoth.valLoss, without.valLoss))
 
 let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
-let generationStart = Date()
-let sample = tokenizer.decode(model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom))
-let generationRate = Double(settings.maxNewTokens) / max(Date().timeIntervalSince(generationStart), 1e-9)
+let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
+    model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
+}
+let sample = tokenizer.decode(generated)
 print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
 
 // MARK: - 6. Pictures: both loss curves in one plot, and every head of every layer

@@ -68,3 +68,12 @@ extension LanguageModel {
         return tokens
     }
 }
+
+/// Runs `body`, which produces `count` tokens, and returns what it returned with its speed in tokens per
+/// second (the figure every chapter's summary.json records).
+public func measureTokensPerSecond<Result>(count: Int, _ body: () -> Result) -> (result: Result, tokensPerSecond: Double) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let result = body()
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    return (result, Double(count) / max(seconds, 1e-9))
+}
