@@ -55,10 +55,15 @@ print("the first 200:\n---\n\(text.prefix(200))\n---\n")
 //
 // A neural network computes with numbers, so each distinct character gets an id: its position in
 // the sorted list of characters. encode turns text into ids, decode turns ids back into text.
+// (`--tokenizer bpe` swaps in chapter 06's byte-pair tokens; everything below works with either.)
 
-let tokenizer = CharacterTokenizer(training: text)
+let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
 let vocabularySize = tokenizer.vocabularySize
-print("vocabulary: \(vocabularySize) characters: \(String(tokenizer.characters).debugDescription)")
+if case .characters(let characters) = tokenizer {
+    print("vocabulary: \(vocabularySize) characters: \(String(characters.characters).debugDescription)")
+} else {
+    print("vocabulary: \(tokenizer.summary)")
+}
 // (With your own text, the example is its first few characters, since "hii there" may not encode.)
 let example = (try? tokenizer.encode("hii there")) != nil ? "hii there" : String(text.prefix(9))
 let exampleIds = exitOnError { try tokenizer.encode(example) }
@@ -70,8 +75,7 @@ print("decode(that) = \"\(tokenizer.decode(exampleIds))\"\n")
 // The first 90% trains the model. The last 10% is never trained on: its loss tells us whether the
 // model learned the language or merely memorized its training text.
 
-let tokens = exitOnError { try tokenizer.encode(text) }
-let dataset = exitOnError { try TokenDataset(tokens: tokens, blockSize: settings.blockSize) }
+let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
 print("train: \(dataset.train.count) tokens, val: \(dataset.val.count) tokens\n")
 
 // MARK: - 4. Batches
@@ -158,7 +162,7 @@ print("sample after training:\n---\n\(sample)\n---\n")
 // the model's entire knowledge. Look for the bright column of spaces after letters, and capitals after
 // newlines.
 let probabilities = softmax(model.table)
-let labels = tokenizer.characters.map(Plotter.label(for:))
+let labels = ChapterReport.tickLabels(Array(0..<vocabularySize), tokenizer: tokenizer)
 exitOnError {
     try report.plotLoss(trainer.evaluations)
     try Plotter.shared.heatmaps(
@@ -166,7 +170,7 @@ exitOnError {
         rowLabels: labels, columnLabels: labels, title: "\(report.heading): next-character probabilities",
         xLabel: "next character", yLabel: "current character", colorRange: 0...1, in: report.folder, name: "bigram")
     try report.writeSample(sample)
-    try report.writeSummary(trainer: trainer, generationTokensPerSecond: generationRate)
+    try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, bigram.png, sample.txt, summary.json")

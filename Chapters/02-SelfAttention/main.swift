@@ -87,9 +87,9 @@ print("(four non-zero weights summing to 1, and zeros for the future)\n")
 // MARK: - 3. The data (as in chapter 01)
 
 let text = exitOnError { try Corpus.load(path: options.data) }
-let tokenizer = CharacterTokenizer(training: text)
-let dataset = exitOnError { try TokenDataset(tokens: try tokenizer.encode(text), blockSize: settings.blockSize) }
-print("\(text.count) characters, vocabulary of \(tokenizer.vocabularySize); train \(dataset.train.count), val \(dataset.val.count)\n")
+let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
+let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
+print("\(text.count) characters, vocabulary: \(tokenizer.summary); train \(dataset.train.count), val \(dataset.val.count)\n")
 
 // MARK: - 4. A language model with one Head
 //
@@ -155,13 +155,12 @@ print("sample after training:\n---\n\(sample)\n---\n")
 
 let prompt = Array(dataset.val.prefix(settings.blockSize))
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
-let promptCharacters = Array(tokenizer.decode(prompt))
 exitOnError {
     try report.plotLoss(trainer.evaluations)
-    try report.plotAttention([("one head", model.head.lastAttention!)], prompt: promptCharacters, name: "attention",
-                             title: "\(report.heading): attention on \(String(promptCharacters).debugDescription)")
+    try report.plotAttention([("one head", model.head.lastAttention!)], prompt: prompt, tokenizer: tokenizer, name: "attention",
+                             title: "\(report.heading): attention on \(tokenizer.decode(prompt).debugDescription)")
     try report.writeSample(sample)
-    try report.writeSummary(trainer: trainer, generationTokensPerSecond: generationRate)
+    try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")

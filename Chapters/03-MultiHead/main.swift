@@ -72,9 +72,9 @@ print("parameters: \(demo.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined
 // MARK: - 2. The data (as in chapter 01)
 
 let text = exitOnError { try Corpus.load(path: options.data) }
-let tokenizer = CharacterTokenizer(training: text)
-let dataset = exitOnError { try TokenDataset(tokens: try tokenizer.encode(text), blockSize: settings.blockSize) }
-print("\(text.count) characters, vocabulary of \(tokenizer.vocabularySize)\n")
+let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
+let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
+print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 
 // MARK: - 3. The model: chapter 02's, with MultiHead in place of the single Head
 //
@@ -133,14 +133,13 @@ print("sample after training:\n---\n\(sample)\n---\n")
 
 let prompt = Array(dataset.val.prefix(settings.blockSize))
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
-let promptCharacters = Array(tokenizer.decode(prompt))
 exitOnError {
     try report.plotLoss(trainer.evaluations)
     try report.plotAttention(model.attention.lastAttention.enumerated().map { ("head \($0)", $1) },
-                             prompt: promptCharacters, name: "attention",
-                             title: "\(report.heading): each head on \(String(promptCharacters).debugDescription)")
+                             prompt: prompt, tokenizer: tokenizer, name: "attention",
+                             title: "\(report.heading): each head on \(tokenizer.decode(prompt).debugDescription)")
     try report.writeSample(sample)
-    try report.writeSummary(trainer: trainer, generationTokensPerSecond: generationRate)
+    try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")

@@ -74,9 +74,9 @@ print()
 // MARK: - 2. The data (as in chapter 01)
 
 let text = exitOnError { try Corpus.load(path: options.data) }
-let tokenizer = CharacterTokenizer(training: text)
-let dataset = exitOnError { try TokenDataset(tokens: try tokenizer.encode(text), blockSize: settings.blockSize) }
-print("\(text.count) characters, vocabulary of \(tokenizer.vocabularySize)\n")
+let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
+let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
+print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 
 // MARK: - 3. Two stacks: with and without residuals and LayerNorm
 
@@ -169,7 +169,6 @@ print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
 
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
-let promptCharacters = Array(tokenizer.decode(prompt))
 let attentionPanels = model.blocks.enumerated().flatMap { layer, block in
     block.attention.lastAttention.enumerated().map { ("layer \(layer), head \($0)", $1) }
 }
@@ -179,11 +178,11 @@ exitOnError {
         Series("train, no residuals/LayerNorm", x: steps, y: plainTrainer.evaluations.map { Double($0.trainLoss) }),
         Series("val, no residuals/LayerNorm", x: steps, y: plainTrainer.evaluations.map { Double($0.valLoss) })],
         title: "\(report.heading): with and without residuals + LayerNorm")
-    try report.plotAttention(attentionPanels, prompt: promptCharacters, name: "attention",
+    try report.plotAttention(attentionPanels, prompt: prompt, tokenizer: tokenizer, name: "attention",
                              title: "\(report.heading): every layer (rows) and head (columns)",
                              gridColumns: settings.heads)
     try report.writeSample(sample)
-    try report.writeSummary(trainer: trainer, generationTokensPerSecond: generationRate)
+    try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png (both models), attention.png, sample.txt, summary.json")

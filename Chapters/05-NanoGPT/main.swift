@@ -63,9 +63,9 @@ print("Chapter 05 · NanoGPT\n\nHyperparameters:\n\(settings.table)\n")
 // MARK: - 1. The data (as in chapter 01)
 
 let text = exitOnError { try Corpus.load(path: options.data) }
-let tokenizer = CharacterTokenizer(training: text)
-let dataset = exitOnError { try TokenDataset(tokens: try tokenizer.encode(text), blockSize: settings.blockSize) }
-print("\(text.count) characters, vocabulary of \(tokenizer.vocabularySize)\n")
+let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
+let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
+print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 
 // MARK: - 2. The model
 //
@@ -110,13 +110,15 @@ let sampling = SamplingOptions(temperature: command.temperature, topK: command.t
 print("\ngenerateStream(), \(settings.maxNewTokens) tokens, temperature \(command.temperature)"
       + (command.topK > 0 ? ", top-k \(command.topK)" : "") + ", printed as they arrive:\n---")
 var streamed: [Int] = []
+var printable = tokenizer.streamingDecoder()   // holds back half a character until its other bytes arrive (chapter 06)
 let generationStart = Date()
 for token in model.generateStream(prompt: [0], maxNewTokens: settings.maxNewTokens, options: sampling,
                                   random: SeededRandom(seed: settings.seed &+ 3)) {
-    print(tokenizer.decode([token]), terminator: "")
+    print(printable.text(after: token), terminator: "")
     fflush(stdout)
     streamed.append(token)
 }
+print(printable.finish(), terminator: "")
 let generationRate = Double(streamed.count) / max(Date().timeIntervalSince(generationStart), 1e-9)
 print(String(format: "\n---\n(%.0f tokens/s)\n", generationRate))
 
@@ -133,16 +135,15 @@ print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.w
 
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
-let promptCharacters = Array(tokenizer.decode(prompt))
 let attentionPanels = model.lastAttention.enumerated().flatMap { layer, heads in
     heads.enumerated().map { ("layer \(layer), head \($0)", $1) }
 }
 exitOnError {
     try report.plotLoss(trainer.evaluations)
-    try report.plotAttention(attentionPanels, prompt: promptCharacters, name: "attention",
+    try report.plotAttention(attentionPanels, prompt: prompt, tokenizer: tokenizer, name: "attention",
                              title: "\(report.heading): every layer (rows) and head (columns)", gridColumns: settings.heads)
     try report.writeSample(tokenizer.decode(streamed))
-    try report.writeSummary(trainer: trainer, generationTokensPerSecond: generationRate)
+    try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")

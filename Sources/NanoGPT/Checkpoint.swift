@@ -2,7 +2,8 @@
 //
 // A checkpoint is a folder with `model.safetensors`: the weights under the PyTorch state-dict names of
 // the reference NanoGPT (Linear weights stored (out, in)), and in the header's __metadata__ everything
-// needed to rebuild the model: the format version, the config, the tokenizer's vocabulary, the step.
+// needed to rebuild the model: the format version, the config, the tokenizer (its characters, or its
+// byte-pair merges), the step.
 import Foundation
 import TensorCore
 import TextData
@@ -15,7 +16,7 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
 /// A model read from disk, with its tokenizer, the step it was saved at, and the file's metadata.
 public struct LoadedCheckpoint {
     public let model: NanoGPT
-    public let tokenizer: CharacterTokenizer
+    public let tokenizer: Tokenizer
     public let step: Int
     public let metadata: [String: String]
 }
@@ -25,7 +26,7 @@ public enum Checkpoint {
     public static let weightsFile = "model.safetensors"
 
     /// Writes `folder/model.safetensors` atomically (a kill mid-write leaves the previous file whole).
-    public static func save(_ model: NanoGPT, tokenizer: CharacterTokenizer, step: Int, to folder: URL,
+    public static func save(_ model: NanoGPT, tokenizer: Tokenizer, step: Int, to folder: URL,
                             extraMetadata: [String: String] = [:]) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
@@ -34,7 +35,7 @@ public enum Checkpoint {
             "format": "nanogpt-swift",
             "format_version": String(formatVersion),
             "config": String(decoding: try encoder.encode(model.config), as: UTF8.self),
-            "tokenizer": String(decoding: try encoder.encode(TokenizerDescription(characters: tokenizer)), as: UTF8.self),
+            "tokenizer": String(decoding: try encoder.encode(tokenizer), as: UTF8.self),
             "step": String(step),
         ].merging(extraMetadata) { _, extra in extra }
         try AtomicFile.write(try SafeTensors.encode(model.namedParameters, metadata: metadata),
@@ -78,15 +79,24 @@ public enum Checkpoint {
         guard let configJSON = metadata["config"], let config = try? decoder.decode(GPTConfig.self, from: Data(configJSON.utf8)) else {
             throw CheckpointError("\(file.lastPathComponent): the metadata has no readable model config")
         }
-        guard let tokenizerJSON = metadata["tokenizer"],
-              let description = try? decoder.decode(TokenizerDescription.self, from: Data(tokenizerJSON.utf8)) else {
+        guard let tokenizerJSON = metadata["tokenizer"] else {
+            throw CheckpointError("\(file.lastPathComponent): the metadata has no tokenizer")
+        }
+        let tokenizer: Tokenizer
+        do { tokenizer = try decoder.decode(Tokenizer.self, from: Data(tokenizerJSON.utf8)) } catch let error as TextDataError {
+            throw CheckpointError("\(file.lastPathComponent): \(error.description)")
+        } catch {
             throw CheckpointError("\(file.lastPathComponent): the metadata has no readable tokenizer")
         }
         try validate(config)
+        guard tokenizer.vocabularySize == config.vocabularySize else {
+            throw CheckpointError("\(file.lastPathComponent): the tokenizer has \(tokenizer.vocabularySize) tokens but the "
+                                  + "model's vocabulary is \(config.vocabularySize)")
+        }
         try checkTensors(tensors, match: config)
         let model = NanoGPT(config, seed: 0)
         try loadWeights(tensors, into: model)
-        return LoadedCheckpoint(model: model, tokenizer: description.characters, step: Int(metadata["step"] ?? "0") ?? 0,
+        return LoadedCheckpoint(model: model, tokenizer: tokenizer, step: Int(metadata["step"] ?? "0") ?? 0,
                                 metadata: metadata)
     }
 
@@ -147,29 +157,5 @@ public enum Checkpoint {
             throw CheckpointError("config embeddingSize \(config.embeddingSize) is not divisible by headCount \(config.headCount)")
         }
         guard config.dropout >= 0, config.dropout < 1 else { throw CheckpointError("config dropout must be in [0, 1)") }
-    }
-}
-
-/// How the tokenizer is written into the metadata: {"type": "char", "characters": ["\n", " ", "!", ...]}.
-struct TokenizerDescription: Codable {
-    var type = "char"
-    var characters: CharacterTokenizer
-
-    init(characters: CharacterTokenizer) { self.characters = characters }
-
-    enum CodingKeys: String, CodingKey { case type, characters }
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        type = try container.decode(String.self, forKey: .type)
-        guard type == "char" else { throw CheckpointError("tokenizer type \(type) is not supported") }
-        characters = try CharacterTokenizer(vocabulary: try container.decode([String].self, forKey: .characters).map { string in
-            guard string.unicodeScalars.count == 1 else { throw CheckpointError("vocabulary entry \(string.debugDescription) is not one character") }
-            return Character(string)
-        })
-    }
-    func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(type, forKey: .type)
-        try container.encode(characters.characters.map(String.init), forKey: .characters)
     }
 }

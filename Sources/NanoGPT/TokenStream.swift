@@ -6,8 +6,9 @@ import Training
 /// A lazy, pull-based sequence of sampled tokens: each `next()` runs the model once and samples one token.
 /// Nothing is computed until someone iterates, and iteration can stop at any point.
 ///
+///     var printable = tokenizer.streamingDecoder()
 ///     for token in model.generateStream(prompt: ids, maxNewTokens: 500, random: random) {
-///         print(tokenizer.decode([token]), terminator: "")
+///         print(printable.text(after: token), terminator: "")
 ///     }
 public struct TokenStream: Sequence, IteratorProtocol {
     let model: NanoGPT

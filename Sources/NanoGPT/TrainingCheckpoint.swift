@@ -32,7 +32,7 @@ public struct DataDescription: Codable, Equatable, Sendable {
 
 public enum TrainingCheckpoint {
     /// Saves the model and the whole training state into `folder`.
-    public static func save(trainer: Trainer, model: NanoGPT, tokenizer: CharacterTokenizer, data: DataDescription,
+    public static func save(trainer: Trainer, model: NanoGPT, tokenizer: Tokenizer, data: DataDescription,
                             to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()

@@ -8,21 +8,21 @@ import Training
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Stream text from a saved model, one character as soon as it is sampled.",
+        abstract: "Stream text from a saved model, each token as soon as it is sampled.",
         discussion: """
             --checkpoint takes a checkpoint folder (e.g. runs/nanogpt/best) or a .safetensors file. A file
             written elsewhere (e.g. by PyTorch, with the same tensor names) needs its config and vocabulary:
             --config FILE.json, or config.json beside it, holding {"vocabularySize", "blockSize",
-            "embeddingSize", "headCount", "layerCount", "characters": ["\\n", " ", ...]}.
+            "embeddingSize", "headCount", "layerCount", "characters": ["\\n", " ", ...]}. Checkpoints trained with --tokenizer bpe carry their merges.
             Without --prompt, the prompt is asked for on a terminal, or read from standard input.
             """)
 
     @Option(help: "Checkpoint folder or .safetensors file.") var checkpoint: String
     @Option(help: "Text to continue (default: ask, or read standard input).") var prompt: String?
-    @Option(help: "Characters to generate.") var maxNewTokens = 500
+    @Option(help: "Tokens to generate.") var maxNewTokens = 500
     @Option(help: "Sampling temperature, > 0: lower is more predictable.") var temperature: Float = 1
-    @Option(help: "Sample only from the k most likely characters.") var topK: Int?
-    @Option(help: "Sample only from the most likely characters whose probabilities add up to p, in (0, 1].") var topP: Float?
+    @Option(help: "Sample only from the k most likely tokens.") var topK: Int?
+    @Option(help: "Sample only from the most likely tokens whose probabilities add up to p, in (0, 1].") var topP: Float?
     @Option(help: "Random seed: the same seed and flags give the same text.") var seed: UInt64 = 1337
     @Option(help: "JSON config and vocabulary, for a safetensors file without our metadata.") var config: String?
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
@@ -53,12 +53,13 @@ struct Generate: ParsableCommand {
             print(text + loaded.tokenizer.decode(generated))
         } else {
             print(text, terminator: "")
+            var printable = loaded.tokenizer.streamingDecoder()   // never prints half a character
             for token in stream {
-                print(loaded.tokenizer.decode([token]), terminator: "")
+                print(printable.text(after: token), terminator: "")
                 fflush(stdout)
                 generated.append(token)
             }
-            print()
+            print(printable.finish())
         }
         let seconds = Date().timeIntervalSince(start)
         FileHandle.standardError.write(Data(String(format: "%d tokens in %.2f s: %.0f tokens/s\n", generated.count, seconds,

@@ -24,7 +24,6 @@ struct Train: ParsableCommand {
     @OptionGroup var training: TrainingOptions
     @Option(help: "Continue the run saved in this folder (its latest/ checkpoint).") var resume: String?
     @Option(help: "Step where the cosine learning-rate decay ends (default: --steps of the first run).") var decaySteps: Int?
-    @Option(help: "How text becomes tokens: char (one token per character).") var tokenizer = "char"
 
     /// Chapter 05's settings: nanoGPT's CPU recipe with a warmup and cosine schedule.
     static let defaults = Hyperparameters(
@@ -33,9 +32,6 @@ struct Train: ParsableCommand {
         evalInterval: 500, evalIters: 100, maxNewTokens: 300)
 
     func validate() throws {
-        guard tokenizer == "char" else {
-            throw ValidationError("--tokenizer \(tokenizer) is not available; use char")
-        }
         if let decaySteps, decaySteps <= 0 { throw ValidationError("--decay-steps must be positive, got \(decaySteps)") }
     }
 
@@ -73,17 +69,13 @@ struct Train: ParsableCommand {
             throw CommandFailure(description: "the text differs from the one this run trained on (\(saved.data.path), "
                                  + "\(saved.data.characters) characters): pass the same --data to resume")
         }
-        let characters = saved?.checkpoint.tokenizer ?? CharacterTokenizer(training: text)
-        if saved == nil {
-            try GPTConfig(vocabularySize: characters.vocabularySize, blockSize: settings.blockSize,
-                          embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers)
-                .checkFitsInMemory()
-        }
-        let dataset = try TokenDataset(tokens: try characters.encode(text), blockSize: settings.blockSize)
-        let model = saved?.checkpoint.model ?? NanoGPT(
-            GPTConfig(vocabularySize: characters.vocabularySize, blockSize: settings.blockSize,
-                      embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers,
-                      dropout: settings.dropout), seed: settings.seed)
+        let tokenizer = try saved?.checkpoint.tokenizer ?? training.makeTokenizer(for: text)
+        let config = saved?.checkpoint.model.config ?? GPTConfig(
+            vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize, embeddingSize: settings.embeddingSize,
+            headCount: settings.heads, layerCount: settings.layers, dropout: settings.dropout)
+        try config.checkFitsInMemory()
+        let dataset = try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize)
+        let model = saved?.checkpoint.model ?? NanoGPT(config, seed: settings.seed)
         let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
         try saved?.restore(into: trainer)
         if trainer.step >= settings.steps {
@@ -91,7 +83,7 @@ struct Train: ParsableCommand {
         }
 
         print(saved == nil ? "training a new model in \(out.path)" : "resuming \(out.path) at step \(trainer.step)")
-        print("parameters: \(trainer.parameters.count), vocabulary: \(characters.vocabularySize) characters, "
+        print("parameters: \(trainer.parameters.count), vocabulary: \(tokenizer.summary), "
               + "data: \(data.characters) characters\n\(settings.table)\n")
 
         // 2. Train, saving at every evaluation. The best checkpoint is only ever replaced by a better one.
@@ -100,10 +92,10 @@ struct Train: ParsableCommand {
         let interrupt = InterruptFlag()
         do {
             try trainer.train(afterEvaluation: { evaluation in
-                try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: characters, data: data, to: latest)
+                try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: latest)
                 if evaluation.valLoss < bestValLoss {
                     bestValLoss = evaluation.valLoss
-                    try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: characters, data: data, to: best)
+                    try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: best)
                 }
                 try log.append(evaluation, learningRate: settings.schedule.rate(at: evaluation.step), seconds: trainer.trainingSeconds)
                 try log.plot(trainer.evaluations)
@@ -114,14 +106,14 @@ struct Train: ParsableCommand {
                                  + "Try a lower --learning-rate")
         }
         if interrupt.raised {
-            try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: characters, data: data, to: latest)
+            try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: latest)
             print("\ninterrupted at step \(trainer.step): saved \(latest.path); continue with: nanogpt train --resume \(out.path)")
             throw ExitCode(130)
         }
 
         // 3. A sample from the trained model.
         let sample = model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: SeededRandom(seed: settings.seed &+ 3))
-        print("\nsample:\n---\n\(characters.decode(sample))\n---")
+        print("\nsample:\n---\n\(tokenizer.decode(sample))\n---")
         print("checkpoints: \(latest.path) (step \(trainer.step)), \(best.path) (val loss \(String(format: "%.4f", bestValLoss)))")
         print("generate with: nanogpt generate --checkpoint \(best.path)")
     }
@@ -134,7 +126,8 @@ struct Train: ParsableCommand {
             ("--embedding-size", training.embeddingSize != nil), ("--heads", training.heads != nil),
             ("--layers", training.layers != nil), ("--learning-rate", training.learningRate != nil),
             ("--dropout", training.dropout != nil), ("--seed", training.seed != nil), ("--decay-steps", decaySteps != nil),
-            ("--quick", training.quick), ("--out", training.out != nil)]
+            ("--quick", training.quick), ("--out", training.out != nil), ("--tokenizer", training.tokenizer != nil),
+            ("--vocabulary-size", training.vocabularySize != nil), ("--pre-split", training.preSplit != nil)]
         if let flag = fixed.first(where: \.1)?.0 {
             throw ValidationError("\(flag) cannot change when resuming: a resumed run keeps its settings "
                                   + "(only --steps, --eval-interval, --eval-iters, --max-new-tokens, --data and --threads may be given)")
@@ -184,6 +177,6 @@ struct RunLog {
         try Plotter.shared.lines([Series("train", x: steps, y: evaluations.map { Double($0.trainLoss) }),
                                   Series("val", x: steps, y: evaluations.map { Double($0.valLoss) })],
                                  title: "nanogpt train: \(folder.lastPathComponent)", xLabel: "step",
-                                 yLabel: "loss (nats per character)", in: folder, name: "loss")
+                                 yLabel: "loss (nats per token)", in: folder, name: "loss")
     }
 }

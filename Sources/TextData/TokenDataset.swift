@@ -19,15 +19,44 @@ public struct Batch: Sendable {
 public struct TokenDataset: Sendable {
     public let train: [Int]
     public let val: [Int]
+    /// How many characters (Unicode scalars) the validation tokens stand for: with it, a loss per token
+    /// becomes a loss per character, comparable across tokenizers. Nil when built from bare tokens.
+    public let valCharacterCount: Int?
+
+    /// The first 90% of the text by characters: what the model (and a BPE tokenizer) may learn from.
+    public static func trainingText(of text: String, trainFraction: Double = 0.9) -> String {
+        cut(text, trainFraction: trainFraction).train
+    }
+
+    static func cut(_ text: String, trainFraction: Double) -> (train: String, val: String) {
+        let scalars = text.unicodeScalars
+        let cut = scalars.index(scalars.startIndex, offsetBy: Int(Double(scalars.count) * trainFraction))
+        return (String(scalars[..<cut]), String(scalars[cut...]))
+    }
+
+    /// Cuts the *text* 90/10 (by characters), then encodes each part, so that models with different
+    /// tokenizers are measured on exactly the same validation text. With one token per character this is
+    /// the same split as cutting the tokens.
+    public init(text: String, tokenizer: Tokenizer, trainFraction: Double = 0.9, blockSize: Int) throws {
+        let (trainText, valText) = Self.cut(text, trainFraction: trainFraction)
+        try self.init(train: try tokenizer.encode(trainText), val: try tokenizer.encode(valText),
+                      valCharacterCount: valText.unicodeScalars.count, blockSize: blockSize)
+    }
+
+    /// Characters per validation token (1 for a character tokenizer, 2 to 4 for byte pairs on English).
+    public var charactersPerToken: Double? { valCharacterCount.map { Double($0) / Double(max(val.count, 1)) } }
 
     /// Splits `tokens` 90/10 (by default) and checks that both parts can fill a block of `blockSize` + 1.
     public init(tokens: [Int], trainFraction: Double = 0.9, blockSize: Int) throws {
-        guard blockSize > 0 else { throw TextDataError("block size must be positive, got \(blockSize)") }
         let cut = Int(Double(tokens.count) * trainFraction)
-        train = Array(tokens[..<cut])
-        val = Array(tokens[cut...])
+        try self.init(train: Array(tokens[..<cut]), val: Array(tokens[cut...]), valCharacterCount: nil, blockSize: blockSize)
+    }
+
+    private init(train: [Int], val: [Int], valCharacterCount: Int?, blockSize: Int) throws {
+        guard blockSize > 0 else { throw TextDataError("block size must be positive, got \(blockSize)") }
+        self.train = train; self.val = val; self.valCharacterCount = valCharacterCount
         guard train.count > blockSize, val.count > blockSize else {
-            throw TextDataError("text too short: \(tokens.count) tokens give \(train.count) for training and "
+            throw TextDataError("text too short: \(train.count + val.count) tokens give \(train.count) for training and "
                                 + "\(val.count) for validation, but each needs more than block size \(blockSize); "
                                 + "use more text or a smaller --block-size")
         }

@@ -20,6 +20,13 @@ public struct ChapterSummary: Codable, Sendable {
     public var seed: UInt64
     public var machine: String
     public var evaluations: [Evaluation]
+    /// "char" or "bpe" (absent in summaries written before chapter 06 existed: char).
+    public var tokenizer: String?
+    /// Characters per validation token: losses divided by it are per character, comparable across tokenizers.
+    public var charactersPerToken: Double?
+
+    /// The final val loss per character, in bits: the fair way to compare tokenizers (chapter 06).
+    public var valBitsPerCharacter: Double { Double(finalValLoss) / (charactersPerToken ?? 1) / log(2) }
 }
 
 public struct ChapterReport {
@@ -53,21 +60,28 @@ public struct ChapterReport {
         return files.rendered ? files.image.path : files.script.path
     }
 
-    /// Attention weights as heatmaps, one panel each, with the prompt's characters as tick labels:
+    /// Attention weights as heatmaps, one panel each, with the prompt's tokens as tick labels:
     /// row t is what position t looked at. Each tensor is (B, T, T); the first sequence is drawn.
     @discardableResult
-    public func plotAttention(_ panels: [(title: String, weights: Tensor)], prompt: [Character], name: String,
+    public func plotAttention(_ panels: [(title: String, weights: Tensor)], prompt: [Int], tokenizer: Tokenizer, name: String,
                               title plotTitle: String, gridColumns: Int? = nil) throws -> String {
         let time = prompt.count
         let maps = panels.map { panel -> Heatmap in
-            precondition(panel.weights.shape.suffix(2) == [time, time], "attention \(panel.weights.shape) for \(time) characters")
+            precondition(panel.weights.shape.suffix(2) == [time, time], "attention \(panel.weights.shape) for \(time) tokens")
             return Heatmap(panel.title, rows: time, columns: time, values: Array(panel.weights.values.prefix(time * time)))
         }
-        let labels = prompt.map(Plotter.label(for:))
+        let labels = Self.tickLabels(prompt, tokenizer: tokenizer)
         let files = try Plotter.shared.heatmaps(maps, rowLabels: labels, columnLabels: labels, title: plotTitle,
                                                 xLabel: "key: position attended to", yLabel: "query: position attending",
                                                 colorRange: 0...1, gridColumns: gridColumns, in: folder, name: name)
         return files.rendered ? files.image.path : files.script.path
+    }
+
+    /// Tokens as tick labels: their text, with space, newline and tab made visible ("␣the", "⏎").
+    public static func tickLabels(_ tokens: [Int], tokenizer: Tokenizer) -> [String] {
+        tokens.map { token in
+            String(decoding: tokenizer.bytes(of: token), as: UTF8.self).map(Plotter.label(for:)).joined()
+        }
     }
 
     /// The curves in text, in the terminal.
@@ -82,14 +96,15 @@ public struct ChapterReport {
         try AtomicFile.write(text, to: folder.appendingPathComponent("sample.txt"))
     }
 
-    public func writeSummary(trainer: Trainer, generationTokensPerSecond: Double) throws {
+    public func writeSummary(trainer: Trainer, tokenizer: Tokenizer, generationTokensPerSecond: Double) throws {
         let last = trainer.evaluations.last
         let summary = ChapterSummary(
             chapter: chapter, title: title, parameterCount: trainer.parameters.count,
             config: trainer.hyperparameters, steps: trainer.step, tokensSeen: trainer.step * trainer.tokensPerStep,
             finalTrainLoss: last?.trainLoss ?? .nan, finalValLoss: last?.valLoss ?? .nan, wallSeconds: elapsedSeconds,
             trainTokensPerSecond: trainer.tokensPerSecond, generationTokensPerSecond: generationTokensPerSecond,
-            seed: trainer.hyperparameters.seed, machine: Machine.description, evaluations: trainer.evaluations)
+            seed: trainer.hyperparameters.seed, machine: Machine.description, evaluations: trainer.evaluations,
+            tokenizer: tokenizer.kind, charactersPerToken: trainer.dataset.charactersPerToken)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import TensorCore
+import TextData
 
 public struct TrainingOptions: ParsableArguments {
     @Option(help: "Optimizer steps.") public var steps: Int?
@@ -23,8 +24,30 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Output folder (chapters: plots, sample.txt, summary.json in Plots/<chapter>; nanogpt train: the run folder, runs/nanogpt).")
     public var out: String?
     @Flag(help: "A tiny configuration that runs in seconds.") public var quick = false
+    @Option(help: "How text becomes tokens: char (one per character, the default) or bpe (byte pairs, chapter 06).")
+    public var tokenizer: TokenizerChoice?
+    @Option(help: "Vocabulary size for --tokenizer bpe: 256 bytes plus the merges (default 512).")
+    public var vocabularySize: Int?
+    @Option(help: "For --tokenizer bpe: none (merges may cross words) or gpt2 (GPT-2's pre-split: letters, digits, punctuation and spaces never merge across).")
+    public var preSplit: PreSplit?
 
     public init() {}
+
+    /// The tokenizer the flags ask for. Byte pairs are learned from the training part of the text only
+    /// (its first 90%), so the validation text stays unseen.
+    public func makeTokenizer(for text: String, log: (String) -> Void = { print($0) }) throws -> Tokenizer {
+        switch tokenizer ?? .char {
+        case .char:
+            return .characters(CharacterTokenizer(training: text))
+        case .bpe:
+            let size = vocabularySize ?? 512, split = preSplit ?? PreSplit.none
+            let start = Date()
+            let bytePairs = try BytePairTokenizer.train(on: TokenDataset.trainingText(of: text), vocabularySize: size, preSplit: split)
+            log(String(format: "trained a byte-pair tokenizer: %d merges (%@ pre-split) in %.2f s",
+                       bytePairs.merges.count, split.rawValue, Date().timeIntervalSince(start)))
+            return .bytePairs(bytePairs)
+        }
+    }
 
     /// The chapter's defaults, with --quick and then every flag given applied on top.
     public func resolve(_ defaults: Hyperparameters, quick quickSettings: Hyperparameters? = nil) -> Hyperparameters {
@@ -69,6 +92,12 @@ public struct TrainingOptions: ParsableArguments {
             throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
         }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
+        if let vocabularySize, !(256...65536).contains(vocabularySize) {
+            throw ValidationError("--vocabulary-size must be in 256...65536 (256 bytes plus merges), got \(vocabularySize)")
+        }
+        if tokenizer != .bpe, vocabularySize != nil || preSplit != nil {
+            throw ValidationError("--vocabulary-size and --pre-split need --tokenizer bpe")
+        }
     }
 
     /// Checks that the resolved settings fit together (for example C divisible by the number of heads).
@@ -83,6 +112,13 @@ public struct TrainingOptions: ParsableArguments {
         if let threads { BLAS.threadCount = threads }
     }
 }
+
+/// The values of --tokenizer.
+public enum TokenizerChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case char, bpe
+}
+
+extension PreSplit: @retroactive ExpressibleByArgument {}
 
 extension ParsableArguments {
     /// Like `parseOrExit()`, but a bad flag ends in one line on stderr, `error: <problem> (see --help)`,

@@ -6,6 +6,8 @@ struct ProcessResult {
     let status: Int32
     let output: String
     let errors: String
+    /// Standard output exactly as written (`output` has invalid UTF-8 replaced).
+    var outputBytes = Data()
 }
 
 enum Executables {
@@ -42,7 +44,7 @@ enum Executables {
         process.waitUntilExit()
         while !reader.isFinished { usleep(1000) }
         return ProcessResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                          errors: String(decoding: errorData.data, as: UTF8.self))
+                             errors: String(decoding: errorData.data, as: UTF8.self), outputBytes: outputData)
     }
 
     static func temporaryFolder(_ label: String) -> URL {

@@ -169,6 +169,30 @@ struct NanoGPTCommandTests {
         expectRefusal(noConfig, "no model config in the file")
     }
 
+    @Test func aBytePairModelTrainsResumesAndStreamsWholeCharacters() throws {
+        // Text with accents, CJK and emoji, so that some byte-pair tokens end inside a character.
+        let text = String(repeating: "Le café était fermé. 今日は晴れ 🙂👋🏽 — naïve coöperation, déjà vu!\n", count: 120)
+        let data = folder.appendingPathComponent("unicode.txt")
+        try text.write(to: data, atomically: true, encoding: .utf8)
+        let out = folder.appendingPathComponent("bpe-run")
+        let run = try train(["--data", data.path, "--out", out.path, "--steps", "20", "--eval-interval", "10",
+                             "--tokenizer", "bpe", "--vocabulary-size", "300", "--pre-split", "gpt2"] + tiny)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("trained a byte-pair tokenizer: ") && run.output.contains("merges (gpt2 pre-split) in"))
+        #expect(run.output.contains("byte-pair tokens (gpt2 pre-split)"))
+        let resumed = try train(["--resume", out.path, "--steps", "30", "--threads", "1"])
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        #expect(try train(["--resume", out.path, "--steps", "40", "--tokenizer", "char"]).errors.contains("--tokenizer cannot change"))
+
+        let checkpoint = out.appendingPathComponent("latest").path
+        let common = ["--checkpoint", checkpoint, "--prompt", "café 🙂", "--max-new-tokens", "300", "--seed", "5", "--temperature", "1.5"]
+        let streamed = try generate(common), whole = try generate(common + ["--no-stream"])
+        #expect(streamed.status == 0 && whole.status == 0, "\(streamed.errors) \(whole.errors)")
+        #expect(String(data: streamed.outputBytes, encoding: .utf8) != nil, "the stream printed broken UTF-8")
+        #expect(streamed.outputBytes == whole.outputBytes)   // token by token, the same text as decoding at the end
+        #expect(streamed.output.hasPrefix("café 🙂"))
+    }
+
     // MARK: - Bad input: one clear line, a non-zero exit, never a trap
 
     func expectRefusal(_ run: ProcessResult, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -203,7 +227,11 @@ struct NanoGPTCommandTests {
         expectRefusal(try train(["--data", data, "--learning-rate", "0"] + out), "--learning-rate must be a positive number")
         expectRefusal(try train(["--data", data, "--learning-rate=-1e-3"] + out), "--learning-rate must be a positive number")
         expectRefusal(try train(["--data", data, "--dropout", "1"] + out), "--dropout must be in [0, 1)")
-        expectRefusal(try train(["--data", data, "--tokenizer", "words"] + out), "--tokenizer words is not available")
+        expectRefusal(try train(["--data", data, "--tokenizer", "words"] + out), "'words' is invalid for '--tokenizer")
+        expectRefusal(try train(["--data", data, "--tokenizer", "bpe", "--vocabulary-size", "100"] + out),
+                      "--vocabulary-size must be in 256...65536")
+        expectRefusal(try train(["--data", data, "--pre-split", "gpt2"] + out), "--vocabulary-size and --pre-split need --tokenizer bpe")
+        expectRefusal(try train(["--data", data, "--tokenizer", "bpe", "--pre-split", "gpt4"] + out), "'gpt4' is invalid for '--pre-split")
         expectRefusal(try train(["--resume", folder.appendingPathComponent("no-such-run").path]), "checkpoint not found")
     }
 

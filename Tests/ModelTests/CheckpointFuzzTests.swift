@@ -7,7 +7,7 @@ import TextData
 @Suite("Checkpoint fuzzing: random corruptions load cleanly or fail cleanly")
 struct CheckpointFuzzTests {
     @Test func thousandsOfCorruptionsNeverCrash() throws {
-        let tokenizer = CharacterTokenizer(training: "abc defg\n")
+        let tokenizer = Tokenizer.characters(CharacterTokenizer(training: "abc defg\n"))
         let model = NanoGPT(GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 4, embeddingSize: 8,
                                       headCount: 2, layerCount: 1), seed: 3)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-\(UUID().uuidString)")

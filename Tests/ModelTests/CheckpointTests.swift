@@ -13,7 +13,7 @@ struct CheckpointTests {
     }()
 
     @Test func aSavedModelLoadsBackIdentically() throws {
-        let tokenizer = CharacterTokenizer(training: "hello, world\n")
+        let tokenizer = Tokenizer.characters(CharacterTokenizer(training: "hello, world\n"))
         let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 8, embeddingSize: 8, headCount: 2, layerCount: 2)
         let model = NanoGPT(config, seed: 42)
         try Checkpoint.save(model, tokenizer: tokenizer, step: 123, to: folder)
@@ -26,6 +26,30 @@ struct CheckpointTests {
         let ids = try tokenizer.encode("hello")
         #expect(model.logits(ids, batchSize: 1, length: 5, training: false).values
                 == loaded.logits(ids, batchSize: 1, length: 5, training: false).values)
+    }
+
+    @Test func aBytePairCheckpointCarriesItsMerges() throws {
+        let text = String(repeating: "the theme of the thesis, then the end. ", count: 10) + "café 🙂"
+        let tokenizer = Tokenizer.bytePairs(try BytePairTokenizer.train(on: text, vocabularySize: 280, preSplit: .gpt2))
+        let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 8, embeddingSize: 8, headCount: 2, layerCount: 1)
+        try Checkpoint.save(NanoGPT(config, seed: 1), tokenizer: tokenizer, step: 5, to: folder)
+        let checkpoint = try Checkpoint.load(from: folder)
+        #expect(checkpoint.tokenizer == tokenizer)
+        #expect(checkpoint.tokenizer.decode(try checkpoint.tokenizer.encode(text)) == text)
+
+        // A merge that refers to a token not yet made, or merges that do not match the model's vocabulary, are refused.
+        let file = folder.appendingPathComponent(Checkpoint.weightsFile)
+        var (tensors, metadata) = try SafeTensors.decode(try Data(contentsOf: file))
+        let entries = tensors.map { ($0.key, Tensor(shape: $0.value.shape, values: $0.value.values)) }
+        let original = metadata["tokenizer"]!
+        metadata["tokenizer"] = original.replacingOccurrences(of: "\"merges\":[", with: "\"merges\":[[300,1],")
+        #expect { try Checkpoint.load(data: try SafeTensors.encode(entries, metadata: metadata)) } throws: {
+            "\($0)".contains("only tokens 0...255 exist")
+        }
+        metadata["tokenizer"] = original.replacingOccurrences(of: "\"merges\":[", with: "\"merges\":[[1,2],")
+        #expect { try Checkpoint.load(data: try SafeTensors.encode(entries, metadata: metadata)) } throws: {
+            "\($0)".contains("the tokenizer has \(tokenizer.vocabularySize + 1) tokens but the model's vocabulary is \(tokenizer.vocabularySize)")
+        }
     }
 
     /// A safetensors file assembled byte by byte here, the way another writer (PyTorch's) might lay it out:
