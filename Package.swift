@@ -5,13 +5,14 @@
 //   COpenBLAS, CGnuplotBridge   system glue: BLAS matrix products, gnuplot files
 //   TensorCore                  tensors, reverse-mode autograd, AdamW      (chapter 00)
 //   Plotting                    loss curves and heatmaps through gnuplot
-//   TextData                    corpus, character tokenizer, batches       (chapter 01)
+//   TextData                    corpus, character tokenizer, batches       (chapter 01),
+//                               byte-pair tokenizer                        (chapter 06)
 //   Training                    the training loop, estimateLoss, sampling  (chapter 01)
 //   Layers                      Linear, Embedding, LayerNorm, token + position embedding (chapter 02)
 //   Attention                   averaging the past, Head (chapter 02), MultiHead (chapter 03)
 //   Transformer                 FeedForward and Block (chapter 04)
 //   NanoGPT                     the full model, streaming generation, checkpoints (chapter 05)
-//   Chapters/NN-*               one executable per concept: ch00 ... ch05
+//   Chapters/NN-*               one executable per concept: ch00 ... ch06
 //   nanogpt, compare, bench     after the chapters: train/generate on any text, compare chapters, measure speed
 //
 // Nothing in a library depends on a later one, and TensorCore knows nothing about GPTs. (Training comes
@@ -44,6 +45,7 @@ let package = Package(
         .executable(name: "ch03", targets: ["ch03"]),
         .executable(name: "ch04", targets: ["ch04"]),
         .executable(name: "ch05", targets: ["ch05"]),
+        .executable(name: "ch06", targets: ["ch06"]),
         .executable(name: "nanogpt", targets: ["nanogpt"]),
         .executable(name: "compare", targets: ["compare"]),
         .executable(name: "bench", targets: ["bench"]),
@@ -82,6 +84,7 @@ let package = Package(
         chapter("ch03", "03-MultiHead", ["TensorCore", "Plotting", "TextData", "Training", "Layers", "Attention"]),
         chapter("ch04", "04-Block", ["TensorCore", "Plotting", "TextData", "Training", "Layers", "Attention", "Transformer"]),
         chapter("ch05", "05-NanoGPT", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT"]),
+        chapter("ch06", "06-Tokens", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT"]),
 
         // The tool for after the chapters: nanogpt train / nanogpt generate.
         .executableTarget(
@@ -109,7 +112,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "NanoGPT", "Training"],
                     exclude: ["Fixtures"]),
         // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.
-        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "compare", "nanogpt"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "compare", "nanogpt"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -9,6 +9,7 @@
 // 3. NanoGPT training steps at three sizes (T, S, M; dropout 0): ms per step, tokens/s, and the share
 //    of each step spent inside sgemm (step time / sgemm time: what everything around the products costs).
 // 4. Generation at batch 1: full recomputation for every token against the key/value cache.
+// With --tokenizer-text FILE, only chapter 06's byte-pair tokenizer instead (TokenizerBenchmark.swift).
 import ArgumentParser
 import Foundation
 import NanoGPT
@@ -25,15 +26,24 @@ struct Bench: ParsableCommand {
     var memorySteps = 0
     @Flag(help: "Also time the PyTorch reference (Tests/Reference/nanogpt_reference.py; needs torch) in this run, and print ratios.")
     var comparePytorch = false
+    @Option(help: "Time only the byte-pair tokenizer: train on this text and encode all of it, with and without GPT-2's pre-split.")
+    var tokenizerText: String?
+    @Option(help: "Vocabulary size for --tokenizer-text.") var vocabularySize = 512
+    @Option(help: "Timed runs of the tokenizer (the best is reported).") var tokenizerRepeats = 3
+    @Flag(help: "With --tokenizer-text, also time Hugging Face tokenizers (Tests/Reference/hf_tokenizer_reference.py; pip install tokenizers) in this run. Takes about 6 minutes: without a pre-split its trainer is slow.")
+    var compareTokenizers = false
 
     func validate() throws {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if repeats <= 0 { throw ValidationError("--repeats must be positive") }
+        if tokenizerRepeats <= 0 { throw ValidationError("--tokenizer-repeats must be positive") }
+        if !(256...65536).contains(vocabularySize) { throw ValidationError("--vocabulary-size must be in 256...65536") }
     }
 
     func run() {
         if let threads { BLAS.threadCount = threads }
         print("machine: \(Machine.description); OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s)\n")
+        if let tokenizerText { return tokenizerBenchmark(file: tokenizerText) }
         sgemmTable()
         linearLayerOverhead()
         let training = trainingSteps()

@@ -69,6 +69,16 @@ void emitLineCommands(Stream &gp, const GnuplotLinePlot &plot) {
     gp << "set key top right noenhanced\n";
     gp << "set grid\n";
     if (plot.logScaleX) gp << "set logscale x\n";
+    if (plot.barWidth > 0) {
+        char width[32];
+        std::snprintf(width, sizeof width, "%g", plot.barWidth);
+        gp << "set boxwidth " << width << " absolute\nset style fill solid 0.6 border -1\nset yrange [0:*]\nset xtics 1\n";
+    }
+}
+
+/// "with lines linewidth 2", or "with boxes" for a bar chart.
+std::string seriesStyle(const GnuplotLinePlot &plot) {
+    return plot.barWidth > 0 ? "with boxes" : "with lines linewidth 2";
 }
 
 }  // namespace
@@ -90,7 +100,7 @@ extern "C" int gnuplot_write_line_plot(const GnuplotLinePlot *plot, const char *
             gp << "plot ";
             for (int s = 0; s < plot->seriesCount; ++s) {
                 if (s > 0) gp << ", \\\n     ";
-                gp << quoted(dat.c_str()) << " index " << s << " using 1:2 with lines linewidth 2 title "
+                gp << quoted(dat.c_str()) << " index " << s << " using 1:2 " << seriesStyle(*plot) << " title "
                    << quoted(plot->series[s].title);
             }
             gp << "\nunset output\n";
@@ -112,7 +122,7 @@ extern "C" int gnuplot_print_line_plot(const GnuplotLinePlot *plot, int columns,
         gp << "set terminal dumb size " << columns << "," << rows << "\n";
         emitLineCommands(gp, *plot);
         gp << "set key top right\nplot ";
-        for (int s = 0; s < plot->seriesCount; ++s) gp << (s ? ", " : "") << "'-' using 1:2 with lines title "
+        for (int s = 0; s < plot->seriesCount; ++s) gp << (s ? ", " : "") << "'-' using 1:2 " << seriesStyle(*plot) << " title "
                                                        << quoted(plot->series[s].title);
         gp << "\n";
         for (int s = 0; s < plot->seriesCount; ++s) {

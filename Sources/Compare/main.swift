@@ -2,8 +2,9 @@
 //
 //   swift run -c release compare [--plots Plots]
 //
-// Writes Plots/compare/: val-loss.{dat,gp,png} (every chapter's validation loss against training tokens
-// seen, log scale) and table.md (chapter, parameters, final val loss, wall time, tokens/s), and prints the table.
+// Writes Plots/compare/: val-loss.{dat,gp,png} (every chapter's validation loss per character against
+// training characters seen, log scale) and table.md (chapter, tokenizer, parameters, final val loss per
+// token and in bits per character, wall time, tokens/s), and prints the table.
 import ArgumentParser
 import Foundation
 import Plotting
@@ -31,22 +32,27 @@ struct Compare: ParsableCommand {
         }
         guard !summaries.isEmpty else { throw ValidationError("no summary.json under \(root.path): run some chapters first") }
 
-        // The x axis is tokens seen, not steps: chapters use different batch and block sizes, and tokens
-        // are what each one paid for its loss. Step 0 (no tokens) is drawn at 1000 tokens on the log axis.
+        // The x axis is characters of training text seen, not steps: chapters use different batch and block
+        // sizes, and a byte-pair token (chapter 06) covers several characters. The y axis is the loss per
+        // character (a token's loss divided by the characters it covers), so every chapter is on one scale.
+        // Step 0 (nothing seen) is drawn at 1000 characters on the log axis.
         let series = summaries.map { summary in
-            Series("\(summary.chapter.prefix(2)) \(summary.title)",
-                   x: summary.evaluations.map { Double(max($0.tokensSeen, 1000)) },
-                   y: summary.evaluations.map { Double($0.valLoss) })
+            let charactersPerToken = summary.charactersPerToken ?? 1
+            return Series("\(summary.chapter.prefix(2)) \(summary.title)",
+                          x: summary.evaluations.map { max(Double($0.tokensSeen) * charactersPerToken, 1000) },
+                          y: summary.evaluations.map { Double($0.valLoss) / charactersPerToken })
         }
         let out = root.appendingPathComponent("compare")
         let files = try Plotter.shared.lines(series, title: "Every chapter: validation loss against training tokens",
-                                             xLabel: "training tokens seen (log scale)", yLabel: "val loss (nats per character)",
+                                             xLabel: "training characters seen (log scale)", yLabel: "val loss (nats per character)",
                                              logScaleX: true, in: out, name: "val-loss")
 
-        var table = "| chapter | parameters | val loss | wall time | training tokens/s | steps |\n|---|---:|---:|---:|---:|---:|\n"
+        var table = "| chapter | tokens | parameters | val loss (nats per token) | val bits per character | wall time | training tokens/s | steps |\n"
+        table += "|---|---|---:|---:|---:|---:|---:|---:|\n"
         for summary in summaries {
-            table += String(format: "| %@ %@ | %@ | %.4f | %@ | %@ | %d |\n", String(summary.chapter.prefix(2)), summary.title,
-                            grouped(summary.parameterCount), summary.finalValLoss, duration(summary.wallSeconds),
+            table += String(format: "| %@ %@ | %@ | %@ | %.4f | %.3f | %@ | %@ | %d |\n", String(summary.chapter.prefix(2)), summary.title,
+                            summary.tokenizer ?? "char", grouped(summary.parameterCount), summary.finalValLoss,
+                            summary.valBitsPerCharacter, duration(summary.wallSeconds),
                             grouped(Int(summary.trainTokensPerSecond)), summary.steps)
         }
         let machines = Set(summaries.map(\.machine)).sorted().joined(separator: "; ")

@@ -10,11 +10,12 @@ import Foundation
 struct NanoGPTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nanogpt",
-        abstract: "Train a character-level GPT on any text, and generate text from it.",
+        abstract: "Train a GPT on any text (one token per character, or byte pairs), and generate text from it.",
         discussion: """
             Examples:
               nanogpt train --data my.txt --out runs/mine      train; checkpoints go to runs/mine/latest and runs/mine/best
               nanogpt train --resume runs/mine --steps 8000    continue exactly where it stopped, up to step 8000
+              nanogpt train --tokenizer bpe --vocabulary-size 512 --out runs/bpe   byte-pair tokens (chapter 06)
               nanogpt generate --checkpoint runs/mine/best --prompt "ROMEO:"
             Run `nanogpt help train` or `nanogpt help generate` for every option.
             """,

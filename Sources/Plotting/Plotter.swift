@@ -76,6 +76,22 @@ public final class Plotter: @unchecked Sendable {
         return render(directory: directory, name: name)
     }
 
+    /// A bar chart: each series' y at its x, the series side by side within each x (x are meant to be
+    /// whole numbers, such as a histogram's bins).
+    @discardableResult
+    public func bars(_ series: [Series], title: String, xLabel: String, yLabel: String, in directory: URL, name: String) throws -> PlotFiles {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let width = 0.8 / Double(max(series.count, 1))
+        let shifted = series.enumerated().map { index, bars in
+            Series(bars.title, x: bars.x.map { $0 + (Double(index) - Double(series.count - 1) / 2) * width }, y: bars.y)
+        }
+        let status = withLinePlot(shifted, title: title, xLabel: xLabel, yLabel: yLabel, logScaleX: false, barWidth: width) {
+            gnuplot_write_line_plot($0, directory.path, name, 900, 560)
+        }
+        if status != 0 { throw PlotError(description: String(cString: gnuplot_bridge_last_error())) }
+        return render(directory: directory, name: name)
+    }
+
     /// Draws the curves as text on standard output (gnuplot's `dumb` terminal). Quietly does nothing
     /// when gnuplot is missing, apart from the one warning line.
     public func printLines(_ series: [Series], title: String, xLabel: String, yLabel: String,
@@ -87,7 +103,7 @@ public final class Plotter: @unchecked Sendable {
     }
 
     private func withLinePlot(_ series: [Series], title: String, xLabel: String, yLabel: String, logScaleX: Bool,
-                              _ body: (UnsafePointer<GnuplotLinePlot>) -> Int32) -> Int32 {
+                              barWidth: Double = 0, _ body: (UnsafePointer<GnuplotLinePlot>) -> Int32) -> Int32 {
         let titles = CStringArray(series.map(\.title))
         // C reads the numbers through plain pointers, so copy them into buffers that outlive the call.
         var buffers: [UnsafeMutableBufferPointer<Double>] = []
@@ -104,7 +120,7 @@ public final class Plotter: @unchecked Sendable {
         return withExtendedLifetime(titles) {
             title.withCString { cTitle in xLabel.withCString { cX in yLabel.withCString { cY in
                 cSeries.withUnsafeBufferPointer { buffer in
-                    var plot = GnuplotLinePlot(title: cTitle, xLabel: cX, yLabel: cY, logScaleX: logScaleX ? 1 : 0,
+                    var plot = GnuplotLinePlot(title: cTitle, xLabel: cX, yLabel: cY, logScaleX: logScaleX ? 1 : 0, barWidth: barWidth,
                                                seriesCount: Int32(series.count), series: buffer.baseAddress)
                     return body(&plot)
                 }

@@ -19,9 +19,9 @@ public struct Batch: Sendable {
 public struct TokenDataset: Sendable {
     public let train: [Int]
     public let val: [Int]
-    /// How many characters (Unicode scalars) the validation tokens stand for: with it, a loss per token
+    /// How many characters (Unicode scalars) each split's tokens stand for: with them, a loss per token
     /// becomes a loss per character, comparable across tokenizers. Nil when built from bare tokens.
-    public let valCharacterCount: Int?
+    public let characterCounts: (train: Int, val: Int)?
 
     /// The first 90% of the text by characters: what the model (and a BPE tokenizer) may learn from.
     public static func trainingText(of text: String, trainFraction: Double = 0.9) -> String {
@@ -40,21 +40,24 @@ public struct TokenDataset: Sendable {
     public init(text: String, tokenizer: Tokenizer, trainFraction: Double = 0.9, blockSize: Int) throws {
         let (trainText, valText) = Self.cut(text, trainFraction: trainFraction)
         try self.init(train: try tokenizer.encode(trainText), val: try tokenizer.encode(valText),
-                      valCharacterCount: valText.unicodeScalars.count, blockSize: blockSize)
+                      characterCounts: (trainText.unicodeScalars.count, valText.unicodeScalars.count), blockSize: blockSize)
     }
 
-    /// Characters per validation token (1 for a character tokenizer, 2 to 4 for byte pairs on English).
-    public var charactersPerToken: Double? { valCharacterCount.map { Double($0) / Double(max(val.count, 1)) } }
+    /// Characters per token of a split (1 for a character tokenizer, about 2 to 4 for byte pairs on English).
+    public func charactersPerToken(in split: Split) -> Double? {
+        guard let counts = characterCounts else { return nil }
+        return Double(split == .train ? counts.train : counts.val) / Double(max(self[split].count, 1))
+    }
 
     /// Splits `tokens` 90/10 (by default) and checks that both parts can fill a block of `blockSize` + 1.
     public init(tokens: [Int], trainFraction: Double = 0.9, blockSize: Int) throws {
         let cut = Int(Double(tokens.count) * trainFraction)
-        try self.init(train: Array(tokens[..<cut]), val: Array(tokens[cut...]), valCharacterCount: nil, blockSize: blockSize)
+        try self.init(train: Array(tokens[..<cut]), val: Array(tokens[cut...]), characterCounts: nil, blockSize: blockSize)
     }
 
-    private init(train: [Int], val: [Int], valCharacterCount: Int?, blockSize: Int) throws {
+    private init(train: [Int], val: [Int], characterCounts: (train: Int, val: Int)?, blockSize: Int) throws {
         guard blockSize > 0 else { throw TextDataError("block size must be positive, got \(blockSize)") }
-        self.train = train; self.val = val; self.valCharacterCount = valCharacterCount
+        self.train = train; self.val = val; self.characterCounts = characterCounts
         guard train.count > blockSize, val.count > blockSize else {
             throw TextDataError("text too short: \(train.count + val.count) tokens give \(train.count) for training and "
                                 + "\(val.count) for validation, but each needs more than block size \(blockSize); "

@@ -22,7 +22,7 @@ public struct ChapterSummary: Codable, Sendable {
     public var evaluations: [Evaluation]
     /// "char" or "bpe" (absent in summaries written before chapter 06 existed: char).
     public var tokenizer: String?
-    /// Characters per validation token: losses divided by it are per character, comparable across tokenizers.
+    /// Characters per validation token: val losses divided by it are per character, comparable across tokenizers.
     public var charactersPerToken: Double?
 
     /// The final val loss per character, in bits: the fair way to compare tokenizers (chapter 06).
@@ -104,7 +104,7 @@ public struct ChapterReport {
             finalTrainLoss: last?.trainLoss ?? .nan, finalValLoss: last?.valLoss ?? .nan, wallSeconds: elapsedSeconds,
             trainTokensPerSecond: trainer.tokensPerSecond, generationTokensPerSecond: generationTokensPerSecond,
             seed: trainer.hyperparameters.seed, machine: Machine.description, evaluations: trainer.evaluations,
-            tokenizer: tokenizer.kind, charactersPerToken: trainer.dataset.charactersPerToken)
+            tokenizer: tokenizer.kind, charactersPerToken: trainer.dataset.charactersPerToken(in: .val))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

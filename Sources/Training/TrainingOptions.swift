@@ -38,6 +38,9 @@ public struct TrainingOptions: ParsableArguments {
     public func makeTokenizer(for text: String, log: (String) -> Void = { print($0) }) throws -> Tokenizer {
         switch tokenizer ?? .char {
         case .char:
+            guard vocabularySize == nil, preSplit == nil else {
+                throw ValidationError("--vocabulary-size and --pre-split need --tokenizer bpe")
+            }
             return .characters(CharacterTokenizer(training: text))
         case .bpe:
             let size = vocabularySize ?? 512, split = preSplit ?? PreSplit.none
@@ -95,9 +98,6 @@ public struct TrainingOptions: ParsableArguments {
         if let vocabularySize, !(256...65536).contains(vocabularySize) {
             throw ValidationError("--vocabulary-size must be in 256...65536 (256 bytes plus merges), got \(vocabularySize)")
         }
-        if tokenizer != .bpe, vocabularySize != nil || preSplit != nil {
-            throw ValidationError("--vocabulary-size and --pre-split need --tokenizer bpe")
-        }
     }
 
     /// Checks that the resolved settings fit together (for example C divisible by the number of heads).
@@ -118,7 +118,7 @@ public enum TokenizerChoice: String, ExpressibleByArgument, CaseIterable, Sendab
     case char, bpe
 }
 
-extension PreSplit: @retroactive ExpressibleByArgument {}
+extension PreSplit: ExpressibleByArgument {}
 
 extension ParsableArguments {
     /// Like `parseOrExit()`, but a bad flag ends in one line on stderr, `error: <problem> (see --help)`,

@@ -23,7 +23,7 @@ struct ChapterQuickRunTests {
     func runTrainingChapter(_ name: String, plots: [String]) throws -> (ProcessResult, SummaryFile, String) {
         let data = Executables.writePlayText(to: folder)
         let out = folder.appendingPathComponent(name)
-        let extra = name == "ch05" ? ["--checkpoint", out.appendingPathComponent("checkpoint").path] : []
+        let extra = ["ch05", "ch06"].contains(name) ? ["--checkpoint", out.appendingPathComponent("checkpoint").path] : []
         let run = try Executables.run(name, ["--quick", "--data", data, "--out", out.path, "--threads", "1"] + extra)
         #expect(run.status == 0, "\(name) failed: \(run.errors)")
         #expect(run.output.contains("step 0: train loss "))
@@ -38,7 +38,8 @@ struct ChapterQuickRunTests {
         for plot in ["loss"] + plots { expectPlot(plot, in: out) }
         let sample = try String(contentsOf: out.appendingPathComponent("sample.txt"), encoding: .utf8)
         let alphabet = Set(try String(contentsOfFile: data, encoding: .utf8).unicodeScalars)
-        #expect(!sample.isEmpty && sample.unicodeScalars.allSatisfy { alphabet.contains($0) })
+        // (A byte-pair model can sample any of the 256 bytes, so only the character models are held to the alphabet.)
+        #expect(!sample.isEmpty && (name == "ch06" || sample.unicodeScalars.allSatisfy { alphabet.contains($0) }))
         return (run, summary, sample)
     }
 
@@ -81,6 +82,30 @@ struct ChapterQuickRunTests {
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ch05/checkpoint/model.safetensors").path))
     }
 
+    @Test func chapter06Tokens() throws {
+        let (run, summary, _) = try runTrainingChapter("ch06", plots: ["attention", "bits-per-character", "token-lengths"])
+        for expected in ["the first merges", "round trips:", "the same text", "| characters | ", "| byte pairs | ",
+                         "generateStream() from the byte-pair model"] {
+            #expect(run.output.contains(expected), "missing \(expected.debugDescription)")
+        }
+        #expect(!run.output.contains("DIFFERENT"))
+        #expect(summary.tokenizer == "bpe" && (summary.charactersPerToken ?? 0) > 1.2)
+        let out = folder.appendingPathComponent("ch06")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("comparison.md").path))
+        // Both models' curves, in bits per character, in one plot.
+        let curves = try String(contentsOf: out.appendingPathComponent("bits-per-character.dat"), encoding: .utf8)
+        #expect(curves.contains("characters: val") && curves.contains("byte pairs 300: val"))
+
+        // The saved byte-pair model loads in nanogpt generate and streams whole characters.
+        let generated = try Executables.run("nanogpt", ["generate", "--checkpoint", out.appendingPathComponent("checkpoint").path,
+                                                        "--prompt", "café 🙂 ", "--max-new-tokens", "100", "--threads", "1"])
+        #expect(generated.status == 0, "\(generated.errors)")
+        #expect(String(data: generated.outputBytes, encoding: .utf8) != nil && generated.output.hasPrefix("café 🙂 "))
+
+        let both = try Executables.run("ch06", ["--quick", "--tokenizer", "char"])
+        #expect(both.status != 0 && both.errors.contains("chapter 06 trains both tokenizers"))
+    }
+
     @Test func compareDrawsEveryChapterAndWritesTheTable() throws {
         let data = Executables.writePlayText(to: folder)
         let plots = folder.appendingPathComponent("compare-input")
@@ -90,16 +115,16 @@ struct ChapterQuickRunTests {
         }
         let run = try Executables.run("compare", ["--plots", plots.path])
         #expect(run.status == 0, "\(run.errors)")
-        #expect(run.output.contains("| 01 Bigram | "))
+        #expect(run.output.contains("| 01 Bigram | char | "))
         #expect(run.output.contains("| 02 Self-attention Head |"))
         let table = try String(contentsOf: plots.appendingPathComponent("compare/table.md"), encoding: .utf8)
-        #expect(table.hasPrefix("| chapter | parameters | val loss | wall time | training tokens/s | steps |"))
+        #expect(table.hasPrefix("| chapter | tokens | parameters | val loss (nats per token) | val bits per character |"))
         expectPlot("val-loss", in: plots.appendingPathComponent("compare"))
         let empty = try Executables.run("compare", ["--plots", folder.appendingPathComponent("nothing").path])
         #expect(empty.status != 0 && empty.errors.contains("run some chapters first"))
     }
 
-    @Test(arguments: ["ch01", "ch02", "ch03", "ch04", "ch05"])
+    @Test(arguments: ["ch01", "ch02", "ch03", "ch04", "ch05", "ch06"])
     func badInputEndsInOneClearLine(chapter: String) throws {
         let missing = try Executables.run(chapter, ["--quick", "--data", folder.appendingPathComponent("nope.txt").path])
         #expect(missing.status == 1)

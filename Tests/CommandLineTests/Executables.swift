@@ -91,4 +91,6 @@ struct SummaryFile: Decodable {
     var tokensSeen: Int
     var finalValLoss: Float
     var evaluations: [Evaluation]
+    var tokenizer: String?
+    var charactersPerToken: Double?
 }

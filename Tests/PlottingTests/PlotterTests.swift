@@ -36,6 +36,17 @@ struct PlotterTests {
         #expect(script.contains("set title \"Chapter 01 · Bigram: loss\""))
     }
 
+    @Test(.enabled(if: Plotter.findGnuplot() != nil, "needs the gnuplot program"))
+    func aBarChartPutsTheSeriesSideBySide() throws {
+        let files = try Plotter(gnuplot: Plotter.findGnuplot()).bars(
+            [Series("vocabulary", x: [1, 2, 3], y: [50, 30, 20]), Series("text", x: [1, 2, 3], y: [60, 30, 10])],
+            title: "token lengths", xLabel: "bytes", yLabel: "%", in: folder, name: "bars")
+        #expect(files.rendered && isPNG(files.image))
+        let script = try read(files.script), data = try read(files.data)
+        #expect(script.contains("set boxwidth 0.4 absolute") && script.contains("index 1 using 1:2 with boxes"))
+        #expect(data.contains("0.8 50\n") && data.contains("1.2 60\n"))   // each series shifted by half a bar
+    }
+
     @Test func withoutGnuplotTheDataAndScriptAreStillWritten() throws {
         let files = try Plotter(gnuplot: nil).lines(losses, title: "t", xLabel: "x", yLabel: "y", in: folder, name: "nognuplot")
         #expect(!files.rendered)

@@ -64,6 +64,23 @@ struct TextDataTests {
         #expect(throws: TextDataError.self) { try TokenDataset(tokens: Array(0..<1000), blockSize: 0) }
     }
 
+    @Test func tokenizersAreComparedOnTheSameValidationText() throws {
+        let text = String(repeating: "To be, or not to be: that is the question. Whether 'tis nobler in the mind\n", count: 40)
+        let characters = Tokenizer.characters(CharacterTokenizer(training: text))
+        let byCharacters = try TokenDataset(text: text, tokenizer: characters, blockSize: 8)
+        let byTokens = try TokenDataset(tokens: try characters.encode(text), blockSize: 8)
+        #expect(byCharacters.train == byTokens.train && byCharacters.val == byTokens.val)   // the same split as before
+        #expect(byCharacters.charactersPerToken(in: .val) == 1 && byTokens.charactersPerToken(in: .val) == nil)
+
+        let pairs = Tokenizer.bytePairs(try BytePairTokenizer.train(on: TokenDataset.trainingText(of: text), vocabularySize: 300))
+        let byPairs = try TokenDataset(text: text, tokenizer: pairs, blockSize: 8)
+        #expect(pairs.decode(byPairs.val) == characters.decode(byCharacters.val))   // the very same validation text
+        let valCharacters = Double(byCharacters.val.count)
+        #expect(byPairs.charactersPerToken(in: .val) == valCharacters / Double(byPairs.val.count))
+        #expect(byPairs.charactersPerToken(in: .val)! > 2)
+        #expect(TokenDataset.trainingText(of: text).unicodeScalars.count == byCharacters.train.count)
+    }
+
     @Test func targetsAreTheInputsShiftedByOne() throws {
         let dataset = try TokenDataset(tokens: Array(0..<1000), blockSize: 8)
         let batch = dataset.batch(.train, batchSize: 4, blockSize: 8, random: SeededRandom(seed: 1))

@@ -21,12 +21,14 @@ typedef struct {
     const double *y;
 } GnuplotSeries;
 
-/// Several curves on one pair of axes, e.g. train and val loss against step.
+/// Several curves on one pair of axes, e.g. train and val loss against step. With `barWidth` > 0 each
+/// series is drawn as bars of that width (x units) instead of a line.
 typedef struct {
     const char *title;
     const char *xLabel;
     const char *yLabel;
     int logScaleX;
+    double barWidth;
     int seriesCount;
     const GnuplotSeries *series;
 } GnuplotLinePlot;

@@ -1,0 +1,239 @@
+// Chapter 06 · Tokens: byte-pair encoding, and a fair comparison with characters
+// ===============================================================================
+//
+// Every model so far read one character at a time. GPT-2 reads tokens: pieces of text such as "the",
+// " and" or "ing" that a byte-pair encoder learned from data. This chapter trains one on our text
+// (TextData/BytePairTokenizer.swift: start from the 256 byte values, merge the most frequent adjacent
+// pair, repeat), looks at what it learned, then trains chapter 05's NanoGPT on its tokens and on
+// characters, and compares the two fairly: in bits per character of the same validation text.
+//
+//   swift run -c release ch06            (--quick for a few seconds, --help for every flag)
+//
+// Why bits per character: a loss per token is not comparable with a loss per character, since a token
+// stands for several characters. Predicting a token that covers 3 characters is predicting all 3, so
+// token loss ÷ characters per token = loss per character; ÷ ln 2 turns nats into bits.
+//
+// Expected: see the README's chapter-06 table, measured with `swift run -c release ch06 --data tinyshakespeare.txt`.
+import ArgumentParser
+import Foundation
+import NanoGPT
+import Plotting
+import TensorCore
+import TextData
+import Training
+
+// MARK: - Hyperparameters: chapter 05's, for both models (each can be overridden by a flag of the same name)
+
+let defaults = Hyperparameters(
+    steps: 5000, batchSize: 12, blockSize: 64, embeddingSize: 128, heads: 4, layers: 4,
+    learningRate: 2e-3, minLearningRate: 1e-4, warmupSteps: 100, weightDecay: 0.1, gradientClip: 1, dropout: 0,
+    seed: 1337, evalInterval: 500, evalIters: 100, maxNewTokens: 300)
+let defaultVocabularySize = 512   // 256 bytes + 256 merges: small, so the output layer stays cheap on a CPU
+
+struct Chapter06: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ch06", abstract: "Chapter 06 · Tokens: a byte-pair tokenizer, and NanoGPT on tokens versus characters.")
+    @OptionGroup var training: TrainingOptions
+    @Option(help: "Folder to save the byte-pair model in (model.safetensors, with its merges).") var checkpoint = "checkpoints/06-tokens"
+
+    func validate() throws {
+        if training.tokenizer != nil {
+            throw ValidationError("chapter 06 trains both tokenizers; shape the byte-pair one with --vocabulary-size and --pre-split")
+        }
+    }
+}
+let command = Chapter06.parseOrExitWithOneLine()
+let options = command.training
+let settings = options.resolve(defaults)
+let vocabularySize = options.vocabularySize ?? (options.quick ? 300 : defaultVocabularySize)
+let preSplit = options.preSplit ?? PreSplit.none
+options.configureThreads()
+exitOnError { try TrainingOptions.check(settings) }
+let report = exitOnError { try ChapterReport(chapter: "06-tokens", title: "Tokens (BPE)", out: options.out) }
+print("Chapter 06 · Tokens\n\nHyperparameters (both models):\n\(settings.table)\n")
+
+// MARK: - 1. Training a byte-pair tokenizer
+//
+// On the first 90% of the text only: the validation text must stay unseen by the tokenizer too. Each
+// merge is found with incrementally updated pair counts (TextData/PairMerging.swift), not by recounting
+// the whole text, which is what makes it take well under a second instead of minutes.
+
+let text = exitOnError { try Corpus.load(path: options.data) }
+let trainingText = TokenDataset.trainingText(of: text)
+var mergeCounts: [Int] = []
+let tokenizerStart = Date()
+let bytePairs = exitOnError {
+    try BytePairTokenizer.train(on: trainingText, vocabularySize: vocabularySize, preSplit: preSplit) { _, _, count in
+        mergeCounts.append(count)
+    }
+}
+let tokenizerSeconds = Date().timeIntervalSince(tokenizerStart)
+print(String(format: "trained %d merges on %@ characters in %.2f s (pre-split: %@)", bytePairs.merges.count,
+             grouped(trainingText.unicodeScalars.count), tokenizerSeconds, preSplit.rawValue))
+
+print("\nthe first merges, each the most frequent pair at the time:")
+for (index, pair) in bytePairs.merges.prefix(10).enumerated() {
+    print("  \(256 + index): \(bytePairs.display(pair.first)) + \(bytePairs.display(pair.second)) -> "
+          + "\(bytePairs.display(256 + index))   (\(grouped(mergeCounts[index])) times)")
+}
+let longest = (256..<bytePairs.vocabularySize).sorted { bytePairs.tokenBytes[$0].count > bytePairs.tokenBytes[$1].count }.prefix(8)
+print("the longest tokens: " + longest.map { bytePairs.display($0) }.joined(separator: "  "))
+
+// MARK: - 2. What the model sees
+//
+// The same text is now a shorter sequence: each token covers a few characters, so a block of T tokens
+// spans several times T characters, and the model sees further back for the same cost per position.
+
+let tokenizer = Tokenizer.bytePairs(bytePairs)
+let encodeStart = Date()
+let allTokens = bytePairs.encode(text)
+let encodeSeconds = Date().timeIntervalSince(encodeStart)
+let characterCount = text.unicodeScalars.count
+print(String(format: "\nencoded %@ characters (%@ bytes) into %@ tokens in %.3f s: %.2f characters per token",
+             grouped(characterCount), grouped(text.utf8.count), grouped(allTokens.count), encodeSeconds,
+             Double(characterCount) / Double(max(allTokens.count, 1))))
+print(String(format: "a block of %d tokens spans about %.0f characters (the character model sees %d)", settings.blockSize,
+             Double(settings.blockSize) * Double(characterCount) / Double(max(allTokens.count, 1)), settings.blockSize))
+
+let valText = String(text.unicodeScalars.suffix(text.unicodeScalars.count - trainingText.unicodeScalars.count))
+let excerpt = String(valText.prefix(120))
+print("\nthe start of the validation text, token by token (| marks the boundaries):")
+print("  " + bytePairs.encode(excerpt).map { String(decoding: bytePairs.tokenBytes[$0], as: UTF8.self) }.joined(separator: "|")
+      .replacingOccurrences(of: "\n", with: "⏎"))
+
+// MARK: - 3. Round trips on tricky strings
+//
+// Any text encodes, because every byte is a token: characters the tokenizer never saw fall apart into
+// their UTF-8 bytes. decode(encode(s)) == s always (the tests check it on random Unicode).
+
+print("\nround trips:")
+for tricky in ["Hello, world!", "naïve café, déjà vu", "e\u{301} (e + combining acute)", "👋🏽 🇯🇵 👨‍👩‍👧", "日本語のテキスト", "tabs\tand\r\nCRLF"] {
+    let ids = bytePairs.encode(tricky)
+    let back = bytePairs.decode(ids)
+    print("  \(tricky.debugDescription): \(tricky.utf8.count) bytes -> \(ids.count) tokens -> \(back == tricky ? "the same text" : "DIFFERENT")")
+}
+// A token can end in the middle of a character. Printing token by token needs to hold such bytes back:
+var printable = tokenizer.streamingDecoder()
+let waved = bytePairs.encode("🙂!")
+print("  streaming \"🙂!\" token by token prints: " + waved.map { printable.text(after: $0).debugDescription }.joined(separator: " ")
+      + "   (the emoji's four bytes wait until the last one arrives)")
+
+// MARK: - 4. Token lengths: what the vocabulary holds, and what the text uses
+//
+// Most of the vocabulary is short pieces; the text leans on the longer, frequent ones.
+
+let maxLength = bytePairs.tokenBytes.map(\.count).max() ?? 1
+let valTokens = bytePairs.encode(valText)
+func shares(_ lengths: [Int]) -> [Double] {
+    (1...maxLength).map { length in 100 * Double(lengths.filter { $0 == length }.count) / Double(max(lengths.count, 1)) }
+}
+let vocabularyShares = shares(bytePairs.tokenBytes.map(\.count))
+let textShares = shares(valTokens.map { bytePairs.tokenBytes[$0].count })
+print("\ntoken length (bytes):   " + (1...maxLength).map { String(format: "%5d", $0) }.joined())
+print("% of the vocabulary:    " + vocabularyShares.map { String(format: "%5.1f", $0) }.joined())
+print("% of the val tokens:    " + textShares.map { String(format: "%5.1f", $0) }.joined())
+_ = exitOnError {
+    try Plotter.shared.bars([Series("share of the vocabulary", x: (1...maxLength).map(Double.init), y: vocabularyShares),
+                             Series("share of the validation text's tokens", x: (1...maxLength).map(Double.init), y: textShares)],
+                            title: "\(report.heading): how long tokens are (\(bytePairs.vocabularySize) tokens)",
+                            xLabel: "token length (bytes)", yLabel: "%", in: report.folder, name: "token-lengths")
+}
+
+// MARK: - 5. The same NanoGPT on characters and on tokens
+//
+// Chapter 05's model and settings, twice. Only the embedding table and the output layer change size
+// (V rows instead of 65). Both read the same validation text: TokenDataset cuts the text 90/10 first
+// and then encodes each part.
+
+func trainNanoGPT(_ tokenizer: Tokenizer, label: String) -> (model: NanoGPT, trainer: Trainer) {
+    let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
+    let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
+                           embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers,
+                           dropout: settings.dropout)
+    exitOnError { try config.checkFitsInMemory() }
+    let model = NanoGPT(config, seed: settings.seed)
+    print(String(format: "\n%@: vocabulary %@, %@ parameters, train %@ tokens, val %@ tokens (%.2f characters each)",
+                 label, tokenizer.summary, grouped(model.parameterCount), grouped(dataset.train.count),
+                 grouped(dataset.val.count), dataset.charactersPerToken(in: .val) ?? 1))
+    let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
+    exitOnError { try trainer.train() }
+    return (model, trainer)
+}
+let characters = Tokenizer.characters(CharacterTokenizer(training: text))
+let characterRun = trainNanoGPT(characters, label: "characters")
+let tokenRun = trainNanoGPT(tokenizer, label: "byte pairs")
+
+/// Loss in nats per token -> bits per character of the same text.
+func bitsPerCharacter(_ loss: Float, _ trainer: Trainer, on split: Split = .val) -> Double {
+    Double(loss) / (trainer.dataset.charactersPerToken(in: split) ?? 1) / log(2)
+}
+
+var table = "| model | vocabulary | parameters | characters per token | val loss (nats per token) | val bits per character | training time |\n"
+table += "|---|---:|---:|---:|---:|---:|---:|\n"
+for (label, run) in [("characters", characterRun), (preSplit == .none ? "byte pairs" : "byte pairs, \(preSplit.rawValue) pre-split", tokenRun)] {
+    let last = run.trainer.evaluations.last!
+    table += String(format: "| %@ | %d | %@ | %.2f | %.4f | **%.3f** | %.0f s |\n", label, run.model.vocabularySize,
+                    grouped(run.model.parameterCount), run.trainer.dataset.charactersPerToken(in: .val) ?? 1, last.valLoss,
+                    bitsPerCharacter(last.valLoss, run.trainer), run.trainer.trainingSeconds)
+}
+table += "\nSame model, same steps, same B x T tokens per step; \(Machine.description).\n"
+print("\n" + table)
+
+// Both models in one plot, in bits per character against step.
+func curves(_ run: (model: NanoGPT, trainer: Trainer), _ label: String) -> [Series] {
+    let steps = run.trainer.evaluations.map { Double($0.step) }
+    return [Series("\(label): train", x: steps, y: run.trainer.evaluations.map { bitsPerCharacter($0.trainLoss, run.trainer, on: .train) }),
+            Series("\(label): val", x: steps, y: run.trainer.evaluations.map { bitsPerCharacter($0.valLoss, run.trainer) })]
+}
+_ = exitOnError {
+    try Plotter.shared.lines(curves(characterRun, "characters") + curves(tokenRun, "byte pairs \(bytePairs.vocabularySize)"),
+                             title: "\(report.heading): the same NanoGPT on characters and on byte pairs",
+                             xLabel: "step", yLabel: "bits per character (same text)", in: report.folder, name: "bits-per-character")
+}
+
+// MARK: - 6. Streaming from the token model, whole characters only
+
+print("generateStream() from the byte-pair model, \(settings.maxNewTokens) tokens:\n---")
+var streamedText = tokenizer.streamingDecoder()
+var streamed: [Int] = []
+let generationStart = Date()
+for token in tokenRun.model.generateStream(prompt: [Int(Character("\n").asciiValue!)], maxNewTokens: settings.maxNewTokens,
+                                           options: SamplingOptions(temperature: 0.8), random: SeededRandom(seed: settings.seed &+ 3)) {
+    print(streamedText.text(after: token), terminator: "")
+    fflush(stdout)
+    streamed.append(token)
+}
+print(streamedText.finish(), terminator: "")
+let generationRate = Double(streamed.count) / max(Date().timeIntervalSince(generationStart), 1e-9)
+print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRate,
+             generationRate * Double(tokenizer.decode(streamed).unicodeScalars.count) / Double(max(streamed.count, 1))))
+
+// MARK: - 7. Save, plot the attention over tokens, and write the summary
+
+let checkpointFolder = URL(fileURLWithPath: command.checkpoint)
+exitOnError { try Checkpoint.save(tokenRun.model, tokenizer: tokenizer, step: tokenRun.trainer.step, to: checkpointFolder) }
+print("saved the byte-pair model to \(checkpointFolder.appendingPathComponent(Checkpoint.weightsFile).path)")
+print("stream from it with: swift run -c release nanogpt generate --checkpoint \(checkpointFolder.path)\n")
+
+let prompt = Array(tokenRun.trainer.dataset.val.prefix(min(settings.blockSize, 24)))   // 24 tokens keep the labels readable
+_ = tokenRun.model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
+let attentionPanels = tokenRun.model.lastAttention.enumerated().flatMap { layer, heads in
+    heads.enumerated().map { ("layer \(layer), head \($0)", $1) }
+}
+exitOnError {
+    try report.plotLoss(tokenRun.trainer.evaluations)
+    try report.plotAttention(attentionPanels, prompt: prompt, tokenizer: tokenizer, name: "attention",
+                             title: "\(report.heading): every layer (rows) and head (columns), over tokens",
+                             gridColumns: settings.heads)
+    try report.writeSample(tokenizer.decode(streamed))
+    try AtomicFile.write(table, to: report.folder.appendingPathComponent("comparison.md"))
+    try report.writeSummary(trainer: tokenRun.trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
+}
+print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, loss.png, attention.png, comparison.md, sample.txt, summary.json")
+
+func grouped(_ n: Int) -> String {
+    let formatter = NumberFormatter()
+    formatter.numberStyle = .decimal
+    formatter.groupingSeparator = ","
+    return formatter.string(from: NSNumber(value: n)) ?? "\(n)"
+}
