@@ -16,7 +16,8 @@ extension Bench {
                 trainTimes.append(seconds { tokenizer = try? BytePairTokenizer.train(on: text, vocabularySize: vocabularySize, preSplit: split) })
                 encodeTimes.append(seconds { tokenCount = tokenizer?.encode(text).count ?? 0 })
             }
-            var line = String(format: "%-9@ %9.3f %10.3f %9d", split.rawValue, trainTimes.min()!, encodeTimes.min()!, tokenCount)
+            var line = split.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                + String(format: " %9.3f %10.3f %9d", trainTimes.min()!, encodeTimes.min()!, tokenCount)
             if compareTokenizers, let theirs = huggingFace(file: file, split: split) {
                 line += String(format: "    | %10.3f %13.3f %11d   | %15.1fx %7.1fx", theirs.train, theirs.encode, theirs.tokens,
                                theirs.train / trainTimes.min()!, theirs.encode / encodeTimes.min()!)

@@ -1,6 +1,7 @@
 // Fast kernels against the naive reference kernels, and behaviour at extreme values.
+import Foundation
 import Testing
-import TensorCore
+@testable import TensorCore
 
 @Suite("BLAS and kernels against the naive references")
 struct KernelTests {
@@ -42,16 +43,37 @@ struct KernelTests {
         #expect(maxAbsoluteDifference(linear(x, weight: weight, bias: bias).values, expected) < 1e-5)
     }
 
-    @Test func softmaxLayerNormAndCrossEntropyMatchTheReferences() {
-        let x = randomTensor([3, 8], random, requiresGrad: false)
-        let gain = randomTensor([8], random, requiresGrad: false), bias = randomTensor([8], random, requiresGrad: false)
-        let rows = (0..<3).map { Array(x.values[($0 * 8)..<($0 * 8 + 8)]) }
+    /// Widths below, at and above the 8 lanes of the fast kernels, so their SIMD body and their tail both run.
+    @Test(arguments: [1, 7, 8, 9, 17, 65])
+    func softmaxLayerNormAndCrossEntropyMatchTheReferences(width: Int) {
+        let x = randomTensor([3, width], random, requiresGrad: false)
+        let gain = randomTensor([width], random, requiresGrad: false), bias = randomTensor([width], random, requiresGrad: false)
+        let rows = (0..<3).map { Array(x.values[($0 * width)..<($0 * width + width)]) }
         #expect(maxAbsoluteDifference(softmax(x).values, rows.flatMap(NaiveKernels.softmax)) < 1e-6)
-        #expect(maxAbsoluteDifference(layerNorm(x, gain: gain, bias: bias).values,
-                                      rows.flatMap { NaiveKernels.layerNorm($0, gain: gain.values, bias: bias.values) }) < 1e-5)
-        let targets = [1, 7, 0]
+        if width > 1 {   // a single value normalizes to 0 whatever it is, which says nothing
+            #expect(maxAbsoluteDifference(layerNorm(x, gain: gain, bias: bias).values,
+                                          rows.flatMap { NaiveKernels.layerNorm($0, gain: gain.values, bias: bias.values) }) < 1e-5)
+        }
+        let targets = [0, width - 1, width / 2]
         let expected = zip(rows, targets).map { NaiveKernels.crossEntropy($0, target: $1) }.reduce(0, +) / 3
         #expect(abs(crossEntropy(x, targets: targets).scalar - expected) < 1e-5)
+    }
+
+    @Test func theVectorExpMatchesExpf() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            let fast = VectorMath.exp(SIMD8(repeating: x) + SIMD8(0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07))
+            for lane in 0..<8 {
+                let exact = expf(x + Float(lane) * 0.01)
+                worst = max(worst, abs(fast[lane] - exact) / exact)
+            }
+            x += 0.173
+        }
+        #expect(worst < 5e-7, "largest relative error \(worst)")
+        let edges = VectorMath.exp(SIMD8(-1e4, -88, -87.4, 0, -0, 1, 88, .nan))
+        #expect(edges[0] == 0 && edges[1] == 0 && edges[2] == 0 && edges[3] == 1 && edges[4] == 1)
+        #expect(abs(edges[5] - Float(M_E)) < 1e-6 && edges[6].isFinite && edges[7].isNaN)
     }
 
     @Test func causalSoftmaxRowsSumToOneAndAreZeroAboveTheDiagonal() {

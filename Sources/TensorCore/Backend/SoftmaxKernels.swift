@@ -1,4 +1,5 @@
 // Softmax over the last axis (optionally causal) and the fused cross-entropy, forward beside backward.
+// Eight values at a time (VectorMath.swift); NaiveKernels.swift has the plain versions the tests compare with.
 import Foundation
 
 extension Kernels {
@@ -13,16 +14,10 @@ extension Kernels {
         for r in 0..<rows {
             let row = r &* columns
             let visible = causal ? (r % columns) + 1 : columns
-            var maximum = -Float.infinity
-            for j in 0..<visible { maximum = max(maximum, x[row &+ j]) }
-            var total: Float = 0
-            for j in 0..<visible {
-                let e = expf((x[row &+ j] - maximum) * scale)   // scale > 0, so the maximum stays the maximum
-                o[row &+ j] = e
-                total += e
-            }
-            let inverse = 1 / total
-            for j in 0..<visible { o[row &+ j] *= inverse }
+            let maximum = VectorMath.maximum(x + row, visible)
+            // scale > 0, so the maximum stays the maximum.
+            let total = VectorMath.shiftedExp(x + row, shift: maximum, scale: scale, out: o + row, visible)
+            VectorMath.scale(o + row, by: 1 / total, visible)
             for j in visible..<columns { o[row &+ j] = 0 }
         }
     }
@@ -35,9 +30,16 @@ extension Kernels {
         for r in 0..<rows {
             let row = r &* columns
             let visible = causal ? (r % columns) + 1 : columns
-            var dot: Float = 0
-            for j in 0..<visible { dot += y[row &+ j] * g[row &+ j] }
-            for j in 0..<visible { d[row &+ j] += scale * y[row &+ j] * (g[row &+ j] - dot) }
+            let dot = VectorMath.dot(y + row, g + row, visible)
+            let yr = y + row, gr = g + row, dr = d + row
+            let scale8 = Float8(repeating: scale), dot8 = Float8(repeating: dot)
+            var j = 0
+            while j &+ 8 <= visible {
+                let update = scale8 * VectorMath.load(yr, j) * (VectorMath.load(gr, j) - dot8)
+                VectorMath.store(VectorMath.load(dr, j) + update, dr, j)
+                j &+= 8
+            }
+            while j < visible { dr[j] += scale * yr[j] * (gr[j] - dot); j &+= 1 }
         }
     }
 
@@ -49,16 +51,9 @@ extension Kernels {
         var total = 0.0
         for r in 0..<rows {
             let row = r &* classes
-            var maximum = -Float.infinity
-            for j in 0..<classes { maximum = max(maximum, x[row &+ j]) }
-            var sum: Float = 0
-            for j in 0..<classes {
-                let e = expf(x[row &+ j] - maximum)
-                p[row &+ j] = e
-                sum += e
-            }
-            let inverse = 1 / sum
-            for j in 0..<classes { p[row &+ j] *= inverse }
+            let maximum = VectorMath.maximum(x + row, classes)
+            let sum = VectorMath.shiftedExp(x + row, shift: maximum, scale: 1, out: p + row, classes)
+            VectorMath.scale(p + row, by: 1 / sum, classes)
             let logSumExp = maximum + logf(sum)
             total += Double(logSumExp - x[row &+ targets[r]])
         }
@@ -71,10 +66,13 @@ extension Kernels {
                                             logitsGrad: Storage, rows: Int, classes: Int) {
         let p = probabilities.pointer, d = logitsGrad.pointer
         let scale = upstream / Float(rows)
+        let scale8 = Float8(repeating: scale)
         for r in 0..<rows {
-            let row = r &* classes
-            for j in 0..<classes { d[row &+ j] += scale * p[row &+ j] }
-            d[row &+ targets[r]] -= scale
+            let pr = p + r &* classes, dr = d + r &* classes
+            var j = 0
+            while j &+ 8 <= classes { VectorMath.store(VectorMath.load(dr, j) + scale8 * VectorMath.load(pr, j), dr, j); j &+= 8 }
+            while j < classes { dr[j] += scale * pr[j]; j &+= 1 }
+            dr[targets[r]] -= scale
         }
     }
 }
