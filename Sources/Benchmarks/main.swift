@@ -24,6 +24,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Training configs to time, from T, S, M (comma-separated).") var configs = "T,S"
     @Option(help: "Also train each config this many steps and report resident memory after step 100 and at the end (0: skip).")
     var memorySteps = 0
+    @Flag(help: "Skip the sgemm table and the Linear layer: time only the model (for example under a profiler).")
+    var modelOnly = false
     @Flag(help: "Also time the PyTorch reference (Tests/Reference/nanogpt_reference.py; needs torch) in this run, and print ratios.")
     var comparePytorch = false
     @Option(help: "Time only the byte-pair tokenizer: train on this text and encode all of it, with and without GPT-2's pre-split.")
@@ -44,8 +46,10 @@ struct Bench: ParsableCommand {
         if let threads { BLAS.threadCount = threads }
         print("machine: \(Machine.description); OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s)\n")
         if let tokenizerText { return tokenizerBenchmark(file: tokenizerText) }
-        sgemmTable()
-        linearLayerOverhead()
+        if !modelOnly {
+            sgemmTable()
+            linearLayerOverhead()
+        }
         let training = trainingSteps()
         let generating = generation()
         if comparePytorch { compareWithPyTorch(training: training, generation: generating) }

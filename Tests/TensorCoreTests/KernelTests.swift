@@ -59,6 +59,15 @@ struct KernelTests {
         #expect(abs(crossEntropy(x, targets: targets).scalar - expected) < 1e-5)
     }
 
+    @Test func theBlockedSumOfSquaresMatchesADoubleLoop() {
+        for count in [0, 5, 8, 1023, 1024, 3001] {
+            let values = (0..<count).map { _ in random.normal() }
+            let exact = values.reduce(0.0) { $0 + Double($1) * Double($1) }
+            let fast = Kernels.sumOfSquares(Tensor(shape: [max(count, 1)], values: count == 0 ? [0] : values).storage)
+            #expect(abs(fast - exact) <= 1e-6 * max(exact, 1), "\(count) values: \(fast) against \(exact)")
+        }
+    }
+
     @Test func theVectorExpMatchesExpf() {
         var worst: Float = 0
         var x: Float = -87

@@ -55,6 +55,28 @@ struct RandomAndOptimizerTests {
         #expect(optimizer.step == 1)
     }
 
+    /// 21 values: the update's 8-wide body and its scalar tail both run, twice, against the formula.
+    @Test func adamWOnManyValuesFollowsTheFormula() {
+        let random = SeededRandom(seed: 5)
+        let weight = Tensor(shape: [3, 7], values: (0..<21).map { _ in random.normal() }, requiresGrad: true)
+        let parameters = Parameters([("weight", weight)])
+        let optimizer = AdamW(for: parameters, beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.1)
+        var p = weight.values.map(Double.init), m = [Double](repeating: 0, count: 21), v = m
+        for step in 1...2 {
+            let g = (0..<21).map { _ in random.normal() }
+            for i in 0..<21 { parameters.grads.pointer[i] = g[i] }
+            optimizer.update(parameters, learningRate: 0.01)
+            for i in 0..<21 {
+                p[i] *= 1 - 0.01 * 0.1
+                m[i] = 0.9 * m[i] + 0.1 * Double(g[i])
+                v[i] = 0.99 * v[i] + 0.01 * Double(g[i]) * Double(g[i])
+                let mHat = m[i] / (1 - pow(0.9, Double(step))), vHat = v[i] / (1 - pow(0.99, Double(step)))
+                p[i] -= 0.01 * mHat / (vHat.squareRoot() + 1e-8)
+            }
+        }
+        #expect(zip(weight.values, p).allSatisfy { abs(Double($0) - $1) < 1e-5 })
+    }
+
     @Test func weightDecayAppliesOnlyToMatrices() {
         let parameters = Parameters([("embedding", .zeros([3, 2], requiresGrad: true)),
                                      ("gain", .zeros([2], requiresGrad: true)),

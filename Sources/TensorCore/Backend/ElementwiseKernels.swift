@@ -9,8 +9,7 @@ extension Kernels {
     /// y += x
     public static func accumulate(_ x: Storage, into y: Storage) {
         precondition(x.count == y.count)
-        let n = y.count, x = x.pointer, y = y.pointer
-        for i in 0..<n { y[i] += x[i] }
+        VectorMath.add(x.pointer, into: y.pointer, y.count)
     }
 
     /// y += alpha * x
@@ -58,7 +57,7 @@ extension Kernels {
         let gp = g.pointer, bCount = bGrad.count, bg = bGrad.pointer
         var start = 0
         while start < g.count {
-            for j in 0..<bCount { bg[j] += gp[start &+ j] }
+            VectorMath.add(gp + start, into: bg, bCount)
             start += bCount
         }
     }

@@ -26,16 +26,11 @@ public final class AdamW {
         step += 1
         let correction1 = 1 - powf(beta1, Float(step)), correction2 = 1 - powf(beta2, Float(step))
         let stepSize = learningRate / correction1, correction2Root = correction2.squareRoot()
-        let p = parameters.values.pointer, g = parameters.grads.pointer
-        let m = firstMoment.pointer, v = secondMoment.pointer
         for slot in parameters.slots {
-            let decay: Float = slot.decays ? 1 - learningRate * weightDecay : 1
-            for i in slot.offset..<(slot.offset + slot.count) {
-                p[i] *= decay
-                m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-                v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-                p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + epsilon)
-            }
+            Kernels.adamW(values: parameters.values, grads: parameters.grads, firstMoment: firstMoment,
+                          secondMoment: secondMoment, range: slot.offset..<(slot.offset + slot.count),
+                          decay: slot.decays ? 1 - learningRate * weightDecay : 1, beta1: beta1, beta2: beta2,
+                          stepSize: stepSize, correction2Root: correction2Root, epsilon: epsilon)
         }
     }
 }

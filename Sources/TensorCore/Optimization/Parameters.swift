@@ -43,10 +43,7 @@ public final class Parameters {
 
     /// sqrt of the sum of every gradient element squared.
     public func gradNorm() -> Float {
-        let g = grads.pointer
-        var total = 0.0
-        for i in 0..<grads.count { total += Double(g[i]) * Double(g[i]) }
-        return Float(total.squareRoot())
+        Float(Kernels.sumOfSquares(grads).squareRoot())
     }
 
     /// Scales all gradients down so their global norm is at most `maxNorm` (PyTorch's
