@@ -46,8 +46,8 @@ public final class MultiHead: Module {
         let kqv = split(linear(x, weight: weights, bias: nil), widths: [channels, channels, channels])  // 3 x (B, T, C)
         func byHead(_ t: Tensor) -> Tensor { swapAxes(reshape(t, [batch, time, count, size]), 1, 2) }  // (B, nh, T, hs)
         let (k, q, v) = (byHead(kqv[0]), byHead(kqv[1]), byHead(kqv[2]))
-        // Scores scaled by 1/sqrt(hs) inside the softmax: one (B, nh, T, T) tensor fewer than Head makes.
-        let attention = softmax(matmul(q, k, transposeB: true), causal: true, scale: 1 / Float(size).squareRoot())
+        // softmax(q k^T / sqrt(hs)) as one op: the raw (B, nh, T, T) scores are never kept (TensorCore/Ops/Softmax.swift).
+        let attention = softmaxOfProducts(q, k, causal: true, scale: 1 / Float(size).squareRoot())        // (B, nh, T, T)
         lastBatchedAttention = attention
         let mixed = matmul(dropout(attention, training: training), v)                                   // (B, nh, T, hs)
         let joined = reshape(swapAxes(mixed, 1, 2), [batch, time, channels])                            // (B, T, C)

@@ -72,6 +72,15 @@ struct GradientCheckTests {
         #expect(maxAbsoluteDifference(fused, separate) < 1e-6)
     }
 
+    @Test(arguments: [false, true])
+    func softmaxOfProductsIsSoftmaxOfTheMatmul(causal: Bool) {
+        let a = randomTensor([2, 3, 9, 5], random), b = randomTensor([2, 3, 9, 5], random)
+        expectGradientsMatch([a, b]) { softmaxOfProducts(a, b, causal: causal, scale: 0.45) }
+        let fused = softmaxOfProducts(a, b, causal: causal, scale: 0.45).values
+        let separate = softmax(matmul(a, b, transposeB: true), causal: causal, scale: 0.45).values
+        #expect(maxAbsoluteDifference(fused, separate) < 1e-6)
+    }
+
     @Test func layerNorm() {
         let x = randomTensor([3, 19], random), gain = randomTensor([19], random), bias = randomTensor([19], random)
         expectGradientsMatch([x, gain, bias]) { TensorCore.layerNorm(x, gain: gain, bias: bias) }
