@@ -43,7 +43,7 @@ struct Compare: ParsableCommand {
                           y: summary.evaluations.map { Double($0.valLoss) / charactersPerToken })
         }
         let out = root.appendingPathComponent("compare")
-        let files = try Plotter.shared.lines(series, title: "Every chapter: validation loss against training tokens",
+        let files = try Plotter.shared.lines(series, title: "Every chapter: validation loss per character against training characters",
                                              xLabel: "training characters seen (log scale)", yLabel: "val loss (nats per character)",
                                              logScaleX: true, in: out, name: "val-loss")
 
