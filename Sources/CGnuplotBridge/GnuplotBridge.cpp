@@ -18,13 +18,31 @@ std::string lastError;
 
 // A gnuplot string literal in double quotes. Backslashes and quotes are escaped, so a label that is a
 // lone ' or " still shows (a lone ' inside single quotes reads as empty; see FINDINGS.md).
+/// Text for a comment line of a data file: line breaks become spaces.
+std::string oneLine(const char *text) {
+    std::string out = text ? text : "";
+    for (char &c : out) if (c == '\n' || c == '\r') c = ' ';
+    return out;
+}
+
+/// A gnuplot string literal for any text. Single quotes, because gnuplot runs `commands` in backquotes inside
+/// double-quoted strings (a label taken from the user's text must never run anything); inside single quotes
+/// only a quote needs doubling. Line breaks would end the command, so they become spaces.
 std::string quoted(const char *text) {
-    std::string out = "\"";
+    std::string out = "'";
     for (const char *c = text ? text : ""; *c; ++c) {
-        if (*c == '"' || *c == '\\') out += '\\';
-        out += *c;
+        if (*c == '\'') out += "''";
+        else if (*c == '\n' || *c == '\r') out += ' ';
+        else out += *c;
     }
-    return out + "\"";
+    return out + "'";
+}
+
+/// A tick label: gnuplot reads it as a format for the tick's value, so a literal % is written %%.
+std::string quotedTickLabel(const char *text) {
+    std::string escaped;
+    for (const char *c = text ? text : ""; *c; ++c) escaped += (*c == '%') ? std::string("%%") : std::string(1, *c);
+    return quoted(escaped.c_str());
 }
 
 std::string joinPath(const std::string &directory, const std::string &file) {
@@ -47,7 +65,7 @@ void writeSeriesData(const GnuplotLinePlot &plot, const std::string &path) {
         const GnuplotSeries &series = plot.series[s];
         // gnuplot's `index N` selects the block after N double blank lines.
         if (s > 0) out << "\n\n";
-        out << "# index " << s << ": " << (series.title ? series.title : "") << "\n";
+        out << "# index " << s << ": " << oneLine(series.title) << "\n";
         out << "# x y\n";
         for (int i = 0; i < series.count; ++i) {
             out << series.x[i] << ' ';
@@ -155,7 +173,7 @@ extern "C" int gnuplot_write_heatmaps(const GnuplotHeatmaps *plot, const char *d
             const size_t panelSize = size_t(plot->rows) * size_t(plot->columns);
             for (int p = 0; p < plot->panelCount; ++p) {
                 if (p > 0) out << "\n\n";
-                out << "# index " << p << ": " << (plot->panelTitles ? plot->panelTitles[p] : "") << "\n";
+                out << "# index " << p << ": " << oneLine(plot->panelTitles ? plot->panelTitles[p] : "") << "\n";
                 for (int r = 0; r < plot->rows; ++r) {
                     for (int c = 0; c < plot->columns; ++c)
                         out << (c ? " " : "") << plot->values[p * panelSize + size_t(r) * plot->columns + c];
@@ -180,10 +198,10 @@ extern "C" int gnuplot_write_heatmaps(const GnuplotHeatmaps *plot, const char *d
             gp << "set terminal pngcairo size " << width << "," << height << " noenhanced font \"Sans,10\"\n";
             gp << "set output " << quoted((std::string(baseName) + ".png").c_str()) << "\n";
             gp << "set xtics (";
-            for (int c = 0; c < plot->columns; ++c) gp << (c ? ", " : "") << quoted(plot->columnLabels[c]) << " " << c;
+            for (int c = 0; c < plot->columns; ++c) gp << (c ? ", " : "") << quotedTickLabel(plot->columnLabels[c]) << " " << c;
             gp << ") scale 0 noenhanced\n";
             gp << "set ytics (";
-            for (int r = 0; r < plot->rows; ++r) gp << (r ? ", " : "") << quoted(plot->rowLabels[r]) << " " << r;
+            for (int r = 0; r < plot->rows; ++r) gp << (r ? ", " : "") << quotedTickLabel(plot->rowLabels[r]) << " " << r;
             gp << ") scale 0 noenhanced\n";
             gp << "set xrange [-0.5:" << plot->columns - 0.5 << "]\n";
             gp << "set yrange [" << plot->rows - 0.5 << ":-0.5]   # row 0 at the top, like a printed matrix\n";

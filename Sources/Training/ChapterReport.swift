@@ -77,10 +77,17 @@ public struct ChapterReport {
         return files.rendered ? files.image.path : files.script.path
     }
 
-    /// Tokens as tick labels: their text, with space, newline and tab made visible ("␣the", "⏎").
+    /// Tokens as tick labels: their text, with space, newline and tab made visible ("␣the", "⏎"), other
+    /// control characters and bytes that are not whole characters as hex ("<e2>").
     public static func tickLabels(_ tokens: [Int], tokenizer: Tokenizer) -> [String] {
         tokens.map { token in
-            String(decoding: tokenizer.bytes(of: token), as: UTF8.self).map(Plotter.label(for:)).joined()
+            let bytes = tokenizer.bytes(of: token)
+            guard let text = String(bytes: bytes, encoding: .utf8) else { return bytes.map { String(format: "<%02x>", $0) }.joined() }
+            return text.map { character -> String in
+                let scalar = character.unicodeScalars.first!
+                let invisible = scalar.properties.generalCategory == .control && character != "\n" && character != "\t"
+                return invisible ? String(format: "<%02x>", scalar.value) : Plotter.label(for: character)
+            }.joined()
         }
     }
 

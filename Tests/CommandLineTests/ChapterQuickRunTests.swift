@@ -106,6 +106,21 @@ struct ChapterQuickRunTests {
         #expect(both.status != 0 && both.errors.contains("chapter 06 trains both tokenizers"))
     }
 
+    /// `--tokenizer bpe` works in the earlier chapters too; their plots then label tokens instead of characters.
+    @Test(arguments: ["ch01", "ch03"])
+    func earlierChaptersTrainOnBytePairsToo(chapter: String) throws {
+        let data = Executables.writePlayText(to: folder)
+        let out = folder.appendingPathComponent("\(chapter)-bpe")
+        let run = try Executables.run(chapter, ["--quick", "--data", data, "--out", out.path, "--threads", "1",
+                                                "--tokenizer", "bpe", "--vocabulary-size", "300", "--pre-split", "gpt2"])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("byte-pair tokens (gpt2 pre-split)"))
+        #expect(!run.errors.contains("gnuplot failed"), "\(run.errors)")
+        let summary = try JSONDecoder().decode(SummaryFile.self, from: Data(contentsOf: out.appendingPathComponent("summary.json")))
+        #expect(summary.tokenizer == "bpe" && (summary.charactersPerToken ?? 0) > 1)
+        expectPlot(chapter == "ch01" ? "bigram" : "attention", in: out)
+    }
+
     @Test func compareDrawsEveryChapterAndWritesTheTable() throws {
         let data = Executables.writePlayText(to: folder)
         let plots = folder.appendingPathComponent("compare-input")

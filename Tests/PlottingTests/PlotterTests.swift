@@ -31,9 +31,9 @@ struct PlotterTests {
         #expect(data.contains("200 2.1\n") && data.contains("100 2.6\n"))
         let script = try read(files.script)
         #expect(script.contains("set terminal pngcairo"))
-        #expect(script.contains("set output \"loss.png\""))
-        #expect(script.contains("\"loss.dat\" index 1 using 1:2"))
-        #expect(script.contains("set title \"Chapter 01 · Bigram: loss\""))
+        #expect(script.contains("set output 'loss.png'"))
+        #expect(script.contains("'loss.dat' index 1 using 1:2"))
+        #expect(script.contains("set title 'Chapter 01 · Bigram: loss'"))
     }
 
     @Test(.enabled(if: Plotter.findGnuplot() != nil, "needs the gnuplot program"))
@@ -61,8 +61,11 @@ struct PlotterTests {
 
     @Test(.enabled(if: Plotter.findGnuplot() != nil, "needs the gnuplot program"))
     func heatmapsHaveTextTickLabelsAndOnePanelPerMatrix() throws {
-        // Labels that break naive quoting: a lone quote, a double quote, a backslash, markup characters.
-        let labels = ["'", "\"", "\\", "_", "^", "{", Plotter.label(for: " "), Plotter.label(for: "\n")]
+        // Labels that break naive quoting: a lone quote, a double quote, a backslash, markup characters, a
+        // line break, and a backquoted command, which gnuplot would run inside a double-quoted string.
+        let marker = folder.appendingPathComponent("backquote-ran").path
+        let labels = ["'", "\"", "\\", "_", "^", "{", Plotter.label(for: " "), Plotter.label(for: "\n"), "a\nb",
+                      "`touch \(marker)`", "@x", "100%", "%d"]
         let n = labels.count
         let panels = (0..<3).map { head in
             Heatmap("head \(head)", rows: n, columns: n, values: (0..<(n * n)).map { Float(($0 + head) % n) / Float(n) })
@@ -73,10 +76,12 @@ struct PlotterTests {
         #expect(files.rendered)
         #expect(isPNG(files.image))
         let script = try read(files.script)
-        #expect(script.contains("set xtics (\"'\" 0, \"\\\"\" 1, \"\\\\\" 2, \"_\" 3"))
-        #expect(script.contains("set multiplot layout 2,2"))
-        #expect(script.contains("\"attention.dat\" index 2 matrix with image"))
+        #expect(script.contains(#"set xtics ('''' 0, '"' 1, '\' 2, '_' 3"#))
+        #expect(script.contains("'a b' 8") && script.contains("'100%%' 11, '%%d' 12"))
+        #expect(script.contains("set multiplot layout 2,2 title 'attention'"))
+        #expect(script.contains("'attention.dat' index 2 matrix with image"))
         #expect(script.contains("noenhanced"))
+        #expect(!FileManager.default.fileExists(atPath: marker), "gnuplot ran a command from a label")
         let data = try read(files.data)
         #expect(data.components(separatedBy: "# index").count == 4)   // three panels
         #expect(data.split(separator: "\n").filter { !$0.hasPrefix("#") }.count == 3 * n)
