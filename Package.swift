@@ -107,7 +107,8 @@ let package = Package(
         // --- Tests ---------------------------------------------------------------------------
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: fastMath),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "TextDataTests", dependencies: ["TextData"]),
+        // Fixtures/ holds GPT-2's pre-split of a random text, written by Tests/Reference/write_presplit_fixture.py.
+        .testTarget(name: "TextDataTests", dependencies: ["TextData"], exclude: ["Fixtures"]),
         // Fixtures/ holds golden values written by Tests/Reference/nanogpt_reference.py (PyTorch).
         .testTarget(name: "ModelTests", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "NanoGPT", "Training"],
                     exclude: ["Fixtures"]),

@@ -152,13 +152,19 @@ public struct BytePairTokenizer: Equatable, Sendable {
 
     /// Writes {"format": "nanogpt-swift-bpe", "version": 1, "preSplit": "none", "merges": [[97, 97], ...]}
     /// atomically: a crash mid-write leaves the old file whole.
+    ///
+    ///     the tokenizer of the training example  ->  {"format":"nanogpt-swift-bpe","merges":[[97,97],[97,98],[256,257]],
+    ///                                                 "preSplit":"none","version":1}
     public func save(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try AtomicFile.write(try encoder.encode(SavedForm(self)), to: url)
     }
 
-    /// Reads a file written by `save`, checking every merge.
+    /// Reads a file written by `save`, checking every merge (each may only join tokens that exist before it).
+    ///
+    ///     load(from: that file).encode("aaab")  ->  [258]
+    ///     {"merges": [[97, 300]], ...}          ->  error: merge 0 joins (97, 300), but only tokens 0...255 exist then
     public static func load(from url: URL) throws -> BytePairTokenizer {
         guard let data = FileManager.default.contents(atPath: url.path) else { throw TextDataError("cannot read \(url.path)") }
         do { return try JSONDecoder().decode(SavedForm.self, from: data).tokenizer() } catch let error as TextDataError {

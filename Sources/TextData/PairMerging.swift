@@ -65,6 +65,8 @@ struct MergeableChunks {
 
     /// The pair to merge next when training: the most frequent, and among equally frequent pairs the
     /// smallest (lowest first id, then lowest second id). Nil when no pairs are left.
+    ///
+    ///     counts {(97, 98): 2, (256, 97): 2, (98, 100): 1}  ->  (97, 98)   (a tie at 2; 97 < 256)
     func mostFrequentPair() -> TokenPair? {
         var best: (pair: TokenPair, count: Int)? = nil
         for (pair, count) in pairCounts {

@@ -155,6 +155,19 @@ struct BytePairTokenizerTests {
         #expect(PreSplit.gpt2.chunks("").isEmpty)
     }
 
+    /// 4,000 random characters (unusual whitespace, combining marks, emoji, other numbers, quotes) cut by
+    /// Python's `regex` module with GPT-2's pattern: our scanner must cut them identically.
+    @Test func gpt2PreSplitMatchesTheRegexOnRandomUnicode() throws {
+        struct Fixture: Decodable { let text: String; let chunks: [String] }
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/gpt2-presplit.json")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        let bytes = Array(fixture.text.utf8)
+        let ours = PreSplit.gpt2.chunks(fixture.text).map { String(decoding: bytes[$0], as: UTF8.self) }
+        #expect(fixture.chunks.count > 2000 && ours.count == fixture.chunks.count)
+        let firstDifference = zip(ours, fixture.chunks).enumerated().first { $0.element.0 != $0.element.1 }
+        #expect(firstDifference == nil, "chunk \(firstDifference?.offset ?? 0): \(firstDifference.map { "\($0.element.0.debugDescription) vs \($0.element.1.debugDescription)" } ?? "")")
+    }
+
     @Test func preSplitMergesNeverCrossAChunk() throws {
         // Inside a GPT-2 chunk a space can only come first ("' cat'"), or the chunk is all whitespace.
         func crossesAWord(_ bytes: [UInt8]) -> Bool { bytes.contains { $0 != 32 } && bytes.dropFirst().contains(32) }
