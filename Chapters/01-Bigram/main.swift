@@ -138,7 +138,7 @@ print(String(format: "loss before training: train %.4f, val %.4f (a uniform gues
 // Sampling: feed a token, turn the logits of the last position into probabilities (softmax), draw
 // the next token from them, append it, and repeat.
 let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
-let untrained = model.generate(prompt: [0], maxNewTokens: 100, random: samplingRandom)
+let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)
 print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 
 // MARK: - 7. Training
@@ -153,7 +153,7 @@ print(String(format: "\nloss after training: train %.4f, val %.4f  (%.0f trainin
 // MARK: - 8. After training: text, and what the table learned
 
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
-    model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
+    model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
 }
 let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")

@@ -133,7 +133,7 @@ let before = trainer.estimateLoss()
 print(String(format: "loss before training: train %.4f, val %.4f (ln(%d) = %.2f)", before.train, before.val,
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
 let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
-print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [0], maxNewTokens: 100, random: samplingRandom)))\n---\n")
+print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)))\n---\n")
 
 // MARK: - 5. Training
 
@@ -143,7 +143,7 @@ print(String(format: "\nloss after training: train %.4f, val %.4f (the bigram re
              after.trainLoss, after.valLoss))
 
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
-    model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
+    model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
 }
 let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")

@@ -116,7 +116,7 @@ let before = trainer.estimateLoss()
 print(String(format: "loss before training: train %.4f, val %.4f (ln(%d) = %.2f)", before.train, before.val,
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
 let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
-print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [0], maxNewTokens: 100, random: samplingRandom)))\n---\n")
+print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)))\n---\n")
 
 // MARK: - 4. Training
 
@@ -124,7 +124,7 @@ exitOnError { try trainer.train() }
 let after = trainer.evaluations.last!
 print(String(format: "\nloss after training: train %.4f, val %.4f (one head reached about 2.32)", after.trainLoss, after.valLoss))
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
-    model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
+    model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
 }
 let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")

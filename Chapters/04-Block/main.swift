@@ -149,7 +149,7 @@ let model = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, se
                                     residualsAndLayerNorm: true, random: SeededRandom(seed: settings.seed))
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
 print("parameters: \(trainer.parameters.count)")
-let untrained = model.generate(prompt: [0], maxNewTokens: 100, random: SeededRandom(seed: settings.seed &+ 5))
+let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed &+ 5))
 print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
 print(String(format: "The first log line (step 0) is the loss before training: about ln(%d) = %.2f.\n",
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
@@ -160,7 +160,7 @@ print(String(format: "\nval loss after %d steps: %.4f with residuals and LayerNo
 
 let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
-    model.generate(prompt: [0], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
+    model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
 }
 let sample = tokenizer.decode(generated)
 print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")

@@ -86,7 +86,7 @@ print("  ... \(model.namedParameters.count - 12) more\n")
 // MARK: - 3. Training
 
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
-let untrained = model.generate(prompt: [0], maxNewTokens: 100, random: SeededRandom(seed: settings.seed &+ 5))
+let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed &+ 5))
 print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
 print(String(format: "The first log line (step 0) is the loss before training: about ln(%d) = %.2f.\n",
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
@@ -103,7 +103,7 @@ print(String(format: "\nloss after training: train %.4f, val %.4f  (%.0f trainin
 // values of earlier positions never change, so each new token computes only its own position
 // (NanoGPT/KeyValueCache.swift). Within the block size it samples exactly what full recomputation would.
 
-let whole = model.generate(prompt: [0], maxNewTokens: 60, random: SeededRandom(seed: 7))
+let whole = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 60, random: SeededRandom(seed: 7))
 print("generate(), 60 tokens, returned at once:\n---\n\(tokenizer.decode(whole))\n---")
 
 let sampling = SamplingOptions(temperature: command.temperature, topK: command.topK > 0 ? command.topK : nil)
@@ -112,7 +112,7 @@ print("\ngenerateStream(), \(settings.maxNewTokens) tokens, temperature \(comman
 var streamed: [Int] = []
 var printable = tokenizer.streamingDecoder()   // holds back half a character until its other bytes arrive (chapter 06)
 let generationStart = Date()
-for token in model.generateStream(prompt: [0], maxNewTokens: settings.maxNewTokens, options: sampling,
+for token in model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, options: sampling,
                                   random: SeededRandom(seed: settings.seed &+ 3)) {
     print(printable.text(after: token), terminator: "")
     fflush(stdout)

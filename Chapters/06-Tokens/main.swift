@@ -198,7 +198,7 @@ print("generateStream() from the byte-pair model, \(settings.maxNewTokens) token
 var streamedText = tokenizer.streamingDecoder()
 var streamed: [Int] = []
 let generationStart = Date()
-for token in tokenRun.model.generateStream(prompt: [Int(Character("\n").asciiValue!)], maxNewTokens: settings.maxNewTokens,
+for token in tokenRun.model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens,
                                            options: SamplingOptions(temperature: 0.8), random: SeededRandom(seed: settings.seed &+ 3)) {
     print(streamedText.text(after: token), terminator: "")
     fflush(stdout)

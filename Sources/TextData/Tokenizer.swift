@@ -36,6 +36,15 @@ public enum Tokenizer: Equatable, Sendable {
         }
     }
 
+    /// The one-token prompt that samples start from: id 0 for characters (the first character in sorted
+    /// order, a newline in most texts), and the newline byte for byte pairs (their id 0 is the NUL byte).
+    public var startToken: Int {
+        switch self {
+        case .characters: return 0
+        case .bytePairs: return 10
+        }
+    }
+
     /// The UTF-8 bytes a token stands for: a whole character, or for BPE possibly a piece of one.
     public func bytes(of token: Int) -> [UInt8] {
         switch self {
