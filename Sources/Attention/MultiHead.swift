@@ -43,9 +43,9 @@ public final class MultiHead: Module {
     func allHeadsAtOnce(_ x: Tensor, weights: Tensor, training: Bool) -> Tensor {
         let (batch, time, channels) = (x.shape[0], x.shape[1], x.shape[2])
         let (count, size) = (heads.count, channels / heads.count)
-        let kqv = split(linear(x, weight: weights, bias: nil), widths: [channels, channels, channels])  // 3 x (B, T, C)
-        func byHead(_ t: Tensor) -> Tensor { swapAxes(reshape(t, [batch, time, count, size]), 1, 2) }  // (B, nh, T, hs)
-        let (k, q, v) = (byHead(kqv[0]), byHead(kqv[1]), byHead(kqv[2]))
+        let packed = linear(x, weight: weights, bias: nil)                                              // (B, T, 3C)
+        let kqv = splitHeads(packed, parts: 3, heads: count)                                              // 3 x (B, nh, T, hs)
+        let (k, q, v) = (kqv[0], kqv[1], kqv[2])
         // softmax(q k^T / sqrt(hs)) as one op: the raw (B, nh, T, T) scores are never kept (TensorCore/Ops/Softmax.swift).
         let attention = softmaxOfProducts(q, k, causal: true, scale: 1 / Float(size).squareRoot())        // (B, nh, T, T)
         lastBatchedAttention = attention

@@ -81,6 +81,14 @@ struct GradientCheckTests {
         #expect(maxAbsoluteDifference(fused, separate) < 1e-6)
     }
 
+    @Test func splitHeadsIsSplitReshapeAndSwap() {
+        let packed = randomTensor([2, 3, 12], random)   // B 2, T 3, 3 parts of C 4 = 2 heads of 2
+        expectGradientsMatch([packed]) { concatenate(splitHeads(packed, parts: 3, heads: 2).map { reshape($0, [2, 2, 6]) }) }
+        let fast = splitHeads(packed, parts: 3, heads: 2)
+        let slow = split(packed, widths: [4, 4, 4]).map { swapAxes(reshape($0, [2, 3, 2, 2]), 1, 2) }
+        for (a, b) in zip(fast, slow) { #expect(a.shape == [2, 2, 3, 2] && a.values == b.values) }
+    }
+
     @Test func layerNorm() {
         let x = randomTensor([3, 19], random), gain = randomTensor([19], random), bias = randomTensor([19], random)
         expectGradientsMatch([x, gain, bias]) { TensorCore.layerNorm(x, gain: gain, bias: bias) }

@@ -49,6 +49,24 @@ extension Kernels {
         }
     }
 
+    /// Between a packed (B, T, width) tensor and one (B, nh, T, hs) tensor of heads whose columns start at
+    /// `offset`: heads[b, h, t, :] = packed[b, t, offset + h*hs ..< +hs]. `toHeads` copies that way; otherwise
+    /// it adds the heads back into the packed layout (the backward).
+    public static func moveHeads(packed: Storage, heads: Storage, batch: Int, time: Int, width: Int, offset: Int,
+                                 headCount: Int, headSize: Int, toHeads: Bool) {
+        for b in 0..<batch {
+            for h in 0..<headCount {
+                for t in 0..<time {
+                    let packedRow: Int = (b &* time &+ t) &* width
+                    let headRow: Int = ((b &* headCount &+ h) &* time &+ t) &* headSize
+                    let p = packed.pointer + (packedRow &+ offset &+ h &* headSize)
+                    let q = heads.pointer + headRow
+                    if toHeads { q.update(from: p, count: headSize) } else { VectorMath.add(q, into: p, headSize) }
+                }
+            }
+        }
+    }
+
     /// For every row: destination[row, destinationOffset ..< +width] (=|+=) source[row, sourceOffset ..< +width].
     public static func copyColumns(from source: Storage, sourceWidth: Int, sourceOffset: Int,
                                    to destination: Storage, destinationWidth: Int, destinationOffset: Int,

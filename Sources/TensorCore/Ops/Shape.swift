@@ -76,3 +76,24 @@ public func split(_ x: Tensor, widths: [Int]) -> [Tensor] {
         return piece
     }
 }
+
+/// Cuts a packed (B, T, parts * C) tensor, such as keys, queries and values computed by one Linear layer,
+/// into `parts` tensors of shape (B, nh, T, hs) with hs = C / nh: one copy per part, where
+/// `split` + `reshape` + `swapAxes` would make two.
+///
+///     (B, T, 3C) -> 3 x (B, nh, T, hs)        part p, head h, position t = columns p*C + h*hs ..< +hs of row (b, t)
+public func splitHeads(_ packed: Tensor, parts: Int, heads: Int) -> [Tensor] {
+    precondition(packed.shape.count == 3 && packed.shape[2] % (parts * heads) == 0,
+                 "splitHeads needs (B, T, parts * heads * hs), got \(packed.shape) for \(parts) parts of \(heads) heads")
+    let (batch, time, width) = (packed.shape[0], packed.shape[1], packed.shape[2])
+    let channels = width / parts, headSize = channels / heads
+    return (0..<parts).map { part in
+        let out = Tensor.result([batch, heads, time, headSize], of: [packed]) { out in
+            Kernels.moveHeads(packed: packed.gradStorage(), heads: out.grad!, batch: batch, time: time, width: width,
+                              offset: part * channels, headCount: heads, headSize: headSize, toHeads: false)
+        }
+        Kernels.moveHeads(packed: packed.storage, heads: out.storage, batch: batch, time: time, width: width,
+                          offset: part * channels, headCount: heads, headSize: headSize, toHeads: true)
+        return out
+    }
+}
