@@ -51,10 +51,25 @@ final class KeyValueCache {
         }
     }
 
-    /// The stored keys or values of one head, positions 0...count-1 (after `store`, count + 1): (positions, hs).
-    func stored(_ storages: [Storage], layer: Int, head: Int, positions: Int) -> Tensor {
-        Tensor(shape: [positions, headSize],
-               sharing: Storage(viewing: storages[layer], offset: head * capacity * headSize, count: positions * headSize))
+    /// Every head's attention for this position's queries (1, C), over the stored positions 0...count (this
+    /// one included, so call it after `store`): for head h, softmax(K_h q_h / sqrt(hs)) V_h, heads side by
+    /// side in the (1, C) result. The same products and softmax that Head computes, but one op for all heads
+    /// instead of five per head: generation needs no gradients, and at one token the ops' bookkeeping costs
+    /// as much as their arithmetic.
+    func attend(queries: Tensor, layer: Int) -> Tensor {
+        let positions = count + 1
+        let out = Tensor.zeros([1, headCount * headSize])
+        let scores = Storage(count: positions)
+        for head in 0..<headCount {
+            let stored = head * capacity * headSize
+            BLAS.gemm(transposeB: true, m: 1, n: positions, k: headSize, a: queries.storage.pointer + head * headSize,
+                      b: keys[layer].pointer + stored, beta: 0, c: scores.pointer)                   // (1, t+1)
+            Kernels.softmax(scores, out: scores, rows: 1, columns: positions, causal: false,
+                            scale: 1 / Float(headSize).squareRoot())
+            BLAS.gemm(m: 1, n: headSize, k: positions, a: scores.pointer, b: values[layer].pointer + stored, beta: 0,
+                      c: out.storage.pointer + head * headSize)                                       // (1, hs)
+        }
+        return out
     }
 }
 
@@ -63,7 +78,7 @@ extension NanoGPT {
     /// stores this position's keys and values on the way.
     func nextLogits(after token: Int, cache: KeyValueCache) -> Tensor {
         precondition(!cache.isFull, "the key/value cache is full")
-        let position = cache.count, channels = config.embeddingSize, headSize = cache.headSize
+        let position = cache.count, channels = config.embeddingSize
         var x = embedding.token([token], shape: [1]) + embedding.position([position], shape: [1])   // (1, C)
         for (layer, block) in blocks.enumerated() {
             let attention = block.attention
@@ -77,14 +92,7 @@ extension NanoGPT {
                        concatenate(attention.heads.map { $0.value(normed) })]
             }
             cache.store(keys: kqv[0], values: kqv[2], layer: layer)
-            let queries = split(kqv[1], widths: Array(repeating: headSize, count: attention.heads.count))
-            let outputs = queries.enumerated().map { head, query -> Tensor in
-                let keys = cache.stored(cache.keys, layer: layer, head: head, positions: position + 1)     // (t+1, hs)
-                let values = cache.stored(cache.values, layer: layer, head: head, positions: position + 1) // (t+1, hs)
-                let scores = matmul(query, keys, transposeB: true)                                  // (1, t+1)
-                return matmul(softmax(scores, scale: 1 / Float(headSize).squareRoot()), values)     // (1, hs)
-            }
-            x = x + attention.projection(concatenate(outputs))                                      // (1, C)
+            x = x + attention.projection(cache.attend(queries: kqv[1], layer: layer))                 // (1, C)
             x = x + block.feedForward(block.norm2(x), training: false)
         }
         cache.advance()
