@@ -59,6 +59,10 @@ print("the first 200:\n---\n\(text.prefix(200))\n---\n")
 
 let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
 let vocabularySize = tokenizer.vocabularySize
+exitOnError {   // the bigram's table is V x V, and a step keeps B x T rows of V logits: refuse sizes that cannot fit
+    let (v, positions) = (Double(vocabularySize), Double(settings.batchSize) * Double(settings.blockSize))
+    try MemoryBudget.check(parameters: v * v, activations: positions * v * 2)
+}
 if case .characters(let characters) = tokenizer {
     print("vocabulary: \(vocabularySize) characters: \(String(characters.characters).debugDescription)")
 } else {

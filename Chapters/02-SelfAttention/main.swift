@@ -88,6 +88,7 @@ print("(four non-zero weights summing to 1, and zeros for the future)\n")
 
 let text = exitOnError { try Corpus.load(path: options.data) }
 let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
+exitOnError { try settings.checkFitsInMemory(vocabularySize: tokenizer.vocabularySize) }   // refuse absurd sizes now
 let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
 print("\(text.count) characters, vocabulary: \(tokenizer.summary); train \(dataset.train.count), val \(dataset.val.count)\n")
 

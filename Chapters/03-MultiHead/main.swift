@@ -73,6 +73,7 @@ print("parameters: \(demo.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined
 
 let text = exitOnError { try Corpus.load(path: options.data) }
 let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
+exitOnError { try settings.checkFitsInMemory(vocabularySize: tokenizer.vocabularySize) }   // refuse absurd sizes now
 let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
 print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 

@@ -89,6 +89,7 @@ print("the longest tokens: " + longest.map { bytePairs.display($0) }.joined(sepa
 
 let tokenizer = Tokenizer.bytePairs(bytePairs)
 let characters = Tokenizer.characters(CharacterTokenizer(training: text))
+exitOnError { try settings.checkFitsInMemory(vocabularySize: tokenizer.vocabularySize) }   // the larger vocabulary of the two
 // Both models' data, cut from the same text (TokenDataset cuts the text 90/10 first, then encodes each part).
 let characterData = exitOnError { try TokenDataset(text: text, tokenizer: characters, blockSize: settings.blockSize) }
 let tokenData = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
@@ -152,7 +153,6 @@ func trainNanoGPT(_ tokenizer: Tokenizer, on dataset: TokenDataset, label: Strin
     let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
                            embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers,
                            dropout: settings.dropout)
-    exitOnError { try config.checkFitsInMemory() }
     let model = NanoGPT(config, seed: settings.seed)
     print(String(format: "\n%@: vocabulary %@, %@ parameters, train %@ tokens, val %@ tokens (%.2f characters each)",
                  label, tokenizer.summary, grouped(model.parameterCount), grouped(dataset.train.count),

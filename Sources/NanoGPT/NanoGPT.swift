@@ -51,25 +51,10 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         return [AnySequence(head), AnySequence(blocks), AnySequence(tail)].joined()
     }
 
-    /// Refuses a model whose parameters, gradients and AdamW moments alone (about 24 bytes per parameter)
-    /// would not fit in this machine's memory, before anything is allocated.
-    public func checkFitsInMemory() throws {
-        let needed = parameterCount * 24, available = Double(ProcessInfo.processInfo.physicalMemory)
-        guard needed < available else {
-            throw CheckpointError(String(format: "a model of %.3g parameters needs about %.1f GB for its weights, gradients "
-                                         + "and optimizer state, more than this machine's %.1f GB; use smaller sizes",
-                                         parameterCount, needed / 1e9, available / 1e9))
-        }
-    }
-
     /// How many numbers a model of this shape holds (in Double, so absurd sizes cannot overflow).
     public var parameterCount: Double {
-        let (v, t, c, l) = (Double(vocabularySize), Double(blockSize), Double(embeddingSize), Double(layerCount))
-        let perBlock = 3 * c * c            // key, query, value of all heads (no bias)
-            + c * c + c                     // projection
-            + 4 * c * c + 4 * c + 4 * c * c + c  // feed-forward
-            + 4 * c                         // two LayerNorms
-        return v * c + t * c + l * perBlock + 2 * c + v * c + v
+        MemoryBudget.nanoGPTParameters(vocabulary: Double(vocabularySize), block: Double(blockSize),
+                                       channels: Double(embeddingSize), layers: Double(layerCount))
     }
 }
 

@@ -73,7 +73,7 @@ struct Train: ParsableCommand {
         let config = saved?.checkpoint.model.config ?? GPTConfig(
             vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize, embeddingSize: settings.embeddingSize,
             headCount: settings.heads, layerCount: settings.layers, dropout: settings.dropout)
-        try config.checkFitsInMemory()
+        try settings.checkFitsInMemory(vocabularySize: config.vocabularySize)
         let dataset = try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize)
         let model = saved?.checkpoint.model ?? NanoGPT(config, seed: settings.seed)
         let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
