@@ -30,7 +30,7 @@ let defaults = Hyperparameters(
     seed: 1337,
     evalInterval: 300,    // estimate the loss every 300 steps...
     evalIters: 200,       // ...as the mean over 200 batches of each split
-    maxNewTokens: 500)    // characters to sample at the end
+    maxNewTokens: 500)    // tokens (here: characters) to sample at the end
 
 struct Chapter01: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -44,7 +44,7 @@ struct Chapter05: ParsableCommand {
         commandName: "ch05", abstract: "Chapter 05 · NanoGPT: the full model, trained, with streaming generation.")
     @OptionGroup var training: TrainingOptions
     @Option(help: "Sampling temperature for the final sample (> 0).") var temperature: Float = 0.8
-    @Option(help: "Sample only from the k most likely characters (0: all).") var topK: Int = 0
+    @Option(help: "Sample only from the k most likely tokens (0: all).") var topK: Int = 0
     @Option(help: "Folder to save the trained model in (model.safetensors).") var checkpoint = "checkpoints/05-nanogpt"
 
     func validate() throws {

@@ -19,7 +19,7 @@ public struct Hyperparameters: Codable, Sendable {
     public var seed: UInt64            // everything random derives from this
     public var evalInterval: Int       // steps between loss estimates
     public var evalIters: Int          // batches averaged per estimate, for train and for val
-    public var maxNewTokens: Int       // characters sampled after training
+    public var maxNewTokens: Int       // tokens sampled after training
 
     public init(steps: Int, batchSize: Int, blockSize: Int, embeddingSize: Int = 32, heads: Int = 1, layers: Int = 1,
                 learningRate: Float, minLearningRate: Float? = nil, warmupSteps: Int = 0, decaySteps: Int? = nil,
