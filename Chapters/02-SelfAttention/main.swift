@@ -86,10 +86,7 @@ print("(four non-zero weights summing to 1, and zeros for the future)\n")
 
 // MARK: - 3. The data (as in chapter 01)
 
-let text = exitOnError { try Corpus.load(path: options.data) }
-let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
-exitOnError { try settings.checkFitsInMemory(vocabularySize: tokenizer.vocabularySize) }   // refuse absurd sizes now
-let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
+let (text, tokenizer, dataset) = options.loadChapterData(settings)   // text, tokenizer, 90/10 split; absurd sizes refused
 print("\(text.count) characters, vocabulary: \(tokenizer.summary); train \(dataset.train.count), val \(dataset.val.count)\n")
 
 // MARK: - 4. A language model with one Head

@@ -73,10 +73,7 @@ print()
 
 // MARK: - 2. The data (as in chapter 01)
 
-let text = exitOnError { try Corpus.load(path: options.data) }
-let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
-exitOnError { try settings.checkFitsInMemory(vocabularySize: tokenizer.vocabularySize) }   // refuse absurd sizes now
-let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
+let (text, tokenizer, dataset) = options.loadChapterData(settings)   // text, tokenizer, 90/10 split; absurd sizes refused
 print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 
 // MARK: - 3. Two stacks: with and without residuals and LayerNorm

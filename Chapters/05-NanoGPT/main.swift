@@ -62,9 +62,7 @@ print("Chapter 05 · NanoGPT\n\nHyperparameters:\n\(settings.table)\n")
 
 // MARK: - 1. The data (as in chapter 01)
 
-let text = exitOnError { try Corpus.load(path: options.data) }
-let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
-let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
+let (text, tokenizer, dataset) = options.loadChapterData(settings)   // text, tokenizer, 90/10 split; absurd sizes refused
 print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 
 // MARK: - 2. The model
@@ -77,7 +75,6 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
                        embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers,
                        dropout: settings.dropout)
-exitOnError { try settings.checkFitsInMemory(vocabularySize: config.vocabularySize) }
 let model = NanoGPT(config, seed: settings.seed)
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
 for (name, tensor) in model.namedParameters.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
