@@ -6,7 +6,11 @@ import TextData
 
 extension Bench {
     func tokenizerBenchmark(file: String) {
-        guard let text = try? Corpus.readText(at: file) else { print("cannot read \(file) as UTF-8 text"); return }
+        let text: String
+        do { text = try Corpus.readText(at: file) } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Foundation.exit(1)
+        }
         print("Byte-pair tokenizer on \(file) (\(text.utf8.count) bytes), vocabulary \(vocabularySize), best of \(tokenizerRepeats):")
         print("pre-split   train s   encode s   tokens    | HF train s   HF encode s   HF tokens   | HF ÷ ours: train   encode")
         for split in PreSplit.allCases {

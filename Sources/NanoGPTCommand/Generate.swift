@@ -42,7 +42,8 @@ struct Generate: ParsableCommand {
         if let threads { BLAS.threadCount = threads }
         let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint), configFile: config.map { URL(fileURLWithPath: $0) })
         let text = prompt ?? readPrompt()
-        let ids = try loaded.tokenizer.encode(text)
+        // An empty prompt starts from the tokenizer's start token (a newline), which is not printed.
+        let ids = text.isEmpty ? [loaded.tokenizer.startToken] : try loaded.tokenizer.encode(text)
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let stream = loaded.model.generateStream(prompt: ids, maxNewTokens: maxNewTokens, options: options,
                                                  random: SeededRandom(seed: seed), mode: recompute ? .recompute : .keyValueCache)
