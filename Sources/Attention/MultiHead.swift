@@ -49,7 +49,8 @@ public final class MultiHead: Module {
         // softmax(q k^T / sqrt(hs)) as one op: the raw (B, nh, T, T) scores are never kept (TensorCore/Ops/Softmax.swift).
         let attention = softmaxOfProducts(q, k, causal: true, scale: 1 / Float(size).squareRoot())        // (B, nh, T, T)
         lastBatchedAttention = attention
-        let mixed = matmul(dropout(attention, training: training), v)                                   // (B, nh, T, hs)
+        // Causal weights are lower triangular (dropout keeps the zeros), so the product skips the upper blocks.
+        let mixed = causalMatmul(dropout(attention, training: training), v)                             // (B, nh, T, hs)
         let joined = reshape(swapAxes(mixed, 1, 2), [batch, time, channels])                            // (B, T, C)
         return dropout(projection(joined), training: training)
     }

@@ -81,6 +81,50 @@ struct GradientCheckTests {
         #expect(maxAbsoluteDifference(fused, separate) < 1e-6)
     }
 
+    /// 140 queries make three row blocks (64, 64, 12), so the causal products really skip masked tiles; the
+    /// finite-difference check above only sees one block. Forward and every gradient must still equal the
+    /// unfused softmax of the full product.
+    @Test(arguments: [false, true])
+    func softmaxOfProductsInRowBlocksMatchesTheFullProduct(causal: Bool) {
+        #expect(causalRowBlocks(140) == [0..<64, 64..<128, 128..<140])
+        let shape = [2, 140, 6]
+        let seed = randomTensor(shape.dropLast() + [140], random, requiresGrad: false).values   // d loss / d output
+        func run(fused: Bool) -> (values: [Float], aGrad: [Float], bGrad: [Float]) {
+            let a = Tensor(shape: shape, values: (0..<1680).map { Float(($0 * 37) % 23) / 23 - 0.5 }, requiresGrad: true)
+            let b = Tensor(shape: shape, values: (0..<1680).map { Float(($0 * 53) % 29) / 29 - 0.5 }, requiresGrad: true)
+            let out = fused ? softmaxOfProducts(a, b, causal: causal, scale: 0.4)
+                            : softmax(matmul(a, b, transposeB: true), causal: causal, scale: 0.4)
+            out.backward(seed: seed)
+            return (out.values, a.gradValues!, b.gradValues!)
+        }
+        let (fused, full) = (run(fused: true), run(fused: false))
+        #expect(maxAbsoluteDifference(fused.values, full.values) < 1e-6)
+        #expect(maxAbsoluteDifference(fused.aGrad, full.aGrad) < 1e-5)
+        #expect(maxAbsoluteDifference(fused.bGrad, full.bGrad) < 1e-5)
+        #expect(fused.aGrad.contains { $0 != 0 } && fused.bGrad.contains { $0 != 0 })
+    }
+
+    /// A causal softmax's output times values, in row blocks, against the plain batched matmul: forward and
+    /// both gradients (the weights' gradient only where the weights are not masked).
+    @Test func causalMatmulMatchesMatmulOnCausalWeights() {
+        let (t, size) = (140, 5)
+        let scores = randomTensor([2, t, t], random, requiresGrad: false)
+        let seed = randomTensor([2, t, size], random, requiresGrad: false).values
+        func run(blocked: Bool) -> (values: [Float], weightsGrad: [Float], valuesGrad: [Float]) {
+            let weights = Tensor(shape: scores.shape, values: softmax(scores, causal: true).values, requiresGrad: true)
+            let values = Tensor(shape: [2, t, size], values: (0..<(2 * t * size)).map { Float(($0 * 31) % 17) / 17 - 0.5 },
+                                requiresGrad: true)
+            let out = blocked ? causalMatmul(weights, values) : matmul(weights, values)
+            out.backward(seed: seed)
+            let visible = (0..<(2 * t * t)).map { weights.gradValues![$0] * (($0 % t) <= ($0 / t) % t ? 1 : 0) }
+            return (out.values, visible, values.gradValues!)
+        }
+        let (blocked, full) = (run(blocked: true), run(blocked: false))
+        #expect(maxAbsoluteDifference(blocked.values, full.values) < 1e-6)
+        #expect(maxAbsoluteDifference(blocked.weightsGrad, full.weightsGrad) < 1e-5)
+        #expect(maxAbsoluteDifference(blocked.valuesGrad, full.valuesGrad) < 1e-5)
+    }
+
     @Test func splitHeadsIsSplitReshapeAndSwap() {
         let packed = randomTensor([2, 3, 12], random)   // B 2, T 3, 3 parts of C 4 = 2 heads of 2
         expectGradientsMatch([packed]) { concatenate(splitHeads(packed, parts: 3, heads: 2).map { reshape($0, [2, 2, 6]) }) }

@@ -54,6 +54,52 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     return out
 }
 
+/// Attention's weighted sum of the values, `weights @ values`, for causal weights: (..., T, T) @ (..., T, hs).
+///
+/// The caller promises that `weights` is lower triangular (query i gives weight exactly 0 to keys j > i,
+/// as a causal softmax, with or without dropout after it, leaves it). So, as in `softmaxOfProducts`, the
+/// query rows go in blocks (`causalRowBlocks`) and the block of rows [r0, r1) reads values 0..<r1 only.
+/// The same numbers as `matmul(weights, values)` (tested), with 62.5% of the work at T = 256.
+///
+///     backward:  dW[rows, 0..<r1] += dOut[rows] @ V[0..<r1]^T      (the masked part of dW stays 0)
+///                dV[cols] += W[c0..<T, cols]^T @ dOut[c0..<T]
+public func causalMatmul(_ weights: Tensor, _ values: Tensor) -> Tensor {
+    let t = weights.shape.last!, size = values.shape.last!
+    precondition(weights.shape.count >= 2 && weights.shape[weights.shape.count - 2] == t
+                    && values.shape.dropLast() == weights.shape.dropLast(),
+                 "causalMatmul needs (..., T, T) weights and (..., T, hs) values, got \(weights.shape) and \(values.shape)")
+    let batch = weights.count / max(1, t * t), blocks = causalRowBlocks(t)
+    let out = Tensor.result(values.shape, of: [weights, values]) { out in
+        let g = out.grad!.pointer
+        for i in 0..<batch {
+            let gi = g + i * t * size, wi = weights.storage.pointer + i * t * t, vi = values.storage.pointer + i * t * size
+            if weights.requiresGrad {
+                let dw = weights.gradStorage().pointer + i * t * t
+                for rows in blocks {
+                    BLAS.gemm(transposeB: true, m: rows.count, n: rows.upperBound, k: size, a: gi + rows.lowerBound * size,
+                              b: vi, beta: 1, c: dw + rows.lowerBound * t, ldc: t)
+                }
+            }
+            if values.requiresGrad {
+                let dv = values.gradStorage().pointer + i * t * size
+                for columns in blocks {
+                    let first = columns.lowerBound
+                    BLAS.gemm(transposeA: true, m: columns.count, n: size, k: t - first, a: wi + first * t + first, lda: t,
+                              b: gi + first * size, beta: 1, c: dv + first * size)
+                }
+            }
+        }
+    }
+    for i in 0..<batch {
+        let wi = weights.storage.pointer + i * t * t, vi = values.storage.pointer + i * t * size
+        for rows in blocks {
+            BLAS.gemm(m: rows.count, n: size, k: rows.upperBound, a: wi + rows.lowerBound * t, lda: t, b: vi, beta: 0,
+                      c: out.storage.pointer + i * t * size + rows.lowerBound * size)
+        }
+    }
+    return out
+}
+
 /// One gemm: `a` viewed as an (m, k) matrix (or (k, m) when transposed) against the matrix `b`.
 private func matmul2D(_ a: Tensor, _ b: Tensor, outShape: [Int], m: Int, n: Int, k: Int,
                       transposeA: Bool, transposeB: Bool) -> Tensor {
