@@ -44,7 +44,11 @@ struct Bench: ParsableCommand {
 
     func run() {
         if let threads { BLAS.threadCount = threads }
-        print("machine: \(Machine.description); OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s)\n")
+        // OpenBLAS picks its kernel for this CPU when it loads, unless OPENBLAS_CORETYPE names one; the sgemm
+        // speed (and so every training row) depends on which, so the header says who chose.
+        let chosenBy = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { "set by OPENBLAS_CORETYPE=\($0)" }
+            ?? "picked by OpenBLAS for this CPU"
+        print("machine: \(Machine.description); OpenBLAS kernel \(BLAS.coreName) (\(chosenBy)), \(BLAS.threadCount) thread(s)\n")
         if let tokenizerText { return tokenizerBenchmark(file: tokenizerText) }
         if !modelOnly {
             sgemmTable()
@@ -70,10 +74,15 @@ struct Bench: ParsableCommand {
         guard process.terminationStatus == 0 else {
             print("  the reference failed (is torch installed? pip install torch safetensors)"); return
         }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        if let about = objects.first(where: { $0["torch"] != nil }), let version = about["torch"] as? String,
+           let capability = about["cpu_capability"] as? String, let blas = about["blas"] as? String {
+            print("PyTorch \(version), CPU capability \(capability), matrix products by \(blas)")
+        }
         print("config   PyTorch ms/step   ours ms/step   speed-up   PyTorch recompute / cache tok/s   ours ÷ PyTorch")
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let name = object["config"] as? String, let theirs = object["ms_per_step"] as? Double,
+        for object in objects {
+            guard let name = object["config"] as? String, let theirs = object["ms_per_step"] as? Double,
                   let recompute = object["recompute_tokens_per_second"] as? Double,
                   let cache = object["cache_tokens_per_second"] as? Double,
                   let ours = training[name], let (ourRecompute, ourCache) = generation[name] else { continue }

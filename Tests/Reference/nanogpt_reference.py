@@ -156,6 +156,9 @@ def bench(names, threads, repeats):
     import time
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    blas = "MKL" if torch.backends.mkl.is_available() else "its bundled BLAS"
+    print(json.dumps({"torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                      "blas": blas}), flush=True)
     for name in names:
         vocab, block, n_embd, n_head, n_layer, batch = BENCH_CONFIGS[name]
         model = NanoGPT(vocab, block, n_embd, n_head, n_layer)
