@@ -111,6 +111,16 @@ public final class Tensor {
         return fresh
     }
 
+    /// Where a backward step that writes *every* element of this tensor's gradient puts it, and the `beta`
+    /// to do so with: the first gradient to arrive overwrites a fresh buffer (beta 0, no zeroing pass first),
+    /// a later one adds to what is there (beta 1). For products: `BLAS.gemm(..., beta: beta, c: storage)`.
+    func gradDestination() -> (storage: Storage, beta: Float) {
+        if let grad { return (grad, 1) }
+        let fresh = Storage(count: count)
+        grad = fresh
+        return (fresh, 0)
+    }
+
     /// Forgets the gradient (a parameter's arena gradient is zeroed by `Parameters.zeroGrad` instead).
     public func clearGrad() { grad = nil }
 }

@@ -125,6 +125,16 @@ struct GradientCheckTests {
         #expect(maxAbsoluteDifference(blocked.valuesGrad, full.valuesGrad) < 1e-5)
     }
 
+    /// The first gradient to reach a tensor is written over a fresh buffer, later ones are added
+    /// (`Tensor.gradDestination`). Here x reaches the loss through four ops, so whichever runs first
+    /// writes and the other three add; and x + x makes one op's two gradients meet.
+    @Test func aTensorUsedByManyOpsGetsTheSumOfTheirGradients() {
+        let x = randomTensor([2, 4, 4], random, awayFromZero: true), w = randomTensor([4, 4], random)
+        expectGradientsMatch([x, w]) {
+            add(add(relu(x), softmax(x, causal: true)), add(linear(x, weight: w, bias: nil), add(x, x)))
+        }
+    }
+
     @Test func splitHeadsIsSplitReshapeAndSwap() {
         let packed = randomTensor([2, 3, 12], random)   // B 2, T 3, 3 parts of C 4 = 2 heads of 2
         expectGradientsMatch([packed]) { concatenate(splitHeads(packed, parts: 3, heads: 2).map { reshape($0, [2, 2, 6]) }) }

@@ -51,8 +51,11 @@ extension Kernels {
     }
 
     /// aGrad += g;  bGrad += g summed over every repetition of b.
-    public static func addBroadcastBackward(_ g: Storage, aGrad: Storage?, bGrad: Storage?) {
-        if let aGrad { accumulate(g, into: aGrad) }
+    /// With `overwriteA`, aGrad = g instead of aGrad += g (aGrad is a fresh buffer: `Tensor.gradDestination`).
+    public static func addBroadcastBackward(_ g: Storage, aGrad: Storage?, overwriteA: Bool = false, bGrad: Storage?) {
+        if let aGrad {
+            if overwriteA { aGrad.pointer.update(from: g.pointer, count: g.count) } else { accumulate(g, into: aGrad) }
+        }
         guard let bGrad else { return }
         let gp = g.pointer, bCount = bGrad.count, bg = bGrad.pointer
         var start = 0
@@ -77,9 +80,14 @@ extension Kernels {
     }
 
     /// The ReLU passes gradient only where its output was positive.
-    public static func reluBackward(output: Storage, _ g: Storage, xGrad: Storage) {
+    /// dx += g where the output was positive; with `overwrite`, dx = g there and 0 elsewhere.
+    public static func reluBackward(output: Storage, _ g: Storage, xGrad: Storage, overwrite: Bool = false) {
         let y = output.pointer, g = g.pointer, d = xGrad.pointer
-        for i in 0..<xGrad.count where y[i] > 0 { d[i] += g[i] }
+        if overwrite {
+            for i in 0..<xGrad.count { d[i] = y[i] > 0 ? g[i] : 0 }
+        } else {
+            for i in 0..<xGrad.count where y[i] > 0 { d[i] += g[i] }
+        }
     }
 
     /// mask[i] = 0 with probability p, else 1/(1-p) (inverted dropout: the expected value is unchanged).

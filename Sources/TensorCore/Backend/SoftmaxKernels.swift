@@ -23,9 +23,9 @@ extension Kernels {
     }
 
     /// With y = softmax(scale * x):  dx_j = scale * y_j * (dy_j - sum_k y_k dy_k). Masked entries have
-    /// y = 0, so they get no gradient.
+    /// y = 0, so they get no gradient. Adds into xGrad, or with `overwrite` writes it (masked entries 0).
     public static func softmaxBackward(output: Storage, _ g: Storage, xGrad: Storage, rows: Int, columns: Int,
-                                       causal: Bool, scale: Float = 1) {
+                                       causal: Bool, scale: Float = 1, overwrite: Bool = false) {
         let y = output.pointer, g = g.pointer, d = xGrad.pointer
         for r in 0..<rows {
             let row = r &* columns
@@ -36,10 +36,15 @@ extension Kernels {
             var j = 0
             while j &+ 8 <= visible {
                 let update = scale8 * VectorMath.load(yr, j) * (VectorMath.load(gr, j) - dot8)
-                VectorMath.store(VectorMath.load(dr, j) + update, dr, j)
+                VectorMath.store(overwrite ? update : VectorMath.load(dr, j) + update, dr, j)
                 j &+= 8
             }
-            while j < visible { dr[j] += scale * yr[j] * (gr[j] - dot); j &+= 1 }
+            while j < visible {
+                let update = scale * yr[j] * (gr[j] - dot)
+                dr[j] = overwrite ? update : dr[j] + update
+                j &+= 1
+            }
+            if overwrite { (dr + visible).update(repeating: 0, count: columns &- visible) }
         }
     }
 

@@ -6,7 +6,8 @@ public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
     if b.shape.count > a.shape.count { return add(b, a) }
     precondition(Array(a.shape.suffix(b.shape.count)) == b.shape, "cannot broadcast \(b.shape) onto \(a.shape)")
     let out = Tensor.result(a.shape, of: [a, b]) { out in
-        Kernels.addBroadcastBackward(out.grad!, aGrad: a.requiresGrad ? a.gradStorage() : nil,
+        let aGrad = a.requiresGrad ? a.gradDestination() : nil   // written whole: copied when it is the first
+        Kernels.addBroadcastBackward(out.grad!, aGrad: aGrad?.storage, overwriteA: aGrad?.beta == 0,
                                      bGrad: b.requiresGrad ? b.gradStorage() : nil)
     }
     Kernels.addBroadcast(a.storage, b.storage, out: out.storage)
@@ -29,7 +30,8 @@ public func * (x: Tensor, alpha: Float) -> Tensor { scale(x, by: alpha) }
 /// max(0, x)
 public func relu(_ x: Tensor) -> Tensor {
     let out = Tensor.result(x.shape, of: [x]) { out in
-        Kernels.reluBackward(output: out.storage, out.grad!, xGrad: x.gradStorage())
+        let (xGrad, beta) = x.gradDestination()
+        Kernels.reluBackward(output: out.storage, out.grad!, xGrad: xGrad, overwrite: beta == 0)
     }
     Kernels.relu(x.storage, out: out.storage)
     return out

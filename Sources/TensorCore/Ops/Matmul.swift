@@ -71,6 +71,7 @@ public func causalMatmul(_ weights: Tensor, _ values: Tensor) -> Tensor {
     let batch = weights.count / max(1, t * t), blocks = causalRowBlocks(t)
     let out = Tensor.result(values.shape, of: [weights, values]) { out in
         let g = out.grad!.pointer
+        let valuesGrad = values.requiresGrad ? values.gradDestination() : nil   // the column blocks cover all of dV
         for i in 0..<batch {
             let gi = g + i * t * size, wi = weights.storage.pointer + i * t * t, vi = values.storage.pointer + i * t * size
             if weights.requiresGrad {
@@ -80,12 +81,12 @@ public func causalMatmul(_ weights: Tensor, _ values: Tensor) -> Tensor {
                               b: vi, beta: 1, c: dw + rows.lowerBound * t, ldc: t)
                 }
             }
-            if values.requiresGrad {
-                let dv = values.gradStorage().pointer + i * t * size
+            if let valuesGrad {
+                let dv = valuesGrad.storage.pointer + i * t * size
                 for columns in blocks {
                     let first = columns.lowerBound
                     BLAS.gemm(transposeA: true, m: columns.count, n: size, k: t - first, a: wi + first * t + first, lda: t,
-                              b: gi + first * size, beta: 1, c: dv + first * size)
+                              b: gi + first * size, beta: valuesGrad.beta, c: dv + first * size)
                 }
             }
         }
@@ -106,12 +107,13 @@ private func matmul2D(_ a: Tensor, _ b: Tensor, outShape: [Int], m: Int, n: Int,
     let out = Tensor.result(outShape, of: [a, b]) { out in
         let g = out.grad!.pointer
         if a.requiresGrad {   // dA = dC op(B)^T
-            BLAS.gemm(transposeB: !transposeB, m: m, n: k, k: n, a: g, b: b.storage.pointer, beta: 1,
-                      c: a.gradStorage().pointer)
+            let (da, beta) = a.gradDestination()
+            BLAS.gemm(transposeB: !transposeB, m: m, n: k, k: n, a: g, b: b.storage.pointer, beta: beta, c: da.pointer)
         }
         if b.requiresGrad {   // dB = A^T dC, or (dC^T A) when B is stored transposed
-            if !transposeB { BLAS.gemm(transposeA: true, m: k, n: n, k: m, a: a.storage.pointer, b: g, beta: 1, c: b.gradStorage().pointer) }
-            else { BLAS.gemm(transposeA: true, m: n, n: k, k: m, a: g, b: a.storage.pointer, beta: 1, c: b.gradStorage().pointer) }
+            let (db, beta) = b.gradDestination()
+            if !transposeB { BLAS.gemm(transposeA: true, m: k, n: n, k: m, a: a.storage.pointer, b: g, beta: beta, c: db.pointer) }
+            else { BLAS.gemm(transposeA: true, m: n, n: k, k: m, a: g, b: a.storage.pointer, beta: beta, c: db.pointer) }
         }
     }
     BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
@@ -131,8 +133,8 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let out = Tensor.result(Array(x.shape.dropLast()) + [outputs], of: bias.map { [x, weight, $0] } ?? [x, weight]) { out in
         let g = out.grad!
         if x.requiresGrad {   // dx (rows, in) += dy (rows, out) @ W (out, in)
-            BLAS.gemm(m: rows, n: inputs, k: outputs, a: g.pointer, b: weight.storage.pointer, beta: 1,
-                      c: x.gradStorage().pointer)
+            let (dx, beta) = x.gradDestination()
+            BLAS.gemm(m: rows, n: inputs, k: outputs, a: g.pointer, b: weight.storage.pointer, beta: beta, c: dx.pointer)
         }
         if weight.requiresGrad {   // dW (out, in) += dy^T (out, rows) @ x (rows, in)
             BLAS.gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: g.pointer, b: x.storage.pointer,

@@ -12,8 +12,9 @@ public func softmax(_ x: Tensor, causal: Bool = false, scale: Float = 1) -> Tens
     }
     let rows = x.count / max(1, columns)
     let out = Tensor.result(x.shape, of: [x]) { out in
-        Kernels.softmaxBackward(output: out.storage, out.grad!, xGrad: x.gradStorage(), rows: rows, columns: columns,
-                                causal: causal, scale: scale)
+        let (xGrad, beta) = x.gradDestination()
+        Kernels.softmaxBackward(output: out.storage, out.grad!, xGrad: xGrad, rows: rows, columns: columns,
+                                causal: causal, scale: scale, overwrite: beta == 0)
     }
     Kernels.softmax(x.storage, out: out.storage, rows: rows, columns: columns, causal: causal, scale: scale)
     return out
@@ -62,24 +63,26 @@ public func softmaxOfProducts(_ a: Tensor, _ b: Tensor, causal: Bool = false, sc
     let firstRow = { (columns: Range<Int>) in causal ? columns.lowerBound : 0 }
     let columnBlocks = causal ? blocks : [0..<n]
     let out = Tensor.result(Array(a.shape.dropLast(2)) + [m, n], of: [a, b]) { out in
-        let scores = Storage.zeros(count: out.count)   // d loss / d (a @ b^T), before the scale
+        let scores = Storage(count: out.count)   // d loss / d (a @ b^T), before the scale: written whole
         Kernels.softmaxBackward(output: out.storage, out.grad!, xGrad: scores, rows: batch * m, columns: n,
-                                causal: causal, scale: scale)
+                                causal: causal, scale: scale, overwrite: true)
+        // The row blocks cover every row of dA, the column blocks every row of dB: both are written whole.
+        let aGrad = a.requiresGrad ? a.gradDestination() : nil, bGrad = b.requiresGrad ? b.gradDestination() : nil
         for i in 0..<batch {
             let dS = scores.pointer + i * m * n, ai = a.storage.pointer + i * m * k, bi = b.storage.pointer + i * n * k
-            if a.requiresGrad {
-                let da = a.gradStorage().pointer + i * m * k
+            if let aGrad {
+                let da = aGrad.storage.pointer + i * m * k
                 for rows in blocks {   // dA[rows] += dS[rows, visible] @ B[visible]
                     BLAS.gemm(m: rows.count, n: k, k: visibleColumns(rows), a: dS + rows.lowerBound * n, lda: n,
-                              b: bi, beta: 1, c: da + rows.lowerBound * k)
+                              b: bi, beta: aGrad.beta, c: da + rows.lowerBound * k)
                 }
             }
-            if b.requiresGrad {
-                let db = b.gradStorage().pointer + i * n * k
+            if let bGrad {
+                let db = bGrad.storage.pointer + i * n * k
                 for columns in columnBlocks {   // dB[columns] += dS[first..<m, columns]^T @ A[first..<m]
                     let first = firstRow(columns)
                     BLAS.gemm(transposeA: true, m: columns.count, n: k, k: m - first,
-                              a: dS + first * n + columns.lowerBound, lda: n, b: ai + first * k, beta: 1,
+                              a: dS + first * n + columns.lowerBound, lda: n, b: ai + first * k, beta: bGrad.beta,
                               c: db + columns.lowerBound * k)
                 }
             }
