@@ -1,5 +1,6 @@
-// Matrix products: `matmul` (plain and batched) and `linear` (x @ W^T + b, PyTorch's nn.Linear).
-// Every product is one cblas_sgemm per batch element; transposes are flags, never copies.
+// Matrix products: `matmul` (plain and batched), `causalMatmul` (attention weights @ values, skipping the
+// masked blocks) and `linear` (x @ W^T + b, PyTorch's nn.Linear). Every product is one cblas_sgemm per batch
+// element (per row block for causalMatmul); transposes are flags, never copies.
 //
 // For C = op(A) op(B) the chain rule gives dop(A) = dC op(B)^T and dop(B) = op(A)^T dC. Written out for
 // each transpose flag, every gradient is again one gemm, accumulated (beta = 1) into the input's gradient.
