@@ -23,8 +23,8 @@ import PackageDescription
 // (see ../shared/FINDINGS.md), so ask for them on x86_64 and leave other architectures alone.
 //
 // Release builds also drop Swift's run-time exclusivity checks (debug builds, and so the tests, keep them):
-// every access to a class's stored property or a global otherwise calls swift_beginAccess, which cost 6%
-// of the tiny model's training step (valgrind --tool=callgrind on `bench --configs T`).
+// every access to a class's stored property or a global otherwise calls swift_beginAccess. Dropping them
+// took 8% off the instructions of `bench --model-only --configs T` (counted with valgrind --tool=callgrind).
 let uncheckedExclusivity: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 #if arch(x86_64)
 let fastMath: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "haswell"])] + uncheckedExclusivity

@@ -3,7 +3,8 @@
 // element (per row block for causalMatmul); transposes are flags, never copies.
 //
 // For C = op(A) op(B) the chain rule gives dop(A) = dC op(B)^T and dop(B) = op(A)^T dC. Written out for
-// each transpose flag, every gradient is again one gemm, accumulated (beta = 1) into the input's gradient.
+// each transpose flag, every gradient is again one gemm, added into the input's gradient (beta = 1), or
+// written over a fresh buffer when it is the first to arrive (beta = 0: see `Tensor.gradDestination`).
 
 /// (..., M, K) @ (..., K, N) -> (..., M, N).
 ///
@@ -62,8 +63,8 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 /// query rows go in blocks (`causalRowBlocks`) and the block of rows [r0, r1) reads values 0..<r1 only.
 /// The same numbers as `matmul(weights, values)` (tested), with 62.5% of the work at T = 256.
 ///
-///     backward:  dW[rows, 0..<r1] += dOut[rows] @ V[0..<r1]^T      (the masked part of dW stays 0)
-///                dV[cols] += W[c0..<T, cols]^T @ dOut[c0..<T]
+///     backward:  dW[rows, 0..<r1] += dOut[rows] @ V[0..<r1]^T      (dW's skipped tiles get nothing: those
+///                dV[cols] += W[c0..<T, cols]^T @ dOut[c0..<T]        weights are 0 whatever the parameters)
 public func causalMatmul(_ weights: Tensor, _ values: Tensor) -> Tensor {
     let t = weights.shape.last!, size = values.shape.last!
     precondition(weights.shape.count >= 2 && weights.shape[weights.shape.count - 2] == t
