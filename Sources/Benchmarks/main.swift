@@ -50,7 +50,7 @@ struct Bench: ParsableCommand {
             ?? "picked by OpenBLAS for this CPU"
         print("machine: \(Machine.description); OpenBLAS kernel \(BLAS.coreName) (\(chosenBy)), \(BLAS.threadCount) thread(s)")
         let avx512Kernels: Set<String> = ["SkylakeX", "Cooperlake", "SapphireRapids"]
-        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil, Self.cpuFlags.contains("avx512f"),
+        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil, Machine.cpuFlags.contains("avx512f"),
            !avx512Kernels.contains(BLAS.coreName) {
             print("note: this CPU has AVX-512 but OPENBLAS_CORETYPE holds OpenBLAS to a narrower kernel; "
                   + "`env -u OPENBLAS_CORETYPE` lets it choose (README, Speed)")
@@ -115,13 +115,6 @@ struct Bench: ParsableCommand {
             results[name] = (rates[0], rates[1])
         }
         return results
-    }
-
-    /// The words of /proc/cpuinfo's `flags` line (empty where there is none).
-    static var cpuFlags: Set<String> {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let line = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
-        return Set(line.split(separator: " ").map(String.init))
     }
 
     /// The three model sizes of the speed comparison with PyTorch.

@@ -122,9 +122,18 @@ public struct ChapterReport {
 /// "2 cores, AMD EPYC 7B13, OpenBLAS Zen": which machine a number was measured on.
 public enum Machine {
     public static var description: String {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+        let cpu = cpuInfoLine("model name")?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)"
+    }
+
+    /// The CPU's feature flags, the words of /proc/cpuinfo's `flags` line ("avx2", "avx512f", ...; empty
+    /// where there is no such file).
+    public static var cpuFlags: Set<String> {
+        Set((cpuInfoLine("flags") ?? "").split(separator: " ").map(String.init))
+    }
+
+    private static func cpuInfoLine(_ key: String) -> Substring? {
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix(key) }
     }
 }

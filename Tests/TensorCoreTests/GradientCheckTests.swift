@@ -135,6 +135,27 @@ struct GradientCheckTests {
         }
     }
 
+    /// A fresh gradient buffer comes from the pool with whatever its last user left in it, and must be
+    /// written, never added to. Fill the pool with NaN buffers of every size this graph uses, then check
+    /// that backward still gives the gradients of a run with a clean pool.
+    @Test func freshGradientBuffersAreWrittenNotAddedTo() {
+        let x = randomTensor([2, 4, 4], random, awayFromZero: true), w = randomTensor([4, 4], random)
+        func gradients() -> [Float] {
+            x.clearGrad()
+            w.clearGrad()
+            let out = add(add(relu(x), softmax(x, causal: true)), add(linear(x, weight: w, bias: nil), add(x, x)))
+            sum(softmaxOfProducts(out, out, causal: true)).backward()
+            return x.gradValues! + w.gradValues!
+        }
+        let clean = gradients()
+        var poisoned: [Storage] = []
+        for count in [x.count, w.count] { for _ in 0..<40 { let s = Storage(count: count); s.fill(.nan); poisoned.append(s) } }
+        poisoned.removeAll()   // back into this thread's pool, NaN inside
+        let after = gradients()
+        #expect(after.allSatisfy { $0.isFinite })
+        #expect(after == clean)
+    }
+
     @Test func splitHeadsIsSplitReshapeAndSwap() {
         let packed = randomTensor([2, 3, 12], random)   // B 2, T 3, 3 parts of C 4 = 2 heads of 2
         expectGradientsMatch([packed]) { concatenate(splitHeads(packed, parts: 3, heads: 2).map { reshape($0, [2, 2, 6]) }) }
