@@ -14,6 +14,7 @@
 //   NanoGPT                     the full model, streaming generation, checkpoints (chapter 05)
 //   Chapters/NN-*               one executable per concept: ch00 ... ch06
 //   nanogpt, compare, bench     after the chapters: train/generate on any text, compare chapters, measure speed
+//   Weaving, weave              each chapter's page (Chapters/NN-*/README.md) from its source and a run of it
 //
 // Nothing in a library depends on a later one, and TensorCore knows nothing about GPTs. (Training comes
 // before the model libraries because chapter 01 introduces the loop that every later chapter reuses.)
@@ -57,6 +58,7 @@ let package = Package(
         .executable(name: "nanogpt", targets: ["nanogpt"]),
         .executable(name: "compare", targets: ["compare"]),
         .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "weave", targets: ["weave"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -106,6 +108,12 @@ let package = Package(
                                             .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Compare"),
 
+        // --- The chapters' pages: main.swift and a real run, woven into Chapters/NN-*/README.md ----
+        .target(name: "Weaving"),
+        .executableTarget(
+            name: "weave", dependencies: ["Weaving", "Training", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Weave"),
+
         // --- Measurements (never timed in tests) --------------------------------------------
         .executableTarget(
             name: "bench", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT",
@@ -121,7 +129,10 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "NanoGPT", "Training"],
                     exclude: ["Fixtures"]),
         // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.
-        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "compare", "nanogpt"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "compare",
+                                                            "nanogpt", "weave"]),
+        // The committed pages against the sources they were woven from (the drift test), and the weave's parts.
+        .testTarget(name: "WeaveTests", dependencies: ["Weaving"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

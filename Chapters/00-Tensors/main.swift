@@ -39,6 +39,7 @@ print("Chapter 00 · Tensors\n")
 //
 // A (2, 3) tensor stores its 6 numbers row after row: element [i, j] sits at offset i * 3 + j.
 
+section("1. A tensor is a shape and a buffer")
 let x = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
 print("x = \(x)")
 print("x[1, 2] = \(x[1, 2])  (offset 1 * 3 + 2 = 5)\n")
@@ -47,7 +48,10 @@ print("x[1, 2] = \(x[1, 2])  (offset 1 * 3 + 2 = 5)\n")
 //
 // C[i, j] = sum over p of A[i, p] * B[p, j]: 2 * M * N * K floating-point operations. Three nested loops
 // do it correctly but slowly; OpenBLAS does the same sum with cache blocking, SIMD and threads.
+// The loop, kept in the tensor core to test BLAS against:
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.matmul
 
+section("2. Matrix multiplication: a loop, then BLAS")
 func seconds(_ body: () -> Void) -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     body()
@@ -80,7 +84,19 @@ print("(\(BLAS.threadCount) BLAS thread(s), OpenBLAS kernel \(BLAS.coreName))\n"
 // backward() starts from dL/dL = 1 and walks the graph in reverse: sum sends 1 to every element of h,
 // relu lets it through where h > 0, and linear turns it into dL/dW = dh^T x, dL/db = column sums of dh,
 // dL/dx = dh W.
+//
+// Every op in the tensor core is written this way: the result remembers its inputs and a closure that,
+// given the result's gradient, writes (or adds) the gradients of its inputs. The backward step sits
+// right above the forward computation. ReLU, then linear (whose three gradients are three matrix products):
+// show: Sources/TensorCore/Ops/Elementwise.swift relu
+// show: Sources/TensorCore/Ops/Matmul.swift linear
+//
+// `Tensor.result` makes the output and records the closure only when some input needs a gradient.
+// backward() then orders the graph and runs the closures from the loss back to the leaves:
+// show: Sources/TensorCore/Tensor.swift Tensor.result
+// show: Sources/TensorCore/Autograd.swift Tensor.backward Tensor.topologicalOrder
 
+section("3. Autograd on a tiny expression")
 let weight = Tensor(shape: [2, 3], values: [0.5, -1, 0.25, 1, 0.5, -0.5], requiresGrad: true)
 let bias = Tensor(shape: [2], values: [2, -2], requiresGrad: true)
 let h = relu(linear(x, weight: weight, bias: bias))
@@ -98,8 +114,11 @@ print("by hand: dL/dW = [5, 7, 9, 4, 5, 6] and dL/db = [2, 1]: relu blocks the g
 // MARK: - 4. A gradient check you can watch
 //
 // The derivative is the slope: (L(w + eps) - L(w - eps)) / (2 eps). Nudge each weight both ways, rerun
-// the forward pass, and compare with what backward() computed.
+// the forward pass, and compare with what backward() computed. The test suite does this for every op,
+// with this function:
+// show: Sources/TensorCore/GradientCheck.swift gradientCheck
 
+section("4. A gradient check you can watch")
 let input = Tensor.normal([3, 4], std: 1, random: random)
 let gain = Tensor.filled([4], with: 1, requiresGrad: true), shift = Tensor.zeros([4], requiresGrad: true)
 let projection = Tensor.normal([5, 4], std: 0.5, random: random, requiresGrad: true)
@@ -128,13 +147,16 @@ print("all \(check.checkedElements) parameters: \(check.passed ? "PASS" : "FAIL"
 print("(the test suite runs such a check for every op in the tensor core)\n")
 
 // MARK: - 5. The picture
+//
+// Both speeds against n, on a log scale: the loop stays flat near 1 GFLOP/s, BLAS climbs with n as its
+// blocks fill the caches and both cores.
 
-let folder = URL(fileURLWithPath: options.out ?? "Plots/00-tensors")
-let plot = exitOnError {
-    try Plotter.shared.lines(
+section("5. The picture")
+let report = exitOnError { try ChapterReport(chapter: "00-tensors", title: "Tensors", out: options.out) }
+exitOnError {
+    report.drew(try Plotter.shared.lines(
         [Series("three nested loops", x: sizes.map(Double.init), y: loopRates),
          Series("OpenBLAS sgemm, \(BLAS.threadCount) thread(s)", x: sizes.map(Double.init), y: blasRates)],
         title: "Chapter 00 · Tensors: n x n matrix product speed", xLabel: "n", yLabel: "GFLOP/s",
-        logScaleX: true, in: folder, name: "matmul-speed")
+        logScaleX: true, in: report.folder, name: "matmul-speed"))
 }
-print("wrote \(plot.rendered ? plot.image.path : plot.script.path)")

@@ -4,7 +4,9 @@
 // We read a text, turn every character into a number, and train the simplest model that can
 // generate text: a table that says, for each character, how likely each next character is.
 // Everything later chapters need is introduced here: the tokenizer, the train/val split, random
-// batches, the cross-entropy loss, AdamW, estimateLoss, and sampling.
+// batches, the cross-entropy loss, AdamW, estimateLoss, and sampling. The training loop is written out
+// here, once, in full; then `Trainer` takes it over (the same loop, plus the evaluation schedule, the
+// log and a progress line), and every later chapter uses Trainer.
 //
 //   swift run -c release ch01            (--quick for a few seconds, --help for every flag)
 //
@@ -18,7 +20,9 @@ import TensorCore
 import TextData
 import Training
 
-// MARK: - Hyperparameters (each can be overridden by a flag of the same name)
+// MARK: - Hyperparameters
+//
+// Each can be overridden by a flag of the same name (`--steps 1000`, `--learning-rate 3e-3`, ...).
 
 let defaults = Hyperparameters(
     steps: 3000,          // optimizer steps
@@ -41,12 +45,15 @@ let options = Chapter01.parseOrExitWithOneLine().training
 let settings = options.resolve(defaults)
 options.configureThreads()
 let report = exitOnError { try ChapterReport(chapter: "01-bigram", title: "Bigram", out: options.out) }
-print("Chapter 01 · Bigram\n\nHyperparameters:\n\(settings.table)\n")
+print("Chapter 01 · Bigram\n")
+section("Hyperparameters")
+print("\(settings.table)\n")
 
 // MARK: - 1. The data
 //
 // Any UTF-8 text works. By default this is Tiny Shakespeare: 1.1 million characters of plays.
 
+section("1. The data")
 let text = exitOnError { try Corpus.load(path: options.data) }
 print("length of the text: \(text.count) characters")
 print("the first 200:\n---\n\(text.prefix(200))\n---\n")
@@ -56,7 +63,9 @@ print("the first 200:\n---\n\(text.prefix(200))\n---\n")
 // A neural network computes with numbers, so each distinct character gets an id: its position in
 // the sorted list of characters. encode turns text into ids, decode turns ids back into text.
 // (`--tokenizer bpe` swaps in chapter 06's byte-pair tokens; everything below works with either.)
+// show: Sources/TextData/CharacterTokenizer.swift CharacterTokenizer.encode CharacterTokenizer.decode
 
+section("2. A character tokenizer")
 let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
 let vocabularySize = tokenizer.vocabularySize
 exitOnError {   // the bigram's table is V x V, and a step keeps B x T rows of V logits: refuse sizes that cannot fit
@@ -79,6 +88,7 @@ print("decode(that) = \"\(tokenizer.decode(exampleIds))\"\n")
 // The first 90% trains the model. The last 10% is never trained on: its loss tells us whether the
 // model learned the language or merely memorized its training text.
 
+section("3. Train and validation split")
 let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
 print("train: \(dataset.train.count) tokens, val: \(dataset.val.count) tokens\n")
 
@@ -87,7 +97,9 @@ print("train: \(dataset.train.count) tokens, val: \(dataset.val.count) tokens\n"
 // A batch is B random windows of T + 1 tokens. The inputs are the first T; the targets are the same
 // window shifted left by one. So one window of T = 8 holds 8 examples: predict the 2nd token from
 // the 1st, the 3rd from the first two, ..., the 9th from the first eight.
+// show: Sources/TextData/TokenDataset.swift TokenDataset.batch
 
+section("4. Batches")
 let peek = dataset.batch(.train, batchSize: 4, blockSize: settings.blockSize, random: SeededRandom(seed: settings.seed))
 print("inputs  (B=4, T=\(settings.blockSize)): \(Array(peek.inputs.prefix(settings.blockSize)))  ...")
 print("targets (B=4, T=\(settings.blockSize)): \(Array(peek.targets.prefix(settings.blockSize)))  ...")
@@ -104,6 +116,7 @@ print()
 // is an embedding lookup: ids (B, T) -> logits (B, T, V). It never looks further back than one
 // character, which is why its text will be gibberish with the right letter frequencies.
 
+section("5. The bigram model")
 /// A bigram language model: the next character depends only on the current one.
 final class BigramLanguageModel: LanguageModel {
     let table: Tensor  // (V, V): row = current character, column = next character
@@ -127,35 +140,107 @@ final class BigramLanguageModel: LanguageModel {
 
 let model = BigramLanguageModel(vocabularySize: vocabularySize, blockSize: settings.blockSize,
                                 random: SeededRandom(seed: settings.seed))
-let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
-print("parameters: \(trainer.parameters.count) (a \(vocabularySize) x \(vocabularySize) table)\n")
+print("parameters: \(model.table.count) (a \(vocabularySize) x \(vocabularySize) table)\n")
 
 // MARK: - 6. The loss, before training
 //
-// Cross-entropy: the mean of -ln p(correct next character). A model that knows nothing spreads its
-// probability evenly, p = 1/V, so its loss is ln(V). Our nearly-zero table is exactly that.
+// Cross-entropy: the mean of -ln p(correct next character), where p = softmax(logits) of the row. A
+// model that knows nothing spreads its probability evenly, p = 1/V, so its loss is ln(V). Our
+// nearly-zero table is exactly that. The tensor core fuses softmax and -ln p into one op, whose gradient
+// is simply softmax(logits) - onehot(target), divided by the number of rows:
+// show: Sources/TensorCore/Ops/Loss.swift crossEntropy
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy
+//
+// One batch's loss is noisy, so we estimate the loss as the mean over `evalIters` random batches of
+// each split (gpt.py's estimate_loss), with gradients off: nothing here is trained. The batches come from
+// their own generator, so evaluating never changes which batches training sees.
 
-let before = trainer.estimateLoss()
+section("6. The loss, before training")
+func estimateLoss(random: SeededRandom) -> (train: Float, val: Float) {
+    withoutGradients {
+        func meanLoss(_ split: Split) -> Float {
+            var total: Float = 0
+            for _ in 0..<settings.evalIters {
+                let batch = dataset.batch(split, batchSize: settings.batchSize, blockSize: settings.blockSize,
+                                          random: random)
+                let logits = model.logits(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize, training: false)
+                total += crossEntropy(logits, targets: batch.targets).scalar
+            }
+            return total / Float(settings.evalIters)
+        }
+        return (meanLoss(.train), meanLoss(.val))
+    }
+}
+let before = estimateLoss(random: SeededRandom(seed: settings.seed &+ 2))
 print(String(format: "loss before training: train %.4f, val %.4f (a uniform guess scores ln(%d) = %.2f)",
              before.train, before.val, vocabularySize, log(Double(vocabularySize))))
 
 // Sampling: feed a token, turn the logits of the last position into probabilities (softmax), draw
-// the next token from them, append it, and repeat.
+// the next token from them, append it, and repeat. (Every model in this project samples this way.)
+// show: Sources/Training/Sampling.swift LanguageModel.generate
 let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
 let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)
 print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 
-// MARK: - 7. Training
+// MARK: - 7. Training, written out
 //
-// Each step: a random batch, the loss, its gradient by backpropagation, and one AdamW update.
+// Each step: a random batch, the forward pass and its loss, the gradients zeroed and then computed by
+// backward(), and one AdamW update. Every `evalInterval` steps (and at the end) we estimate the loss.
+// The parameters live in one flat buffer (`Parameters`), so zeroing every gradient is one fill and AdamW
+// is one loop over it. The learning rate follows a cosine from 1e-2 down to 1e-3 over the run.
+//
+// AdamW keeps a running mean m of each gradient and of its square v, and moves each weight by m / sqrt(v):
+// a step of about the learning rate, whatever the gradient's scale. Its update rule, from the library:
+// show: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
+// show: Sources/TensorCore/Backend/OptimizerKernels.swift Kernels.adamW
+//
+// Expect the loss to fall fast from 4.17 and flatten near 2.5 within the first thousand steps.
 
-exitOnError { try trainer.train() }
+section("7. Training, written out")
+let parameters = Parameters(model.namedParameters)   // the table, moved into one flat buffer with its gradient
+let optimizer = AdamW(for: parameters, weightDecay: settings.weightDecay)
+let batchRandom = SeededRandom(seed: settings.seed &+ 1), evaluationRandom = SeededRandom(seed: settings.seed &+ 2)
+let started = Date()
+for step in 0...settings.steps {
+    if step % settings.evalInterval == 0 || step == settings.steps {
+        let (train, val) = estimateLoss(random: evaluationRandom)   // at step 0: the loss before training, as above
+        print(String(format: "step %d: train loss %.4f, val loss %.4f", step, train, val))
+    }
+    if step == settings.steps { break }
+    let batch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: batchRandom)
+    let logits = model.logits(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize, training: true)  // (B, T, V)
+    let loss = crossEntropy(logits, targets: batch.targets)                                                      // scalar
+    parameters.zeroGrad()
+    loss.backward()
+    optimizer.update(parameters, learningRate: settings.schedule.rate(at: step))
+}
+print(String(format: "trained %d steps in %.2f s", settings.steps, Date().timeIntervalSince(started)))
+
+// MARK: - 8. The same loop, as Trainer
+//
+// `Trainer` is this loop, plus the evaluation schedule, the log line, a progress line with tokens/s and
+// the time left, and a stop for a loss that turns NaN. Every later chapter trains with it. Its step:
+// show: Sources/Training/Trainer.swift Trainer.trainStep
+//
+// To be sure it is the same loop, train a second bigram from the same seed with Trainer and compare
+// every weight. They should be equal bit for bit: same initial table, same batches, same arithmetic.
+
+section("8. The same loop, as Trainer")
+let trained = BigramLanguageModel(vocabularySize: vocabularySize, blockSize: settings.blockSize,
+                                  random: SeededRandom(seed: settings.seed))
+let trainer = Trainer(model: trained, dataset: dataset, hyperparameters: settings)
+exitOnError { try trainer.train(log: { _ in }) }   // quiet: the loop above already printed these losses
+let largestDifference = zip(model.table.values, trained.table.values).map { abs($0 - $1) }.max() ?? 0
+print(String(format: "Trainer's weights after %d steps against the loop's: largest difference %g (%@)",
+             settings.steps, largestDifference, largestDifference == 0 ? "bit for bit the same" : "they differ"))
 let after = trainer.evaluations.last!
-print(String(format: "\nloss after training: train %.4f, val %.4f  (%.0f training tokens/s)",
+print(String(format: "loss after training: train %.4f, val %.4f  (%.0f training tokens/s)",
              after.trainLoss, after.valLoss, trainer.tokensPerSecond))
+exitOnError { try report.plotLoss(trainer) }
 
-// MARK: - 8. After training: text, and what the table learned
+// MARK: - 9. After training: text, and what the table learned
 
+section("9. After training: text, and what the table learned")
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
     model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
 }
@@ -168,11 +253,10 @@ print("sample after training:\n---\n\(sample)\n---\n")
 let probabilities = softmax(model.table)
 let labels = ChapterReport.tickLabels(Array(0..<vocabularySize), tokenizer: tokenizer)
 exitOnError {
-    try report.plotLoss(trainer.evaluations)
-    try Plotter.shared.heatmaps(
+    report.drew(try Plotter.shared.heatmaps(
         [Heatmap("P(next | current)", rows: vocabularySize, columns: vocabularySize, values: probabilities.values)],
         rowLabels: labels, columnLabels: labels, title: "\(report.heading): next-character probabilities",
-        xLabel: "next character", yLabel: "current character", colorRange: 0...1, in: report.folder, name: "bigram")
+        xLabel: "next character", yLabel: "current character", colorRange: 0...1, in: report.folder, name: "bigram"))
     try report.writeSample(sample)
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }

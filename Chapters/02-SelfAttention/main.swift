@@ -19,7 +19,9 @@ import TensorCore
 import TextData
 import Training
 
-// MARK: - Hyperparameters (each can be overridden by a flag of the same name)
+// MARK: - Hyperparameters
+//
+// Each can be overridden by a flag of the same name (`--block-size 8`, `--learning-rate 3e-3`, ...).
 
 let defaults = Hyperparameters(
     steps: 5000,           // optimizer steps
@@ -43,13 +45,17 @@ let options = Chapter02.parseOrExitWithOneLine().training
 let settings = options.resolve(defaults)
 options.configureThreads()
 let report = exitOnError { try ChapterReport(chapter: "02-self-attention", title: "Self-attention Head", out: options.out) }
-print("Chapter 02 · Self-attention: one Head\n\nHyperparameters:\n\(settings.table)\n")
+print("Chapter 02 · Self-attention: one Head\n")
+section("Hyperparameters")
+print("\(settings.table)\n")
 
 // MARK: - 1. The trick: averaging the past
 //
 // We want position t to gather information from positions 0...t (never from the future: that is what
 // it must predict). The crudest way: the mean of everything so far. Three ways to compute it:
+// show: Sources/Attention/AveragingThePast.swift AveragingThePast.byLoop AveragingThePast.byMatmul AveragingThePast.bySoftmax
 
+section("1. The trick: averaging the past")
 let random = SeededRandom(seed: settings.seed)
 let toy = Tensor.normal([4, 8, 2], std: 1, random: random)          // (B, T, C) = (4, 8, 2)
 let byLoop = AveragingThePast.byLoop(toy)
@@ -76,7 +82,11 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // Scale:   divide by sqrt(hs), or the scores grow with hs and the softmax turns into a hard max.
 // Mask:    positions s > t get -infinity (probability 0).
 // Weights: softmax over s.     Output: weights @ v  (B, T, T) @ (B, T, hs) -> (B, T, hs)
+//
+// That is the whole of Attention/Head.swift:
+// show: Sources/Attention/Head.swift Head
 
+section("2. One Head of self-attention")
 let demoHead = Head(embeddingSize: 2, headSize: 4, random: random)
 let demoOut = demoHead(toy, training: false)
 let attention = demoHead.lastAttention!
@@ -86,6 +96,7 @@ print("(four non-zero weights summing to 1, and zeros for the future)\n")
 
 // MARK: - 3. The data (as in chapter 01)
 
+section("3. The data (as in chapter 01)")
 let (text, tokenizer, dataset) = options.loadChapterData(settings)   // text, tokenizer, 90/10 split; absurd sizes refused
 print("\(text.count) characters, vocabulary: \(tokenizer.summary); train \(dataset.train.count), val \(dataset.val.count)\n")
 
@@ -93,8 +104,10 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary); train \(datas
 //
 // ids (B, T) -> token embedding + position embedding (B, T, C) -> Head (B, T, C) -> Linear (B, T, V)
 // The position embedding matters now: attention sums over positions and would not otherwise know
-// which character came first.
+// which character came first:
+// show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding
 
+section("4. A language model with one Head")
 /// Token and position embeddings, one self-attention Head, and a Linear layer to the vocabulary.
 final class OneHeadLanguageModel: LanguageModel {
     let embedding: TokenAndPositionEmbedding
@@ -123,6 +136,8 @@ final class OneHeadLanguageModel: LanguageModel {
     }
 }
 
+// diff: Chapters/01-Bigram/main.swift BigramLanguageModel -> OneHeadLanguageModel
+
 let model = OneHeadLanguageModel(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
                                  embeddingSize: settings.embeddingSize, random: random)
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
@@ -134,8 +149,13 @@ let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
 print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)))\n---\n")
 
 // MARK: - 5. Training
+//
+// The same loop as chapter 01 (Trainer): expect the val loss to fall past the bigram's 2.49 within the
+// first 1,000 steps, because each position now sees up to T = 32 characters instead of one.
 
+section("5. Training")
 exitOnError { try trainer.train() }
+exitOnError { try report.plotLoss(trainer) }
 let after = trainer.evaluations.last!
 print(String(format: "\nloss after training: train %.4f, val %.4f (the bigram reached about 2.49)",
              after.trainLoss, after.valLoss))
@@ -151,10 +171,10 @@ print("sample after training:\n---\n\(sample)\n---\n")
 // Run the first T characters of the validation text through the model and draw the head's T x T
 // attention: row t shows how position t spread its attention over positions 0...t.
 
+section("6. What the Head looks at")
 let prompt = Array(dataset.val.prefix(settings.blockSize))
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
 exitOnError {
-    try report.plotLoss(trainer.evaluations)
     try report.plotAttention([("one head", model.head.lastAttention!)], prompt: prompt, tokenizer: tokenizer, name: "attention",
                              title: "\(report.heading): attention on \(tokenizer.decode(prompt).debugDescription)")
     try report.writeSample(sample)

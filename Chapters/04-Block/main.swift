@@ -18,13 +18,14 @@ import ArgumentParser
 import Attention
 import Foundation
 import Layers
-import Plotting
 import TensorCore
 import TextData
 import Training
 import Transformer
 
-// MARK: - Hyperparameters (each can be overridden by a flag of the same name)
+// MARK: - Hyperparameters
+//
+// Each can be overridden by a flag of the same name (`--layers 2`, `--gradient-clip 0`, ...).
 
 let defaults = Hyperparameters(
     steps: 2000,            // optimizer steps (for each of the two models)
@@ -54,7 +55,9 @@ let settings = options.resolve(defaults)
 options.configureThreads()
 exitOnError { try TrainingOptions.check(settings) }
 let report = exitOnError { try ChapterReport(chapter: "04-block", title: "Transformer Block", out: options.out) }
-print("Chapter 04 · Block\n\nHyperparameters:\n\(settings.table)\n")
+print("Chapter 04 · Block\n")
+section("Hyperparameters")
+print("\(settings.table)\n")
 
 // MARK: - 1. FeedForward and the Block, shape by shape
 //
@@ -62,7 +65,15 @@ print("Chapter 04 · Block\n\nHyperparameters:\n\(settings.table)\n")
 // Block (pre-LayerNorm, as in GPT-2):
 //     x = x + MultiHead(LayerNorm(x))      communication
 //     x = x + FeedForward(LayerNorm(x))    computation
+//
+// Both from the library (Transformer/), and LayerNorm's forward beside its backward (TensorCore/Ops):
+// each position's C numbers are shifted to mean 0 and scaled to variance 1, then given a learned gain
+// and bias.
+// show: Sources/Transformer/FeedForward.swift FeedForward
+// show: Sources/Transformer/Block.swift Block
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.layerNorm
 
+section("1. FeedForward and the Block, shape by shape")
 let random = SeededRandom(seed: settings.seed)
 let demoBlock = Block(embeddingSize: settings.embeddingSize, headCount: settings.heads, random: random)
 let demoInput = Tensor.normal([2, 5, settings.embeddingSize], std: 1, random: random)
@@ -73,10 +84,17 @@ print()
 
 // MARK: - 2. The data (as in chapter 01)
 
+section("2. The data (as in chapter 01)")
 let (text, tokenizer, dataset) = options.loadChapterData(settings)   // text, tokenizer, 90/10 split; absurd sizes refused
 print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 
 // MARK: - 3. Two stacks: with and without residuals and LayerNorm
+//
+// The stack is chapter 03's model with N blocks where it had one MultiHead. To see what residuals and
+// LayerNorm buy, the same stack is also built from `PlainBlock`, which chains the same two halves with
+// neither: x = FeedForward(MultiHead(x)).
+
+section("3. Two stacks: with and without residuals and LayerNorm")
 
 /// The same two halves as a Block, chained plainly: x = FeedForward(MultiHead(x)). No residual
 /// connections, no LayerNorm. Only here to show what a Block gains from them.
@@ -132,8 +150,14 @@ final class BlockStackLanguageModel: LanguageModel {
     }
 }
 
-// MARK: - 4. Train the plain stack first...
+// diff: Chapters/03-MultiHead/main.swift MultiHeadLanguageModel -> BlockStackLanguageModel
 
+// MARK: - 4. Train the plain stack first...
+//
+// Four plain blocks deep, the gradient has to pass through every attention and FeedForward on its way
+// down, and each layer's output scale drifts. Expect it to learn far less than chapter 03's one layer.
+
+section("4. Train the plain stack first...")
 print("== without residuals and LayerNorm ==")
 let plain = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings,
                                     residualsAndLayerNorm: false, random: SeededRandom(seed: settings.seed))
@@ -141,7 +165,10 @@ let plainTrainer = Trainer(model: plain, dataset: dataset, hyperparameters: sett
 do { try plainTrainer.train() } catch { print("the plain stack failed: \(error)") }   // a finding, not a fatal error
 
 // MARK: - 5. ...then the real Blocks, same settings, same seed, same batches
+//
+// Expect the val loss to end below 1.9, and the loss plot to show both runs.
 
+section("5. ...then the real Blocks, same settings, same seed, same batches")
 print("\n== with residuals and LayerNorm (the Transformer Block) ==")
 let model = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings,
                                     residualsAndLayerNorm: true, random: SeededRandom(seed: settings.seed))
@@ -162,20 +189,23 @@ let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewT
 }
 let sample = tokenizer.decode(generated)
 print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
+exitOnError {
+    try report.plotLoss([("Blocks", trainer), ("plain", plainTrainer)],
+                        title: "\(report.heading): with and without residuals + LayerNorm")
+}
 
-// MARK: - 6. Pictures: both loss curves in one plot, and every head of every layer
+// MARK: - 6. Every head of every layer
+//
+// The trained Blocks' attention on the first 32 characters of the val text: one row of panels per layer.
+// The first layer's heads look close by; deeper heads can spread further.
 
+section("6. Every head of every layer")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
 let attentionPanels = model.blocks.enumerated().flatMap { layer, block in
     block.attention.lastAttention.enumerated().map { ("layer \(layer), head \($0)", $1) }
 }
 exitOnError {
-    let steps = plainTrainer.evaluations.map { Double($0.step) }
-    try report.plotLoss(trainer.evaluations, extra: [
-        Series("train, no residuals/LayerNorm", x: steps, y: plainTrainer.evaluations.map { Double($0.trainLoss) }),
-        Series("val, no residuals/LayerNorm", x: steps, y: plainTrainer.evaluations.map { Double($0.valLoss) })],
-        title: "\(report.heading): with and without residuals + LayerNorm")
     try report.plotAttention(attentionPanels, prompt: prompt, tokenizer: tokenizer, name: "attention",
                              title: "\(report.heading): every layer (rows) and head (columns)",
                              gridColumns: settings.heads)

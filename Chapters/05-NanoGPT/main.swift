@@ -19,7 +19,9 @@ import TensorCore
 import TextData
 import Training
 
-// MARK: - Hyperparameters (each can be overridden by a flag of the same name)
+// MARK: - Hyperparameters
+//
+// Each can be overridden by a flag of the same name (`--layers 6`, `--dropout 0.2`, ...).
 
 let defaults = Hyperparameters(
     steps: 5000,            // optimizer steps
@@ -58,10 +60,13 @@ let settings = options.resolve(defaults)
 options.configureThreads()
 exitOnError { try TrainingOptions.check(settings) }
 let report = exitOnError { try ChapterReport(chapter: "05-nanogpt", title: "NanoGPT", out: options.out) }
-print("Chapter 05 · NanoGPT\n\nHyperparameters:\n\(settings.table)\n")
+print("Chapter 05 · NanoGPT\n")
+section("Hyperparameters")
+print("\(settings.table)\n")
 
 // MARK: - 1. The data (as in chapter 01)
 
+section("1. The data (as in chapter 01)")
 let (text, tokenizer, dataset) = options.loadChapterData(settings)   // text, tokenizer, 90/10 split; absurd sizes refused
 print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 
@@ -71,7 +76,12 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //   -> token embedding (B, T, C) + position embedding (T, C) -> dropout
 //   -> Block x N                  each: x + MultiHead(LN(x)), then x + FeedForward(LN(x))
 //   -> LayerNorm (B, T, C) -> Linear (B, T, V): logits
+//
+// The model now lives in the library (NanoGPT/NanoGPT.swift), because `nanogpt train`, `nanogpt generate`
+// and chapter 06 use it too. Its forward pass:
+// show: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
 
+section("2. The model")
 let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
                        embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers,
                        dropout: settings.dropout)
@@ -80,8 +90,14 @@ print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(mode
 for (name, tensor) in model.namedParameters.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
 print("  ... \(model.namedParameters.count - 12) more\n")
 
-// MARK: - 3. Training
+// diff: Chapters/04-Block/main.swift BlockStackLanguageModel -> Sources/NanoGPT/NanoGPT.swift NanoGPT
 
+// MARK: - 3. Training
+//
+// 5,000 steps of 12 x 64 tokens, with a warmup and a cosine decay. Expect the val loss near 1.6 at the end
+// (chapter 04 reached 1.89), and the train loss only a little below it: the model does not overfit yet.
+
+section("3. Training")
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
 let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed &+ 5))
 print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
@@ -91,6 +107,7 @@ exitOnError { try trainer.train() }
 let after = trainer.evaluations.last!
 print(String(format: "\nloss after training: train %.4f, val %.4f  (%.0f training tokens/s)",
              after.trainLoss, after.valLoss, trainer.tokensPerSecond))
+exitOnError { try report.plotLoss(trainer) }
 
 // MARK: - 4. Generation, whole and streamed
 //
@@ -99,7 +116,16 @@ print(String(format: "\nloss after training: train %.4f, val %.4f  (%.0f trainin
 // flushed, so you watch the text appear. generateStream() also keeps a key/value cache: the keys and
 // values of earlier positions never change, so each new token computes only its own position
 // (NanoGPT/KeyValueCache.swift). Within the block size it samples exactly what full recomputation would.
+//
+// The stream: each `next()` computes the next token's logits, with the cache or by running the whole
+// window again, and samples from them (top-k, then temperature, in `sampleToken`):
+// show: Sources/NanoGPT/TokenStream.swift TokenStream.nextToken TokenStream.logitsWithCache
+//
+// One step with the cache: only the newest position goes through the blocks. Its keys and values are
+// stored, and its query attends to every stored key:
+// show: Sources/NanoGPT/KeyValueCache.swift NanoGPT.nextLogits KeyValueCache.attend
 
+section("4. Generation, whole and streamed")
 let whole = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 60, random: SeededRandom(seed: 7))
 print("generate(), 60 tokens, returned at once:\n---\n\(tokenizer.decode(whole))\n---")
 
@@ -124,19 +150,23 @@ print(String(format: "\n---\n(%.0f tokens/s)\n", generationRate))
 // safetensors, with PyTorch's parameter names, and the config and vocabulary in the file's metadata,
 // so the model can be loaded again for generation without this chapter (or by PyTorch).
 
+section("5. Save the model")
 let checkpointFolder = URL(fileURLWithPath: command.checkpoint)
 exitOnError { try Checkpoint.save(model, tokenizer: tokenizer, step: trainer.step, to: checkpointFolder) }
 print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.weightsFile).path)\n")
 
-// MARK: - 6. Pictures and files: loss curve, every head of every layer, sample, summary
+// MARK: - 6. Every head of every layer, the sample and the summary
+//
+// 16 heads now (4 layers of 4). Look for heads that attend to the previous character, to the start of
+// the word or line, and, in later layers, to things further back.
 
+section("6. Every head of every layer, the sample and the summary")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
 let attentionPanels = model.lastAttention.enumerated().flatMap { layer, heads in
     heads.enumerated().map { ("layer \(layer), head \($0)", $1) }
 }
 exitOnError {
-    try report.plotLoss(trainer.evaluations)
     try report.plotAttention(attentionPanels, prompt: prompt, tokenizer: tokenizer, name: "attention",
                              title: "\(report.heading): every layer (rows) and head (columns)", gridColumns: settings.heads)
     try report.writeSample(tokenizer.decode(streamed))

@@ -94,9 +94,14 @@ void emitLineCommands(Stream &gp, const GnuplotLinePlot &plot) {
     }
 }
 
-/// "with lines linewidth 2", or "with boxes" for a bar chart.
-std::string seriesStyle(const GnuplotLinePlot &plot) {
-    return plot.barWidth > 0 ? "with boxes" : "with lines linewidth 2";
+/// "with lines linewidth 2" (or thin, or points), or "with boxes" for a bar chart.
+std::string seriesStyle(const GnuplotLinePlot &plot, int series) {
+    if (plot.barWidth > 0) return "with boxes";
+    switch (plot.series[series].style) {
+    case GNUPLOT_STYLE_THIN_LINE: return "with lines linewidth 1 linecolor rgb \"#b8b8b8\"";
+    case GNUPLOT_STYLE_POINTS: return "with points pointtype 7 pointsize 1.2";
+    default: return "with lines linewidth 2";
+    }
 }
 
 }  // namespace
@@ -118,7 +123,7 @@ extern "C" int gnuplot_write_line_plot(const GnuplotLinePlot *plot, const char *
             gp << "plot ";
             for (int s = 0; s < plot->seriesCount; ++s) {
                 if (s > 0) gp << ", \\\n     ";
-                gp << quoted(dat.c_str()) << " index " << s << " using 1:2 " << seriesStyle(*plot) << " title "
+                gp << quoted(dat.c_str()) << " index " << s << " using 1:2 " << seriesStyle(*plot, s) << " title "
                    << quoted(plot->series[s].title);
             }
             gp << "\nunset output\n";
@@ -140,7 +145,7 @@ extern "C" int gnuplot_print_line_plot(const GnuplotLinePlot *plot, int columns,
         gp << "set terminal dumb size " << columns << "," << rows << "\n";
         emitLineCommands(gp, *plot);
         gp << "set key top right\nplot ";
-        for (int s = 0; s < plot->seriesCount; ++s) gp << (s ? ", " : "") << "'-' using 1:2 " << seriesStyle(*plot) << " title "
+        for (int s = 0; s < plot->seriesCount; ++s) gp << (s ? ", " : "") << "'-' using 1:2 " << seriesStyle(*plot, s) << " title "
                                                        << quoted(plot->series[s].title);
         gp << "\n";
         for (int s = 0; s < plot->seriesCount; ++s) {

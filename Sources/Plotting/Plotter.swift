@@ -9,12 +9,16 @@ import Foundation
 
 /// One curve of a line plot.
 public struct Series: Sendable {
+    /// A line; a thin line (for a noisy value of every step, under its smoother curves); or points only
+    /// (for values measured now and then, so the plot draws nothing between measurements).
+    public enum Style: Int32, Sendable { case line = 0, thinLine = 1, points = 2 }
     public var title: String
     public var x: [Double]
     public var y: [Double]
-    public init(_ title: String, x: [Double], y: [Double]) {
+    public var style: Style
+    public init(_ title: String, x: [Double], y: [Double], style: Style = .line) {
         precondition(x.count == y.count, "a series needs as many x values as y values")
-        self.title = title; self.x = x; self.y = y
+        self.title = title; self.x = x; self.y = y; self.style = style
     }
 }
 
@@ -83,7 +87,8 @@ public final class Plotter: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let width = 0.8 / Double(max(series.count, 1))
         let shifted = series.enumerated().map { index, bars in
-            Series(bars.title, x: bars.x.map { $0 + (Double(index) - Double(series.count - 1) / 2) * width }, y: bars.y)
+            Series(bars.title, x: bars.x.map { $0 + (Double(index) - Double(series.count - 1) / 2) * width }, y: bars.y,
+                   style: bars.style)
         }
         let status = withLinePlot(shifted, title: title, xLabel: xLabel, yLabel: yLabel, logScaleX: false, barWidth: width) {
             gnuplot_write_line_plot($0, directory.path, name, 900, 560)
@@ -115,7 +120,7 @@ public final class Plotter: @unchecked Sendable {
             _ = y.initialize(from: curve.y)
             buffers += [x, y]
             return GnuplotSeries(title: titles.pointers[index], count: Int32(curve.x.count),
-                                 x: x.baseAddress, y: y.baseAddress)
+                                 x: x.baseAddress, y: y.baseAddress, style: curve.style.rawValue)
         }
         return withExtendedLifetime(titles) {
             title.withCString { cTitle in xLabel.withCString { cX in yLabel.withCString { cY in

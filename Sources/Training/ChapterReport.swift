@@ -47,17 +47,53 @@ public struct ChapterReport {
 
     public var elapsedSeconds: Double { Date().timeIntervalSince(started) }
 
-    /// Train and val loss against step. Returns the path of the PNG (or the script, without gnuplot).
+    /// The loss curves of one or more training runs, against step: the loss of every step's batch (thin and
+    /// noisy), its running mean over the last 2% of the steps, and the estimates of train and val loss
+    /// (markers, drawn only at the steps where they were measured). Prints where the picture went.
     @discardableResult
-    public func plotLoss(_ evaluations: [Evaluation], name: String = "loss", extra: [Series] = [],
+    public func plotLoss(_ runs: [(label: String?, trainer: Trainer)], name: String = "loss",
                          title plotTitle: String? = nil) throws -> String {
-        let steps = evaluations.map { Double($0.step) }
-        let files = try Plotter.shared.lines(
-            [Series("train", x: steps, y: evaluations.map { Double($0.trainLoss) }),
-             Series("val", x: steps, y: evaluations.map { Double($0.valLoss) })] + extra,
-            title: plotTitle ?? "\(heading): cross-entropy loss", xLabel: "step",
-            yLabel: "loss (nats per token)", in: folder, name: name)
-        return files.rendered ? files.image.path : files.script.path
+        let series = runs.flatMap { label, trainer -> [Series] in
+            let suffix = label.map { ", \($0)" } ?? ""
+            let losses = trainer.stepLosses.map(Double.init)
+            let firstStep = trainer.step - losses.count + 1   // steps are counted from 1 once taken
+            let steps = losses.indices.map { Double(firstStep + $0) }
+            let evaluations = trainer.evaluations
+            return [Series("loss of each step's batch" + suffix, x: steps, y: losses, style: .thinLine),
+                    Series("its running mean" + suffix, x: steps, y: Self.runningMean(losses, window: max(1, losses.count / 50))),
+                    Series("train (estimated)" + suffix, x: evaluations.map { Double($0.step) },
+                           y: evaluations.map { Double($0.trainLoss) }, style: .points),
+                    Series("val (estimated)" + suffix, x: evaluations.map { Double($0.step) },
+                           y: evaluations.map { Double($0.valLoss) }, style: .points)]
+        }
+        return drew(try Plotter.shared.lines(series, title: plotTitle ?? "\(heading): cross-entropy loss", xLabel: "step",
+                                             yLabel: "loss (nats per token)", in: folder, name: name))
+    }
+
+    /// One run's loss curves (see above).
+    @discardableResult
+    public func plotLoss(_ trainer: Trainer, name: String = "loss", title: String? = nil) throws -> String {
+        try plotLoss([(nil, trainer)], name: name, title: title)
+    }
+
+    /// The mean of each value and the `window - 1` before it (fewer at the start).
+    public static func runningMean(_ values: [Double], window: Int) -> [Double] {
+        var sum = 0.0
+        return values.indices.map { i in
+            sum += values[i]
+            if i >= window { sum -= values[i - window] }
+            return sum / Double(min(i + 1, window))
+        }
+    }
+
+    /// Says where a figure went, one line: `drew Plots/02-self-attention/attention.png`. Chapter pages
+    /// (the weave) show each drawn image under the code that drew it. Returns the path.
+    @discardableResult
+    public func drew(_ files: PlotFiles) -> String {
+        let path = files.rendered ? files.image.path : files.script.path
+        print(files.rendered ? "drew \(path)" : "wrote \(path) (no gnuplot: no picture)")
+        fflush(stdout)
+        return path
     }
 
     /// Attention weights as heatmaps, one panel each, with the prompt's tokens as tick labels:
@@ -71,10 +107,9 @@ public struct ChapterReport {
             return Heatmap(panel.title, rows: time, columns: time, values: Array(panel.weights.values.prefix(time * time)))
         }
         let labels = Self.tickLabels(prompt, tokenizer: tokenizer)
-        let files = try Plotter.shared.heatmaps(maps, rowLabels: labels, columnLabels: labels, title: plotTitle,
+        return drew(try Plotter.shared.heatmaps(maps, rowLabels: labels, columnLabels: labels, title: plotTitle,
                                                 xLabel: "key: position attended to", yLabel: "query: position attending",
-                                                colorRange: 0...1, gridColumns: gridColumns, in: folder, name: name)
-        return files.rendered ? files.image.path : files.script.path
+                                                colorRange: 0...1, gridColumns: gridColumns, in: folder, name: name))
     }
 
     /// Tokens as tick labels: their text, with space, newline and tab made visible ("␣the", "⏎"), other

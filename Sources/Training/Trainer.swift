@@ -35,6 +35,8 @@ public final class Trainer {
     let batchRandom: SeededRandom, evaluationRandom: SeededRandom
     public private(set) var step = 0
     public private(set) var evaluations: [Evaluation] = []
+    /// The training loss of every step's batch, in order (noisy: one batch each; the evaluations average many).
+    public private(set) var stepLosses: [Float] = []
     public private(set) var trainingSeconds = 0.0
 
     public init(model: LanguageModel, dataset: TokenDataset, hyperparameters: Hyperparameters) {
@@ -81,6 +83,7 @@ public final class Trainer {
         if hyperparameters.gradientClip > 0 { parameters.clipGradNorm(to: hyperparameters.gradientClip) }
         optimizer.update(parameters, learningRate: hyperparameters.schedule.rate(at: step))
         step += 1
+        stepLosses.append(loss.scalar)
         return loss.scalar
     }
 
@@ -128,11 +131,14 @@ public final class Trainer {
         public var evaluationRandom: [UInt64]
         public var evaluations: [Evaluation]
         public var trainingSeconds: Double
+        /// Absent in states saved before per-step losses were kept.
+        public var stepLosses: [Float]?
     }
 
     public var state: State {
         State(step: step, optimizerStep: optimizer.step, batchRandom: batchRandom.state,
-              evaluationRandom: evaluationRandom.state, evaluations: evaluations, trainingSeconds: trainingSeconds)
+              evaluationRandom: evaluationRandom.state, evaluations: evaluations, trainingSeconds: trainingSeconds,
+              stepLosses: stepLosses)
     }
 
     /// Continues from a saved state. The parameters and the optimizer moments are restored separately
@@ -149,6 +155,7 @@ public final class Trainer {
         evaluationRandom.state = saved.evaluationRandom
         evaluations = saved.evaluations
         trainingSeconds = saved.trainingSeconds
+        stepLosses = saved.stepLosses.flatMap { $0.count == saved.step ? $0 : nil } ?? []
     }
 
     /// Training tokens per second of pure training time (evaluation excluded).

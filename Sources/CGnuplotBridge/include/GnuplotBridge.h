@@ -13,12 +13,17 @@
 extern "C" {
 #endif
 
-/// One curve: `count` points (x[i], y[i]). NaN values of y are skipped by gnuplot.
+/// How a curve is drawn: a line (2 px), a thin light line (1 px, for noisy per-step values), or points
+/// (markers at the measured values only).
+enum { GNUPLOT_STYLE_LINE = 0, GNUPLOT_STYLE_THIN_LINE = 1, GNUPLOT_STYLE_POINTS = 2 };
+
+/// One curve: `count` points (x[i], y[i]), drawn in `style`. NaN values of y are skipped by gnuplot.
 typedef struct {
     const char *title;
     int count;
     const double *x;
     const double *y;
+    int style;
 } GnuplotSeries;
 
 /// Several curves on one pair of axes, e.g. train and val loss against step. With `barWidth` > 0 each

@@ -1,0 +1,247 @@
+// weave: turns every chapter into its page, Chapters/NN-Name/README.md, from the chapter's own
+// main.swift and one real run of it: prose, code (and the library code it names), what each section
+// printed and drew, and the chapter's exercises. `--html` also renders the pages as a book in Book/.
+//
+//   swift run -c release weave --data tinyshakespeare.txt          every chapter, full runs (about 12 minutes)
+//   swift run -c release weave --chapters 02 --quick               one chapter, a quick run
+//   swift run -c release weave --html --from-pages                 only the book, from the pages as they are
+import ArgumentParser
+import Foundation
+import Training
+import Weaving
+
+struct Weave: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weave", abstract: "Weave every chapter's main.swift and a run of it into the chapter's page.")
+
+    @Option(help: "Chapters to weave, by number (for example 02,04); default: all.") var chapters: String?
+    @Option(help: "The text the training chapters train on (default: each chapter's default corpus).") var data: String?
+    @Flag(help: "Run each chapter with --quick (a test of the weave, not pages to commit).") var quick = false
+    @Option(help: "BLAS threads for every chapter (default: all cores).") var threads: Int?
+    @Option(help: "Folder holding the chapter executables.") var bin = ".build/release"
+    @Option(help: "Where the pages go, a folder per chapter (default: Chapters, beside each main.swift).") var pages: String?
+    @Flag(help: "Also render the pages as HTML into --book (installs pandoc when missing).") var html = false
+    @Flag(help: "With --html: render the book from the pages as they are, running no chapter.") var fromPages = false
+    @Option(help: "Where the HTML book goes.") var book = "Book"
+    @Flag(help: "Keep each run's standard output as output.log beside its page (for the tests).") var keepLog = false
+    @Option(help: "The package's folder (default: the current folder).") var root: String?
+
+    func validate() throws {
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+        if fromPages && !html { throw ValidationError("--from-pages only makes sense with --html") }
+    }
+
+    func run() throws {
+        let root = URL(fileURLWithPath: self.root ?? FileManager.default.currentDirectoryPath).standardizedFileURL
+        let all = try ChapterFolders.list(root: root)
+        let selected = try select(all)
+        let pagesRoot = URL(fileURLWithPath: pages ?? "Chapters", relativeTo: root).standardizedFileURL
+        // Read every chapter first: a bad marker fails before anything runs.
+        let sources = try all.map { try ChapterSource.read(folder: $0, root: root) }
+        if !fromPages {
+            let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+            for (index, source) in sources.enumerated() where selected.contains(source.folder) {
+                try weave(source, previous: index > 0 ? sources[index - 1] : nil,
+                          next: index + 1 < sources.count ? sources[index + 1] : nil,
+                          root: root, pagesRoot: pagesRoot, threads: threadCount)
+            }
+        }
+        if html { try BookWriter(root: root, pagesRoot: pagesRoot, book: URL(fileURLWithPath: book, relativeTo: root))
+            .write(sources.filter { selected.contains($0.folder) }) }
+    }
+
+    func select(_ all: [String]) throws -> Set<String> {
+        guard let chapters else { return Set(all) }
+        return Set(try chapters.split(separator: ",").map { number in
+            guard let folder = all.first(where: { $0.hasPrefix(number + "-") }) else {
+                throw ValidationError("--chapters: there is no chapter \(number) (have \(all.map { String($0.prefix(2)) }.joined(separator: ", ")))")
+            }
+            return folder
+        })
+    }
+
+    func weave(_ source: ChapterSource, previous: ChapterSource?, next: ChapterSource?, root: URL, pagesRoot: URL,
+               threads: Int) throws {
+        print("==> \(source.executable): \(source.title)")
+        fflush(stdout)
+        let executable = URL(fileURLWithPath: bin, relativeTo: root).appendingPathComponent(source.executable)
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw WeaveError("chapter \(source.folder): no executable \(executable.path) (build first: swift build -c release)")
+        }
+        // Each run gets its own working folder, so its default paths (Plots/..., checkpoints/...) read as a
+        // user's run would, and nothing of the user's is overwritten.
+        let workFolder = FileManager.default.temporaryDirectory.appendingPathComponent("weave-\(source.executable)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workFolder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workFolder) }
+        var arguments = quick ? ["--quick"] : []
+        arguments += ["--threads", String(threads)]
+        var shown = arguments
+        if source.takesData, let data {
+            arguments += ["--data", URL(fileURLWithPath: data).standardizedFileURL.path]
+            shown += ["--data", URL(fileURLWithPath: data).lastPathComponent]
+        }
+        let result = try ChapterProcess.run(executable, arguments, in: workFolder)
+        guard result.status == 0 else {
+            let reason = result.errors.split(separator: "\n").last.map(String.init) ?? "no message"
+            throw WeaveError("chapter \(source.folder): the run failed (exit \(result.status)): \(reason)")
+        }
+        let summaryFile = try? FileManager.default.contentsOfDirectory(at: workFolder.appendingPathComponent("Plots"),
+                                                                       includingPropertiesForKeys: nil)
+            .map { $0.appendingPathComponent("summary.json") }
+            .first { FileManager.default.fileExists(atPath: $0.path) }
+        let summary = try summaryFile.map { try JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: $0)) }
+        let lines = result.output.components(separatedBy: "\n").map { line in
+            // Figures are named relative to the run's folder; the page needs to find them.
+            ChapterRun.figure(in: line).map { "drew " + URL(fileURLWithPath: $0, relativeTo: workFolder).path } ?? line
+        }
+        let run = ChapterRun(command: ([source.executable] + shown).joined(separator: " "), output: lines,
+                             wallSeconds: result.seconds, machine: Machine.description, threads: threads, summary: summary,
+                             woven: ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate]))
+        let exercisesFile = root.appendingPathComponent("Chapters/\(source.folder)/Exercises.md")
+        let exercises = try? String(contentsOf: exercisesFile, encoding: .utf8)
+        let page: Page
+        do { page = try Page.render(source, run: run, previous: previous, next: next, exercises: exercises) }
+        catch let error as WeaveError { throw WeaveError("chapter \(source.folder): \(error.description)") }
+        try PageFolder(pagesRoot.appendingPathComponent(source.folder)).write(page, log: keepLog ? result.output : nil,
+                                                                             displayedWith: workFolder)
+        print("    wrote \(pagesRoot.appendingPathComponent(source.folder).path)/README.md with \(page.figures.count) figures "
+              + String(format: "(run: %.1f s)", result.seconds))
+    }
+}
+
+/// The chapter folders, Chapters/NN-Name, in order.
+enum ChapterFolders {
+    static func list(root: URL) throws -> [String] {
+        let folder = root.appendingPathComponent("Chapters")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
+            throw WeaveError("no Chapters folder in \(root.path): run weave from the package's folder")
+        }
+        let chapters = names.filter { $0.count > 3 && $0.prefix(2).allSatisfy(\.isNumber) && $0.dropFirst(2).first == "-" }.sorted()
+        guard !chapters.isEmpty else { throw WeaveError("no chapters (NN-Name folders) in \(folder.path)") }
+        return chapters
+    }
+}
+
+/// A chapter executable, run to the end with its output captured.
+enum ChapterProcess {
+    struct Result { var status: Int32; var output: String; var errors: String; var seconds: Double }
+
+    static func run(_ executable: URL, _ arguments: [String], in folder: URL) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        let started = Date()
+        try process.run()
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errorData = Box()
+        let reader = Thread { errorData.data = errors.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                      errors: String(decoding: errorData.data, as: UTF8.self), seconds: Date().timeIntervalSince(started))
+    }
+}
+
+/// Chapters/NN-Name/: README.md and figures/, replaced together only once the new page is complete.
+struct PageFolder {
+    let folder: URL
+    init(_ folder: URL) { self.folder = folder }
+
+    func write(_ page: Page, log: String?, displayedWith workFolder: URL) throws {
+        let figures = folder.appendingPathComponent("figures")
+        let manager = FileManager.default
+        try manager.createDirectory(at: figures, withIntermediateDirectories: true)
+        let names = Set(page.figures.map(\.name))
+        for (file, name) in page.figures {
+            let target = figures.appendingPathComponent(name)
+            let temporary = figures.appendingPathComponent(".\(name).tmp")
+            try? manager.removeItem(at: temporary)
+            try manager.copyItem(at: file, to: temporary)
+            guard rename(temporary.path, target.path) == 0 else {   // atomic: the old figure stays until the new one is whole
+                throw WeaveError("cannot write \(target.path): \(String(cString: strerror(errno)))")
+            }
+        }
+        for stale in (try? manager.contentsOfDirectory(atPath: figures.path)) ?? [] where !names.contains(stale) {
+            try? manager.removeItem(at: figures.appendingPathComponent(stale))
+        }
+        if names.isEmpty { try? manager.removeItem(at: figures) }
+        // The output's paths point into the run's temporary folder; the page shows them as the run saw them.
+        let markdown = page.markdown.replacingOccurrences(of: workFolder.path + "/", with: "")
+        try Data(markdown.utf8).write(to: folder.appendingPathComponent("README.md"), options: .atomic)
+        if let log { try Data(log.utf8).write(to: folder.appendingPathComponent("output.log"), options: .atomic) }
+    }
+}
+
+/// Book/: one self-contained HTML file per page and an index.
+struct BookWriter {
+    let root: URL, pagesRoot: URL, book: URL
+
+    func write(_ chapters: [ChapterSource]) throws {
+        let pandoc = try findOrInstallPandoc()
+        try FileManager.default.createDirectory(at: book, withIntermediateDirectories: true)
+        let css = book.appendingPathComponent("style.css")
+        try Data(Book.css.utf8).write(to: css, options: .atomic)
+        var index = ["# NanoGPT in Swift, one concept at a time", "",
+                     "Each chapter builds one idea of a GPT, from tensors and autograd to the full model and byte-pair tokens.", ""]
+        for chapter in chapters {
+            let pageFile = pagesRoot.appendingPathComponent(chapter.folder).appendingPathComponent("README.md")
+            guard let page = try? String(contentsOf: pageFile, encoding: .utf8) else {
+                throw WeaveError("chapter \(chapter.folder): no page at \(pageFile.path) to render (weave it first)")
+            }
+            try Book.render(markdown: Book.bookMarkdown(page), title: chapter.title,
+                            resourcePath: pageFile.deletingLastPathComponent(), cssFile: css,
+                            to: book.appendingPathComponent("\(chapter.folder).html"), pandoc: pandoc)
+            let firstSentence = chapter.idea.components(separatedBy: ". ").first ?? ""
+            index.append("- [\(chapter.title)](\(chapter.folder).html): \(firstSentence.replacingOccurrences(of: "\n", with: " ")).")
+            print("    wrote \(book.appendingPathComponent("\(chapter.folder).html").path)")
+        }
+        index += ["", "## Every chapter on one scale", "",
+                  "Validation loss in bits per character against characters of training text, from `swift run -c release compare`:",
+                  "", "![every chapter's validation loss](Plots/compare/val-loss.png)"]
+        try Book.render(markdown: index.joined(separator: "\n"), title: "NanoGPT in Swift", resourcePath: root, cssFile: css,
+                        to: book.appendingPathComponent("index.html"), pandoc: pandoc)
+        try? FileManager.default.removeItem(at: css)
+        print("    wrote \(book.appendingPathComponent("index.html").path)")
+    }
+
+    /// pandoc from PATH; when missing, Debian's package (through sudo unless root).
+    func findOrInstallPandoc() throws -> String {
+        func find() -> String? {
+            (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+                .map { "\($0)/pandoc" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        }
+        if let found = find() { return found }
+        print("==> pandoc is missing: installing Debian's pandoc with apt-get")
+        let sudo = getuid() == 0 ? "" : "sudo "
+        let install = Process()
+        install.executableURL = URL(fileURLWithPath: "/bin/sh")
+        install.arguments = ["-c", "\(sudo)apt-get update -qq && DEBIAN_FRONTEND=noninteractive \(sudo)apt-get install -y -qq --no-install-recommends pandoc >/dev/null"]
+        try install.run()
+        install.waitUntilExit()
+        guard install.terminationStatus == 0, let found = find() else {
+            throw WeaveError("--html needs pandoc, and installing it failed: install it with `apt-get install pandoc`")
+        }
+        return found
+    }
+}
+
+do {
+    var command = try Weave.parseAsRoot()
+    try command.run()
+} catch let error as WeaveError {
+    FileHandle.standardError.write(Data("weave: error: \(error.description)\n".utf8))
+    exit(1)
+} catch {
+    let status = Weave.exitCode(for: error).rawValue
+    if status == 0 { print(Weave.fullMessage(for: error)); exit(0) }   // --help
+    let line = Weave.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+    FileHandle.standardError.write(Data("weave: error: \(line)\n".utf8))
+    exit(status)
+}

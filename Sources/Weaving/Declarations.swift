@@ -1,0 +1,101 @@
+// Finds a declaration in a Swift file by name, so a chapter's page can show library code (`Head`,
+// `MultiHead.perHead`, `Tensor.backward`) exactly as it is written, doc comment included.
+import Foundation
+
+public enum Declarations {
+    /// The text of `reference` in its file: doc comments and attributes above it, then the declaration
+    /// through its closing brace. `A.b` looks for `b` inside the body of the first `A` (a type or an extension).
+    public static func text(of reference: Reference, root: URL) throws -> String {
+        let url = root.appendingPathComponent(reference.path)
+        guard let source = try? String(contentsOf: url, encoding: .utf8) else {
+            throw WeaveError("cannot read \(reference.path) (named by a marker)")
+        }
+        guard let text = find(reference.declaration, in: source) else {
+            throw WeaveError("\(reference.path) has no declaration named `\(reference.declaration)`")
+        }
+        return text
+    }
+
+    public static func find(_ name: String, in source: String) -> String? {
+        let lines = source.components(separatedBy: "\n")
+        var range = 0..<lines.count
+        var found: Range<Int>?
+        for part in name.split(separator: ".").map(String.init) {
+            guard let start = range.first(where: { declares(lines[$0], part) }) else { return nil }
+            let end = closingLine(lines, from: start, within: range)
+            found = start..<(end + 1)
+            range = (start + 1)..<max(start + 1, end)
+        }
+        guard var lines2 = found.map({ Array(lines[$0]) }), var first = found?.lowerBound else { return nil }
+        // Doc comments and attributes directly above belong to it.
+        while first > 0 {
+            let above = lines[first - 1].trimmingCharacters(in: .whitespaces)
+            guard above.hasPrefix("///") || above.hasPrefix("@") else { break }
+            first -= 1
+            lines2.insert(lines[first], at: 0)
+        }
+        let indent = lines2.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            .map { $0.prefix { $0 == " " }.count }.min() ?? 0
+        return lines2.map { String($0.dropFirst(min(indent, $0.prefix { $0 == " " }.count))) }.joined(separator: "\n")
+    }
+
+    static let keywords: Set<String> = ["class", "struct", "enum", "protocol", "extension", "func", "var", "let",
+                                        "actor", "typealias"]
+    static let modifiers: Set<String> = ["public", "private", "fileprivate", "internal", "open", "final", "static",
+                                         "override", "mutating", "nonmutating", "convenience", "required", "indirect",
+                                         "nonisolated", "lazy", "weak", "unowned"]
+
+    /// Whether `line` declares `name`: attributes and modifiers, a keyword, then the name
+    /// (`public final class Head: Module {`, `public func backward(seed:`), or `init(` for "init".
+    static func declares(_ line: String, _ name: String) -> Bool {
+        var words = line.split(separator: " ").map(String.init)[...]
+        while let word = words.first, words.count > 1,
+              word.hasPrefix("@") || modifiers.contains(word)
+                || (word == "class" && keywords.contains(words[words.startIndex + 1])) {
+            words.removeFirst()
+        }
+        guard let keyword = words.first else { return false }
+        if name == "init" { return keyword.hasPrefix("init(") || keyword.hasPrefix("init<") }
+        guard keywords.contains(keyword), words.count > 1 else { return false }
+        let identifier = words[words.startIndex + 1].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        return identifier == name
+    }
+
+    /// The line holding the brace that closes the declaration starting at `start` (or `start` itself for a
+    /// declaration without a body). Braces inside string literals and comments do not count.
+    static func closingLine(_ lines: [String], from start: Int, within range: Range<Int>) -> Int {
+        var depth = 0, opened = false
+        var inString = false, inMultilineString = false
+        var index = start
+        while index < lines.count {
+            let characters = Array(lines[index])
+            var i = 0
+            while i < characters.count {
+                let c = characters[i]
+                if inMultilineString {
+                    if c == "\"", i + 2 < characters.count, characters[i + 1] == "\"", characters[i + 2] == "\"" {
+                        inMultilineString = false; i += 2
+                    }
+                } else if inString {
+                    if c == "\\" { i += 1 } else if c == "\"" { inString = false }
+                } else if c == "/", i + 1 < characters.count, characters[i + 1] == "/" {
+                    break
+                } else if c == "\"" {
+                    if i + 2 < characters.count, characters[i + 1] == "\"", characters[i + 2] == "\"" {
+                        inMultilineString = true; i += 2
+                    } else { inString = true }
+                } else if c == "{" { depth += 1; opened = true }
+                else if c == "}" { depth -= 1; if opened, depth == 0 { return index } }
+                i += 1
+            }
+            inString = false
+            // A declaration with no body ends on its own line, unless its line leaves a bracket open.
+            if !opened, index == start, !lines[index].hasSuffix("{"), !lines[index].hasSuffix("(")
+                && !lines[index].hasSuffix(",") && !lines[index].hasSuffix("[") && !lines[index].hasSuffix("=") {
+                return index
+            }
+            index += 1
+        }
+        return lines.count - 1
+    }
+}

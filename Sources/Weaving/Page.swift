@@ -1,0 +1,165 @@
+// A chapter's page, Chapters/NN-Name/README.md: the header (the idea, how to run it, what this run
+// measured), then every section's prose, code and shown library code, each followed by what it printed
+// and drew in the run, then the exercises.
+import Foundation
+
+public struct Page {
+    public var markdown: String
+    /// Figures to copy beside the page: the drawn file, and its name in figures/.
+    public var figures: [(file: URL, name: String)]
+
+    public static func render(_ chapter: ChapterSource, run: ChapterRun, previous: ChapterSource?, next: ChapterSource?,
+                              exercises: String?) throws -> Page {
+        let outputs = try run.outputBySection(chapter.sections.map(\.title))
+        var figures: [(URL, String)] = []
+        var out: [String] = []
+        out.append(navigation(previous: previous, next: next))
+        out.append("# \(chapter.title)")
+        out.append(chapter.idea)
+        if let command = chapter.runCommand {
+            out.append("**Run it:** `\(command)` (`--quick` for a run of seconds, `--help` for every flag). Each section "
+                       + "below starts with the title line the chapter prints, so the terminal reads in the same order.")
+        }
+        if let expected = chapter.expected { out.append("**" + expected.replacingOccurrences(of: ":", with: ":**", options: [], range: expected.range(of: ":"))) }
+        out.append(runTable(run))
+        out.append("The chapter's imports, the libraries it builds on:")
+        out.append(fence(chapter.imports, "swift"))
+
+        for (section, printed) in zip(chapter.sections, outputs) {
+            out.append("## \(section.title)")
+            let lastCode = section.cells.lastIndex { if case .code = $0 { return true } else { return false } }
+            for (index, cell) in section.cells.enumerated() {
+                out.append(contentsOf: render(cell, chapter: chapter))
+                if index == lastCode { out.append(contentsOf: try renderOutput(printed, figures: &figures)) }
+            }
+            if lastCode == nil { out.append(contentsOf: try renderOutput(printed, figures: &figures)) }
+        }
+        if let exercises {
+            out.append("## Exercises")
+            out.append(exercises.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        out.append("---")
+        out.append(navigation(previous: previous, next: next))
+        let markdown = "<!-- Woven by `swift run -c release weave` from main.swift and one run of the chapter; "
+            + "do not edit: edit the chapter and weave again. -->\n\n" + out.joined(separator: "\n\n") + "\n"
+        return Page(markdown: markdown, figures: figures)
+    }
+
+    static func navigation(previous: ChapterSource?, next: ChapterSource?) -> String {
+        let back = previous.map { "[← \($0.title)](../\($0.folder)/README.md)" }
+        let forward = next.map { "[\($0.title) →](../\($0.folder)/README.md)" }
+        return ([back, "[all chapters](../../README.md#the-chapters)", forward].compactMap { $0 }).joined(separator: " · ")
+    }
+
+    static func runTable(_ run: ChapterRun) -> String {
+        var rows = [("command", "`\(run.command)`"),
+                    ("machine", "\(run.machine), \(run.threads) BLAS thread\(run.threads == 1 ? "" : "s"), release build"),
+                    ("wall time", duration(run.wallSeconds) + " (the whole chapter)")]
+        if let summary = run.summary {
+            rows.append(("final loss", String(format: "train %.4f, val %.4f after %@ steps (%@ tokens)", summary.finalTrainLoss,
+                                              summary.finalValLoss, grouped(summary.steps), grouped(summary.tokensSeen))))
+            rows.append(("training speed", "\(grouped(Int(summary.trainTokensPerSecond.rounded()))) tokens/s"))
+            rows.append(("parameters", grouped(summary.parameterCount)))
+        }
+        return "**This page's run**, woven on \(run.woven); every output and figure below comes from it:\n\n| | |\n|---|---|\n"
+            + rows.map { "| \($0.0) | \($0.1) |" }.joined(separator: "\n")
+    }
+
+    static func render(_ cell: Cell, chapter: ChapterSource) -> [String] {
+        switch cell {
+        case .prose(let markdown):
+            return [markdown]
+        case .code(let code):
+            return [fence(code, "swift")]
+        case .shown(let path, let declaration, let code):
+            return ["*From [`\(path)`](../../\(path)), `\(declaration)`:*", fence(code, "swift")]
+        case .diff(let from, let to, let lines):
+            let fromChapter = chapterName(of: from.path)
+            let toChapter = chapterName(of: to.path)
+            let heading = "### What is new since \(fromChapter.map { "chapter \($0)" } ?? "`\(from.path)`")"
+            let legend = "*`\(from.declaration)` (\(link(from.path, fromChapter))) against `\(to.declaration)` "
+                + "(\(to.path.hasPrefix("Chapters/\(chapter.folder)/") ? "this chapter" : link(to.path, toChapter))): "
+                + "lines marked `+` are new, lines marked `-` are gone.*"
+            return [heading, legend, fence(lines.map(\.text).joined(separator: "\n"), "diff")]
+        }
+    }
+
+    static func chapterName(of path: String) -> String? {
+        guard path.hasPrefix("Chapters/") else { return nil }
+        return String(path.dropFirst("Chapters/".count).prefix { $0.isNumber })
+    }
+
+    static func link(_ path: String, _ chapter: String?) -> String {
+        if let chapter {
+            let folder = path.dropFirst("Chapters/".count).prefix { $0 != "/" }
+            return "[chapter \(chapter)](../\(folder)/README.md)"
+        }
+        return "[`\(path)`](../../\(path))"
+    }
+
+    /// What a section printed: text blocks, each drawn figure inline where it was drawn, progress lines
+    /// left out with a note saying so.
+    static func renderOutput(_ lines: [String], figures: inout [(URL, String)]) throws -> [String] {
+        var blocks: [String] = []
+        var chunk: [String] = []
+        var progressLeftOut = 0
+        func flush() {
+            let trimmed = ChapterSource.trimBlankLines(chunk)
+            if !trimmed.isEmpty { blocks.append(fence(trimmed.joined(separator: "\n"), "text")) }
+            chunk = []
+        }
+        for line in lines {
+            if ChapterRun.isProgressLine(line) { progressLeftOut += 1; continue }
+            chunk.append(line)
+            if let path = ChapterRun.figure(in: line) {
+                flush()
+                let file = URL(fileURLWithPath: path)
+                guard FileManager.default.fileExists(atPath: file.path) else {
+                    throw WeaveError("the run says it drew \(path), but there is no such file")
+                }
+                let name = file.lastPathComponent
+                figures.append((file, name))
+                blocks.append("![\(name)](figures/\(name))")
+            }
+        }
+        flush()
+        if progressLeftOut > 0 {
+            blocks.append("*Shortened: the \(progressLeftOut) progress lines (`step N/total | loss | tok/s | time left`) "
+                          + "are left out; every evaluation line is shown.*")
+        }
+        return blocks
+    }
+
+    static func fence(_ text: String, _ language: String) -> String {
+        let marker = text.contains("```") ? "~~~~" : "```"
+        return "\(marker)\(language)\n\(text)\n\(marker)"
+    }
+
+    static func grouped(_ n: Int) -> String {
+        let formatter = NumberFormatter()
+        formatter.numberStyle = .decimal
+        formatter.groupingSeparator = ","
+        return formatter.string(from: NSNumber(value: n)) ?? String(n)
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded())
+        return seconds >= 59.5 ? String(format: "%dm%02ds", whole / 60, whole % 60) : String(format: "%.1f s", seconds)
+    }
+
+    /// The Swift and diff blocks of a page as written, in order (what the drift test compares).
+    public static func codeBlocks(inPage markdown: String) -> [String] {
+        var blocks: [String] = []
+        var current: [String]?
+        var closing = ""
+        for line in markdown.components(separatedBy: "\n") {
+            if var open = current {
+                if line == closing { blocks.append(open.joined(separator: "\n")); current = nil } else { open.append(line); current = open }
+            } else if line == "```swift" || line == "```diff" || line == "~~~~swift" || line == "~~~~diff" {
+                current = []
+                closing = line.hasPrefix("~") ? "~~~~" : "```"
+            }
+        }
+        return blocks
+    }
+}

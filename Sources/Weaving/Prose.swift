@@ -1,0 +1,72 @@
+// Comment text to Markdown. Chapters write their prose as plain comments, so the page keeps it as
+// written: paragraphs stay paragraphs, `- ` lines become a list, and indented lines (shape diagrams,
+// formulas such as `h = relu(x @ W^T + b)`) stay exactly as aligned, in a preformatted block.
+enum Prose {
+    /// `// text` -> `text`, `//` -> "".
+    static func uncomment(_ line: String) -> String {
+        var content = line.dropFirst(2)
+        if content.first == " " { content = content.dropFirst() }
+        return String(content)
+    }
+
+    static func markdown(_ lines: [String]) -> String {
+        var blocks: [String] = []
+        var paragraph: [String] = [], preformatted: [String] = []
+        var inList = false
+        func flushParagraph() {
+            if !paragraph.isEmpty { blocks.append(paragraph.joined(separator: "\n")) }
+            paragraph = []
+            inList = false
+        }
+        func flushPreformatted() {
+            guard !preformatted.isEmpty else { return }
+            let indent = preformatted.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                .map { $0.prefix { $0 == " " }.count }.min() ?? 0
+            blocks.append("```text\n" + preformatted.map { String($0.dropFirst(min(indent, $0.count))) }
+                .joined(separator: "\n") + "\n```")
+            preformatted = []
+        }
+        for line in lines {
+            let indent = line.prefix { $0 == " " }.count
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty {
+                flushParagraph(); flushPreformatted()
+            } else if trimmed.hasPrefix("- ") {
+                flushPreformatted()
+                if !inList { flushParagraph(); inList = true }
+                paragraph.append("- " + escape(String(trimmed.dropFirst(2))))
+            } else if inList, indent >= 2 {
+                paragraph.append("  " + escape(trimmed))   // the list item goes on
+            } else if indent >= 2 {
+                flushParagraph()
+                preformatted.append(line)
+            } else {
+                flushPreformatted()
+                if inList { flushParagraph() }
+                paragraph.append(escape(line))
+            }
+        }
+        flushParagraph(); flushPreformatted()
+        return blocks.joined(separator: "\n\n")
+    }
+
+    /// Keeps Markdown from reading prose as markup: `*` and `<` are escaped outside `code spans`, and a
+    /// line that would start a heading, a quote or a numbered list is escaped at its start.
+    static func escape(_ text: String) -> String {
+        var result = ""
+        var inCode = false
+        for character in text {
+            if character == "`" { inCode.toggle() }
+            if !inCode, character == "*" || character == "<" || character == "\\" || character == "$" {
+                result.append("\\")
+            }
+            result.append(character)
+        }
+        if let first = result.first, first == "#" || first == ">" || first == "+" { result = "\\" + result }
+        if let dot = result.firstIndex(where: { !$0.isNumber }), dot != result.startIndex,
+           result[dot] == "." || result[dot] == ")" {
+            result.insert("\\", at: dot)
+        }
+        return result
+    }
+}

@@ -1,0 +1,134 @@
+// The committed chapter pages against the sources they were woven from, and the weave's parts on
+// small made-up chapters.
+import Foundation
+import Testing
+@testable import Weaving
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+@Suite("Chapter pages")
+struct PageDriftTests {
+    /// Every code block of every committed page is exactly what the weave takes from the chapter or the
+    /// library file today. Editing Head.swift (or a chapter) without weaving again fails here.
+    @Test func everyCommittedPageMatchesItsSources() throws {
+        let chapters = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("Chapters").path)
+            .filter { $0.prefix(2).allSatisfy(\.isNumber) }.sorted()
+        #expect(chapters.count >= 7)
+        for folder in chapters {
+            let pageFile = packageRoot.appendingPathComponent("Chapters/\(folder)/README.md")
+            let page = try #require(try? String(contentsOf: pageFile, encoding: .utf8), "Chapters/\(folder) has no page: weave it")
+            let source = try ChapterSource.read(folder: folder, root: packageRoot)
+            let expected = source.codeBlocks, shown = Page.codeBlocks(inPage: page)
+            #expect(shown.count == expected.count,
+                    "Chapters/\(folder)/README.md shows \(shown.count) code blocks, its sources give \(expected.count): weave again")
+            for (index, (written, current)) in zip(shown, expected).enumerated() where written != current {
+                let firstLine = String(current.split(separator: "\n").first ?? "")
+                let message = "Chapters/\(folder)/README.md: code block \(index + 1) (\(firstLine)) differs from its source: "
+                    + "run `swift run -c release weave --chapters \(source.number)`"
+                Issue.record(Comment(rawValue: message))
+                break
+            }
+            // Every figure the page shows is committed beside it.
+            for line in page.components(separatedBy: "\n") where line.hasPrefix("![") {
+                let name = line.split(separator: "(").last!.dropLast()
+                #expect(FileManager.default.fileExists(atPath: pageFile.deletingLastPathComponent().appendingPathComponent(String(name)).path),
+                        "Chapters/\(folder)/README.md shows \(name), which is missing")
+            }
+        }
+    }
+}
+
+@Suite("Weave parts")
+struct WeavePartTests {
+    let chapter = """
+        // Chapter 09 · Toy: a test chapter
+        // ================================
+        //
+        // The idea, in a paragraph.
+        //
+        //   swift run -c release ch09
+        //
+        // Expected: nothing much.
+        import Foundation
+
+        // MARK: - 1. First
+        //
+        // Prose with a formula:
+        //   y = a * x + b
+        // show: Sources/Lib/Lib.swift Outer.inner
+
+        section("1. First")
+        print("one")
+
+        // MARK: - 2. Second
+
+        section("2. Second")
+        print("two")
+        // trailing prose
+        """
+
+    func root(with library: String = "public struct Outer {\n    /// Doc.\n    func inner() {\n        let s = \"}\"\n    }\n    func other() {}\n}\n") throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("weave-parts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("Sources/Lib"), withIntermediateDirectories: true)
+        try Data(library.utf8).write(to: root.appendingPathComponent("Sources/Lib/Lib.swift"))
+        return root
+    }
+
+    @Test func readsSectionsCellsAndShownDeclarations() throws {
+        let source = try ChapterSource.parse(chapter, folder: "09-Toy", root: try root())
+        #expect(source.title == "Chapter 09 · Toy: a test chapter")
+        #expect(source.runCommand == "swift run -c release ch09")
+        #expect(source.sections.map(\.title) == ["1. First", "2. Second"])
+        let first = source.sections[0].cells
+        #expect(first.count == 3)
+        #expect(first[0] == .prose("Prose with a formula:\n\n```text\ny = a * x + b\n```"))
+        #expect(first[1] == .shown(path: "Sources/Lib/Lib.swift", declaration: "Outer.inner",
+                                   code: "/// Doc.\nfunc inner() {\n    let s = \"}\"\n}"))
+        #expect(first[2] == .code("print(\"one\")"))   // the section(...) call is the page's heading, not a code line
+        #expect(source.sections[1].cells == [.code("print(\"two\")"), .prose("trailing prose")])
+    }
+
+    @Test func refusesChaptersItCannotWeave() throws {
+        let root = try root()
+        #expect(throws: WeaveError.self) { try ChapterSource.parse("// Chapter 09\nprint(1)\n", folder: "09-Toy", root: root) }
+        let missing = chapter.replacingOccurrences(of: "Outer.inner", with: "Outer.nowhere")
+        do { _ = try ChapterSource.parse(missing, folder: "09-Toy", root: root); Issue.record("no error") }
+        catch let error as WeaveError { #expect(error.description.contains("no declaration named `Outer.nowhere`")) }
+        let wrongTitle = chapter.replacingOccurrences(of: "section(\"2. Second\")", with: "section(\"2. Other\")")
+        #expect(throws: WeaveError.self) { try ChapterSource.parse(wrongTitle, folder: "09-Toy", root: root) }
+    }
+
+    @Test func placesEveryOutputLineUnderItsSection() throws {
+        let run = ChapterRun(command: "ch09", output: ["Chapter 09", "── 1. First ──", "one", "step 1/10 | loss 2.0 | 5 tok/s | 1s left",
+                                                       "── 2. Second ──", "two"],
+                             wallSeconds: 1, machine: "test", threads: 1, summary: nil, woven: "today")
+        #expect(try run.outputBySection(["1. First", "2. Second"]) == [["Chapter 09", "one", "step 1/10 | loss 2.0 | 5 tok/s | 1s left"], ["two"]])
+        #expect(throws: WeaveError.self) { try run.outputBySection(["1. First", "2. Another"]) }
+        #expect(ChapterRun.isProgressLine("step 1/10 | loss 2.0 | 5 tok/s | 1s left"))
+        #expect(!ChapterRun.isProgressLine("step 500: train loss 2.0008, val loss 2.0863"))
+        let source = try ChapterSource.parse(chapter, folder: "09-Toy", root: try root())
+        let page = try Page.render(source, run: run, previous: nil, next: nil, exercises: "1. Try it.")
+        #expect(page.markdown.contains("```text\nChapter 09\none\n```"))
+        #expect(page.markdown.contains("1 progress lines"))
+        #expect(page.markdown.contains("## Exercises\n\n1. Try it."))
+        #expect(Page.codeBlocks(inPage: page.markdown) == source.codeBlocks)
+    }
+
+    @Test func diffsShowWhatIsGoneThenWhatIsNew() {
+        let lines = LineDiff.lines(from: ["a", "b", "c"], to: ["a", "x", "c", "d"]).map(\.text)
+        #expect(lines == [" a", "-b", "+x", " c", "+d"])
+    }
+
+    @Test func findsDeclarationsByTheirNames() {
+        let source = "extension Tensor {\n    /// Runs it.\n    @discardableResult\n    public func backward(seed: [Float]? = nil) {\n        body()\n    }\n}\npublic let constant = 3\n"
+        #expect(Declarations.find("Tensor.backward", in: source) == "/// Runs it.\n@discardableResult\npublic func backward(seed: [Float]? = nil) {\n    body()\n}")
+        #expect(Declarations.find("constant", in: source) == "public let constant = 3")
+        #expect(Declarations.find("Tensor.forward", in: source) == nil)
+    }
+
+    @Test func bookLinksPointAtTheBooksFiles() {
+        let page = "[← x](../01-Bigram/README.md) · [all chapters](../../README.md#the-chapters) · [`f`](../../Sources/A.swift)"
+        #expect(Book.bookMarkdown(page) == "[← x](01-Bigram.html) · [all chapters](index.html) · [`f`](../Sources/A.swift)")
+    }
+}
