@@ -78,10 +78,10 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //
 // Each position emits three vectors of size hs (the head size), all linear in its input x:
 //   query q: what am I looking for?     key k: what do I contain?     value v: what do I pass on?
-// Scores:  q_t . k_s for every pair (t, s), i.e.  q @ k^T  (B, T, hs) @ (B, hs, T) -> (B, T, T)
-// Scale:   divide by sqrt(hs), or the scores grow with hs and the softmax turns into a hard max.
-// Mask:    positions s > t get -infinity (probability 0).
-// Weights: softmax over s.     Output: weights @ v  (B, T, T) @ (B, T, hs) -> (B, T, hs)
+//   Scores:  q_t . k_s for every pair (t, s), i.e.  q @ k^T  (B, T, hs) @ (B, hs, T) -> (B, T, T)
+//   Scale:   divide by sqrt(hs), or the scores grow with hs and the softmax turns into a hard max.
+//   Mask:    positions s > t get -infinity (probability 0).
+//   Weights: softmax over s.     Output: weights @ v  (B, T, T) @ (B, T, hs) -> (B, T, hs)
 //
 // That is the whole of Attention/Head.swift:
 // show: Sources/Attention/Head.swift Head
@@ -102,7 +102,8 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary); train \(datas
 
 // MARK: - 4. A language model with one Head
 //
-// ids (B, T) -> token embedding + position embedding (B, T, C) -> Head (B, T, C) -> Linear (B, T, V)
+//   ids (B, T) -> token embedding + position embedding (B, T, C) -> Head (B, T, C) -> Linear (B, T, V)
+//
 // The position embedding matters now: attention sums over positions and would not otherwise know
 // which character came first:
 // show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding

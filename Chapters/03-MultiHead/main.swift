@@ -88,7 +88,7 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 
 // MARK: - 3. The model: chapter 02's, with MultiHead in place of the single Head
 //
-// ids (B, T) -> token + position embedding (B, T, C) -> MultiHead (B, T, C) -> Linear (B, T, V)
+//   ids (B, T) -> token + position embedding (B, T, C) -> MultiHead (B, T, C) -> Linear (B, T, V)
 
 section("3. The model: chapter 02's, with MultiHead in place of the single Head")
 /// Token and position embeddings, one MultiHead attention layer, and a Linear layer to the vocabulary.

@@ -61,13 +61,13 @@ print("\(settings.table)\n")
 
 // MARK: - 1. FeedForward and the Block, shape by shape
 //
-// FeedForward (each position alone):  (B, T, C) -> Linear -> (B, T, 4C) -> ReLU -> Linear -> (B, T, C)
-// Block (pre-LayerNorm, as in GPT-2):
+//   FeedForward (each position alone):  (B, T, C) -> Linear -> (B, T, 4C) -> ReLU -> Linear -> (B, T, C)
+//   Block (pre-LayerNorm, as in GPT-2):
 //     x = x + MultiHead(LayerNorm(x))      communication
 //     x = x + FeedForward(LayerNorm(x))    computation
 //
-// Both from the library (Transformer/), and LayerNorm's forward beside its backward (TensorCore/Ops):
-// each position's C numbers are shifted to mean 0 and scaled to variance 1, then given a learned gain
+// Both from the library (Transformer/), and then LayerNorm as the tensor core's plain reference computes
+// it: each position's C numbers are shifted to mean 0 and scaled to variance 1, then given a learned gain
 // and bias.
 // show: Sources/Transformer/FeedForward.swift FeedForward
 // show: Sources/Transformer/Block.swift Block

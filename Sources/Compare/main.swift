@@ -35,12 +35,13 @@ struct Compare: ParsableCommand {
         // The x axis is characters of training text seen, not steps: chapters use different batch and block
         // sizes, and a byte-pair token (chapter 06) covers several characters. The y axis is the loss per
         // character (a token's loss divided by the characters it covers), so every chapter is on one scale.
-        // Step 0 (nothing seen) is drawn at 1000 characters on the log axis.
+        // Step 0 (nothing seen) is drawn at 1000 characters on the log axis. Only measured points are drawn.
         let series = summaries.map { summary in
             let charactersPerToken = summary.charactersPerToken ?? 1
             return Series("\(summary.chapter.prefix(2)) \(summary.title)",
                           x: summary.evaluations.map { max(Double($0.tokensSeen) * charactersPerToken, 1000) },
-                          y: summary.evaluations.map { Double($0.valLoss) / charactersPerToken })
+                          y: summary.evaluations.map { Double($0.valLoss) / charactersPerToken },
+                          style: .points)   // the evaluations as measured, nothing drawn between them
         }
         let out = root.appendingPathComponent("compare")
         let files = try Plotter.shared.lines(series, title: "Every chapter: validation loss per character against training characters",

@@ -125,6 +125,7 @@ struct Train: ParsableCommand {
             ("--batch-size", training.batchSize != nil), ("--block-size", training.blockSize != nil),
             ("--embedding-size", training.embeddingSize != nil), ("--heads", training.heads != nil),
             ("--layers", training.layers != nil), ("--learning-rate", training.learningRate != nil),
+            ("--min-learning-rate", training.minLearningRate != nil),
             ("--dropout", training.dropout != nil), ("--seed", training.seed != nil), ("--decay-steps", decaySteps != nil),
             ("--quick", training.quick), ("--out", training.out != nil), ("--tokenizer", training.tokenizer != nil),
             ("--vocabulary-size", training.vocabularySize != nil), ("--pre-split", training.preSplit != nil)]

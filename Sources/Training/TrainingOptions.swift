@@ -13,6 +13,8 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Attention heads per layer.") public var heads: Int?
     @Option(help: "Transformer blocks.") public var layers: Int?
     @Option(help: "Peak learning rate.") public var learningRate: Float?
+    @Option(help: "Where the cosine decay ends (default: the chapter's ratio to the peak; the peak itself for a constant rate).")
+    public var minLearningRate: Float?
     @Option(help: "Dropout probability while training, in [0, 1).") public var dropout: Float?
     @Option(help: "Random seed.") public var seed: UInt64?
     @Option(help: "Training text (UTF-8). Default: $NANOGPT_DATA, else Tiny Shakespeare, fetched once.")
@@ -66,6 +68,7 @@ public struct TrainingOptions: ParsableArguments {
             h.minLearningRate = learningRate * (h.minLearningRate / h.learningRate)
             h.learningRate = learningRate
         }
+        if let minLearningRate { h.minLearningRate = minLearningRate }
         if let dropout { h.dropout = dropout }
         if let seed { h.seed = seed }
         if let evalInterval { h.evalInterval = evalInterval }
@@ -94,6 +97,12 @@ public struct TrainingOptions: ParsableArguments {
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
             throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
         }
+        if let minLearningRate, !(minLearningRate > 0 && minLearningRate.isFinite) {
+            throw ValidationError("--min-learning-rate must be a positive number, got \(minLearningRate)")
+        }
+        if let minLearningRate, let learningRate, minLearningRate > learningRate {
+            throw ValidationError("--min-learning-rate \(minLearningRate) is above the peak --learning-rate \(learningRate)")
+        }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
         if let vocabularySize, !(256...65536).contains(vocabularySize) {
             throw ValidationError("--vocabulary-size must be in 256...65536 (256 bytes plus merges), got \(vocabularySize)")
@@ -102,6 +111,9 @@ public struct TrainingOptions: ParsableArguments {
 
     /// Checks that the resolved settings fit together (for example C divisible by the number of heads).
     public static func check(_ h: Hyperparameters) throws {
+        if h.minLearningRate > h.learningRate {
+            throw ValidationError("--min-learning-rate \(h.minLearningRate) is above the peak learning rate \(h.learningRate)")
+        }
         if h.embeddingSize % h.heads != 0 {
             throw ValidationError("--embedding-size \(h.embeddingSize) is not divisible by --heads \(h.heads)")
         }

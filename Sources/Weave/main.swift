@@ -25,6 +25,8 @@ struct Weave: ParsableCommand {
     @Option(help: "Where the HTML book goes.") var book = "Book"
     @Flag(help: "Keep each run's standard output as output.log beside its page (for the tests).") var keepLog = false
     @Option(help: "The package's folder (default: the current folder).") var root: String?
+    @Option(help: "Also copy each run's Plots/ folder (loss curves, summary.json, samples) here, as a chapter run would leave it.")
+    var keepPlots: String?
 
     func validate() throws {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
@@ -85,6 +87,7 @@ struct Weave: ParsableCommand {
             let reason = result.errors.split(separator: "\n").last.map(String.init) ?? "no message"
             throw WeaveError("chapter \(source.folder): the run failed (exit \(result.status)): \(reason)")
         }
+        if let keepPlots { try copyPlots(from: workFolder.appendingPathComponent("Plots"), to: URL(fileURLWithPath: keepPlots, relativeTo: root)) }
         let summaryFile = try? FileManager.default.contentsOfDirectory(at: workFolder.appendingPathComponent("Plots"),
                                                                        includingPropertiesForKeys: nil)
             .map { $0.appendingPathComponent("summary.json") }
@@ -106,6 +109,19 @@ struct Weave: ParsableCommand {
                                                                              displayedWith: workFolder)
         print("    wrote \(pagesRoot.appendingPathComponent(source.folder).path)/README.md with \(page.figures.count) figures "
               + String(format: "(run: %.1f s)", result.seconds))
+    }
+}
+
+extension Weave {
+    /// Each Plots/<chapter>/ folder of a run replaces the one in `target`.
+    func copyPlots(from plots: URL, to target: URL) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(at: target, withIntermediateDirectories: true)
+        for name in (try? manager.contentsOfDirectory(atPath: plots.path)) ?? [] {
+            let destination = target.appendingPathComponent(name)
+            try? manager.removeItem(at: destination)
+            try manager.copyItem(at: plots.appendingPathComponent(name), to: destination)
+        }
     }
 }
 

@@ -52,6 +52,22 @@ struct ChapterQuickRunTests {
         expectPlot("matmul-speed", in: out)
     }
 
+    /// Chapter 01 trains the bigram twice, with its loop written out and with Trainer, and compares every weight.
+    @Test func chapter01LoopAndTrainerGiveTheSameWeights() throws {
+        let data = Executables.writePlayText(to: folder)
+        let out = folder.appendingPathComponent("ch01-loop")
+        let run = try Executables.run("ch01", ["--quick", "--steps", "100", "--data", data, "--out", out.path, "--threads", "1"])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("Trainer's weights after 100 steps against the loop's: largest difference 0 (bit for bit the same)"),
+                "\(run.output)")
+        // The loop's own log lines are Trainer's: the same estimates at the same steps.
+        let summary = try JSONDecoder().decode(SummaryFile.self, from: Data(contentsOf: out.appendingPathComponent("summary.json")))
+        for evaluation in summary.evaluations {
+            #expect(run.output.contains(String(format: "step %d: train loss %.4f, val loss %.4f", evaluation.step,
+                                               evaluation.trainLoss, evaluation.valLoss)))
+        }
+    }
+
     @Test func chapter01Bigram() throws {
         let (run, summary, _) = try runTrainingChapter("ch01", plots: ["bigram"])
         #expect(summary.chapter == "01-bigram")

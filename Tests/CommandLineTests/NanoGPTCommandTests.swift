@@ -40,6 +40,37 @@ struct NanoGPTCommandTests {
         #expect(latest.filter { $0.hasPrefix("optimizer-") } == ["optimizer-step000040.safetensors"])
     }
 
+    @Test func plotOverlaysRunsAndRefusesWhatIsNotALog() throws {
+        let data = Executables.writePlayText(to: folder)
+        let first = folder.appendingPathComponent("plot-a"), second = folder.appendingPathComponent("plot-b")
+        #expect(try train(["--data", data, "--out", first.path, "--steps", "20", "--eval-interval", "10"] + tiny).status == 0)
+        #expect(try train(["--data", data, "--out", second.path, "--steps", "30", "--eval-interval", "10", "--seed", "7"] + tiny).status == 0)
+        let out = folder.appendingPathComponent("plots")
+        let run = try Executables.run("nanogpt", ["plot", first.path, second.appendingPathComponent("log.jsonl").path,
+                                                  "--against", "tokens", "--out", out.path])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("plot-a: 3 evaluations, last at step 20"))
+        #expect(run.output.contains("plot-b: 4 evaluations, last at step 30"))
+        #expect(run.output.contains("val loss"))   // the terminal chart's title
+        let dat = try String(contentsOf: out.appendingPathComponent("loss-comparison.dat"), encoding: .utf8)
+        #expect(dat.contains("# index 0: plot-a: val") && dat.contains("# index 3: plot-b: train"))
+        #expect(dat.contains("\n320 "))   // tokens on x: 10 steps of B x T = 4 x 8 tokens
+        for file in ["loss-comparison.gp", "loss-comparison.png"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file) missing")
+        }
+        // Bad input: one line, non-zero exit.
+        let empty = folder.appendingPathComponent("empty.jsonl"), broken = folder.appendingPathComponent("broken.jsonl")
+        try Data().write(to: empty)
+        try Data("{\"step\":0,\"tokens\":0,\"train_loss\":4.1,\"val_loss\":4.2}\nnot json\n".utf8).write(to: broken)
+        for (arguments, message) in [([folder.appendingPathComponent("nowhere").path], "no such run folder"),
+                                     ([empty.path], "the log is empty"), ([broken.path], "line 2: not a log entry"),
+                                     ([first.path, "--against", "epochs"], "epochs"), ([String]() , "run")] {
+            let bad = try Executables.run("nanogpt", ["plot"] + arguments + ["--out", out.path])
+            #expect(bad.status != 0, "\(arguments)")
+            #expect(bad.errors.split(separator: "\n").count == 1 && bad.errors.contains(message), "\(arguments): \(bad.errors)")
+        }
+    }
+
     @Test func trainingTwiceAsLongEqualsTrainingThenResuming() throws {
         let data = Executables.writePlayText(to: folder)
         let once = folder.appendingPathComponent("once"), twice = folder.appendingPathComponent("twice")

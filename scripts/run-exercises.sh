@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The runs behind the exercise solutions in Chapters/*/Exercises.md, one after the other, each with its
+# last evaluation line. Pass the corpus:  scripts/run-exercises.sh path/to/tinyshakespeare.txt
+# (about 3 minutes on 2 cores). Outputs go to a temporary folder; nothing in Plots/ is touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=(--data "${1:?pass the corpus, e.g. tinyshakespeare.txt}")
+out=$(mktemp -d)
+swift build -c release >/dev/null
+run() {   # run NAME CHAPTER FLAGS...
+    local name=$1 chapter=$2; shift 2
+    echo "==> $chapter $*"
+    ".build/release/$chapter" "${data[@]}" --out "$out/$name" "$@" > "$out/$name.log"
+    grep -E "^(parameters|step [0-9]+:|val loss after|loss after)" "$out/$name.log" | tail -3
+}
+run ch01-300-steps ch01 --steps 300
+run ch01-constant-rate ch01 --min-learning-rate 1e-2
+run ch02-block-8 ch02 --block-size 8
+run ch02-width-16 ch02 --embedding-size 16
+run ch03-lecture ch03 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --steps 5000
+run ch03-lecture-constant ch03 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --min-learning-rate 1e-3 --steps 5000
+run ch03-lecture-ours ch03 --batch-size 32 --block-size 8 --embedding-size 32 --steps 5000
+run ch02-lecture ch02 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --steps 5000
+run ch02-lecture-constant ch02 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --min-learning-rate 1e-3 --steps 5000
+run ch03-one-head ch03 --heads 1
+run ch04-one-layer ch04 --layers 1
+run ch05-1000-steps ch05 --steps 1000 --checkpoint "$out/checkpoint"
+echo "(logs in $out)"
