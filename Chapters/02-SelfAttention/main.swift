@@ -91,8 +91,14 @@ let demoHead = Head(embeddingSize: 2, headSize: 4, random: random)
 let demoOut = demoHead(toy, training: false)
 let attention = demoHead.lastAttention!
 print("a Head on x of shape \(toy.shape) gives \(demoOut.shape); its attention is \(attention.shape)")
-print("row 3 of the first sequence: " + (0..<8).map { String(format: "%.3f", attention[0, 3, $0]) }.joined(separator: " "))
-print("(four non-zero weights summing to 1, and zeros for the future)\n")
+let row3 = (0..<8).map { attention[0, 3, $0] }
+print("row 3 of the first sequence: " + row3.map { String(format: "%.3f", $0) }.joined(separator: " "))
+print(String(format: "(%d non-zero weights summing to %.3f, then zeros for the future)\n", row3.filter { $0 > 0 }.count,
+             row3.reduce(0, +)))
+
+// The four weights are almost exactly 1/4: a fresh Head's weights are small (N(0, 0.02^2)), so every
+// score q . k is nearly 0 and the softmax is nearly the plain average of section 1. Training is what makes
+// the scores, and so the weights, differ.
 
 // MARK: - 3. The data (as in chapter 01)
 
@@ -183,3 +189,11 @@ exitOnError {
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")
+
+// Reading the heatmap: row t (a query) is one softmax over the keys 0...t, so each row sums to 1 and
+// everything right of the diagonal is 0 (the causal mask, `softmax(scores, causal: true)`). A bright
+// diagonal cell is a position attending to itself: its own value carries the current character, the
+// bigram's whole information. Bright cells just left of the diagonal are the character or two before;
+// a row that puts nearly all its weight on one earlier cell has found one character that predicts the
+// next well (a space before a capital, say). One head has only one softmax per position, so it has to
+// choose one such pattern per position: chapter 03 gives it several.
