@@ -41,7 +41,7 @@ let fastC: [CXXSetting] = []
 func chapter(_ name: String, _ folder: String, _ dependencies: [Target.Dependency]) -> Target {
     .executableTarget(
         name: name, dependencies: dependencies + [.product(name: "ArgumentParser", package: "swift-argument-parser")],
-        path: "Chapters/\(folder)", swiftSettings: fastMath)
+        path: "Chapters/\(folder)", exclude: ["README.md", "Exercises.md", "figures"], swiftSettings: fastMath)   // its page
 }
 
 let package = Package(

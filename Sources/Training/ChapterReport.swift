@@ -126,8 +126,9 @@ public struct ChapterReport {
         }
     }
 
-    /// The curves in text, in the terminal.
+    /// The curves in text, in the terminal (only there: in a file or a chapter's page, loss.png says it better).
     public func printLoss(_ evaluations: [Evaluation]) {
+        guard isatty(STDOUT_FILENO) != 0 else { return }
         let steps = evaluations.map { Double($0.step) }
         Plotter.shared.printLines([Series("train", x: steps, y: evaluations.map { Double($0.trainLoss) }),
                                    Series("val", x: steps, y: evaluations.map { Double($0.valLoss) })],

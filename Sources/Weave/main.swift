@@ -93,7 +93,7 @@ struct Weave: ParsableCommand {
             .map { $0.appendingPathComponent("summary.json") }
             .first { FileManager.default.fileExists(atPath: $0.path) }
         let summary = try summaryFile.map { try JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: $0)) }
-        let lines = result.output.components(separatedBy: "\n").map { line in
+        let lines = result.output.components(separatedBy: "\n").map { $0.replacingOccurrences(of: "\u{0C}", with: "") }.map { line in
             // Figures are named relative to the run's folder; the page needs to find them.
             ChapterRun.figure(in: line).map { "drew " + URL(fileURLWithPath: $0, relativeTo: workFolder).path } ?? line
         }

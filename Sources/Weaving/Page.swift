@@ -20,7 +20,10 @@ public struct Page {
             out.append("**Run it:** `\(command)` (`--quick` for a run of seconds, `--help` for every flag). Each section "
                        + "below starts with the title line the chapter prints, so the terminal reads in the same order.")
         }
-        if let expected = chapter.expected { out.append("**" + expected.replacingOccurrences(of: ":", with: ":**", options: [], range: expected.range(of: ":"))) }
+        if let expected = chapter.expected {   // "Expected: ..." as the chapter's header says it, from when it was written
+            out.append("**" + expected.replacingOccurrences(of: ":", with: "**, as the chapter's header has it (this page's own "
+                                                               + "run is in the table below):", options: [], range: expected.range(of: ":")))
+        }
         out.append(runTable(run))
         out.append("The chapter's imports, the libraries it builds on:")
         out.append(fence(chapter.imports, "swift"))
