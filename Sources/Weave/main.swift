@@ -214,7 +214,8 @@ struct BookWriter {
             try Book.render(markdown: Book.bookMarkdown(page), title: chapter.title,
                             resourcePath: pageFile.deletingLastPathComponent(), cssFile: css,
                             to: book.appendingPathComponent("\(chapter.folder).html"), pandoc: pandoc)
-            let firstSentence = chapter.idea.components(separatedBy: ". ").first ?? ""
+            let firstParagraph = chapter.idea.components(separatedBy: "\n\n").first ?? ""
+            let firstSentence = (firstParagraph.components(separatedBy: ". ").first ?? "").trimmingCharacters(in: CharacterSet(charactersIn: ":."))
             index.append("- [\(chapter.title)](\(chapter.folder).html): \(firstSentence.replacingOccurrences(of: "\n", with: " ")).")
             print("    wrote \(book.appendingPathComponent("\(chapter.folder).html").path)")
         }
