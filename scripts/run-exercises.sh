@@ -19,6 +19,8 @@ run ch02-block-8 ch02 --block-size 8
 run ch02-width-16 ch02 --embedding-size 16
 run ch03-lecture ch03 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --steps 5000
 run ch03-lecture-constant ch03 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --min-learning-rate 1e-3 --steps 5000
+run ch03-lecture-pytorch-init ch03 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --steps 5000 --pytorch-initialization
+run ch03-lecture-recipe ch03 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --min-learning-rate 1e-3 --steps 5000 --pytorch-initialization
 run ch03-lecture-ours ch03 --batch-size 32 --block-size 8 --embedding-size 32 --steps 5000
 run ch02-lecture ch02 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --steps 5000
 run ch02-lecture-constant ch02 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --min-learning-rate 1e-3 --steps 5000

@@ -44,6 +44,7 @@ struct Chapter02: ParsableCommand {
 let options = Chapter02.parseOrExitWithOneLine().training
 let settings = options.resolve(defaults)
 options.configureThreads()
+exitOnError { try TrainingOptions.check(settings) }   // settings that cannot work together, such as a final rate above the peak
 let report = exitOnError { try ChapterReport(chapter: "02-self-attention", title: "Self-attention Head", out: options.out) }
 print("Chapter 02 · Self-attention: one Head\n")
 section("Hyperparameters")
@@ -85,6 +86,10 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //
 // That is the whole of Attention/Head.swift:
 // show: Sources/Attention/Head.swift Head
+//
+// The mask lives in the softmax kernel: row r of a T x T block is query t = r % T, which sees keys 0...t
+// only; the rest of its row is set to exactly 0.
+// show: Sources/TensorCore/Backend/SoftmaxKernels.swift Kernels.softmax
 
 section("2. One Head of self-attention")
 let demoHead = Head(embeddingSize: 2, headSize: 4, random: random)

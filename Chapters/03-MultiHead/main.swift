@@ -42,8 +42,11 @@ struct Chapter03: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ch03", abstract: "Chapter 03 · MultiHead: several attention heads, concatenated and projected.")
     @OptionGroup var training: TrainingOptions
+    @Flag(help: "Start from PyTorch's default initialization, as the lecture's gpt.py does (see the exercises).")
+    var pytorchInitialization = false
 }
-let options = Chapter03.parseOrExitWithOneLine().training
+let command = Chapter03.parseOrExitWithOneLine()
+let options = command.training
 let settings = options.resolve(defaults)
 options.configureThreads()
 exitOnError { try TrainingOptions.check(settings) }
@@ -123,6 +126,10 @@ final class MultiHeadLanguageModel: LanguageModel {
 // diff: Chapters/02-SelfAttention/main.swift OneHeadLanguageModel -> MultiHeadLanguageModel
 
 let model = MultiHeadLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings, random: random)
+if command.pytorchInitialization {   // N(0, 1) embeddings and uniform +-1/sqrt(fan-in) Linear layers instead of N(0, 0.02^2)
+    PyTorchInitialization.apply(to: model.namedParameters, random: SeededRandom(seed: settings.seed &+ 6))
+    print("initialization: PyTorch's defaults (Layers/PyTorchInitialization.swift)")
+}
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
 print("parameters: \(trainer.parameters.count)")
 let before = trainer.estimateLoss()

@@ -83,8 +83,9 @@ public final class Trainer {
         if hyperparameters.gradientClip > 0 { parameters.clipGradNorm(to: hyperparameters.gradientClip) }
         optimizer.update(parameters, learningRate: hyperparameters.schedule.rate(at: step))
         step += 1
-        stepLosses.append(loss.scalar)
-        return loss.scalar
+        let value = loss.scalar
+        stepLosses.append(value)
+        return value
     }
 
     /// Runs every step, estimating the loss at step 0, every `evalInterval` steps and at the end, and

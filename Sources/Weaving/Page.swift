@@ -105,11 +105,16 @@ public struct Page {
     static func renderOutput(_ lines: [String], figures: inout [(URL, String)]) throws -> [String] {
         var blocks: [String] = []
         var chunk: [String] = []
-        var progressLeftOut = 0
+        var progressLeftOut = 0   // in the current chunk: the note goes right under the block it shortened
         func flush() {
             let trimmed = ChapterSource.trimBlankLines(chunk)
             if !trimmed.isEmpty { blocks.append(fence(trimmed.joined(separator: "\n"), "text")) }
+            if progressLeftOut > 0 {
+                blocks.append("*Shortened: the \(progressLeftOut) progress lines (`step N/total | loss | tok/s | time left`) "
+                              + "are left out; every evaluation line is shown.*")
+            }
             chunk = []
+            progressLeftOut = 0
         }
         for line in lines {
             if ChapterRun.isProgressLine(line) { progressLeftOut += 1; continue }
@@ -126,10 +131,6 @@ public struct Page {
             }
         }
         flush()
-        if progressLeftOut > 0 {
-            blocks.append("*Shortened: the \(progressLeftOut) progress lines (`step N/total | loss | tok/s | time left`) "
-                          + "are left out; every evaluation line is shown.*")
-        }
         return blocks
     }
 

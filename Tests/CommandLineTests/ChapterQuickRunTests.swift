@@ -84,6 +84,24 @@ struct ChapterQuickRunTests {
         _ = try runTrainingChapter("ch03", plots: ["attention"])
     }
 
+    /// The exercise's flag: PyTorch's initialization starts the loss above ln(V) (N(0, 1) embeddings), and it still trains.
+    @Test func chapter03WithPyTorchInitialization() throws {
+        let data = Executables.writePlayText(to: folder)
+        let out = folder.appendingPathComponent("ch03-pytorch")
+        let run = try Executables.run("ch03", ["--quick", "--pytorch-initialization", "--data", data, "--out", out.path, "--threads", "1"])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("initialization: PyTorch's defaults"))
+        let ours = folder.appendingPathComponent("ch03-ours")
+        #expect(try Executables.run("ch03", ["--quick", "--data", data, "--out", ours.path, "--threads", "1"]).status == 0)
+        func evaluations(_ folder: URL) throws -> [SummaryFile.Evaluation] {
+            try JSONDecoder().decode(SummaryFile.self, from: Data(contentsOf: folder.appendingPathComponent("summary.json"))).evaluations
+        }
+        let pytorch = try evaluations(out), small = try evaluations(ours)
+        // N(0, 1) embeddings make confident, wrong first guesses: above our nearly uniform start of ln(V).
+        #expect(pytorch[0].valLoss > small[0].valLoss, "\(pytorch[0].valLoss) against \(small[0].valLoss)")
+        #expect(pytorch.last!.valLoss < pytorch[0].valLoss - 0.5)
+    }
+
     @Test func chapter04Block() throws {
         let (run, _, _) = try runTrainingChapter("ch04", plots: ["attention"])
         #expect(run.output.contains("with residuals and LayerNorm"))
