@@ -106,7 +106,7 @@ struct Weave: ParsableCommand {
         do { page = try Page.render(source, run: run, previous: previous, next: next, exercises: exercises) }
         catch let error as WeaveError { throw WeaveError("chapter \(source.folder): \(error.description)") }
         try PageFolder(pagesRoot.appendingPathComponent(source.folder)).write(page, log: keepLog ? result.output : nil,
-                                                                             displayedWith: workFolder)
+                                                                             strippingPathsOf: workFolder)
         print("    wrote \(pagesRoot.appendingPathComponent(source.folder).path)/README.md with \(page.figures.count) figures "
               + String(format: "(run: %.1f s)", result.seconds))
     }
@@ -170,7 +170,7 @@ struct PageFolder {
     let folder: URL
     init(_ folder: URL) { self.folder = folder }
 
-    func write(_ page: Page, log: String?, displayedWith workFolder: URL) throws {
+    func write(_ page: Page, log: String?, strippingPathsOf runFolder: URL) throws {
         let figures = folder.appendingPathComponent("figures")
         let manager = FileManager.default
         try manager.createDirectory(at: figures, withIntermediateDirectories: true)
@@ -189,7 +189,7 @@ struct PageFolder {
         }
         if names.isEmpty { try? manager.removeItem(at: figures) }
         // The output's paths point into the run's temporary folder; the page shows them as the run saw them.
-        let markdown = page.markdown.replacingOccurrences(of: workFolder.path + "/", with: "")
+        let markdown = page.markdown.replacingOccurrences(of: runFolder.path + "/", with: "")
         try Data(markdown.utf8).write(to: folder.appendingPathComponent("README.md"), options: .atomic)
         if let log { try Data(log.utf8).write(to: folder.appendingPathComponent("output.log"), options: .atomic) }
     }
