@@ -11,7 +11,8 @@
 //
 // Expected: text with speakers' names, line breaks and mostly real words. Measured on a 2-core AMD EPYC
 // (OpenBLAS, 2 threads), release build, `swift run -c release ch05 --data tinyshakespeare.txt`:
-// val loss 1.6072 after 5000 steps, in 2m54s (PyTorch's gpt.py recipe: 1.64 after 6000 steps, 7 min).
+// val loss 1.6072 after 5000 steps (PyTorch's gpt.py recipe: 1.64 after 6000 steps). The run's time and
+// speed are on this chapter's page (README.md beside this file).
 import ArgumentParser
 import Foundation
 import NanoGPT

@@ -15,8 +15,8 @@
 //
 // Expected: the first merge is 'e' + ' ' -> 'e ', and text shrinks to about half as many tokens. Measured
 // on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch06 --data tinyshakespeare.txt`:
-// tokenizer trained in 0.34 s, 1.96 characters per token; val 2.319 bits per character on characters
-// (chapter 05's 1.6072 nats) against 2.226 on byte pairs (2.9926 nats per token); 5m42s for everything.
+// 1.96 characters per token; val 2.319 bits per character on characters (chapter 05's 1.6072 nats)
+// against 2.226 on byte pairs (2.9926 nats per token). The run's times are on this chapter's page.
 import ArgumentParser
 import Foundation
 import NanoGPT

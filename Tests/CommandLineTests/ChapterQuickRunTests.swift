@@ -109,6 +109,22 @@ struct ChapterQuickRunTests {
         #expect(data.contains("estimated), Blocks") && data.contains("estimated), plain"))   // both models' curves in one plot
     }
 
+    /// The exercise's flag: the comparison stack can keep residuals or LayerNorm, and each changes what it learns.
+    @Test func chapter04PlainStackKeepsOneIdea() throws {
+        let data = Executables.writePlayText(to: folder)
+        var finals: [String: Float] = [:]
+        for keeps in ["nothing", "residuals", "layer-norm"] {
+            let out = folder.appendingPathComponent("ch04-\(keeps)")
+            let run = try Executables.run("ch04", ["--quick", "--plain-keeps", keeps, "--data", data, "--out", out.path, "--threads", "1"])
+            #expect(run.status == 0, "\(keeps): \(run.errors)")
+            let line = try #require(run.output.split(separator: "\n").first { $0.hasPrefix("val loss after") })
+            finals[keeps] = Float(line.split(separator: ",").last!.split(separator: " ").first!)
+        }
+        #expect(Set(finals.values).count == 3, "each variant trains differently: \(finals)")
+        let bad = try Executables.run("ch04", ["--quick", "--plain-keeps", "everything"])
+        #expect(bad.status != 0 && bad.errors.split(separator: "\n").count == 1, "\(bad.errors)")
+    }
+
     @Test func chapter05NanoGPT() throws {
         let (run, _, sample) = try runTrainingChapter("ch05", plots: ["attention"])
         #expect(run.output.contains("generateStream()"))
