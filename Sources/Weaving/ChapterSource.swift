@@ -148,8 +148,7 @@ public struct ChapterSource {
                     cells += try marker(content, folder: folder, root: root)
                     continue
                 }
-                if !code.isEmpty, !trimBlankLines(code).isEmpty { flushCode() }
-                code = []
+                flushCode()   // (blank lines alone make no cell)
                 prose.append(content)
             } else if line.hasPrefix("section(") {
                 let literal = title.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
