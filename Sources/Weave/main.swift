@@ -220,7 +220,7 @@ struct BookWriter {
             print("    wrote \(book.appendingPathComponent("\(chapter.folder).html").path)")
         }
         index += ["", "## Every chapter on one scale", "",
-                  "Validation loss in bits per character against characters of training text, from `swift run -c release compare`:",
+                  "Validation loss in nats per character against characters of training text, from `swift run -c release compare`:",
                   "", "![every chapter's validation loss](Plots/compare/val-loss.png)"]
         try Book.render(markdown: index.joined(separator: "\n"), title: "NanoGPT in Swift", resourcePath: root, cssFile: css,
                         to: book.appendingPathComponent("index.html"), pandoc: pandoc)
