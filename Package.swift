@@ -15,6 +15,7 @@
 //   Chapters/NN-*               one executable per concept: ch00 ... ch06
 //   nanogpt, compare, bench     after the chapters: train/generate on any text, compare chapters, measure speed
 //   Weaving, weave              each chapter's page (Chapters/NN-*/README.md) from its source and a run of it
+//   FuzzTargets                 our file readers under arbitrary bytes (Tests/Fuzz builds libFuzzer binaries on it)
 //
 // Nothing in a library depends on a later one, and TensorCore knows nothing about GPTs. (Training comes
 // before the model libraries because chapter 01 introduces the loop that every later chapter reuses.)
@@ -59,6 +60,8 @@ let package = Package(
         .executable(name: "compare", targets: ["compare"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "weave", targets: ["weave"]),
+        // For the libFuzzer binaries in Tests/Fuzz (a package of their own, built by scripts/fuzz.sh).
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -120,6 +123,9 @@ let package = Package(
                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Benchmarks", swiftSettings: fastMath),
 
+        // --- Hostile input: what the fuzz targets run (Tests/Fuzz), and the tests replay ----------
+        .target(name: "FuzzTargets", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT"]),
+
         // --- Tests ---------------------------------------------------------------------------
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: fastMath),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
@@ -133,6 +139,8 @@ let package = Package(
                                                             "nanogpt", "weave"]),
         // The committed pages against the sources they were woven from (the drift test), and the weave's parts.
         .testTarget(name: "WeaveTests", dependencies: ["Weaving"]),
+        // Every input in Tests/Fuzz/Corpus, through the same entry points as the fuzzers.
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -58,58 +58,76 @@ public enum Checkpoint {
         // a JSON file, given or found beside it as config.json.
         let besideConfig = file.deletingLastPathComponent().appendingPathComponent("config.json")
         let description = configFile ?? (FileManager.default.fileExists(atPath: besideConfig.path) ? besideConfig : nil)
-        return try load(data: data, name: file.lastPathComponent, configFile: description)
+        return try load(data: data, name: file.path, configFile: description)
     }
 
-    /// Loads from the bytes of a safetensors file (the fuzz tests call this directly).
+    /// Loads from the bytes of a safetensors file (the fuzz target calls this directly). `name` is how
+    /// errors name the file.
     public static func load(data: Data, name: String = weightsFile, configFile: URL? = nil) throws -> LoadedCheckpoint {
-        let file = URL(fileURLWithPath: name)
-        var (tensors, metadata) = try SafeTensors.decode(data)
+        var (tensors, metadata): ([String: SafeTensors.Entry], [String: String])
+        do { (tensors, metadata) = try SafeTensors.decode(data) } catch let error as SafeTensorsError {
+            throw CheckpointError("\(name): \(error.description)")
+        }
         if metadata["format_version"] == nil, let configFile {
             metadata.merge(try foreignDescription(configFile)) { _, fromFile in fromFile }
         }
         guard let version = metadata["format_version"] else {
-            throw CheckpointError("\(file.lastPathComponent): no model config in the file; pass --config FILE.json "
+            throw CheckpointError("\(name): no model config in the file; pass --config FILE.json "
                                   + "(or put config.json beside it) with the config and the vocabulary")
         }
         guard version == String(formatVersion) else {
-            throw CheckpointError("\(file.lastPathComponent): format version \(version) is not supported (this build reads \(formatVersion))")
+            throw CheckpointError("\(name): format version \(version.debugDescription) is not supported (this build reads \(formatVersion))")
         }
-        let decoder = JSONDecoder()
-        guard let configJSON = metadata["config"], let config = try? decoder.decode(GPTConfig.self, from: Data(configJSON.utf8)) else {
-            throw CheckpointError("\(file.lastPathComponent): the metadata has no readable model config")
+        let config = try metadataField(GPTConfig.self, "config", in: metadata, of: name)
+        do { try validate(config) } catch let error as CheckpointError {
+            throw CheckpointError("\(name): \(error.description)")
         }
-        guard let tokenizerJSON = metadata["tokenizer"] else {
-            throw CheckpointError("\(file.lastPathComponent): the metadata has no tokenizer")
-        }
-        let tokenizer: Tokenizer
-        do { tokenizer = try decoder.decode(Tokenizer.self, from: Data(tokenizerJSON.utf8)) } catch let error as TextDataError {
-            throw CheckpointError("\(file.lastPathComponent): \(error.description)")
-        } catch {
-            throw CheckpointError("\(file.lastPathComponent): the metadata has no readable tokenizer")
-        }
-        try validate(config)
+        let tokenizer = try metadataField(Tokenizer.self, "tokenizer", in: metadata, of: name)
         guard tokenizer.vocabularySize == config.vocabularySize else {
-            throw CheckpointError("\(file.lastPathComponent): the tokenizer has \(tokenizer.vocabularySize) tokens but the "
+            throw CheckpointError("\(name): the tokenizer has \(tokenizer.vocabularySize) tokens but the "
                                   + "model's vocabulary is \(config.vocabularySize)")
         }
-        try checkTensors(tensors, match: config)
+        let step = try metadata["step"].map { text -> Int in
+            guard let step = Int(text), step >= 0 else { throw CheckpointError("\(name): metadata step \(text.debugDescription) is not a step number") }
+            return step
+        } ?? 0
+        do { try checkTensors(tensors, match: config) } catch let error as CheckpointError {
+            throw CheckpointError("\(name): \(error.description)")
+        }
         let model = NanoGPT(config, seed: 0)
         try loadWeights(tensors, into: model)
-        return LoadedCheckpoint(model: model, tokenizer: tokenizer, step: Int(metadata["step"] ?? "0") ?? 0,
-                                metadata: metadata)
+        return LoadedCheckpoint(model: model, tokenizer: tokenizer, step: step, metadata: metadata)
+    }
+
+    /// One JSON field of a file's metadata, parsed strictly and decoded; any failure is one line naming
+    /// the file and the field.
+    public static func metadataField<T: Decodable>(_ type: T.Type, _ key: String, in metadata: [String: String], of file: String,
+                                                   configure: (JSONDecoder) -> Void = { _ in }) throws -> T {
+        guard let json = metadata[key] else { throw CheckpointError("\(file): the metadata has no \(key)") }
+        do { return try JSONValue.decode(T.self, from: json, configure: configure) } catch let error as JSONError {
+            throw CheckpointError("\(file): metadata \(key): \(error.description)")
+        } catch let error as TextDataError {
+            throw CheckpointError("\(file): metadata \(key): \(error.description)")
+        } catch {
+            throw CheckpointError("\(file): metadata \(key) is unreadable")
+        }
     }
 
     /// Reads {"vocabularySize": .., "blockSize": .., "embeddingSize": .., "headCount": .., "layerCount": ..,
     /// "characters": ["\n", " ", ...]} and turns it into the metadata our own files carry.
     static func foreignDescription(_ url: URL) throws -> [String: String] {
         guard let data = FileManager.default.contents(atPath: url.path) else { throw CheckpointError("cannot read \(url.path)") }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let characters = object["characters"] as? [String] else {
-            throw CheckpointError("\(url.lastPathComponent): expected a JSON object with the config and \"characters\"")
-        }
-        guard let config = try? JSONDecoder().decode(GPTConfig.self, from: data) else {
-            throw CheckpointError("\(url.lastPathComponent): needs vocabularySize, blockSize, embeddingSize, headCount, layerCount and dropout")
+        let text = String(decoding: data, as: UTF8.self)
+        let characters: [String], config: GPTConfig
+        do {
+            guard let list = try JSONValue.parse(data)["characters"]?.elements, list.allSatisfy({ $0.string != nil }) else {
+                throw CheckpointError("\(url.lastPathComponent): expected a JSON object with the config and \"characters\" (a list of strings)")
+            }
+            characters = list.compactMap(\.string)
+            config = try JSONValue.decode(GPTConfig.self, from: text)
+        } catch let error as JSONError {
+            throw CheckpointError("\(url.lastPathComponent): \(error.description) (it needs vocabularySize, blockSize, "
+                                  + "embeddingSize, headCount, layerCount and characters)")
         }
         let encoder = JSONEncoder()
         return ["format_version": String(formatVersion),
@@ -132,7 +150,7 @@ public enum Checkpoint {
         if matched != tensors.count {
             let expected = Set(config.parameterShapes.map(\.0))
             let extra = tensors.keys.sorted().first { !expected.contains($0) } ?? "?"
-            throw CheckpointError("unexpected tensor \(extra) (not part of a \(config.layerCount)-layer, "
+            throw CheckpointError("unexpected tensor \(extra.debugDescription) (not part of a \(config.layerCount)-layer, "
                                   + "\(config.headCount)-head NanoGPT)")
         }
     }
@@ -146,16 +164,22 @@ public enum Checkpoint {
         }
     }
 
+    /// The largest sizes a config may ask for. Far above anything a CPU trains, and small enough that no
+    /// product of them (4·C·C, layers × tensors per layer) can overflow.
+    public static let configLimits: [(field: String, limit: Int)] = [
+        ("vocabularySize", 1 << 20), ("blockSize", 1 << 20), ("embeddingSize", 1 << 16), ("headCount", 1 << 12),
+        ("layerCount", 1 << 10)]
+
     /// Sizes that cannot describe a model are refused before anything is allocated.
     public static func validate(_ config: GPTConfig) throws {
-        for (name, value) in [("vocabularySize", config.vocabularySize), ("blockSize", config.blockSize),
-                              ("embeddingSize", config.embeddingSize), ("headCount", config.headCount),
-                              ("layerCount", config.layerCount)] where value <= 0 {
-            throw CheckpointError("config \(name) must be positive, got \(value)")
+        let values = [config.vocabularySize, config.blockSize, config.embeddingSize, config.headCount, config.layerCount]
+        for ((name, limit), value) in zip(configLimits, values) {
+            guard value > 0 else { throw CheckpointError("config \(name) must be positive, got \(value)") }
+            guard value <= limit else { throw CheckpointError("config \(name) is \(value), above the limit of \(limit)") }
         }
         guard config.embeddingSize % config.headCount == 0 else {
             throw CheckpointError("config embeddingSize \(config.embeddingSize) is not divisible by headCount \(config.headCount)")
         }
-        guard config.dropout >= 0, config.dropout < 1 else { throw CheckpointError("config dropout must be in [0, 1)") }
+        guard config.dropout >= 0, config.dropout < 1 else { throw CheckpointError("config dropout must be in [0, 1), got \(config.dropout)") }
     }
 }

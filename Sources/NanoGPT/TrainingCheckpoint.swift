@@ -77,10 +77,6 @@ public enum TrainingCheckpoint {
             guard firstMoment.count == trainer.parameters.count, secondMoment.count == trainer.parameters.count else {
                 throw CheckpointError("the optimizer state holds \(firstMoment.count) values for \(trainer.parameters.count) parameters")
             }
-            guard trainerState.step == checkpoint.step else {
-                throw CheckpointError("the optimizer file is from step \(trainerState.step) but the model from step \(checkpoint.step)")
-            }
-            guard dropoutRandom.count == 4, dropoutRandom != [0, 0, 0, 0] else { throw CheckpointError("invalid dropout generator state") }
             firstMoment.withUnsafeBufferPointer { trainer.optimizer.firstMoment.pointer.update(from: $0.baseAddress!, count: $0.count) }
             secondMoment.withUnsafeBufferPointer { trainer.optimizer.secondMoment.pointer.update(from: $0.baseAddress!, count: $0.count) }
             try trainer.restore(trainerState)
@@ -88,32 +84,86 @@ public enum TrainingCheckpoint {
         }
     }
 
+    /// Reads `folder/model.safetensors` and the optimizer file it names.
     public static func load(from folder: URL) throws -> SavedRun {
-        let checkpoint = try Checkpoint.load(from: folder)
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        func decode<T: Decodable>(_ type: T.Type, _ key: String, in metadata: [String: String], of file: String) throws -> T {
-            guard let json = metadata[key], let value = try? decoder.decode(T.self, from: Data(json.utf8)) else {
-                throw CheckpointError("\(file) has no readable \(key): it cannot be resumed (only used for generation)")
+        let modelURL = folder.appendingPathComponent(Checkpoint.weightsFile)
+        guard let modelBytes = FileManager.default.contents(atPath: modelURL.path) else {
+            throw CheckpointError(FileManager.default.fileExists(atPath: modelURL.path) ? "cannot read \(modelURL.path)"
+                                  : "checkpoint not found: \(modelURL.path)")
+        }
+        return try load(model: modelBytes, folder: folder.path) { name in
+            let optimizerURL = folder.appendingPathComponent(name)
+            guard let bytes = FileManager.default.contents(atPath: optimizerURL.path) else {
+                throw CheckpointError("optimizer state missing: \(optimizerURL.path)")
             }
-            return value
+            return bytes
         }
-        let hyperparameters = try decode(Hyperparameters.self, "hyperparameters", in: checkpoint.metadata, of: Checkpoint.weightsFile)
-        let data = try decode(DataDescription.self, "data", in: checkpoint.metadata, of: Checkpoint.weightsFile)
-        guard let optimizerName = checkpoint.metadata["optimizer_file"], !optimizerName.contains("/") else {
-            throw CheckpointError("\(Checkpoint.weightsFile) names no optimizer file: it cannot be resumed")
+    }
+
+    /// Reads a saved run from the bytes of its model file and of the optimizer file it names (asked for
+    /// by name), trusting nothing: every metadata field is parsed strictly and range-checked, the
+    /// settings must describe the saved model (heads, layers, sizes, block size, vocabulary), and the
+    /// optimizer state must fit it. The fuzz target calls this directly.
+    /// Errors name the files inside `folder` (when given).
+    public static func load(model modelBytes: Data, folder: String? = nil, optimizerFile: (String) throws -> Data) throws -> SavedRun {
+        func path(_ name: String) -> String { folder.map { URL(fileURLWithPath: $0).appendingPathComponent(name).path } ?? name }
+        let modelFile = path(Checkpoint.weightsFile)
+        let checkpoint = try Checkpoint.load(data: modelBytes, name: modelFile)
+        let metadata = checkpoint.metadata
+        func fail(_ file: String, _ problem: String) -> CheckpointError { CheckpointError("\(file): \(problem)") }
+        guard metadata["hyperparameters"] != nil, metadata["optimizer_file"] != nil else {
+            throw fail(modelFile, "no training state (hyperparameters, optimizer_file): it can be used for generation but not resumed")
         }
-        let optimizerURL = folder.appendingPathComponent(optimizerName)
-        guard let bytes = FileManager.default.contents(atPath: optimizerURL.path) else {
-            throw CheckpointError("optimizer state missing: \(optimizerURL.path)")
+        let hyperparameters = try Checkpoint.metadataField(Hyperparameters.self, "hyperparameters", in: metadata, of: modelFile)
+        do { try hyperparameters.validate() } catch let invalid as Hyperparameters.Invalid {
+            throw fail(modelFile, invalid.described { "hyperparameters." + $0 })
         }
-        let (tensors, metadata) = try SafeTensors.decode(bytes)
+        let config = checkpoint.model.config
+        for (field, saved, model) in [("blockSize", hyperparameters.blockSize, config.blockSize),
+                                      ("embeddingSize", hyperparameters.embeddingSize, config.embeddingSize),
+                                      ("heads", hyperparameters.heads, config.headCount),
+                                      ("layers", hyperparameters.layers, config.layerCount)] where saved != model {
+            throw fail(modelFile, "hyperparameters.\(field) is \(saved) but the saved model's config says \(model)")
+        }
+        guard hyperparameters.dropout == config.dropout else {
+            throw fail(modelFile, "hyperparameters.dropout is \(hyperparameters.dropout) but the saved model's config says \(config.dropout)")
+        }
+        let data = try Checkpoint.metadataField(DataDescription.self, "data", in: metadata, of: modelFile)
+        guard data.characters > 0, !data.fingerprint.isEmpty, data.fingerprint.allSatisfy(\.isHexDigit) else {
+            throw fail(modelFile, "metadata data does not describe a text (characters \(data.characters), fingerprint \(data.fingerprint.debugDescription))")
+        }
+        // The optimizer file sits beside the model: a bare file name, never a path.
+        guard let optimizerName = metadata["optimizer_file"], optimizerName.hasPrefix("optimizer-"), optimizerName.hasSuffix(".safetensors"),
+              !optimizerName.contains("/"), !optimizerName.contains("\0") else {
+            throw fail(modelFile, "metadata optimizer_file \((metadata["optimizer_file"] ?? "").debugDescription) is not an optimizer file name")
+        }
+        let (tensors, optimizerMetadata): ([String: SafeTensors.Entry], [String: String])
+        let optimizerPath = path(optimizerName)
+        do { (tensors, optimizerMetadata) = try SafeTensors.decode(try optimizerFile(optimizerName)) } catch let error as SafeTensorsError {
+            throw fail(optimizerPath, error.description)
+        }
+        let parameterCount = checkpoint.model.namedParameters.reduce(0) { $0 + $1.1.count }
         guard let first = tensors["first_moment"], let second = tensors["second_moment"], tensors.count == 2 else {
-            throw CheckpointError("\(optimizerName) must hold exactly first_moment and second_moment")
+            throw fail(optimizerPath, "must hold exactly first_moment and second_moment")
+        }
+        guard first.shape == [parameterCount], second.shape == [parameterCount] else {
+            throw fail(optimizerPath, "the moments have shapes \(first.shape) and \(second.shape), but the model has \(parameterCount) parameters")
+        }
+        guard first.values.allSatisfy(\.isFinite), second.values.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+            throw fail(optimizerPath, "the moments hold non-finite values (or a negative second moment)")
+        }
+        guard optimizerMetadata["parameter_count"].map({ $0 == String(parameterCount) }) ?? true else {
+            throw fail(optimizerPath, "metadata parameter_count is \(optimizerMetadata["parameter_count"]!), the model has \(parameterCount)")
+        }
+        let state = try Checkpoint.metadataField(Trainer.State.self, "trainer_state", in: optimizerMetadata, of: optimizerPath) {
+            $0.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        }
+        if let problem = state.problem(atStep: checkpoint.step) { throw fail(optimizerPath, "trainer_state: \(problem)") }
+        let dropoutRandom = try Checkpoint.metadataField([UInt64].self, "dropout_random", in: optimizerMetadata, of: optimizerPath)
+        guard dropoutRandom.count == 4, dropoutRandom != [0, 0, 0, 0] else {
+            throw fail(optimizerPath, "metadata dropout_random is not a generator state (four numbers, not all zero)")
         }
         return SavedRun(checkpoint: checkpoint, hyperparameters: hyperparameters, data: data, firstMoment: first.values,
-                        secondMoment: second.values,
-                        trainerState: try decode(Trainer.State.self, "trainer_state", in: metadata, of: optimizerName),
-                        dropoutRandom: try decode([UInt64].self, "dropout_random", in: metadata, of: optimizerName))
+                        secondMoment: second.values, trainerState: state, dropoutRandom: dropoutRandom)
     }
 }

@@ -20,14 +20,27 @@ public struct BytePairTokenizer: Equatable, Sendable {
 
     public var vocabularySize: Int { tokenBytes.count }
 
+    /// The largest vocabulary, and the most bytes all tokens together may spell.
+    public static let maximumVocabularySize = 1 << 20
+    public static let maximumSpelledBytes = 1 << 26
+
     /// A tokenizer from known merges (for example read from a checkpoint); refuses merges that refer to a
     /// token not yet made.
     public init(merges: [TokenPair], preSplit: PreSplit) throws {
+        guard merges.count <= Self.maximumVocabularySize - 256 else {
+            throw TextDataError("\(merges.count) merges is more than a vocabulary of \(Self.maximumVocabularySize) holds")
+        }
         var tokenBytes = (0...255).map { [UInt8($0)] }
+        var totalBytes = 256
         for (index, pair) in merges.enumerated() {
             let known = 256 + index
             guard (0..<known).contains(pair.first), (0..<known).contains(pair.second) else {
                 throw TextDataError("merge \(index) joins (\(pair.first), \(pair.second)), but only tokens 0...\(known - 1) exist then")
+            }
+            // Each merge can double a token's length: 40 crafted merges would spell a terabyte.
+            totalBytes += tokenBytes[pair.first].count + tokenBytes[pair.second].count
+            guard totalBytes <= Self.maximumSpelledBytes else {
+                throw TextDataError("merge \(index): the tokens spell more than \(Self.maximumSpelledBytes) bytes in all (crafted merges?)")
             }
             tokenBytes.append(tokenBytes[pair.first] + tokenBytes[pair.second])
         }
@@ -49,7 +62,9 @@ public struct BytePairTokenizer: Equatable, Sendable {
         guard vocabularySize >= 256 else {
             throw TextDataError("a byte-level vocabulary has at least 256 tokens, got \(vocabularySize)")
         }
-        guard vocabularySize <= 1 << 20 else { throw TextDataError("vocabulary size \(vocabularySize) is too large (at most 1048576)") }
+        guard vocabularySize <= maximumVocabularySize else {
+            throw TextDataError("vocabulary size \(vocabularySize) is too large (at most \(maximumVocabularySize))")
+        }
         // Each distinct chunk is merged once and counted as often as it occurs ("the" x 5,000 is one chunk).
         let bytes = Array(text.utf8)
         var chunkIndex: [ArraySlice<UInt8>: Int] = [:]
@@ -167,10 +182,11 @@ public struct BytePairTokenizer: Equatable, Sendable {
     ///     {"merges": [[97, 300]], ...}          ->  error: merge 0 joins (97, 300), but only tokens 0...255 exist then
     public static func load(from url: URL) throws -> BytePairTokenizer {
         guard let data = FileManager.default.contents(atPath: url.path) else { throw TextDataError("cannot read \(url.path)") }
-        do { return try JSONDecoder().decode(SavedForm.self, from: data).tokenizer() } catch let error as TextDataError {
+        do {
+            guard case .bytePairs(let tokenizer) = try Tokenizer.read(json: data) else { throw TextDataError("not a BPE tokenizer file") }
+            return tokenizer
+        } catch let error as TextDataError {
             throw TextDataError("\(url.lastPathComponent): \(error.description)")
-        } catch {
-            throw TextDataError("\(url.lastPathComponent): not a BPE tokenizer file")
         }
     }
 

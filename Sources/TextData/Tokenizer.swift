@@ -1,6 +1,7 @@
 // The tokenizers a model can be trained with: one token per character (chapter 01) or byte-pair tokens
 // (chapter 06). Models and checkpoints hold a `Tokenizer`, and do not care which kind it is.
 import Foundation
+import TensorCore
 
 public enum Tokenizer: Equatable, Sendable {
     case characters(CharacterTokenizer)
@@ -88,6 +89,19 @@ public struct TokenTextDecoder: Sendable {
 /// In files: {"type": "char", "characters": ["\n", " ", ...]} or {"type": "bpe", "preSplit": "none",
 /// "merges": [[101, 32], ...], ...}.
 extension Tokenizer: Codable {
+    /// Reads a tokenizer from untrusted JSON: a checkpoint's tokenizer ({"type": "char" or "bpe", ...}) or
+    /// a byte-pair tokenizer file (BytePairTokenizer.save, no "type"). Parsed strictly (no key twice),
+    /// every entry checked; any failure is one TextDataError line.
+    public static func read(json data: Data) throws -> Tokenizer {
+        do {
+            let text = String(decoding: data, as: UTF8.self)
+            let value = try JSONValue.parse(data)
+            guard value.members != nil else { throw TextDataError("a tokenizer is a JSON object") }
+            if value["type"] != nil { return try JSONValue.decode(Tokenizer.self, from: text) }
+            return .bytePairs(try JSONValue.decode(BytePairTokenizer.self, from: text))
+        } catch let error as JSONError { throw TextDataError("not a tokenizer: \(error.description)") }
+    }
+
     enum CodingKeys: String, CodingKey { case type }
 
     public init(from decoder: Decoder) throws {

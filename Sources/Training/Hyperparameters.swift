@@ -39,6 +39,68 @@ public struct Hyperparameters: Codable, Sendable {
                              decaySteps: minLearningRate == learningRate ? 0 : (decaySteps ?? steps))
     }
 
+    /// A setting that cannot work, named by its field (`batchSize`), so that a flag can be named as a flag
+    /// and a saved run as its file.
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let field: String
+        /// What is wrong, where another field it mentions is written {likeThis}.
+        public let problem: String
+        public var description: String { described { $0 } }
+        /// "<field> <problem>", every field spelled by `name` (a flag, or "hyperparameters.heads").
+        public func described(naming name: (String) -> String) -> String {
+            var text = problem
+            while let open = text.firstIndex(of: "{"), let close = text[open...].firstIndex(of: "}") {
+                text.replaceSubrange(open...close, with: name(String(text[text.index(after: open)..<close])))
+            }
+            return "\(name(field)) \(text)"
+        }
+    }
+
+    /// The largest value of each size. Far above what a CPU trains, and small enough that no product the
+    /// trainer forms (B × T, B × T × C, steps × B × T) can overflow.
+    public static let limits: [(field: String, limit: Int)] = [
+        ("steps", 1 << 40), ("batchSize", 1 << 16), ("blockSize", 1 << 20), ("embeddingSize", 1 << 16), ("heads", 1 << 12),
+        ("layers", 1 << 10), ("warmupSteps", 1 << 40), ("decaySteps", 1 << 40), ("evalInterval", 1 << 40),
+        ("evalIters", 1 << 20), ("maxNewTokens", 1 << 30)]
+
+    /// The one check of a run's settings: for chapter defaults, for flags on top of them, and for the
+    /// settings a resumed run read back from its checkpoint. Throws the first setting that cannot work.
+    public func validate() throws {
+        func limit(_ field: String) -> Int { Self.limits.first { $0.field == field }!.limit }
+        func check(_ value: Int, _ field: String, atLeast minimum: Int) throws {
+            guard value >= minimum else {
+                throw Invalid(field: field, problem: minimum == 1 ? "must be positive, got \(value)" : "cannot be negative, got \(value)")
+            }
+            guard value <= limit(field) else { throw Invalid(field: field, problem: "is \(value), above the limit of \(limit(field))") }
+        }
+        try check(steps, "steps", atLeast: 1); try check(batchSize, "batchSize", atLeast: 1)
+        try check(blockSize, "blockSize", atLeast: 1); try check(embeddingSize, "embeddingSize", atLeast: 1)
+        try check(heads, "heads", atLeast: 1); try check(layers, "layers", atLeast: 1)
+        try check(warmupSteps, "warmupSteps", atLeast: 0)
+        if let decaySteps { try check(decaySteps, "decaySteps", atLeast: 1) }
+        try check(evalInterval, "evalInterval", atLeast: 1); try check(evalIters, "evalIters", atLeast: 1)
+        try check(maxNewTokens, "maxNewTokens", atLeast: 0)
+        guard embeddingSize % heads == 0 else {
+            throw Invalid(field: "embeddingSize", problem: "\(embeddingSize) is not divisible by {heads} \(heads)")
+        }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw Invalid(field: "learningRate", problem: "must be a positive number, got \(learningRate)")
+        }
+        guard minLearningRate > 0, minLearningRate.isFinite else {
+            throw Invalid(field: "minLearningRate", problem: "must be a positive number, got \(minLearningRate)")
+        }
+        guard minLearningRate <= learningRate else {
+            throw Invalid(field: "minLearningRate", problem: "\(minLearningRate) is above the peak {learningRate} \(learningRate)")
+        }
+        guard weightDecay >= 0, weightDecay.isFinite else {
+            throw Invalid(field: "weightDecay", problem: "must be a non-negative number, got \(weightDecay)")
+        }
+        guard gradientClip >= 0, gradientClip.isFinite else {
+            throw Invalid(field: "gradientClip", problem: "must be a non-negative number (0: off), got \(gradientClip)")
+        }
+        guard dropout >= 0, dropout < 1 else { throw Invalid(field: "dropout", problem: "must be in [0, 1), got \(dropout)") }
+    }
+
     /// One line per knob, for the top of a chapter's output.
     public var table: String {
         [("steps", "\(steps)"), ("batch size B", "\(batchSize)"), ("block size T", "\(blockSize)"),

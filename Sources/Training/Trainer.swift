@@ -134,6 +134,22 @@ public final class Trainer {
         public var trainingSeconds: Double
         /// Absent in states saved before per-step losses were kept.
         public var stepLosses: [Float]?
+
+        /// Why a state read from a file cannot be the state of a run at `step`, or nil when it can.
+        public func problem(atStep expected: Int) -> String? {
+            guard step == expected else { return "step is \(step) but the model was saved at step \(expected)" }
+            guard step >= 0, optimizerStep >= 0, optimizerStep <= step else {
+                return "step \(step) and optimizerStep \(optimizerStep) are not a step count"
+            }
+            guard batchRandom.count == 4, evaluationRandom.count == 4, batchRandom != [0, 0, 0, 0],
+                  evaluationRandom != [0, 0, 0, 0] else { return "the random generator states are invalid" }
+            guard trainingSeconds >= 0, trainingSeconds.isFinite else { return "trainingSeconds is \(trainingSeconds)" }
+            guard evaluations.allSatisfy({ (0...step).contains($0.step) && $0.tokensSeen >= 0 }),
+                  zip(evaluations, evaluations.dropFirst()).allSatisfy({ $0.step < $1.step }) else {
+                return "the evaluations are not at increasing steps up to \(step)"
+            }
+            return nil
+        }
     }
 
     public var state: State {
@@ -145,11 +161,7 @@ public final class Trainer {
     /// Continues from a saved state. The parameters and the optimizer moments are restored separately
     /// (they live in the arena and in AdamW).
     public func restore(_ saved: State) throws {
-        guard saved.batchRandom.count == 4, saved.evaluationRandom.count == 4,
-              saved.batchRandom != [0, 0, 0, 0], saved.evaluationRandom != [0, 0, 0, 0], saved.step >= 0,
-              saved.optimizerStep >= 0 else {
-            throw TrainingError.invalidState("the saved random generator state or step is invalid")
-        }
+        if let problem = saved.problem(atStep: saved.step) { throw TrainingError.invalidState(problem) }
         step = saved.step
         optimizer.step = saved.optimizerStep
         batchRandom.state = saved.batchRandom

@@ -86,36 +86,27 @@ public struct TrainingOptions: ParsableArguments {
         return q
     }
 
+    /// Flags that are not hyperparameters. Every hyperparameter is checked once resolved, by `check`, with
+    /// the same validation chapter defaults and resumed runs go through.
     public func validate() throws {
-        func positive(_ value: Int?, _ flag: String) throws {
-            if let value, value <= 0 { throw ValidationError("--\(flag) must be positive, got \(value)") }
-        }
-        try positive(steps, "steps"); try positive(batchSize, "batch-size"); try positive(blockSize, "block-size")
-        try positive(embeddingSize, "embedding-size"); try positive(heads, "heads"); try positive(layers, "layers")
-        try positive(threads, "threads"); try positive(evalInterval, "eval-interval"); try positive(evalIters, "eval-iters")
-        if let maxNewTokens, maxNewTokens < 0 { throw ValidationError("--max-new-tokens cannot be negative") }
-        if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
-            throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
-        }
-        if let minLearningRate, !(minLearningRate > 0 && minLearningRate.isFinite) {
-            throw ValidationError("--min-learning-rate must be a positive number, got \(minLearningRate)")
-        }
-        if let minLearningRate, let learningRate, minLearningRate > learningRate {
-            throw ValidationError("--min-learning-rate \(minLearningRate) is above the peak --learning-rate \(learningRate)")
-        }
-        if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
         if let vocabularySize, !(256...65536).contains(vocabularySize) {
             throw ValidationError("--vocabulary-size must be in 256...65536 (256 bytes plus merges), got \(vocabularySize)")
         }
     }
 
-    /// Checks that the resolved settings fit together (for example C divisible by the number of heads).
+    /// Checks the resolved settings (the chapter's defaults with the flags on top) with the one
+    /// validation every run goes through, naming the flag that sets the bad field.
     public static func check(_ h: Hyperparameters) throws {
-        if h.minLearningRate > h.learningRate {
-            throw ValidationError("--min-learning-rate \(h.minLearningRate) is above the peak learning rate \(h.learningRate)")
+        do { try h.validate() } catch let invalid as Hyperparameters.Invalid {
+            throw ValidationError(invalid.described { "--" + flag(for: $0) })
         }
-        if h.embeddingSize % h.heads != 0 {
-            throw ValidationError("--embedding-size \(h.embeddingSize) is not divisible by --heads \(h.heads)")
+    }
+
+    /// batchSize -> batch-size.
+    static func flag(for field: String) -> String {
+        field.reduce(into: "") { flag, character in
+            if character.isUppercase { flag += "-" + character.lowercased() } else { flag.append(character) }
         }
     }
 

@@ -103,6 +103,41 @@ struct NanoGPTCommandTests {
         #expect(done.status != 0 && done.errors.contains("already reached step 10"))
     }
 
+    /// A saved run's settings are input like any other: each crafted one ends in one line naming the
+    /// file and the field, before anything is built from it.
+    @Test func resumingRefusesCraftedSavedSettings() throws {
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("crafted")
+        #expect(try train(["--data", data, "--out", out.path, "--steps", "4", "--eval-interval", "4"] + tiny).status == 0)
+        let model = out.appendingPathComponent("latest/model.safetensors")
+        let original = try Data(contentsOf: model)
+        /// Rewrites one field of the saved hyperparameters (a JSON object in the file's metadata).
+        func resume(setting field: String, to value: Any) throws -> ProcessResult {
+            var (tensors, metadata) = try SafeTensors.decode(original)
+            var settings = try JSONSerialization.jsonObject(with: Data(metadata["hyperparameters"]!.utf8)) as! [String: Any]
+            settings[field] = value
+            metadata["hyperparameters"] = String(decoding: try JSONSerialization.data(withJSONObject: settings), as: UTF8.self)
+            let named = tensors.keys.sorted().map { ($0, Tensor(shape: tensors[$0]!.shape, values: tensors[$0]!.values)) }
+            try SafeTensors.encode(named, metadata: metadata).write(to: model)
+            defer { try? original.write(to: model) }
+            return try train(["--resume", out.path, "--steps", "8", "--threads", "1"])
+        }
+        let file = "\(out.path)/latest/model.safetensors: hyperparameters."
+        expectRefusal(try resume(setting: "heads", to: 0), file + "heads must be positive, got 0")
+        expectRefusal(try resume(setting: "evalInterval", to: 0), file + "evalInterval must be positive, got 0")
+        expectRefusal(try resume(setting: "batchSize", to: -3), file + "batchSize must be positive, got -3")
+        expectRefusal(try resume(setting: "batchSize", to: 1 << 40), file + "batchSize is 1099511627776, above the limit")
+        expectRefusal(try resume(setting: "learningRate", to: -1), file + "learningRate must be a positive number")
+        expectRefusal(try resume(setting: "dropout", to: 1.5), file + "dropout must be in [0, 1)")
+        // Settings that are valid on their own but contradict the saved model.
+        expectRefusal(try resume(setting: "blockSize", to: 16), file + "blockSize is 16 but the saved model's config says 8")
+        expectRefusal(try resume(setting: "heads", to: 4), file + "heads is 4 but the saved model's config says 2")
+        expectRefusal(try resume(setting: "layers", to: 2), file + "layers is 2 but the saved model's config says 1")
+        expectRefusal(try resume(setting: "embeddingSize", to: 32), file + "embeddingSize is 32 but the saved model's config says 16")
+        expectRefusal(try resume(setting: "steps", to: "many"), "\(out.path)/latest/model.safetensors: metadata hyperparameters: steps: expected Int")
+        // The untouched run still resumes.
+        #expect(try train(["--resume", out.path, "--steps", "8", "--threads", "1"]).status == 0)
+    }
+
     @Test func ctrlCSavesAndTheRunResumes() throws {
         let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("interrupted")
         let process = Process()
@@ -250,8 +285,11 @@ struct NanoGPTCommandTests {
         expectRefusal(try train(["--data", file("latin1.txt", Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))] + out), "not valid UTF-8")
         expectRefusal(try train(["--data", data, "--embedding-size", "30", "--heads", "4"] + out), "not divisible by --heads 4")
         expectRefusal(try train(["--data", data, "--steps", "0"] + out), "--steps must be positive")
-        expectRefusal(try train(["--data", data, "--embedding-size", "1000000", "--heads", "1", "--layers", "100"] + out),
+        expectRefusal(try train(["--data", data, "--embedding-size", "60000", "--heads", "1", "--layers", "100"] + out),
                       "more than this machine's")
+        expectRefusal(try train(["--data", data, "--embedding-size", "1000000", "--heads", "1"] + out),
+                      "--embedding-size is 1000000, above the limit of 65536")
+        expectRefusal(try train(["--data", data, "--min-learning-rate", "0.5"] + out), "--min-learning-rate 0.5 is above the peak --learning-rate")
         expectRefusal(try train(["--data", data, "--batch-size=-2"] + out), "--batch-size must be positive")
         expectRefusal(try train(["--data", data, "--block-size", "0"] + out), "--block-size must be positive")
         expectRefusal(try train(["--data", data, "--layers", "0"] + out), "--layers must be positive")

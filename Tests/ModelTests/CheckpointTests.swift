@@ -89,10 +89,12 @@ struct CheckpointTests {
         }
         #expect(message(Data([1, 2])).contains("too short"))
         #expect(message(Data([0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 1])).contains("larger than the file"))
-        #expect(message(file("not json")).contains("not a JSON object"))
-        #expect(message(file(#"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#)).contains("dtype F16 is not supported"))
+        #expect(message(file("not json")).contains("does not start with '{'"))
+        #expect(message(file("{not json}")).contains("not valid JSON"))
+        #expect(message(file("[1, 2]")).contains("does not start with '{'"))
+        #expect(message(file(#"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#)).contains("dtype \"F16\" is not supported"))
         #expect(message(file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,800]}}"#)).contains("outside"))
-        #expect(message(file(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#)).contains("needs 3 floats"))
+        #expect(message(file(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#)).contains("needs 12 bytes"))
         #expect(message(file(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}}"#)).contains("shape"))
         #expect(message(file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[true,8]}}"#)).contains("data_offsets"))
         #expect(message(file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#)) == "no error")
@@ -114,7 +116,7 @@ struct CheckpointTests {
             do { _ = try Checkpoint.load(from: url); return "no error" } catch { return "\(error)" }
         }
         #expect(message(try save(model.namedParameters, config: config)) == "no error")
-        #expect(message(try save(model.namedParameters, config: config, version: "99")).contains("format version 99 is not supported"))
+        #expect(message(try save(model.namedParameters, config: config, version: "99")).contains("format version \"99\" is not supported"))
         #expect(message(try save(Array(model.namedParameters.dropLast()), config: config)).contains("lm_head.bias"))
         let extra = model.namedParameters + [("blocks.9.ln1.bias", Tensor.zeros([8]))]
         #expect(message(try save(extra, config: config)).contains("blocks.9.ln1.bias"))
@@ -128,7 +130,83 @@ struct CheckpointTests {
         #expect(message(try save(model.namedParameters, config: indivisible)).contains("not divisible"))
         var huge = config
         huge.layerCount = 1_000_000_000
-        #expect(message(try save(model.namedParameters, config: huge)).contains("missing tensor blocks.1."))
+        #expect(message(try save(model.namedParameters, config: huge)).contains("layerCount is 1000000000, above the limit of 1024"))
         #expect(message(folder.appendingPathComponent("nowhere")).contains("checkpoint not found"))
+    }
+}
+
+/// The safetensors reader against files crafted to break it, each the way the format's reference
+/// implementation refuses it.
+@Suite("SafeTensors: crafted headers are refused in one line")
+struct SafeTensorsValidationTests {
+    func message(_ data: Data) -> String {
+        do { _ = try SafeTensors.decode(data); return "no error" } catch { return "\(error)" }
+    }
+    /// A file with `header` (padded to 8 bytes) and `payload` zero bytes after it.
+    func file(_ header: String, payload: Int) -> Data {
+        var json = Data(header.utf8)
+        while json.count % 8 != 0 { json.append(0x20) }
+        var bytes = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { bytes.append(contentsOf: $0) }
+        return bytes + json + Data(count: payload)
+    }
+    func entry(_ name: String, _ shape: [Int], _ begin: Int, _ end: Int) -> String {
+        #""\#(name)":{"dtype":"F32","shape":\#(shape),"data_offsets":[\#(begin),\#(end)]}"#
+    }
+
+    /// The issue's crash: 2147418113 x 2147549185 = 2^62 + 1 floats, whose byte count wraps to 4 in 64 bits.
+    @Test func aShapeWhoseByteCountWrapsIsRefused() {
+        let crafted = file("{" + entry("w", [2_147_418_113, 2_147_549_185], 0, 4) + "}", payload: 4)
+        #expect(message(crafted).contains("more elements than any file can hold"))
+        #expect(message(file("{" + entry("w", [Int.max, 2], 0, 4) + "}", payload: 4)).contains("more elements"))
+        #expect(message(file(#"{"w":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,4]}}"#, payload: 4))
+            .contains("shape is not a list of non-negative integers"))
+        #expect(message(file(#"{"w":{"dtype":"F32","shape":[1e3],"data_offsets":[0,4000]}}"#, payload: 4000)).contains("shape"))
+    }
+
+    @Test func offsetsMustTileTheDataExactly() {
+        let a = entry("a", [2], 0, 8), b = entry("b", [2], 8, 16)
+        #expect(message(file("{\(a),\(b)}", payload: 16)) == "no error")
+        #expect(message(file("{\(b),\(a)}", payload: 16)) == "no error")   // the order of the entries does not matter
+        // Two tensors over the same bytes: silently wrong weights, if accepted.
+        #expect(message(file("{\(a),\(entry("b", [2], 0, 8))}", payload: 8)).contains("overlap"))
+        #expect(message(file("{\(a),\(entry("b", [2], 4, 12))}", payload: 12)).contains("overlap"))
+        #expect(message(file("{\(a),\(entry("b", [2], 12, 20))}", payload: 20)).contains("unused"))
+        #expect(message(file("{" + entry("a", [2], 4, 12) + "}", payload: 12)).contains("start at 4"))
+        #expect(message(file("{\(a)}", payload: 12)).contains("cover 8 of the 12 bytes"))
+        #expect(message(file("{}", payload: 4)).contains("cover 0 of the 4 bytes"))
+        #expect(message(file("{}", payload: 0)) == "no error")
+    }
+
+    @Test func theHeaderIsReadStrictly() {
+        #expect(message(file("{\(entry("a", [2], 0, 8)),\(entry("a", [2], 0, 8))}", payload: 8)).contains(#"key "a" appears twice"#))
+        #expect(message(file(#"{"a":{"dtype":"F32","dtype":"F64","shape":[2],"data_offsets":[0,8]}}"#, payload: 8)).contains("twice"))
+        #expect(message(file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}}"#, payload: 8)).contains("unknown field"))
+        #expect(message(file(#"{"__metadata__":{"k":1}}"#, payload: 0)).contains(#"metadata "k" is not a string"#))
+        #expect(message(file(#"{"__metadata__":{"k":"v"}} x"#, payload: 0)).contains("after the JSON value"))
+        #expect(message(file(String(repeating: "{\"a\":", count: 100) + "1" + String(repeating: "}", count: 100), payload: 0))
+            .contains("nested deeper than 64"))
+        var invalidUTF8 = file(#"{"__metadata__":{"k":"v?"}}"#, payload: 0)
+        invalidUTF8[invalidUTF8.firstIndex(of: UInt8(ascii: "?"))!] = 0xFF
+        #expect(message(invalidUTF8).contains("not valid UTF-8"))
+        // A name with a newline in it still gives a one-line message.
+        let newline = message(file(#"{"a\nb":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, payload: 4))
+        #expect(newline.contains(#""a\nb""#) && !newline.contains("\n"))
+    }
+
+    @Test func theHeaderLengthIsBounded() {
+        var huge = Data()
+        withUnsafeBytes(of: UInt64(200_000_000).littleEndian) { huge.append(contentsOf: $0) }
+        #expect(message(huge + Data("{}".utf8)).contains("above the 100000000-byte limit"))
+        var wrapped = Data()
+        withUnsafeBytes(of: UInt64.max.littleEndian) { wrapped.append(contentsOf: $0) }
+        #expect(message(wrapped + Data("{}".utf8)).contains("above the"))
+        #expect(message(Data(count: 8)).contains("does not start with '{'"))
+    }
+
+    @Test func valuesArriveBitForBit() throws {
+        let values: [Float] = [1, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 3.25]
+        let decoded = try SafeTensors.decode(try SafeTensors.encode([("v", Tensor(shape: [7], values: values))]))
+        #expect(decoded.tensors["v"]!.values.map(\.bitPattern) == values.map(\.bitPattern))
     }
 }

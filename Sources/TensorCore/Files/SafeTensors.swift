@@ -22,6 +22,10 @@ public enum SafeTensors {
         public init(shape: [Int], values: [Float]) { self.shape = shape; self.values = values }
     }
 
+    /// The largest header we read, as in the format's reference implementation (100 MB): a length
+    /// prefix above it is refused before anything is allocated.
+    public static let maximumHeaderLength = 100_000_000
+
     /// The bytes of a safetensors file holding `tensors` in the given order, with `metadata`.
     public static func encode(_ tensors: [(String, Tensor)], metadata: [String: String] = [:]) throws -> Data {
         var header: [String: Any] = [:]
@@ -38,76 +42,140 @@ public enum SafeTensors {
         var data = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
-        for (_, tensor) in tensors {
-            for value in tensor.storage.buffer { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        }
+        for (_, tensor) in tensors { appendLittleEndian(tensor.storage.buffer, to: &data) }
         return data
     }
 
-    /// Parses and checks a whole file: the header length, the JSON, every entry's dtype, shape and
-    /// offsets. Returns the tensors by name and the metadata.
+    /// Parses and checks a whole file the way the format's reference implementation does: a header
+    /// length within the file and within `maximumHeaderLength`; a strict JSON object (no key twice);
+    /// for every tensor a known dtype, a shape of non-negative integers whose element and byte counts are
+    /// computed with overflow checks and must equal its data_offsets' span; and offsets that, sorted,
+    /// start at 0, each begin where the previous one ended (no overlap, no gap) and end exactly at the
+    /// end of the file. Returns the tensors by name and the metadata.
     public static func decode(_ data: Data) throws -> (tensors: [String: Entry], metadata: [String: String]) {
         guard data.count >= 8 else { throw SafeTensorsError("file too short for a safetensors header (\(data.count) bytes)") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
+        guard headerLength <= UInt64(maximumHeaderLength) else {
+            throw SafeTensorsError("header length \(headerLength) is above the \(maximumHeaderLength)-byte limit: not a safetensors file")
+        }
         guard headerLength <= UInt64(data.count - 8) else {
             throw SafeTensorsError("header length \(headerLength) is larger than the file (\(data.count) bytes): truncated or not safetensors")
         }
         let headerEnd = 8 + Int(headerLength)
-        let headerBytes = data.subdata(in: data.startIndex + 8 ..< data.startIndex + headerEnd)
-        guard let object = try? JSONSerialization.jsonObject(with: headerBytes), let header = object as? [String: Any] else {
-            throw SafeTensorsError("header is not a JSON object")
+        let start = data.startIndex
+        guard headerLength > 0, data[start + 8] == UInt8(ascii: "{") else {
+            throw SafeTensorsError("the header does not start with '{': not a safetensors file")
         }
-        let payload = data.count - headerEnd
-        var metadata: [String: String] = [:]
-        if let raw = header["__metadata__"] {
-            guard let values = raw as? [String: Any] else { throw SafeTensorsError("__metadata__ is not an object") }
-            for (key, value) in values {
-                guard let string = value as? String else { throw SafeTensorsError("metadata \(key) is not a string") }
-                metadata[key] = string
+        let header: [(key: String, value: JSONValue)]
+        do {
+            guard let members = try JSONValue.parse(data[(start + 8)..<(start + headerEnd)]).members else {
+                throw SafeTensorsError("the header is not a JSON object")
             }
-        }
-        var tensors: [String: Entry] = [:]
-        for (name, raw) in header where name != "__metadata__" {
-            guard let info = raw as? [String: Any] else { throw SafeTensorsError("entry \(name) is not an object") }
-            guard let dtype = info["dtype"] as? String else { throw SafeTensorsError("\(name): missing dtype") }
-            guard dtype == "F32" else { throw SafeTensorsError("\(name): dtype \(dtype) is not supported (only F32)") }
-            guard let shapeValues = info["shape"] as? [Any], let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 })
-            else { throw SafeTensorsError("\(name): shape is not a list of non-negative integers") }
-            guard let offsetValues = info["data_offsets"] as? [Any], let offsets = integers(offsetValues), offsets.count == 2
-            else { throw SafeTensorsError("\(name): data_offsets is not a pair of integers") }
+            header = members
+        } catch let error as JSONError { throw SafeTensorsError("the header is not valid JSON: \(error.description)") }
+        let payload = data.count - headerEnd
+
+        var metadata: [String: String] = [:]
+        var located: [(name: String, shape: [Int], begin: Int, end: Int)] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let members = value.members else { throw SafeTensorsError("__metadata__ is not an object") }
+                for (key, value) in members {
+                    guard let string = value.string else { throw SafeTensorsError("metadata \(key.debugDescription) is not a string") }
+                    metadata[key] = string
+                }
+                continue
+            }
+            guard let info = value.members else { throw SafeTensorsError("entry \(name.debugDescription) is not an object") }
+            if let unknown = info.first(where: { !["dtype", "shape", "data_offsets"].contains($0.key) }) {
+                throw SafeTensorsError("\(name.debugDescription): unknown field \(unknown.key.debugDescription)")
+            }
+            guard let dtype = value["dtype"]?.string else { throw SafeTensorsError("\(name.debugDescription): missing dtype") }
+            guard dtype == "F32" else { throw SafeTensorsError("\(name.debugDescription): dtype \(dtype.debugDescription) is not supported (only F32)") }
+            guard let shapeValues = value["shape"]?.elements, let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 })
+            else { throw SafeTensorsError("\(name.debugDescription): shape is not a list of non-negative integers") }
+            guard let offsetValues = value["data_offsets"]?.elements, let offsets = integers(offsetValues), offsets.count == 2
+            else { throw SafeTensorsError("\(name.debugDescription): data_offsets is not a pair of integers") }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, begin <= end, end <= payload else {
-                throw SafeTensorsError("\(name): data_offsets [\(begin), \(end)] lie outside the \(payload) bytes of data")
+                throw SafeTensorsError("\(name.debugDescription): data_offsets [\(begin), \(end)] lie outside the \(payload) bytes of data")
             }
-            let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
-                let product = partial.0.multipliedReportingOverflow(by: dimension)
-                return (product.partialValue, partial.1 || product.overflow)
+            guard let bytes = checkedProduct(shape + [4]) else {   // 4 bytes per F32
+                throw SafeTensorsError("\(name.debugDescription): shape \(shape) has more elements than any file can hold")
             }
-            guard !overflow, count.multipliedReportingOverflow(by: 4).partialValue == end - begin else {
-                throw SafeTensorsError("\(name): shape \(shape) needs \(count) floats but data_offsets hold \(end - begin) bytes")
+            guard bytes == end - begin else {
+                throw SafeTensorsError("\(name.debugDescription): shape \(shape) needs \(bytes) bytes but data_offsets [\(begin), \(end)] hold \(end - begin)")
             }
-            var values = [Float](repeating: 0, count: count)
-            data.withUnsafeBytes { bytes in
-                let base = headerEnd + begin
-                for i in 0..<count {
-                    values[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: base + 4 * i, as: UInt32.self)))
+            located.append((name, shape, begin, end))
+        }
+
+        // The tensors must tile the data exactly: sorted by offset, each starts where the previous ended.
+        located.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var covered = 0
+        for tensor in located {
+            guard tensor.begin == covered else {
+                throw SafeTensorsError(tensor.begin < covered
+                    ? "\(tensor.name.debugDescription): data_offsets [\(tensor.begin), \(tensor.end)] overlap the tensor before it (which ends at \(covered))"
+                    : "\(tensor.name.debugDescription): data_offsets start at \(tensor.begin), leaving bytes \(covered)..<\(tensor.begin) unused")
+            }
+            covered = tensor.end
+        }
+        guard covered == payload else {
+            throw SafeTensorsError("the tensors cover \(covered) of the \(payload) bytes of data: the file is truncated, padded or corrupt")
+        }
+
+        var tensors: [String: Entry] = [:]
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            for tensor in located {
+                let count = (tensor.end - tensor.begin) / 4
+                let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    readLittleEndian(UnsafeRawBufferPointer(rebasing: bytes[(headerEnd + tensor.begin)..<(headerEnd + tensor.end)]),
+                                     into: buffer)
+                    initialized = count
                 }
+                tensors[tensor.name] = Entry(shape: tensor.shape, values: values)
             }
-            tensors[name] = Entry(shape: shape, values: values)
         }
         return (tensors, metadata)
     }
 
-    /// JSON numbers as Ints, refusing fractions, booleans and numbers too large for Int.
-    private static func integers(_ values: [Any]) -> [Int]? {
+    /// The product of `dimensions`, or nil when it overflows Int.
+    static func checkedProduct(_ dimensions: [Int]) -> Int? {
+        var product = 1
+        for dimension in dimensions {
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            product = next
+        }
+        return product
+    }
+
+    /// JSON integers as Ints, refusing fractions, exponents, booleans and numbers too large for Int.
+    private static func integers(_ values: [JSONValue]) -> [Int]? {
         var result: [Int] = []
         for value in values {
-            // Booleans also arrive as NSNumber; their Objective-C type code is "c".
-            guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
-            let double = number.doubleValue
-            guard double.rounded() == double, abs(double) < 9.0e15 else { return nil }
-            result.append(number.intValue)
+            guard let integer = value.integer else { return nil }
+            result.append(integer)
         }
         return result
+    }
+
+    /// One bulk copy: the file's byte order is the host's on every platform Swift runs on here.
+    private static func appendLittleEndian(_ values: UnsafeMutableBufferPointer<Float>, to data: inout Data) {
+        #if _endian(little)
+        data.append(UnsafeBufferPointer(values))
+        #else
+        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        #endif
+    }
+
+    private static func readLittleEndian(_ bytes: UnsafeRawBufferPointer, into values: UnsafeMutableBufferPointer<Float>) {
+        #if _endian(little)
+        UnsafeMutableRawBufferPointer(values).copyMemory(from: bytes)
+        #else
+        for i in 0..<values.count {
+            values[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+        }
+        #endif
     }
 }

@@ -1,0 +1,1 @@
+// Only the header matters: LLVMFuzzerRunDriver lives in the libFuzzer runtime.
