@@ -62,6 +62,9 @@ public final class MultiHead: Module {
         return Tensor.joinedView(of: parts, shape: [3 * channels, channels])
     }
 
+    /// Whether the latest call took the batched path (tests use it to prove they compared both paths).
+    public var lastCallWasBatched: Bool { lastBatchedAttention != nil }
+
     /// Each head's latest attention weights, (B, T, T) each.
     public var lastAttention: [Tensor] {
         guard let batched = lastBatchedAttention else { return heads.compactMap(\.lastAttention) }

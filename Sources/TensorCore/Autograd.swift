@@ -1,13 +1,20 @@
 // Reverse-mode automatic differentiation over whole tensors, in the spirit of micrograd.
 //
 // Every op result remembers its inputs (`parents`) and a `backwardStep` that, given its own gradient,
-// adds the right amount into each input's gradient (the chain rule). `backward()` orders the graph so
+// passes the right amount on to each input's gradient (the chain rule): the first gradient to reach an
+// input is written into a fresh buffer, later ones are added to it. `backward()` orders the graph so
 // that each tensor comes after everything computed from it, then runs the steps in that order.
 extension Tensor {
     /// Computes d(self)/d(every tensor it depends on). `self` is usually the scalar loss, whose gradient
     /// starts at 1. For a non-scalar, pass the upstream gradient as `seed` (same count as self).
-    public func backward(seed: [Float]? = nil) {
+    ///
+    /// Each graph is backpropagated once: its intermediate results are let go on the way, and a second
+    /// `backward()` through any of them stops with a message. Pass `retainingGraph: true` to keep the
+    /// graph for another backward pass (whose gradients then add to the parameters' ones, as in PyTorch).
+    public func backward(seed: [Float]? = nil, retainingGraph: Bool = false) {
         precondition(requiresGrad, "backward() on a tensor that does not depend on any parameter")
+        precondition(!graphReleased, "backward() on a graph that was already backpropagated (its intermediate results are "
+                     + "gone); run the forward pass again, or pass retainingGraph: true to the first backward()")
         let start = gradStorage()
         if let seed {
             precondition(seed.count == count, "seed of \(seed.count) values for \(count) elements")
@@ -23,7 +30,7 @@ extension Tensor {
         while let node = pending.popLast() {
             if let step = node.backwardStep, node.grad != nil { step(node) }
             if node.backwardStep != nil {
-                node.releaseGraph()
+                if !retainingGraph { node.releaseGraph() }
                 if node !== self { node.grad = nil }   // an intermediate's gradient; leaves keep theirs
             }
         }
@@ -40,6 +47,8 @@ extension Tensor {
             if nextParent < tensor.parents.count {
                 stack[stack.count - 1].nextParent += 1
                 let parent = tensor.parents[nextParent]
+                precondition(!parent.graphReleased, "backward() through a result whose graph was already backpropagated "
+                             + "(by another loss that used it); pass retainingGraph: true to the first backward()")
                 if parent.requiresGrad, visited.insert(ObjectIdentifier(parent)).inserted { stack.append((parent, 0)) }
             } else {
                 order.append(tensor)

@@ -8,7 +8,8 @@ public final class Tensor {
     public let count: Int
     /// The numbers. A parameter's storage is re-pointed into its `Parameters` arena; see Parameters.swift.
     public internal(set) var storage: Storage
-    /// d(loss)/d(self), same shape. Allocated (zeroed) the first time a gradient arrives.
+    /// d(loss)/d(self), same shape. The first gradient to arrive overwrites a fresh (uninitialized)
+    /// buffer; later ones add to it (see gradDestination). A parameter's lives in its arena instead.
     public internal(set) var grad: Storage?
     /// Whether gradients should flow to this tensor. Parameters say yes; data says no; results of ops
     /// say yes when any input does.
@@ -24,7 +25,12 @@ public final class Tensor {
     func releaseGraph() {
         parents = []
         backwardStep = nil
+        graphReleased = true
     }
+
+    /// Set once this op result's backward step has run and its graph was let go: a later `backward()`
+    /// through it could not reach the tensors it was made from.
+    private(set) var graphReleased = false
 
     init(shape: [Int], storage: Storage, requiresGrad: Bool, parents: [Tensor], backward: ((Tensor) -> Void)?) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
@@ -103,7 +109,8 @@ public final class Tensor {
         return offset
     }
 
-    /// The gradient storage, created zeroed on first use.
+    /// The gradient storage, for a backward step that *adds* into it (for example only into some rows):
+    /// created zeroed when this is the first gradient to arrive.
     func gradStorage() -> Storage {
         if let grad { return grad }
         let fresh = Storage.zeros(count: count)
@@ -121,8 +128,11 @@ public final class Tensor {
         return (fresh, 0)
     }
 
-    /// Forgets the gradient (a parameter's arena gradient is zeroed by `Parameters.zeroGrad` instead).
-    public func clearGrad() { grad = nil }
+    /// Forgets the gradient. A parameter's gradient lives in its arena, where the optimizer reads it, so
+    /// there it is zeroed in place instead: dropping it would detach the parameter from the optimizer.
+    public func clearGrad() {
+        if let grad, grad.owner !== grad { grad.fill(0) } else { grad = nil }
+    }
 }
 
 extension Tensor: CustomStringConvertible {

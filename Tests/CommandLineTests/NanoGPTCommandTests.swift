@@ -338,18 +338,20 @@ struct NanoGPTCommandTests {
         }
         try refuse("truncated.safetensors", good.prefix(good.count / 2), "outside")
         try refuse("tiny.safetensors", good.prefix(5), "too short")
-        try refuse("huge-header.safetensors", Data([0, 0, 0, 0, 0, 0, 1, 0]) + good.suffix(from: 8), "larger than the file")
-        try refuse("not-json.safetensors", withHeader { _ in "{ this is not json" }, "not a JSON object")
+        try refuse("huge-header.safetensors", Data([0, 0, 0, 0, 0, 0, 1, 0]) + good.suffix(from: 8), "above the 100000000-byte limit")
+        try refuse("long-header.safetensors", Data([0, 0, 0, 1, 0, 0, 0, 0]) + good.suffix(from: 8), "larger than the file")
+        try refuse("not-json.safetensors", withHeader { _ in "{ this is not json" }, "not valid JSON")
         try refuse("outside.safetensors", withHeader { $0.replacingOccurrences(of: #""data_offsets":[0,"#, with: #""data_offsets":[99999990,"#) },
                    "outside")
-        try refuse("dtype.safetensors", withHeader { $0.replacingOccurrences(of: "\"F32\"", with: "\"BF16\"") }, "dtype BF16 is not supported")
+        try refuse("dtype.safetensors", withHeader { $0.replacingOccurrences(of: "\"F32\"", with: "\"BF16\"") }, #"dtype "BF16" is not supported"#)
         try refuse("missing.safetensors", withHeader { $0.replacingOccurrences(of: "\"lm_head.bias\"", with: "\"lm_head.bias_renamed\"") },
                    "checkpoint is missing tensor lm_head.bias")
+        // A tensor laid over bytes another one owns (CheckpointTests covers an extra tensor with bytes of its own).
         try refuse("extra.safetensors", withHeader { $0.replacingOccurrences(of: "{\"__metadata__\"",
                                                                           with: #"{"zz.extra":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"__metadata__""#) },
-                   "unexpected tensor zz.extra")
+                   "overlap the tensor before it")
         try refuse("version.safetensors", withHeader { $0.replacingOccurrences(of: #""format_version":"1""#, with: #""format_version":"7""#) },
-                   "format version 7 is not supported")
+                   #"format version "7" is not supported"#)
         try refuse("shape.safetensors", withHeader {
             $0.replacingOccurrences(of: #"\"embeddingSize\":16"#, with: #"\"embeddingSize\":32"#)
         }, "has shape")

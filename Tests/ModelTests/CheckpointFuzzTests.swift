@@ -17,13 +17,17 @@ struct CheckpointFuzzTests {
         _ = try Checkpoint.load(data: good)   // the original loads
 
         let random = SeededRandom(seed: 2024)
-        var loaded = 0, refused = 0
+        var loaded = 0, refused = 0, overflowsRefused = 0
         // Header edits that keep the JSON readable but change what it says.
         let edits: [(String, String)] = [("\"F32\"", "\"F64\""), ("[8]", "[9]"), ("[8]", "[-8]"), ("\"shape\"", "\"shapes\""),
                                          ("data_offsets", "data_offset"), ("\\\"layerCount\\\":1", "\\\"layerCount\\\":99999999999"),
                                          ("\\\"blockSize\\\":4", "\\\"blockSize\\\":0"), ("\\\"headCount\\\":2", "\\\"headCount\\\":0"),
                                          ("\\\"vocabularySize\\\":", "\\\"vocabularySize\\\":1"), ("\\\"char\\\"", "\\\"bpe\\\""),
-                                         ("\"1\"", "\"2\""), (":[0,", ":[4,"), ("\\\"a\\\"", "\\\"ab\\\""), ("\\\"a\\\"", "\\\"b\\\"")]
+                                         ("\"1\"", "\"2\""), (":[0,", ":[4,"), ("\\\"a\\\"", "\\\"ab\\\""), ("\\\"a\\\"", "\\\"b\\\""),
+                                         // Sizes that overflow: 2^62 + 1 floats (x 4 bytes wraps to 4), Int.max, past Int.
+                                         ("\"shape\":[", "\"shape\":[2147418113,2147549185,"), ("\"shape\":[", "\"shape\":[9223372036854775807,"),
+                                         ("\"data_offsets\":[0,", "\"data_offsets\":[0,99999999999999999999"),
+                                         ("\"data_offsets\":[", "\"data_offsets\":[-9223372036854775807,")]
         for trial in 0..<3000 {
             var bytes = good
             switch trial % 4 {
@@ -55,10 +59,12 @@ struct CheckpointFuzzTests {
                 #expect(logits.shape == [1, 1, checkpoint.model.vocabularySize])
             } catch {
                 refused += 1
-                #expect(!"\(error)".isEmpty)
+                #expect(!"\(error)".isEmpty && !"\(error)".contains("\n"))
+                if "\(error)".contains("more elements than any file can hold") { overflowsRefused += 1 }
             }
         }
         #expect(loaded + refused == 3000)
         #expect(refused > 1500 && loaded > 20, "loaded \(loaded), refused \(refused)")   // both outcomes actually happen
+        #expect(overflowsRefused > 10, "the overflowing shapes were never produced (\(overflowsRefused))")
     }
 }

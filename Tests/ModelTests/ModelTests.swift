@@ -94,6 +94,7 @@ struct ModelTests {
 
         parameters.zeroGrad(); x.clearGrad()
         let fast = multi(x, training: false)   // takes the batched path
+        #expect(multi.lastCallWasBatched, "the batched path did not run: this test would compare perHead with itself")
         crossEntropy(fast, targets: targets).backward()
         #expect(largestDifference(slow.values, fast.values) < 1e-5)
         #expect(largestDifference(slowGrads, Array(parameters.grads.buffer)) < 1e-5)
@@ -104,7 +105,32 @@ struct ModelTests {
     @Test func withoutAnArenaMultiHeadFallsBackToThePerHeadPath() {
         let multi = MultiHead(headCount: 2, embeddingSize: 8, random: random)
         let x = Tensor.normal([1, 3, 8], std: 1, random: random)
-        #expect(multi(x, training: false).values == multi.perHead(x, training: false).values)
+        let output = multi(x, training: false)
+        #expect(!multi.lastCallWasBatched)
+        #expect(output.values == multi.perHead(x, training: false).values)
+    }
+
+    /// The packed (3C, C) key/query/value weight is a view over every head's three weights; its gradient
+    /// is checked by finite differences through the whole model (two layers, the batched path).
+    @Test func theFusedKeyQueryValueWeightPassesAGradientCheckInsideAWholeModel() throws {
+        let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 6, embeddingSize: 8, headCount: 2, layerCount: 2), seed: 5)
+        // Weights larger than GPT's 0.02, so attention is far from uniform and the gradient carries signal.
+        let weights = SeededRandom(seed: 6)
+        for (_, parameter) in model.namedParameters where parameter.shape.count >= 2 {
+            for i in 0..<parameter.count { parameter.storage.pointer[i] = 0.4 * weights.normal() }
+        }
+        let fused = try #require(model.blocks[0].attention.joinedProjectionWeights(), "the model's heads are not packed")
+        #expect(fused.shape == [24, 8])
+        let ids = (0..<12).map { $0 % 7 }, targets = (0..<12).map { ($0 * 3 + 1) % 7 }
+        // epsilon 1e-3: with weights this large the loss curves enough that 1e-2 misjudges the slope.
+        let result = gradientCheck([fused], epsilon: 1e-3, absoluteTolerance: 1e-3, relativeTolerance: 2e-2) {
+            crossEntropy(model.logits(ids, batchSize: 2, length: 6, training: false), targets: targets)
+        }
+        #expect(model.blocks[0].attention.lastCallWasBatched)
+        #expect(result.passed, "\(result)")
+        // A gradient of zeros would pass a loose check: this one is far above the tolerance.
+        let largest = try #require(fused.gradValues).map(abs).max() ?? 0
+        #expect(largest > 0.02, "largest |gradient| \(largest)")
     }
 
     @Test func aBlockIsPreNormResidual() {

@@ -1,7 +1,8 @@
 // Parity with PyTorch, the way llm.c checks itself: golden values written by the PyTorch reference
 // (Tests/Reference/nanogpt_reference.py) for a tiny NanoGPT, checked here without PyTorch.
 // Tolerances: logits max |difference| <= 1e-4; loss <= 1e-5; each gradient max |difference| <= 1e-3 of that
-// gradient's largest magnitude; the 10 AdamW losses <= 1e-4.
+// gradient's largest magnitude; the 10 AdamW losses <= 1e-4, and every weight after them <= 1e-4.
+// Two fixture sets: T = 8, and T = 150 ("long-"), long enough that the causal products run in row blocks.
 import Foundation
 @testable import NanoGPT
 import TensorCore
@@ -15,8 +16,11 @@ struct ParityTests {
         try SafeTensors.decode(Data(contentsOf: Self.fixtures.appendingPathComponent(name)))
     }
 
-    func model() throws -> NanoGPT {
-        let (weights, metadata) = try load("weights.safetensors")
+    /// The fixture sets: "" (T = 8) and "long-" (T = 150, three causal row blocks of up to 64).
+    static let sets = ["", "long-"]
+
+    func model(_ set: String) throws -> NanoGPT {
+        let (weights, metadata) = try load(set + "weights.safetensors")
         let config = try JSONDecoder().decode(GPTConfig.self, from: Data(metadata["config"]!.utf8))
         let model = NanoGPT(config, seed: 0)
         try Checkpoint.loadWeights(weights, into: model)
@@ -25,9 +29,10 @@ struct ParityTests {
 
     func ids(_ entry: SafeTensors.Entry) -> [Int] { entry.values.map { Int($0) } }
 
-    @Test func logitsLossAndGradientsMatchPyTorch() throws {
-        let model = try model()
-        let expected = try load("expected.safetensors").tensors
+    @Test(arguments: sets)
+    func logitsLossAndGradientsMatchPyTorch(set: String) throws {
+        let model = try model(set)
+        let expected = try load(set + "expected.safetensors").tensors
         let (batch, time) = (expected["idx"]!.shape[0], expected["idx"]!.shape[1])
         let logits = model.logits(ids(expected["idx"]!), batchSize: batch, length: time, training: false)
         let logitsDifference = largestDifference(logits.values, expected["logits"]!.values)
@@ -48,9 +53,16 @@ struct ParityTests {
         }
     }
 
-    @Test func tenAdamWStepsMatchPyTorch() throws {
-        let model = try model()
-        let expected = try load("expected.safetensors").tensors
+    @Test func theLongFixtureReachesTheCausalRowBlocks() throws {
+        let time = try load("long-expected.safetensors").tensors["idx"]!.shape[1]
+        #expect(causalRowBlocks(time).count >= 3, "T = \(time) gives blocks \(causalRowBlocks(time))")
+        #expect(causalRowBlocks(try load("expected.safetensors").tensors["idx"]!.shape[1]).count == 1)
+    }
+
+    @Test(arguments: sets)
+    func tenAdamWStepsMatchPyTorch(set: String) throws {
+        let model = try model(set)
+        let expected = try load(set + "expected.safetensors").tensors
         let parameters = Parameters(model.namedParameters)
         let optimizer = AdamW(for: parameters, beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.1)
         let inputs = ids(expected["train.idx"]!), targets = ids(expected["train.targets"]!)
@@ -66,6 +78,13 @@ struct ParityTests {
             let reference = expected["train.losses"]!.values[step]
             print("AdamW step \(step): loss \(loss.scalar) vs PyTorch \(reference)")
             #expect(abs(loss.scalar - reference) <= 1e-4, "step \(step)")
+        }
+        // Not only the losses: every weight after the ten steps.
+        for (name, parameter) in model.namedParameters {
+            let reference = try #require(expected["trained." + name], "no trained PyTorch weight for \(name)")
+            let difference = largestDifference(parameter.values, reference.values)
+            print("trained \(name): max |difference| = \(difference)")
+            #expect(difference <= 1e-4, "\(name)")
         }
     }
 }

@@ -204,11 +204,13 @@ def state_dict_without_masks(model):
     return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items() if not k.endswith(".tril")}
 
 
-def write_fixtures(folder):
+def write_fixture_set(folder, prefix, block_size, batch_size):
+    """One model, one batch and ten AdamW steps: weights, the expected logits, loss and gradients, the
+    losses of the steps and the weights after them."""
     from safetensors.torch import save_file
 
     torch.manual_seed(1337)
-    config = dict(vocabularySize=11, blockSize=8, embeddingSize=16, headCount=4, layerCount=2, dropout=0.0)
+    config = dict(vocabularySize=11, blockSize=block_size, embeddingSize=16, headCount=4, layerCount=2, dropout=0.0)
     model = NanoGPT(config["vocabularySize"], config["blockSize"], config["embeddingSize"], config["headCount"],
                     config["layerCount"])
     with torch.no_grad():  # weights larger than GPT's 0.02 so every path carries a visible signal
@@ -217,12 +219,12 @@ def write_fixtures(folder):
                 p.normal_(0.0, 0.3)
             else:
                 p.uniform_(-0.5, 0.5) if name.endswith("bias") else p.uniform_(0.5, 1.5)
-    B, T, V = 3, config["blockSize"], config["vocabularySize"]
+    B, T, V = batch_size, config["blockSize"], config["vocabularySize"]
     batches = [(torch.randint(V, (B, T)), torch.randint(V, (B, T))) for _ in range(10)]
     idx, targets = batches[0]
 
     os.makedirs(folder, exist_ok=True)
-    save_file(state_dict_without_masks(model), os.path.join(folder, "weights.safetensors"),
+    save_file(state_dict_without_masks(model), os.path.join(folder, prefix + "weights.safetensors"),
               metadata={"config": json.dumps(config)})
     logits, loss = model(idx, targets)
     loss.backward()
@@ -242,8 +244,17 @@ def write_fixtures(folder):
     expected["train.idx"] = torch.stack([b[0] for b in batches]).float()
     expected["train.targets"] = torch.stack([b[1] for b in batches]).float()
     expected["train.losses"] = torch.tensor(losses)
-    save_file(expected, os.path.join(folder, "expected.safetensors"), metadata={"torch": torch.__version__})
-    print(f"wrote {folder}: loss {loss.item():.6f}, 10 AdamW losses {[round(x, 4) for x in losses]}")
+    for name, weight in state_dict_without_masks(model).items():
+        expected["trained." + name] = weight
+    save_file(expected, os.path.join(folder, prefix + "expected.safetensors"), metadata={"torch": torch.__version__})
+    print(f"wrote {folder}/{prefix}*: T {T}, loss {loss.item():.6f}, 10 AdamW losses {[round(x, 4) for x in losses]}")
+
+
+def write_fixtures(folder):
+    # T = 8: every path at a glance. T = 150: long enough that the causal products run in row blocks of
+    # 64 (Swift's causalRowBlocks), so the blocked paths are checked against PyTorch too.
+    write_fixture_set(folder, "", block_size=8, batch_size=3)
+    write_fixture_set(folder, "long-", block_size=150, batch_size=2)
 
 
 if __name__ == "__main__":

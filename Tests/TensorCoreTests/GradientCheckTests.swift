@@ -222,3 +222,61 @@ struct GradientCheckTests {
         #expect(!result.passed)
     }
 }
+
+@Suite("Autograd invariants")
+struct AutogradInvariantTests {
+    /// In debug builds (the tests) a fresh buffer is all NaN, so an op that reads what it should have
+    /// written poisons its result and fails.
+    @Test func freshBuffersAreNaNInDebugBuilds() {
+        #if DEBUG
+        let fresh = Storage(count: 7)
+        #expect(fresh.buffer.allSatisfy { $0.isNaN })
+        #expect(Storage.zeros(count: 7).buffer.allSatisfy { $0 == 0 })
+        #endif
+    }
+
+    @Test func clearGradZeroesAnArenaGradientInPlace() {
+        let weight = Tensor(shape: [2, 2], values: [1, 2, 3, 4], requiresGrad: true)
+        let parameters = Parameters([("w", weight)])
+        let loss = sum(matmul(weight, weight))
+        loss.backward()
+        #expect(parameters.grads.buffer.contains { $0 != 0 })
+        weight.clearGrad()
+        #expect(weight.grad != nil && weight.grad!.owner === parameters.grads)   // still the optimizer's gradient
+        #expect(parameters.grads.buffer.allSatisfy { $0 == 0 })
+        // Not in an arena: the gradient is simply forgotten.
+        let loose = Tensor(shape: [1, 2], values: [1, 2], requiresGrad: true)
+        sum(matmul(loose, loose, transposeB: true)).backward()
+        loose.clearGrad()
+        #expect(loose.grad == nil)
+    }
+
+    @Test func retainingTheGraphAllowsASecondBackward() {
+        let x = Tensor(shape: [1, 3], values: [1, 2, 3], requiresGrad: true)
+        let loss = sum(matmul(x, x, transposeB: true))   // x · x, whose gradient is 2x
+        loss.backward(retainingGraph: true)
+        loss.backward()   // gradients add up, as in PyTorch: 2 * 2x
+        #expect(x.gradValues == [4, 8, 12])
+    }
+
+    /// A second backward() through a released graph would silently lose the gradients below it; it stops.
+    @Test func aSecondBackwardThroughAReleasedGraphStops() async throws {
+        let twice = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let x = Tensor(shape: [1, 3], values: [1, 2, 3], requiresGrad: true)
+            let loss = sum(matmul(x, x, transposeB: true))
+            loss.backward()
+            loss.backward()
+        }
+        let twiceMessage = String(decoding: twice?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(twiceMessage.contains("already backpropagated"))
+        // Another loss built on an intermediate result of the first.
+        let shared = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let x = Tensor(shape: [1, 3], values: [1, 2, 3], requiresGrad: true)
+            let hidden = relu(x)
+            sum(matmul(hidden, hidden, transposeB: true)).backward()
+            sum(scale(hidden, by: 2)).backward()
+        }
+        let sharedMessage = String(decoding: shared?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(sharedMessage.contains("another loss that used it"))
+    }
+}

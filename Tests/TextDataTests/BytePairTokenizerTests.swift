@@ -192,11 +192,17 @@ struct BytePairTokenizerTests {
         #expect(loaded.encode(trainingText) == tokenizer.encode(trainingText))
 
         let corrupt: [(String, String)] = [
-            ("not json", "not a BPE tokenizer file"),
+            ("not json", "not a tokenizer: expected"),
+            (#"{"format":"nanogpt-swift-bpe","format":"x","version":1,"preSplit":"none","merges":[]}"#, #"key "format" appears twice"#),
+            (#"{"format":"nanogpt-swift-bpe","version":1,"preSplit":"none","merges":[[256,256]]}"#, "only tokens 0...255 exist"),
             (#"{"format":"nanogpt-swift-bpe","version":1,"preSplit":"none","merges":[[97,300]]}"#, "only tokens 0...255 exist"),
             (#"{"format":"nanogpt-swift-bpe","version":1,"preSplit":"none","merges":[[97]]}"#, "has 1 ids, not 2"),
             (#"{"format":"nanogpt-swift-bpe","version":2,"preSplit":"none","merges":[]}"#, "version 2 is not supported"),
-            (#"{"format":"nanogpt-swift-bpe","version":1,"preSplit":"gpt4","merges":[]}"#, "not a BPE tokenizer file"),
+            (#"{"format":"nanogpt-swift-bpe","version":1,"preSplit":"gpt4","merges":[]}"#, "preSplit: Cannot initialize PreSplit"),
+            (#"{"type":"char","characters":["a","b"]}"#, "not a BPE tokenizer file"),
+            // Each merge doubles the last token: 30 of them would spell 2 GB.
+            (#"{"format":"nanogpt-swift-bpe","version":1,"preSplit":"none","merges":[[97,97]"#
+                + (0..<29).map { ",[\(256 + $0),\(256 + $0)]" }.joined() + "]}", "spell more than 67108864 bytes"),
             (#"{"format":"nanogpt-swift-bpe","version":1,"preSplit":"none","merges":[[-1,5]]}"#, "only tokens 0...255 exist"),
         ]
         for (content, message) in corrupt {

@@ -17,7 +17,7 @@ public final class Storage {
     public let pointer: UnsafeMutablePointer<Float>
     private let arena: Storage?  // non-nil for views: keeps the owner alive
 
-    /// A fresh buffer of `count` floats. Its contents are undefined: kernels overwrite it.
+    /// A fresh buffer of `count` floats. Its contents are undefined (NaN in debug builds): kernels overwrite it.
     public init(count: Int) {
         self.count = count
         self.pointer = BufferPool.take(count: count)
@@ -85,6 +85,17 @@ public enum BufferPool {
     public static var allocations: Int { shelves.allocations }
 
     static func take(count: Int) -> UnsafeMutablePointer<Float> {
+        let pointer = takeUninitialized(count: count)
+        #if DEBUG
+        // A fresh buffer's contents are undefined, so in debug builds (and so in every test) they are NaN:
+        // an op that reads a buffer it should first have written (a gradient it should have overwritten,
+        // an output row it skipped) then poisons its result and fails every test that touches it.
+        pointer.update(repeating: .nan, count: count)
+        #endif
+        return pointer
+    }
+
+    private static func takeUninitialized(count: Int) -> UnsafeMutablePointer<Float> {
         let shelves = shelves
         if let pointer = shelves.free[count]?.popLast() { return pointer }
         shelves.allocations += 1
