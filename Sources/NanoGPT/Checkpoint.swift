@@ -29,6 +29,7 @@ public enum Checkpoint {
     public static func save(_ model: NanoGPT, tokenizer: Tokenizer, step: Int, to folder: URL,
                             extraMetadata: [String: String] = [:]) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        AtomicFile.removeLeftovers(in: folder)   // half-written files of a run that was killed
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let metadata = [

@@ -10,14 +10,15 @@ struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stream text from a saved model, each token as soon as it is sampled.",
         discussion: """
-            --checkpoint takes a checkpoint folder (e.g. runs/nanogpt/best) or a .safetensors file. A file
+            --checkpoint takes a run folder (runs/nanogpt: its best/, else its latest/), a checkpoint folder
+            (runs/nanogpt/latest) or a .safetensors file. A file
             written elsewhere (e.g. by PyTorch, with the same tensor names) needs its config and vocabulary:
             --config FILE.json, or config.json beside it, holding {"vocabularySize", "blockSize",
             "embeddingSize", "headCount", "layerCount", "characters": ["\\n", " ", ...]}. Checkpoints trained with --tokenizer bpe carry their merges.
             Without --prompt, the prompt is asked for on a terminal, or read from standard input.
             """)
 
-    @Option(help: "Checkpoint folder or .safetensors file.") var checkpoint: String
+    @Option(help: "Run folder (its best/, else latest/), checkpoint folder or .safetensors file.") var checkpoint: String
     @Option(help: "Text to continue (default: ask, or read standard input).") var prompt: String?
     @Option(help: "Tokens to generate.") var maxNewTokens = 500
     @Option(help: "Sampling temperature, > 0: lower is more predictable.") var temperature: Float = 1
@@ -40,7 +41,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         if let threads { BLAS.threadCount = threads }
-        let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint), configFile: config.map { URL(fileURLWithPath: $0) })
+        let loaded = try Checkpoint.load(from: Self.checkpointFolder(checkpoint), configFile: config.map { URL(fileURLWithPath: $0) })
         let text = prompt ?? readPrompt()
         // An empty prompt starts from the tokenizer's start token (a newline), which is not printed.
         let ids = text.isEmpty ? [loaded.tokenizer.startToken] : try loaded.tokenizer.encode(text)
@@ -65,6 +66,22 @@ struct Generate: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         FileHandle.standardError.write(Data(String(format: "%d tokens in %.2f s: %.0f tokens/s\n", generated.count, seconds,
                                                    Double(generated.count) / max(seconds, 1e-9)).utf8))
+    }
+
+    /// A run folder (what `nanogpt train --out` wrote) stands for its best/ checkpoint, else its latest/;
+    /// which one is said on stderr. Anything else is used as given.
+    static func checkpointFolder(_ path: String) -> URL {
+        let url = URL(fileURLWithPath: path)
+        let manager = FileManager.default
+        guard !manager.fileExists(atPath: url.appendingPathComponent(Checkpoint.weightsFile).path) else { return url }
+        for (name, why) in [("best", "the lowest val loss"), ("latest", "the newest; no best/ yet")] {
+            let candidate = url.appendingPathComponent(name)
+            if manager.fileExists(atPath: candidate.appendingPathComponent(Checkpoint.weightsFile).path) {
+                FileHandle.standardError.write(Data("loading \(candidate.path) (\(why))\n".utf8))
+                return candidate
+            }
+        }
+        return url
     }
 
     /// Asks on a terminal; otherwise reads all of standard input.

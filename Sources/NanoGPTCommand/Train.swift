@@ -92,7 +92,13 @@ struct Train: ParsableCommand {
         let interrupt = InterruptFlag()
         do {
             try trainer.train(afterEvaluation: { evaluation in
+                // A loss estimate that is NaN or infinite means the weights already are: log it, keep latest/.
+                guard evaluation.trainLoss.isFinite, evaluation.valLoss.isFinite else {
+                    try log.append(evaluation, learningRate: settings.schedule.rate(at: evaluation.step), seconds: trainer.trainingSeconds)
+                    throw TrainingError.diverged(step: evaluation.step, loss: evaluation.valLoss.isFinite ? evaluation.trainLoss : evaluation.valLoss)
+                }
                 try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: latest)
+                interrupt.checkpointSaved(step: evaluation.step, in: latest, run: out)
                 if evaluation.valLoss < bestValLoss {
                     bestValLoss = evaluation.valLoss
                     try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: best)
@@ -106,8 +112,11 @@ struct Train: ParsableCommand {
                                  + "Try a lower --learning-rate")
         }
         if interrupt.raised {
+            print("\ninterrupted: saving step \(trainer.step) to \(latest.path) (Ctrl-C again stops at once, keeping the step "
+                  + "\(trainer.evaluations.last?.step ?? 0) checkpoint)")
+            fflush(stdout)
             try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: latest)
-            print("\ninterrupted at step \(trainer.step): saved \(latest.path); continue with: nanogpt train --resume \(out.path)")
+            print("interrupted at step \(trainer.step): saved \(latest.path); continue with: nanogpt train --resume \(out.path)")
             throw ExitCode(130)
         }
 
@@ -136,13 +145,27 @@ struct Train: ParsableCommand {
     }
 }
 
-/// Set by Ctrl-C (SIGINT); training checks it before every step.
+/// Ctrl-C (SIGINT). The first sets a flag that training checks before every step (the run then saves
+/// latest/ and stops). A second, while that save or a step is still running, stops the process at once,
+/// after printing what is on disk: the last checkpoint that was completely written (atomic writes
+/// guarantee latest/ holds it whole).
 final class InterruptFlag {
     nonisolated(unsafe) static var signalled: sig_atomic_t = 0
+    /// What a second Ctrl-C prints, prepared in advance as a C string: a signal handler may only call
+    /// async-signal-safe functions (strlen, write, _exit), and swapping one pointer is a single store.
+    nonisolated(unsafe) static var lastWords: UnsafeMutablePointer<CChar> = strdup(
+        "\nCtrl-C again: stopped at once. No checkpoint has been saved yet.\n")
 
     init() {
         Self.signalled = 0
-        signal(SIGINT) { _ in InterruptFlag.signalled = 1 }
+        signal(SIGINT) { _ in
+            if InterruptFlag.signalled != 0 {
+                let words = InterruptFlag.lastWords
+                _ = write(STDERR_FILENO, words, strlen(words))
+                _exit(130)
+            }
+            InterruptFlag.signalled = 1
+        }
         // A parent may have started us with SIGINT blocked (the mask is inherited); make sure it arrives.
         var mask = sigset_t()
         sigemptyset(&mask)
@@ -151,6 +174,13 @@ final class InterruptFlag {
     }
 
     var raised: Bool { Self.signalled != 0 }
+
+    /// Called after each checkpoint is completely written. The previous message is never freed (a few
+    /// bytes per checkpoint): a handler might be printing it at this very moment.
+    func checkpointSaved(step: Int, in latest: URL, run: URL) {
+        Self.lastWords = strdup("\nCtrl-C again: stopped at once. \(latest.path) holds the checkpoint of step \(step), "
+                                + "whole; continue with: nanogpt train --resume \(run.path)\n")
+    }
 }
 
 /// log.jsonl (appended, one JSON object per evaluation) and loss.{dat,gp,png} in the run folder.
@@ -164,8 +194,11 @@ struct RunLog {
     }
 
     func append(_ evaluation: Evaluation, learningRate: Float, seconds: Double) throws {
-        let line = String(format: #"{"step":%d,"tokens":%d,"train_loss":%.6f,"val_loss":%.6f,"learning_rate":%.6g,"seconds":%.3f}"#,
-                          evaluation.step, evaluation.tokensSeen, evaluation.trainLoss, evaluation.valLoss, learningRate, seconds)
+        // JSON has no NaN or infinity: a loss that is not a number is written as null.
+        func number(_ value: Float) -> String { value.isFinite ? String(format: "%.6f", value) : "null" }
+        let line = #"{"step":\#(evaluation.step),"tokens":\#(evaluation.tokensSeen),"train_loss":\#(number(evaluation.trainLoss)),"#
+            + #""val_loss":\#(number(evaluation.valLoss)),"learning_rate":\#(String(format: "%.6g", learningRate)),"#
+            + #""seconds":\#(String(format: "%.3f", seconds))}"#
         if !FileManager.default.fileExists(atPath: file.path) { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }

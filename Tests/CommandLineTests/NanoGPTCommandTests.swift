@@ -207,6 +207,22 @@ struct NanoGPTCommandTests {
         #expect(piped.status == 0 && piped.output.hasPrefix("JULIET:"))
     }
 
+    /// `--checkpoint runs/mine` means its best/ checkpoint, else its latest/, and says which.
+    @Test func generatingFromARunFolderPicksBestElseLatest() throws {
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("pick")
+        #expect(try train(["--data", data, "--out", out.path, "--steps", "6", "--eval-interval", "3"] + tiny).status == 0)
+        let fromRun = try generate(["--checkpoint", out.path, "--prompt", "a", "--max-new-tokens", "20"])
+        let fromBest = try generate(["--checkpoint", out.appendingPathComponent("best").path, "--prompt", "a", "--max-new-tokens", "20"])
+        #expect(fromRun.status == 0, "\(fromRun.errors)")
+        #expect(fromRun.errors.contains("loading \(out.path)/best (the lowest val loss)"))
+        #expect(fromRun.output == fromBest.output)
+        try FileManager.default.removeItem(at: out.appendingPathComponent("best"))
+        let fromLatest = try generate(["--checkpoint", out.path, "--prompt", "a", "--max-new-tokens", "20"])
+        #expect(fromLatest.status == 0 && fromLatest.errors.contains("loading \(out.path)/latest (the newest; no best/ yet)"))
+        try FileManager.default.removeItem(at: out.appendingPathComponent("latest"))
+        expectRefusal(try generate(["--checkpoint", out.path, "--prompt", "a"]), "checkpoint not found: \(out.path)/model.safetensors")
+    }
+
     @Test func aDivergingRunStopsAndKeepsTheLastGoodCheckpoint() throws {
         let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("diverged")
         let run = try train(["--data", data, "--out", out.path, "--steps", "200", "--eval-interval", "1",
@@ -217,6 +233,41 @@ struct NanoGPTCommandTests {
         // What latest/ holds is from before the divergence: it loads, and its weights are finite.
         let weights = try self.weights(out.appendingPathComponent("latest"))
         #expect(!weights.isEmpty && weights.values.allSatisfy { $0.values.allSatisfy(\.isFinite) })
+        // The log stays JSON: the estimate that was not a number is written as null.
+        let lines = try String(contentsOf: out.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n")
+        for line in lines { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "not JSON: \(line)") }
+        #expect(lines.last?.contains(#""val_loss":null"#) == true, "\(lines.last ?? "")")
+    }
+
+    /// Ctrl-C saves and stops; Ctrl-C again, while that is still going on, stops at once and says what
+    /// is on disk. Either way latest/ loads.
+    @Test func aSecondCtrlCStopsAtOnceAndSaysWhatIsSaved() throws {
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("twice")
+        let process = Process()
+        process.executableURL = Executables.executable("nanogpt")
+        process.arguments = ["train", "--data", data, "--out", out.path, "--steps", "1000000", "--eval-interval", "20"] + tiny
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let log = out.appendingPathComponent("log.jsonl")
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: log.path) && Date() < deadline { usleep(20_000) }
+        usleep(100_000)
+        // Two signals sent back to back can merge into one; so keep pressing Ctrl-C, every millisecond,
+        // until the process is gone. The first starts the save; a later one lands while it runs (each
+        // save syncs two files and a folder to disk).
+        kill(process.processIdentifier, SIGINT)
+        for _ in 0..<2000 where process.isRunning {
+            usleep(1000)
+            kill(process.processIdentifier, SIGINT)
+        }
+        let printed = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(printed.contains("Ctrl-C again: stopped at once. \(out.path)/latest holds the checkpoint of step "), "\(printed)")
+        #expect(printed.contains("nanogpt train --resume \(out.path)"))
+        _ = try weights(out.appendingPathComponent("latest"))
     }
 
     @Test func aSafetensorsFileWrittenByPyTorchGeneratesWithAConfigFile() throws {

@@ -101,6 +101,33 @@ struct TextDataTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".tmp") }.isEmpty)
     }
 
+    /// A failed write names the step and the system's reason, and leaves no temporary file behind.
+    @Test func aFailedAtomicWriteSaysWhyAndLeavesNothingBehind() throws {
+        let missing = folder.appendingPathComponent("no-such-folder/out.txt")
+        #expect { try AtomicFile.write("x", to: missing) } throws: { "\($0)".contains("No such file or directory") }
+        // The rename fails when the target is a folder with something in it.
+        let occupied = folder.appendingPathComponent("occupied")
+        try FileManager.default.createDirectory(at: occupied, withIntermediateDirectories: true)
+        try AtomicFile.write("inside", to: occupied.appendingPathComponent("file.txt"))
+        #expect { try AtomicFile.write("x", to: occupied) } throws: {
+            "\($0)".contains("cannot move the new occupied into place") && "\($0)".contains("directory")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        #expect(names.filter { $0.hasSuffix(".tmp") }.isEmpty, "\(names)")
+    }
+
+    /// A temporary file left by a killed writer is removed by the next writer, and only then: one of a
+    /// live process is left alone.
+    @Test func temporaryFilesOfKilledWritersAreCleanedUp() throws {
+        let dead = folder.appendingPathComponent(".model.safetensors.4194303.7.tmp")   // above any pid in use here
+        let live = folder.appendingPathComponent(".model.safetensors.\(getpid()).99.tmp")
+        let other = folder.appendingPathComponent(".notes.tmp")
+        for url in [dead, live, other] { _ = FileManager.default.createFile(atPath: url.path, contents: Data("half".utf8)) }
+        #expect(AtomicFile.removeLeftovers(in: folder) == 1)
+        #expect(!FileManager.default.fileExists(atPath: dead.path))
+        #expect(FileManager.default.fileExists(atPath: live.path) && FileManager.default.fileExists(atPath: other.path))
+    }
+
     @Test func aNamedFileIsUsedAsIsWithoutFetching() throws {
         let path = write(Data("my own text".utf8), "own.txt")
         var logged: [String] = []
