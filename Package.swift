@@ -3,6 +3,7 @@
 // The package graph is the syllabus. Read it top to bottom:
 //
 //   COpenBLAS, CGnuplotBridge   system glue: BLAS matrix products, gnuplot files
+//   CPUCheck                    before main: does this CPU have the AVX2/FMA the build uses?
 //   TensorCore                  tensors, reverse-mode autograd, AdamW      (chapter 00)
 //   Plotting                    loss curves and heatmaps through gnuplot
 //   TextData                    corpus, character tokenizer, batches       (chapter 01),
@@ -30,14 +31,20 @@ import PackageDescription
 // Release builds also drop Swift's run-time exclusivity checks (debug builds, and so the tests, keep them):
 // every access to a class's stored property or a global otherwise calls swift_beginAccess. Dropping them
 // took 8% off the instructions of `bench --model-only --configs T` (counted with valgrind --tool=callgrind).
+//
+// A CPU without AVX2/FMA gets one line at start-up (Sources/CPUCheck) instead of SIGILL, and
+// `NANOGPT_PORTABLE=1 swift build -c release` builds for it: baseline x86-64, slower kernels.
 let uncheckedExclusivity: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 #if arch(x86_64)
-let fastMath: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "haswell", "-Xcc", "-fno-math-errno"])] + uncheckedExclusivity
-let fastC: [CXXSetting] = [.unsafeFlags(["-march=x86-64-v3"])]
+let needsX86_64_v3 = Context.environment["NANOGPT_PORTABLE"] == nil
 #else
-let fastMath: [SwiftSetting] = uncheckedExclusivity
-let fastC: [CXXSetting] = []
+let needsX86_64_v3 = false
 #endif
+let fastMath: [SwiftSetting] = needsX86_64_v3
+    ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "haswell", "-Xcc", "-fno-math-errno"])] + uncheckedExclusivity
+    : uncheckedExclusivity
+let fastC: [CXXSetting] = needsX86_64_v3 ? [.unsafeFlags(["-march=x86-64-v3"])] : []
+let cpuCheck: [CSetting] = needsX86_64_v3 ? [.define("NANOGPT_NEEDS_X86_64_V3")] : []
 
 func chapter(_ name: String, _ folder: String, _ dependencies: [Target.Dependency]) -> Target {
     .executableTarget(
@@ -78,7 +85,9 @@ let package = Package(
                              .linkedLibrary("boost_system")]),
 
         // --- Libraries, in the order the chapters introduce them ----------------------------
-        .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: fastMath),
+        // Runs before main: one clear line on a CPU this build cannot run on (compiled for baseline x86-64).
+        .target(name: "CPUCheck", path: "Sources/CPUCheck", cSettings: cpuCheck),
+        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CPUCheck"], swiftSettings: fastMath),
         .target(name: "Plotting", dependencies: ["CGnuplotBridge"]),
         .target(name: "TextData", dependencies: ["TensorCore"], swiftSettings: fastMath),
         .target(name: "Layers", dependencies: ["TensorCore"], swiftSettings: fastMath),

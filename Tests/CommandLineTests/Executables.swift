@@ -22,10 +22,14 @@ enum Executables {
     }
 
     /// Runs an executable to the end; `input`, if given, is its standard input.
-    static func run(_ name: String, _ arguments: [String], input: String? = nil) throws -> ProcessResult {
+    static func run(_ name: String, _ arguments: [String], input: String? = nil,
+                    environment: [String: String] = [:]) throws -> ProcessResult {
         let process = Process()
         process.executableURL = executable(name)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors

@@ -207,6 +207,20 @@ struct NanoGPTCommandTests {
         #expect(piped.status == 0 && piped.output.hasPrefix("JULIET:"))
     }
 
+    /// On a CPU without the AVX2 and FMA this build targets, every program stops before main with one
+    /// line (the CPU is pretended here; this machine has both, and the check found them).
+    @Test func aCPUWithoutAVX2OrFMAGetsOneLineInsteadOfSIGILL() throws {
+        #expect(CPUFeatures.checkedForX86_64_v3, "the start-up check did not run in this test binary")
+        for (lacks, named) in [("avx2", "AVX2"), ("fma", "FMA"), ("avx2,fma", "AVX2 and FMA")] {
+            for program in ["nanogpt", "ch00"] {
+                let run = try Executables.run(program, ["--help"], environment: ["NANOGPT_PRETEND_CPU_LACKS": lacks])
+                #expect(run.status == 1 && run.output.isEmpty, "\(program): \(run.status)")
+                #expect(run.errors == "error: this CPU lacks \(named), which this build needs (it targets x86-64-v3); "
+                        + "rebuild for this CPU with: NANOGPT_PORTABLE=1 swift build -c release\n")
+            }
+        }
+    }
+
     /// `--checkpoint runs/mine` means its best/ checkpoint, else its latest/, and says which.
     @Test func generatingFromARunFolderPicksBestElseLatest() throws {
         let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("pick")
