@@ -20,7 +20,7 @@ public struct BytePairTokenizer: Equatable, Sendable {
 
     public var vocabularySize: Int { tokenBytes.count }
 
-    /// The largest vocabulary, and the most bytes all tokens together may spell.
+    /// The largest vocabulary (as `train` allows), and the most bytes all tokens together may spell.
     public static let maximumVocabularySize = 1 << 20
     public static let maximumSpelledBytes = 1 << 26
 
@@ -62,9 +62,7 @@ public struct BytePairTokenizer: Equatable, Sendable {
         guard vocabularySize >= 256 else {
             throw TextDataError("a byte-level vocabulary has at least 256 tokens, got \(vocabularySize)")
         }
-        guard vocabularySize <= maximumVocabularySize else {
-            throw TextDataError("vocabulary size \(vocabularySize) is too large (at most \(maximumVocabularySize))")
-        }
+        guard vocabularySize <= 1 << 20 else { throw TextDataError("vocabulary size \(vocabularySize) is too large (at most 1048576)") }
         // Each distinct chunk is merged once and counted as often as it occurs ("the" x 5,000 is one chunk).
         let bytes = Array(text.utf8)
         var chunkIndex: [ArraySlice<UInt8>: Int] = [:]
