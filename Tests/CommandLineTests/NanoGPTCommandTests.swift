@@ -134,6 +134,18 @@ struct NanoGPTCommandTests {
         expectRefusal(try resume(setting: "layers", to: 2), file + "layers is 2 but the saved model's config says 1")
         expectRefusal(try resume(setting: "embeddingSize", to: 32), file + "embeddingSize is 32 but the saved model's config says 16")
         expectRefusal(try resume(setting: "steps", to: "many"), "\(out.path)/latest/model.safetensors: metadata hyperparameters: steps: expected Int")
+        // The optimizer file is read with the same care.
+        let optimizer = try FileManager.default.contentsOfDirectory(at: out.appendingPathComponent("latest"), includingPropertiesForKeys: nil)
+            .first { $0.lastPathComponent.hasPrefix("optimizer-") }!
+        let moments = try Data(contentsOf: optimizer)
+        for (bytes, fragment) in [(moments.prefix(moments.count - 4), "lie outside the"), (Data("garbage!garbage!".utf8), "above the 100000000-byte limit"),
+                                  (try SafeTensors.encode([("first_moment", Tensor.zeros([3])), ("second_moment", Tensor.zeros([3]))]),
+                                   "the moments have shapes [3] and [3]")] {
+            try bytes.write(to: optimizer)
+            expectRefusal(try train(["--resume", out.path, "--steps", "8", "--threads", "1"]), "\(optimizer.path): ")
+            expectRefusal(try train(["--resume", out.path, "--steps", "8", "--threads", "1"]), fragment)
+        }
+        try moments.write(to: optimizer)
         // The untouched run still resumes.
         #expect(try train(["--resume", out.path, "--steps", "8", "--threads", "1"]).status == 0)
     }
@@ -406,6 +418,14 @@ struct NanoGPTCommandTests {
         try refuse("huge-header.safetensors", Data([0, 0, 0, 0, 0, 0, 1, 0]) + good.suffix(from: 8), "above the 100000000-byte limit")
         try refuse("long-header.safetensors", Data([0, 0, 0, 1, 0, 0, 0, 0]) + good.suffix(from: 8), "larger than the file")
         try refuse("not-json.safetensors", withHeader { _ in "{ this is not json" }, "not valid JSON")
+        // The crash this check was written for: 2147418113 x 2147549185 floats, whose byte count wraps around.
+        try refuse("wrapping.safetensors", withHeader { header in
+            var edited = header
+            edited.replaceSubrange(edited.range(of: #""shape":["#)!, with: #""shape":[2147418113,2147549185,"#)
+            return edited
+        }, "more elements than any file can hold")
+        try refuse("twice.safetensors", withHeader { $0.replacingOccurrences(of: #"{"__metadata__""#, with: #"{"lm_head.bias":{},"__metadata__""#) },
+                   #"key "lm_head.bias" appears twice"#)
         try refuse("outside.safetensors", withHeader { $0.replacingOccurrences(of: #""data_offsets":[0,"#, with: #""data_offsets":[99999990,"#) },
                    "outside")
         try refuse("dtype.safetensors", withHeader { $0.replacingOccurrences(of: "\"F32\"", with: "\"BF16\"") }, #"dtype "BF16" is not supported"#)
