@@ -97,7 +97,8 @@ public enum FuzzTargets {
             return .violated(violation.message)
         } catch {
             let message = "\(error)"
-            guard !message.isEmpty, !message.contains("\n") else { return .violated("a refusal that is not one line: \(message.debugDescription)") }
+            // Character.isNewline: \n, \r, \r\n (one Character, which contains("\n") would miss), U+2028...
+            guard !message.isEmpty, !message.contains(where: \.isNewline) else { return .violated("a refusal that is not one line: \(message.debugDescription)") }
             return .refused(message)
         }
     }

@@ -129,8 +129,10 @@ public enum TrainingCheckpoint {
             throw fail(modelFile, "hyperparameters.dropout is \(hyperparameters.dropout) but the saved model's config says \(config.dropout)")
         }
         let data = try Checkpoint.metadataField(DataDescription.self, "data", in: metadata, of: modelFile)
-        guard data.characters > 0, !data.fingerprint.isEmpty, data.fingerprint.allSatisfy(\.isHexDigit) else {
-            throw fail(modelFile, "metadata data does not describe a text (characters \(data.characters), fingerprint \(data.fingerprint.debugDescription))")
+        guard data.characters > 0, !data.fingerprint.isEmpty, data.fingerprint.allSatisfy(\.isHexDigit),
+              !data.path.isEmpty, !data.path.contains(where: { $0.isNewline || $0 == "\0" }) else {
+            throw fail(modelFile, "metadata data does not describe a text file (path \(data.path.debugDescription), characters "
+                       + "\(data.characters), fingerprint \(data.fingerprint.debugDescription))")
         }
         // The optimizer file sits beside the model: a bare file name, never a path.
         guard let optimizerName = metadata["optimizer_file"], optimizerName.hasPrefix("optimizer-"), optimizerName.hasSuffix(".safetensors"),
@@ -153,7 +155,7 @@ public enum TrainingCheckpoint {
             throw fail(optimizerPath, "the moments hold non-finite values (or a negative second moment)")
         }
         guard optimizerMetadata["parameter_count"].map({ $0 == String(parameterCount) }) ?? true else {
-            throw fail(optimizerPath, "metadata parameter_count is \(optimizerMetadata["parameter_count"]!), the model has \(parameterCount)")
+            throw fail(optimizerPath, "metadata parameter_count is \(optimizerMetadata["parameter_count"]!.debugDescription), the model has \(parameterCount)")
         }
         let state = try Checkpoint.metadataField(Trainer.State.self, "trainer_state", in: optimizerMetadata, of: optimizerPath) {
             $0.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

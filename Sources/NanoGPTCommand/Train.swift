@@ -90,6 +90,8 @@ struct Train: ParsableCommand {
         let log = try RunLog(folder: out)
         var bestValLoss = trainer.evaluations.map(\.valLoss).min() ?? .infinity   // a resumed run remembers its best
         let interrupt = InterruptFlag()
+        var savedStep: Int? = saved?.checkpoint.step   // the step latest/ holds, whole
+        if let savedStep { interrupt.checkpointSaved(step: savedStep, in: latest, run: out) }
         do {
             try trainer.train(afterEvaluation: { evaluation in
                 // A loss estimate that is NaN or infinite means the weights already are: log it, keep latest/.
@@ -98,6 +100,7 @@ struct Train: ParsableCommand {
                     throw TrainingError.diverged(step: evaluation.step, loss: evaluation.valLoss.isFinite ? evaluation.trainLoss : evaluation.valLoss)
                 }
                 try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: latest)
+                savedStep = evaluation.step
                 interrupt.checkpointSaved(step: evaluation.step, in: latest, run: out)
                 if evaluation.valLoss < bestValLoss {
                     bestValLoss = evaluation.valLoss
@@ -108,12 +111,12 @@ struct Train: ParsableCommand {
             }, shouldStop: { interrupt.raised })
         } catch TrainingError.diverged(let step, let loss) {
             throw CommandFailure(description: "training diverged at step \(step) (loss \(loss)); nothing after the last good "
-                                 + "checkpoint was saved: \(latest.path) (step \(trainer.evaluations.last?.step ?? 0)). "
+                                 + "checkpoint was saved: \(savedStep.map { "\(latest.path) (step \($0))" } ?? "none yet"). "
                                  + "Try a lower --learning-rate")
         }
         if interrupt.raised {
-            print("\ninterrupted: saving step \(trainer.step) to \(latest.path) (Ctrl-C again stops at once, keeping the step "
-                  + "\(trainer.evaluations.last?.step ?? 0) checkpoint)")
+            print("\ninterrupted: saving step \(trainer.step) to \(latest.path) (Ctrl-C again stops at once, keeping "
+                  + (savedStep.map { "the step \($0) checkpoint)" } ?? "nothing: no checkpoint was saved yet)"))
             fflush(stdout)
             try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: latest)
             print("interrupted at step \(trainer.step): saved \(latest.path); continue with: nanogpt train --resume \(out.path)")
@@ -158,6 +161,7 @@ final class InterruptFlag {
 
     init() {
         Self.signalled = 0
+        _ = Self.lastWords   // initialized now: a lazy global's first use must not happen inside the handler
         signal(SIGINT) { _ in
             if InterruptFlag.signalled != 0 {
                 let words = InterruptFlag.lastWords

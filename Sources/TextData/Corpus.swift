@@ -27,6 +27,11 @@ public enum Corpus {
             throw TextDataError("data file not found: \(path)")
         }
         guard !isDirectory.boolValue else { throw TextDataError("data path is a folder, not a text file: \(path)") }
+        // A device or a pipe (/dev/zero, a FIFO) could be read forever: only regular files (symlinks followed).
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw TextDataError("data path is not a regular file: \(path)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TextDataError("cannot read data file: \(path) (check its permissions)")
         }

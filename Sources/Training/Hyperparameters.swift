@@ -56,8 +56,8 @@ public struct Hyperparameters: Codable, Sendable {
         }
     }
 
-    /// The largest value of each size. Far above what a CPU trains, and small enough that no product the
-    /// trainer forms (B × T, B × T × C, steps × B × T) can overflow.
+    /// The largest value of each size: far above what a CPU trains. Products of them are checked in
+    /// `validate` (the tokens of a whole run, steps × B × T, must fit in 62 bits).
     public static let limits: [(field: String, limit: Int)] = [
         ("steps", 1 << 40), ("batchSize", 1 << 16), ("blockSize", 1 << 20), ("embeddingSize", 1 << 16), ("heads", 1 << 12),
         ("layers", 1 << 10), ("warmupSteps", 1 << 40), ("decaySteps", 1 << 40), ("evalInterval", 1 << 40),
@@ -80,6 +80,11 @@ public struct Hyperparameters: Codable, Sendable {
         if let decaySteps { try check(decaySteps, "decaySteps", atLeast: 1) }
         try check(evalInterval, "evalInterval", atLeast: 1); try check(evalIters, "evalIters", atLeast: 1)
         try check(maxNewTokens, "maxNewTokens", atLeast: 0)
+        let (perStep, overflowA) = batchSize.multipliedReportingOverflow(by: blockSize)
+        let (total, overflowB) = perStep.multipliedReportingOverflow(by: steps)
+        guard !overflowA, !overflowB, total < 1 << 62 else {
+            throw Invalid(field: "steps", problem: "\(steps) × {batchSize} \(batchSize) × {blockSize} \(blockSize) tokens is more than a count can hold")
+        }
         guard embeddingSize % heads == 0 else {
             throw Invalid(field: "embeddingSize", problem: "\(embeddingSize) is not divisible by {heads} \(heads)")
         }

@@ -138,7 +138,7 @@ public final class Trainer {
         /// Why a state read from a file cannot be the state of a run at `step`, or nil when it can.
         public func problem(atStep expected: Int) -> String? {
             guard step == expected else { return "step is \(step) but the model was saved at step \(expected)" }
-            guard step >= 0, optimizerStep >= 0, optimizerStep <= step else {
+            guard step >= 0, step <= 1 << 40, optimizerStep >= 0, optimizerStep <= step else {   // 2^40: the steps limit
                 return "step \(step) and optimizerStep \(optimizerStep) are not a step count"
             }
             guard batchRandom.count == 4, evaluationRandom.count == 4, batchRandom != [0, 0, 0, 0],

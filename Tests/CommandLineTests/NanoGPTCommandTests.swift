@@ -355,6 +355,9 @@ struct NanoGPTCommandTests {
         let out = ["--out", folder.appendingPathComponent("bad").path]
         expectRefusal(try train(["--data", folder.appendingPathComponent("absent.txt").path] + out), "data file not found")
         expectRefusal(try train(["--data", file("empty.txt", Data())] + out), "data file is empty")
+        expectRefusal(try train(["--data", "/dev/zero"] + out), "data path is not a regular file: /dev/zero")
+        expectRefusal(try train(["--data", data, "--steps", "1000000000000", "--batch-size", "65536", "--block-size", "65536"] + out),
+                      "tokens is more than a count can hold")
         expectRefusal(try train(["--data", file("short.txt", Data("just a few words".utf8))] + out + tiny), "text too short")
         // Long enough for training, too short to leave a validation block of 64 + 1.
         expectRefusal(try train(["--data", file("noval.txt", Data(String(repeating: "abcdefgh ", count: 60).utf8))] + out),

@@ -211,6 +211,11 @@ struct BytePairTokenizerTests {
                 String(describing: error).contains(message)
             }
         }
+        // A value quoted back in the message holds a line break (\r\n is one Character): still one line.
+        try AtomicFile.write(#"{"format":"nanogpt-swift-bpe","version":1,"preSplit":"a\r\nb","merges":[]}"#, to: file)
+        #expect { try BytePairTokenizer.load(from: file) } throws: { error in
+            !"\(error)".contains(where: \.isNewline) && "\(error)".contains("preSplit")
+        }
         #expect(throws: TextDataError.self) { try BytePairTokenizer.load(from: folder.appendingPathComponent("missing.json")) }
         #expect(throws: TextDataError.self) { try BytePairTokenizer.train(on: "abc", vocabularySize: 100) }
     }

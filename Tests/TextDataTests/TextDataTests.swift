@@ -122,8 +122,12 @@ struct TextDataTests {
         let dead = folder.appendingPathComponent(".model.safetensors.4194303.7.tmp")   // above any pid in use here
         let live = folder.appendingPathComponent(".model.safetensors.\(getpid()).99.tmp")
         let other = folder.appendingPathComponent(".notes.tmp")
-        for url in [dead, live, other] { _ = FileManager.default.createFile(atPath: url.path, contents: Data("half".utf8)) }
+        let recent = folder.appendingPathComponent(".model.safetensors.4194302.8.tmp")   // dead, but written just now
+        let old = Date().addingTimeInterval(-3600)
+        for url in [dead, live, other, recent] { _ = FileManager.default.createFile(atPath: url.path, contents: Data("half".utf8)) }
+        for url in [dead, live, other] { try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: url.path) }
         #expect(AtomicFile.removeLeftovers(in: folder) == 1)
+        #expect(FileManager.default.fileExists(atPath: recent.path))
         #expect(!FileManager.default.fileExists(atPath: dead.path))
         #expect(FileManager.default.fileExists(atPath: live.path) && FileManager.default.fileExists(atPath: other.path))
     }

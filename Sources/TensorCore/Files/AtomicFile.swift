@@ -25,12 +25,13 @@ public enum AtomicFile {
         let folder = url.deletingLastPathComponent()
         written += 1
         let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(written).tmp")
-        func failure(_ what: String, _ code: Int32 = errno) -> WriteError {
+        // errno is taken first, before building the message (which may allocate) can change it.
+        func failure(_ code: Int32, _ what: String) -> WriteError {
             WriteError(description: "cannot \(what): \(String(cString: strerror(code)))")
         }
 
         let file = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard file >= 0 else { throw failure("create \(temporary.path) (to write \(url.path))") }
+        guard file >= 0 else { throw failure(errno, "create \(temporary.path) (to write \(url.path))") }
         var problem: WriteError?
         data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             var offset = 0
@@ -38,14 +39,14 @@ public enum AtomicFile {
                 let count = Glibc.write(file, bytes.baseAddress! + offset, bytes.count - offset)
                 if count < 0 {
                     if errno == EINTR { continue }
-                    problem = failure("write \(url.path)")
+                    problem = failure(errno, "write \(url.path)")
                     return
                 }
                 offset += count
             }
         }
-        if problem == nil, fsync(file) != 0 { problem = failure("flush \(url.path) to disk") }
-        if close(file) != 0, problem == nil { problem = failure("close \(temporary.path)") }
+        if problem == nil, fsync(file) != 0 { problem = failure(errno, "flush \(url.path) to disk") }
+        if close(file) != 0, problem == nil { problem = failure(errno, "close \(temporary.path)") }
         if let problem {
             unlink(temporary.path)
             throw problem
@@ -53,19 +54,20 @@ public enum AtomicFile {
         guard rename(temporary.path, url.path) == 0 else {
             let code = errno
             unlink(temporary.path)
-            throw failure("move the new \(url.lastPathComponent) into place at \(url.path)", code)
+            throw failure(code, "move the new \(url.lastPathComponent) into place at \(url.path)")
         }
         let directory = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directory >= 0 else { throw failure("open \(folder.path) to sync it (\(url.lastPathComponent) is written)") }
+        guard directory >= 0 else { throw failure(errno, "open \(folder.path) to sync it (\(url.lastPathComponent) is written)") }
         defer { close(directory) }
         // Some file systems cannot sync a folder (EINVAL); there the rename is as durable as it gets.
-        if fsync(directory) != 0, errno != EINVAL { throw failure("sync \(folder.path) (\(url.lastPathComponent) is written)") }
+        if fsync(directory) != 0, errno != EINVAL { throw failure(errno, "sync \(folder.path) (\(url.lastPathComponent) is written)") }
     }
 
     public static func write(_ text: String, to url: URL) throws { try write(Data(text.utf8), to: url) }
 
-    /// Removes temporary files that an earlier, killed writer left in `folder` (none of ours is running:
-    /// their process ids are gone). Returns how many were removed.
+    /// Removes temporary files that an earlier, killed writer left in `folder`: its process is gone, and
+    /// the file is over ten minutes old (so a writer on another machine sharing the folder, whose process
+    /// this one cannot see, is left alone while it writes). Returns how many were removed.
     @discardableResult
     public static func removeLeftovers(in folder: URL) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
@@ -73,9 +75,12 @@ public enum AtomicFile {
         for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
             // .NAME.PID.N.tmp: a leftover when process PID no longer exists.
             let parts = name.split(separator: ".")
-            guard parts.count >= 4, let pid = Int32(parts[parts.count - 3]), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
+            let file = folder.appendingPathComponent(name)
+            guard parts.count >= 4, let pid = Int32(parts[parts.count - 3]), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH,
+                  let modified = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.modificationDate] as? Date,
+                  modified < Date().addingTimeInterval(-600)
             else { continue }
-            if unlink(folder.appendingPathComponent(name).path) == 0 { removed += 1 }
+            if unlink(file.path) == 0 { removed += 1 }
         }
         return removed
     }

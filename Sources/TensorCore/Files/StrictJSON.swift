@@ -252,8 +252,14 @@ extension JSONValue {
         case .valueNotFound(let type, let context): return "\(path(context)): expected \(type), found null"
         case .dataCorrupted(let context):
             let reason = (context.underlyingError as? CustomStringConvertible)?.description ?? context.debugDescription
-            return "\(path(context)): \(reason.split(separator: "\n").first.map(String.init) ?? "unreadable")"
+            return "\(path(context)): \(oneLine(reason))"
         @unknown default: return "unreadable"
         }
+    }
+
+    /// The first line of `text`, cut at any line break (\n, \r, \r\n, U+2028, ...): error messages quote
+    /// what a file holds, and must stay one line whatever it holds.
+    public static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
     }
 }
