@@ -1,5 +1,8 @@
 // The backend seam, part 3: loops over numbers. Each kernel's backward sits right after its forward.
-// Gradients always accumulate (`+=`), because a tensor used twice receives a gradient from each use.
+// A backward kernel either writes an input's gradient (the first one to reach that input: `overwrite`,
+// or beta 0 for a product) or adds to it (`+=`: a tensor used twice receives a gradient from each use).
+// Which one is the engine's choice (Tensor.gradDestination); a fresh buffer is undefined (NaN in debug
+// builds), so a kernel told to overwrite must write every element.
 
 public enum Kernels {}
 
