@@ -150,18 +150,25 @@ struct NanoGPTCommandTests {
         #expect(try train(["--resume", out.path, "--steps", "8", "--threads", "1"]).status == 0)
     }
 
-    @Test func ctrlCSavesAndTheRunResumes() throws {
-        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("interrupted")
+    /// Starts `nanogpt train` on a run that would never end, and returns once its first evaluation is
+    /// logged (so a checkpoint exists). Its stdout and stderr go to the pipes given, else nowhere.
+    func startEndlessTraining(out: URL, evalInterval: Int, output: Pipe? = nil, errors: Pipe? = nil) throws -> Process {
+        let data = Executables.writePlayText(to: folder)
         let process = Process()
         process.executableURL = Executables.executable("nanogpt")
-        process.arguments = ["train", "--data", data, "--out", out.path, "--steps", "1000000", "--eval-interval", "50"] + tiny
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.arguments = ["train", "--data", data, "--out", out.path, "--steps", "1000000", "--eval-interval", "\(evalInterval)"] + tiny
+        process.standardOutput = output ?? FileHandle.nullDevice
+        process.standardError = errors ?? FileHandle.nullDevice
         try process.run()
         let log = out.appendingPathComponent("log.jsonl")
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: log.path) && Date() < deadline { usleep(20_000) }
+        return process
+    }
+
+    @Test func ctrlCSavesAndTheRunResumes() throws {
+        let out = folder.appendingPathComponent("interrupted"), output = Pipe()
+        let process = try startEndlessTraining(out: out, evalInterval: 50, output: output)
         usleep(200_000)
         kill(process.processIdentifier, SIGINT)
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -268,17 +275,8 @@ struct NanoGPTCommandTests {
     /// Ctrl-C saves and stops; Ctrl-C again, while that is still going on, stops at once and says what
     /// is on disk. Either way latest/ loads.
     @Test func aSecondCtrlCStopsAtOnceAndSaysWhatIsSaved() throws {
-        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("twice")
-        let process = Process()
-        process.executableURL = Executables.executable("nanogpt")
-        process.arguments = ["train", "--data", data, "--out", out.path, "--steps", "1000000", "--eval-interval", "20"] + tiny
-        let errors = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        try process.run()
-        let log = out.appendingPathComponent("log.jsonl")
-        let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: log.path) && Date() < deadline { usleep(20_000) }
+        let out = folder.appendingPathComponent("twice"), errors = Pipe()
+        let process = try startEndlessTraining(out: out, evalInterval: 20, errors: errors)
         usleep(100_000)
         // Two signals sent back to back can merge into one; so keep pressing Ctrl-C, every millisecond,
         // until the process is gone. The first starts the save; a later one lands while it runs (each

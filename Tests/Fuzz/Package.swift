@@ -7,8 +7,7 @@
 import PackageDescription
 
 func fuzzer(_ name: String) -> Target {
-    .executableTarget(name: "fuzz-\(name)", dependencies: ["LibFuzzerDriver", .product(name: "FuzzTargets", package: "NanoGPTSwift")],
-                      path: "Sources/\(name)")
+    .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzerMain"], path: "Sources/\(name)")
 }
 
 let package = Package(
@@ -16,8 +15,11 @@ let package = Package(
     dependencies: [.package(name: "NanoGPTSwift", path: "../..")],
     targets: [
         // libFuzzer's entry point, declared for Swift. SwiftPM gives every executable its own `main`, so
-        // each target's main.swift hands its input callback to libFuzzer's driver instead.
+        // each target's main.swift hands its target to libFuzzer's driver (FuzzerMain) instead.
         .target(name: "LibFuzzerDriver", path: "Sources/LibFuzzerDriver"),
+        // The main every binary shares: seeds, or the driver running one target.
+        .target(name: "FuzzerMain", dependencies: ["LibFuzzerDriver", .product(name: "FuzzTargets", package: "NanoGPTSwift")],
+                path: "Sources/FuzzerMain"),
         fuzzer("safetensors"), fuzzer("checkpoint"), fuzzer("tokenizer"),
     ],
     swiftLanguageModes: [.v5]
