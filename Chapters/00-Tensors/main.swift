@@ -133,12 +133,12 @@ print("loss = crossEntropy(layerNorm(x) @ W^T); dL/dW for the first 6 weights:")
 print(" weight    autograd    finite difference")
 let epsilon: Float = 1e-2
 for i in 0..<6 {
-    let original = projection.storage.pointer[i]
-    projection.storage.pointer[i] = original + epsilon
+    let original = projection.storage[i]
+    projection.storage[i] = original + epsilon
     let plus = checkedLoss().scalar
-    projection.storage.pointer[i] = original - epsilon
+    projection.storage[i] = original - epsilon
     let minus = checkedLoss().scalar
-    projection.storage.pointer[i] = original
+    projection.storage[i] = original
     print(String(format: " W[%d,%d]  %10.6f  %10.6f", i / 4, i % 4, analytic[i], (plus - minus) / (2 * epsilon)))
 }
 let check = gradientCheck([projection, gain, shift]) { checkedLoss() }

@@ -194,7 +194,7 @@ print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 // AdamW keeps a running mean m of each gradient and of its square v, and moves each weight by m / sqrt(v):
 // a step of about the learning rate, whatever the gradient's scale. Its update rule, from the library:
 // show: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
-// show: Sources/TensorCore/Backend/OptimizerKernels.swift Kernels.adamW
+// show: Sources/TensorCore/Backend/CPU/OptimizerKernels.swift CPUBackend.adamW
 //
 // Expect the loss to fall fast from 4.17 and flatten near 2.5 within the first thousand steps.
 

@@ -88,9 +88,10 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // That is the whole of Attention/Head.swift:
 // show: Sources/Attention/Head.swift Head
 //
-// The mask lives in the softmax kernel: row r of a T x T block is query t = r % T, which sees keys 0...t
-// only; the rest of its row is set to exactly 0.
-// show: Sources/TensorCore/Backend/SoftmaxKernels.swift Kernels.softmax
+// The mask lives in the softmax kernel (the CPU backend's): row r of the scores is query i = r % T, which
+// sees keys 0 ... offset + i only (offset 0 here; chapter 05's cache shifts it); the rest of its row is set
+// to exactly 0.
+// show: Sources/TensorCore/Backend/CPU/SoftmaxKernels.swift CPUBackend.softmax
 
 section("2. One Head of self-attention")
 let demoHead = Head(embeddingSize: 2, headSize: 4, random: random)

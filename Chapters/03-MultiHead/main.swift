@@ -108,7 +108,7 @@ final class MultiHeadLanguageModel: LanguageModel {
         embedding = TokenAndPositionEmbedding(vocabularySize: vocabularySize, blockSize: settings.blockSize,
                                               embeddingSize: settings.embeddingSize, random: random)
         attention = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize,
-                              dropout: Dropout(probability: settings.dropout, random: SeededRandom(seed: settings.seed &+ 4)),
+                              dropout: Dropout(probability: settings.dropout, seed: settings.seed &+ 4),
                               random: random)
         languageModelHead = Linear(settings.embeddingSize, vocabularySize, random: random)
     }

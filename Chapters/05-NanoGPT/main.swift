@@ -122,9 +122,11 @@ exitOnError { try report.plotLoss(trainer) }
 // window again, and samples from them (top-k, then temperature, in `sampleToken`):
 // show: Sources/NanoGPT/TokenStream.swift TokenStream.nextToken TokenStream.logitsWithCache
 //
-// One step with the cache: only the newest position goes through the blocks. Its keys and values are
-// stored, and its query attends to every stored key:
-// show: Sources/NanoGPT/KeyValueCache.swift NanoGPT.nextLogits KeyValueCache.attend
+// With the cache, only the new positions go through the model's own blocks (`logits(..., cache:)`): one
+// token per step, or a whole prompt or window refill in one pass. In each MultiHead their keys and values
+// are stored, and each query attends to every stored key up to its own position:
+// show: Sources/Attention/MultiHead.swift MultiHead.allHeadsAtOnce
+// show: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
 
 section("4. Generation, whole and streamed")
 let whole = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 60, random: SeededRandom(seed: 7))

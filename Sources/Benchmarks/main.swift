@@ -182,7 +182,8 @@ struct Bench: ParsableCommand {
             let flops = 2 * Double(rows * n * k), inner = max(1, Int(1e8 / flops))
             for _ in 0..<5 {
                 let time = seconds { for _ in 0..<inner {
-                    BLAS.gemm(m: rows, n: n, k: k, a: a.storage.pointer, b: b.storage.pointer, beta: 0, c: c.pointer)
+                    c.backend.gemm(m: rows, n: n, k: k, a: MatrixOperand(a.storage), b: MatrixOperand(b.storage), beta: 0,
+                                   c: MatrixOperand(c))
                 } } / Double(inner)
                 best = max(best, flops / time / 1e9)
             }
@@ -212,8 +213,8 @@ struct Bench: ParsableCommand {
                 let inner = max(1, Int(2e8 / flops))
                 let times = (0..<repeats).map { _ in
                     seconds { for _ in 0..<inner {
-                        BLAS.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.storage.pointer,
-                                  b: b.storage.pointer, beta: 0, c: c.pointer)
+                        c.backend.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: MatrixOperand(a.storage),
+                                       b: MatrixOperand(b.storage), beta: 0, c: MatrixOperand(c))
                     } } / Double(inner)
                 }
                 row += String(format: " %8.1f", flops / median(times) / 1e9)
@@ -240,11 +241,13 @@ struct Bench: ParsableCommand {
         }
         // Only the three matrix products that layer needs, on preallocated buffers.
         func rawSgemm() {
-            BLAS.gemm(transposeB: true, m: rows, n: outputs, k: inputs, a: x.storage.pointer, b: weight.storage.pointer,
-                      beta: 0, c: y.pointer)
-            BLAS.gemm(m: rows, n: inputs, k: outputs, a: upstream.storage.pointer, b: weight.storage.pointer, beta: 0, c: dx.pointer)
-            BLAS.gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: upstream.storage.pointer, b: x.storage.pointer,
-                      beta: 1, c: dw.pointer)
+            let backend = x.backend
+            backend.gemm(transposeB: true, m: rows, n: outputs, k: inputs, a: MatrixOperand(x.storage),
+                         b: MatrixOperand(weight.storage), beta: 0, c: MatrixOperand(y))
+            backend.gemm(m: rows, n: inputs, k: outputs, a: MatrixOperand(upstream.storage), b: MatrixOperand(weight.storage),
+                         beta: 0, c: MatrixOperand(dx))
+            backend.gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: MatrixOperand(upstream.storage),
+                         b: MatrixOperand(x.storage), beta: 1, c: MatrixOperand(dw))
         }
         for _ in 0..<5 { core(); rawSgemm() }
         let inner = 10

@@ -13,15 +13,16 @@ public enum PyTorchInitialization {
         for (name, tensor) in parameters {
             let layer = name.hasSuffix(".weight") ? String(name.dropLast(7)) : name.hasSuffix(".bias") ? String(name.dropLast(5)) : name
             let weightShape = shapes[layer + ".weight"] ?? tensor.shape
-            let pointer = tensor.storage.pointer
+            let values: [Float]
             if name.contains("embedding_table") {
-                for i in 0..<tensor.count { pointer[i] = random.normal() }
+                values = (0..<tensor.count).map { _ in random.normal() }
             } else if weightShape.count == 2 {
                 let bound = 1 / Float(weightShape[1]).squareRoot()   // fan-in: the weight's input width
-                for i in 0..<tensor.count { pointer[i] = (2 * random.uniform() - 1) * bound }
+                values = (0..<tensor.count).map { _ in (2 * random.uniform() - 1) * bound }
             } else {   // a LayerNorm's gain and bias
-                for i in 0..<tensor.count { pointer[i] = name.hasSuffix(".weight") ? 1 : 0 }
+                values = [Float](repeating: name.hasSuffix(".weight") ? 1 : 0, count: tensor.count)
             }
+            tensor.storage.copy(fromHost: values)
         }
     }
 }

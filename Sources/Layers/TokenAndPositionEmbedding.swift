@@ -13,10 +13,10 @@ public final class TokenAndPositionEmbedding: Module {
         position = Embedding(blockSize, embeddingSize, random: random)
     }
 
-    /// ids (B, T) -> (B, T, C)
-    public func callAsFunction(_ ids: [Int], batchSize: Int, length: Int) -> Tensor {
-        let tokens = token(ids, shape: [batchSize, length])       // (B, T, C)
-        let positions = position(Array(0..<length), shape: [length])  // (T, C), broadcast over B
+    /// ids (B, T) at positions first ..< first + T -> (B, T, C)
+    public func callAsFunction(_ ids: [Int], batchSize: Int, length: Int, firstPosition first: Int = 0) -> Tensor {
+        let tokens = token(ids, shape: [batchSize, length])                 // (B, T, C)
+        let positions = position(Array(first..<(first + length)), shape: [length])   // (T, C), broadcast over B
         return tokens + positions
     }
 

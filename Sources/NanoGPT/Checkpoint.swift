@@ -160,8 +160,7 @@ public enum Checkpoint {
     public static func loadWeights(_ tensors: [String: SafeTensors.Entry], into model: NanoGPT) throws {
         try checkTensors(tensors, match: model.config)
         for (name, parameter) in model.namedParameters {
-            let values = tensors[name]!.values
-            values.withUnsafeBufferPointer { parameter.storage.pointer.update(from: $0.baseAddress!, count: parameter.count) }
+            parameter.storage.copy(fromHost: tensors[name]!.values)
         }
     }
 

@@ -76,7 +76,7 @@ public final class NanoGPT: LanguageModel, Module {
     public init(_ config: GPTConfig, seed: UInt64) {
         self.config = config
         let random = SeededRandom(seed: seed)
-        let dropout = Dropout(probability: config.dropout, random: SeededRandom(seed: seed &+ 4))
+        let dropout = Dropout(probability: config.dropout, seed: seed &+ 4)
         self.dropout = dropout
         embedding = TokenAndPositionEmbedding(vocabularySize: config.vocabularySize, blockSize: config.blockSize,
                                               embeddingSize: config.embeddingSize, random: random)
@@ -91,13 +91,22 @@ public final class NanoGPT: LanguageModel, Module {
     public var blockSize: Int { config.blockSize }
     public var vocabularySize: Int { config.vocabularySize }
 
-    /// ids (B, T) -> logits (B, T, V)
-    public func logits(_ ids: [Int], batchSize: Int, length: Int, training: Bool) -> Tensor {
-        precondition(length <= config.blockSize, "context of \(length) tokens exceeds the block size \(config.blockSize)")
-        var x = embedding(ids, batchSize: batchSize, length: length)                     // (B, T, C)
+    /// ids (B, T) -> logits (B, T, V). With a key/value cache (generation), the T positions follow the
+    /// cached ones: they take the next T positions and are added to the cache (KeyValueCache.swift).
+    public func logits(_ ids: [Int], batchSize: Int, length: Int, training: Bool, cache: KeyValueCache?) -> Tensor {
+        let first = cache?.count ?? 0
+        precondition(first + length <= config.blockSize, "context of \(first + length) tokens exceeds the block size \(config.blockSize)")
+        var x = embedding(ids, batchSize: batchSize, length: length, firstPosition: first)   // (B, T, C)
         x = dropout(x, training: training)
-        for block in blocks { x = block(x, training: training) }                         // (B, T, C)
+        for (layer, block) in blocks.enumerated() {
+            x = block(x, training: training, cache: cache?.layers[layer])               // (B, T, C)
+        }
         return languageModelHead(finalNorm(x))                                           // (B, T, V)
+    }
+
+    /// ids (B, T) -> logits (B, T, V), no cache: LanguageModel's requirement (training, evaluation).
+    public func logits(_ ids: [Int], batchSize: Int, length: Int, training: Bool) -> Tensor {
+        logits(ids, batchSize: batchSize, length: length, training: training, cache: nil)
     }
 
     /// Every block's attention weights from the latest forward pass: [layer][head] -> (B, T, T).

@@ -17,9 +17,8 @@ public struct TokenStream: Sequence, IteratorProtocol {
     let options: SamplingOptions
     let random: SeededRandom
     let mode: GenerationMode
-    /// With the cache: the logits that follow the last token of `context`, once computed.
+    /// With the cache: the keys and values of the context so far.
     private var cache: KeyValueCache?
-    private var pendingLogits: Tensor?
 
     init(model: NanoGPT, context: [Int], remaining: Int, options: SamplingOptions, random: SeededRandom, mode: GenerationMode) {
         self.model = model; self.context = context; self.remaining = remaining; self.options = options
@@ -33,36 +32,39 @@ public struct TokenStream: Sequence, IteratorProtocol {
 
     private mutating func nextToken() -> Int {
         remaining -= 1
-        let vocabulary = model.vocabularySize
-        let logits: UnsafeBufferPointer<Float>
+        let logits: [Float]
         switch mode {
         case .recompute:
             let window = Array(context.suffix(model.blockSize))                                       // at most T tokens
-            let all = model.logits(window, batchSize: 1, length: window.count, training: false)      // (1, T, V)
-            logits = UnsafeBufferPointer(start: all.storage.pointer + (window.count - 1) * vocabulary, count: vocabulary)
+            logits = lastRow(of: model.logits(window, batchSize: 1, length: window.count, training: false))  // (1, T, V)
         case .keyValueCache:
-            let next = logitsWithCache()                                                              // (1, V)
-            logits = UnsafeBufferPointer(start: next.storage.pointer, count: vocabulary)
+            logits = logitsWithCache()                                                                // (V)
         }
         let token = sampleToken(logits: logits, options: options, random: random)
         context.append(token)
         return token
     }
 
-    /// The logits after the whole context, from the cache: fill it on first use, extend it by the newest
-    /// token after that, and slide the window (refill from the last blockSize/2 tokens) when it is full.
-    private mutating func logitsWithCache() -> Tensor {
+    /// The logits after the whole context, from the cache: fill it with the context on first use, extend it
+    /// by the newest token after that, and slide the window (refill from the last blockSize/2 tokens) when
+    /// it is full. A fill is one forward pass over all its tokens.
+    private mutating func logitsWithCache() -> [Float] {
         let cache = self.cache ?? KeyValueCache(model.config)
-        var logits: Tensor? = nil
+        let tokens: [Int]
         if self.cache == nil || cache.isFull {
             cache.clear()
-            let refill = self.cache == nil ? model.blockSize : Swift.max(1, model.blockSize / 2)
-            for token in context.suffix(refill) { logits = model.nextLogits(after: token, cache: cache) }
+            tokens = Array(context.suffix(self.cache == nil ? model.blockSize : Swift.max(1, model.blockSize / 2)))
         } else {
-            logits = model.nextLogits(after: context.last!, cache: cache)
+            tokens = [context.last!]
         }
         self.cache = cache
-        return logits!
+        return lastRow(of: model.logits(tokens, batchSize: 1, length: tokens.count, training: false, cache: cache))
+    }
+
+    /// The last position's logits of (1, T, V): one host copy of V numbers.
+    private func lastRow(of logits: Tensor) -> [Float] {
+        let vocabulary = model.vocabularySize
+        return logits.storage.toHost((logits.count - vocabulary)..<logits.count)
     }
 }
 

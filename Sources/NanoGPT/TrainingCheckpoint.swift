@@ -39,12 +39,13 @@ public enum TrainingCheckpoint {
         encoder.outputFormatting = .sortedKeys
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let optimizerFile = String(format: "optimizer-step%06d.safetensors", trainer.step)
-        let moments = [("first_moment", Tensor(shape: [trainer.parameters.count], values: Array(trainer.optimizer.firstMoment.buffer))),
-                       ("second_moment", Tensor(shape: [trainer.parameters.count], values: Array(trainer.optimizer.secondMoment.buffer)))]
+        let moments = [("first_moment", Tensor(shape: [trainer.parameters.count], sharing: trainer.optimizer.firstMoment)),
+                       ("second_moment", Tensor(shape: [trainer.parameters.count], sharing: trainer.optimizer.secondMoment))]
         let optimizerMetadata = [
             "format_version": String(Checkpoint.formatVersion),
             "trainer_state": String(decoding: try encoder.encode(trainer.state), as: UTF8.self),
-            "dropout_random": String(decoding: try encoder.encode(model.dropout.random.state), as: UTF8.self),
+            // The dropout masks' seed and how many were drawn (Layers/Dropout.swift).
+            "dropout_random": String(decoding: try encoder.encode([model.dropout.seed, model.dropout.masksDrawn]), as: UTF8.self),
             "parameter_count": String(trainer.parameters.count),
         ]
         try AtomicFile.write(try SafeTensors.encode(moments, metadata: optimizerMetadata),
@@ -77,10 +78,12 @@ public enum TrainingCheckpoint {
             guard firstMoment.count == trainer.parameters.count, secondMoment.count == trainer.parameters.count else {
                 throw CheckpointError("the optimizer state holds \(firstMoment.count) values for \(trainer.parameters.count) parameters")
             }
-            firstMoment.withUnsafeBufferPointer { trainer.optimizer.firstMoment.pointer.update(from: $0.baseAddress!, count: $0.count) }
-            secondMoment.withUnsafeBufferPointer { trainer.optimizer.secondMoment.pointer.update(from: $0.baseAddress!, count: $0.count) }
+            trainer.optimizer.firstMoment.copy(fromHost: firstMoment)
+            trainer.optimizer.secondMoment.copy(fromHost: secondMoment)
             try trainer.restore(trainerState)
-            checkpoint.model.dropout.random.state = dropoutRandom
+            // Files written before the masks were counter-based hold a four-word generator state instead:
+            // their run goes on with fresh masks from the model's seed.
+            if dropoutRandom.count == 2 { (checkpoint.model.dropout.seed, checkpoint.model.dropout.masksDrawn) = (dropoutRandom[0], dropoutRandom[1]) }
         }
     }
 
@@ -162,8 +165,8 @@ public enum TrainingCheckpoint {
         }
         if let problem = state.problem(atStep: checkpoint.step) { throw fail(optimizerPath, "trainer_state: \(problem)") }
         let dropoutRandom = try Checkpoint.metadataField([UInt64].self, "dropout_random", in: optimizerMetadata, of: optimizerPath)
-        guard dropoutRandom.count == 4, dropoutRandom != [0, 0, 0, 0] else {
-            throw fail(optimizerPath, "metadata dropout_random is not a generator state (four numbers, not all zero)")
+        guard dropoutRandom.count == 2 || dropoutRandom.count == 4 else {
+            throw fail(optimizerPath, "metadata dropout_random is not a dropout state (a seed and a mask count)")
         }
         return SavedRun(checkpoint: checkpoint, hyperparameters: hyperparameters, data: data, firstMoment: first.values,
                         secondMoment: second.values, trainerState: state, dropoutRandom: dropoutRandom)

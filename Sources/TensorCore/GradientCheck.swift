@@ -43,12 +43,12 @@ public func gradientCheck(_ inputs: [Tensor], epsilon: Float = 1e-2, absoluteTol
                                      worstNumeric: 0, checkedElements: 0, failures: 0)
     for (inputIndex, input) in inputs.enumerated() {
         for element in 0..<input.count {
-            let original = input.storage.pointer[element]
-            input.storage.pointer[element] = original + epsilon
+            let original = input.storage[element]   // one-element host copies
+            input.storage[element] = original + epsilon
             let plus = weightedOutput()
-            input.storage.pointer[element] = original - epsilon
+            input.storage[element] = original - epsilon
             let minus = weightedOutput()
-            input.storage.pointer[element] = original
+            input.storage[element] = original
             let numeric = Float((plus - minus) / (2 * Double(epsilon)))
             let error = abs(analytic[inputIndex][element] - numeric)
             result.checkedElements += 1

@@ -59,3 +59,34 @@ public final class SeededRandom: RandomNumberGenerator {
         return Int(next().multipliedFullWidth(by: UInt64(n)).high)
     }
 }
+
+/// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", 2011), the counter-based
+/// generator behind dropout masks. Each 128-bit counter gives four 32-bit words on its own, so element i
+/// of a mask is the same on any backend and in any order of computation: no state is carried from draw to
+/// draw. Here the counter is (block low, block high, stream low, stream high) and the key is the seed.
+///
+///     round:  (hi0, lo0) = M0 * c0,  (hi1, lo1) = M1 * c2     (32 x 32 -> 64-bit products)
+///             c = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0);  then k += (W0, W1)
+///     10 rounds; M0 = 0xD2511F53, M1 = 0xCD9E8D57, W0 = 0x9E3779B9, W1 = 0xBB67AE85.
+public enum Philox4x32 {
+    public static func block(counter: UInt64, stream: UInt64, seed: UInt64) -> SIMD4<UInt32> {
+        block(SIMD4(UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32),
+                    UInt32(truncatingIfNeeded: stream), UInt32(truncatingIfNeeded: stream >> 32)),
+              key: SIMD2(UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+    }
+
+    /// The raw function on a 128-bit counter and a 64-bit key (what the published test vectors check).
+    public static func block(_ counter: SIMD4<UInt32>, key: SIMD2<UInt32>) -> SIMD4<UInt32> {
+        var c = counter, k = key
+        for round in 0..<10 {
+            if round > 0 { k &+= SIMD2(0x9E37_79B9, 0xBB67_AE85) }
+            let p0 = UInt64(0xD251_1F53) &* UInt64(c[0]), p1 = UInt64(0xCD9E_8D57) &* UInt64(c[2])
+            c = SIMD4(UInt32(truncatingIfNeeded: p1 >> 32) ^ c[1] ^ k[0], UInt32(truncatingIfNeeded: p1),
+                      UInt32(truncatingIfNeeded: p0 >> 32) ^ c[3] ^ k[1], UInt32(truncatingIfNeeded: p0))
+        }
+        return c
+    }
+
+    /// The top 24 bits of a word times 2^-24: a Float in [0, 1).
+    @inline(__always) public static func uniform(_ word: UInt32) -> Float { Float(word >> 8) * 0x1p-24 }
+}

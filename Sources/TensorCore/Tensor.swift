@@ -8,9 +8,11 @@ public final class Tensor {
     public let count: Int
     /// The numbers. A parameter's storage is re-pointed into its `Parameters` arena; see Parameters.swift.
     public internal(set) var storage: Storage
-    /// d(loss)/d(self), same shape. The first gradient to arrive overwrites a fresh (uninitialized)
-    /// buffer; later ones add to it (see gradDestination). A parameter's lives in its arena instead.
+    /// d(loss)/d(self), same shape, once a backward pass has reached it. A parameter's lives in its arena.
     public internal(set) var grad: Storage?
+    /// What `grad` holds: nothing yet, zeros (a parameter's after zeroGrad), or a gradient that a later
+    /// one must be added to. The autograd engine keeps it (Autograd.swift).
+    var gradState = GradientState.absent
     /// Whether gradients should flow to this tensor. Parameters say yes; data says no; results of ops
     /// say yes when any input does.
     public let requiresGrad: Bool
@@ -18,7 +20,7 @@ public final class Tensor {
     // The autograd tape, one entry per op result: the inputs, and a closure that pushes this tensor's
     // gradient back into theirs. Defined by each op next to its forward (see Ops/).
     private(set) var parents: [Tensor]
-    private(set) var backwardStep: ((Tensor) -> Void)?
+    private(set) var backwardStep: ((Tensor, GradientBuffers) -> Void)?
 
     /// Forgets how this tensor was made (after its backward step has run), so the tensors it was made
     /// from can be freed as soon as nothing else needs them.
@@ -32,7 +34,8 @@ public final class Tensor {
     /// through it could not reach the tensors it was made from.
     private(set) var graphReleased = false
 
-    init(shape: [Int], storage: Storage, requiresGrad: Bool, parents: [Tensor], backward: ((Tensor) -> Void)?) {
+    init(shape: [Int], storage: Storage, requiresGrad: Bool, parents: [Tensor],
+         backward: ((Tensor, GradientBuffers) -> Void)?) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
         precondition(storage.count == shape.reduce(1, *), "storage of \(storage.count) for shape \(shape)")
         self.shape = shape
@@ -46,9 +49,7 @@ public final class Tensor {
     /// A leaf tensor (data or a parameter) holding `values`.
     public convenience init(shape: [Int], values: [Float], requiresGrad: Bool = false) {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
-        let storage = Storage(count: values.count)
-        values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
-        self.init(shape: shape, storage: storage, requiresGrad: requiresGrad, parents: [], backward: nil)
+        self.init(shape: shape, storage: Storage(host: values), requiresGrad: requiresGrad, parents: [], backward: nil)
     }
 
     /// A constant tensor that reads `storage` in place (no copy): for example the first rows of a
@@ -70,33 +71,37 @@ public final class Tensor {
 
     /// Normal(0, std^2) values, the GPT initialization for weights (std 0.02).
     public static func normal(_ shape: [Int], std: Float, random: SeededRandom, requiresGrad: Bool = false) -> Tensor {
-        let storage = Storage(count: shape.reduce(1, *))
-        for i in 0..<storage.count { storage.pointer[i] = std * random.normal() }
-        return Tensor(shape: shape, storage: storage, requiresGrad: requiresGrad, parents: [], backward: nil)
+        let values = (0..<shape.reduce(1, *)).map { _ in std * random.normal() }
+        return Tensor(shape: shape, values: values, requiresGrad: requiresGrad)
     }
 
-    /// The result of an op: fresh storage, and the backward step when any input wants gradients.
-    static func result(_ shape: [Int], of inputs: [Tensor], backward: @escaping (Tensor) -> Void) -> Tensor {
+    /// The result of an op: fresh storage on the inputs' backend, and the backward step when any input
+    /// wants gradients. The step gets the result (whose `grad` is set) and the buffers to write its
+    /// inputs' gradients into.
+    static func result(_ shape: [Int], of inputs: [Tensor], backward: @escaping (Tensor, GradientBuffers) -> Void) -> Tensor {
         let tracked = BufferPool.shelves.recordsGradients && inputs.contains { $0.requiresGrad }
-        return Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *)), requiresGrad: tracked,
+        return Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), on: inputs[0].backend), requiresGrad: tracked,
                       parents: tracked ? inputs : [], backward: tracked ? backward : nil)
     }
 
-    // MARK: Reading numbers
+    /// The backend this tensor's numbers live on; ops run there.
+    public var backend: any Backend { storage.backend }
 
-    public var values: [Float] { Array(storage.buffer) }
-    public var gradValues: [Float]? { grad.map { Array($0.buffer) } }
+    // MARK: Reading numbers (host copies)
+
+    public var values: [Float] { storage.toHost() }
+    public var gradValues: [Float]? { grad.map { $0.toHost() } }
 
     /// The single number of a scalar (shape [] or [1]).
     public var scalar: Float {
         precondition(count == 1, "scalar of a tensor with shape \(shape)")
-        return storage.pointer[0]
+        return storage[0]
     }
 
-    /// The element at a multi-dimensional index, e.g. `x[0, 2, 1]`.
+    /// The element at a multi-dimensional index, e.g. `x[0, 2, 1]` (one host copy each way).
     public subscript(_ index: Int...) -> Float {
-        get { storage.pointer[offset(index)] }
-        set { storage.pointer[offset(index)] = newValue }
+        get { storage[offset(index)] }
+        set { storage[offset(index)] = newValue }
     }
 
     private func offset(_ index: [Int]) -> Int {
@@ -109,30 +114,14 @@ public final class Tensor {
         return offset
     }
 
-    /// The gradient storage, for a backward step that *adds* into it (for example only into some rows):
-    /// created zeroed when this is the first gradient to arrive.
-    func gradStorage() -> Storage {
-        if let grad { return grad }
-        let fresh = Storage.zeros(count: count)
-        grad = fresh
-        return fresh
-    }
-
-    /// Where a backward step that writes *every* element of this tensor's gradient puts it, and the `beta`
-    /// to do so with: the first gradient to arrive overwrites a fresh buffer (beta 0, no zeroing pass first),
-    /// a later one adds to what is there (beta 1). For products: `BLAS.gemm(..., beta: beta, c: storage)`.
-    func gradDestination() -> (storage: Storage, beta: Float) {
-        if let grad { return (grad, 1) }
-        let fresh = Storage(count: count)
-        grad = fresh
-        return (fresh, 0)
-    }
-
     /// Forgets the gradient. A parameter's gradient lives in its arena, where the optimizer reads it, so
     /// there it is zeroed in place instead: dropping it would detach the parameter from the optimizer.
     public func clearGrad() {
-        if let grad, grad.owner !== grad { grad.fill(0) } else { grad = nil }
+        if let grad, gradLivesInArena { grad.fill(0); gradState = .zeroed } else { grad = nil; gradState = .absent }
     }
+
+    /// Set by `Parameters` for the tensors whose gradient is a view into its arena.
+    var gradLivesInArena = false
 }
 
 extension Tensor: CustomStringConvertible {

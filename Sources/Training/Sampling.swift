@@ -17,7 +17,7 @@ public struct SamplingOptions: Sendable, Codable {
 
 /// Draws one token id from softmax(logits / temperature), restricted to the top k and to the top-p
 /// nucleus. Ties at a cut are all kept, so the result does not depend on sort stability.
-public func sampleToken(logits: UnsafeBufferPointer<Float>, options: SamplingOptions, random: SeededRandom) -> Int {
+public func sampleToken(logits: [Float], options: SamplingOptions, random: SeededRandom) -> Int {
     precondition(options.temperature > 0, "temperature must be positive")
     var cutoff = -Float.infinity
     if let k = options.topK, k < logits.count, k > 0 { cutoff = logits.sorted(by: >)[k - 1] }
@@ -59,8 +59,7 @@ extension LanguageModel {
         for _ in 0..<maxNewTokens { withoutGradients {
             let context = Array(tokens.suffix(blockSize))
             let logits = logits(context, batchSize: 1, length: context.count, training: false)   // (1, T, V)
-            let last = UnsafeBufferPointer(start: logits.storage.pointer + (context.count - 1) * vocabularySize,
-                                           count: vocabularySize)
+            let last = logits.storage.toHost((context.count - 1) * vocabularySize ..< context.count * vocabularySize)
             let next = sampleToken(logits: last, options: options, random: random)
             tokens.append(next)
             onToken(next)

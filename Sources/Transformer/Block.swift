@@ -21,9 +21,9 @@ public final class Block: Module {
         norm2 = LayerNorm(embeddingSize)
     }
 
-    /// x (B, T, C) -> (B, T, C)
-    public func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
-        let afterAttention = x + attention(norm1(x), training: training)
+    /// x (B, T, C) -> (B, T, C). With a cache (generation), x holds the positions that follow the cached ones.
+    public func callAsFunction(_ x: Tensor, training: Bool, cache: AttentionCache? = nil) -> Tensor {
+        let afterAttention = x + attention(norm1(x), training: training, cache: cache)
         return afterAttention + feedForward(norm2(afterAttention), training: training)
     }
 

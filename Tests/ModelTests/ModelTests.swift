@@ -89,7 +89,7 @@ struct ModelTests {
         parameters.zeroGrad(); x.clearGrad()
         let slow = multi.perHead(x, training: false)
         crossEntropy(slow, targets: targets).backward()
-        let slowGrads = Array(parameters.grads.buffer), slowInputGrad = x.gradValues!
+        let slowGrads = parameters.grads.toHost(), slowInputGrad = x.gradValues!
         let slowAttention = multi.lastAttention.map(\.values)
 
         parameters.zeroGrad(); x.clearGrad()
@@ -97,7 +97,7 @@ struct ModelTests {
         #expect(multi.lastCallWasBatched, "the batched path did not run: this test would compare perHead with itself")
         crossEntropy(fast, targets: targets).backward()
         #expect(largestDifference(slow.values, fast.values) < 1e-5)
-        #expect(largestDifference(slowGrads, Array(parameters.grads.buffer)) < 1e-5)
+        #expect(largestDifference(slowGrads, parameters.grads.toHost()) < 1e-5)
         #expect(largestDifference(slowInputGrad, x.gradValues!) < 1e-5)
         #expect(zip(slowAttention, multi.lastAttention.map(\.values)).allSatisfy { largestDifference($0, $1) < 1e-6 })
     }
@@ -117,7 +117,7 @@ struct ModelTests {
         // Weights larger than GPT's 0.02, so attention is far from uniform and the gradient carries signal.
         let weights = SeededRandom(seed: 6)
         for (_, parameter) in model.namedParameters where parameter.shape.count >= 2 {
-            for i in 0..<parameter.count { parameter.storage.pointer[i] = 0.4 * weights.normal() }
+            for i in 0..<parameter.count { parameter.storage[i] = 0.4 * weights.normal() }
         }
         let fused = try #require(model.blocks[0].attention.joinedProjectionWeights(), "the model's heads are not packed")
         #expect(fused.shape == [24, 8])
@@ -136,7 +136,7 @@ struct ModelTests {
     @Test func aBlockIsPreNormResidual() {
         let block = Block(embeddingSize: 8, headCount: 2, random: random)
         // Give LayerNorm non-trivial gains so a wrong order would show.
-        for i in 0..<8 { block.norm1.weight.storage.pointer[i] = 0.5 + Float(i) / 8; block.norm2.bias.storage.pointer[i] = 0.1 * Float(i) }
+        for i in 0..<8 { block.norm1.weight.storage[i] = 0.5 + Float(i) / 8; block.norm2.bias.storage[i] = 0.1 * Float(i) }
         let x = Tensor.normal([2, 3, 8], std: 1, random: random)
         let first = x + block.attention(block.norm1(x), training: false)
         let expected = first + block.feedForward(block.norm2(first), training: false)
@@ -147,7 +147,7 @@ struct ModelTests {
         let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 2), seed: 3)
         // Larger weights than the 0.02 init, so every path carries a gradient worth checking.
         for (_, tensor) in model.namedParameters where tensor.shape.count == 2 {
-            for i in 0..<tensor.count { tensor.storage.pointer[i] *= 15 }
+            for i in 0..<tensor.count { tensor.storage[i] *= 15 }
         }
         let ids = [1, 4, 2, 6, 0, 3, 3, 5], targets = [4, 2, 6, 0, 3, 3, 5, 1]
         let checked = model.namedParameters.filter { ["blocks.1.sa.heads.0.query.weight", "blocks.0.ffwd.net.0.bias",
@@ -204,7 +204,7 @@ struct ModelTests {
         let model = NanoGPT(GPTConfig(vocabularySize: 13, blockSize: 24, embeddingSize: 16, headCount: 4, layerCount: 2), seed: seed)
         // Weights larger than at initialization, so the logits are far from uniform and errors would show.
         for (_, tensor) in model.namedParameters where tensor.shape.count == 2 {
-            for i in 0..<tensor.count { tensor.storage.pointer[i] *= 20 }
+            for i in 0..<tensor.count { tensor.storage[i] *= 20 }
         }
         let recomputed = Array(model.generateStream(prompt: [5, 2, 7], maxNewTokens: 21, random: SeededRandom(seed: seed),
                                                     mode: .recompute))
@@ -219,11 +219,53 @@ struct ModelTests {
         let tokens = [1, 4, 4, 0, 8, 2, 3, 7]
         let full = model.logits(tokens, batchSize: 1, length: 8, training: false).values   // (1, 8, 9)
         let cache = KeyValueCache(model.config)
-        for (position, token) in tokens.enumerated() {
-            let next = model.nextLogits(after: token, cache: cache).values
-            #expect(largestDifference(next, Array(full[(position * 9)..<((position + 1) * 9)])) < 1e-5)
+        withoutGradients {
+            for (position, token) in tokens.enumerated() {
+                let next = model.logits([token], batchSize: 1, length: 1, training: false, cache: cache).values
+                #expect(largestDifference(next, Array(full[(position * 9)..<((position + 1) * 9)])) < 1e-5)
+            }
         }
         #expect(cache.isFull)
+    }
+
+    /// A prompt or a window refill goes through the model as one batched pass (the causal mask shifted by
+    /// what is already cached). It must leave the cache and the logits exactly as feeding the same tokens
+    /// one at a time would, also when the batch starts after cached positions.
+    @Test(arguments: [0, 3])
+    func aBatchedFillMatchesFillingTokenByToken(alreadyCached: Int) {
+        let model = NanoGPT(GPTConfig(vocabularySize: 11, blockSize: 80, embeddingSize: 16, headCount: 4, layerCount: 2), seed: 5)
+        for (_, tensor) in model.namedParameters where tensor.shape.count == 2 {
+            for i in 0..<tensor.count { tensor.storage[i] *= 10 }
+        }
+        let random = SeededRandom(seed: 3)
+        let tokens = (0..<77).map { _ in random.integer(below: 11) }   // 77 - 3 > 64: several causal row blocks
+        let batched = KeyValueCache(model.config), oneByOne = KeyValueCache(model.config)
+        withoutGradients {
+            let head = Array(tokens.prefix(alreadyCached)), rest = Array(tokens.dropFirst(alreadyCached))
+            if !head.isEmpty { _ = model.logits(head, batchSize: 1, length: head.count, training: false, cache: batched) }
+            let together = model.logits(rest, batchSize: 1, length: rest.count, training: false, cache: batched).values
+            var separate: [Float] = []
+            for token in tokens {
+                let logits = model.logits([token], batchSize: 1, length: 1, training: false, cache: oneByOne).values
+                separate += logits
+            }
+            #expect(largestDifference(together, Array(separate.suffix(together.count))) < 1e-4)
+            #expect(batched.count == 77 && oneByOne.count == 77)
+            func used(_ rows: CachedRows) -> [Float] {   // the 77 filled positions of every head (the rest is undefined)
+                (0..<rows.heads).flatMap { h in rows.storage.toHost((h * rows.capacity * rows.size)..<((h * rows.capacity + 77) * rows.size)) }
+            }
+            for (a, b) in zip(batched.layers, oneByOne.layers) {
+                #expect(largestDifference(used(a.keys), used(b.keys)) < 1e-4)
+                #expect(largestDifference(used(a.values), used(b.values)) < 1e-4)
+            }
+        }
+        // And the batched fill is what recomputation gives for the whole text.
+        let full = model.logits(tokens, batchSize: 1, length: 77, training: false).values
+        withoutGradients {
+            let again = KeyValueCache(model.config)
+            let filled = model.logits(tokens, batchSize: 1, length: 77, training: false, cache: again).values
+            #expect(largestDifference(filled, full) < 1e-4)
+        }
     }
 
     /// Past the block size the cache follows its documented rule: when full, it restarts from the last
@@ -233,7 +275,7 @@ struct ModelTests {
     func theCacheSlidesPastTheBlockSizeByItsDocumentedRule(seed: UInt64) {
         let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1), seed: seed)
         for (_, tensor) in model.namedParameters where tensor.shape.count == 2 {
-            for i in 0..<tensor.count { tensor.storage.pointer[i] *= 10 }
+            for i in 0..<tensor.count { tensor.storage[i] *= 10 }
         }
         let greedy = SamplingOptions(topK: 1)
         let streamed = Array(model.generateStream(prompt: [1, 5], maxNewTokens: 30, options: greedy, random: SeededRandom(seed: 1)))
@@ -256,11 +298,11 @@ struct ModelTests {
         let logits: [Float] = [0.1, 3, 2.5, -1, 2.9, 0]
         let random = SeededRandom(seed: 4)
         let draws = (0..<500).map { _ in
-            logits.withUnsafeBufferPointer { sampleToken(logits: $0, options: SamplingOptions(topK: 2), random: random) }
+            sampleToken(logits: logits, options: SamplingOptions(topK: 2), random: random)
         }
         #expect(Set(draws) == [1, 4])
         let cold = (0..<200).map { _ in
-            logits.withUnsafeBufferPointer { sampleToken(logits: $0, options: SamplingOptions(temperature: 0.01), random: random) }
+            sampleToken(logits: logits, options: SamplingOptions(temperature: 0.01), random: random)
         }
         #expect(Set(cold) == [1])
     }

@@ -63,7 +63,7 @@ struct KernelTests {
         for count in [0, 5, 8, 1023, 1024, 3001] {
             let values = (0..<count).map { _ in random.normal() }
             let exact = values.reduce(0.0) { $0 + Double($1) * Double($1) }
-            let fast = Kernels.sumOfSquares(Tensor(shape: [max(count, 1)], values: count == 0 ? [0] : values).storage)
+            let fast = CPUBackend.shared.sumOfSquares(Tensor(shape: [max(count, 1)], values: count == 0 ? [0] : values).storage)
             #expect(abs(fast - exact) <= 1e-6 * max(exact, 1), "\(count) values: \(fast) against \(exact)")
         }
     }

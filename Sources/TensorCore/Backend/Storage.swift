@@ -1,114 +1,92 @@
-// The backend seam, part 1: where tensor numbers live.
+// Where tensor numbers live: a buffer that belongs to a backend, an offset into it, and a count.
 //
-// Everything that touches memory goes through `Storage` (this file) and the kernels in this folder
-// (BLAS.swift and *Kernels.swift). Ops in ../Ops only ever call those kernels with storages and sizes,
-// never loop over numbers themselves. A GPU backend would give Storage a device buffer and supply the
-// same kernel functions; nothing above this folder would change.
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
+// A storage is opaque above this folder. Numbers cross between the backend and the host only through the
+// explicit copies below, so a device backend can tell where data leaves or enters it.
 
-/// A contiguous buffer of Float32, either owned (recycled through `BufferPool` when it dies) or a view
-/// into a larger storage (an arena, as in llm.c, where all parameters live in one flat buffer).
+/// `count` floats at `offset` inside a backend's buffer. Several storages can view one buffer (the
+/// parameter arena, as in llm.c, keeps every parameter in one flat buffer and each tensor is a view).
 public final class Storage {
     public let count: Int
-    public let pointer: UnsafeMutablePointer<Float>
-    private let arena: Storage?  // non-nil for views: keeps the owner alive
+    public let backend: any Backend
+    /// The backend's buffer handle (only the backend looks inside), and where this storage starts in it.
+    let memory: AnyObject
+    let offset: Int
 
-    /// A fresh buffer of `count` floats. Its contents are undefined (NaN in debug builds): kernels overwrite it.
-    public init(count: Int) {
+    /// A fresh buffer of `count` floats on `backend`. Its contents are undefined (NaN on the CPU in debug
+    /// builds): kernels overwrite it.
+    public init(count: Int, on backend: any Backend = Backends.current) {
         self.count = count
-        self.pointer = BufferPool.take(count: count)
-        self.arena = nil
+        self.backend = backend
+        self.memory = backend.allocate(count: count)
+        self.offset = 0
     }
 
-    /// `count` floats starting at `offset` inside `arena`.
+    /// `count` floats starting at element `offset` of `arena` (no copy).
     public init(viewing arena: Storage, offset: Int, count: Int) {
-        precondition(offset >= 0 && offset + count <= arena.count, "view outside its arena")
+        precondition(offset >= 0 && count >= 0 && offset + count <= arena.count, "view outside its arena")
         self.count = count
-        self.pointer = arena.pointer + offset
-        self.arena = arena
+        self.backend = arena.backend
+        self.memory = arena.memory
+        self.offset = arena.offset + offset
     }
 
-    public static func zeros(count: Int) -> Storage {
-        let storage = Storage(count: count)
-        storage.pointer.update(repeating: 0, count: count)
+    public static func zeros(count: Int, on backend: any Backend = Backends.current) -> Storage {
+        let storage = Storage(count: count, on: backend)
+        backend.fill(storage, with: 0)
         return storage
     }
 
-    /// The storage that owns the memory (the arena, for a view), and where this one starts inside it.
-    public var owner: Storage { arena ?? self }
-    public var offsetInOwner: Int { pointer - owner.pointer }
+    /// A storage holding a copy of `values`.
+    public convenience init(host values: [Float], on backend: any Backend = Backends.current) {
+        self.init(count: values.count, on: backend)
+        copy(fromHost: values, at: 0)
+    }
 
-    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+    public func fill(_ value: Float) { backend.fill(self, with: value) }
 
-    public func fill(_ value: Float) { pointer.update(repeating: value, count: count) }
+    // MARK: Host copies
 
-    deinit { if arena == nil { BufferPool.give(pointer, count: count) } }
-}
+    /// Copies `values` into elements `element ..< element + values.count`.
+    public func copy(fromHost values: [Float], at element: Int = 0) {
+        precondition(element >= 0 && element + values.count <= count, "host copy outside the storage")
+        values.withUnsafeBufferPointer { backend.copy(fromHost: $0, to: self, at: element) }
+    }
 
-/// Recycles buffers by exact size. A training step asks for the same sizes in the same order every
-/// time, so once the first step has run, every later step reuses these buffers and `malloc` is never
-/// called for tensor data again.
-///
-/// Each thread has its own shelves (no locks on the hot path). A buffer released on another thread simply
-/// joins that thread's shelves.
-public enum BufferPool {
-    final class Shelves {
-        var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
-        var allocations = 0
-        /// False inside `withoutGradients` (kept here because it is per thread, like the shelves).
-        var recordsGradients = true
-        deinit { drain() }
-        func drain() {
-            for (_, pointers) in free { pointers.forEach { UnsafeMutableRawPointer($0).deallocate() } }
-            free = [:]
+    /// A host copy of elements `range` (all of them by default).
+    public func toHost(_ range: Range<Int>? = nil) -> [Float] {
+        let range = range ?? 0..<count
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "host copy outside the storage")
+        return [Float](unsafeUninitializedCapacity: range.count) { buffer, initialized in
+            backend.copy(self, range: range, toHost: buffer)
+            initialized = range.count
         }
     }
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { raw in if let raw { Unmanaged<Shelves>.fromOpaque(raw).release() } }
-        return key
-    }()
-
-    @inline(__always) static var shelves: Shelves {
-        if let raw = pthread_getspecific(key) { return Unmanaged<Shelves>.fromOpaque(raw).takeUnretainedValue() }
-        let fresh = Shelves()
-        pthread_setspecific(key, Unmanaged.passRetained(fresh).toOpaque())
-        return fresh
+    /// One element, copied to or from the host (for gradient checks and tests, not for loops).
+    public subscript(element: Int) -> Float {
+        get { toHost(element..<(element + 1))[0] }
+        set { copy(fromHost: [newValue], at: element) }
     }
 
-    /// Fresh allocations made by this thread so far (a warm training step does not add to it).
-    public static var allocations: Int { shelves.allocations }
+    // MARK: Views
 
-    static func take(count: Int) -> UnsafeMutablePointer<Float> {
-        let pointer = takeUninitialized(count: count)
-        #if DEBUG
-        // A fresh buffer's contents are undefined, so in debug builds (and so in every test) they are NaN:
-        // an op that reads a buffer it should first have written (a gradient it should have overwritten,
-        // an output row it skipped) then poisons its result and fails every test that touches it.
-        pointer.update(repeating: .nan, count: count)
-        #endif
-        return pointer
+    /// One storage over `parts` when they lie back to back in the same buffer, in order; nil otherwise.
+    public static func contiguousRun(of parts: [Storage]) -> Storage? {
+        guard let first = parts.first else { return nil }
+        var end = first.offset
+        for part in parts {
+            guard part.memory === first.memory, part.offset == end else { return nil }
+            end += part.count
+        }
+        return Storage(memory: first.memory, backend: first.backend, offset: first.offset, count: end - first.offset)
     }
 
-    private static func takeUninitialized(count: Int) -> UnsafeMutablePointer<Float> {
-        let shelves = shelves
-        if let pointer = shelves.free[count]?.popLast() { return pointer }
-        shelves.allocations += 1
-        // 64-byte alignment: a cache line, and what AVX loads like best.
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride, alignment: 64)
-        return raw.bindMemory(to: Float.self, capacity: max(1, count))
+    private init(memory: AnyObject, backend: any Backend, offset: Int, count: Int) {
+        self.memory = memory; self.backend = backend; self.offset = offset; self.count = count
     }
 
-    static func give(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
-        shelves.free[count, default: []].append(pointer)
+    /// Whether `self` is a view into a larger buffer that also holds other storages (an arena).
+    public func isView(into arena: Storage) -> Bool {
+        memory === arena.memory && offset >= arena.offset && offset + count <= arena.offset + arena.count
     }
-
-    /// Returns this thread's idle buffers to the system (for example after generating with many
-    /// different context lengths).
-    public static func drain() { shelves.drain() }
 }

@@ -42,7 +42,7 @@ public enum SafeTensors {
         var data = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
-        for (_, tensor) in tensors { appendLittleEndian(tensor.storage.buffer, to: &data) }
+        for (_, tensor) in tensors { appendLittleEndian(tensor.storage.toHost(), to: &data) }   // a host copy each
         return data
     }
 
@@ -161,9 +161,9 @@ public enum SafeTensors {
     }
 
     /// One bulk copy: the file's byte order is the host's on every platform Swift runs on here.
-    private static func appendLittleEndian(_ values: UnsafeMutableBufferPointer<Float>, to data: inout Data) {
+    private static func appendLittleEndian(_ values: [Float], to data: inout Data) {
         #if _endian(little)
-        data.append(UnsafeBufferPointer(values))
+        values.withUnsafeBufferPointer { data.append($0) }
         #else
         for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         #endif

@@ -7,22 +7,25 @@ public func crossEntropy(_ logits: Tensor, targets: [Int]) -> Tensor {
     let classes = logits.shape.last!, rows = logits.count / classes
     precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows of logits")
     precondition(targets.allSatisfy { $0 >= 0 && $0 < classes }, "crossEntropy: target outside [0, \(classes))")
-    let probabilities = Storage(count: logits.count)
-    let out = Tensor.result([], of: [logits]) { out in
-        Kernels.crossEntropyBackward(probabilities: probabilities, targets: targets, upstream: out.grad!.pointer[0],
-                                     logitsGrad: logits.gradStorage(), rows: rows, classes: classes)
+    let backend = logits.backend, probabilities = Storage(count: logits.count, on: backend)
+    let out = Tensor.result([], of: [logits]) { out, grads in
+        guard let dLogits = grads.destination(for: logits) else { return }
+        backend.crossEntropyBackward(probabilities: probabilities, targets: targets, upstream: out.grad!,
+                                     logitsGrad: dLogits, rows: rows, classes: classes)
     }
-    out.storage.pointer[0] = Kernels.crossEntropy(logits: logits.storage, targets: targets,
-                                                  probabilities: probabilities, rows: rows, classes: classes)
+    backend.crossEntropy(logits: logits.storage, targets: targets, probabilities: probabilities, loss: out.storage,
+                         rows: rows, classes: classes)
     return out
 }
 
 /// The sum of all elements, as a scalar.
 public func sum(_ x: Tensor) -> Tensor {
-    let out = Tensor.result([], of: [x]) { out in
-        Kernels.add(out.grad!.pointer[0], toEvery: x.gradStorage())
+    let backend = x.backend
+    let out = Tensor.result([], of: [x]) { out, grads in
+        guard let dx = grads.destination(for: x) else { return }
+        backend.broadcastScalar(out.grad!, scaledBy: 1, out: dx)
     }
-    out.storage.pointer[0] = Kernels.sum(x.storage)
+    backend.sum(x.storage, out: out.storage)
     return out
 }
 

@@ -1,10 +1,9 @@
 // Matrix products: `matmul` (plain and batched), `causalMatmul` (attention weights @ values, skipping the
-// masked blocks) and `linear` (x @ W^T + b, PyTorch's nn.Linear). Every product is one cblas_sgemm per batch
-// element (per row block for causalMatmul); transposes are flags, never copies.
+// masked blocks) and `linear` (x @ W^T + b, PyTorch's nn.Linear). A batch of products is one strided
+// batched gemm on the backend; transposes are flags, never copies.
 //
 // For C = op(A) op(B) the chain rule gives dop(A) = dC op(B)^T and dop(B) = op(A)^T dC. Written out for
-// each transpose flag, every gradient is again one gemm, added into the input's gradient (beta = 1), or
-// written over a fresh buffer when it is the first to arrive (beta = 0: see `Tensor.gradDestination`).
+// each transpose flag, every gradient is again one (batched) gemm.
 
 /// (..., M, K) @ (..., K, N) -> (..., M, N).
 ///
@@ -26,100 +25,100 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     // A batch of A's against one shared B (a Linear layer): one big gemm over all B*T rows.
     if bBatch.isEmpty && !aBatch.isEmpty && !transposeA {
         let rows = aBatch.reduce(1, *) * m
-        return matmul2D(a, b, outShape: aBatch + [m, n], m: rows, n: n, k: k, transposeA: false, transposeB: transposeB)
+        return matmul2D(a, b, outShape: aBatch + [m, n], m: rows, n: n, k: k, transposeB: transposeB)
     }
     let batchShape = aBatch.isEmpty ? bBatch : aBatch
-    let batch = batchShape.reduce(1, *)
+    let batch = batchShape.reduce(1, *), backend = a.backend
     let strideA = aBatch.isEmpty ? 0 : m * k, strideB = bBatch.isEmpty ? 0 : k * n, strideC = m * n
 
-    let out = Tensor.result(batchShape + [m, n], of: [a, b]) { out in
-        let g = out.grad!.pointer
-        for i in 0..<batch {
-            let gi = g + i * strideC, ai = a.storage.pointer + i * strideA, bi = b.storage.pointer + i * strideB
-            if a.requiresGrad {
-                let da = a.gradStorage().pointer + i * strideA
-                if !transposeA { BLAS.gemm(transposeB: !transposeB, m: m, n: k, k: n, a: gi, b: bi, beta: 1, c: da) }
-                else { BLAS.gemm(transposeA: transposeB, transposeB: true, m: k, n: m, k: n, a: bi, b: gi, beta: 1, c: da) }
+    let out = Tensor.result(batchShape + [m, n], of: [a, b]) { out, grads in
+        // Batch elements first ..< first + count of each operand.
+        func operands(_ first: Int) -> (g: MatrixOperand, a: MatrixOperand, b: MatrixOperand) {
+            (MatrixOperand(out.grad!, offset: first * strideC, batchStride: strideC),
+             MatrixOperand(a.storage, offset: first * strideA, batchStride: strideA),
+             MatrixOperand(b.storage, offset: first * strideB, batchStride: strideB))
+        }
+        // A batched operand's gradient is one batched product; a shared one sums over the batch, so the
+        // first product writes it and the others add to it.
+        func overBatch(_ gradient: Storage, stride: Int, _ product: (Int, Int, Float, MatrixOperand) -> Void) {
+            if stride > 0 || batch == 1 { product(0, batch, 0, MatrixOperand(gradient, batchStride: stride)) }
+            else { for i in 0..<batch { product(i, 1, i == 0 ? 0 : 1, MatrixOperand(gradient)) } }
+        }
+        if let da = grads.destination(for: a) {
+            overBatch(da, stride: strideA) { first, count, beta, da in
+                let (g, _, b) = operands(first)
+                if !transposeA {   // dA (m, k) = dC op(B)^T
+                    backend.gemm(transposeA: false, transposeB: !transposeB, m: m, n: k, k: n, alpha: 1, a: g, b: b,
+                                 beta: beta, c: da, batch: count)
+                } else {           // A stored (k, m): dA = op(B) dC^T
+                    backend.gemm(transposeA: transposeB, transposeB: true, m: k, n: m, k: n, alpha: 1, a: b, b: g,
+                                 beta: beta, c: da, batch: count)
+                }
             }
-            if b.requiresGrad {
-                let db = b.gradStorage().pointer + i * strideB
-                if !transposeB { BLAS.gemm(transposeA: !transposeA, m: k, n: n, k: m, a: ai, b: gi, beta: 1, c: db) }
-                else { BLAS.gemm(transposeA: true, transposeB: transposeA, m: n, n: k, k: m, a: gi, b: ai, beta: 1, c: db) }
+        }
+        if let db = grads.destination(for: b) {
+            overBatch(db, stride: strideB) { first, count, beta, db in
+                let (g, a, _) = operands(first)
+                if !transposeB {   // dB (k, n) = op(A)^T dC
+                    backend.gemm(transposeA: !transposeA, transposeB: false, m: k, n: n, k: m, alpha: 1, a: a, b: g,
+                                 beta: beta, c: db, batch: count)
+                } else {           // B stored (n, k): dB = dC^T op(A)
+                    backend.gemm(transposeA: true, transposeB: transposeA, m: n, n: k, k: m, alpha: 1, a: g, b: a,
+                                 beta: beta, c: db, batch: count)
+                }
             }
         }
     }
-    for i in 0..<batch {
-        BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                  a: a.storage.pointer + i * strideA, b: b.storage.pointer + i * strideB,
-                  beta: 0, c: out.storage.pointer + i * strideC)
-    }
+    backend.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                 a: MatrixOperand(a.storage, batchStride: strideA), b: MatrixOperand(b.storage, batchStride: strideB),
+                 beta: 0, c: MatrixOperand(out.storage, batchStride: strideC), batch: batch)
     return out
 }
 
 /// Attention's weighted sum of the values, `weights @ values`, for causal weights: (..., T, T) @ (..., T, hs).
 ///
 /// The caller promises that `weights` is lower triangular (query i gives weight exactly 0 to keys j > i,
-/// as a causal softmax, with or without dropout after it, leaves it). So, as in `softmaxOfProducts`, the
-/// query rows go in blocks (`causalRowBlocks`) and the block of rows [r0, r1) reads values 0..<r1 only.
-/// The same numbers as `matmul(weights, values)` (tested), with 62.5% of the work at T = 256.
+/// as a causal softmax, with or without dropout after it, leaves it). So the backend cuts the query rows
+/// into blocks (`causalRowBlocks`) and the block of rows [r0, r1) reads values 0..<r1 only: the same
+/// numbers as `matmul(weights, values)` (tested), with 62.5% of the work at T = 256.
 ///
-///     backward:  dW[rows, 0..<r1] += dOut[rows] @ V[0..<r1]^T      (dW's skipped tiles get nothing: those
-///                dV[cols] += W[c0..<T, cols]^T @ dOut[c0..<T]        weights are 0 whatever the parameters)
+///     backward:  dW[rows, 0..<r1] = dOut[rows] @ V[0..<r1]^T      (dW's skipped tiles are 0: those
+///                dV[cols] = W[c0..<T, cols]^T @ dOut[c0..<T]        weights are 0 whatever the parameters)
 public func causalMatmul(_ weights: Tensor, _ values: Tensor) -> Tensor {
     let t = weights.shape.last!, size = values.shape.last!
     precondition(weights.shape.count >= 2 && weights.shape[weights.shape.count - 2] == t
                     && values.shape.dropLast() == weights.shape.dropLast(),
                  "causalMatmul needs (..., T, T) weights and (..., T, hs) values, got \(weights.shape) and \(values.shape)")
-    let batch = weights.count / max(1, t * t), blocks = causalRowBlocks(t)
-    let out = Tensor.result(values.shape, of: [weights, values]) { out in
-        let g = out.grad!.pointer
-        let valuesGrad = values.requiresGrad ? values.gradDestination() : nil   // the column blocks cover all of dV
-        for i in 0..<batch {
-            let gi = g + i * t * size, wi = weights.storage.pointer + i * t * t, vi = values.storage.pointer + i * t * size
-            if weights.requiresGrad {
-                let dw = weights.gradStorage().pointer + i * t * t
-                for rows in blocks {
-                    BLAS.gemm(transposeB: true, m: rows.count, n: rows.upperBound, k: size, a: gi + rows.lowerBound * size,
-                              b: vi, beta: 1, c: dw + rows.lowerBound * t, ldc: t)
-                }
-            }
-            if let valuesGrad {
-                let dv = valuesGrad.storage.pointer + i * t * size
-                for columns in blocks {
-                    let first = columns.lowerBound
-                    BLAS.gemm(transposeA: true, m: columns.count, n: size, k: t - first, a: wi + first * t + first, lda: t,
-                              b: gi + first * size, beta: valuesGrad.beta, c: dv + first * size)
-                }
-            }
-        }
+    let batch = weights.count / max(1, t * t), backend = weights.backend, mask = CausalMask(queries: t)
+    let out = Tensor.result(values.shape, of: [weights, values]) { out, grads in
+        backend.weightedSumBackward(out.grad!, weights: weights.storage, values: values.storage,
+                                    weightsGrad: grads.destination(for: weights), valuesGrad: grads.destination(for: values),
+                                    batch: batch, m: t, n: t, d: size, causal: mask)
     }
-    for i in 0..<batch {
-        let wi = weights.storage.pointer + i * t * t, vi = values.storage.pointer + i * t * size
-        for rows in blocks {
-            BLAS.gemm(m: rows.count, n: size, k: rows.upperBound, a: wi + rows.lowerBound * t, lda: t, b: vi, beta: 0,
-                      c: out.storage.pointer + i * t * size + rows.lowerBound * size)
-        }
-    }
+    backend.weightedSum(weights: weights.storage, values: values.storage, valuesBatchStride: t * size, out: out.storage,
+                        batch: batch, m: t, n: t, d: size, causal: mask)
     return out
 }
 
-/// One gemm: `a` viewed as an (m, k) matrix (or (k, m) when transposed) against the matrix `b`.
-private func matmul2D(_ a: Tensor, _ b: Tensor, outShape: [Int], m: Int, n: Int, k: Int,
-                      transposeA: Bool, transposeB: Bool) -> Tensor {
-    let out = Tensor.result(outShape, of: [a, b]) { out in
-        let g = out.grad!.pointer
-        if a.requiresGrad {   // dA = dC op(B)^T
-            let (da, beta) = a.gradDestination()
-            BLAS.gemm(transposeB: !transposeB, m: m, n: k, k: n, a: g, b: b.storage.pointer, beta: beta, c: da.pointer)
+/// One gemm: `a` viewed as an (m, k) matrix against the matrix `b` (or b^T when `transposeB`).
+private func matmul2D(_ a: Tensor, _ b: Tensor, outShape: [Int], m: Int, n: Int, k: Int, transposeB: Bool) -> Tensor {
+    let backend = a.backend
+    let out = Tensor.result(outShape, of: [a, b]) { out, grads in
+        let g = MatrixOperand(out.grad!)
+        if let da = grads.destination(for: a) {   // dA = dC op(B)^T
+            backend.gemm(transposeB: !transposeB, m: m, n: k, k: n, a: g, b: MatrixOperand(b.storage), beta: 0,
+                         c: MatrixOperand(da))
         }
-        if b.requiresGrad {   // dB = A^T dC, or (dC^T A) when B is stored transposed
-            let (db, beta) = b.gradDestination()
-            if !transposeB { BLAS.gemm(transposeA: true, m: k, n: n, k: m, a: a.storage.pointer, b: g, beta: beta, c: db.pointer) }
-            else { BLAS.gemm(transposeA: true, m: n, n: k, k: m, a: g, b: a.storage.pointer, beta: beta, c: db.pointer) }
+        if let db = grads.destination(for: b) {   // dB = A^T dC, or (dC^T A) when B is stored transposed
+            if !transposeB {
+                backend.gemm(transposeA: true, m: k, n: n, k: m, a: MatrixOperand(a.storage), b: g, beta: 0, c: MatrixOperand(db))
+            } else {
+                backend.gemm(transposeA: true, m: n, n: k, k: m, a: g, b: MatrixOperand(a.storage), beta: 0, c: MatrixOperand(db))
+            }
         }
     }
-    BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-              a: a.storage.pointer, b: b.storage.pointer, beta: 0, c: out.storage.pointer)
+    backend.gemm(transposeB: transposeB, m: m, n: n, k: k, a: MatrixOperand(a.storage), b: MatrixOperand(b.storage),
+                 beta: 0, c: MatrixOperand(out.storage))
     return out
 }
 
@@ -128,24 +127,23 @@ private func matmul2D(_ a: Tensor, _ b: Tensor, outShape: [Int], m: Int, n: Int,
 /// Fused: the bias is copied into every output row first and the gemm adds onto it (beta = 1), so the bias
 /// costs no separate pass over the output.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-    let inputs = x.shape.last!, outputs = weight.shape[0]
+    let inputs = x.shape.last!, outputs = weight.shape[0], backend = x.backend
     precondition(weight.shape == [outputs, inputs], "linear: weight \(weight.shape) does not take inputs \(x.shape)")
     precondition(bias == nil || bias!.shape == [outputs], "linear: bias \(bias!.shape) for \(outputs) outputs")
     let rows = x.count / inputs
-    let out = Tensor.result(Array(x.shape.dropLast()) + [outputs], of: bias.map { [x, weight, $0] } ?? [x, weight]) { out in
-        let g = out.grad!
-        if x.requiresGrad {   // dx (rows, in) += dy (rows, out) @ W (out, in)
-            let (dx, beta) = x.gradDestination()
-            BLAS.gemm(m: rows, n: inputs, k: outputs, a: g.pointer, b: weight.storage.pointer, beta: beta, c: dx.pointer)
+    let out = Tensor.result(Array(x.shape.dropLast()) + [outputs], of: bias.map { [x, weight, $0] } ?? [x, weight]) { out, grads in
+        let g = MatrixOperand(out.grad!)
+        if let dx = grads.destination(for: x) {        // dx (rows, in) = dy (rows, out) @ W (out, in)
+            backend.gemm(m: rows, n: inputs, k: outputs, a: g, b: MatrixOperand(weight.storage), beta: 0, c: MatrixOperand(dx))
         }
-        if weight.requiresGrad {   // dW (out, in) += dy^T (out, rows) @ x (rows, in)
-            BLAS.gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: g.pointer, b: x.storage.pointer,
-                      beta: 1, c: weight.gradStorage().pointer)
+        if let dw = grads.destination(for: weight) {   // dW (out, in) = dy^T (out, rows) @ x (rows, in)
+            backend.gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: g, b: MatrixOperand(x.storage), beta: 0,
+                         c: MatrixOperand(dw))
         }
-        if let bias, bias.requiresGrad { Kernels.addBroadcastBackward(g, aGrad: nil, bGrad: bias.gradStorage()) }
+        if let bias, let db = grads.destination(for: bias) { backend.sumRepetitions(out.grad!, out: db) }
     }
-    if let bias { Kernels.repeatRows(bias.storage, into: out.storage) }
-    BLAS.gemm(transposeB: true, m: rows, n: outputs, k: inputs, a: x.storage.pointer, b: weight.storage.pointer,
-              beta: bias == nil ? 0 : 1, c: out.storage.pointer)
+    if let bias { backend.repeatRows(bias.storage, into: out.storage) }
+    backend.gemm(transposeB: true, m: rows, n: outputs, k: inputs, a: MatrixOperand(x.storage),
+                 b: MatrixOperand(weight.storage), beta: bias == nil ? 0 : 1, c: MatrixOperand(out.storage))
     return out
 }

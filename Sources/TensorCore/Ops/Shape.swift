@@ -8,10 +8,12 @@ public func embedding(_ table: Tensor, ids: [Int], shape: [Int]) -> Tensor {
     precondition(ids.count == shape.reduce(1, *), "\(ids.count) ids for shape \(shape)")
     let vocabulary = table.shape[0], width = table.shape[1]
     precondition(ids.allSatisfy { $0 >= 0 && $0 < vocabulary }, "embedding id outside [0, \(vocabulary))")
-    let out = Tensor.result(shape + [width], of: [table]) { out in
-        Kernels.embeddingBackward(out.grad!, ids: ids, tableGrad: table.gradStorage(), width: width)
+    let backend = table.backend
+    let out = Tensor.result(shape + [width], of: [table]) { out, grads in
+        guard let dTable = grads.zeroedDestination(for: table) else { return }   // only the rows of ids get gradient
+        backend.embeddingBackward(out.grad!, ids: ids, tableGrad: dTable, width: width)
     }
-    Kernels.embedding(table: table.storage, ids: ids, out: out.storage, width: width)
+    backend.embedding(table: table.storage, ids: ids, out: out.storage, width: width)
     return out
 }
 
@@ -20,7 +22,7 @@ public func reshape(_ x: Tensor, _ shape: [Int]) -> Tensor {
     precondition(shape.reduce(1, *) == x.count, "cannot reshape \(x.shape) to \(shape)")
     let tracked = x.requiresGrad && BufferPool.shelves.recordsGradients
     return Tensor(shape: shape, storage: x.storage, requiresGrad: tracked, parents: tracked ? [x] : [],
-                  backward: tracked ? { out in Kernels.accumulate(out.grad!, into: x.gradStorage()) } : nil)
+                  backward: tracked ? { out, grads in grads.destination(for: x).map { x.backend.copy(out.grad!, to: $0) } } : nil)
 }
 
 /// Swaps two axes, e.g. (B, T, nh, hs) -> (B, nh, T, hs) with axes 1 and 2. Copies into a contiguous result.
@@ -28,10 +30,12 @@ public func swapAxes(_ x: Tensor, _ first: Int, _ second: Int) -> Tensor {
     precondition(first < x.shape.count && second < x.shape.count, "swapAxes(\(first), \(second)) on \(x.shape)")
     var shape = x.shape
     shape.swapAt(first, second)
-    let out = Tensor.result(shape, of: [x]) { out in
-        Kernels.swapAxes(out.grad!, shape: shape, first, second, out: x.gradStorage(), accumulate: true)
+    let backend = x.backend
+    let out = Tensor.result(shape, of: [x]) { out, grads in
+        guard let dx = grads.destination(for: x) else { return }
+        backend.swapAxes(out.grad!, shape: shape, first, second, out: dx)
     }
-    Kernels.swapAxes(x.storage, shape: x.shape, first, second, out: out.storage, accumulate: false)
+    backend.swapAxes(x.storage, shape: x.shape, first, second, out: out.storage)
     return out
 }
 
@@ -43,17 +47,17 @@ public func concatenate(_ parts: [Tensor]) -> Tensor {
     precondition(parts.allSatisfy { Array($0.shape.dropLast()) == leading }, "concatenate: leading shapes differ")
     let widths = parts.map { $0.shape.last! }, total = widths.reduce(0, +), rows = leading.reduce(1, *)
     let offsets = widths.indices.map { widths.prefix($0).reduce(0, +) }
-    let out = Tensor.result(leading + [total], of: parts) { out in
-        for (part, offset) in zip(parts, offsets) where part.requiresGrad {
-            Kernels.copyColumns(from: out.grad!, sourceWidth: total, sourceOffset: offset, to: part.gradStorage(),
-                                destinationWidth: part.shape.last!, destinationOffset: 0, width: part.shape.last!,
-                                rows: rows, accumulate: true)
+    let backend = parts[0].backend
+    let out = Tensor.result(leading + [total], of: parts) { out, grads in
+        for (part, offset) in zip(parts, offsets) {
+            guard let dPart = grads.destination(for: part) else { continue }
+            backend.copyColumns(from: out.grad!, sourceWidth: total, sourceOffset: offset, to: dPart,
+                                destinationWidth: part.shape.last!, destinationOffset: 0, width: part.shape.last!, rows: rows)
         }
     }
     for (part, offset) in zip(parts, offsets) {
-        Kernels.copyColumns(from: part.storage, sourceWidth: part.shape.last!, sourceOffset: 0, to: out.storage,
-                            destinationWidth: total, destinationOffset: offset, width: part.shape.last!, rows: rows,
-                            accumulate: false)
+        backend.copyColumns(from: part.storage, sourceWidth: part.shape.last!, sourceOffset: 0, to: out.storage,
+                            destinationWidth: total, destinationOffset: offset, width: part.shape.last!, rows: rows)
     }
     return out
 }
@@ -66,13 +70,15 @@ public func split(_ x: Tensor, widths: [Int]) -> [Tensor] {
     return widths.map { width in
         let start = offset
         offset += width
-        let piece = Tensor.result(leading + [width], of: [x]) { piece in
-            Kernels.copyColumns(from: piece.grad!, sourceWidth: width, sourceOffset: 0, to: x.gradStorage(),
-                                destinationWidth: total, destinationOffset: start, width: width, rows: rows,
-                                accumulate: true)
+        let backend = x.backend
+        // Each piece's gradient fills only its columns of x's, so the engine hands a zeroed buffer to add into.
+        let piece = Tensor.result(leading + [width], of: [x]) { piece, grads in
+            guard let dx = grads.zeroedDestination(for: x) else { return }
+            backend.addColumns(from: piece.grad!, sourceWidth: width, to: dx, destinationWidth: total,
+                               destinationOffset: start, width: width, rows: rows)
         }
-        Kernels.copyColumns(from: x.storage, sourceWidth: total, sourceOffset: start, to: piece.storage,
-                            destinationWidth: width, destinationOffset: 0, width: width, rows: rows, accumulate: false)
+        backend.copyColumns(from: x.storage, sourceWidth: total, sourceOffset: start, to: piece.storage,
+                            destinationWidth: width, destinationOffset: 0, width: width, rows: rows)
         return piece
     }
 }
@@ -88,11 +94,14 @@ public func splitHeads(_ packed: Tensor, parts: Int, heads: Int) -> [Tensor] {
     let (batch, time, width) = (packed.shape[0], packed.shape[1], packed.shape[2])
     let channels = width / parts, headSize = channels / heads
     return (0..<parts).map { part in
-        let out = Tensor.result([batch, heads, time, headSize], of: [packed]) { out in
-            Kernels.moveHeads(packed: packed.gradStorage(), heads: out.grad!, batch: batch, time: time, width: width,
+        let backend = packed.backend
+        // Each part's gradient fills only its columns of the packed one: added into a zeroed buffer.
+        let out = Tensor.result([batch, heads, time, headSize], of: [packed]) { out, grads in
+            guard let dPacked = grads.zeroedDestination(for: packed) else { return }
+            backend.moveHeads(packed: dPacked, heads: out.grad!, batch: batch, time: time, width: width,
                               offset: part * channels, headCount: heads, headSize: headSize, toHeads: false)
         }
-        Kernels.moveHeads(packed: packed.storage, heads: out.storage, batch: batch, time: time, width: width,
+        backend.moveHeads(packed: packed.storage, heads: out.storage, batch: batch, time: time, width: width,
                           offset: part * channels, headCount: heads, headSize: headSize, toHeads: true)
         return out
     }

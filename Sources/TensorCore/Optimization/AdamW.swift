@@ -12,8 +12,8 @@ public final class AdamW {
     public init(for parameters: Parameters, beta1: Float = 0.9, beta2: Float = 0.99, epsilon: Float = 1e-8,
                 weightDecay: Float = 0.1) {
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.weightDecay = weightDecay
-        firstMoment = .zeros(count: parameters.count)
-        secondMoment = .zeros(count: parameters.count)
+        firstMoment = .zeros(count: parameters.count, on: parameters.values.backend)
+        secondMoment = .zeros(count: parameters.count, on: parameters.values.backend)
     }
 
     /// One update of every parameter from its gradient:
@@ -27,7 +27,7 @@ public final class AdamW {
         let correction1 = 1 - powf(beta1, Float(step)), correction2 = 1 - powf(beta2, Float(step))
         let stepSize = learningRate / correction1, correction2Root = correction2.squareRoot()
         for slot in parameters.slots {
-            Kernels.adamW(values: parameters.values, grads: parameters.grads, firstMoment: firstMoment,
+            parameters.values.backend.adamW(values: parameters.values, grads: parameters.grads, firstMoment: firstMoment,
                           secondMoment: secondMoment, range: slot.offset..<(slot.offset + slot.count),
                           decay: slot.decays ? 1 - learningRate * weightDecay : 1, beta1: beta1, beta2: beta2,
                           stepSize: stepSize, correction2Root: correction2Root, epsilon: epsilon)

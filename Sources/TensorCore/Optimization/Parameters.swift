@@ -28,9 +28,11 @@ public final class Parameters {
         var offset = 0
         for (_, tensor) in named {
             let value = Storage(viewing: values, offset: offset, count: tensor.count)
-            Kernels.copy(tensor.storage, to: value)
+            values.backend.copy(tensor.storage, to: value)
             tensor.storage = value
             tensor.grad = Storage(viewing: grads, offset: offset, count: tensor.count)
+            tensor.gradState = .zeroed
+            tensor.gradLivesInArena = true
             slots.append((offset, tensor.count, tensor.shape.count >= 2))
             offset += tensor.count
         }
@@ -39,11 +41,14 @@ public final class Parameters {
 
     public subscript(name: String) -> Tensor? { named.first { $0.name == name }?.tensor }
 
-    public func zeroGrad() { grads.fill(0) }
+    public func zeroGrad() {
+        grads.fill(0)
+        for (_, tensor) in named { tensor.gradState = .zeroed }
+    }
 
     /// sqrt of the sum of every gradient element squared.
     public func gradNorm() -> Float {
-        Float(Kernels.sumOfSquares(grads).squareRoot())
+        Float(grads.backend.sumOfSquares(grads).squareRoot())
     }
 
     /// Scales all gradients down so their global norm is at most `maxNorm` (PyTorch's
@@ -52,7 +57,7 @@ public final class Parameters {
     public func clipGradNorm(to maxNorm: Float) -> Float {
         let norm = gradNorm()
         let coefficient = maxNorm / (norm + 1e-6)
-        if coefficient < 1 { Kernels.scale(grads, by: coefficient, out: grads) }
+        if coefficient < 1 { grads.backend.scale(grads, by: coefficient, out: grads) }
         return norm
     }
 }
@@ -62,19 +67,13 @@ extension Tensor {
     /// alike, or nil when they do not. Reading it reads them; gradients that flow into it land in theirs.
     /// This is how MultiHead runs the key, query and value projections of all its heads as one matrix.
     public static func joinedView(of parts: [Tensor], shape: [Int]) -> Tensor? {
-        guard let first = parts.first, let firstGrad = first.grad, parts.allSatisfy(\.requiresGrad),
-              shape.reduce(1, *) == parts.reduce(0, { $0 + $1.count }) else { return nil }
-        var offset = 0
-        for part in parts {
-            guard let grad = part.grad, part.storage.owner === first.storage.owner, grad.owner === firstGrad.owner,
-                  part.storage.offsetInOwner == first.storage.offsetInOwner + offset,
-                  grad.offsetInOwner == firstGrad.offsetInOwner + offset else { return nil }
-            offset += part.count
-        }
-        let values = Storage(viewing: first.storage.owner, offset: first.storage.offsetInOwner, count: offset)
-        let grads = Storage(viewing: firstGrad.owner, offset: firstGrad.offsetInOwner, count: offset)
+        guard parts.allSatisfy(\.requiresGrad), shape.reduce(1, *) == parts.reduce(0, { $0 + $1.count }),
+              let values = Storage.contiguousRun(of: parts.map(\.storage)),
+              let grads = Storage.contiguousRun(of: parts.compactMap(\.grad)), grads.count == values.count else { return nil }
         let view = Tensor(shape: shape, storage: values, requiresGrad: true, parents: [], backward: nil)
         view.grad = grads
+        view.gradState = .holding   // it shares the parameters' gradients: what flows in is added to them
+        view.gradLivesInArena = true
         return view
     }
 }

@@ -1,25 +1,24 @@
 // Kernels that move numbers without arithmetic: embedding lookup, axis swaps, and column slices
 // (for concatenation and split along the last axis). Forward beside backward.
-extension Kernels {
+extension CPUBackend {
     /// out[i, :] = table[ids[i], :]
-    public static func embedding(table: Storage, ids: [Int], out: Storage, width: Int) {
+    public func embedding(table: Storage, ids: [Int], out: Storage, width: Int) {
         for (i, id) in ids.enumerated() {
             (out.pointer + i * width).update(from: table.pointer + id * width, count: width)
         }
     }
 
     /// tableGrad[ids[i], :] += g[i, :]  (a token seen twice collects both gradients)
-    public static func embeddingBackward(_ g: Storage, ids: [Int], tableGrad: Storage, width: Int) {
+    public func embeddingBackward(_ g: Storage, ids: [Int], tableGrad: Storage, width: Int) {
         for (i, id) in ids.enumerated() {
             let source = g.pointer + i * width, target = tableGrad.pointer + id * width
-            for j in 0..<width { target[j] += source[j] }
+            VectorMath.add(source, into: target, width)
         }
     }
 
     /// Copies `x` (shape `shape`, row-major) into `out` with axes `first` and `second` swapped.
-    /// With `accumulate`, adds instead of copying (the backward of a swap is the same swap).
-    public static func swapAxes(_ x: Storage, shape: [Int], _ first: Int, _ second: Int, out: Storage,
-                                accumulate: Bool) {
+    /// The backward of a swap is the same swap.
+    public func swapAxes(_ x: Storage, shape: [Int], _ first: Int, _ second: Int, out: Storage) {
         // Strides of x, then the strides x must be read with to walk `out` in order.
         var strides = [Int](repeating: 1, count: shape.count)
         for axis in stride(from: shape.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
@@ -33,8 +32,7 @@ extension Kernels {
         var source = 0, target = 0
         let x = x.pointer, o = out.pointer
         while target < out.count {
-            if accumulate { for j in 0..<inner { o[target &+ j] += x[source &+ j &* innerStride] } }
-            else { for j in 0..<inner { o[target &+ j] = x[source &+ j &* innerStride] } }
+            for j in 0..<inner { o[target &+ j] = x[source &+ j &* innerStride] }
             target += inner
             var axis = rank - 2
             while axis >= 0 {
@@ -52,7 +50,7 @@ extension Kernels {
     /// Between a packed (B, T, width) tensor and one (B, nh, T, hs) tensor of heads whose columns start at
     /// `offset`: heads[b, h, t, :] = packed[b, t, offset + h*hs ..< +hs]. `toHeads` copies that way; otherwise
     /// it adds the heads back into the packed layout (the backward).
-    public static func moveHeads(packed: Storage, heads: Storage, batch: Int, time: Int, width: Int, offset: Int,
+    public func moveHeads(packed: Storage, heads: Storage, batch: Int, time: Int, width: Int, offset: Int,
                                  headCount: Int, headSize: Int, toHeads: Bool) {
         for b in 0..<batch {
             for h in 0..<headCount {
@@ -67,14 +65,21 @@ extension Kernels {
         }
     }
 
-    /// For every row: destination[row, destinationOffset ..< +width] (=|+=) source[row, sourceOffset ..< +width].
-    public static func copyColumns(from source: Storage, sourceWidth: Int, sourceOffset: Int,
+    /// For every row: destination[row, destinationOffset ..< +width] = source[row, sourceOffset ..< +width].
+    public func copyColumns(from source: Storage, sourceWidth: Int, sourceOffset: Int,
                                    to destination: Storage, destinationWidth: Int, destinationOffset: Int,
-                                   width: Int, rows: Int, accumulate: Bool) {
+                                   width: Int, rows: Int) {
         for r in 0..<rows {
             let s = source.pointer + r * sourceWidth + sourceOffset
             let d = destination.pointer + r * destinationWidth + destinationOffset
-            if accumulate { for j in 0..<width { d[j] += s[j] } } else { d.update(from: s, count: width) }
+            d.update(from: s, count: width)
+        }
+    }
+
+    public func addColumns(from source: Storage, sourceWidth: Int, to destination: Storage, destinationWidth: Int,
+                           destinationOffset: Int, width: Int, rows: Int) {
+        for r in 0..<rows {
+            VectorMath.add(source.pointer + r * sourceWidth, into: destination.pointer + r * destinationWidth + destinationOffset, width)
         }
     }
 }

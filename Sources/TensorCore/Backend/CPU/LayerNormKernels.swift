@@ -4,10 +4,10 @@
 //   out  = norm * gain + bias
 //
 // Each row's sums use eight lanes at a time (VectorMath.swift); NaiveKernels.layerNorm is the plain version.
-extension Kernels {
+extension CPUBackend {
     /// Keeps `mean` and `rstd` (one per row) for the backward.
-    public static func layerNorm(_ x: Storage, gain: Storage, bias: Storage, out: Storage, mean: Storage,
-                                 rstd: Storage, rows: Int, columns: Int, epsilon: Float) {
+    public func layerNorm(_ x: Storage, gain: Storage, bias: Storage, out: Storage, mean: Storage,
+                          rstd: Storage, rows: Int, columns: Int, epsilon: Float) {
         let w = gain.pointer, b = bias.pointer
         for r in 0..<rows {
             let x = x.pointer + r &* columns, o = out.pointer + r &* columns
@@ -33,11 +33,13 @@ extension Kernels {
     }
 
     /// dnorm = g * gain;  dx = rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm));
-    /// dgain += g * norm;  dbias += g.
-    public static func layerNormBackward(_ g: Storage, x: Storage, gain: Storage, mean: Storage, rstd: Storage,
+    /// dgain = sum over rows of g * norm;  dbias = sum over rows of g.  All three are written.
+    public func layerNormBackward(_ g: Storage, x: Storage, gain: Storage, mean: Storage, rstd: Storage,
                                          xGrad: Storage?, gainGrad: Storage?, biasGrad: Storage?,
-                                         rows: Int, columns: Int) {
+                                  rows: Int, columns: Int) {
         let w = gain.pointer
+        gainGrad.map { fill($0, with: 0) }
+        biasGrad.map { fill($0, with: 0) }
         for r in 0..<rows {
             let g = g.pointer + r &* columns, x = x.pointer + r &* columns
             let m = mean.pointer[r], s = rstd.pointer[r]
@@ -79,12 +81,12 @@ extension Kernels {
                 while j &+ 8 <= columns {
                     let norm = (VectorMath.load(x, j) - m8) * s8
                     let dNorm = VectorMath.load(g, j) * VectorMath.load(w, j)
-                    VectorMath.store(VectorMath.load(d, j) + s8 * (dNorm - mean8 - norm * meanTimesNorm8), d, j)
+                    VectorMath.store(s8 * (dNorm - mean8 - norm * meanTimesNorm8), d, j)
                     j &+= 8
                 }
                 while j < columns {
                     let norm = (x[j] - m) * s, dNorm = g[j] * w[j]
-                    d[j] += s * (dNorm - meanDNorm - norm * meanDNormTimesNorm)
+                    d[j] = s * (dNorm - meanDNorm - norm * meanDNormTimesNorm)
                     j &+= 1
                 }
             }

@@ -1,9 +1,9 @@
 // The AdamW update as a kernel, so that the optimizer, like every op, reaches memory only through the
 // backend. Eight parameters at a time; the scalar loop finishes the rest with the same arithmetic.
-extension Kernels {
+extension CPUBackend {
     /// For i in `range`:  p *= decay;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
     ///                    p -= stepSize * m / (sqrt(v) / correction2Root + epsilon)
-    public static func adamW(values: Storage, grads: Storage, firstMoment: Storage, secondMoment: Storage,
+    public func adamW(values: Storage, grads: Storage, firstMoment: Storage, secondMoment: Storage,
                              range: Range<Int>, decay: Float, beta1: Float, beta2: Float, stepSize: Float,
                              correction2Root: Float, epsilon: Float) {
         let p = values.pointer + range.lowerBound, g = grads.pointer + range.lowerBound
@@ -33,10 +33,10 @@ extension Kernels {
     }
 }
 
-extension Kernels {
+extension CPUBackend {
     /// sum(x[i]^2), for the global gradient norm. Float lanes within blocks of 1024, blocks summed in Double,
     /// so a million gradients lose no more precision than a thousand.
-    public static func sumOfSquares(_ storage: Storage) -> Double {
+    public func sumOfSquares(_ storage: Storage) -> Double {
         let x = storage.pointer, count = storage.count
         var total = 0.0
         var start = 0

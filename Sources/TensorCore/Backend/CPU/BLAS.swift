@@ -1,6 +1,6 @@
-// The backend seam, part 2: every matrix product in the project goes through `BLAS.gemm`, one call to
-// OpenBLAS: cblas_sgemm, or cblas_sgemv when the product has a single row. Transposes are passed as flags,
-// never materialized; leading dimensions let a call work on a block inside a larger matrix.
+// The CPU backend's products: every matrix product goes through `BLAS.gemm`, one call to OpenBLAS:
+// cblas_sgemm, or cblas_sgemv when the product has a single row. Transposes are passed as flags, never
+// materialized; leading dimensions let a call work on a block inside a larger matrix.
 import COpenBLAS
 import Foundation
 

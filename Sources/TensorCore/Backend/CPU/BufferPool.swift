@@ -1,0 +1,85 @@
+// Host memory for the CPU backend: 64-byte aligned buffers, recycled by exact size.
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// One CPU buffer. Storages share it as views; it goes back to the pool when the last one dies.
+final class HostMemory {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+    init(count: Int) { self.count = count; pointer = BufferPool.take(count: count) }
+    deinit { BufferPool.give(pointer, count: count) }
+}
+
+extension Storage {
+    /// This storage's first float in host memory. CPU backend only (every file that uses it is in CPU/).
+    @inline(__always) var pointer: UnsafeMutablePointer<Float> {
+        unsafeDowncast(memory, to: HostMemory.self).pointer + offset
+    }
+}
+
+/// Recycles buffers by exact size. A training step asks for the same sizes in the same order every
+/// time, so once the first step has run, every later step reuses these buffers and `malloc` is never
+/// called for tensor data again.
+///
+/// Each thread has its own shelves (no locks on the hot path). A buffer released on another thread simply
+/// joins that thread's shelves.
+public enum BufferPool {
+    final class Shelves {
+        var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
+        var allocations = 0
+        /// False inside `withoutGradients` (kept here because it is per thread, like the shelves).
+        var recordsGradients = true
+        deinit { drain() }
+        func drain() {
+            for (_, pointers) in free { pointers.forEach { UnsafeMutableRawPointer($0).deallocate() } }
+            free = [:]
+        }
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { raw in if let raw { Unmanaged<Shelves>.fromOpaque(raw).release() } }
+        return key
+    }()
+
+    @inline(__always) static var shelves: Shelves {
+        if let raw = pthread_getspecific(key) { return Unmanaged<Shelves>.fromOpaque(raw).takeUnretainedValue() }
+        let fresh = Shelves()
+        pthread_setspecific(key, Unmanaged.passRetained(fresh).toOpaque())
+        return fresh
+    }
+
+    /// Fresh allocations made by this thread so far (a warm training step does not add to it).
+    public static var allocations: Int { shelves.allocations }
+
+    static func take(count: Int) -> UnsafeMutablePointer<Float> {
+        let pointer = takeUninitialized(count: count)
+        #if DEBUG
+        // A fresh buffer's contents are undefined, so in debug builds (and so in every test) they are NaN:
+        // an op that reads a buffer it should first have written (a gradient it should have overwritten,
+        // an output row it skipped) then poisons its result and fails every test that touches it.
+        pointer.update(repeating: .nan, count: count)
+        #endif
+        return pointer
+    }
+
+    private static func takeUninitialized(count: Int) -> UnsafeMutablePointer<Float> {
+        let shelves = shelves
+        if let pointer = shelves.free[count]?.popLast() { return pointer }
+        shelves.allocations += 1
+        // 64-byte alignment: a cache line, and what AVX loads like best.
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride, alignment: 64)
+        return raw.bindMemory(to: Float.self, capacity: max(1, count))
+    }
+
+    static func give(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
+        shelves.free[count, default: []].append(pointer)
+    }
+
+    /// Returns this thread's idle buffers to the system (for example after generating with many
+    /// different context lengths).
+    public static func drain() { shelves.drain() }
+}

@@ -1,0 +1,144 @@
+// The CPU backend: host memory from BufferPool, products through OpenBLAS (BLAS.swift), and loops of
+// eight floats at a time (VectorMath.swift) for everything else, one file per family of kernels.
+// This file has memory, host copies and the products; the attention products skip what a causal mask
+// throws away.
+
+public final class CPUBackend: Backend {
+    public static let shared = CPUBackend()
+
+    public var name: String { "CPU (OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s))" }
+
+    // MARK: Memory
+
+    public func allocate(count: Int) -> AnyObject { HostMemory(count: count) }
+
+    public func copy(fromHost source: UnsafeBufferPointer<Float>, to storage: Storage, at element: Int) {
+        guard let base = source.baseAddress else { return }
+        (storage.pointer + element).update(from: base, count: source.count)
+    }
+
+    public func copy(_ storage: Storage, range: Range<Int>, toHost destination: UnsafeMutableBufferPointer<Float>) {
+        guard let base = destination.baseAddress else { return }
+        base.initialize(from: storage.pointer + range.lowerBound, count: range.count)
+    }
+
+    public func fill(_ storage: Storage, with value: Float) { storage.pointer.update(repeating: value, count: storage.count) }
+
+    public func copy(_ x: Storage, to y: Storage) {
+        precondition(x.count == y.count, "copy of \(x.count) floats into \(y.count)")
+        y.pointer.update(from: x.pointer, count: x.count)
+    }
+
+    // MARK: Products
+
+    public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: MatrixOperand,
+                     b: MatrixOperand, beta: Float, c: MatrixOperand, batch: Int) {
+        let pa = a.storage.pointer + a.offset, pb = b.storage.pointer + b.offset, pc = c.storage.pointer + c.offset
+        for i in 0..<batch {
+            BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                      a: pa + i * a.batchStride, lda: a.leadingDimension, b: pb + i * b.batchStride, ldb: b.leadingDimension,
+                      beta: beta, c: pc + i * c.batchStride, ldc: c.leadingDimension)
+        }
+    }
+
+    /// Causal, the query rows go in blocks (`causalRowBlocks`) and the block of rows [r0, r1) is multiplied
+    /// by keys 0 ..< offset + r1 only; the softmax then writes exact zeros over the rest.
+    public func attentionWeights(queries: Storage, keys: Storage, keysBatchStride: Int, out: Storage, batch: Int,
+                                 m: Int, n: Int, d: Int, causal: CausalMask?, scale: Float) {
+        let blocks = causal == nil ? [0..<m] : causalRowBlocks(m)
+        for i in 0..<batch {
+            let q = queries.pointer + i * m * d, k = keys.pointer + i * keysBatchStride, o = out.pointer + i * m * n
+            for rows in blocks {   // S[rows, visible] = Q[rows] K[visible]^T
+                let visible = causal.map { $0.offset + rows.upperBound } ?? n
+                BLAS.gemm(transposeB: true, m: rows.count, n: visible, k: d, a: q + rows.lowerBound * d, b: k, beta: 0,
+                          c: o + rows.lowerBound * n, ldc: n)
+            }
+        }
+        // In place; causal, it reads only the computed entries and writes exact zeros over the masked ones.
+        softmax(out, out: out, rows: batch * m, columns: n, causal: causal, scale: scale)
+    }
+
+    ///     dS = scale * P * (dP - rowsum(P * dP))     (the softmax backward, into `scratch`)
+    ///     dQ = dS K,   dK = dS^T Q                    (the products' backward, the same blocks)
+    public func attentionWeightsBackward(probabilities: Storage, _ g: Storage, queries: Storage, keys: Storage,
+                                         queriesGrad: Storage?, keysGrad: Storage?, scratch: Storage, batch: Int,
+                                         m: Int, n: Int, d: Int, causal: CausalMask?, scale: Float) {
+        softmaxBackward(output: probabilities, g, xGrad: scratch, rows: batch * m, columns: n, causal: causal, scale: scale)
+        let rowBlocks = causal == nil ? [0..<m] : causalRowBlocks(m)
+        let keyBlocks = causal == nil ? [0..<n] : causalRowBlocks(n)
+        for i in 0..<batch {
+            let dS = scratch.pointer + i * m * n, q = queries.pointer + i * m * d, k = keys.pointer + i * n * d
+            if let queriesGrad {   // dQ[rows] = dS[rows, visible] K[visible]
+                let dq = queriesGrad.pointer + i * m * d
+                for rows in rowBlocks {
+                    let visible = causal.map { $0.offset + rows.upperBound } ?? n
+                    BLAS.gemm(m: rows.count, n: d, k: visible, a: dS + rows.lowerBound * n, lda: n, b: k, beta: 0,
+                              c: dq + rows.lowerBound * d)
+                }
+            }
+            if let keysGrad {   // dK[keys] = dS[first..<m, keys]^T Q[first..<m]: rows before `first` cannot see them
+                let dk = keysGrad.pointer + i * n * d
+                for columns in keyBlocks {
+                    let first = causal.map { Swift.min(m, Swift.max(0, columns.lowerBound - $0.offset)) } ?? 0
+                    if first == m { (dk + columns.lowerBound * d).update(repeating: 0, count: columns.count * d); continue }
+                    BLAS.gemm(transposeA: true, m: columns.count, n: d, k: m - first, a: dS + first * n + columns.lowerBound,
+                              lda: n, b: q + first * d, beta: 0, c: dk + columns.lowerBound * d)
+                }
+            }
+        }
+    }
+
+    /// The block of query rows [r0, r1) reads values 0 ..< offset + r1 only: the weights beyond are 0.
+    public func weightedSum(weights: Storage, values: Storage, valuesBatchStride: Int, out: Storage, batch: Int,
+                            m: Int, n: Int, d: Int, causal: CausalMask) {
+        let blocks = causalRowBlocks(m)
+        for i in 0..<batch {
+            let w = weights.pointer + i * m * n, v = values.pointer + i * valuesBatchStride, o = out.pointer + i * m * d
+            for rows in blocks {
+                BLAS.gemm(m: rows.count, n: d, k: causal.offset + rows.upperBound, a: w + rows.lowerBound * n, lda: n,
+                          b: v, beta: 0, c: o + rows.lowerBound * d)
+            }
+        }
+    }
+
+    ///     dW[rows, 0 ..< offset + r1] = dOut[rows] V[visible]^T     (the masked rest of dW is written 0)
+    ///     dV[keys] = W[first ..< m, keys]^T dOut[first ..< m]
+    public func weightedSumBackward(_ g: Storage, weights: Storage, values: Storage, weightsGrad: Storage?,
+                                    valuesGrad: Storage?, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask) {
+        let rowBlocks = causalRowBlocks(m), keyBlocks = causalRowBlocks(n)
+        for i in 0..<batch {
+            let gi = g.pointer + i * m * d, w = weights.pointer + i * m * n, v = values.pointer + i * n * d
+            if let weightsGrad {
+                let dw = weightsGrad.pointer + i * m * n
+                for rows in rowBlocks {
+                    let visible = causal.offset + rows.upperBound
+                    BLAS.gemm(transposeB: true, m: rows.count, n: visible, k: d, a: gi + rows.lowerBound * d, b: v, beta: 0,
+                              c: dw + rows.lowerBound * n, ldc: n)
+                    if visible < n { for r in rows { (dw + r * n + visible).update(repeating: 0, count: n - visible) } }
+                }
+            }
+            if let valuesGrad {
+                let dv = valuesGrad.pointer + i * n * d
+                for columns in keyBlocks {
+                    let first = Swift.min(m, Swift.max(0, columns.lowerBound - causal.offset))
+                    if first == m { (dv + columns.lowerBound * d).update(repeating: 0, count: columns.count * d); continue }
+                    BLAS.gemm(transposeA: true, m: columns.count, n: d, k: m - first, a: w + first * n + columns.lowerBound,
+                              lda: n, b: gi + first * d, beta: 0, c: dv + columns.lowerBound * d)
+                }
+            }
+        }
+    }
+}
+
+/// The query rows of a causal product, cut into up to 4 blocks of at least 64 rows (a multiple of 8).
+/// Block [r0, r1) sees keys 0..<r1, so 4 blocks compute 10 of 16 tiles: 62.5% of the full product. Smaller
+/// blocks would skip more, but small products lose more to per-call overhead than they save (at T = 64,
+/// two blocks of 32 were no faster than one product: `bench --configs S`).
+///
+///     causalRowBlocks(256)   // [0..<64, 64..<128, 128..<192, 192..<256]
+///     causalRowBlocks(130)   // [0..<64, 64..<128, 128..<130]
+///     causalRowBlocks(64)    // [0..<64]
+public func causalRowBlocks(_ rows: Int) -> [Range<Int>] {
+    let size = max(64, (rows / 4 + 7) / 8 * 8)
+    return stride(from: 0, to: rows, by: size).map { $0..<min(rows, $0 + size) }
+}
