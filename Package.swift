@@ -8,18 +8,22 @@
 //   Plotting                    loss curves and heatmaps through gnuplot
 //   TextData                    corpus, character tokenizer, batches       (chapter 01),
 //                               byte-pair tokenizer                        (chapter 06)
-//   Training                    the training loop, estimateLoss, sampling  (chapter 01)
+//   Training                    LanguageModel, the training loop, estimateLoss, sampling (chapter 01)
 //   Layers                      Linear, Embedding, LayerNorm, token + position embedding (chapter 02)
-//   Attention                   averaging the past, Head (chapter 02), MultiHead (chapter 03)
+//   Attention                   averaging the past, Head (chapter 02), MultiHead and its cache (chapter 03)
 //   Transformer                 FeedForward and Block (chapter 04)
-//   NanoGPT                     the full model, streaming generation, checkpoints (chapter 05)
+//   NanoGPT                     the full model, streaming generation with a key/value cache (chapter 05)
+//   Checkpoints                 a model (and a whole training run) to safetensors and back (chapter 05)
+//   ChapterSupport              what only the executables share: flags, reports and plots, one-line exits,
+//                               memory checks (the only library with ArgumentParser and Plotting)
 //   Chapters/NN-*               one executable per concept: ch00 ... ch06
 //   nanogpt, compare, bench     after the chapters: train/generate on any text, compare chapters, measure speed
 //   Weaving, weave              each chapter's page (Chapters/NN-*/README.md) from its source and a run of it
 //   FuzzTargets                 our file readers under arbitrary bytes (Tests/Fuzz builds libFuzzer binaries on it)
 //
-// Nothing in a library depends on a later one, and TensorCore knows nothing about GPTs. (Training comes
-// before the model libraries because chapter 01 introduces the loop that every later chapter reuses.)
+// Nothing in a library depends on a later one, TensorCore knows nothing about GPTs, and no model library
+// imports the argument parser or the plot bridge. (Training comes before the model libraries because
+// chapter 01 introduces the loop that every later chapter reuses.)
 import PackageDescription
 
 // SwiftPM builds for baseline x86-64 (SSE2) unless told otherwise. The kernels want AVX2 + FMA
@@ -93,47 +97,50 @@ let package = Package(
         .target(name: "Layers", dependencies: ["TensorCore"], swiftSettings: fastMath),
         .target(name: "Attention", dependencies: ["TensorCore", "Layers"], swiftSettings: fastMath),
         .target(name: "Transformer", dependencies: ["TensorCore", "Layers", "Attention"], swiftSettings: fastMath),
-        .target(name: "NanoGPT", dependencies: ["TensorCore", "Layers", "Transformer", "Training"], swiftSettings: fastMath),
-        .target(name: "Training",
-                dependencies: ["TensorCore", "TextData", "Plotting",
-                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .target(name: "Training", dependencies: ["TensorCore", "TextData"], swiftSettings: fastMath),
+        .target(name: "NanoGPT", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "Training"],
                 swiftSettings: fastMath),
+        .target(name: "Checkpoints", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT"], swiftSettings: fastMath),
+        .target(name: "ChapterSupport",
+                dependencies: ["TensorCore", "TextData", "Training", "Plotting",
+                               .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // --- Chapters: one concept each -----------------------------------------------------
-        chapter("ch00", "00-Tensors", ["TensorCore", "Plotting", "Training"]),
-        chapter("ch01", "01-Bigram", ["TensorCore", "Plotting", "TextData", "Training"]),
-        chapter("ch02", "02-SelfAttention", ["TensorCore", "Plotting", "TextData", "Training", "Layers", "Attention"]),
-        chapter("ch03", "03-MultiHead", ["TensorCore", "Plotting", "TextData", "Training", "Layers", "Attention"]),
-        chapter("ch04", "04-Block", ["TensorCore", "Plotting", "TextData", "Training", "Layers", "Attention", "Transformer"]),
-        chapter("ch05", "05-NanoGPT", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT"]),
-        chapter("ch06", "06-Tokens", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT"]),
+        chapter("ch00", "00-Tensors", ["TensorCore", "Plotting", "ChapterSupport"]),
+        chapter("ch01", "01-Bigram", ["TensorCore", "Plotting", "TextData", "Training", "ChapterSupport"]),
+        chapter("ch02", "02-SelfAttention", ["TensorCore", "TextData", "Training", "Layers", "Attention", "ChapterSupport"]),
+        chapter("ch03", "03-MultiHead", ["TensorCore", "TextData", "Training", "Layers", "Attention", "ChapterSupport"]),
+        chapter("ch04", "04-Block", ["TensorCore", "TextData", "Training", "Layers", "Attention", "Transformer", "ChapterSupport"]),
+        chapter("ch05", "05-NanoGPT", ["TensorCore", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
+        chapter("ch06", "06-Tokens", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
 
         // The tool for after the chapters: nanogpt train / nanogpt generate.
         .executableTarget(
-            name: "nanogpt", dependencies: ["TensorCore", "TextData", "Training", "Plotting", "NanoGPT",
+            name: "nanogpt", dependencies: ["TensorCore", "TextData", "Training", "Plotting", "NanoGPT", "Checkpoints",
+                                            "ChapterSupport",
                                             .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/NanoGPTCommand", swiftSettings: fastMath),
 
         // Reads every chapter's summary.json: one val-loss plot and a Markdown table.
         .executableTarget(
-            name: "compare", dependencies: ["TensorCore", "Plotting", "Training",
+            name: "compare", dependencies: ["TensorCore", "Plotting", "ChapterSupport",
                                             .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Compare"),
 
         // --- The chapters' pages: main.swift and a real run, woven into Chapters/NN-*/README.md ----
         .target(name: "Weaving"),
         .executableTarget(
-            name: "weave", dependencies: ["Weaving", "Training", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            name: "weave", dependencies: ["Weaving", "ChapterSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Weave"),
 
         // --- Measurements (never timed in tests) --------------------------------------------
         .executableTarget(
-            name: "bench", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT",
+            name: "bench", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT", "ChapterSupport",
                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Benchmarks", swiftSettings: fastMath),
 
         // --- Hostile input: what the fuzz targets run (Tests/Fuzz), and the tests replay ----------
-        .target(name: "FuzzTargets", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT"]),
+        .target(name: "FuzzTargets", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT", "Checkpoints"]),
 
         // --- Tests ---------------------------------------------------------------------------
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: fastMath),
@@ -141,7 +148,8 @@ let package = Package(
         // Fixtures/ holds GPT-2's pre-split of a random text, written by Tests/Reference/write_presplit_fixture.py.
         .testTarget(name: "TextDataTests", dependencies: ["TextData"], exclude: ["Fixtures"]),
         // Fixtures/ holds golden values written by Tests/Reference/nanogpt_reference.py (PyTorch).
-        .testTarget(name: "ModelTests", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "NanoGPT", "Training"],
+        .testTarget(name: "ModelTests", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "NanoGPT", "Training",
+                                                      "Checkpoints", "ChapterSupport"],
                     exclude: ["Fixtures"]),
         // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.
         .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "compare",

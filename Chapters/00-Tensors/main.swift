@@ -14,6 +14,7 @@
 // Expected (release build, 2-core AMD EPYC): the loop runs at about 1 GFLOP/s, OpenBLAS at 100+ with two
 // threads; every gradient check passes with errors around 1e-4.
 import ArgumentParser
+import ChapterSupport
 import Foundation
 import Plotting
 import TensorCore

@@ -15,6 +15,7 @@
 // `swift run -c release ch01 --data tinyshakespeare.txt`: val loss 2.4896 after 3000 steps (the same on
 // any run with 2 threads: the losses are deterministic). The run's time and speed are on this chapter's page.
 import ArgumentParser
+import ChapterSupport
 import Foundation
 import Plotting
 import TensorCore

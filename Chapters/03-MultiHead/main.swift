@@ -14,6 +14,7 @@
 // and speed are on this chapter's page (README.md beside this file).
 import ArgumentParser
 import Attention
+import ChapterSupport
 import Foundation
 import Layers
 import TensorCore

@@ -17,6 +17,7 @@
 // chapter's page (README.md beside this file).
 import ArgumentParser
 import Attention
+import ChapterSupport
 import Foundation
 import Layers
 import TensorCore

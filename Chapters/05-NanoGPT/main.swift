@@ -14,6 +14,8 @@
 // val loss 1.6072 after 5000 steps (PyTorch's gpt.py recipe: 1.64 after 6000 steps). The run's time and
 // speed are on this chapter's page (README.md beside this file).
 import ArgumentParser
+import ChapterSupport
+import Checkpoints
 import Foundation
 import NanoGPT
 import TensorCore

@@ -18,6 +18,8 @@
 // 1.96 characters per token; val 2.319 bits per character on characters (chapter 05's 1.6072 nats)
 // against 2.226 on byte pairs (2.9926 nats per token). The run's times are on this chapter's page.
 import ArgumentParser
+import ChapterSupport
+import Checkpoints
 import Foundation
 import NanoGPT
 import Plotting

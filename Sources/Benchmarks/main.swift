@@ -8,9 +8,11 @@
 //    against the three sgemm calls that layer makes: the ratio is the core's overhead (target <= 1.3).
 // 3. NanoGPT training steps at three sizes (T, S, M; dropout 0): ms per step, tokens/s, and the share
 //    of each step spent inside sgemm (step time / sgemm time: what everything around the products costs).
-// 4. Generation at batch 1: full recomputation for every token against the key/value cache.
+// 4. Generation at batch 1: full recomputation for every token against the key/value cache (a 4,000-token
+//    stream, so the window slides), and the wait for the first token after a full-block prompt.
 // With --tokenizer-text FILE, only chapter 06's byte-pair tokenizer instead (TokenizerBenchmark.swift).
 import ArgumentParser
+import ChapterSupport
 import Foundation
 import NanoGPT
 import TensorCore
@@ -28,6 +30,9 @@ struct Bench: ParsableCommand {
     var modelOnly = false
     @Flag(help: "Also time the PyTorch reference (Tests/Reference/nanogpt_reference.py; needs torch) in this run, and print ratios.")
     var comparePytorch = false
+    @Option(help: "With --compare-pytorch: steady-state training steps each side times per round.") var compareSteps = 200
+    @Option(help: "With --compare-pytorch: rounds, each ours then PyTorch, one process each.") var compareRounds = 3
+    @Option(help: .hidden) var timeSteps = 0   // one config, N steps, one JSON line: what --compare-pytorch runs
     @Option(help: "Time only the byte-pair tokenizer: train on this text and encode all of it, with and without GPT-2's pre-split.")
     var tokenizerText: String?
     @Option(help: "Vocabulary size for --tokenizer-text.") var vocabularySize = 512
@@ -57,13 +62,85 @@ struct Bench: ParsableCommand {
         }
         print()
         if let tokenizerText { return tokenizerBenchmark(file: tokenizerText) }
+        if timeSteps > 0 { return timeSteadySteps() }
         if !modelOnly {
             sgemmTable()
             linearLayerOverhead()
         }
         let training = trainingSteps()
         let generating = generation()
-        if comparePytorch { compareWithPyTorch(training: training, generation: generating) }
+        if comparePytorch {
+            compareTrainingWithPyTorch()
+            compareWithPyTorch(training: training, generation: generating)
+        }
+    }
+
+    /// `--time-steps N --configs X`: 5 warm-up steps, then N consecutive steps timed as one block.
+    func timeSteadySteps() {
+        guard let (config, batch) = Self.trainingConfigs[configs] else { print("unknown config \(configs)"); return }
+        let trainer = Self.benchTrainer(config, batch: batch)
+        for _ in 0..<5 { trainer.trainStep() }
+        let time = seconds { for _ in 0..<timeSteps { trainer.trainStep() } }
+        print("{\"config\": \"\(configs)\", \"steps\": \(timeSteps), \"mean_ms_per_step\": \(time / Double(timeSteps) * 1e3)}")
+    }
+
+    /// Training speed against PyTorch, the steady way: each round runs our bench and then the PyTorch
+    /// reference as separate processes, each timing `compareSteps` consecutive steps after warm-up. Two
+    /// methods per side: the mean step inside the process, and the process's whole wall time (start-up,
+    /// model construction and warm-up included) divided by the steps. Rounds alternate ours, PyTorch, ours,
+    /// PyTorch, so a slow phase of the machine falls on both; the spread over rounds is printed.
+    func compareTrainingWithPyTorch() {
+        print("\nTraining against PyTorch: \(compareRounds) rounds, each ours then PyTorch, \(compareSteps) steps each, one process each")
+        print("config  round   ours ms/step (in / whole)   PyTorch ms/step (in / whole)   speed-up (in / whole)")
+        let me = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        for name in configs.split(separator: ",").map(String.init) where Self.trainingConfigs[name] != nil {
+            var inside: [Double] = [], whole: [Double] = []
+            for round in 1...compareRounds {
+                let ours = timedProcess(me, ["--time-steps", String(compareSteps), "--configs", name, "--threads", String(BLAS.threadCount)])
+                let theirs = timedProcess("/usr/bin/env", ["python3", "Tests/Reference/nanogpt_reference.py", "--bench", name,
+                                                           "--steps", String(compareSteps), "--threads", String(BLAS.threadCount)])
+                guard let ours, let theirs else { print("  \(name): a run failed (is torch installed? pip install torch safetensors)"); return }
+                let steps = Double(compareSteps)
+                let (oursWhole, theirsWhole) = (ours.seconds / steps * 1e3, theirs.seconds / steps * 1e3)
+                inside.append(theirs.msPerStep / ours.msPerStep)
+                whole.append(theirsWhole / oursWhole)
+                print(String(format: "%-6@ %5d %14.2f / %-10.2f %14.2f / %-13.2f %8.2fx / %.2fx", name, round, ours.msPerStep,
+                             oursWhole, theirs.msPerStep, theirsWhole, inside.last!, whole.last!))
+            }
+            print(String(format: "%-6@ speed-up over %d rounds: in-process %.2f-%.2fx (median %.2fx), whole process %.2f-%.2fx (median %.2fx)",
+                         name, compareRounds, inside.min()!, inside.max()!, median(inside), whole.min()!, whole.max()!, median(whole)))
+        }
+    }
+
+    /// Runs a process that prints a JSON line with "mean_ms_per_step"; returns that and its wall time.
+    func timedProcess(_ executable: String, _ arguments: [String]) -> (msPerStep: Double, seconds: Double)? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        let start = DispatchTime.now().uptimeNanoseconds
+        do { try process.run() } catch { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        guard process.terminationStatus == 0 else { return nil }
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+               let ms = object["mean_ms_per_step"] as? Double { return (ms, seconds) }
+        }
+        return nil
+    }
+
+    /// A Trainer on random tokens, dropout 0: what every training measurement here runs.
+    static func benchTrainer(_ config: GPTConfig, batch: Int) -> Trainer {
+        let random = SeededRandom(seed: 3)
+        let tokens = (0..<200_000).map { _ in random.integer(below: 65) }
+        let settings = Hyperparameters(steps: 1_000_000, batchSize: batch, blockSize: config.blockSize,
+                                       embeddingSize: config.embeddingSize, heads: config.headCount,
+                                       layers: config.layerCount, learningRate: 1e-3, evalInterval: 1_000_000, evalIters: 1)
+        let dataset = try! TokenDataset(tokens: tokens, blockSize: config.blockSize)
+        return Trainer(model: NanoGPT(config, seed: 1), dataset: dataset, hyperparameters: settings)
     }
 
     /// Runs the PyTorch reference on the same configs and thread count, now, and prints ours ÷ theirs.
@@ -87,6 +164,7 @@ struct Bench: ParsableCommand {
            let capability = about["cpu_capability"] as? String, let blas = about["blas"] as? String {
             print("PyTorch \(version), CPU capability \(capability), matrix products by \(blas)")
         }
+        print("(the training columns: medians of --repeats single steps, a noisier method than the rounds above)")
         print("config   PyTorch ms/step   ours ms/step   speed-up   PyTorch recompute / cache tok/s   ours ÷ PyTorch")
         for object in objects {
             guard let name = object["config"] as? String, let theirs = object["ms_per_step"] as? Double,
@@ -99,19 +177,30 @@ struct Bench: ParsableCommand {
     }
 
     /// Returns tokens/s (recompute, key/value cache) of each config.
+    ///
+    /// Recomputation: 500 new tokens after a 1-token prompt. The cache: 4,000 new tokens, so the window
+    /// slides many times (a refill of blockSize/2 tokens every blockSize/2 tokens), as in a long stream.
+    /// Then the wait for the first token after a full prompt (blockSize tokens, 256 at M): one batched pass.
     func generation() -> [String: (Double, Double)] {
         var results: [String: (Double, Double)] = [:]
-        print("\nGeneration at batch 1: 500 new tokens after a 1-token prompt (weights at initialization)")
-        print("config   recompute tok/s   key/value cache tok/s")
+        print("\nGeneration at batch 1 (weights at initialization): recompute 500 new tokens after a 1-token prompt;")
+        print("the key/value cache streams 4,000 (the window slides every blockSize/2 tokens); first token after a")
+        print("blockSize-token prompt (median of 5)")
+        print("config   recompute tok/s   key/value cache tok/s   first token after the prompt")
         for name in configs.split(separator: ",").map(String.init) {
             guard let (config, _) = Self.trainingConfigs[name] else { continue }
             let model = NanoGPT(config, seed: 1)
-            let rates = [GenerationMode.recompute, .keyValueCache].map { mode -> Double in
+            let rates = [(GenerationMode.recompute, 500), (.keyValueCache, 4_000)].map { mode, count -> Double in
                 _ = Array(model.generateStream(prompt: [0], maxNewTokens: 20, random: SeededRandom(seed: 1), mode: mode))
-                let time = seconds { _ = Array(model.generateStream(prompt: [0], maxNewTokens: 500, random: SeededRandom(seed: 2), mode: mode)) }
-                return 500 / time
+                let time = seconds { _ = Array(model.generateStream(prompt: [0], maxNewTokens: count, random: SeededRandom(seed: 2), mode: mode)) }
+                return Double(count) / time
             }
-            print(String(format: "%-6@ %17.0f %23.0f", name, rates[0], rates[1]))
+            let prompt = (0..<config.blockSize).map { $0 % config.vocabularySize }
+            let firstToken = median((0..<5).map { _ in
+                seconds { _ = Array(model.generateStream(prompt: prompt, maxNewTokens: 1, random: SeededRandom(seed: 3))) }
+            })
+            print(String(format: "%-6@ %17.0f %23.0f %17.1f ms (%d tokens)", name, rates[0], rates[1], firstToken * 1e3,
+                         config.blockSize))
             results[name] = (rates[0], rates[1])
         }
         return results
@@ -131,17 +220,11 @@ struct Bench: ParsableCommand {
         print("GFLOP/s counts the FLOPs of the step's own sgemm calls; peak is sgemm at the model's largest shape, now;")
         print("MFU = GFLOP/s / peak; peak RSS is this process's high-water mark while training that config")
         print("config   ms/step    tokens/s   sgemm ms   step/sgemm   GFLOP/s   peak   MFU   peak RSS")
-        let random = SeededRandom(seed: 3)
-        let tokens = (0..<200_000).map { _ in random.integer(below: 65) }
         for name in configs.split(separator: ",").map(String.init) {
             guard let (config, batch) = Self.trainingConfigs[name] else { print("unknown config \(name)"); continue }
-            let settings = Hyperparameters(steps: 1_000_000, batchSize: batch, blockSize: config.blockSize,
-                                           embeddingSize: config.embeddingSize, heads: config.headCount,
-                                           layers: config.layerCount, learningRate: 1e-3, evalInterval: 1_000_000, evalIters: 1)
-            let dataset = try! TokenDataset(tokens: tokens, blockSize: config.blockSize)
             BufferPool.drain()   // give back what earlier measurements left in the pool
             Memory.resetPeak()
-            let trainer = Trainer(model: NanoGPT(config, seed: 1), dataset: dataset, hyperparameters: settings)
+            let trainer = Self.benchTrainer(config, batch: batch)
             for _ in 0..<5 { trainer.trainStep() }
             var stepTimes: [Double] = [], gemmTimes: [Double] = [], flops = 0.0
             for _ in 0..<repeats {

@@ -6,6 +6,7 @@
 // training characters seen, log scale) and table.md (chapter, tokenizer, parameters, final val loss per
 // token and in bits per character, wall time, tokens/s), and prints the table.
 import ArgumentParser
+import ChapterSupport
 import Foundation
 import Plotting
 import TensorCore

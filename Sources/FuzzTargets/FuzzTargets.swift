@@ -3,6 +3,7 @@
 // a crash, a hang, a refusal that is not one line, or an accepted input that breaks an invariant is a
 // bug. The libFuzzer binaries call these, and so does the test suite, replaying the committed corpora,
 // so CI checks every input the fuzzer ever kept without needing a fuzzer.
+import Checkpoints
 import Foundation
 import NanoGPT
 import TensorCore

@@ -53,8 +53,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
 
     /// How many numbers a model of this shape holds (in Double, so absurd sizes cannot overflow).
     public var parameterCount: Double {
-        MemoryBudget.nanoGPTParameters(vocabulary: Double(vocabularySize), block: Double(blockSize),
-                                       channels: Double(embeddingSize), layers: Double(layerCount))
+        parameterShapes.reduce(0) { $0 + $1.1.reduce(1.0) { $0 * Double($1) } }
     }
 }
 
@@ -68,9 +67,9 @@ public final class NanoGPT: LanguageModel, Module {
     public let languageModelHead: Linear
     /// The model's dropout: its probability, and the generator of its masks.
     public let dropout: Dropout
-    /// The parameters packed into one arena from the start, so MultiHead can take its fast path even
-    /// when no Trainer has packed them (generation from a loaded checkpoint).
-    private var arena: Parameters?
+    /// The parameters, packed into one arena from the start: MultiHead's fast path reads every head's
+    /// key, query and value weights there as one matrix, and a Trainer adopts it as it is.
+    public private(set) var parameterArena: Parameters?
 
     /// Weights from N(0, 0.02^2) drawn with `seed`; dropout masks from a generator derived from it.
     public init(_ config: GPTConfig, seed: UInt64) {
@@ -85,7 +84,7 @@ public final class NanoGPT: LanguageModel, Module {
         }
         finalNorm = LayerNorm(config.embeddingSize)
         languageModelHead = Linear(config.embeddingSize, config.vocabularySize, random: random)
-        arena = Parameters(namedParameters)
+        parameterArena = Parameters(namedParameters)
     }
 
     public var blockSize: Int { config.blockSize }

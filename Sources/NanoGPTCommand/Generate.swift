@@ -1,5 +1,7 @@
 // nanogpt generate: load a saved model and stream text from it.
 import ArgumentParser
+import ChapterSupport
+import Checkpoints
 import Foundation
 import NanoGPT
 import TensorCore

@@ -5,6 +5,7 @@
 //   nanogpt generate --checkpoint runs/mine/best          stream text from the best model
 //   nanogpt plot runs/mine runs/other                      both runs' loss curves in one plot
 import ArgumentParser
+import ChapterSupport
 import Foundation
 
 @main

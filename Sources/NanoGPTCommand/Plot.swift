@@ -1,5 +1,6 @@
 // nanogpt plot: the loss curves of several `nanogpt train` runs in one picture, read from their log.jsonl.
 import ArgumentParser
+import ChapterSupport
 import Foundation
 import Plotting
 

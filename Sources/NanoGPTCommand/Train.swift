@@ -1,6 +1,8 @@
 // nanogpt train: chapter 05's model and training loop on any text, with checkpoints, resumption, a
 // machine-readable log and a loss plot that is redrawn at every evaluation.
 import ArgumentParser
+import ChapterSupport
+import Checkpoints
 import Foundation
 import NanoGPT
 import Plotting

@@ -1,3 +1,4 @@
+import Foundation
 // Reverse-mode automatic differentiation over whole tensors, in the spirit of micrograd.
 //
 // Every op result remembers its inputs (`parents`) and a `backwardStep` that, given its own gradient,
@@ -74,10 +75,21 @@ extension Tensor {
 /// PyTorch's torch.no_grad()): no parents are kept and no backward closures are made, so evaluation and
 /// generation run lighter. The numbers computed are exactly the same.
 public func withoutGradients<Result>(_ body: () throws -> Result) rethrows -> Result {
-    let shelves = BufferPool.shelves
-    let previous = shelves.recordsGradients
-    shelves.recordsGradients = false
-    defer { shelves.recordsGradients = previous }
+    let mode = ThreadMode.current
+    let previous = mode.recordsGradients
+    mode.recordsGradients = false
+    defer { mode.recordsGradients = previous }
+    return try body()
+}
+
+/// Builds a model whose weights are about to be overwritten (loaded from a checkpoint) without drawing
+/// their random initialization first: inside `body`, `Tensor.normal` leaves its values undefined (as
+/// Hugging Face accelerate's init_empty_weights does). Only for weights that are then all written.
+public func withoutInitialization<Result>(_ body: () throws -> Result) rethrows -> Result {
+    let mode = ThreadMode.current
+    let previous = mode.skipsInitialization
+    mode.skipsInitialization = true
+    defer { mode.skipsInitialization = previous }
     return try body()
 }
 
@@ -136,5 +148,24 @@ public final class GradientBuffers {
     func addPending() {
         for (temporary, input) in pending { input.backend.accumulate(temporary, into: input.grad!) }
         pending.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The per-thread switches of `withoutGradients` and `withoutInitialization`.
+final class ThreadMode {
+    var recordsGradients = true
+    var skipsInitialization = false
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { raw in if let raw { Unmanaged<ThreadMode>.fromOpaque(raw).release() } }
+        return key
+    }()
+
+    @inline(__always) static var current: ThreadMode {
+        if let raw = pthread_getspecific(key) { return Unmanaged<ThreadMode>.fromOpaque(raw).takeUnretainedValue() }
+        let fresh = ThreadMode()
+        pthread_setspecific(key, Unmanaged.passRetained(fresh).toOpaque())
+        return fresh
     }
 }

@@ -69,8 +69,12 @@ public final class Tensor {
         return Tensor(shape: shape, storage: storage, requiresGrad: requiresGrad, parents: [], backward: nil)
     }
 
-    /// Normal(0, std^2) values, the GPT initialization for weights (std 0.02).
+    /// Normal(0, std^2) values, the GPT initialization for weights (std 0.02). Inside
+    /// `withoutInitialization` nothing is drawn and the values are left undefined.
     public static func normal(_ shape: [Int], std: Float, random: SeededRandom, requiresGrad: Bool = false) -> Tensor {
+        if ThreadMode.current.skipsInitialization {
+            return Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *)), requiresGrad: requiresGrad, parents: [], backward: nil)
+        }
         let values = (0..<shape.reduce(1, *)).map { _ in std * random.normal() }
         return Tensor(shape: shape, values: values, requiresGrad: requiresGrad)
     }
@@ -79,7 +83,7 @@ public final class Tensor {
     /// wants gradients. The step gets the result (whose `grad` is set) and the buffers to write its
     /// inputs' gradients into.
     static func result(_ shape: [Int], of inputs: [Tensor], backward: @escaping (Tensor, GradientBuffers) -> Void) -> Tensor {
-        let tracked = BufferPool.shelves.recordsGradients && inputs.contains { $0.requiresGrad }
+        let tracked = ThreadMode.current.recordsGradients && inputs.contains { $0.requiresGrad }
         return Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), on: inputs[0].backend), requiresGrad: tracked,
                       parents: tracked ? inputs : [], backward: tracked ? backward : nil)
     }

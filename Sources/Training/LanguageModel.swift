@@ -11,8 +11,12 @@ public protocol LanguageModel: AnyObject {
     var namedParameters: [(String, Tensor)] { get }
     /// ids (B, T) -> logits (B, T, V). `training` switches dropout on.
     func logits(_ ids: [Int], batchSize: Int, length: Int, training: Bool) -> Tensor
+    /// The arena the model keeps its parameters in, if it packs them itself (NanoGPT does); a Trainer
+    /// adopts it instead of packing them a second time.
+    var parameterArena: Parameters? { get }
 }
 
 extension LanguageModel {
+    public var parameterArena: Parameters? { nil }
     public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.1.count } }
 }

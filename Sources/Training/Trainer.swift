@@ -43,7 +43,7 @@ public final class Trainer {
         self.model = model
         self.dataset = dataset
         self.hyperparameters = hyperparameters
-        parameters = Parameters(model.namedParameters)
+        parameters = model.parameterArena ?? Parameters(model.namedParameters)   // one arena per model
         optimizer = AdamW(for: parameters, weightDecay: hyperparameters.weightDecay)
         batchRandom = SeededRandom(seed: hyperparameters.seed &+ 1)
         evaluationRandom = SeededRandom(seed: hyperparameters.seed &+ 2)

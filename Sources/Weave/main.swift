@@ -6,6 +6,7 @@
 //   swift run -c release weave --chapters 02 --quick               one chapter, a quick run
 //   swift run -c release weave --html --from-pages                 only the book, from the pages as they are
 import ArgumentParser
+import ChapterSupport
 import Foundation
 import Training
 import Weaving

@@ -3,6 +3,7 @@
 import Layers
 import TensorCore
 import Testing
+import ChapterSupport
 import Training
 
 @Suite("Chapter support")

@@ -1,4 +1,5 @@
 import Foundation
+import Checkpoints
 import NanoGPT
 import TensorCore
 import Testing

@@ -1,11 +1,25 @@
 import Foundation
+import Checkpoints
 import NanoGPT
 import TensorCore
 import Testing
 import TextData
+import Training
 
 @Suite("Checkpoints: safetensors round trip and files we did not write")
 struct CheckpointTests {
+    /// A NanoGPT packs its parameters once; a Trainer adopts that arena (no second copy), and a loaded
+    /// model's weights are the file's.
+    @Test func aTrainerAdoptsTheModelsOwnArena() throws {
+        let model = NanoGPT(GPTConfig(vocabularySize: 5, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1), seed: 3)
+        let dataset = try TokenDataset(tokens: (0..<200).map { $0 % 5 }, blockSize: 4)
+        let settings = Hyperparameters(steps: 1, batchSize: 2, blockSize: 4, embeddingSize: 8, heads: 2, layers: 1,
+                                       learningRate: 1e-3, evalInterval: 1, evalIters: 1)
+        let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
+        #expect(trainer.parameters === model.parameterArena)
+        #expect(trainer.parameters.count == model.parameterCount)
+    }
+
     let folder: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-tests-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -4,6 +4,7 @@
 // gradient's largest magnitude; the 10 AdamW losses <= 1e-4, and every weight after them <= 1e-4.
 // Two fixture sets: T = 8, and T = 150 ("long-"), long enough that the causal products run in row blocks.
 import Foundation
+import Checkpoints
 @testable import NanoGPT
 import TensorCore
 import Testing

@@ -151,8 +151,10 @@ BENCH_CONFIGS = {  # name: (vocab, block, n_embd, n_head, n_layer, batch)
 }
 
 
-def bench(names, threads, repeats):
-    """Prints one JSON line per config: median training ms/step and generation tokens/s."""
+def bench(names, threads, repeats, steps=0):
+    """Prints one JSON line per config: median training ms/step and generation tokens/s. With `steps`,
+    only training: the mean ms/step over that many consecutive steps after 5 warm-up steps (what the
+    Swift bench's --compare-pytorch interleaves with its own)."""
     import time
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -176,6 +178,13 @@ def bench(names, threads, repeats):
 
         for _ in range(5):
             train_step()
+        if steps:
+            start = time.perf_counter()
+            for _ in range(steps):
+                train_step()
+            print(json.dumps({"config": name, "steps": steps,
+                              "mean_ms_per_step": (time.perf_counter() - start) / steps * 1e3}), flush=True)
+            continue
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
@@ -263,10 +272,11 @@ if __name__ == "__main__":
     parser.add_argument("--bench", metavar="CONFIGS", help="time training and generation, e.g. T,S,M")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=0, help="with --bench: time only training, over this many steps")
     args = parser.parse_args()
     if args.write_fixtures:
         write_fixtures(args.write_fixtures)
     if args.bench:
-        bench(args.bench.split(","), args.threads, args.repeats)
+        bench(args.bench.split(","), args.threads, args.repeats, args.steps)
     if not args.write_fixtures and not args.bench:
         parser.error("give --write-fixtures FOLDER or --bench CONFIGS")

@@ -53,3 +53,35 @@ import Testing
         #expect(abs(dropped - 0.25) < 0.02)
     }
 }
+
+@Suite("Package graph") struct PackageGraphTests {
+    /// The model libraries hold concepts only: none of them imports the argument parser or the plot bridge
+    /// (those are ChapterSupport's, for the executables).
+    @Test func noModelLibraryImportsTheArgumentParserOrThePlotBridge() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources")
+        var offenders: [String] = []
+        for library in ["TensorCore", "TextData", "Training", "Layers", "Attention", "Transformer", "NanoGPT", "Checkpoints"] {
+            let folder = sources.appendingPathComponent(library)
+            for case let file as String in FileManager.default.enumerator(atPath: folder.path)! where file.hasSuffix(".swift") {
+                let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+                for line in text.split(separator: "\n") where line.hasPrefix("import ") || line.hasPrefix("@testable import ") {
+                    if ["ArgumentParser", "Plotting", "CGnuplotBridge", "ChapterSupport"].contains(where: { line.hasSuffix(" " + $0) }) {
+                        offenders.append("\(library)/\(file): \(line)")
+                    }
+                }
+            }
+        }
+        #expect(offenders.isEmpty, "\(offenders)")
+    }
+
+    /// Building a model to load weights into draws no random numbers.
+    @Test func withoutInitializationDrawsNothing() {
+        let random = SeededRandom(seed: 4)
+        let before = random.state
+        let weight = withoutInitialization { Tensor.normal([3, 5], std: 0.02, random: random, requiresGrad: true) }
+        #expect(random.state == before && weight.shape == [3, 5])
+        _ = Tensor.normal([2], std: 1, random: random)
+        #expect(random.state != before)   // and outside it, drawing works as before
+    }
+}

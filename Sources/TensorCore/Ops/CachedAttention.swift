@@ -36,7 +36,7 @@ public final class CachedRows {
 /// Returns (..., heads, n, size). Inference only: records no gradient.
 public func cachedAttention(queries: Tensor, keys: CachedRows, values: CachedRows, scale: Float) -> Tensor {
     let n = queries.shape[queries.shape.count - 2], total = keys.count, size = keys.size
-    precondition(!queries.requiresGrad || !BufferPool.shelves.recordsGradients,
+    precondition(!queries.requiresGrad || !ThreadMode.current.recordsGradients,
                  "cachedAttention is for inference: call it inside withoutGradients")
     precondition(queries.count == keys.heads * n * size && values.count == total && n <= total,
                  "cachedAttention: queries \(queries.shape) against \(total) cached positions of \(keys.heads) heads")

@@ -20,7 +20,7 @@ public func embedding(_ table: Tensor, ids: [Int], shape: [Int]) -> Tensor {
 /// The same numbers with another shape of the same size. Shares storage with x (no copy).
 public func reshape(_ x: Tensor, _ shape: [Int]) -> Tensor {
     precondition(shape.reduce(1, *) == x.count, "cannot reshape \(x.shape) to \(shape)")
-    let tracked = x.requiresGrad && BufferPool.shelves.recordsGradients
+    let tracked = x.requiresGrad && ThreadMode.current.recordsGradients
     return Tensor(shape: shape, storage: x.storage, requiresGrad: tracked, parents: tracked ? [x] : [],
                   backward: tracked ? { out, grads in grads.destination(for: x).map { x.backend.copy(out.grad!, to: $0) } } : nil)
 }

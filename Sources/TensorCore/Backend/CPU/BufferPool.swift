@@ -30,8 +30,6 @@ public enum BufferPool {
     final class Shelves {
         var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
         var allocations = 0
-        /// False inside `withoutGradients` (kept here because it is per thread, like the shelves).
-        var recordsGradients = true
         deinit { drain() }
         func drain() {
             for (_, pointers) in free { pointers.forEach { UnsafeMutableRawPointer($0).deallocate() } }

@@ -1,5 +1,7 @@
 // The data every chapter after 01 starts from, built exactly as chapter 01 builds it step by step.
+import TensorCore
 import TextData
+import Training
 
 extension TrainingOptions {
     /// Loads --data (or the default corpus), builds the --tokenizer, refuses sizes that cannot fit in memory,

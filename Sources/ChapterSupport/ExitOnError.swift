@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// Runs `body`; if it throws, prints `error: <what went wrong>` on one line to stderr and exits with
 /// status 1. Chapters use it so that bad input ends in a clear message, never a trap or a stack trace.

@@ -4,6 +4,7 @@ import Foundation
 import Plotting
 import TensorCore
 import TextData
+import Training
 
 public struct ChapterSummary: Codable, Sendable {
     public var chapter: String            // "01-bigram"

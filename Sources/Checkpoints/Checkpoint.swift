@@ -5,8 +5,10 @@
 // needed to rebuild the model: the format version, the config, the tokenizer (its characters, or its
 // byte-pair merges), the step.
 import Foundation
+import NanoGPT
 import TensorCore
 import TextData
+import Training
 
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
     public let description: String
@@ -95,7 +97,7 @@ public enum Checkpoint {
         do { try checkTensors(tensors, match: config) } catch let error as CheckpointError {
             throw CheckpointError("\(name): \(error.description)")
         }
-        let model = NanoGPT(config, seed: 0)
+        let model = withoutInitialization { NanoGPT(config, seed: 0) }   // every weight is loaded next
         try loadWeights(tensors, into: model)
         return LoadedCheckpoint(model: model, tokenizer: tokenizer, step: step, metadata: metadata)
     }

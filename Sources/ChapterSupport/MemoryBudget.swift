@@ -2,6 +2,7 @@
 // `--batch-size 1000000000` should end in one clear line, not in the operating system killing the process.
 import ArgumentParser
 import Foundation
+import Training
 
 public enum MemoryBudget {
     /// How many numbers a NanoGPT of these sizes holds (in Double, so absurd sizes cannot overflow). Every

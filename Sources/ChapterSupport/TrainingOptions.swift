@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import TensorCore
 import TextData
+import Training
 
 public struct TrainingOptions: ParsableArguments {
     @Option(help: "Optimizer steps.") public var steps: Int?

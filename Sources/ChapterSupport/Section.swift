@@ -1,5 +1,6 @@
 // A chapter's terminal output reads in the same order as its page.
 import Foundation
+import Training
 
 /// Prints a chapter section's title on a line of its own, `── 2. One Head of self-attention ──`, at the
 /// start of the section of main.swift whose `// MARK: - ` line carries the same title. A run in the

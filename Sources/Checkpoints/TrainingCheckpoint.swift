@@ -10,6 +10,7 @@
 // deletes the old optimizer file. A kill at any moment therefore leaves a model file whose optimizer
 // file exists and matches it.
 import Foundation
+import NanoGPT
 import TensorCore
 import TextData
 import Training
