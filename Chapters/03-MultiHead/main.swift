@@ -64,11 +64,12 @@ print("\(settings.table)\n")
 //               ...                     /
 // The projection lets the heads' findings mix before the next layer reads them.
 //
-// MultiHead.swift computes this two ways. `perHead` is the picture above, head by head. The fast path,
-// `allHeadsAtOnce`, notices that the key weights of all n heads stacked are just one (C, C) matrix (and
-// likewise the queries and values), so one matrix product makes k, q and v for every head, and the heads'
-// attention runs as one batch of shape (B, nh, T, T). Same numbers (a test checks), fewer, bigger products.
-// Both, from the library:
+// MultiHead.swift holds the weights in one of two layouts and computes each its own way. `.perHead` keeps
+// one Head per head, and `perHead` is the picture above, head by head. `.packed` notices that the key
+// weights of all n heads stacked are just one (C, C) matrix (and likewise the queries and values), keeps
+// the three as one (3C, C) matrix, and `allHeadsAtOnce` makes k, q and v for every head with one matrix
+// product and runs the heads' attention as one batch of shape (B, nh, T, T): fewer, bigger products. The
+// model trains the packed layout; checkpoints still name the weights per head, as PyTorch does. Both:
 // show: Sources/Attention/MultiHead.swift MultiHead.perHead MultiHead.allHeadsAtOnce
 //
 // `splitHeads` cuts the packed (B, T, 3C) product into keys, queries and values of shape (B, nh, T, hs);
@@ -77,13 +78,19 @@ print("\(settings.table)\n")
 
 section("1. MultiHead, shape by shape")
 let random = SeededRandom(seed: settings.seed)
-let demo = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, random: random)
+let demo = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, layout: .perHead, random: random)
+let packed = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, layout: .packed, random: random)
+packed.copyWeights(from: demo)   // the same weights, laid out as one (3C, C) matrix
 let demoInput = Tensor.normal([2, 5, settings.embeddingSize], std: 1, random: random)
 let demoOutput = demo(demoInput, training: false)
+let packedOutput = packed(demoInput, training: false)
 print("MultiHead with \(settings.heads) heads of size \(settings.embeddingSize / settings.heads): "
       + "x \(demoInput.shape) -> \(demoOutput.shape)")
 print("each head's attention: \(demo.lastAttention.map(\.shape))")
-print("parameters: \(demo.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(separator: ", "))\n")
+print("per head:  \(demo.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(separator: ", "))")
+print("packed:    \(packed.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(separator: ", "))")
+let layoutDifference = zip(demoOutput.values, packedOutput.values).map { abs($0 - $1) }.max() ?? 0
+print(String(format: "perHead and allHeadsAtOnce on the same weights: outputs differ by at most %.1e\n", layoutDifference))
 
 // MARK: - 2. The data (as in chapter 01)
 

@@ -2,52 +2,78 @@
 import Layers
 import TensorCore
 
-/// `heads` Heads of size C / heads side by side: each can attend to something different (one to the
-/// previous character, one to the start of the word, ...). Their outputs are concatenated back to C
+/// `headCount` heads of size C / headCount side by side: each can attend to something different (one to
+/// the previous character, one to the start of the word, ...). Their outputs are concatenated back to C
 /// channels and mixed by a projection, then dropout.
 ///
-/// Two ways to compute the same thing: `perHead` runs each Head on its own and concatenates (the way to
-/// read it), `allHeadsAtOnce` runs the key, query and value projections of every head as one matrix
-/// product and the attention of every head as one batch (the way to run it). A test proves they agree.
-/// Given an `AttentionCache`, the batched path also remembers this call's keys and values and attends
+/// Two layouts of the same weights, each with its own way to compute: `.perHead` keeps one `Head` per
+/// head and `perHead` runs each on its own and concatenates (the way to read it); `.packed` keeps every
+/// head's key, query and value weights as the rows of one (3C, C) matrix, and `allHeadsAtOnce` runs all
+/// the projections as one product and the attention of every head as one batch (the way to run it). A
+/// test copies weights from one layout to the other and proves the two equal. Checkpoints always use the
+/// per-head names and shapes of the PyTorch reference (`perHeadViews`).
+///
+/// Given an `AttentionCache`, the packed path also remembers this call's keys and values and attends
 /// over everything remembered: generation's key/value cache, with the same kernels.
 public final class MultiHead: Module {
+    public enum Layout: Sendable { case perHead, packed }
+    public let layout: Layout
+    public let headCount: Int
+    /// `.perHead`: one Head each, with its own key, query and value (empty when packed).
     public let heads: [Head]
+    /// `.packed`: the keys of heads 0 ..< nh, then their queries, then their values, as rows: (3C, C).
+    public let keyQueryValue: Tensor?
     public let projection: Linear
     let dropout: Dropout
-    /// The attention weights (B, nh, T, T) of the latest batched call.
+    /// The attention weights (B, nh, T, T) of the latest packed call.
     private var lastBatchedAttention: Tensor?
 
-    public init(headCount: Int, embeddingSize: Int, dropout: Dropout = .none, random: SeededRandom) {
+    /// Either layout draws the same numbers for the same generator, head by head (key, query, value).
+    public init(headCount: Int, embeddingSize: Int, layout: Layout = .packed, dropout: Dropout = .none, random: SeededRandom) {
         precondition(embeddingSize % headCount == 0, "embedding size must be divisible by the number of heads")
-        heads = (0..<headCount).map { _ in
-            Head(embeddingSize: embeddingSize, headSize: embeddingSize / headCount, dropout: dropout, random: random)
+        self.layout = layout
+        self.headCount = headCount
+        let size = embeddingSize / headCount
+        switch layout {
+        case .perHead:
+            heads = (0..<headCount).map { _ in Head(embeddingSize: embeddingSize, headSize: size, dropout: dropout, random: random) }
+            keyQueryValue = nil
+        case .packed:
+            // Head h's key is rows h*hs ..< (h+1)*hs, its query C + those rows, its value 2C + those rows.
+            let drawn = (0..<headCount).map { _ in
+                (0..<3).map { _ in Tensor.normal([size, embeddingSize], std: 0.02, random: random).values }
+            }
+            let rows = (0..<3).flatMap { part in drawn.flatMap { $0[part] } }
+            heads = []
+            keyQueryValue = Tensor(shape: [3 * embeddingSize, embeddingSize], values: rows, requiresGrad: true)
         }
         projection = Linear(embeddingSize, embeddingSize, random: random)
         self.dropout = dropout
     }
 
-    /// x (B, T, C) -> (B, T, C), by the batched path whenever the weights allow it (always with a cache).
+    /// x (B, T, C) -> (B, T, C), by the path of this layout (a cache needs the packed one).
     public func callAsFunction(_ x: Tensor, training: Bool, cache: AttentionCache? = nil) -> Tensor {
-        if let weights = joinedProjectionWeights() { return allHeadsAtOnce(x, weights: weights, training: training, cache: cache) }
-        if let cache { return allHeadsAtOnce(x, weights: copiedProjectionWeights(), training: training, cache: cache) }
-        return perHead(x, training: training)
+        switch layout {
+        case .packed: return allHeadsAtOnce(x, training: training, cache: cache)
+        case .perHead:
+            precondition(cache == nil, "a key/value cache needs the packed layout")
+            return perHead(x, training: training)
+        }
     }
 
     /// The teaching path: every Head on its own, outputs side by side.
     public func perHead(_ x: Tensor, training: Bool) -> Tensor {
-        lastBatchedAttention = nil
+        precondition(layout == .perHead, "perHead needs the per-head layout")
         let joined = concatenate(heads.map { $0(x, training: training) })   // n x (B, T, hs) -> (B, T, C)
         return dropout(projection(joined), training: training)
     }
 
-    /// The fast path. The key weights of all heads, then all query weights, then all value weights, lie
-    /// back to back in the parameter arena (see `namedParameters`), so together they are one (3C, C) matrix.
-    func allHeadsAtOnce(_ x: Tensor, weights: Tensor, training: Bool, cache: AttentionCache? = nil) -> Tensor {
+    /// The fast path: one product for every head's key, query and value, attention for all heads at once.
+    func allHeadsAtOnce(_ x: Tensor, training: Bool, cache: AttentionCache? = nil) -> Tensor {
         let (batch, time, channels) = (x.shape[0], x.shape[1], x.shape[2])
-        let (count, size) = (heads.count, channels / heads.count)
-        let packed = linear(x, weight: weights, bias: nil)                                              // (B, T, 3C)
-        let kqv = splitHeads(packed, parts: 3, heads: count)                                              // 3 x (B, nh, T, hs)
+        let size = channels / headCount
+        let packed = linear(x, weight: keyQueryValue!, bias: nil)                                       // (B, T, 3C)
+        let kqv = splitHeads(packed, parts: 3, heads: headCount)                                          // 3 x (B, nh, T, hs)
         let (k, q, v) = (kqv[0], kqv[1], kqv[2])
         let scale = 1 / Float(size).squareRoot()
         let mixed: Tensor
@@ -69,41 +95,52 @@ public final class MultiHead: Module {
         return dropout(projection(joined), training: training)
     }
 
-    /// All heads' key, query and value weights as one (3C, C) tensor, when they sit together in an arena.
-    public func joinedProjectionWeights() -> Tensor? {
-        let parts = heads.map(\.key.weight) + heads.map(\.query.weight) + heads.map(\.value.weight)
-        let channels = projection.weight.shape[0]
-        return Tensor.joinedView(of: parts, shape: [3 * channels, channels])
+    /// Copies the weights of a per-head MultiHead of the same sizes into this packed one (and its projection).
+    public func copyWeights(from perHead: MultiHead) {
+        precondition(layout == .packed && perHead.layout == .perHead && perHead.headCount == headCount,
+                     "copyWeights goes from a per-head MultiHead to a packed one of the same sizes")
+        let rows = perHead.heads.map(\.key.weight) + perHead.heads.map(\.query.weight) + perHead.heads.map(\.value.weight)
+        keyQueryValue!.storage.copy(fromHost: rows.flatMap(\.values))
+        projection.weight.storage.copy(fromHost: perHead.projection.weight.values)
+        projection.bias!.storage.copy(fromHost: perHead.projection.bias!.values)
     }
-
-    /// The same (3C, C) matrix as a copy, for heads whose weights do not sit together (a cache needs one).
-    func copiedProjectionWeights() -> Tensor {
-        let rows = heads.map(\.key.weight) + heads.map(\.query.weight) + heads.map(\.value.weight)   // (hs, C) each
-        let channels = projection.weight.shape[0]
-        return Tensor(shape: [3 * channels, channels], values: rows.flatMap(\.values))
-    }
-
-    /// Whether the latest call took the batched path (tests use it to prove they compared both paths).
-    public var lastCallWasBatched: Bool { lastBatchedAttention != nil }
 
     /// Each head's latest attention weights, (B, T, T) each.
     public var lastAttention: [Tensor] {
         guard let batched = lastBatchedAttention else { return heads.compactMap(\.lastAttention) }
         let perHead = swapAxes(batched, 0, 1)   // (nh, B, T, T)
-        let size = perHead.count / heads.count
+        let size = perHead.count / headCount
         let values = perHead.values
         let shape = [batched.shape[0], batched.shape[2], batched.shape[3]]   // (B, T, T)
-        return (0..<heads.count).map { h in Tensor(shape: shape, values: Array(values[(h * size)..<((h + 1) * size)])) }
+        return (0..<headCount).map { h in Tensor(shape: shape, values: Array(values[(h * size)..<((h + 1) * size)])) }
     }
 
-    /// Named as in PyTorch. Listed keys of every head first, then queries, then values, so that the
-    /// parameter arena stores them as one matrix (the order of a state dict does not matter to PyTorch).
+    /// What trains, named as in PyTorch where the layout is PyTorch's: per head, keys of every head first,
+    /// then queries, then values (the order the packed rows use); packed, the one matrix.
     public var namedParameters: [(String, Tensor)] {
-        let indexed = Array(heads.enumerated())
-        return indexed.map { ("heads.\($0).key.weight", $1.key.weight) }
-            + indexed.map { ("heads.\($0).query.weight", $1.query.weight) }
-            + indexed.map { ("heads.\($0).value.weight", $1.value.weight) }
-            + projection.parameters(prefixedWith: "proj")
+        switch layout {
+        case .perHead:
+            let indexed = Array(heads.enumerated())
+            return indexed.map { ("heads.\($0).key.weight", $1.key.weight) }
+                + indexed.map { ("heads.\($0).query.weight", $1.query.weight) }
+                + indexed.map { ("heads.\($0).value.weight", $1.value.weight) }
+                + projection.parameters(prefixedWith: "proj")
+        case .packed:
+            return [("key_query_value.weight", keyQueryValue!)] + projection.parameters(prefixedWith: "proj")
+        }
+    }
+
+    /// The packed (3C, C) matrix as the reference model's per-head tensors: (name, (hs, C) view) in the
+    /// order of `namedParameters`' per-head layout. The views share the matrix's numbers and gradient, so a
+    /// checkpoint reads and writes through them.
+    public static func perHeadViews(of keyQueryValue: Tensor, headCount: Int) -> [(String, Tensor)] {
+        let channels = keyQueryValue.shape[1], size = channels / headCount
+        return ["key", "query", "value"].enumerated().flatMap { part, projection in
+            (0..<headCount).map { h in
+                ("heads.\(h).\(projection).weight", Tensor.rows((part * channels + h * size)..<(part * channels + (h + 1) * size),
+                                                                of: keyQueryValue))
+            }
+        }
     }
 }
 

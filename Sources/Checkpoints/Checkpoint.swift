@@ -41,7 +41,7 @@ public enum Checkpoint {
             "tokenizer": String(decoding: try encoder.encode(tokenizer), as: UTF8.self),
             "step": String(step),
         ].merging(extraMetadata) { _, extra in extra }
-        try AtomicFile.write(try SafeTensors.encode(model.namedParameters, metadata: metadata),
+        try AtomicFile.write(try SafeTensors.encode(model.stateDictionary, metadata: metadata),
                              to: folder.appendingPathComponent(weightsFile))
     }
 
@@ -161,7 +161,7 @@ public enum Checkpoint {
     /// Copies checked tensors into the model's parameters.
     public static func loadWeights(_ tensors: [String: SafeTensors.Entry], into model: NanoGPT) throws {
         try checkTensors(tensors, match: model.config)
-        for (name, parameter) in model.namedParameters {
+        for (name, parameter) in model.stateDictionary {   // per-head names; the packed matrix fills through its views
             parameter.storage.copy(fromHost: tensors[name]!.values)
         }
     }

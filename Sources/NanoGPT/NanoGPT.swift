@@ -1,4 +1,5 @@
 // Chapter 05: the whole model.
+import Attention
 import Foundation
 import Layers
 import TensorCore
@@ -38,7 +39,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         let tail: [(String, [Int])] = [("ln_f.weight", [c]), ("ln_f.bias", [c]), ("lm_head.weight", [v, c]), ("lm_head.bias", [v])]
         let blocks = (0..<layerCount).lazy.flatMap { layer -> [(String, [Int])] in
             let prefix = "blocks.\(layer)"
-            // All heads' keys, then queries, then values: MultiHead's order (one matrix in the arena).
+            // All heads' keys, then queries, then values: the rows of MultiHead's packed matrix.
             let heads = ["key", "query", "value"].flatMap { projection in
                 (0..<headCount).map { h in ("\(prefix).sa.heads.\(h).\(projection).weight", [hs, c]) }
             }
@@ -67,8 +68,7 @@ public final class NanoGPT: LanguageModel, Module {
     public let languageModelHead: Linear
     /// The model's dropout: its probability, and the generator of its masks.
     public let dropout: Dropout
-    /// The parameters, packed into one arena from the start: MultiHead's fast path reads every head's
-    /// key, query and value weights there as one matrix, and a Trainer adopts it as it is.
+    /// The parameters, packed into one arena from the start; a Trainer adopts it as it is.
     public private(set) var parameterArena: Parameters?
 
     /// Weights from N(0, 0.02^2) drawn with `seed`; dropout masks from a generator derived from it.
@@ -110,6 +110,19 @@ public final class NanoGPT: LanguageModel, Module {
 
     /// Every block's attention weights from the latest forward pass: [layer][head] -> (B, T, T).
     public var lastAttention: [[Tensor]] { blocks.map(\.attention.lastAttention) }
+
+    /// Every tensor under the name and shape the reference PyTorch model gives it, for checkpoints:
+    /// `namedParameters`, with each MultiHead's packed (3C, C) matrix as PyTorch's per-head (hs, C) weights
+    /// (views into it). The order of `config.parameterShapes`.
+    public var stateDictionary: [(String, Tensor)] {
+        embedding.namedParameters
+            + blocks.enumerated().flatMap { layer, block in
+                let packed = MultiHead.perHeadViews(of: block.attention.keyQueryValue!, headCount: config.headCount)
+                return packed.map { ("blocks.\(layer).sa.\($0.0)", $0.1) }
+                    + block.parameters(prefixedWith: "blocks.\(layer)").filter { !$0.0.hasSuffix(".sa.key_query_value.weight") }
+            }
+            + finalNorm.parameters(prefixedWith: "ln_f") + languageModelHead.parameters(prefixedWith: "lm_head")
+    }
 
     public var namedParameters: [(String, Tensor)] {
         embedding.namedParameters

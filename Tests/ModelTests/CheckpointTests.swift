@@ -129,22 +129,22 @@ struct CheckpointTests {
         func message(_ url: URL) -> String {
             do { _ = try Checkpoint.load(from: url); return "no error" } catch { return "\(error)" }
         }
-        #expect(message(try save(model.namedParameters, config: config)) == "no error")
-        #expect(message(try save(model.namedParameters, config: config, version: "99")).contains("format version \"99\" is not supported"))
-        #expect(message(try save(Array(model.namedParameters.dropLast()), config: config)).contains("lm_head.bias"))
-        let extra = model.namedParameters + [("blocks.9.ln1.bias", Tensor.zeros([8]))]
+        #expect(message(try save(model.stateDictionary, config: config)) == "no error")
+        #expect(message(try save(model.stateDictionary, config: config, version: "99")).contains("format version \"99\" is not supported"))
+        #expect(message(try save(Array(model.stateDictionary.dropLast()), config: config)).contains("lm_head.bias"))
+        let extra = model.stateDictionary + [("blocks.9.ln1.bias", Tensor.zeros([8]))]
         #expect(message(try save(extra, config: config)).contains("blocks.9.ln1.bias"))
         var wrongHeads = config
         wrongHeads.headCount = 4   // same total size, different per-head shapes
         // Four heads of 2 instead of two heads of 4: the per-head tensors no longer match.
-        let wrongHeadsMessage = message(try save(model.namedParameters, config: wrongHeads))
+        let wrongHeadsMessage = message(try save(model.stateDictionary, config: wrongHeads))
         #expect(wrongHeadsMessage.contains("blocks.0.sa.heads.0.key.weight has shape [4, 8] but the config needs [2, 8]"))
         var indivisible = config
         indivisible.headCount = 3
-        #expect(message(try save(model.namedParameters, config: indivisible)).contains("not divisible"))
+        #expect(message(try save(model.stateDictionary, config: indivisible)).contains("not divisible"))
         var huge = config
         huge.layerCount = 1_000_000_000
-        #expect(message(try save(model.namedParameters, config: huge)).contains("layerCount is 1000000000, above the limit of 1024"))
+        #expect(message(try save(model.stateDictionary, config: huge)).contains("layerCount is 1000000000, above the limit of 1024"))
         #expect(message(folder.appendingPathComponent("nowhere")).contains("checkpoint not found"))
     }
 }

@@ -63,14 +63,14 @@ struct ModelTests {
     }
 
     @Test func aMultiHeadWithOneHeadIsThatHeadFollowedByTheProjection() {
-        let multi = MultiHead(headCount: 1, embeddingSize: 6, random: random)
+        let multi = MultiHead(headCount: 1, embeddingSize: 6, layout: .perHead, random: random)
         let x = Tensor.normal([2, 4, 6], std: 1, random: random)
         let expected = multi.projection(multi.heads[0](x, training: false))
         #expect(largestDifference(multi(x, training: false).values, expected.values) < 1e-6)
     }
 
     @Test func multiHeadConcatenatesItsHeadsInOrder() {
-        let multi = MultiHead(headCount: 3, embeddingSize: 6, random: random)
+        let multi = MultiHead(headCount: 3, embeddingSize: 6, layout: .perHead, random: random)
         let x = Tensor.normal([1, 3, 6], std: 1, random: random)
         let joined = concatenate(multi.heads.map { $0(x, training: false) })
         #expect(largestDifference(multi(x, training: false).values, multi.projection(joined).values) < 1e-6)
@@ -80,38 +80,45 @@ struct ModelTests {
             "heads.0.value.weight", "heads.1.value.weight", "heads.2.value.weight", "proj.weight", "proj.bias"])
     }
 
+    /// The two layouts compute the same function: weights copied from a per-head MultiHead into a packed
+    /// one give the same outputs, attention weights and gradients (the packed gradient's rows are the
+    /// per-head gradients), forward and backward.
     @Test func allHeadsAtOnceEqualsHeadByHeadForwardAndBackward() {
-        let multi = MultiHead(headCount: 4, embeddingSize: 16, random: random)
-        let parameters = Parameters(multi.namedParameters)   // packing into an arena enables the batched path
+        let slow = MultiHead(headCount: 4, embeddingSize: 16, layout: .perHead, random: random)
+        let fast = MultiHead(headCount: 4, embeddingSize: 16, layout: .packed, random: SeededRandom(seed: 99))
+        fast.copyWeights(from: slow)
         let x = Tensor.normal([3, 5, 16], std: 1, random: random, requiresGrad: true)
         let targets = (0..<15).map { $0 % 16 }
 
-        parameters.zeroGrad(); x.clearGrad()
-        let slow = multi.perHead(x, training: false)
-        crossEntropy(slow, targets: targets).backward()
-        let slowGrads = parameters.grads.toHost(), slowInputGrad = x.gradValues!
-        let slowAttention = multi.lastAttention.map(\.values)
+        let slowOutput = slow(x, training: false)
+        crossEntropy(slowOutput, targets: targets).backward()
+        let slowGrads = slow.namedParameters.map { $0.1.gradValues! }, slowInputGrad = x.gradValues!
+        let slowAttention = slow.lastAttention.map(\.values)
 
-        parameters.zeroGrad(); x.clearGrad()
-        let fast = multi(x, training: false)   // takes the batched path
-        #expect(multi.lastCallWasBatched, "the batched path did not run: this test would compare perHead with itself")
-        crossEntropy(fast, targets: targets).backward()
-        #expect(largestDifference(slow.values, fast.values) < 1e-5)
-        #expect(largestDifference(slowGrads, parameters.grads.toHost()) < 1e-5)
+        x.clearGrad()
+        let fastOutput = fast(x, training: false)
+        crossEntropy(fastOutput, targets: targets).backward()
+        #expect(largestDifference(slowOutput.values, fastOutput.values) < 1e-5)
         #expect(largestDifference(slowInputGrad, x.gradValues!) < 1e-5)
-        #expect(zip(slowAttention, multi.lastAttention.map(\.values)).allSatisfy { largestDifference($0, $1) < 1e-6 })
+        let fastGrads = MultiHead.perHeadViews(of: fast.keyQueryValue!, headCount: 4).map { $0.1.gradValues! }
+            + [fast.projection.weight.gradValues!, fast.projection.bias!.gradValues!]
+        #expect(zip(slowGrads, fastGrads).allSatisfy { largestDifference($0, $1) < 1e-5 })
+        #expect(zip(slowAttention, fast.lastAttention.map(\.values)).allSatisfy { largestDifference($0, $1) < 1e-6 })
+        #expect(fast.namedParameters.map(\.0) == ["key_query_value.weight", "proj.weight", "proj.bias"])
     }
 
-    @Test func withoutAnArenaMultiHeadFallsBackToThePerHeadPath() {
-        let multi = MultiHead(headCount: 2, embeddingSize: 8, random: random)
-        let x = Tensor.normal([1, 3, 8], std: 1, random: random)
-        let output = multi(x, training: false)
-        #expect(!multi.lastCallWasBatched)
-        #expect(output.values == multi.perHead(x, training: false).values)
+    /// For the same generator, both layouts start from the same weights (drawn head by head).
+    @Test func bothLayoutsDrawTheSameInitialWeights() {
+        let perHead = MultiHead(headCount: 2, embeddingSize: 8, layout: .perHead, random: SeededRandom(seed: 4))
+        let packed = MultiHead(headCount: 2, embeddingSize: 8, layout: .packed, random: SeededRandom(seed: 4))
+        let views = MultiHead.perHeadViews(of: packed.keyQueryValue!, headCount: 2)
+        #expect(views.map(\.0) == perHead.namedParameters.prefix(6).map(\.0))
+        #expect(zip(views, perHead.namedParameters).allSatisfy { $0.1.values == $1.1.values })
+        #expect(packed.projection.weight.values == perHead.projection.weight.values)
     }
 
-    /// The packed (3C, C) key/query/value weight is a view over every head's three weights; its gradient
-    /// is checked by finite differences through the whole model (two layers, the batched path).
+    /// The packed (3C, C) key/query/value weight's gradient is checked by finite differences through the
+    /// whole model (two layers, the batched path).
     @Test func theFusedKeyQueryValueWeightPassesAGradientCheckInsideAWholeModel() throws {
         let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 6, embeddingSize: 8, headCount: 2, layerCount: 2), seed: 5)
         // Weights larger than GPT's 0.02, so attention is far from uniform and the gradient carries signal.
@@ -119,14 +126,13 @@ struct ModelTests {
         for (_, parameter) in model.namedParameters where parameter.shape.count >= 2 {
             for i in 0..<parameter.count { parameter.storage[i] = 0.4 * weights.normal() }
         }
-        let fused = try #require(model.blocks[0].attention.joinedProjectionWeights(), "the model's heads are not packed")
+        let fused = try #require(model.blocks[0].attention.keyQueryValue, "the model's heads are not packed")
         #expect(fused.shape == [24, 8])
         let ids = (0..<12).map { $0 % 7 }, targets = (0..<12).map { ($0 * 3 + 1) % 7 }
         // epsilon 1e-3: with weights this large the loss curves enough that 1e-2 misjudges the slope.
         let result = gradientCheck([fused], epsilon: 1e-3, absoluteTolerance: 1e-3, relativeTolerance: 2e-2) {
             crossEntropy(model.logits(ids, batchSize: 2, length: 6, training: false), targets: targets)
         }
-        #expect(model.blocks[0].attention.lastCallWasBatched)
         #expect(result.passed, "\(result)")
         // A gradient of zeros would pass a loose check: this one is far above the tolerance.
         let largest = try #require(fused.gradValues).map(abs).max() ?? 0
@@ -150,7 +156,7 @@ struct ModelTests {
             for i in 0..<tensor.count { tensor.storage[i] *= 15 }
         }
         let ids = [1, 4, 2, 6, 0, 3, 3, 5], targets = [4, 2, 6, 0, 3, 3, 5, 1]
-        let checked = model.namedParameters.filter { ["blocks.1.sa.heads.0.query.weight", "blocks.0.ffwd.net.0.bias",
+        let checked = model.stateDictionary.filter { ["blocks.1.sa.heads.0.query.weight", "blocks.0.ffwd.net.0.bias",
                                                       "blocks.0.ln1.weight", "position_embedding_table.weight",
                                                       "lm_head.weight"].contains($0.0) }.map(\.1)
         #expect(checked.count == 5)
@@ -163,7 +169,7 @@ struct ModelTests {
 
     @Test func nanoGPTHasThePyTorchStateDictNames() {
         let model = NanoGPT(GPTConfig(vocabularySize: 5, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1), seed: 1)
-        let shapes = Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.0, $0.1.shape) })
+        let shapes = Dictionary(uniqueKeysWithValues: model.stateDictionary.map { ($0.0, $0.1.shape) })
         #expect(shapes["token_embedding_table.weight"] == [5, 8])
         #expect(shapes["position_embedding_table.weight"] == [4, 8])
         #expect(shapes["blocks.0.sa.heads.1.key.weight"] == [4, 8])
@@ -173,8 +179,11 @@ struct ModelTests {
         #expect(shapes["ln_f.weight"] == [8] && shapes["lm_head.weight"] == [5, 8] && shapes["lm_head.bias"] == [5])
         #expect(shapes.count == 2 + 2 * 3 + 2 + 4 + 4 + 2 + 2)
         #expect(Double(model.parameterCount) == model.config.parameterCount)
-        #expect(model.namedParameters.map(\.0) == model.config.parameterShapes.map(\.0))
-        #expect(model.namedParameters.map(\.1.shape) == model.config.parameterShapes.map(\.1))
+        #expect(model.stateDictionary.map(\.0) == model.config.parameterShapes.map(\.0))
+        #expect(model.stateDictionary.map(\.1.shape) == model.config.parameterShapes.map(\.1))
+        // What trains: the same numbers, with each layer's key/query/value weights as one packed matrix.
+        #expect(model.namedParameters.map(\.0).contains("blocks.0.sa.key_query_value.weight"))
+        #expect(model.stateDictionary.reduce(0) { $0 + $1.1.count } == model.parameterCount)
     }
 
     @Test func theSameSeedBuildsTheSameModel() {

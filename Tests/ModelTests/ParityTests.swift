@@ -45,7 +45,7 @@ struct ParityTests {
         #expect(abs(loss.scalar - expected["loss"]!.values[0]) <= 1e-5)
 
         loss.backward()
-        for (name, parameter) in model.namedParameters {
+        for (name, parameter) in model.stateDictionary {
             let reference = try #require(expected["grad." + name], "no PyTorch gradient for \(name)")
             let scale = max(reference.values.map(abs).max() ?? 0, 1e-6)
             let relative = largestDifference(parameter.gradValues!, reference.values) / scale
@@ -64,7 +64,7 @@ struct ParityTests {
     func tenAdamWStepsMatchPyTorch(set: String) throws {
         let model = try model(set)
         let expected = try load(set + "expected.safetensors").tensors
-        let parameters = Parameters(model.namedParameters)
+        let parameters = model.parameterArena!   // the model's own arena, as a Trainer adopts it
         let optimizer = AdamW(for: parameters, beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.1)
         let inputs = ids(expected["train.idx"]!), targets = ids(expected["train.targets"]!)
         let shape = expected["train.idx"]!.shape   // (steps, B, T)
@@ -81,7 +81,7 @@ struct ParityTests {
             #expect(abs(loss.scalar - reference) <= 1e-4, "step \(step)")
         }
         // Not only the losses: every weight after the ten steps.
-        for (name, parameter) in model.namedParameters {
+        for (name, parameter) in model.stateDictionary {
             let reference = try #require(expected["trained." + name], "no trained PyTorch weight for \(name)")
             let difference = largestDifference(parameter.values, reference.values)
             print("trained \(name): max |difference| = \(difference)")

@@ -63,17 +63,20 @@ public final class Parameters {
 }
 
 extension Tensor {
-    /// One tensor over several parameters that lie back to back in the same arena, values and gradients
-    /// alike, or nil when they do not. Reading it reads them; gradients that flow into it land in theirs.
-    /// This is how MultiHead runs the key, query and value projections of all its heads as one matrix.
-    public static func joinedView(of parts: [Tensor], shape: [Int]) -> Tensor? {
-        guard parts.allSatisfy(\.requiresGrad), shape.reduce(1, *) == parts.reduce(0, { $0 + $1.count }),
-              let values = Storage.contiguousRun(of: parts.map(\.storage)),
-              let grads = Storage.contiguousRun(of: parts.compactMap(\.grad)), grads.count == values.count else { return nil }
-        let view = Tensor(shape: shape, storage: values, requiresGrad: true, parents: [], backward: nil)
-        view.grad = grads
-        view.gradState = .holding   // it shares the parameters' gradients: what flows in is added to them
-        view.gradLivesInArena = true
+    /// Rows `range` of a matrix, sharing its numbers and (when it has one) its gradient: no copy. For reading,
+    /// loading and checking a slice of a parameter (the reference model's per-head weights inside MultiHead's
+    /// packed matrix), not for computing with: no gradient flows through it as an op.
+    public static func rows(_ range: Range<Int>, of matrix: Tensor) -> Tensor {
+        precondition(matrix.shape.count == 2 && range.lowerBound >= 0 && range.upperBound <= matrix.shape[0],
+                     "rows \(range) of a \(matrix.shape) matrix")
+        let width = matrix.shape[1], start = range.lowerBound * width, count = range.count * width
+        let view = Tensor(shape: [range.count, width], storage: Storage(viewing: matrix.storage, offset: start, count: count),
+                          requiresGrad: matrix.requiresGrad, parents: [], backward: nil)
+        if let grad = matrix.grad {
+            view.grad = Storage(viewing: grad, offset: start, count: count)
+            view.gradState = .holding
+            view.gradLivesInArena = true   // clearGrad zeroes its rows of the matrix's gradient
+        }
         return view
     }
 }
