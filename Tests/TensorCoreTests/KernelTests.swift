@@ -20,6 +20,31 @@ struct KernelTests {
         #expect(maxAbsoluteDifference(fast.values, slow) < 1e-5)
     }
 
+    /// The cache's attention: queries at positions offset ..< offset + m against keys 0 ..< offset + m that
+    /// sit `capacity` rows apart per head, with the causal mask shifted by the offset, against the plain
+    /// definition (masked products, softmax of each row, weighted sum of the values). m = 70 > 64, so the
+    /// backend's causal row blocks are exercised too.
+    @Test(arguments: [(1, 0), (70, 3), (5, 80)])
+    func cachedAttentionMatchesTheDefinition(queries m: Int, offset: Int) {
+        let (heads, d, capacity) = (2, 3, 160), n = offset + m, scale: Float = 0.7
+        let q = randomTensor([heads, m, d], random, requiresGrad: false)
+        let keys = CachedRows(heads: heads, capacity: capacity, size: d), values = CachedRows(heads: heads, capacity: capacity, size: d)
+        let k = randomTensor([heads, n, d], random, requiresGrad: false), v = randomTensor([heads, n, d], random, requiresGrad: false)
+        keys.append(k)
+        values.append(v)
+        let fast = cachedAttention(queries: q, keys: keys, values: values, scale: scale).values
+        var slow: [Float] = []
+        for h in 0..<heads {
+            for i in 0..<m {
+                let visible = offset + i + 1
+                let scores = (0..<visible).map { j in scale * (0..<d).reduce(Float(0)) { $0 + q[h, i, $1] * k[h, j, $1] } }
+                let weights = NaiveKernels.softmax(scores)
+                slow += (0..<d).map { c in (0..<visible).reduce(Float(0)) { $0 + weights[$1] * v[h, $1, c] } }
+            }
+        }
+        #expect(maxAbsoluteDifference(fast, slow) < 1e-5)
+    }
+
     @Test(arguments: [[3], [2, 3]])
     func batchedMatmulMatchesTheLoopPerBatchElement(batch: [Int]) {
         let (m, n, k) = (4, 6, 5), count = batch.reduce(1, *)
