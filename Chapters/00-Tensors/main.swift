@@ -18,7 +18,6 @@ import ChapterSupport
 import Foundation
 import Plotting
 import TensorCore
-import Training
 
 struct Chapter00: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -30,7 +30,8 @@ struct Bench: ParsableCommand {
     var modelOnly = false
     @Flag(help: "Also time the PyTorch reference (Tests/Reference/nanogpt_reference.py; needs torch) in this run, and print ratios.")
     var comparePytorch = false
-    @Option(help: "With --compare-pytorch: steady-state training steps each side times per round (at least 2).") var compareSteps = 200
+    @Option(help: "With --compare-pytorch: steady-state training steps each side times per round (default: T 5000, S 400, M 200, so the steps, not the processes' start-up, fill the time; M then takes about an hour).")
+    var compareSteps: Int?
     @Option(help: "With --compare-pytorch: rounds, each ours then PyTorch, one process each.") var compareRounds = 3
     @Option(help: .hidden) var timeSteps = 0   // one config, N steps, one JSON line: what --compare-pytorch runs
     @Option(help: "Time only the byte-pair tokenizer: train on this text and encode all of it, with and without GPT-2's pre-split.")
@@ -44,7 +45,7 @@ struct Bench: ParsableCommand {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if repeats <= 0 { throw ValidationError("--repeats must be positive") }
         if tokenizerRepeats <= 0 { throw ValidationError("--tokenizer-repeats must be positive") }
-        if compareSteps < 2 || compareRounds < 1 { throw ValidationError("--compare-steps must be at least 2 and --compare-rounds at least 1") }
+        if (compareSteps ?? 2) < 2 || compareRounds < 1 { throw ValidationError("--compare-steps must be at least 2 and --compare-rounds at least 1") }
         if !(256...65536).contains(vocabularySize) { throw ValidationError("--vocabulary-size must be in 256...65536") }
     }
 
@@ -92,7 +93,7 @@ struct Bench: ParsableCommand {
     /// warm-up), over the steps in between. Rounds alternate ours, PyTorch, ours, PyTorch, so a slow phase
     /// of the machine falls on both; the spread over rounds is printed.
     func compareTrainingWithPyTorch() {
-        print("\nTraining against PyTorch: \(compareRounds) rounds, each ours then PyTorch, \(compareSteps) steps each, one process each;")
+        print("\nTraining against PyTorch: \(compareRounds) rounds, each ours then PyTorch, one process each;")
         print("\"in\": the mean step as timed inside the process; \"wall\": (process wall time - a 1-step run's) / (steps - 1)")
         print("config  round   ours ms/step (in / wall)   PyTorch ms/step (in / wall)   speed-up (in / wall)")
         let me = Bundle.main.executablePath ?? CommandLine.arguments[0]
@@ -105,6 +106,8 @@ struct Bench: ParsableCommand {
                                           "--threads", threads])
         }
         for name in configs.split(separator: ",").map(String.init) where Self.trainingConfigs[name] != nil {
+            let compareSteps = self.compareSteps ?? ["T": 5_000, "S": 400, "M": 200][name]!
+            print("\(name): \(compareSteps) steps a process")
             guard let ourStart = ours(name, 1), let theirStart = theirs(name, 1) else {
                 print("  \(name): a run failed (is torch installed? pip install torch safetensors)"); return
             }
