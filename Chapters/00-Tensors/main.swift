@@ -86,8 +86,9 @@ print("(\(BLAS.threadCount) BLAS thread(s), OpenBLAS kernel \(BLAS.coreName))\n"
 // dL/dx = dh W.
 //
 // Every op in the tensor core is written this way: the result remembers its inputs and a closure that,
-// given the result's gradient, writes (or adds) the gradients of its inputs. The backward step sits
-// right above the forward computation. ReLU, then linear (whose three gradients are three matrix products):
+// given the result's gradient, writes the gradients of its inputs into buffers the engine hands it. The
+// backward step sits right above the forward computation, and the arithmetic of both is the backend's
+// (`x.backend`: the CPU's, here). ReLU, then linear (whose three gradients are three matrix products):
 // show: Sources/TensorCore/Ops/Elementwise.swift relu
 // show: Sources/TensorCore/Ops/Matmul.swift linear
 //
@@ -95,6 +96,11 @@ print("(\(BLAS.threadCount) BLAS thread(s), OpenBLAS kernel \(BLAS.coreName))\n"
 // backward() then orders the graph and runs the closures from the loss back to the leaves:
 // show: Sources/TensorCore/Tensor.swift Tensor.result
 // show: Sources/TensorCore/Autograd.swift Tensor.backward Tensor.topologicalOrder
+//
+// A tensor used twice (x in x + f(x)) gets a gradient from each use, and they must add up. The ops never
+// deal with that: `GradientBuffers` gives the first gradient to arrive the tensor's own new buffer, and
+// any later one a temporary that the engine adds in once the closure has run:
+// show: Sources/TensorCore/Autograd.swift GradientBuffers
 
 section("3. Autograd on a tiny expression")
 let weight = Tensor(shape: [2, 3], values: [0.5, -1, 0.25, 1, 0.5, -0.5], requiresGrad: true)

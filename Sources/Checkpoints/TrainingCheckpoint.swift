@@ -83,8 +83,10 @@ public enum TrainingCheckpoint {
             trainer.optimizer.secondMoment.copy(fromHost: secondMoment)
             try trainer.restore(trainerState)
             // Files written before the masks were counter-based hold a four-word generator state instead:
-            // their run goes on with fresh masks from the model's seed.
-            if dropoutRandom.count == 2 { (checkpoint.model.dropout.seed, checkpoint.model.dropout.masksDrawn) = (dropoutRandom[0], dropoutRandom[1]) }
+            // their run goes on with fresh masks from the run's seed (as a new run of it would draw them).
+            let dropout = checkpoint.model.dropout
+            (dropout.seed, dropout.masksDrawn) = dropoutRandom.count == 2 ? (dropoutRandom[0], dropoutRandom[1])
+                : (hyperparameters.seed &+ 4, 0)
         }
     }
 

@@ -7,7 +7,7 @@ public enum PyTorchInitialization {
     ///   nn.Embedding (`*_embedding_table.weight`)   N(0, 1)
     ///   nn.Linear weight (out, in) and its bias     uniform in [-1/sqrt(in), 1/sqrt(in)]
     ///   nn.LayerNorm weight and bias                1 and 0
-    /// Call it before a Trainer adopts the parameters.
+    /// Call it before training (it writes the values in place, wherever they live).
     public static func apply(to parameters: [(String, Tensor)], random: SeededRandom) {
         let shapes = Dictionary(parameters.map { ($0.0, $0.1.shape) }, uniquingKeysWith: { first, _ in first })
         for (name, tensor) in parameters {

@@ -31,7 +31,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     }
 
     /// The name and shape of every parameter of a model with this config, in the order of
-    /// `NanoGPT.namedParameters`, produced lazily (a corrupt config with a billion layers costs nothing
+    /// `NanoGPT.stateDictionary` (PyTorch's per-head names), produced lazily (a corrupt config with a billion layers costs nothing
     /// until someone iterates that far).
     public var parameterShapes: some Sequence<(String, [Int])> {
         let (v, t, c, hs) = (vocabularySize, blockSize, embeddingSize, embeddingSize / max(1, headCount))

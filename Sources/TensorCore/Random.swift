@@ -1,5 +1,6 @@
-// A seeded pseudo-random generator whose algorithm is written down, so runs are reproducible
-// bit for bit (same seed, same machine, same thread count).
+// Seeded pseudo-random numbers whose algorithms are written down, so runs are reproducible bit for bit
+// (same seed, same machine, same thread count): xoshiro256** for weights and batches, and the
+// counter-based Philox4x32-10 for dropout masks (the same on every backend, in any order).
 import Foundation
 
 /// xoshiro256** (Blackman and Vigna, 2018): 256 bits of state, period 2^256 - 1.

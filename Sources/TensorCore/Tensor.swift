@@ -52,8 +52,8 @@ public final class Tensor {
         self.init(shape: shape, storage: Storage(host: values), requiresGrad: requiresGrad, parents: [], backward: nil)
     }
 
-    /// A constant tensor that reads `storage` in place (no copy): for example the first rows of a
-    /// key/value cache.
+    /// A constant tensor that reads `storage` in place (no copy): for example the optimizer's moments,
+    /// written to a file as they lie.
     public convenience init(shape: [Int], sharing storage: Storage) {
         self.init(shape: shape, storage: storage, requiresGrad: false, parents: [], backward: nil)
     }
@@ -121,11 +121,12 @@ public final class Tensor {
     /// Forgets the gradient. A parameter's gradient lives in its arena, where the optimizer reads it, so
     /// there it is zeroed in place instead: dropping it would detach the parameter from the optimizer.
     public func clearGrad() {
-        if let grad, gradLivesInArena { grad.fill(0); gradState = .zeroed } else { grad = nil; gradState = .absent }
+        if let grad, gradIsSharedView { grad.fill(0); gradState = .zeroed } else { grad = nil; gradState = .absent }
     }
 
-    /// Set by `Parameters` for the tensors whose gradient is a view into its arena.
-    var gradLivesInArena = false
+    /// True when `grad` is a view into a larger gradient: a parameter's slot in its arena (set by
+    /// `Parameters`), or rows of a matrix's gradient (`Tensor.rows`). Such a gradient is cleared in place.
+    var gradIsSharedView = false
 }
 
 extension Tensor: CustomStringConvertible {

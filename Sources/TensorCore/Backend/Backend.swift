@@ -21,7 +21,12 @@
 /// keys 0 ... `offset` + i. Scores are (..., queries, offset + queries) at most.
 public struct CausalMask: Equatable, Sendable {
     public var queries: Int, offset: Int
-    public init(queries: Int, offset: Int = 0) { self.queries = queries; self.offset = offset }
+    public init(queries: Int, offset: Int = 0) {
+        precondition(queries > 0 && offset >= 0, "a causal mask needs queries > 0 and offset >= 0")
+        self.queries = queries; self.offset = offset
+    }
+    /// True when `keys` keys are enough for every query (offset + queries of them).
+    public func fits(keys: Int) -> Bool { offset + queries <= keys }
     /// How many keys query row `r` (of any batch element) sees.
     @inline(__always) public func visibleKeys(row r: Int) -> Int { offset &+ (r % queries) &+ 1 }
 }
@@ -58,13 +63,15 @@ public protocol Backend: AnyObject {
     /// are skipped and their probabilities are exactly 0. P is (batch, m, n), contiguous.
     func attentionWeights(queries: Storage, keys: Storage, keysBatchStride: Int, out: Storage, batch: Int,
                           m: Int, n: Int, d: Int, causal: CausalMask?, scale: Float)
-    /// dQ and dK of `attentionWeights` from P and dP. `scratch` holds batch * m * n floats.
+    /// dQ and dK of `attentionWeights` from P and dP (keys contiguous: n * d apart, as in training).
+    /// `scratch` holds batch * m * n floats.
     func attentionWeightsBackward(probabilities: Storage, _ g: Storage, queries: Storage, keys: Storage,
                                   queriesGrad: Storage?, keysGrad: Storage?, scratch: Storage, batch: Int,
                                   m: Int, n: Int, d: Int, causal: CausalMask?, scale: Float)
     /// out = P V per batch element, P (m, n) causal (masked entries 0, skipped), V (n, d) `valuesBatchStride` apart.
     func weightedSum(weights: Storage, values: Storage, valuesBatchStride: Int, out: Storage, batch: Int,
                      m: Int, n: Int, d: Int, causal: CausalMask)
+    /// dW (defined where the mask keeps weights: the rest is never read) and dV, values contiguous.
     func weightedSumBackward(_ g: Storage, weights: Storage, values: Storage, weightsGrad: Storage?,
                              valuesGrad: Storage?, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask)
 

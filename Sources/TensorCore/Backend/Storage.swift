@@ -70,21 +70,6 @@ public final class Storage {
 
     // MARK: Views
 
-    /// One storage over `parts` when they lie back to back in the same buffer, in order; nil otherwise.
-    public static func contiguousRun(of parts: [Storage]) -> Storage? {
-        guard let first = parts.first else { return nil }
-        var end = first.offset
-        for part in parts {
-            guard part.memory === first.memory, part.offset == end else { return nil }
-            end += part.count
-        }
-        return Storage(memory: first.memory, backend: first.backend, offset: first.offset, count: end - first.offset)
-    }
-
-    private init(memory: AnyObject, backend: any Backend, offset: Int, count: Int) {
-        self.memory = memory; self.backend = backend; self.offset = offset; self.count = count
-    }
-
     /// Whether `self` is a view into a larger buffer that also holds other storages (an arena).
     public func isView(into arena: Storage) -> Bool {
         memory === arena.memory && offset >= arena.offset && offset + count <= arena.offset + arena.count

@@ -82,8 +82,9 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 /// into blocks (`causalRowBlocks`) and the block of rows [r0, r1) reads values 0..<r1 only: the same
 /// numbers as `matmul(weights, values)` (tested), with 62.5% of the work at T = 256.
 ///
-///     backward:  dW[rows, 0..<r1] = dOut[rows] @ V[0..<r1]^T      (dW's skipped tiles are 0: those
-///                dV[cols] = W[c0..<T, cols]^T @ dOut[c0..<T]        weights are 0 whatever the parameters)
+///     backward:  dW[rows, 0..<r1] = dOut[rows] @ V[0..<r1]^T      (dW is only defined where the mask keeps
+///                dV[cols] = W[c0..<T, cols]^T @ dOut[c0..<T]        weights: the causal softmax's backward
+///                                                                    reads nothing else; skipped tiles are 0)
 public func causalMatmul(_ weights: Tensor, _ values: Tensor) -> Tensor {
     let t = weights.shape.last!, size = values.shape.last!
     precondition(weights.shape.count >= 2 && weights.shape[weights.shape.count - 2] == t

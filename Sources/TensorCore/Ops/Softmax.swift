@@ -56,10 +56,10 @@ public func softmaxOfProducts(_ a: Tensor, _ b: Tensor, causal: Bool = false, sc
     precondition(!causal || m == n, "a causal softmax needs square scores, got \(m) x \(n)")
     let batch = a.count / max(1, m * k), backend = a.backend, mask = causal ? CausalMask(queries: m) : nil
     let out = Tensor.result(Array(a.shape.dropLast(2)) + [m, n], of: [a, b]) { out, grads in
-        let scores = Storage(count: out.count, on: backend)   // d loss / d (a @ b^T), before the scale
+        let scoresGrad = Storage(count: out.count, on: backend)   // d loss / d (a @ b^T), before the scale
         backend.attentionWeightsBackward(probabilities: out.storage, out.grad!, queries: a.storage, keys: b.storage,
                                          queriesGrad: grads.destination(for: a), keysGrad: grads.destination(for: b),
-                                         scratch: scores, batch: batch, m: m, n: n, d: k, causal: mask, scale: scale)
+                                         scratch: scoresGrad, batch: batch, m: m, n: n, d: k, causal: mask, scale: scale)
     }
     backend.attentionWeights(queries: a.storage, keys: b.storage, keysBatchStride: n * k, out: out.storage, batch: batch,
                              m: m, n: n, d: k, causal: mask, scale: scale)

@@ -20,6 +20,8 @@ public final class Parameters {
     public init(_ named: [(String, Tensor)]) {
         precondition(Set(named.map(\.0)).count == named.count, "parameter names must be unique")
         precondition(named.allSatisfy { $0.1.requiresGrad }, "parameters must be created with requiresGrad: true")
+        precondition(named.allSatisfy { !$0.1.gradIsSharedView }, "these parameters are already in an arena (a model's "
+                     + "own: use it, as Trainer does with parameterArena); packing them again would detach it")
         self.named = named.map { (name: $0.0, tensor: $0.1) }
         let total = named.reduce(0) { $0 + $1.1.count }
         values = Storage(count: total)
@@ -32,7 +34,7 @@ public final class Parameters {
             tensor.storage = value
             tensor.grad = Storage(viewing: grads, offset: offset, count: tensor.count)
             tensor.gradState = .zeroed
-            tensor.gradLivesInArena = true
+            tensor.gradIsSharedView = true
             slots.append((offset, tensor.count, tensor.shape.count >= 2))
             offset += tensor.count
         }
@@ -70,12 +72,13 @@ extension Tensor {
         precondition(matrix.shape.count == 2 && range.lowerBound >= 0 && range.upperBound <= matrix.shape[0],
                      "rows \(range) of a \(matrix.shape) matrix")
         let width = matrix.shape[1], start = range.lowerBound * width, count = range.count * width
+        // requiresGrad false: an op given this view records nothing, so no gradient can reach the matrix
+        // behind the engine's back. Its `grad` is the matrix's gradient rows, to read.
         let view = Tensor(shape: [range.count, width], storage: Storage(viewing: matrix.storage, offset: start, count: count),
-                          requiresGrad: matrix.requiresGrad, parents: [], backward: nil)
+                          requiresGrad: false, parents: [], backward: nil)
         if let grad = matrix.grad {
             view.grad = Storage(viewing: grad, offset: start, count: count)
-            view.gradState = .holding
-            view.gradLivesInArena = true   // clearGrad zeroes its rows of the matrix's gradient
+            view.gradIsSharedView = true   // clearGrad zeroes its rows of the matrix's gradient
         }
         return view
     }

@@ -1,24 +1,9 @@
-// Host memory for the CPU backend: 64-byte aligned buffers, recycled by exact size.
+// The CPU backend's pool of host buffers: 64-byte aligned, recycled by exact size.
 #if canImport(Glibc)
 import Glibc
 #else
 import Darwin
 #endif
-
-/// One CPU buffer. Storages share it as views; it goes back to the pool when the last one dies.
-final class HostMemory {
-    let pointer: UnsafeMutablePointer<Float>
-    let count: Int
-    init(count: Int) { self.count = count; pointer = BufferPool.take(count: count) }
-    deinit { BufferPool.give(pointer, count: count) }
-}
-
-extension Storage {
-    /// This storage's first float in host memory. CPU backend only (every file that uses it is in CPU/).
-    @inline(__always) var pointer: UnsafeMutablePointer<Float> {
-        unsafeDowncast(memory, to: HostMemory.self).pointer + offset
-    }
-}
 
 /// Recycles buffers by exact size. A training step asks for the same sizes in the same order every
 /// time, so once the first step has run, every later step reuses these buffers and `malloc` is never

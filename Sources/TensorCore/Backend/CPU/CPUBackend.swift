@@ -45,6 +45,7 @@ public final class CPUBackend: Backend {
     /// by keys 0 ..< offset + r1 only; the softmax then writes exact zeros over the rest.
     public func attentionWeights(queries: Storage, keys: Storage, keysBatchStride: Int, out: Storage, batch: Int,
                                  m: Int, n: Int, d: Int, causal: CausalMask?, scale: Float) {
+        precondition(causal.map { $0.queries == m && $0.fits(keys: n) } ?? true, "causal mask \(causal!) for \(m) x \(n) scores")
         let blocks = causal == nil ? [0..<m] : causalRowBlocks(m)
         for i in 0..<batch {
             let q = queries.pointer + i * m * d, k = keys.pointer + i * keysBatchStride, o = out.pointer + i * m * n
@@ -91,6 +92,7 @@ public final class CPUBackend: Backend {
     /// The block of query rows [r0, r1) reads values 0 ..< offset + r1 only: the weights beyond are 0.
     public func weightedSum(weights: Storage, values: Storage, valuesBatchStride: Int, out: Storage, batch: Int,
                             m: Int, n: Int, d: Int, causal: CausalMask) {
+        precondition(causal.queries == m && causal.fits(keys: n), "causal mask \(causal) for \(m) x \(n) weights")
         let blocks = causalRowBlocks(m)
         for i in 0..<batch {
             let w = weights.pointer + i * m * n, v = values.pointer + i * valuesBatchStride, o = out.pointer + i * m * d

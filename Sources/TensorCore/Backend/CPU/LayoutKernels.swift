@@ -1,5 +1,6 @@
-// Kernels that move numbers without arithmetic: embedding lookup, axis swaps, and column slices
-// (for concatenation and split along the last axis). Forward beside backward.
+// Kernels that move numbers: embedding lookup (its backward adds rows), axis swaps, the move between the
+// packed (B, T, 3C) and per-head (B, nh, T, hs) layouts, and column slices (for concatenation and split
+// along the last axis). Forward beside backward.
 extension CPUBackend {
     /// out[i, :] = table[ids[i], :]
     public func embedding(table: Storage, ids: [Int], out: Storage, width: Int) {

@@ -1,0 +1,102 @@
+// bench --compare-pytorch: our training steps against the PyTorch reference's, in interleaved rounds of
+// separate processes, and the reference's generation speeds.
+import Foundation
+import NanoGPT
+import TensorCore
+import TextData
+import Training
+
+extension Bench {
+    /// Training speed against PyTorch, the steady way: each round runs our bench and then the PyTorch
+    /// reference as separate processes, each timing `compareSteps` consecutive steps after 5 warm-up steps.
+    /// Two methods per side: the mean step as the process timed it, and the process's wall time less that
+    /// of a one-step run of the same process (which cancels start-up, imports, model construction and
+    /// warm-up), over the steps in between. Rounds alternate ours, PyTorch, ours, PyTorch, so a slow phase
+    /// of the machine falls on both; the spread over rounds is printed.
+    func compareTrainingWithPyTorch() {
+        print("\nTraining against PyTorch: \(compareRounds) rounds, each ours then PyTorch, one process each;")
+        print("\"in\": the mean step as timed inside the process; \"wall\": (process wall time - a 1-step run's) / (steps - 1)")
+        print("config  round   ours ms/step (in / wall)   PyTorch ms/step (in / wall)   speed-up (in / wall)")
+        let me = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        let threads = String(BLAS.threadCount)
+        func ours(_ name: String, _ steps: Int) -> (msPerStep: Double, seconds: Double)? {
+            timedProcess(me, ["--time-steps", String(steps), "--configs", name, "--threads", threads])
+        }
+        func theirs(_ name: String, _ steps: Int) -> (msPerStep: Double, seconds: Double)? {
+            timedProcess("/usr/bin/env", ["python3", "Tests/Reference/nanogpt_reference.py", "--bench", name, "--steps", String(steps),
+                                          "--threads", threads])
+        }
+        for name in configs.split(separator: ",").map(String.init) where Self.trainingConfigs[name] != nil {
+            let compareSteps = self.compareSteps ?? ["T": 5_000, "S": 400, "M": 200][name]!
+            print("\(name): \(compareSteps) steps a process")
+            guard let ourStart = ours(name, 1), let theirStart = theirs(name, 1) else {
+                print("  \(name): a run failed (is torch installed? pip install torch safetensors)"); return
+            }
+            var inside: [Double] = [], wall: [Double] = []
+            for round in 1...compareRounds {
+                guard let our = ours(name, compareSteps), let their = theirs(name, compareSteps) else { print("  \(name): a run failed"); return }
+                let between = Double(compareSteps - 1)
+                let (ourWall, theirWall) = ((our.seconds - ourStart.seconds) / between * 1e3, (their.seconds - theirStart.seconds) / between * 1e3)
+                inside.append(their.msPerStep / our.msPerStep)
+                wall.append(theirWall / ourWall)
+                print(String(format: "%-6@ %5d %14.2f / %-10.2f %14.2f / %-12.2f %8.2fx / %.2fx", name, round, our.msPerStep, ourWall,
+                             their.msPerStep, theirWall, inside.last!, wall.last!))
+            }
+            print(String(format: "%-6@ speed-up over %d rounds: in-process %.2f-%.2fx (median %.2fx), wall %.2f-%.2fx (median %.2fx)",
+                         name, compareRounds, inside.min()!, inside.max()!, median(inside), wall.min()!, wall.max()!, median(wall)))
+        }
+    }
+
+    /// Runs a process that prints a JSON line with "mean_ms_per_step"; returns that and its wall time.
+    func timedProcess(_ executable: String, _ arguments: [String]) -> (msPerStep: Double, seconds: Double)? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        let start = DispatchTime.now().uptimeNanoseconds
+        do { try process.run() } catch { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        guard process.terminationStatus == 0 else { return nil }
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+               let ms = object["mean_ms_per_step"] as? Double { return (ms, seconds) }
+        }
+        return nil
+    }
+
+    /// Runs the PyTorch reference on the same configs and thread count, now, and prints ours ÷ theirs.
+    func compareWithPyTorch(training: [String: Double], generation: [String: (Double, Double)]) {
+        print("\nPyTorch reference, same configs, \(BLAS.threadCount) thread(s), same run:")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "Tests/Reference/nanogpt_reference.py", "--bench", configs,
+                             "--threads", String(BLAS.threadCount), "--repeats", String(repeats)]
+        let output = Pipe()
+        process.standardOutput = output
+        do { try process.run() } catch { print("  cannot run python3: \(error)"); return }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            print("  the reference failed (is torch installed? pip install torch safetensors)"); return
+        }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        if let about = objects.first(where: { $0["torch"] != nil }), let version = about["torch"] as? String,
+           let capability = about["cpu_capability"] as? String, let blas = about["blas"] as? String {
+            print("PyTorch \(version), CPU capability \(capability), matrix products by \(blas)")
+        }
+        print("(the training columns: medians of --repeats single steps, a noisier method than the rounds above)")
+        print("config   PyTorch ms/step   ours ms/step   speed-up   PyTorch recompute / cache tok/s   ours ÷ PyTorch")
+        for object in objects {
+            guard let name = object["config"] as? String, let theirs = object["ms_per_step"] as? Double,
+                  let recompute = object["recompute_tokens_per_second"] as? Double,
+                  let cache = object["cache_tokens_per_second"] as? Double,
+                  let ours = training[name], let (ourRecompute, ourCache) = generation[name] else { continue }
+            print(String(format: "%-6@ %17.2f %14.2f %9.2fx %16.0f / %-12.0f %6.2fx / %.2fx", name, theirs, ours * 1e3,
+                         theirs / (ours * 1e3), recompute, cache, ourRecompute / recompute, ourCache / cache))
+        }
+    }
+}
