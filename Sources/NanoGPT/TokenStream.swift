@@ -4,13 +4,15 @@ import TensorCore
 import Training
 
 /// A lazy, pull-based sequence of sampled tokens: each `next()` runs the model once and samples one token.
-/// Nothing is computed until someone iterates, and iteration can stop at any point.
+/// Nothing is computed until someone iterates, and iteration can stop at any point. A class: the stream is
+/// one pass over one context and one key/value cache, so copies of it must not diverge (it is its own
+/// iterator, and a second loop over it goes on where the first stopped).
 ///
 ///     var printable = tokenizer.streamingDecoder()
 ///     for token in model.generateStream(prompt: ids, maxNewTokens: 500, random: random) {
 ///         print(printable.text(after: token), terminator: "")
 ///     }
-public struct TokenStream: Sequence, IteratorProtocol {
+public final class TokenStream: Sequence, IteratorProtocol {
     let model: NanoGPT
     var context: [Int]
     var remaining: Int
@@ -25,12 +27,12 @@ public struct TokenStream: Sequence, IteratorProtocol {
         self.random = random; self.mode = mode
     }
 
-    public mutating func next() -> Int? {
+    public func next() -> Int? {
         guard remaining > 0 else { return nil }
         return withoutGradients { nextToken() }
     }
 
-    private mutating func nextToken() -> Int {
+    private func nextToken() -> Int {
         remaining -= 1
         let logits: [Float]
         switch mode {
@@ -48,7 +50,7 @@ public struct TokenStream: Sequence, IteratorProtocol {
     /// The logits after the whole context, from the cache: fill it with the context on first use, extend it
     /// by the newest token after that, and slide the window (refill from the last blockSize/2 tokens) when
     /// it is full. A fill is one forward pass over all its tokens.
-    private mutating func logitsWithCache() -> [Float] {
+    private func logitsWithCache() -> [Float] {
         let cache = self.cache ?? KeyValueCache(model.config)
         let tokens: [Int]
         if self.cache == nil || cache.isFull {

@@ -24,7 +24,7 @@ struct KernelTests {
     /// sit `capacity` rows apart per head, with the causal mask shifted by the offset, against the plain
     /// definition (masked products, softmax of each row, weighted sum of the values). m = 70 > 64, so the
     /// backend's causal row blocks are exercised too.
-    @Test(arguments: [(1, 0), (70, 3), (5, 80)])
+    @Test(arguments: [(1, 0), (1, 40), (70, 3), (5, 80)])
     func cachedAttentionMatchesTheDefinition(queries m: Int, offset: Int) {
         let (heads, d, capacity) = (2, 3, 160), n = offset + m, scale: Float = 0.7
         let q = randomTensor([heads, m, d], random, requiresGrad: false)
