@@ -79,8 +79,9 @@ print("\(settings.table)\n")
 section("1. MultiHead, shape by shape")
 let random = SeededRandom(seed: settings.seed)
 let demo = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, layout: .perHead, random: random)
-let packed = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, layout: .packed, random: random)
-packed.copyWeights(from: demo)   // the same weights, laid out as one (3C, C) matrix
+let packed = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, layout: .packed,
+                       random: SeededRandom(seed: 0))   // its own generator: its weights are overwritten next
+packed.copyWeights(from: demo)   // the same weights, laid out as one (3C, C) matrix: each head's rows, k then q then v
 let demoInput = Tensor.normal([2, 5, settings.embeddingSize], std: 1, random: random)
 let demoOutput = demo(demoInput, training: false)
 let packedOutput = packed(demoInput, training: false)
@@ -115,7 +116,7 @@ final class MultiHeadLanguageModel: LanguageModel {
         blockSize = settings.blockSize
         embedding = TokenAndPositionEmbedding(vocabularySize: vocabularySize, blockSize: settings.blockSize,
                                               embeddingSize: settings.embeddingSize, random: random)
-        attention = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize,
+        attention = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, layout: .packed,
                               dropout: Dropout(probability: settings.dropout, seed: settings.seed &+ 4),
                               random: random)
         languageModelHead = Linear(settings.embeddingSize, vocabularySize, random: random)
