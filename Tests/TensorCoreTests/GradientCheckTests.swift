@@ -126,7 +126,7 @@ struct GradientCheckTests {
     }
 
     /// The first gradient to reach a tensor is written over a fresh buffer, later ones are added
-    /// (`Tensor.gradDestination`). Here x reaches the loss through four ops, so whichever runs first
+    /// by the engine (`GradientBuffers`). Here x reaches the loss through four ops, so whichever runs first
     /// writes and the other three add; and x + x makes one op's two gradients meet.
     @Test func aTensorUsedByManyOpsGetsTheSumOfTheirGradients() {
         let x = randomTensor([2, 4, 4], random, awayFromZero: true), w = randomTensor([4, 4], random)
