@@ -156,16 +156,6 @@ final class ThreadMode {
     var recordsGradients = true
     var skipsInitialization = false
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { raw in if let raw { Unmanaged<ThreadMode>.fromOpaque(raw).release() } }
-        return key
-    }()
-
-    @inline(__always) static var current: ThreadMode {
-        if let raw = pthread_getspecific(key) { return Unmanaged<ThreadMode>.fromOpaque(raw).takeUnretainedValue() }
-        let fresh = ThreadMode()
-        pthread_setspecific(key, Unmanaged.passRetained(fresh).toOpaque())
-        return fresh
-    }
+    private static let perThread = PerThread { ThreadMode() }
+    @inline(__always) static var current: ThreadMode { perThread.current }
 }

@@ -10,7 +10,9 @@ import Transformer
 
 func largestDifference(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count)
-    return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    // A NaN anywhere is an infinite difference (max() would skip it, and a broken kernel would pass).
+    let differences = zip(a, b).map { abs($0 - $1) }
+    return differences.contains { $0.isNaN } ? .infinity : differences.max() ?? 0
 }
 
 @Suite("Attention, Block and NanoGPT")

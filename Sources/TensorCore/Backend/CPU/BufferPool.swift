@@ -22,18 +22,8 @@ public enum BufferPool {
         }
     }
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { raw in if let raw { Unmanaged<Shelves>.fromOpaque(raw).release() } }
-        return key
-    }()
-
-    @inline(__always) static var shelves: Shelves {
-        if let raw = pthread_getspecific(key) { return Unmanaged<Shelves>.fromOpaque(raw).takeUnretainedValue() }
-        let fresh = Shelves()
-        pthread_setspecific(key, Unmanaged.passRetained(fresh).toOpaque())
-        return fresh
-    }
+    private static let perThread = PerThread { Shelves() }
+    @inline(__always) static var shelves: Shelves { perThread.current }
 
     /// Fresh allocations made by this thread so far (a warm training step does not add to it).
     public static var allocations: Int { shelves.allocations }
