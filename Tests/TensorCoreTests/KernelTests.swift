@@ -45,6 +45,82 @@ struct KernelTests {
         #expect(maxAbsoluteDifference(fast, slow) < 1e-5)
     }
 
+    /// Config S's attention: 48 products of 64 x 64 x 32 per layer, each too small for OpenBLAS to thread,
+    /// so the CPU backend gives each BLAS thread a share of the batch. Every batched product kernel must
+    /// then give each item bit for bit what the item gives alone (a batch of 1 is never split).
+    @Test func splitBatchesGiveEachItemWhatItGivesAlone() {
+        let (batch, m, n, d) = (48, 64, 64, 32), backend = CPUBackend.shared
+        #expect(BLAS.shareCount(batch: batch, size: m * n * d, threads: 2) == 2)
+        #expect(BLAS.shareCount(batch: batch, size: m * n * d, threads: 1) == 1)
+        #expect(BLAS.shareCount(batch: 2, size: 8 * 8 * 32, threads: 2) == 1)                 // too little work
+        #expect(BLAS.shareCount(batch: batch, size: 256 * 256 * 64, threads: 2) == 1)         // OpenBLAS threads these
+        func randomStorage(_ count: Int) -> Storage { Storage(host: (0..<count).map { _ in random.normal() }) }
+        func item(_ s: Storage, _ i: Int, _ size: Int) -> Storage { Storage(viewing: s, offset: i * size, count: size) }
+        func expectItemsMatch(_ whole: Storage, _ size: Int, _ alone: (Int) -> Storage, _ what: String) {
+            let mismatches = (0..<batch).filter { whole.toHost((($0 * size)..<(($0 + 1) * size))) != alone($0).toHost() }
+            #expect(mismatches.isEmpty, "\(what): items \(mismatches) differ")
+        }
+        let q = randomStorage(batch * m * d), k = randomStorage(batch * n * d), v = randomStorage(batch * n * d),
+            g = randomStorage(batch * m * d)
+        let mask = CausalMask(queries: m), scale: Float = 0.2
+
+        let p = Storage(count: batch * m * n)
+        backend.attentionWeights(queries: q, keys: k, keysBatchStride: n * d, out: p, batch: batch, m: m, n: n, d: d,
+                                 causal: mask, scale: scale)
+        expectItemsMatch(p, m * n, { i in
+            let out = Storage(count: m * n)
+            backend.attentionWeights(queries: item(q, i, m * d), keys: item(k, i, n * d), keysBatchStride: n * d, out: out,
+                                     batch: 1, m: m, n: n, d: d, causal: mask, scale: scale)
+            return out
+        }, "attentionWeights")
+
+        let mixed = Storage(count: batch * m * d)
+        backend.weightedSum(weights: p, values: v, valuesBatchStride: n * d, out: mixed, batch: batch, m: m, n: n, d: d, causal: mask)
+        expectItemsMatch(mixed, m * d, { i in
+            let out = Storage(count: m * d)
+            backend.weightedSum(weights: item(p, i, m * n), values: item(v, i, n * d), valuesBatchStride: n * d, out: out,
+                                batch: 1, m: m, n: n, d: d, causal: mask)
+            return out
+        }, "weightedSum")
+
+        let dP = Storage(count: batch * m * n), dV = Storage(count: batch * n * d)
+        backend.weightedSumBackward(g, weights: p, values: v, weightsGrad: dP, valuesGrad: dV, batch: batch, m: m, n: n, d: d,
+                                    causal: mask)
+        let dQ = Storage(count: batch * m * d), dK = Storage(count: batch * n * d), scratch = Storage(count: batch * m * n)
+        backend.attentionWeightsBackward(probabilities: p, dP, queries: q, keys: k, queriesGrad: dQ, keysGrad: dK,
+                                         scratch: scratch, batch: batch, m: m, n: n, d: d, causal: mask, scale: scale)
+        var alone: [Int: (dP: Storage, dV: Storage, dQ: Storage, dK: Storage)] = [:]
+        for i in 0..<batch {
+            let itemP = Storage(count: m * n), itemV = Storage(count: n * d), itemQ = Storage(count: m * d), itemK = Storage(count: n * d)
+            backend.weightedSumBackward(item(g, i, m * d), weights: item(p, i, m * n), values: item(v, i, n * d),
+                                        weightsGrad: itemP, valuesGrad: itemV, batch: 1, m: m, n: n, d: d, causal: mask)
+            backend.attentionWeightsBackward(probabilities: item(p, i, m * n), item(dP, i, m * n), queries: item(q, i, m * d),
+                                             keys: item(k, i, n * d), queriesGrad: itemQ, keysGrad: itemK,
+                                             scratch: Storage(count: m * n), batch: 1, m: m, n: n, d: d, causal: mask, scale: scale)
+            alone[i] = (itemP, itemV, itemQ, itemK)
+        }
+        expectItemsMatch(dV, n * d, { alone[$0]!.dV }, "weightedSumBackward dV")
+        expectItemsMatch(dQ, m * d, { alone[$0]!.dQ }, "attentionWeightsBackward dQ")
+        expectItemsMatch(dK, n * d, { alone[$0]!.dK }, "attentionWeightsBackward dK")
+        // dP is defined where the mask keeps weights (the rest is never read): compare those entries.
+        let kept = (0..<m).flatMap { r in (0...r).map { r * n + $0 } }
+        let dPMismatches = (0..<batch).filter { i in
+            let whole = dP.toHost((i * m * n)..<((i + 1) * m * n)), one = alone[i]!.dP.toHost()
+            return kept.contains { whole[$0] != one[$0] }
+        }
+        #expect(dPMismatches.isEmpty, "weightedSumBackward dP: items \(dPMismatches) differ")
+
+        let c = Storage(count: batch * m * n)
+        backend.gemm(transposeA: false, transposeB: true, m: m, n: n, k: d, alpha: 1, a: MatrixOperand(q, batchStride: m * d),
+                     b: MatrixOperand(k, batchStride: n * d), beta: 0, c: MatrixOperand(c, batchStride: m * n), batch: batch)
+        expectItemsMatch(c, m * n, { i in
+            let out = Storage(count: m * n)
+            backend.gemm(transposeB: true, m: m, n: n, k: d, a: MatrixOperand(item(q, i, m * d)), b: MatrixOperand(item(k, i, n * d)),
+                         beta: 0, c: MatrixOperand(out))
+            return out
+        }, "gemm")
+    }
+
     @Test(arguments: [[3], [2, 3]])
     func batchedMatmulMatchesTheLoopPerBatchElement(batch: [Int]) {
         let (m, n, k) = (4, 6, 5), count = batch.reduce(1, *)

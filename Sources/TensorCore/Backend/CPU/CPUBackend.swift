@@ -1,7 +1,8 @@
 // The CPU backend: host memory from BufferPool, products through OpenBLAS (BLAS.swift), and loops of
 // eight floats at a time (VectorMath.swift) for everything else, one file per family of kernels.
 // This file has memory, host copies and the products; the attention products skip what a causal mask
-// throws away.
+// throws away, and a batch of products too small for OpenBLAS to thread is shared between threads
+// (`BLAS.forEachProduct`).
 
 public final class CPUBackend: Backend {
     public static let shared = CPUBackend()
@@ -34,7 +35,7 @@ public final class CPUBackend: Backend {
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: MatrixOperand,
                      b: MatrixOperand, beta: Float, c: MatrixOperand, batch: Int) {
         let pa = a.storage.pointer + a.offset, pb = b.storage.pointer + b.offset, pc = c.storage.pointer + c.offset
-        for i in 0..<batch {
+        BLAS.forEachProduct(batch: batch, size: m * n * k) { i in
             BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                       a: pa + i * a.batchStride, lda: a.leadingDimension, b: pb + i * b.batchStride, ldb: b.leadingDimension,
                       beta: beta, c: pc + i * c.batchStride, ldc: c.leadingDimension)
@@ -47,7 +48,7 @@ public final class CPUBackend: Backend {
                                  m: Int, n: Int, d: Int, causal: CausalMask?, scale: Float) {
         precondition(causal.map { $0.queries == m && $0.fits(keys: n) } ?? true, "causal mask \(causal!) for \(m) x \(n) scores")
         let blocks = causal == nil ? [0..<m] : causalRowBlocks(m)
-        for i in 0..<batch {
+        BLAS.forEachProduct(batch: batch, size: m * n * d) { i in
             let q = queries.pointer + i * m * d, k = keys.pointer + i * keysBatchStride, o = out.pointer + i * m * n
             for rows in blocks {   // S[rows, visible] = Q[rows] K[visible]^T
                 let visible = causal.map { $0.offset + rows.upperBound } ?? n
@@ -67,7 +68,7 @@ public final class CPUBackend: Backend {
         softmaxBackward(output: probabilities, g, xGrad: scratch, rows: batch * m, columns: n, causal: causal, scale: scale)
         let rowBlocks = causal == nil ? [0..<m] : causalRowBlocks(m)
         let keyBlocks = causal == nil ? [0..<n] : causalRowBlocks(n)
-        for i in 0..<batch {
+        BLAS.forEachProduct(batch: batch, size: m * n * d) { i in
             let dS = scratch.pointer + i * m * n, q = queries.pointer + i * m * d, k = keys.pointer + i * n * d
             if let queriesGrad {   // dQ[rows] = dS[rows, visible] K[visible]
                 let dq = queriesGrad.pointer + i * m * d
@@ -94,7 +95,7 @@ public final class CPUBackend: Backend {
                             m: Int, n: Int, d: Int, causal: CausalMask) {
         precondition(causal.queries == m && causal.fits(keys: n), "causal mask \(causal) for \(m) x \(n) weights")
         let blocks = causalRowBlocks(m)
-        for i in 0..<batch {
+        BLAS.forEachProduct(batch: batch, size: m * n * d) { i in
             let w = weights.pointer + i * m * n, v = values.pointer + i * valuesBatchStride, o = out.pointer + i * m * d
             for rows in blocks {
                 BLAS.gemm(m: rows.count, n: d, k: causal.offset + rows.upperBound, a: w + rows.lowerBound * n, lda: n,
@@ -108,7 +109,7 @@ public final class CPUBackend: Backend {
     public func weightedSumBackward(_ g: Storage, weights: Storage, values: Storage, weightsGrad: Storage?,
                                     valuesGrad: Storage?, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask) {
         let rowBlocks = causalRowBlocks(m), keyBlocks = causalRowBlocks(n)
-        for i in 0..<batch {
+        BLAS.forEachProduct(batch: batch, size: m * n * d) { i in
             let gi = g.pointer + i * m * d, w = weights.pointer + i * m * n, v = values.pointer + i * n * d
             if let weightsGrad {
                 let dw = weightsGrad.pointer + i * m * n
