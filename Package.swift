@@ -143,13 +143,15 @@ let package = Package(
         .target(name: "FuzzTargets", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT", "Checkpoints"]),
 
         // --- Tests ---------------------------------------------------------------------------
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: fastMath),
+        // The `.onEveryDevice` trait: a test on the CPU, then again on the OpenCL device when there is one.
+        .target(name: "DeviceTesting", dependencies: ["TensorCore"], path: "Tests/DeviceTesting"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "DeviceTesting"], swiftSettings: fastMath),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         // Fixtures/ holds GPT-2's pre-split of a random text, written by Tests/Reference/write_presplit_fixture.py.
         .testTarget(name: "TextDataTests", dependencies: ["TextData"], exclude: ["Fixtures"]),
         // Fixtures/ holds golden values written by Tests/Reference/nanogpt_reference.py (PyTorch).
         .testTarget(name: "ModelTests", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "NanoGPT", "Training",
-                                                      "Checkpoints", "ChapterSupport"],
+                                                      "Checkpoints", "ChapterSupport", "DeviceTesting"],
                     exclude: ["Fixtures"]),
         // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.
         .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "compare",

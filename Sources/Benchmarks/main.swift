@@ -24,6 +24,8 @@ import Training
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Tensor core speed measurements.")
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Where the model rows run: cpu or opencl (on PoCL, OpenCL on this CPU: a correctness target, not a speed one). Default: $NANOGPT_DEVICE, else cpu.")
+    var device: Device?
     @Option(help: "Timed repetitions per measurement (the median is reported).") var repeats = 30
     @Option(help: "Training configs to time, from T, S, M (comma-separated).") var configs = "T,S"
     @Option(help: "Also train each config this many steps and report resident memory after step 100 and at the end (0: skip).")
@@ -53,11 +55,13 @@ struct Bench: ParsableCommand {
 
     func run() {
         if let threads { BLAS.threadCount = threads }
+        Backends.current = exitOnError { try Backends.backend(for: device ?? Device.fromEnvironment()) }
         // OpenBLAS picks its kernel for this CPU when it loads, unless OPENBLAS_CORETYPE names one; the sgemm
         // speed (and so every training row) depends on which, so the header says who chose.
         let chosenBy = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { "set by OPENBLAS_CORETYPE=\($0)" }
             ?? "picked by OpenBLAS for this CPU"
         print("machine: \(Machine.description); OpenBLAS kernel \(BLAS.coreName) (\(chosenBy)), \(BLAS.threadCount) thread(s)")
+        if !(Backends.current is CPUBackend) { print("device: \(Backends.current.name)") }
         let avx512Kernels: Set<String> = ["SkylakeX", "Cooperlake", "SapphireRapids"]
         if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil, Machine.cpuFlags.contains("avx512f"),
            !avx512Kernels.contains(BLAS.coreName) {

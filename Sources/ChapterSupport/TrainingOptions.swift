@@ -21,6 +21,8 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Training text (UTF-8). Default: $NANOGPT_DATA, else Tiny Shakespeare, fetched once.")
     public var data: String?
     @Option(help: "BLAS threads (default: all cores).") public var threads: Int?
+    @Option(help: "Where tensors live and kernels run: cpu (OpenBLAS) or opencl (the first OpenCL GPU, else PoCL on the CPU). Default: $NANOGPT_DEVICE, else cpu.")
+    public var device: Device?
     @Option(help: "Steps between loss estimates.") public var evalInterval: Int?
     @Option(help: "Batches averaged per loss estimate.") public var evalIters: Int?
     @Option(help: "Tokens to sample after training.") public var maxNewTokens: Int?
@@ -115,7 +117,16 @@ public struct TrainingOptions: ParsableArguments {
     public func configureThreads() {
         if let threads { BLAS.threadCount = threads }
     }
+
+    /// Applies --threads (all cores when absent) and --device (else $NANOGPT_DEVICE, else the CPU): every
+    /// tensor made after this lives on that device. Throws one line when the device cannot be used.
+    public func configureDevice() throws {
+        if let threads { BLAS.threadCount = threads }
+        Backends.current = try Backends.backend(for: device ?? Device.fromEnvironment())
+    }
 }
+
+extension Device: ExpressibleByArgument {}
 
 /// The values of --tokenizer.
 public enum TokenizerChoice: String, ExpressibleByArgument, CaseIterable, Sendable {

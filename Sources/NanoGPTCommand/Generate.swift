@@ -29,6 +29,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Random seed: the same seed and flags give the same text.") var seed: UInt64 = 1337
     @Option(help: "JSON config and vocabulary, for a safetensors file without our metadata.") var config: String?
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Where the model runs: cpu or opencl (a checkpoint from either loads on either). Default: $NANOGPT_DEVICE, else cpu.")
+    var device: Device?
     @Flag(help: "Print the whole text at the end instead of streaming it.") var noStream = false
     @Flag(help: "Recompute the whole context for every token (the original method; exact when sliding past the block size) instead of using the key/value cache.")
     var recompute = false
@@ -43,6 +45,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         if let threads { BLAS.threadCount = threads }
+        Backends.current = try Backends.backend(for: device ?? Device.fromEnvironment())
         let loaded = try Checkpoint.load(from: Self.checkpointFolder(checkpoint), configFile: config.map { URL(fileURLWithPath: $0) })
         let text = prompt ?? readPrompt()
         // An empty prompt starts from the tokenizer's start token (a newline), which is not printed.

@@ -38,7 +38,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        training.configureThreads()
+        try training.configureDevice()
         let out = URL(fileURLWithPath: resume ?? training.out ?? "runs/nanogpt")
         let latest = out.appendingPathComponent("latest"), best = out.appendingPathComponent("best")
 
@@ -145,7 +145,7 @@ struct Train: ParsableCommand {
             ("--vocabulary-size", training.vocabularySize != nil), ("--pre-split", training.preSplit != nil)]
         if let flag = fixed.first(where: \.1)?.0 {
             throw ValidationError("\(flag) cannot change when resuming: a resumed run keeps its settings "
-                                  + "(only --steps, --eval-interval, --eval-iters, --max-new-tokens, --data and --threads may be given)")
+                                  + "(only --steps, --eval-interval, --eval-iters, --max-new-tokens, --data, --threads and --device may be given)")
         }
     }
 }

@@ -7,9 +7,10 @@ import Foundation
 import Checkpoints
 @testable import NanoGPT
 import TensorCore
+import DeviceTesting
 import Testing
 
-@Suite("Parity with the PyTorch reference")
+@Suite("Parity with the PyTorch reference", .onEveryDevice)
 struct ParityTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 

@@ -1,9 +1,10 @@
 // Every differentiable op against central finite differences.
 // Tolerances (Float32, eps = 1e-2): |analytic - numeric| <= 2e-3 + 1e-2 * |numeric| for every element.
+import DeviceTesting
 import Testing
 import TensorCore
 
-@Suite("Gradient checks: autograd against central finite differences")
+@Suite("Gradient checks: autograd against central finite differences", .onEveryDevice)
 struct GradientCheckTests {
     let random = SeededRandom(seed: 42)
 

@@ -2,12 +2,10 @@
 // odd widths, row counts that are not a multiple of anything, T = 70 (two causal row blocks of 64 and 6),
 // views at an offset. Runs where OpenCL and CLBlast are installed (.ci/run installs PoCL, OpenCL on the
 // CPU); elsewhere the suite is skipped and says why.
+import DeviceTesting
 import Foundation
 import Testing
 @testable import TensorCore
-
-let openCL: OpenCLBackend? = try? OpenCLBackend.shared()
-let openCLMissing = "OpenCL is not installed here (the README's test command installs PoCL and CLBlast; without them this suite is skipped)"
 
 /// Without the libraries (here: names that do not exist), asking for the device fails in one line that
 /// names the Debian packages. Runs everywhere.
@@ -25,10 +23,10 @@ let openCLMissing = "OpenCL is not installed here (the README's test command ins
     }
 }
 
-@Suite("OpenCL kernels against the CPU ones", .enabled(if: openCL != nil, Comment(rawValue: openCLMissing)))
+@Suite("OpenCL kernels against the CPU ones", .enabled(if: openCLBackend != nil, Comment(rawValue: openCLSkipped)))
 struct OpenCLBackendTests {
     let random = SeededRandom(seed: 11)
-    let cpu = CPUBackend.shared, device = openCL!
+    let cpu = CPUBackend.shared, device = openCLBackend!
 
     func values(_ count: Int) -> [Float] { (0..<count).map { _ in random.normal() } }
 

@@ -17,6 +17,8 @@
 //   - Every requirement runs to completion before it returns, as far as the caller can tell (a device
 //     backend may queue work, but a host copy must wait for it).
 
+import Foundation
+
 /// Which keys each query row may see: query i (counted within its batch element, 0 ..< `queries`) sees
 /// keys 0 ... `offset` + i. Scores are (..., queries, offset + queries) at most.
 public struct CausalMask: Equatable, Sendable {
@@ -143,7 +145,57 @@ extension Backend {
     }
 }
 
-/// The backend new tensors are made on. Only the CPU backend exists today.
+/// The backend new tensors are made on: the CPU's unless a program chose another (`--device`).
 public enum Backends {
-    nonisolated(unsafe) public static var current: any Backend = CPUBackend.shared
+    /// The program's backend (`--device` sets it once, at the start), or, inside `using`, that task's.
+    public static var current: any Backend {
+        get { chosen?.backend ?? program }
+        set { program = newValue }
+    }
+    nonisolated(unsafe) private static var program: any Backend = CPUBackend.shared
+    @TaskLocal private static var chosen: Choice?
+    private final class Choice: @unchecked Sendable {   // a backend, carried by a task-local value
+        let backend: any Backend
+        init(_ backend: any Backend) { self.backend = backend }
+    }
+
+    /// Runs `body` with tensors made on `backend`, for this task only (so tests can run the same model on
+    /// both backends side by side). Code that runs inside reads `current` as `backend`.
+    public static func using<R>(_ backend: any Backend, _ body: () throws -> R) rethrows -> R {
+        try $chosen.withValue(Choice(backend)) { try body() }
+    }
+
+    public static func using<R>(_ backend: any Backend, _ body: () async throws -> R) async rethrows -> R {
+        try await $chosen.withValue(Choice(backend)) { try await body() }
+    }
+
+    /// The backend of `device`: the CPU's, or this machine's OpenCL device, made once per run (it throws
+    /// one line saying what is missing when OpenCL or CLBlast is not installed).
+    public static func backend(for device: Device) throws -> any Backend {
+        switch device {
+        case .cpu: return CPUBackend.shared
+        case .opencl: return try OpenCLBackend.shared()
+        }
+    }
+}
+
+/// Where tensors live and kernels run: `--device` of every program, or `NANOGPT_DEVICE`.
+public enum Device: String, CaseIterable, Sendable {
+    /// OpenBLAS and the SIMD loops of Backend/CPU/.
+    case cpu
+    /// The first OpenCL GPU, else the first OpenCL device of any kind (PoCL's, on the CPU): Backend/OpenCL/.
+    case opencl
+
+    /// `NANOGPT_DEVICE` if it is set, else the CPU.
+    public static func fromEnvironment() throws -> Device {
+        guard let name = ProcessInfo.processInfo.environment["NANOGPT_DEVICE"], !name.isEmpty else { return .cpu }
+        guard let device = Device(rawValue: name) else {
+            throw DeviceError(description: "NANOGPT_DEVICE must be cpu or opencl, got \"\(name)\"")
+        }
+        return device
+    }
+}
+
+public struct DeviceError: Error, CustomStringConvertible {
+    public let description: String
 }
