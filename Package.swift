@@ -4,7 +4,8 @@
 //
 //   COpenBLAS, CGnuplotBridge   system glue: BLAS matrix products, gnuplot files
 //   CPUCheck                    before main: does this CPU have the AVX2/FMA the build uses?
-//   TensorCore                  tensors, reverse-mode autograd, AdamW      (chapter 00)
+//   TensorCore                  tensors, reverse-mode autograd, AdamW      (chapter 00);
+//                               its backends: the CPU, and an OpenCL device (chapter 05a)
 //   Plotting                    loss curves and heatmaps through gnuplot
 //   TextData                    corpus, character tokenizer, batches       (chapter 01),
 //                               byte-pair tokenizer                        (chapter 06)
@@ -16,7 +17,7 @@
 //   Checkpoints                 a model (and a whole training run) to safetensors and back (chapter 05)
 //   ChapterSupport              what only the executables share: flags, reports and plots, one-line exits,
 //                               memory checks (the only library with ArgumentParser and Plotting)
-//   Chapters/NN-*               one executable per concept: ch00 ... ch06
+//   Chapters/NN-*               one executable per concept: ch00 ... ch06, and ch05a (an aside after 05)
 //   nanogpt, compare, bench     after the chapters: train/generate on any text, compare chapters, measure speed
 //   Weaving, weave              each chapter's page (Chapters/NN-*/README.md) from its source and a run of it
 //   FuzzTargets                 our file readers under arbitrary bytes (Tests/Fuzz builds libFuzzer binaries on it)
@@ -112,6 +113,7 @@ let package = Package(
         chapter("ch03", "03-MultiHead", ["TensorCore", "TextData", "Training", "Layers", "Attention", "ChapterSupport"]),
         chapter("ch04", "04-Block", ["TensorCore", "TextData", "Training", "Layers", "Attention", "Transformer", "ChapterSupport"]),
         chapter("ch05", "05-NanoGPT", ["TensorCore", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
+        chapter("ch05a", "05a-Device", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT", "ChapterSupport"]),
         chapter("ch06", "06-Tokens", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
 
         // The tool for after the chapters: nanogpt train / nanogpt generate.
@@ -154,7 +156,7 @@ let package = Package(
                                                       "Checkpoints", "ChapterSupport", "DeviceTesting"],
                     exclude: ["Fixtures"]),
         // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.
-        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "compare",
+        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "DeviceTesting", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch05a", "ch06", "compare",
                                                             "nanogpt", "weave"]),
         // The committed pages against the sources they were woven from (the drift test), and the weave's parts.
         .testTarget(name: "WeaveTests", dependencies: ["Weaving"]),

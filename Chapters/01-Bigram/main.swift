@@ -45,7 +45,7 @@ struct Chapter01: ParsableCommand {
 }
 let options = Chapter01.parseOrExitWithOneLine().training
 let settings = options.resolve(defaults)
-options.configureThreads()
+exitOnError { try options.configureDevice() }
 exitOnError { try TrainingOptions.check(settings) }   // settings that cannot work together, such as a final rate above the peak
 let report = exitOnError { try ChapterReport(chapter: "01-bigram", title: "Bigram", out: options.out) }
 print("Chapter 01 · Bigram\n")

@@ -45,7 +45,7 @@ struct Chapter02: ParsableCommand {
 }
 let options = Chapter02.parseOrExitWithOneLine().training
 let settings = options.resolve(defaults)
-options.configureThreads()
+exitOnError { try options.configureDevice() }
 exitOnError { try TrainingOptions.check(settings) }   // settings that cannot work together, such as a final rate above the peak
 let report = exitOnError { try ChapterReport(chapter: "02-self-attention", title: "Self-attention Head", out: options.out) }
 print("Chapter 02 · Self-attention: one Head\n")

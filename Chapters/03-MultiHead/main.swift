@@ -50,7 +50,7 @@ struct Chapter03: ParsableCommand {
 let command = Chapter03.parseOrExitWithOneLine()
 let options = command.training
 let settings = options.resolve(defaults)
-options.configureThreads()
+exitOnError { try options.configureDevice() }
 exitOnError { try TrainingOptions.check(settings) }
 let report = exitOnError { try ChapterReport(chapter: "03-multi-head", title: "MultiHead attention", out: options.out) }
 print("Chapter 03 · MultiHead\n")

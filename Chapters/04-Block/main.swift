@@ -57,7 +57,7 @@ struct Chapter04: ParsableCommand {
 let command = Chapter04.parseOrExitWithOneLine()
 let options = command.training
 let settings = options.resolve(defaults)
-options.configureThreads()
+exitOnError { try options.configureDevice() }
 exitOnError { try TrainingOptions.check(settings) }
 let report = exitOnError { try ChapterReport(chapter: "04-block", title: "Transformer Block", out: options.out) }
 print("Chapter 04 · Block\n")

@@ -60,7 +60,7 @@ struct Chapter05: ParsableCommand {
 let command = Chapter05.parseOrExitWithOneLine()
 let options = command.training
 let settings = options.resolve(defaults)
-options.configureThreads()
+exitOnError { try options.configureDevice() }
 exitOnError { try TrainingOptions.check(settings) }
 let report = exitOnError { try ChapterReport(chapter: "05-nanogpt", title: "NanoGPT", out: options.out) }
 print("Chapter 05 · NanoGPT\n")

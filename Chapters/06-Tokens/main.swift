@@ -55,7 +55,7 @@ let options = command.training
 let settings = options.resolve(defaults)
 let vocabularySize = options.vocabularySize ?? (options.quick ? 300 : defaultVocabularySize)
 let preSplit = options.preSplit ?? PreSplit.none
-options.configureThreads()
+exitOnError { try options.configureDevice() }
 exitOnError { try TrainingOptions.check(settings) }
 let report = exitOnError { try ChapterReport(chapter: "06-tokens", title: "Tokens (BPE)", out: options.out) }
 print("Chapter 06 · Tokens\n")

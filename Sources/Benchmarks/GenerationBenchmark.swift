@@ -49,6 +49,7 @@ extension Bench {
                 weight.backend.gemm(transposeB: true, m: 1, n: weight.shape[0], k: weight.shape[1], a: MatrixOperand(x),
                                     b: MatrixOperand(weight.storage), beta: 0, c: MatrixOperand(y))
             }
+            waitFor(outputs.last!)
         }
         for _ in 0..<5 { sweep() }
         return median((0..<21).map { _ in seconds(sweep) })

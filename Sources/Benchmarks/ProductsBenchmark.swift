@@ -6,6 +6,10 @@ import TextData
 import Training
 
 extension Bench {
+    /// Waits until `storage` holds its result: a host copy waits for everything queued before it (on the CPU
+    /// the product is done when the call returns; a device may still be running it).
+    func waitFor(_ storage: Storage) { _ = storage[0] }
+
     /// The best sgemm GFLOP/s among the model's feed-forward products (rows x 4C x C and rows x C x 4C), now.
     func sgemmPeak(rows: Int, width: Int) -> Double {
         let random = SeededRandom(seed: 5)
@@ -18,7 +22,7 @@ extension Bench {
                 let time = seconds { for _ in 0..<inner {
                     c.backend.gemm(m: rows, n: n, k: k, a: MatrixOperand(a.storage), b: MatrixOperand(b.storage), beta: 0,
                                    c: MatrixOperand(c))
-                } } / Double(inner)
+                }; waitFor(c) } / Double(inner)
                 best = max(best, flops / time / 1e9)
             }
         }
@@ -26,7 +30,7 @@ extension Bench {
     }
 
     func sgemmTable() {
-        print("cblas_sgemm, GFLOP/s (median of \(repeats))")
+        print("\(Backends.current is CPUBackend ? "cblas_sgemm" : "CLBlast sgemm"), GFLOP/s (median of \(repeats))")
         print("     M      N      K       NN       NT       TN")
         let random = SeededRandom(seed: 1)
         for (m, n, k) in [(768, 384, 128), (768, 128, 384), (768, 128, 128), (768, 512, 128), (768, 65, 128),
@@ -41,7 +45,7 @@ extension Bench {
                     seconds { for _ in 0..<inner {
                         c.backend.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: MatrixOperand(a.storage),
                                        b: MatrixOperand(b.storage), beta: 0, c: MatrixOperand(c))
-                    } } / Double(inner)
+                    }; waitFor(c) } / Double(inner)
                 }
                 row += String(format: " %8.1f", flops / median(times) / 1e9)
             }
@@ -80,8 +84,8 @@ extension Bench {
         let inner = 10
         var coreTimes: [Double] = [], sgemmTimes: [Double] = []
         for _ in 0..<repeats {   // interleaved, so both see the same machine
-            coreTimes.append(seconds { for _ in 0..<inner { core() } } / Double(inner))
-            sgemmTimes.append(seconds { for _ in 0..<inner { rawSgemm() } } / Double(inner))
+            coreTimes.append(seconds { for _ in 0..<inner { core() }; waitFor(weight.grad!) } / Double(inner))
+            sgemmTimes.append(seconds { for _ in 0..<inner { rawSgemm() }; waitFor(dw) } / Double(inner))
         }
         let coreTime = median(coreTimes), sgemmTime = median(sgemmTimes)
         print("Linear layer \(rows)x\(inputs) -> \(outputs), forward + backward (median of \(repeats) x \(inner))")

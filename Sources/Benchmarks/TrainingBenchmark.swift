@@ -59,9 +59,16 @@ extension Bench {
             let step = median(stepTimes), gemm = median(gemmTimes)
             let peak = sgemmPeak(rows: batch * config.blockSize, width: config.embeddingSize)
             results[name] = step
-            print(String(format: "%-6@ %9.2f %11.0f %10.2f %12.2f %9.1f %6.1f %4.0f%% %7.0f MB", name, step * 1e3,
-                         Double(batch * config.blockSize) / step, gemm * 1e3, step / gemm, flops / step / 1e9, peak,
-                         100 * flops / step / 1e9 / peak, Memory.peakMegabytes))
+            if Backends.current is CPUBackend {
+                print(String(format: "%-6@ %9.2f %11.0f %10.2f %12.2f %9.1f %6.1f %4.0f%% %7.0f MB", name, step * 1e3,
+                             Double(batch * config.blockSize) / step, gemm * 1e3, step / gemm, flops / step / 1e9, peak,
+                             100 * flops / step / 1e9 / peak, Memory.peakMegabytes))
+            } else {   // products on a device are queued, not timed one by one: no sgemm columns
+                func dash(_ width: Int) -> String { String(repeating: " ", count: width - 1) + "-" }
+                print(String(format: "%-6@ %9.2f %11.0f", name, step * 1e3, Double(batch * config.blockSize) / step)
+                      + dash(11) + dash(13) + dash(10) + String(format: " %6.1f", peak) + dash(6)
+                      + String(format: " %7.0f MB", Memory.peakMegabytes))
+            }
             if memorySteps > 0 {
                 var at100 = 0.0
                 for done in trainer.step..<memorySteps {

@@ -61,7 +61,13 @@ struct Bench: ParsableCommand {
         let chosenBy = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { "set by OPENBLAS_CORETYPE=\($0)" }
             ?? "picked by OpenBLAS for this CPU"
         print("machine: \(Machine.description); OpenBLAS kernel \(BLAS.coreName) (\(chosenBy)), \(BLAS.threadCount) thread(s)")
-        if !(Backends.current is CPUBackend) { print("device: \(Backends.current.name)") }
+        if !(Backends.current is CPUBackend) {
+            print("device: \(Backends.current.name)")
+            if Backends.current.name.contains("Portable Computing Language") {
+                print("note: PoCL runs OpenCL on this machine's CPU cores. Its rows show that the device path works and what")
+                print("its launches and copies cost; they are not a GPU's speed (scripts/gpu-check.sh measures one).")
+            }
+        }
         let avx512Kernels: Set<String> = ["SkylakeX", "Cooperlake", "SapphireRapids"]
         if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil, Machine.cpuFlags.contains("avx512f"),
            !avx512Kernels.contains(BLAS.coreName) {

@@ -44,7 +44,7 @@ public struct ChapterReport {
     }
 
     /// "Chapter 01 · Bigram", for plot titles.
-    public var heading: String { "Chapter \(chapter.prefix { $0.isNumber }) · \(title)" }
+    public var heading: String { "Chapter \(chapter.prefix { $0 != "-" }) · \(title)" }   // "Chapter 05a · Device"
 
     public var elapsedSeconds: Double { Date().timeIntervalSince(started) }
 

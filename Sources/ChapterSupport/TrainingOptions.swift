@@ -113,11 +113,6 @@ public struct TrainingOptions: ParsableArguments {
         }
     }
 
-    /// Applies --threads (all cores when absent).
-    public func configureThreads() {
-        if let threads { BLAS.threadCount = threads }
-    }
-
     /// Applies --threads (all cores when absent) and --device (else $NANOGPT_DEVICE, else the CPU): every
     /// tensor made after this lives on that device. Throws one line when the device cannot be used.
     public func configureDevice() throws {

@@ -39,7 +39,7 @@ struct Compare: ParsableCommand {
         // Step 0 (nothing seen) is drawn at 1000 characters on the log axis. Only measured points are drawn.
         let series = summaries.map { summary in
             let charactersPerToken = summary.charactersPerToken ?? 1
-            return Series("\(summary.chapter.prefix(2)) \(summary.title)",
+            return Series("\(summary.chapter.prefix { $0 != "-" }) \(summary.title)",
                           x: summary.evaluations.map { max(Double($0.tokensSeen) * charactersPerToken, 1000) },
                           y: summary.evaluations.map { Double($0.valLoss) / charactersPerToken },
                           style: .points)   // the evaluations as measured, nothing drawn between them
@@ -52,7 +52,7 @@ struct Compare: ParsableCommand {
         var table = "| chapter | tokens | parameters | val loss (nats per token) | val bits per character | wall time | training tokens/s | steps |\n"
         table += "|---|---|---:|---:|---:|---:|---:|---:|\n"
         for summary in summaries {
-            table += String(format: "| %@ %@ | %@ | %@ | %.4f | %.3f | %@ | %@ | %d |\n", String(summary.chapter.prefix(2)), summary.title,
+            table += String(format: "| %@ %@ | %@ | %@ | %.4f | %.3f | %@ | %@ | %d |\n", String(summary.chapter.prefix { $0 != "-" }), summary.title,
                             summary.tokenizer ?? "char", grouped(summary.parameterCount), summary.finalValLoss,
                             summary.valBitsPerCharacter, duration(summary.wallSeconds),
                             grouped(Int(summary.trainTokensPerSecond)), summary.steps)

@@ -57,7 +57,7 @@ struct Weave: ParsableCommand {
         guard let chapters else { return Set(all) }
         return Set(try chapters.split(separator: ",").map { number in
             guard let folder = all.first(where: { $0.hasPrefix(number + "-") }) else {
-                throw ValidationError("--chapters: there is no chapter \(number) (have \(all.map { String($0.prefix(2)) }.joined(separator: ", ")))")
+                throw ValidationError("--chapters: there is no chapter \(number) (have \(all.map { String($0.prefix { $0 != "-" }) }.joined(separator: ", ")))")
             }
             return folder
         })
@@ -126,14 +126,18 @@ extension Weave {
     }
 }
 
-/// The chapter folders, Chapters/NN-Name, in order.
+/// The chapter folders, Chapters/NN-Name (and asides, NNa-Name, after chapter NN), in order.
 enum ChapterFolders {
     static func list(root: URL) throws -> [String] {
         let folder = root.appendingPathComponent("Chapters")
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
             throw WeaveError("no Chapters folder in \(root.path): run weave from the package's folder")
         }
-        let chapters = names.filter { $0.count > 3 && $0.prefix(2).allSatisfy(\.isNumber) && $0.dropFirst(2).first == "-" }.sorted()
+        let chapters = names.filter { name in
+            let number = name.prefix { $0 != "-" }
+            return number.count < name.count - 1 && number.prefix(2).allSatisfy(\.isNumber)
+                && (number.count == 2 || (number.count == 3 && number.last!.isLowercase))
+        }.sorted()
         guard !chapters.isEmpty else { throw WeaveError("no chapters (NN-Name folders) in \(folder.path)") }
         return chapters
     }

@@ -36,7 +36,7 @@ public struct Section: Equatable {
 
 public struct ChapterSource {
     public var folder: String           // "02-SelfAttention"
-    public var number: String           // "02"
+    public var number: String           // "02" (an aside: "05a")
     public var executable: String       // "ch02"
     public var title: String            // "Chapter 02 · Self-attention: one Head"
     public var idea: String             // the header's prose, Markdown
@@ -95,7 +95,7 @@ public struct ChapterSource {
             sections.append(Section(title: sectionTitle,
                                     cells: try cells(of: body, section: sectionTitle, folder: folder, root: root)))
         }
-        let number = String(folder.prefix { $0.isNumber })
+        let number = String(folder.prefix { $0 != "-" })   // "02", or "05a" for an aside after chapter 05
         return ChapterSource(folder: folder, number: number, executable: "ch\(number)", title: title, idea: idea,
                              runCommand: runCommand, expected: expected, imports: imports, sections: sections,
                              takesData: text.contains("TrainingOptions"), takesCheckpoint: text.contains("var checkpoint"))

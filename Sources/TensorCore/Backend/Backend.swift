@@ -161,10 +161,12 @@ public enum Backends {
 
     /// Runs `body` with tensors made on `backend`, for this task only (so tests can run the same model on
     /// both backends side by side). Code that runs inside reads `current` as `backend`.
+    @discardableResult
     public static func using<R>(_ backend: any Backend, _ body: () throws -> R) rethrows -> R {
         try $chosen.withValue(Choice(backend)) { try body() }
     }
 
+    @discardableResult
     public static func using<R>(_ backend: any Backend, _ body: () async throws -> R) async rethrows -> R {
         try await $chosen.withValue(Choice(backend)) { try await body() }
     }

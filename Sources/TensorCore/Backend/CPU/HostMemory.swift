@@ -11,6 +11,7 @@ final class HostMemory {
 extension Storage {
     /// This storage's first float in host memory. CPU backend only (every file that uses it is in CPU/).
     @inline(__always) var pointer: UnsafeMutablePointer<Float> {
-        unsafeDowncast(memory, to: HostMemory.self).pointer + offset
+        assert(memory is HostMemory, "a tensor on \(backend.name) was handed to the CPU backend: make every tensor on one device")
+        return unsafeDowncast(memory, to: HostMemory.self).pointer + offset
     }
 }

@@ -18,6 +18,12 @@ public final class OpenCLBackend: Backend {
 
     public var name: String { "OpenCL (\(device.name), \(device.platformName))" }
 
+    /// Kernels launched, products run and bytes copied to and from the device since the run started.
+    public var traffic: DeviceTraffic { device.traffic }
+
+    /// Waits until everything queued so far has run (for timing; a host copy waits by itself).
+    public func finish() { device.finish() }
+
     // MARK: Memory
 
     public func allocate(count: Int) -> AnyObject { device.allocate(count: count) }

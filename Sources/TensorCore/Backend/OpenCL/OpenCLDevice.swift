@@ -16,7 +16,12 @@ final class DeviceBuffer {
 
 extension Storage {
     /// This storage's device buffer. OpenCL backend only (every file that uses it is in OpenCL/).
-    var deviceBuffer: CLHandle { unsafeDowncast(memory, to: DeviceBuffer.self).memory }
+    var deviceBuffer: CLHandle {
+        guard let buffer = memory as? DeviceBuffer else {
+            preconditionFailure("a tensor on \(backend.name) was handed to the OpenCL device: make every tensor on one device")
+        }
+        return buffer.memory
+    }
 }
 
 final class OpenCLDevice {
@@ -27,6 +32,9 @@ final class OpenCLDevice {
     private var kernels: [String: CLHandle] = [:]
     /// setKernelArg then enqueue must not interleave between threads (tests run in parallel).
     private let lock = NSLock()
+    /// What has been sent to the device so far (chapter 05a reads it), counted under `lock`.
+    private var counted = DeviceTraffic()
+    var traffic: DeviceTraffic { lock.withLock { counted } }
 
     /// The first GPU of any platform, else the first device of any kind (PoCL's CPU device).
     init() throws {
@@ -113,12 +121,18 @@ final class OpenCLDevice {
 
     func write(_ memory: CLHandle, byteOffset: Int, _ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
-        lock.withLock { check(library.enqueueWriteBuffer(queue, memory, 1, byteOffset, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer") }
+        lock.withLock {
+            counted.bytesToDevice += bytes.count
+            check(library.enqueueWriteBuffer(queue, memory, 1, byteOffset, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer")
+        }
     }
 
     func read(_ memory: CLHandle, byteOffset: Int, into bytes: UnsafeMutableRawBufferPointer) {
         guard bytes.count > 0 else { return }
-        lock.withLock { check(library.enqueueReadBuffer(queue, memory, 1, byteOffset, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueReadBuffer") }
+        lock.withLock {
+            counted.bytesToHost += bytes.count
+            check(library.enqueueReadBuffer(queue, memory, 1, byteOffset, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueReadBuffer")
+        }
     }
 
     func copy(_ source: CLHandle, byteOffset: Int, to destination: CLHandle, byteOffset destinationOffset: Int, bytes: Int) {
@@ -163,6 +177,7 @@ final class OpenCLDevice {
                 }
             }
             var global = workItems
+            counted.kernelLaunches += 1
             check(library.enqueueNDRangeKernel(queue, kernel, 1, nil, &global, nil, 0, nil, nil), "clEnqueueNDRangeKernel(\(name))")
         }
     }
@@ -175,6 +190,7 @@ final class OpenCLDevice {
         let ta = transposeA ? OpenCLLibrary.transpose : OpenCLLibrary.noTranspose
         let tb = transposeB ? OpenCLLibrary.transpose : OpenCLLibrary.noTranspose
         lock.withLock {
+            counted.products += 1
             let status = batch == 1
                 ? library.sgemm(OpenCLLibrary.rowMajor, ta, tb, m, n, k, alpha, a.0, a.offset, a.ld, b.0, b.offset, b.ld, beta,
                                 c.0, c.offset, c.ld, &queue, nil)
@@ -188,5 +204,19 @@ final class OpenCLDevice {
     /// ends the program with the call and its status, which names a driver problem or a bug here.
     private func check(_ status: Int32, _ what: @autoclosure () -> String) {
         if status != OpenCLLibrary.success { fatalError("OpenCL: \(what()) failed with status \(status) on \(name)") }
+    }
+}
+
+/// Counts of what a program sent to an OpenCL device: kernels launched, CLBlast products, and bytes copied
+/// each way (buffer-to-buffer copies and fills stay on the device and are not counted).
+public struct DeviceTraffic: Sendable {
+    public var kernelLaunches = 0, products = 0, bytesToDevice = 0, bytesToHost = 0
+    public init() {}
+    /// What happened between `earlier` and this count.
+    public func since(_ earlier: DeviceTraffic) -> DeviceTraffic {
+        var d = DeviceTraffic()
+        d.kernelLaunches = kernelLaunches - earlier.kernelLaunches; d.products = products - earlier.products
+        d.bytesToDevice = bytesToDevice - earlier.bytesToDevice; d.bytesToHost = bytesToHost - earlier.bytesToHost
+        return d
     }
 }
