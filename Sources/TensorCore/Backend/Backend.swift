@@ -5,8 +5,9 @@
 // `Storage(host:)`, `Storage.copy(fromHost:at:)`). Ops, layers, the model, sampling and checkpoints
 // never see a pointer; `Tests/TensorCoreTests/BackendSeamTests.swift` greps the sources to keep it so.
 //
-// A new backend supplies exactly this protocol (CPU/ is the one there is: OpenBLAS and SIMD loops;
-// NaiveKernels.swift holds the plain references the tests compare it with). Conventions:
+// A new backend supplies exactly this protocol. There are two: CPU/ (OpenBLAS and SIMD loops) and OpenCL/
+// (OpenCL C kernels and CLBlast, on a GPU or on PoCL); NaiveKernels.swift holds the plain references the
+// tests compare the CPU with, and the OpenCL tests compare the device with the CPU. Conventions:
 //   - Shapes are row-major; sizes are passed, never inferred from a buffer.
 //   - A backward kernel *writes* every element of the input gradients it is given (the autograd engine
 //     decides whether that buffer is the gradient itself or a temporary it then adds: Autograd.swift).
