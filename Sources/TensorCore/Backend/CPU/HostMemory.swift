@@ -11,7 +11,10 @@ final class HostMemory {
 extension Storage {
     /// This storage's first float in host memory. CPU backend only (every file that uses it is in CPU/).
     @inline(__always) var pointer: UnsafeMutablePointer<Float> {
-        assert(memory is HostMemory, "a tensor on \(backend.name) was handed to the CPU backend: make every tensor on one device")
+        // (An exact class check: one comparison, cheap enough for every kernel call, and it keeps a device
+        // buffer from being read as host memory when tensors of two devices meet in one op.)
+        precondition(type(of: memory) == HostMemory.self,
+                     "a tensor on \(backend.name) was handed to the CPU backend: make every tensor on one device")
         return unsafeDowncast(memory, to: HostMemory.self).pointer + offset
     }
 }
