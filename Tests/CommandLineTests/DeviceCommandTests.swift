@@ -47,6 +47,26 @@ struct DeviceCommandTests {
         #expect(onDevice.output.hasPrefix("ROMEO:") && onDevice.output == onCPU.output)
     }
 
+    /// A run trained on the CPU resumes on the device and ends where a run on the CPU alone ends (within 1e-3).
+    @Test(.enabled(if: openCLBackend != nil, Comment(rawValue: openCLSkipped)))
+    func aCPURunResumesOnTheDevice() throws {
+        let data = Executables.writePlayText(to: folder)
+        let tiny = ["--data", data, "--eval-interval", "10", "--batch-size", "4", "--block-size", "8", "--embedding-size", "16",
+                    "--heads", "2", "--layers", "1", "--eval-iters", "2", "--threads", "1"]
+        let split = folder.appendingPathComponent("resume-split"), whole = folder.appendingPathComponent("resume-whole")
+        #expect(try Executables.run("nanogpt", ["train", "--out", split.path, "--steps", "10"] + tiny).status == 0)
+        let resumed = try Executables.run("nanogpt", ["train", "--resume", split.path, "--steps", "20", "--device", "opencl"])
+        let alone = try Executables.run("nanogpt", ["train", "--out", whole.path, "--steps", "20"] + tiny)
+        #expect(resumed.status == 0 && alone.status == 0, "\(resumed.errors) \(alone.errors)")
+        func losses(_ run: ProcessResult) -> [Float] {   // "step 20: train loss 4.1162, val loss 4.1065"
+            run.output.split(separator: "\n").filter { $0.hasPrefix("step 20: ") }.flatMap { line in
+                line.components(separatedBy: "loss ").dropFirst().compactMap { Float($0.prefix { $0 != "," }) }
+            }
+        }
+        #expect(losses(resumed).count == 2 && zip(losses(resumed), losses(alone)).allSatisfy { abs($0 - $1) < 1e-3 },
+                "resumed on the device: \(losses(resumed)), on the CPU alone: \(losses(alone))")
+    }
+
     /// Chapter 05a's quick run: both devices' losses agree, the same tokens come out, and it draws its plots.
     @Test(.enabled(if: openCLBackend != nil, Comment(rawValue: openCLSkipped)))
     func chapter05aComparesTheDeviceWithTheCPU() throws {
