@@ -117,7 +117,7 @@ public struct TrainingOptions: ParsableArguments {
     /// tensor made after this lives on that device. Throws one line when the device cannot be used.
     public func configureDevice() throws {
         if let threads { BLAS.threadCount = threads }
-        Backends.current = try Backends.backend(for: device ?? Device.fromEnvironment())
+        try Backends.select(device)
     }
 }
 

@@ -172,6 +172,12 @@ public enum Backends {
         try await $chosen.withValue(Choice(backend)) { try await body() }
     }
 
+    /// Makes `current` the backend of `device` (a program's `--device`), else of `NANOGPT_DEVICE`, else the
+    /// CPU's. Throws one line when that device cannot be used.
+    public static func select(_ device: Device?) throws {
+        current = try backend(for: device ?? Device.fromEnvironment())
+    }
+
     /// The backend of `device`: the CPU's, or this machine's OpenCL device, made once per run (it throws
     /// one line saying what is missing when OpenCL or CLBlast is not installed).
     public static func backend(for device: Device) throws -> any Backend {

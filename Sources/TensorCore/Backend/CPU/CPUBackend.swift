@@ -1,7 +1,7 @@
 // The CPU backend: host memory from BufferPool, products through OpenBLAS (BLAS.swift), and loops of
 // eight floats at a time (VectorMath.swift) for everything else, one file per family of kernels.
 // This file has memory, host copies and the products; the attention products skip what a causal mask
-// throws away, and a batch of products too small for OpenBLAS to thread is shared between threads
+// throws away (block by block: CausalBlocks.swift), and a batch of products too small for OpenBLAS to thread is shared between threads
 // (`BLAS.forEachProduct`).
 
 public final class CPUBackend: Backend {
@@ -42,16 +42,15 @@ public final class CPUBackend: Backend {
         }
     }
 
-    /// Causal, the query rows go in blocks (`causalRowBlocks`) and the block of rows [r0, r1) is multiplied
+    /// Causal, the query rows go in blocks (`causalQueryBlocks`) and the block of rows [r0, r1) is multiplied
     /// by keys 0 ..< offset + r1 only; the softmax then writes exact zeros over the rest.
     public func attentionWeights(queries: Storage, keys: Storage, keysBatchStride: Int, out: Storage, batch: Int,
                                  m: Int, n: Int, d: Int, causal: CausalMask?, scale: Float) {
         precondition(causal.map { $0.queries == m && $0.fits(keys: n) } ?? true, "causal mask \(causal!) for \(m) x \(n) scores")
-        let blocks = causal == nil ? [0..<m] : causalRowBlocks(m)
+        let blocks = causalQueryBlocks(queries: m, keys: n, causal: causal)
         BLAS.forEachProduct(batch: batch, size: m * n * d) { i in
             let q = queries.pointer + i * m * d, k = keys.pointer + i * keysBatchStride, o = out.pointer + i * m * n
-            for rows in blocks {   // S[rows, visible] = Q[rows] K[visible]^T
-                let visible = causal.map { $0.offset + rows.upperBound } ?? n
+            for (rows, visible) in blocks {   // S[rows, visible] = Q[rows] K[visible]^T
                 BLAS.gemm(transposeB: true, m: rows.count, n: visible, k: d, a: q + rows.lowerBound * d, b: k, beta: 0,
                           c: o + rows.lowerBound * n, ldc: n)
             }
@@ -66,22 +65,20 @@ public final class CPUBackend: Backend {
                                          queriesGrad: Storage?, keysGrad: Storage?, scratch: Storage, batch: Int,
                                          m: Int, n: Int, d: Int, causal: CausalMask?, scale: Float) {
         softmaxBackward(output: probabilities, g, xGrad: scratch, rows: batch * m, columns: n, causal: causal, scale: scale)
-        let rowBlocks = causal == nil ? [0..<m] : causalRowBlocks(m)
-        let keyBlocks = causal == nil ? [0..<n] : causalRowBlocks(n)
+        let rowBlocks = causalQueryBlocks(queries: m, keys: n, causal: causal)
+        let keyBlocks = causalKeyBlocks(queries: m, keys: n, causal: causal)
         BLAS.forEachProduct(batch: batch, size: m * n * d) { i in
             let dS = scratch.pointer + i * m * n, q = queries.pointer + i * m * d, k = keys.pointer + i * n * d
             if let queriesGrad {   // dQ[rows] = dS[rows, visible] K[visible]
                 let dq = queriesGrad.pointer + i * m * d
-                for rows in rowBlocks {
-                    let visible = causal.map { $0.offset + rows.upperBound } ?? n
+                for (rows, visible) in rowBlocks {
                     BLAS.gemm(m: rows.count, n: d, k: visible, a: dS + rows.lowerBound * n, lda: n, b: k, beta: 0,
                               c: dq + rows.lowerBound * d)
                 }
             }
             if let keysGrad {   // dK[keys] = dS[first..<m, keys]^T Q[first..<m]: rows before `first` cannot see them
                 let dk = keysGrad.pointer + i * n * d
-                for columns in keyBlocks {
-                    let first = causal.map { Swift.min(m, Swift.max(0, columns.lowerBound - $0.offset)) } ?? 0
+                for (columns, first) in keyBlocks {
                     if first == m { (dk + columns.lowerBound * d).update(repeating: 0, count: columns.count * d); continue }
                     BLAS.gemm(transposeA: true, m: columns.count, n: d, k: m - first, a: dS + first * n + columns.lowerBound,
                               lda: n, b: q + first * d, beta: 0, c: dk + columns.lowerBound * d)
@@ -94,11 +91,11 @@ public final class CPUBackend: Backend {
     public func weightedSum(weights: Storage, values: Storage, valuesBatchStride: Int, out: Storage, batch: Int,
                             m: Int, n: Int, d: Int, causal: CausalMask) {
         precondition(causal.queries == m && causal.fits(keys: n), "causal mask \(causal) for \(m) x \(n) weights")
-        let blocks = causalRowBlocks(m)
+        let blocks = causalQueryBlocks(queries: m, keys: n, causal: causal)
         BLAS.forEachProduct(batch: batch, size: m * n * d) { i in
             let w = weights.pointer + i * m * n, v = values.pointer + i * valuesBatchStride, o = out.pointer + i * m * d
-            for rows in blocks {
-                BLAS.gemm(m: rows.count, n: d, k: causal.offset + rows.upperBound, a: w + rows.lowerBound * n, lda: n,
+            for (rows, visible) in blocks {
+                BLAS.gemm(m: rows.count, n: d, k: visible, a: w + rows.lowerBound * n, lda: n,
                           b: v, beta: 0, c: o + rows.lowerBound * d)
             }
         }
@@ -108,13 +105,13 @@ public final class CPUBackend: Backend {
     ///     dV[keys] = W[first ..< m, keys]^T dOut[first ..< m]
     public func weightedSumBackward(_ g: Storage, weights: Storage, values: Storage, weightsGrad: Storage?,
                                     valuesGrad: Storage?, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask) {
-        let rowBlocks = causalRowBlocks(m), keyBlocks = causalRowBlocks(n)
+        let rowBlocks = causalQueryBlocks(queries: m, keys: n, causal: causal)
+        let keyBlocks = causalKeyBlocks(queries: m, keys: n, causal: causal)
         BLAS.forEachProduct(batch: batch, size: m * n * d) { i in
             let gi = g.pointer + i * m * d, w = weights.pointer + i * m * n, v = values.pointer + i * n * d
             if let weightsGrad {
                 let dw = weightsGrad.pointer + i * m * n
-                for rows in rowBlocks {
-                    let visible = causal.offset + rows.upperBound
+                for (rows, visible) in rowBlocks {
                     BLAS.gemm(transposeB: true, m: rows.count, n: visible, k: d, a: gi + rows.lowerBound * d, b: v, beta: 0,
                               c: dw + rows.lowerBound * n, ldc: n)
                     if visible < n { for r in rows { (dw + r * n + visible).update(repeating: 0, count: n - visible) } }
@@ -122,8 +119,7 @@ public final class CPUBackend: Backend {
             }
             if let valuesGrad {
                 let dv = valuesGrad.pointer + i * n * d
-                for columns in keyBlocks {
-                    let first = Swift.min(m, Swift.max(0, columns.lowerBound - causal.offset))
+                for (columns, first) in keyBlocks {
                     if first == m { (dv + columns.lowerBound * d).update(repeating: 0, count: columns.count * d); continue }
                     BLAS.gemm(transposeA: true, m: columns.count, n: d, k: m - first, a: w + first * n + columns.lowerBound,
                               lda: n, b: gi + first * d, beta: 0, c: dv + columns.lowerBound * d)
@@ -131,17 +127,4 @@ public final class CPUBackend: Backend {
             }
         }
     }
-}
-
-/// The query rows of a causal product, cut into up to 4 blocks of at least 64 rows (a multiple of 8).
-/// Block [r0, r1) sees keys 0..<r1, so 4 blocks compute 10 of 16 tiles: 62.5% of the full product. Smaller
-/// blocks would skip more, but small products lose more to per-call overhead than they save (at T = 64,
-/// two blocks of 32 were no faster than one product: `bench --configs S`).
-///
-///     causalRowBlocks(256)   // [0..<64, 64..<128, 128..<192, 192..<256]
-///     causalRowBlocks(130)   // [0..<64, 64..<128, 128..<130]
-///     causalRowBlocks(64)    // [0..<64]
-public func causalRowBlocks(_ rows: Int) -> [Range<Int>] {
-    let size = max(64, (rows / 4 + 7) / 8 * 8)
-    return stride(from: 0, to: rows, by: size).map { $0..<min(rows, $0 + size) }
 }

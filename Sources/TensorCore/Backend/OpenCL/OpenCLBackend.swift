@@ -46,15 +46,14 @@ public final class OpenCLBackend: Backend {
         device.copy(x.deviceBuffer, byteOffset: x.offset * 4, to: y.deviceBuffer, byteOffset: y.offset * 4, bytes: x.count * 4)
     }
 
-    // MARK: Products (CLBlast), with the CPU's causal row blocks
+    // MARK: Products (CLBlast), in the causal blocks of CausalBlocks.swift, as on the CPU
 
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: MatrixOperand,
                      b: MatrixOperand, beta: Float, c: MatrixOperand, batch: Int) {
         device.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                    a: (a.storage.deviceBuffer, a.storage.offset + a.offset, a.leadingDimension ?? (transposeA ? m : k), a.batchStride),
-                    b: (b.storage.deviceBuffer, b.storage.offset + b.offset, b.leadingDimension ?? (transposeB ? k : n), b.batchStride),
-                    beta: beta,
-                    c: (c.storage.deviceBuffer, c.storage.offset + c.offset, c.leadingDimension ?? n, c.batchStride), batch: batch)
+                    a: operand(a.storage, a.offset, ld: a.leadingDimension ?? (transposeA ? m : k), stride: a.batchStride),
+                    b: operand(b.storage, b.offset, ld: b.leadingDimension ?? (transposeB ? k : n), stride: b.batchStride),
+                    beta: beta, c: operand(c.storage, c.offset, ld: c.leadingDimension ?? n, stride: c.batchStride), batch: batch)
     }
 
     /// One operand for `device.gemm`: `storage` from element `offset`, rows `ld` apart, batch items `stride` apart.
@@ -67,8 +66,7 @@ public final class OpenCLBackend: Backend {
     public func attentionWeights(queries: Storage, keys: Storage, keysBatchStride: Int, out: Storage, batch: Int,
                                  m: Int, n: Int, d: Int, causal: CausalMask?, scale: Float) {
         precondition(causal.map { $0.queries == m && $0.fits(keys: n) } ?? true, "causal mask \(causal!) for \(m) x \(n) scores")
-        for rows in causal == nil ? [0..<m] : causalRowBlocks(m) {
-            let visible = causal.map { $0.offset + rows.upperBound } ?? n
+        for (rows, visible) in causalQueryBlocks(queries: m, keys: n, causal: causal) {
             device.gemm(transposeA: false, transposeB: true, m: rows.count, n: visible, k: d, alpha: 1,
                         a: operand(queries, rows.lowerBound * d, ld: d, stride: m * d), b: operand(keys, 0, ld: d, stride: keysBatchStride),
                         beta: 0, c: operand(out, rows.lowerBound * n, ld: n, stride: m * n), batch: batch)
@@ -81,16 +79,14 @@ public final class OpenCLBackend: Backend {
                                          m: Int, n: Int, d: Int, causal: CausalMask?, scale: Float) {
         softmaxBackward(output: probabilities, g, xGrad: scratch, rows: batch * m, columns: n, causal: causal, scale: scale)
         if let queriesGrad {   // dQ[rows] = dS[rows, visible] K[visible]
-            for rows in causal == nil ? [0..<m] : causalRowBlocks(m) {
-                let visible = causal.map { $0.offset + rows.upperBound } ?? n
+            for (rows, visible) in causalQueryBlocks(queries: m, keys: n, causal: causal) {
                 device.gemm(transposeA: false, transposeB: false, m: rows.count, n: d, k: visible, alpha: 1,
                             a: operand(scratch, rows.lowerBound * n, ld: n, stride: m * n), b: operand(keys, 0, ld: d, stride: n * d),
                             beta: 0, c: operand(queriesGrad, rows.lowerBound * d, ld: d, stride: m * d), batch: batch)
             }
         }
         if let keysGrad {      // dK[keys] = dS[first..<m, keys]^T Q[first..<m]
-            for columns in causal == nil ? [0..<n] : causalRowBlocks(n) {
-                let first = causal.map { Swift.min(m, Swift.max(0, columns.lowerBound - $0.offset)) } ?? 0
+            for (columns, first) in causalKeyBlocks(queries: m, keys: n, causal: causal) {
                 if first == m { zeroRows(keysGrad, columns, width: d, batch: batch, batchStride: n * d); continue }
                 device.gemm(transposeA: true, transposeB: false, m: columns.count, n: d, k: m - first, alpha: 1,
                             a: operand(scratch, first * n + columns.lowerBound, ld: n, stride: m * n),
@@ -103,8 +99,8 @@ public final class OpenCLBackend: Backend {
     public func weightedSum(weights: Storage, values: Storage, valuesBatchStride: Int, out: Storage, batch: Int,
                             m: Int, n: Int, d: Int, causal: CausalMask) {
         precondition(causal.queries == m && causal.fits(keys: n), "causal mask \(causal) for \(m) x \(n) weights")
-        for rows in causalRowBlocks(m) {   // out[rows] = W[rows, visible] V[visible]
-            device.gemm(transposeA: false, transposeB: false, m: rows.count, n: d, k: causal.offset + rows.upperBound, alpha: 1,
+        for (rows, visible) in causalQueryBlocks(queries: m, keys: n, causal: causal) {   // out[rows] = W[rows, visible] V[visible]
+            device.gemm(transposeA: false, transposeB: false, m: rows.count, n: d, k: visible, alpha: 1,
                         a: operand(weights, rows.lowerBound * n, ld: n, stride: m * n), b: operand(values, 0, ld: d, stride: valuesBatchStride),
                         beta: 0, c: operand(out, rows.lowerBound * d, ld: d, stride: m * d), batch: batch)
         }
@@ -113,8 +109,7 @@ public final class OpenCLBackend: Backend {
     public func weightedSumBackward(_ g: Storage, weights: Storage, values: Storage, weightsGrad: Storage?,
                                     valuesGrad: Storage?, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask) {
         if let weightsGrad {   // dW[rows, visible] = dOut[rows] V[visible]^T, zeros beyond
-            for rows in causalRowBlocks(m) {
-                let visible = causal.offset + rows.upperBound
+            for (rows, visible) in causalQueryBlocks(queries: m, keys: n, causal: causal) {
                 device.gemm(transposeA: false, transposeB: true, m: rows.count, n: visible, k: d, alpha: 1,
                             a: operand(g, rows.lowerBound * d, ld: d, stride: m * d), b: operand(values, 0, ld: d, stride: n * d),
                             beta: 0, c: operand(weightsGrad, rows.lowerBound * n, ld: n, stride: m * n), batch: batch)
@@ -125,8 +120,7 @@ public final class OpenCLBackend: Backend {
             }
         }
         if let valuesGrad {    // dV[keys] = W[first ..< m, keys]^T dOut[first ..< m]
-            for columns in causalRowBlocks(n) {
-                let first = Swift.min(m, Swift.max(0, columns.lowerBound - causal.offset))
+            for (columns, first) in causalKeyBlocks(queries: m, keys: n, causal: causal) {
                 if first == m { zeroRows(valuesGrad, columns, width: d, batch: batch, batchStride: n * d); continue }
                 device.gemm(transposeA: true, transposeB: false, m: columns.count, n: d, k: m - first, alpha: 1,
                             a: operand(weights, first * n + columns.lowerBound, ld: n, stride: m * n),

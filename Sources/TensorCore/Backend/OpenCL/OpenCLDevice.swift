@@ -104,6 +104,7 @@ final class OpenCLDevice {
     // MARK: Buffers
 
     func allocate(count: Int) -> DeviceBuffer {
+        if count > Int(Int32.max) { stop("OpenCL: a tensor of \(count) floats is beyond the kernels' 32-bit indices: try a smaller model or batch") }
         var status: Int32 = 0
         let bytes = Swift.max(1, count) * MemoryLayout<Float>.size   // OpenCL refuses empty buffers
         let memory = library.createBuffer(context, OpenCLLibrary.memReadWrite, bytes, nil, &status)
@@ -169,9 +170,9 @@ final class OpenCLDevice {
             }
             for argument in arguments {
                 switch argument {
-                case .storage(let s): set(s.deviceBuffer); set(Int32(s.offset))
+                case .storage(let s): set(s.deviceBuffer); set(kernelInt(s.offset))
                 case .buffer(let b): set(b.memory); set(Int32(0))
-                case .int(let v): set(Int32(v))
+                case .int(let v): set(kernelInt(v))
                 case .float(let v): set(v)
                 case .ulong(let v): set(v)
                 }
@@ -200,10 +201,25 @@ final class OpenCLDevice {
         }
     }
 
-    /// A failed call inside a kernel requirement cannot be handed back (the contract does not throw): it
-    /// ends the program with the call and its status, which names a driver problem or a bug here.
+    /// A failed call inside a kernel requirement cannot be handed back (the contract does not throw): the
+    /// run ends in one line naming the call and its status. The likely one is a model too large for the
+    /// device's memory (CL/cl.h: -4 allocation failure, -5 out of resources, -6 out of host memory).
     private func check(_ status: Int32, _ what: @autoclosure () -> String) {
-        if status != OpenCLLibrary.success { fatalError("OpenCL: \(what()) failed with status \(status) on \(name)") }
+        guard status != OpenCLLibrary.success else { return }
+        let hint = [-4, -5, -6].contains(status) ? " (out of device memory: try a smaller model or batch)" : ""
+        stop("OpenCL: \(what()) failed with status \(status) on \(name)\(hint)")
+    }
+
+    /// A size or offset as the kernels' 32-bit int (allocate refuses buffers beyond that, so this holds).
+    private func kernelInt(_ value: Int) -> Int32 {
+        guard let small = Int32(exactly: value) else { stop("OpenCL: \(value) is beyond the kernels' 32-bit indices") }
+        return small
+    }
+
+    /// Ends the run with `error: <line>` on standard error and status 1, as every program's bad input does.
+    private func stop(_ line: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+        exit(1)
     }
 }
 
