@@ -27,8 +27,9 @@
 // chapter 01 introduces the loop that every later chapter reuses.)
 import PackageDescription
 
-// SwiftPM builds for baseline x86-64 (SSE2) unless told otherwise. The kernels want AVX2 + FMA
-// (see ../shared/FINDINGS.md), so ask for them on x86_64 and leave other architectures alone.
+// SwiftPM builds for baseline x86-64 (SSE2) unless told otherwise. The kernels want AVX2 + FMA (without
+// them the compiler splits every SIMD8<Float> into two SSE halves and calls expf one value at a time), so
+// ask for them on x86_64 and leave other architectures alone.
 // `-fno-math-errno` lets Swift's square root (which goes through C's sqrtf) become one vsqrtps for eight
 // floats instead of eight calls that check for negative inputs to set errno: same results, and AdamW's
 // update runs as SIMD (S's step ÷ sgemm 1.24 -> 1.20, `bench --configs S`).
@@ -72,6 +73,17 @@ let package = Package(
         .executable(name: "compare", targets: ["compare"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "weave", targets: ["weave"]),
+        // The libraries, for a package of your own (Examples/StreamText depends on them by path): the tensor
+        // core, tokenizers and data, the training loop and sampling, the layers, the model with its streaming
+        // generation, and checkpoints.
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "TextData", targets: ["TextData"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "Attention", targets: ["Attention"]),
+        .library(name: "Transformer", targets: ["Transformer"]),
+        .library(name: "NanoGPT", targets: ["NanoGPT"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
         // For the libFuzzer binaries in Tests/Fuzz (a package of their own, built by scripts/fuzz.sh).
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
@@ -103,7 +115,7 @@ let package = Package(
                 swiftSettings: fastMath),
         .target(name: "Checkpoints", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT"], swiftSettings: fastMath),
         .target(name: "ChapterSupport",
-                dependencies: ["TensorCore", "TextData", "Training", "Plotting",
+                dependencies: ["TensorCore", "TextData", "Training", "NanoGPT", "Plotting",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // --- Chapters: one concept each -----------------------------------------------------

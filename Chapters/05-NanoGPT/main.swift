@@ -85,9 +85,7 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
 
 section("2. The model")
-let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
-                       embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers,
-                       dropout: settings.dropout)
+let config = GPTConfig(settings, vocabularySize: tokenizer.vocabularySize)
 let model = NanoGPT(config, seed: settings.seed)
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
 for (name, tensor) in model.namedParameters.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }

@@ -81,9 +81,7 @@ print("the device: \(device.name)\n")
 section("2. What crosses between the host and the device")
 let (text, tokenizer, dataset) = options.loadChapterData(settings)
 print("\(text.count) characters, vocabulary: \(tokenizer.summary)")
-let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
-                       embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers,
-                       dropout: settings.dropout)
+let config = GPTConfig(settings, vocabularySize: tokenizer.vocabularySize)
 let (trainerOnDevice, oneStep) = Backends.using(device) { () -> (Trainer, DeviceTraffic) in
     let trainer = Trainer(model: NanoGPT(config, seed: settings.seed), dataset: dataset, hyperparameters: settings)
     let before = device.traffic

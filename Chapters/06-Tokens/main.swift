@@ -175,9 +175,7 @@ exitOnError {
 
 section("5. The same NanoGPT on characters and on tokens")
 func trainNanoGPT(_ tokenizer: Tokenizer, on dataset: TokenDataset, label: String) -> (model: NanoGPT, trainer: Trainer) {
-    let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
-                           embeddingSize: settings.embeddingSize, headCount: settings.heads, layerCount: settings.layers,
-                           dropout: settings.dropout)
+    let config = GPTConfig(settings, vocabularySize: tokenizer.vocabularySize)
     let model = NanoGPT(config, seed: settings.seed)
     print(String(format: "\n%@: vocabulary %@, %@ parameters, train %@ tokens, val %@ tokens (%.2f characters each)",
                  label, tokenizer.summary, grouped(model.parameterCount), grouped(dataset.train.count),

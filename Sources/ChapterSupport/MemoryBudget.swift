@@ -2,19 +2,10 @@
 // `--batch-size 1000000000` should end in one clear line, not in the operating system killing the process.
 import ArgumentParser
 import Foundation
+import NanoGPT
 import Training
 
 public enum MemoryBudget {
-    /// How many numbers a NanoGPT of these sizes holds (in Double, so absurd sizes cannot overflow). Every
-    /// earlier chapter's model of the same sizes (one Head, MultiHead, Blocks) holds fewer.
-    public static func nanoGPTParameters(vocabulary v: Double, block t: Double, channels c: Double, layers l: Double) -> Double {
-        let perBlock = 3 * c * c            // key, query, value of all heads (no bias)
-            + c * c + c                     // projection
-            + 4 * c * c + 4 * c + 4 * c * c + c  // feed-forward
-            + 4 * c                         // two LayerNorms
-        return v * c + t * c + l * perBlock + 2 * c + v * c + v
-    }
-
     /// Roughly how many numbers one training step of that NanoGPT keeps for its backward: per position and
     /// layer about 22 C (LayerNorms, keys, queries, values, the feed-forward's 4C twice, residuals) and each
     /// head's row of attention weights, then the logits and their probabilities. An upper bound for the
@@ -41,7 +32,8 @@ extension Hyperparameters {
     public func checkFitsInMemory(vocabularySize: Int) throws {
         let (v, b, t) = (Double(vocabularySize), Double(batchSize), Double(blockSize))
         let (c, h, l) = (Double(embeddingSize), Double(heads), Double(layers))
-        try MemoryBudget.check(parameters: MemoryBudget.nanoGPTParameters(vocabulary: v, block: t, channels: c, layers: l),
+        // Every earlier chapter's model of the same sizes (one Head, MultiHead, Blocks) holds fewer parameters.
+        try MemoryBudget.check(parameters: GPTConfig(self, vocabularySize: vocabularySize).parameterCount,
                                activations: MemoryBudget.nanoGPTActivations(batch: b, block: t, channels: c, heads: h,
                                                                              layers: l, vocabulary: v))
     }

@@ -166,22 +166,8 @@ public enum Checkpoint {
         }
     }
 
-    /// The largest sizes a config may ask for. Far above anything a CPU trains, and small enough that no
-    /// product of them (4·C·C, layers × tensors per layer) can overflow.
-    public static let configLimits: [(field: String, limit: Int)] = [
-        ("vocabularySize", 1 << 20), ("blockSize", 1 << 20), ("embeddingSize", 1 << 16), ("headCount", 1 << 12),
-        ("layerCount", 1 << 10)]
-
-    /// Sizes that cannot describe a model are refused before anything is allocated.
+    /// Sizes that cannot describe a model are refused before anything is allocated (GPTConfig.validate).
     public static func validate(_ config: GPTConfig) throws {
-        let values = [config.vocabularySize, config.blockSize, config.embeddingSize, config.headCount, config.layerCount]
-        for ((name, limit), value) in zip(configLimits, values) {
-            guard value > 0 else { throw CheckpointError("config \(name) must be positive, got \(value)") }
-            guard value <= limit else { throw CheckpointError("config \(name) is \(value), above the limit of \(limit)") }
-        }
-        guard config.embeddingSize % config.headCount == 0 else {
-            throw CheckpointError("config embeddingSize \(config.embeddingSize) is not divisible by headCount \(config.headCount)")
-        }
-        guard config.dropout >= 0, config.dropout < 1 else { throw CheckpointError("config dropout must be in [0, 1), got \(config.dropout)") }
+        do { try config.validate() } catch let invalid as GPTConfig.Invalid { throw CheckpointError("config \(invalid)") }
     }
 }

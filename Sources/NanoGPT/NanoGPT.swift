@@ -21,6 +21,40 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         self.headCount = headCount; self.layerCount = layerCount; self.dropout = dropout
     }
 
+    /// The model a run's settings describe: its sizes from the settings, its vocabulary from the tokenizer.
+    /// The one place where a chapter's knobs (`heads`, `layers`) become the model's shape.
+    public init(_ settings: Hyperparameters, vocabularySize: Int) {
+        self.init(vocabularySize: vocabularySize, blockSize: settings.blockSize, embeddingSize: settings.embeddingSize,
+                  headCount: settings.heads, layerCount: settings.layers, dropout: settings.dropout)
+    }
+
+    /// A size that cannot describe a model, named by its field (`headCount`).
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let field: String, problem: String
+        public var description: String { "\(field) \(problem)" }
+    }
+
+    /// The largest vocabulary a config may ask for; the other sizes share the limits of the settings
+    /// (`Hyperparameters.limits`), so that no product of them (4·C·C, layers × tensors per layer) can overflow.
+    public static let vocabularyLimit = 1 << 20
+
+    /// Sizes that cannot describe a model are refused before anything is allocated (a checkpoint's config
+    /// is read through this).
+    public func validate() throws {
+        func limit(_ field: String) -> Int { Hyperparameters.limits.first { $0.field == field }!.limit }
+        let sizes = [("vocabularySize", vocabularySize, Self.vocabularyLimit), ("blockSize", blockSize, limit("blockSize")),
+                     ("embeddingSize", embeddingSize, limit("embeddingSize")), ("headCount", headCount, limit("heads")),
+                     ("layerCount", layerCount, limit("layers"))]
+        for (name, value, limit) in sizes {
+            guard value > 0 else { throw Invalid(field: name, problem: "must be positive, got \(value)") }
+            guard value <= limit else { throw Invalid(field: name, problem: "is \(value), above the limit of \(limit)") }
+        }
+        guard embeddingSize % headCount == 0 else {
+            throw Invalid(field: "embeddingSize", problem: "\(embeddingSize) is not divisible by headCount \(headCount)")
+        }
+        guard dropout >= 0, dropout < 1 else { throw Invalid(field: "dropout", problem: "must be in [0, 1), got \(dropout)") }
+    }
+
     enum CodingKeys: String, CodingKey { case vocabularySize, blockSize, embeddingSize, headCount, layerCount, dropout }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)

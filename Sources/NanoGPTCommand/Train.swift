@@ -72,9 +72,7 @@ struct Train: ParsableCommand {
                                  + "\(saved.data.characters) characters): pass the same --data to resume")
         }
         let tokenizer = try saved?.checkpoint.tokenizer ?? training.makeTokenizer(for: text)
-        let config = saved?.checkpoint.model.config ?? GPTConfig(
-            vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize, embeddingSize: settings.embeddingSize,
-            headCount: settings.heads, layerCount: settings.layers, dropout: settings.dropout)
+        let config = saved?.checkpoint.model.config ?? GPTConfig(settings, vocabularySize: tokenizer.vocabularySize)
         try settings.checkFitsInMemory(vocabularySize: config.vocabularySize)
         let dataset = try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize)
         let model = saved?.checkpoint.model ?? NanoGPT(config, seed: settings.seed)

@@ -161,9 +161,6 @@ struct OpenCLBackendTests {
         expectBothAgree("copyColumns", [values(5 * 11), values(5 * 9)]) {
             $0.copyColumns(from: $1[0], sourceWidth: 11, sourceOffset: 2, to: $1[1], destinationWidth: 9, destinationOffset: 3, width: 6, rows: 5)
         }
-        expectBothAgree("addColumns", [values(5 * 6), values(5 * 9)]) {
-            $0.addColumns(from: $1[0], sourceWidth: 6, to: $1[1], destinationWidth: 9, destinationOffset: 3, width: 6, rows: 5)
-        }
     }
 
     @Test func adamWOnARangeOfTheArena() {

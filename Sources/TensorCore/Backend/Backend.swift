@@ -11,7 +11,7 @@
 //   - Shapes are row-major; sizes are passed, never inferred from a buffer.
 //   - A backward kernel *writes* every element of the input gradients it is given (the autograd engine
 //     decides whether that buffer is the gradient itself or a temporary it then adds: Autograd.swift).
-//     The exceptions say so: `embeddingBackward`, `addColumns` and `moveHeads(toHeads: false)` add into a
+//     The exceptions say so: `embeddingBackward` and `moveHeads(toHeads: false)` add into a
 //     buffer the engine has zeroed, because they touch only some of its rows or columns.
 //   - A causal mask is `CausalMask(queries:offset:)`: query i (0 ..< queries) sees keys 0 ... offset + i.
 //     Training uses offset 0 (square scores); a key/value cache passes the number of cached positions.
@@ -124,10 +124,6 @@ public protocol Backend: AnyObject {
     /// For every row: destination[row, destinationOffset ..< +width] = source[row, sourceOffset ..< +width].
     func copyColumns(from source: Storage, sourceWidth: Int, sourceOffset: Int, to destination: Storage,
                      destinationWidth: Int, destinationOffset: Int, width: Int, rows: Int)
-    /// For every row: destination[row, destinationOffset ..< +width] += source[row, ...] (split's backward;
-    /// adds: the engine hands a zeroed buffer first).
-    func addColumns(from source: Storage, sourceWidth: Int, to destination: Storage, destinationWidth: Int,
-                    destinationOffset: Int, width: Int, rows: Int)
 
     // MARK: Optimizer
     /// AdamW over elements `range` of the flat arena (Optimization/AdamW.swift has the formulas).

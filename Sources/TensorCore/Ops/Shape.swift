@@ -62,30 +62,9 @@ public func concatenate(_ parts: [Tensor]) -> Tensor {
     return out
 }
 
-/// The inverse of `concatenate`: cuts the last axis into pieces of the given widths.
-public func split(_ x: Tensor, widths: [Int]) -> [Tensor] {
-    let total = x.shape.last!, leading = Array(x.shape.dropLast()), rows = leading.reduce(1, *)
-    precondition(widths.reduce(0, +) == total, "split widths \(widths) do not add up to \(total)")
-    var offset = 0
-    return widths.map { width in
-        let start = offset
-        offset += width
-        let backend = x.backend
-        // Each piece's gradient fills only its columns of x's, so the engine hands a zeroed buffer to add into.
-        let piece = Tensor.result(leading + [width], of: [x]) { piece, grads in
-            guard let dx = grads.zeroedDestination(for: x) else { return }
-            backend.addColumns(from: piece.grad!, sourceWidth: width, to: dx, destinationWidth: total,
-                               destinationOffset: start, width: width, rows: rows)
-        }
-        backend.copyColumns(from: x.storage, sourceWidth: total, sourceOffset: start, to: piece.storage,
-                            destinationWidth: width, destinationOffset: 0, width: width, rows: rows)
-        return piece
-    }
-}
-
 /// Cuts a packed (B, T, parts * C) tensor, such as keys, queries and values computed by one Linear layer,
 /// into `parts` tensors of shape (B, nh, T, hs) with hs = C / nh: one copy per part, where
-/// `split` + `reshape` + `swapAxes` would make two.
+/// a cut of the columns + `reshape` + `swapAxes` would make two.
 ///
 ///     (B, T, 3C) -> 3 x (B, nh, T, hs)        part p, head h, position t = columns p*C + h*hs ..< +hs of row (b, t)
 public func splitHeads(_ packed: Tensor, parts: Int, heads: Int) -> [Tensor] {

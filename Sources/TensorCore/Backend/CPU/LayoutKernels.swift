@@ -76,11 +76,4 @@ extension CPUBackend {
             d.update(from: s, count: width)
         }
     }
-
-    public func addColumns(from source: Storage, sourceWidth: Int, to destination: Storage, destinationWidth: Int,
-                           destinationOffset: Int, width: Int, rows: Int) {
-        for r in 0..<rows {
-            VectorMath.add(source.pointer + r * sourceWidth, into: destination.pointer + r * destinationWidth + destinationOffset, width)
-        }
-    }
 }

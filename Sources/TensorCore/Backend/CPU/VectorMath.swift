@@ -2,8 +2,7 @@
 //
 // Why by hand: the compiler never vectorizes a reduction (a sum or a max over a row), and `expf` is a
 // scalar library call. With SIMD8<Float> and AVX2 (Package.swift asks for it on x86_64) each of these
-// handles 8 values per instruction: softmax drops from about 7 ns to under 1 ns per element
-// (../shared/FINDINGS.md). Every function takes a pointer and a count and finishes the last count % 8
+// handles 8 values per instruction instead of one value per call. Every function takes a pointer and a count and finishes the last count % 8
 // values one at a time.
 
 typealias Float8 = SIMD8<Float>

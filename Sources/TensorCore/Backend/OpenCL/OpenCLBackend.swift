@@ -272,12 +272,6 @@ public final class OpenCLBackend: Backend {
                                                                .int(destinationWidth), .int(destinationOffset), .int(width), .int(rows)])
     }
 
-    public func addColumns(from source: Storage, sourceWidth: Int, to destination: Storage, destinationWidth: Int,
-                           destinationOffset: Int, width: Int, rows: Int) {
-        device.launch("addColumns", workItems: rows * width, [.storage(source), .int(sourceWidth), .storage(destination),
-                                                              .int(destinationWidth), .int(destinationOffset), .int(width), .int(rows)])
-    }
-
     // MARK: Optimizer
 
     public func adamW(values: Storage, grads: Storage, firstMoment: Storage, secondMoment: Storage, range: Range<Int>,

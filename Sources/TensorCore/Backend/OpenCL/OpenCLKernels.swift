@@ -11,7 +11,7 @@ enum OpenCLKernels {
         "multiply", "partialSums", "broadcastScalar",
         "softmax", "softmaxBackward", "zeroBeyondVisible", "layerNorm", "layerNormBackward", "layerNormParameterGrads",
         "crossEntropy", "meanOfRows", "crossEntropyBackward",
-        "embedding", "embeddingBackward", "swapAxes", "moveHeads", "copyColumns", "addColumns",
+        "embedding", "embeddingBackward", "swapAxes", "moveHeads", "copyColumns",
         "adamW",
     ]
 
@@ -289,14 +289,6 @@ enum OpenCLKernels {
         int i = get_global_id(0); if (i >= rows * width) return;
         int r = i / width, j = i % width;
         d[dOffset + r * destinationWidth + destinationOffset + j] = s[so + r * sourceWidth + sourceOffset + j];
-    }
-
-    // CPUBackend.addColumns: destination[r, destinationOffset + j] += source[r, j]
-    __kernel void addColumns(__global const float* s, int so, int sourceWidth,
-                             __global float* d, int dOffset, int destinationWidth, int destinationOffset, int width, int rows) {
-        int i = get_global_id(0); if (i >= rows * width) return;
-        int r = i / width, j = i % width;
-        d[dOffset + r * destinationWidth + destinationOffset + j] += s[so + r * sourceWidth + j];
     }
 
     // ---- Optimizer (CPU: OptimizerKernels.swift) ----
