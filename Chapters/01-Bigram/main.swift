@@ -174,14 +174,14 @@ func estimateLoss(random: SeededRandom) -> (train: Float, val: Float) {
         return (meanLoss(.train), meanLoss(.val))
     }
 }
-let before = estimateLoss(random: SeededRandom(seed: settings.seed &+ 2))
+let before = estimateLoss(random: SeededRandom(seed: settings.seed, stream: .evaluation))
 print(String(format: "loss before training: train %.4f, val %.4f (a uniform guess scores ln(%d) = %.2f)",
              before.train, before.val, vocabularySize, log(Double(vocabularySize))))
 
 // Sampling: feed a token, turn the logits of the last position into probabilities (softmax), draw
 // the next token from them, append it, and repeat. (Every model in this project samples this way.)
 // show: Sources/Training/Sampling.swift LanguageModel.generate
-let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
+let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
 let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)
 print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 
@@ -202,7 +202,7 @@ print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 section("7. Training, written out")
 let parameters = Parameters(model.namedParameters)   // the table, moved into one flat buffer with its gradient
 let optimizer = AdamW(for: parameters, weightDecay: settings.weightDecay)
-let batchRandom = SeededRandom(seed: settings.seed &+ 1), evaluationRandom = SeededRandom(seed: settings.seed &+ 2)
+let batchRandom = SeededRandom(seed: settings.seed, stream: .batches), evaluationRandom = SeededRandom(seed: settings.seed, stream: .evaluation)
 let started = Date()
 for step in 0...settings.steps {
     if step % settings.evalInterval == 0 || step == settings.steps {

@@ -160,7 +160,7 @@ print("parameters: \(trainer.parameters.count)")
 let before = trainer.estimateLoss()
 print(String(format: "loss before training: train %.4f, val %.4f (ln(%d) = %.2f)", before.train, before.val,
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
-let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
+let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
 print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)))\n---\n")
 
 // MARK: - 5. Training

@@ -62,36 +62,55 @@ print("\(settings.table)\n")
 //   x (B, T, C) --head 1--> (B, T, C/n) \
 //               --head 2--> (B, T, C/n)  }-- concatenate --> (B, T, C) -- projection --> (B, T, C) -- dropout
 //               ...                     /
-// The projection lets the heads' findings mix before the next layer reads them.
 //
-// MultiHead.swift holds the weights in one of two layouts and computes each its own way. `.perHead` keeps
-// one Head per head, and `perHead` is the picture above, head by head. `.packed` notices that the key
-// weights of all n heads stacked are just one (C, C) matrix (and likewise the queries and values), keeps
-// the three as one (3C, C) matrix, and `allHeadsAtOnce` makes k, q and v for every head with one matrix
-// product and runs the heads' attention as one batch of shape (B, nh, T, T): fewer, bigger products. The
-// model trains the packed layout; checkpoints still name the weights per head, as PyTorch does. Both:
-// show: Sources/Attention/MultiHead.swift MultiHead.perHead MultiHead.allHeadsAtOnce
+// Why the projection: after the concatenation, channels 0 ..< C/n came from head 1 only, the next C/n from
+// head 2 only, and so on. The projection, a C x C Linear layer, lets every output channel take from every
+// head. In this chapter's one-layer model the next layer is the Linear to the vocabulary, which could mix
+// the heads by itself, so here the projection adds little; it matters from chapter 04 on, where the output
+// of one attention layer goes back into the residual stream that the next Block reads.
 //
-// `splitHeads` cuts the packed (B, T, 3C) product into keys, queries and values of shape (B, nh, T, hs);
-// `softmaxOfProducts` is q k^T, the scale, the causal mask and the softmax in one op, and `causalMatmul`
-// skips the zero upper triangle of the weights (TensorCore/Ops).
+// As gpt.py writes it: n of chapter 02's Heads (Attention/Head.swift), each of size C/n, side by side.
 
 section("1. MultiHead, shape by shape")
+/// MultiHead as gpt.py writes it: n Heads of size C/n, their outputs concatenated, then a projection.
+final class PerHeadMultiHead {
+    let heads: [Head]
+    let projection: Linear
+
+    init(headCount: Int, embeddingSize: Int, random: SeededRandom) {
+        heads = (0..<headCount).map { _ in
+            Head(embeddingSize: embeddingSize, headSize: embeddingSize / headCount, random: random)
+        }
+        projection = Linear(embeddingSize, embeddingSize, random: random)   // C -> C, with a bias
+    }
+
+    /// x (B, T, C) -> (B, T, C)
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let joined = concatenate(heads.map { $0(x, training: false) })   // n x (B, T, C/n) -> (B, T, C)
+        return projection(joined)                                        // (B, T, C); dropout: none in this chapter
+    }
+
+    var namedParameters: [(String, Tensor)] {   // PyTorch's names: every head's key, then queries, then values
+        let indexed = Array(heads.enumerated())
+        return indexed.map { ("heads.\($0).key.weight", $1.key.weight) }
+            + indexed.map { ("heads.\($0).query.weight", $1.query.weight) }
+            + indexed.map { ("heads.\($0).value.weight", $1.value.weight) }
+            + [("proj.weight", projection.weight), ("proj.bias", projection.bias!)]
+    }
+}
+
 let random = SeededRandom(seed: settings.seed)
-let demo = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, layout: .perHead, random: random)
-let packed = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, layout: .packed,
-                       random: SeededRandom(seed: 0))   // its own generator: its weights are overwritten next
-packed.copyWeights(from: demo)   // the same weights, laid out as one (3C, C) matrix: each head's rows, k then q then v
+let perHead = PerHeadMultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, random: random)
 let demoInput = Tensor.normal([2, 5, settings.embeddingSize], std: 1, random: random)
-let demoOutput = demo(demoInput, training: false)
-let packedOutput = packed(demoInput, training: false)
+let perHeadOutput = perHead(demoInput)
 print("MultiHead with \(settings.heads) heads of size \(settings.embeddingSize / settings.heads): "
-      + "x \(demoInput.shape) -> \(demoOutput.shape)")
-print("each head's attention: \(demo.lastAttention.map(\.shape))")
-print("per head:  \(demo.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(separator: ", "))")
-print("packed:    \(packed.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(separator: ", "))")
-let layoutDifference = zip(demoOutput.values, packedOutput.values).map { abs($0 - $1) }.max() ?? 0
-print(String(format: "perHead and allHeadsAtOnce on the same weights: outputs differ by at most %.1e\n", layoutDifference))
+      + "x \(demoInput.shape) -> \(perHeadOutput.shape)")
+print("each head's attention: \(perHead.heads.map { $0.lastAttention!.shape })")
+print("weights: \(perHead.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(separator: ", "))\n")
+
+// The model below trains the library's MultiHead (Attention/MultiHead.swift), which computes exactly
+// this function with every head's weights packed into one matrix: the last section shows it, and proves
+// the two equal on these weights.
 
 // MARK: - 2. The data (as in chapter 01)
 
@@ -116,8 +135,8 @@ final class MultiHeadLanguageModel: LanguageModel {
         blockSize = settings.blockSize
         embedding = TokenAndPositionEmbedding(vocabularySize: vocabularySize, blockSize: settings.blockSize,
                                               embeddingSize: settings.embeddingSize, random: random)
-        attention = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize, layout: .packed,
-                              dropout: Dropout(probability: settings.dropout, seed: settings.seed &+ 4),
+        attention = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize,
+                              dropout: Dropout(probability: settings.dropout, seed: RandomStream.dropout.seed(from: settings.seed)),
                               random: random)
         languageModelHead = Linear(settings.embeddingSize, vocabularySize, random: random)
     }
@@ -137,7 +156,7 @@ final class MultiHeadLanguageModel: LanguageModel {
 
 let model = MultiHeadLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings, random: random)
 if command.pytorchInitialization {   // N(0, 1) embeddings and uniform +-1/sqrt(fan-in) Linear layers instead of N(0, 0.02^2)
-    PyTorchInitialization.apply(to: model.namedParameters, random: SeededRandom(seed: settings.seed &+ 6))
+    PyTorchInitialization.apply(to: model.namedParameters, random: SeededRandom(seed: settings.seed, stream: .pytorchInitialization))
     print("initialization: PyTorch's defaults (Layers/PyTorchInitialization.swift)")
 }
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
@@ -145,7 +164,7 @@ print("parameters: \(trainer.parameters.count)")
 let before = trainer.estimateLoss()
 print(String(format: "loss before training: train %.4f, val %.4f (ln(%d) = %.2f)", before.train, before.val,
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
-let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
+let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
 print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)))\n---\n")
 
 // MARK: - 4. Training
@@ -181,3 +200,39 @@ exitOnError {
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")
+
+// MARK: - 6. How the library runs it fast
+//
+// The key weights of all n heads, stacked, are one (C, C) matrix; so are the queries and the values. The
+// library's MultiHead keeps the three as the rows of one (3C, C) matrix, `keyQueryValue`, in this order:
+//
+//   rows 0 ..< C        every head's key:    head h's is rows h*hs ..< (h+1)*hs
+//   rows C ..< 2C       every head's query:  head h's is rows C + h*hs ..< C + (h+1)*hs
+//   rows 2C ..< 3C      every head's value:  head h's is rows 2C + h*hs ..< 2C + (h+1)*hs
+//
+// One product x @ keyQueryValue^T gives (B, T, 3C): for each position, every head's key, then every
+// query, then every value, side by side. `splitHeads` cuts it into keys, queries and values of shape
+// (B, nh, T, hs), one copy each, and the attention of all heads runs as one batch: fewer, bigger products
+// than n Heads make. `softmaxOfProducts` is q k^T, the scale, the causal mask and the softmax in one op (it
+// never keeps the raw (B, nh, T, T) scores), and `causalMatmul` skips the zero upper triangle of the
+// weights. (The cache branch is chapter 05's generation; here there is no cache.)
+// show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction
+// show: Sources/TensorCore/Ops/Shape.swift splitHeads
+//
+// The proof: copy the per-head weights of section 1 into a packed MultiHead, in that row order, and run
+// both on the same input. `multiHeadLayoutsComputeTheSameFunction` in Tests/ModelTests does the same for
+// the outputs and every gradient, and Tests/ModelTests/ParityTests.swift checks the packed model against
+// PyTorch's per-head gpt.py.
+
+section("6. How the library runs it fast")
+let packed = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize,
+                       random: SeededRandom(seed: 0))   // its own generator: its weights are overwritten next
+let rows = perHead.heads.map(\.key.weight) + perHead.heads.map(\.query.weight) + perHead.heads.map(\.value.weight)
+packed.keyQueryValue.storage.copy(fromHost: rows.flatMap(\.values))   // (3C, C): keys, then queries, then values
+packed.projection.weight.storage.copy(fromHost: perHead.projection.weight.values)
+packed.projection.bias!.storage.copy(fromHost: perHead.projection.bias!.values)
+let packedOutput = packed(demoInput, training: false)
+print("packed: \(packed.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(separator: ", "))")
+let layoutDifference = zip(perHeadOutput.values, packedOutput.values).map { abs($0 - $1) }.max() ?? 0
+print(String(format: "per-head and packed on the same weights: outputs differ by at most %.1e (float rounding)", layoutDifference))
+

@@ -205,7 +205,7 @@ let model = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, se
                                     residualsAndLayerNorm: true, random: SeededRandom(seed: settings.seed))
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
 print("parameters: \(trainer.parameters.count)")
-let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed &+ 5))
+let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed, stream: .untrainedSample))
 print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
 print(String(format: "The first log line (step 0) is the loss before training: about ln(%d) = %.2f.\n",
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
@@ -214,7 +214,7 @@ let withBoth = trainer.evaluations.last!, without = plainTrainer.evaluations.las
 print(String(format: "\nval loss after %d steps: %.4f with residuals and LayerNorm, %.4f %@",
              settings.steps, withBoth.valLoss, without.valLoss, plainLabel))
 
-let samplingRandom = SeededRandom(seed: settings.seed &+ 3)
+let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
     model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
 }

@@ -100,7 +100,7 @@ print("  ... \(model.namedParameters.count - 12) more\n")
 
 section("3. Training")
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
-let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed &+ 5))
+let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed, stream: .untrainedSample))
 print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
 print(String(format: "The first log line (step 0) is the loss before training: about ln(%d) = %.2f.\n",
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
@@ -139,7 +139,7 @@ var streamed: [Int] = []
 var printable = tokenizer.streamingDecoder()   // holds back half a character until its other bytes arrive (chapter 06)
 let generationStart = Date()
 for token in model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, options: sampling,
-                                  random: SeededRandom(seed: settings.seed &+ 3)) {
+                                  random: SeededRandom(seed: settings.seed, stream: .sampling)) {
     print(printable.text(after: token), terminator: "")
     fflush(stdout)
     streamed.append(token)

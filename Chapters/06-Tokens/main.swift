@@ -225,7 +225,7 @@ var streamedText = tokenizer.streamingDecoder()
 var streamed: [Int] = []
 let generationStart = Date()
 for token in tokenRun.model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens,
-                                           options: SamplingOptions(temperature: 0.8), random: SeededRandom(seed: settings.seed &+ 3)) {
+                                           options: SamplingOptions(temperature: 0.8), random: SeededRandom(seed: settings.seed, stream: .sampling)) {
     print(streamedText.text(after: token), terminator: "")
     fflush(stdout)
     streamed.append(token)

@@ -86,7 +86,7 @@ public enum TrainingCheckpoint {
             // their run goes on with fresh masks from the run's seed (as a new run of it would draw them).
             let dropout = checkpoint.model.dropout
             (dropout.seed, dropout.masksDrawn) = dropoutRandom.count == 2 ? (dropoutRandom[0], dropoutRandom[1])
-                : (hyperparameters.seed &+ 4, 0)
+                : (RandomStream.dropout.seed(from: hyperparameters.seed), 0)
         }
     }
 

@@ -109,7 +109,7 @@ public final class NanoGPT: LanguageModel, Module {
     public init(_ config: GPTConfig, seed: UInt64) {
         self.config = config
         let random = SeededRandom(seed: seed)
-        let dropout = Dropout(probability: config.dropout, seed: seed &+ 4)
+        let dropout = Dropout(probability: config.dropout, seed: RandomStream.dropout.seed(from: seed))
         self.dropout = dropout
         embedding = TokenAndPositionEmbedding(vocabularySize: config.vocabularySize, blockSize: config.blockSize,
                                               embeddingSize: config.embeddingSize, random: random)
@@ -125,15 +125,16 @@ public final class NanoGPT: LanguageModel, Module {
     public var vocabularySize: Int { config.vocabularySize }
 
     /// ids (B, T) -> logits (B, T, V). With a key/value cache (generation), the T positions follow the
-    /// cached ones: they take the next T positions and are added to the cache (KeyValueCache.swift).
+    /// cached ones: they take the next T positions, and every layer stores their keys and values.
     public func logits(_ ids: [Int], batchSize: Int, length: Int, training: Bool, cache: KeyValueCache?) -> Tensor {
         let first = cache?.count ?? 0
         precondition(first + length <= config.blockSize, "context of \(first + length) tokens exceeds the block size \(config.blockSize)")
         var x = embedding(ids, batchSize: batchSize, length: length, firstPosition: first)   // (B, T, C)
         x = dropout(x, training: training)
         for (layer, block) in blocks.enumerated() {
-            x = block(x, training: training, cache: cache?.layers[layer])               // (B, T, C)
+            x = block(x, training: training, cache: cache, layer: layer)                 // (B, T, C)
         }
+        cache?.advance(by: length)                                                       // every layer stored T positions
         return languageModelHead(finalNorm(x))                                           // (B, T, V)
     }
 
@@ -151,7 +152,7 @@ public final class NanoGPT: LanguageModel, Module {
     public var stateDictionary: [(String, Tensor)] {
         embedding.namedParameters
             + blocks.enumerated().flatMap { layer, block in
-                let packed = MultiHead.perHeadViews(of: block.attention.keyQueryValue!, headCount: config.headCount)
+                let packed = MultiHead.perHeadViews(of: block.attention.keyQueryValue, headCount: config.headCount)
                 return packed.map { ("blocks.\(layer).sa.\($0.0)", $0.1) }
                     + block.parameters(prefixedWith: "blocks.\(layer)").filter { !$0.0.hasSuffix(".sa.key_query_value.weight") }
             }

@@ -124,7 +124,7 @@ struct Train: ParsableCommand {
         }
 
         // 3. A sample from the trained model.
-        let sample = model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: SeededRandom(seed: settings.seed &+ 3))
+        let sample = model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: SeededRandom(seed: settings.seed, stream: .sampling))
         print("\nsample:\n---\n\(tokenizer.decode(sample))\n---")
         print("checkpoints: \(latest.path) (step \(trainer.step)), \(best.path) (val loss \(String(format: "%.4f", bestValLoss)))")
         print("generate with: nanogpt generate --checkpoint \(best.path)")

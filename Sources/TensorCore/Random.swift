@@ -91,3 +91,27 @@ public enum Philox4x32 {
     /// The top 24 bits of a word times 2^-24: a Float in [0, 1).
     @inline(__always) public static func uniform(_ word: UInt32) -> Float { Float(word >> 8) * 0x1p-24 }
 }
+
+/// A run's random streams. Each is its own generator, seeded from the run's seed plus its number, so that
+/// drawing more from one (a longer evaluation, a sample) never changes what another draws. The numbers are
+/// part of every result: changing one changes every loss.
+public enum RandomStream: UInt64, Sendable {
+    case weights = 0                 // the model's initial weights
+    case batches = 1                 // the windows each training step sees
+    case evaluation = 2              // estimateLoss's batches
+    case sampling = 3                // the text sampled after training
+    case dropout = 4                 // the dropout masks
+    case untrainedSample = 5         // the text sampled before training
+    case pytorchInitialization = 6   // chapter 03's exercise: PyTorch's default initialization
+
+    /// The seed of this stream in a run seeded with `runSeed`.
+    public func seed(from runSeed: UInt64) -> UInt64 { runSeed &+ rawValue }
+}
+
+extension SeededRandom {
+    /// The generator of one of a run's streams.
+    public convenience init(seed runSeed: UInt64, stream: RandomStream) {
+        self.init(seed: stream.seed(from: runSeed))
+    }
+}
+

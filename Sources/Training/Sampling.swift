@@ -49,22 +49,64 @@ public func sampleToken(logits: [Float], options: SamplingOptions, random: Seede
     return weights.lastIndex { $0 > 0 } ?? 0
 }
 
+/// Generation: a lazy, pull-based sequence of sampled tokens. Each `next()` asks for the logits of the
+/// token after the context, samples one token from them and appends it. Nothing is computed until someone
+/// iterates, and iteration can stop at any point; the caller decides what to do with each token (print
+/// it, collect it). A class: one pass over one context (and, for NanoGPT, one key/value cache), so copies
+/// of it must not diverge.
+///
+///     var printable = tokenizer.streamingDecoder()
+///     for token in model.generateStream(prompt: ids, maxNewTokens: 500, random: random) {
+///         print(printable.text(after: token), terminator: "")
+///     }
+public final class TokenStream: Sequence, IteratorProtocol {
+    /// The prompt and every token sampled so far.
+    public private(set) var context: [Int]
+    var remaining: Int
+    let options: SamplingOptions
+    let random: SeededRandom
+    /// The logits (V) of the token that follows a context.
+    let logitsAfter: ([Int]) -> [Float]
+
+    /// An empty prompt starts from token 0.
+    public init(prompt: [Int], maxNewTokens: Int, options: SamplingOptions, random: SeededRandom,
+                logitsAfter: @escaping ([Int]) -> [Float]) {
+        context = prompt.isEmpty ? [0] : prompt
+        remaining = maxNewTokens
+        self.options = options; self.random = random; self.logitsAfter = logitsAfter
+    }
+
+    public func next() -> Int? {
+        guard remaining > 0 else { return nil }
+        remaining -= 1
+        let token = withoutGradients { sampleToken(logits: logitsAfter(context), options: options, random: random) }
+        context.append(token)
+        return token
+    }
+}
+
 extension LanguageModel {
-    /// Autoregressive sampling, the simplest way: run the whole (cropped) context through the model for
-    /// every new token and sample from the last position's logits. Returns prompt + new tokens.
-    /// `onToken` sees each token as soon as it is chosen. No gradients are recorded.
+    /// The logits of the token after `context`, the simplest way: the context, cropped to the last
+    /// blockSize tokens (the positions the model has), through the whole model; the last position's row.
+    public func logitsAfter(_ context: [Int]) -> [Float] {
+        let window = Array(context.suffix(blockSize))                                     // at most T tokens
+        let logits = logits(window, batchSize: 1, length: window.count, training: false)  // (1, T, V)
+        return logits.storage.toHost((logits.count - vocabularySize)..<logits.count)      // the last row: V numbers
+    }
+
+    /// Samples `maxNewTokens` tokens after `prompt`, one per iteration, recomputing the whole (cropped)
+    /// context for each.
+    public func generateStream(prompt: [Int], maxNewTokens: Int, options: SamplingOptions = SamplingOptions(),
+                               random: SeededRandom) -> TokenStream {
+        TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random, logitsAfter: logitsAfter)
+    }
+
+    /// The stream collected: prompt + `maxNewTokens` new tokens. `onToken` sees each token as it is chosen.
     public func generate(prompt: [Int], maxNewTokens: Int, options: SamplingOptions = SamplingOptions(),
                          random: SeededRandom, onToken: (Int) -> Void = { _ in }) -> [Int] {
-        var tokens = prompt.isEmpty ? [0] : prompt
-        for _ in 0..<maxNewTokens { withoutGradients {
-            let context = Array(tokens.suffix(blockSize))
-            let logits = logits(context, batchSize: 1, length: context.count, training: false)   // (1, T, V)
-            let last = logits.storage.toHost((context.count - 1) * vocabularySize ..< context.count * vocabularySize)
-            let next = sampleToken(logits: last, options: options, random: random)
-            tokens.append(next)
-            onToken(next)
-        } }
-        return tokens
+        let stream = generateStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random)
+        for token in stream { onToken(token) }
+        return stream.context
     }
 }
 

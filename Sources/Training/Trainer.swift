@@ -45,8 +45,8 @@ public final class Trainer {
         self.hyperparameters = hyperparameters
         parameters = model.parameterArena ?? Parameters(model.namedParameters)   // one arena per model
         optimizer = AdamW(for: parameters, weightDecay: hyperparameters.weightDecay)
-        batchRandom = SeededRandom(seed: hyperparameters.seed &+ 1)
-        evaluationRandom = SeededRandom(seed: hyperparameters.seed &+ 2)
+        batchRandom = SeededRandom(seed: hyperparameters.seed, stream: .batches)
+        evaluationRandom = SeededRandom(seed: hyperparameters.seed, stream: .evaluation)
     }
 
     public var tokensPerStep: Int { hyperparameters.batchSize * hyperparameters.blockSize }

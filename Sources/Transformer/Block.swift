@@ -21,9 +21,10 @@ public final class Block: Module {
         norm2 = LayerNorm(embeddingSize)
     }
 
-    /// x (B, T, C) -> (B, T, C). With a cache (generation), x holds the positions that follow the cached ones.
-    public func callAsFunction(_ x: Tensor, training: Bool, cache: AttentionCache? = nil) -> Tensor {
-        let afterAttention = x + attention(norm1(x), training: training, cache: cache)
+    /// x (B, T, C) -> (B, T, C). With a cache (generation), x holds the positions that follow the cached
+    /// ones, and this block is layer `layer` of the cache.
+    public func callAsFunction(_ x: Tensor, training: Bool, cache: KeyValueCache? = nil, layer: Int = 0) -> Tensor {
+        let afterAttention = x + attention(norm1(x), training: training, cache: cache, layer: layer)
         return afterAttention + feedForward(norm2(afterAttention), training: training)
     }
 

@@ -3,7 +3,7 @@
 // after it, verbatim, is a code cell. Two kinds of marker line pull in code from elsewhere:
 //
 //   // show: Sources/Attention/Head.swift Head                  a declaration from a library file
-//   // show: Sources/Attention/MultiHead.swift MultiHead.perHead MultiHead.allHeadsAtOnce
+//   // show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.callAsFunction
 //   // diff: Chapters/02-SelfAttention/main.swift OneHeadLanguageModel -> MultiHeadLanguageModel
 //                                  the previous chapter's model against this one's (what is new)
 //

@@ -28,11 +28,16 @@ struct KernelTests {
     func cachedAttentionMatchesTheDefinition(queries m: Int, offset: Int) {
         let (heads, d, capacity) = (2, 3, 160), n = offset + m, scale: Float = 0.7
         let q = randomTensor([heads, m, d], random, requiresGrad: false)
-        let keys = CachedRows(heads: heads, capacity: capacity, size: d), values = CachedRows(heads: heads, capacity: capacity, size: d)
         let k = randomTensor([heads, n, d], random, requiresGrad: false), v = randomTensor([heads, n, d], random, requiresGrad: false)
-        keys.append(k)
-        values.append(v)
-        let fast = cachedAttention(queries: q, keys: keys, values: values, scale: scale).values
+        func stored(_ x: Tensor) -> Storage {   // (heads, capacity, d): each head's n positions, then unused rows
+            let values = x.values, unused = [Float](repeating: .nan, count: (capacity - n) * d)
+            var rows: [Float] = []
+            for h in 0..<heads { rows += values[(h * n * d)..<((h + 1) * n * d)]; rows += unused }
+            return Storage(host: rows)
+        }
+        let fast = withoutGradients {
+            cachedAttention(queries: q, keys: stored(k), values: stored(v), heads: heads, capacity: capacity, total: n, scale: scale)
+        }.values
         var slow: [Float] = []
         for h in 0..<heads {
             for i in 0..<m {

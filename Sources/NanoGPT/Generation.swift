@@ -1,0 +1,60 @@
+// Chapter 05: streaming generation with a key/value cache. The sampling loop is chapter 01's TokenStream
+// (Training/Sampling.swift); NanoGPT only supplies a faster way to get the logits after the context.
+import Attention
+import TensorCore
+import Training
+
+/// How `generateStream` computes each new token's logits.
+public enum GenerationMode: Sendable {
+    /// Run the whole context (the last blockSize tokens) through the model for every token: gpt.py's method.
+    case recompute
+    /// Keep every layer's keys and values and compute only the new position.
+    case keyValueCache
+}
+
+extension KeyValueCache {
+    /// An empty cache for a model of this shape: blockSize positions, B × nh rows per layer.
+    public convenience init(_ config: GPTConfig, batchSize: Int = 1) {
+        self.init(layers: config.layerCount, heads: batchSize * config.headCount, capacity: config.blockSize,
+                  headSize: config.embeddingSize / config.headCount)
+    }
+}
+
+extension NanoGPT {
+    /// Samples `maxNewTokens` tokens after `prompt`, one per iteration of the returned sequence. Both modes
+    /// give the same tokens for the same seed while the text fits in the block size; past it, `.recompute`
+    /// slides the window by one token and the cache by half a block (`logitsAfter(_:cache:)`).
+    public func generateStream(prompt: [Int], maxNewTokens: Int, options: SamplingOptions = SamplingOptions(),
+                               random: SeededRandom, mode: GenerationMode = .keyValueCache) -> TokenStream {
+        switch mode {
+        case .recompute:
+            return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
+                               logitsAfter: { self.logitsAfter($0) })
+        case .keyValueCache:
+            let cache = KeyValueCache(config)
+            return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
+                               logitsAfter: { self.logitsAfter($0, cache: cache) })
+        }
+    }
+
+    /// The logits of the token after `context`, through the cache. The first call fills it with the context
+    /// (cropped to the block) in one forward pass; each later call runs only the newest token. Position
+    /// embeddings stop at the block size, so a full cache cannot take another position: it is cleared and
+    /// refilled from the last blockSize/2 tokens (their positions restart at 0). Half a block, so that a
+    /// refill, a pass over T/2 tokens, comes only once every T/2 tokens, and each token still sees at least
+    /// T/2 tokens of context. (Refilling from T - 1 tokens would slide exactly like recomputation, but pay a
+    /// whole forward pass for every token.)
+    public func logitsAfter(_ context: [Int], cache: KeyValueCache) -> [Float] {
+        let tokens: [Int]
+        if cache.count == 0 {
+            tokens = Array(context.suffix(blockSize))                     // first call: the whole (cropped) context
+        } else if cache.isFull {
+            cache.clear()
+            tokens = Array(context.suffix(Swift.max(1, blockSize / 2)))   // slide: refill from the last T/2 tokens
+        } else {
+            tokens = [context.last!]                                      // the newest token only
+        }
+        let logits = logits(tokens, batchSize: 1, length: tokens.count, training: false, cache: cache)   // (1, n, V)
+        return logits.storage.toHost((logits.count - vocabularySize)..<logits.count)                    // the last row
+    }
+}
