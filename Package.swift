@@ -55,7 +55,7 @@ let cpuCheck: [CSetting] = needsX86_64_v3 ? [.define("NANOGPT_NEEDS_X86_64_V3")]
 func chapter(_ name: String, _ folder: String, _ dependencies: [Target.Dependency]) -> Target {
     .executableTarget(
         name: name, dependencies: dependencies + [.product(name: "ArgumentParser", package: "swift-argument-parser")],
-        path: "Chapters/\(folder)", exclude: ["README.md", "Exercises.md", "figures"], swiftSettings: fastMath)   // its page
+        path: "Chapters/\(folder)", exclude: ["README.md", "Exercises.md", "Checklist.txt", "figures"], swiftSettings: fastMath)   // its page
 }
 
 let package = Package(

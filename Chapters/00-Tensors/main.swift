@@ -19,18 +19,7 @@ import Foundation
 import Plotting
 import TensorCore
 
-struct Chapter00: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ch00", abstract: "Chapter 00 · Tensors: matmul by loop and by BLAS, autograd, a gradient check.")
-    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
-    @Option(help: "Random seed.") var seed: UInt64 = 1337
-    @Option(help: "Folder for the plot (default: Plots/00-tensors).") var out: String?
-    @Flag(help: "Smaller matrices, for a run of a second or two.") var quick = false
-    func validate() throws {
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
-    }
-}
-let options = Chapter00.parseOrExitWithOneLine()
+let options = Chapter00.parseOrExitWithOneLine()   // the flags: Flags.swift
 if let threads = options.threads { BLAS.threadCount = threads }
 let random = SeededRandom(seed: options.seed)
 print("Chapter 00 · Tensors\n")

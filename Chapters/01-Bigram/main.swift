@@ -13,7 +13,7 @@
 // Expected: the loss starts at ln(65) = 4.17; the sample ends up with Shakespeare's letter frequencies and
 // nothing more. Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build, Tiny Shakespeare,
 // `swift run -c release ch01 --data tinyshakespeare.txt`: val loss 2.4896 after 3000 steps (the same on
-// any run with 2 threads: the losses are deterministic). The run's time and speed are on this chapter's page.
+// any run with 2 threads: the losses are deterministic).
 import ArgumentParser
 import ChapterSupport
 import Foundation
@@ -38,19 +38,11 @@ let defaults = Hyperparameters(
     evalIters: 200,       // ...as the mean over 200 batches of each split
     maxNewTokens: 500)    // tokens (here: characters) to sample at the end
 
-struct Chapter01: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ch01", abstract: "Chapter 01 · Bigram: a character tokenizer and a next-character table.")
-    @OptionGroup var training: TrainingOptions
-}
-let options = Chapter01.parseOrExitWithOneLine().training
-let settings = options.resolve(defaults)
-exitOnError { try options.configureDevice() }
-exitOnError { try TrainingOptions.check(settings) }   // settings that cannot work together, such as a final rate above the peak
-let report = exitOnError { try ChapterReport(chapter: "01-bigram", title: "Bigram", out: options.out) }
+let (command, settings, report) = Chapter01.start(defaults, plots: "01-bigram", title: "Bigram")   // the flags: Flags.swift
+let options = command.training
 print("Chapter 01 · Bigram\n")
 section("Hyperparameters")
-print("\(settings.table)\n")
+print("\(settings.table(showing: []))\n")   // the bigram has no embedding size, heads, layers or dropout
 
 // MARK: - 1. The data
 //
@@ -118,6 +110,15 @@ print()
 // probabilities) of the character that follows character i. Looking up the rows of a batch of ids
 // is an embedding lookup: ids (B, T) -> logits (B, T, V). It never looks further back than one
 // character, which is why its text will be gibberish with the right letter frequencies.
+//
+// The lookup is the tensor core's `embedding` op. Like every op it computes its result (a backend kernel)
+// and records how to send the gradient back (the closure `Tensor.result` keeps for backward):
+// show: Sources/TensorCore/Ops/Shape.swift embedding
+//
+// What the two kernels compute, as plain loops over arrays: the forward copies row ids[i] of the table;
+// the backward adds each row's gradient back into the table row it came from, so a character that occurs
+// twice in a batch collects both gradients.
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.embeddingBackward
 
 section("5. The bigram model")
 /// A bigram language model: the next character depends only on the current one.
@@ -149,10 +150,14 @@ print("parameters: \(model.table.count) (a \(vocabularySize) x \(vocabularySize)
 //
 // Cross-entropy: the mean of -ln p(correct next character), where p = softmax(logits) of the row. A
 // model that knows nothing spreads its probability evenly, p = 1/V, so its loss is ln(V). Our
-// nearly-zero table is exactly that. The tensor core fuses softmax and -ln p into one op, whose gradient
-// is simply softmax(logits) - onehot(target), divided by the number of rows:
+// nearly-zero table is exactly that. The loop below calls the tensor core's `crossEntropy` op, which
+// fuses softmax and -ln p into one kernel and keeps the probabilities for backward:
 // show: Sources/TensorCore/Ops/Loss.swift crossEntropy
-// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy
+//
+// What its kernels compute for one row, as plain code: the loss is log(sum of exp) - the target's logit
+// (the maximum subtracted first, so exp never overflows), and its gradient is simply
+// softmax(logits) - onehot(target), which the op divides by the number of rows (it is a mean):
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.crossEntropyBackward
 //
 // One batch's loss is noisy, so we estimate the loss as the mean over `evalIters` random batches of
 // each split (gpt.py's estimate_loss), with gradients off: nothing here is trained. The batches come from
@@ -178,9 +183,20 @@ let before = estimateLoss(random: SeededRandom(seed: settings.seed, stream: .eva
 print(String(format: "loss before training: train %.4f, val %.4f (a uniform guess scores ln(%d) = %.2f)",
              before.train, before.val, vocabularySize, log(Double(vocabularySize))))
 
-// Sampling: feed a token, turn the logits of the last position into probabilities (softmax), draw
-// the next token from them, append it, and repeat. (Every model in this project samples this way.)
-// show: Sources/Training/Sampling.swift LanguageModel.generate
+// Sampling: feed the context, turn the logits of the last position into probabilities (softmax), draw
+// the next token from them, append it, and repeat. Every model in this project samples with this one
+// loop, `TokenStream`: each `next()` asks for the logits after the context, samples one token, appends
+// it. `generate` collects the stream; `generateStream` hands out each token as it comes (chapter 05).
+// show: Sources/Training/Sampling.swift TokenStream LanguageModel.generateStream LanguageModel.generate
+//
+// The logits after the context: the context, cropped to the last blockSize tokens (the positions a model
+// has; the bigram only uses the last one), through the model, and the last position's row:
+// show: Sources/Training/Sampling.swift LanguageModel.logitsAfter
+//
+// One draw: softmax of the logits, then a uniform number in [0, total) picks the token whose slice of the
+// running sum it falls in. `temperature`, `topK` and `topP` reshape the distribution first (chapter 05
+// uses them; here they are off: temperature 1, every token kept):
+// show: Sources/Training/Sampling.swift sampleToken
 let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
 let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)
 print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
@@ -193,9 +209,12 @@ print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 // is one loop over it. The learning rate follows a cosine from 1e-2 down to 1e-3 over the run.
 //
 // AdamW keeps a running mean m of each gradient and of its square v, and moves each weight by m / sqrt(v):
-// a step of about the learning rate, whatever the gradient's scale. Its update rule, from the library:
+// a step of about the learning rate, whatever the gradient's scale. As a plain loop over the parameters:
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.adamW
+//
+// The library's `AdamW.update` does exactly this for every parameter of the flat buffer, with the two
+// bias corrections folded into one step size (the kernel it calls is in the last section):
 // show: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
-// show: Sources/TensorCore/Backend/CPU/OptimizerKernels.swift CPUBackend.adamW
 //
 // Expect the loss to fall fast from 4.17 and flatten near 2.5 within the first thousand steps.
 
@@ -265,3 +284,31 @@ exitOnError {
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, bigram.png, sample.txt, summary.json")
+
+// MARK: - 10. How the library runs it fast
+//
+// The readable versions above are what the tests hold the fast kernels to. The CPU backend's kernels do
+// the same arithmetic eight floats at a time (SIMD8<Float>: AVX2 on x86-64) on raw memory, with the
+// softmax and the -ln p of the loss fused into one pass over each row:
+// show: Sources/TensorCore/Backend/CPU/SoftmaxKernels.swift CPUBackend.crossEntropy CPUBackend.crossEntropyBackward
+// show: Sources/TensorCore/Backend/CPU/LayoutKernels.swift CPUBackend.embedding CPUBackend.embeddingBackward
+// show: Sources/TensorCore/Backend/CPU/OptimizerKernels.swift CPUBackend.adamW
+//
+// The tests that prove them equal to the readable versions, in Tests/TensorCoreTests:
+// `embeddingCrossEntropyAndCausalSoftmaxMatchTheReadableVersions` and
+// `softmaxLayerNormAndCrossEntropyMatchTheReferences` (KernelTests.swift), and
+// `adamWOnManyValuesFollowsTheReadableLoop` (RandomAndOptimizerTests.swift). The same check on this
+// chapter's trained table: one val batch's loss, by the op and by the readable loop.
+
+section("10. How the library runs it fast")
+let checkBatch = dataset.batch(.val, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 0))
+let tableRows = (0..<vocabularySize).map { Array(model.table.values[($0 * vocabularySize)..<(($0 + 1) * vocabularySize)]) }
+let readableLoss = zip(NaiveKernels.embedding(tableRows, ids: checkBatch.inputs), checkBatch.targets)
+    .map { NaiveKernels.crossEntropy($0, target: $1) }.reduce(0, +) / Float(checkBatch.targets.count)
+let fastLoss = withoutGradients {
+    crossEntropy(model.logits(checkBatch.inputs, batchSize: checkBatch.batchSize, length: checkBatch.blockSize, training: false),
+                 targets: checkBatch.targets).scalar
+}
+print(String(format: "one val batch: the op's loss %.6f, the readable loop's %.6f (difference %.1e)",
+             fastLoss, readableLoss, abs(fastLoss - readableLoss)))
+

@@ -10,8 +10,7 @@
 //
 // Expected: val loss from 4.17 to below the bigram's 2.49; the heatmap shows each character attending
 // mostly to the few just before it. Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
-// `swift run -c release ch02 --data tinyshakespeare.txt`: val loss 2.3189 after 5000 steps. The run's time
-// and speed are on this chapter's page (README.md beside this file).
+// `swift run -c release ch02 --data tinyshakespeare.txt`: val loss 2.3189 after 5000 steps.
 import ArgumentParser
 import Attention
 import ChapterSupport
@@ -38,19 +37,11 @@ let defaults = Hyperparameters(
     evalIters: 200,        // ...over 200 batches of each split
     maxNewTokens: 500)
 
-struct Chapter02: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ch02", abstract: "Chapter 02 · Self-attention: averaging the past, then one Head.")
-    @OptionGroup var training: TrainingOptions
-}
-let options = Chapter02.parseOrExitWithOneLine().training
-let settings = options.resolve(defaults)
-exitOnError { try options.configureDevice() }
-exitOnError { try TrainingOptions.check(settings) }   // settings that cannot work together, such as a final rate above the peak
-let report = exitOnError { try ChapterReport(chapter: "02-self-attention", title: "Self-attention Head", out: options.out) }
+let (command, settings, report) = Chapter02.start(defaults, plots: "02-self-attention", title: "Self-attention Head")   // the flags: Flags.swift
+let options = command.training
 print("Chapter 02 · Self-attention: one Head\n")
 section("Hyperparameters")
-print("\(settings.table)\n")
+print("\(settings.table(showing: [.embeddingSize]))\n")   // one Head of size C; no layers, no dropout yet
 
 // MARK: - 1. The trick: averaging the past
 //
@@ -89,10 +80,14 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // That is the whole of Attention/Head.swift:
 // show: Sources/Attention/Head.swift Head
 //
-// The mask lives in the softmax kernel (the CPU backend's): row r of the scores is query i = r % T, which
-// sees keys 0 ... offset + i only (offset 0 here; chapter 05's cache shifts it); the rest of its row is set
-// to exactly 0.
-// show: Sources/TensorCore/Backend/CPU/SoftmaxKernels.swift CPUBackend.softmax
+// key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
+// as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's.)
+// show: Sources/Layers/Layers.swift Linear
+//
+// The causal mask lives in the softmax: `softmax(scores, causal: true)` gives query i (row i of each
+// (T, T) block of scores) probabilities over keys 0 ... i only. What it computes, as plain code:
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalSoftmax
+// (The library's kernel does this eight floats at a time; the last section shows it.)
 
 section("2. One Head of self-attention")
 let demoHead = Head(embeddingSize: 2, headSize: 4, random: random)
@@ -107,6 +102,32 @@ print(String(format: "(%d non-zero weights summing to %.3f, then zeros for the f
 // The four weights are almost exactly 1/4: a fresh Head's weights are small (N(0, 0.02^2)), so every
 // score q . k is nearly 0 and the softmax is nearly the plain average of section 1. Training is what makes
 // the scores, and so the weights, differ.
+//
+// Then why the scale, if the scores start near 0 anyway? Because training grows q and k. Once their
+// entries have variance about 1, q . k is a sum of hs products of variance 1: its variance is hs. A
+// softmax of scores that spread so wide puts almost all its weight on the largest one, and its gradient
+// vanishes. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q and k
+// drawn from N(0, 1) with this chapter's head size (their own generator: the model's weights are untouched):
+
+let unitRandom = SeededRandom(seed: 2)
+let headSize = settings.embeddingSize   // one head of size C
+let unitQ = Tensor.normal([1, 64, headSize], std: 1, random: unitRandom)      // (1, T, hs), variance 1
+let unitK = Tensor.normal([1, 64, headSize], std: 1, random: unitRandom)
+func variance(_ x: Tensor) -> Float {
+    let values = x.values, mean = values.reduce(0, +) / Float(values.count)
+    return values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)
+}
+func largestWeight(_ scores: Tensor) -> Float {   // the mean over rows of each row's largest softmax weight
+    let weights = softmax(scores).values, n = 64
+    return (0..<n).map { row in weights[(row * n)..<((row + 1) * n)].max()! }.reduce(0, +) / Float(n)
+}
+let unscaled = matmul(unitQ, unitK, transposeB: true)                          // (1, T, T)
+let scaled = scale(unscaled, by: 1 / Float(headSize).squareRoot())
+print(String(format: "q, k ~ N(0, 1), hs = %d: variance of q.k = %.1f unscaled, %.2f divided by sqrt(hs)", headSize,
+             variance(unscaled), variance(scaled)))
+print(String(format: "the largest softmax weight of a row of 64: %.2f unscaled, %.2f scaled (1/64 = %.3f is uniform)",
+             largestWeight(unscaled), largestWeight(scaled), 1.0 / 64))
+print(String(format: "the fresh Head's scores above: variance %.1e", variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
 
 // MARK: - 3. The data (as in chapter 01)
 
@@ -167,6 +188,11 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 //
 // The same loop as chapter 01 (Trainer): expect the val loss to fall past the bigram's 2.49 within the
 // first 1,000 steps, because each position now sees up to T = 32 characters instead of one.
+//
+// Generation is chapter 01's loop too, with one change that matters now: the model has only T = 32
+// positions (the position table has 32 rows), so `logitsAfter` crops the context to its last blockSize
+// tokens before every forward pass (`context.suffix(blockSize)`):
+// show: Sources/Training/Sampling.swift LanguageModel.logitsAfter
 
 section("5. Training")
 exitOnError { try trainer.train() }
@@ -205,3 +231,29 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // a row that puts nearly all its weight on one earlier cell has found one character that predicts the
 // next well (a space before a capital, say). One head has only one softmax per position, so it has to
 // choose one such pattern per position: chapter 03 gives it several.
+
+// MARK: - 7. How the library runs it fast
+//
+// The softmax kernel of the CPU backend, which `softmax(scores, causal: true)` calls: row r of the scores
+// is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys`; offset 0 here, chapter 05's cache
+// shifts it). It takes the row's maximum, exponentiates and sums eight floats at a time, normalizes, and
+// sets the rest of the row to exactly 0. Its `scale` multiplies the scores first; Head scales them itself
+// (`scale(matmul(q, k))` above), so here it is 1. Chapter 03's fused `softmaxOfProducts` passes
+// 1/sqrt(hs) in instead, and never writes the unscaled scores. The backward sits beside the forward:
+// show: Sources/TensorCore/Backend/CPU/SoftmaxKernels.swift CPUBackend.softmax CPUBackend.softmaxBackward
+//
+// The test that holds it to the readable `NaiveKernels.causalSoftmax`:
+// `embeddingCrossEntropyAndCausalSoftmaxMatchTheReadableVersions` (Tests/TensorCoreTests/KernelTests.swift),
+// and `softmax` among the gradient checks (GradientCheckTests.swift). The same comparison on the trained
+// Head's scores for the val text of section 6:
+
+section("7. How the library runs it fast")
+let trainedScores = withoutGradients {
+    let x = model.embedding(prompt, batchSize: 1, length: prompt.count)                                  // (1, T, C)
+    return scale(matmul(model.head.query(x), model.head.key(x), transposeB: true), by: 1 / Float(headSize).squareRoot())
+}
+let scoreRows = (0..<prompt.count).map { Array(trainedScores.values[($0 * prompt.count)..<(($0 + 1) * prompt.count)]) }
+let readableWeights = NaiveKernels.causalSoftmax(scoreRows).flatMap { $0 }
+let kernelDifference = zip(model.head.lastAttention!.values, readableWeights).map { abs($0 - $1) }.max() ?? 0
+print(String(format: "the kernel's attention against NaiveKernels.causalSoftmax: largest difference %.1e", kernelDifference))
+

@@ -10,8 +10,7 @@
 //
 // Expected: better than chapter 02's single head, and each head's heatmap shows a different pattern.
 // Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
-// `swift run -c release ch03 --data tinyshakespeare.txt`: val loss 2.0735 after 5000 steps. The run's time
-// and speed are on this chapter's page (README.md beside this file).
+// `swift run -c release ch03 --data tinyshakespeare.txt`: val loss 2.0735 after 5000 steps.
 import ArgumentParser
 import Attention
 import ChapterSupport
@@ -40,22 +39,11 @@ let defaults = Hyperparameters(
     evalIters: 200,
     maxNewTokens: 500)
 
-struct Chapter03: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ch03", abstract: "Chapter 03 · MultiHead: several attention heads, concatenated and projected.")
-    @OptionGroup var training: TrainingOptions
-    @Flag(help: "Start from PyTorch's default initialization, as the lecture's gpt.py does (see the exercises).")
-    var pytorchInitialization = false
-}
-let command = Chapter03.parseOrExitWithOneLine()
+let (command, settings, report) = Chapter03.start(defaults, plots: "03-multi-head", title: "MultiHead attention")   // the flags: Flags.swift
 let options = command.training
-let settings = options.resolve(defaults)
-exitOnError { try options.configureDevice() }
-exitOnError { try TrainingOptions.check(settings) }
-let report = exitOnError { try ChapterReport(chapter: "03-multi-head", title: "MultiHead attention", out: options.out) }
 print("Chapter 03 · MultiHead\n")
 section("Hyperparameters")
-print("\(settings.table)\n")
+print("\(settings.table(showing: [.embeddingSize, .heads, .dropout]))\n")   // one attention layer: no layers yet
 
 // MARK: - 1. MultiHead, shape by shape
 //
@@ -194,7 +182,8 @@ _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
 exitOnError {
     try report.plotAttention(model.attention.lastAttention.enumerated().map { ("head \($0)", $1) },
                              prompt: prompt, tokenizer: tokenizer, name: "attention",
-                             title: "\(report.heading): each head on \(tokenizer.decode(prompt).debugDescription)")
+                             title: "\(report.heading): each head on \(tokenizer.decode(prompt).debugDescription)",
+                             gridColumns: 2, maximumWidth: 1000)   // readable at a page's width
     try report.writeSample(sample)
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }

@@ -13,8 +13,7 @@
 //
 // Expected: below 1.9 with residuals and LayerNorm, stuck far higher without them. Measured on a 2-core
 // AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch04 --data tinyshakespeare.txt`:
-// val loss 1.8854 with them and 3.34 without, 2000 steps each. The run's time and speed are on this
-// chapter's page (README.md beside this file).
+// val loss 1.8854 with them and 3.34 without, 2000 steps each.
 import ArgumentParser
 import Attention
 import ChapterSupport
@@ -47,22 +46,11 @@ let defaults = Hyperparameters(
     evalIters: 50,          // (evaluation is a third of the work at 100 batches every 200 steps)
     maxNewTokens: 500)
 
-struct Chapter04: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ch04", abstract: "Chapter 04 · Block: FeedForward, residual connections, LayerNorm, stacking.")
-    @OptionGroup var training: TrainingOptions
-    @Option(help: "What the comparison stack keeps of a Block: nothing, residuals or layer-norm (see the exercises).")
-    var plainKeeps: PlainBlock.Keeps = .nothing
-}
-let command = Chapter04.parseOrExitWithOneLine()
+let (command, settings, report) = Chapter04.start(defaults, plots: "04-block", title: "Transformer Block")   // the flags: Flags.swift
 let options = command.training
-let settings = options.resolve(defaults)
-exitOnError { try options.configureDevice() }
-exitOnError { try TrainingOptions.check(settings) }
-let report = exitOnError { try ChapterReport(chapter: "04-block", title: "Transformer Block", out: options.out) }
 print("Chapter 04 · Block\n")
 section("Hyperparameters")
-print("\(settings.table)\n")
+print("\(settings.table(showing: .all))\n")
 
 // MARK: - 1. FeedForward and the Block, shape by shape
 //
@@ -71,11 +59,24 @@ print("\(settings.table)\n")
 //     x = x + MultiHead(LayerNorm(x))      communication
 //     x = x + FeedForward(LayerNorm(x))    computation
 //
-// Both from the library (Transformer/), and then LayerNorm as the tensor core's plain reference computes
-// it: each position's C numbers are shifted to mean 0 and scaled to variance 1, then given a learned gain
-// and bias.
+// Both from the library (Transformer/):
 // show: Sources/Transformer/FeedForward.swift FeedForward
 // show: Sources/Transformer/Block.swift Block
+//
+// The `attention` a Block calls is chapter 03's MultiHead, in the library's packed form: one product
+// makes every head's key, query and value, and all heads attend as one batch. Chapter 03 writes out the
+// per-head form (n Heads, concatenated, projected) and proves the two equal. The `cache` argument is
+// chapter 05's generation; training passes none.
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
+//
+// LayerNorm works on each position alone, over its C channels (the last axis), never across positions or
+// the batch: the C numbers are shifted to mean 0 and scaled to variance 1, then multiplied by a learned
+// gain and shifted by a learned bias, one of each per channel (PyTorch's nn.LayerNorm(C): `weight`
+// starts at 1, `bias` at 0, so a fresh LayerNorm only normalizes).
+// show: Sources/Layers/Layers.swift LayerNorm
+// show: Sources/TensorCore/Ops/Softmax.swift layerNorm
+//
+// What its kernel computes for one position, as plain code (the fast kernel is in the last section):
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.layerNorm
 
 section("1. FeedForward and the Block, shape by shape")
@@ -98,6 +99,12 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // The stack is chapter 03's model with N blocks where it had one MultiHead. To see what residuals and
 // LayerNorm buy, the same stack is also built from `PlainBlock`, which chains the same two halves with
 // neither: x = FeedForward(MultiHead(x)). (`--plain-keeps residuals` or `layer-norm` gives it one of them back.)
+//
+// Neither stack has the final LayerNorm that chapter 05's model puts before its Linear to the vocabulary
+// (GPT-2's `ln_f`), on purpose: the two stacks differ only in their blocks, so the comparison measures
+// the Block alone. ln_f is there for a reason pre-LayerNorm creates: each Block normalizes what it reads,
+// but adds its output to the residual stream x unnormalized, so x's scale grows with every Block and
+// nothing normalizes it before the vocabulary head. Chapter 05 adds that one LayerNorm.
 
 section("3. Two stacks: with and without residuals and LayerNorm")
 
@@ -227,21 +234,40 @@ exitOnError {
 
 // MARK: - 6. Every head of every layer
 //
-// The trained Blocks' attention on the first 32 characters of the val text: one row of panels per layer.
-// The first layer's heads look close by; deeper heads can spread further.
+// The trained Blocks' attention on the first 32 characters of the val text. The page shows the last
+// layer's four heads, large enough to read the characters; the linked full-size figure has every layer
+// (one row of panels per layer). The first layer's heads look close by; deeper heads can spread further.
 
 section("6. Every head of every layer")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
-let attentionPanels = model.blocks.enumerated().flatMap { layer, block in
-    block.attention.lastAttention.enumerated().map { ("layer \(layer), head \($0)", $1) }
-}
 exitOnError {
-    try report.plotAttention(attentionPanels, prompt: prompt, tokenizer: tokenizer, name: "attention",
-                             title: "\(report.heading): every layer (rows) and head (columns)",
-                             gridColumns: settings.heads)
+    try report.plotAttentionByLayer(model.blocks.map(\.attention.lastAttention), prompt: prompt, tokenizer: tokenizer, what: "the trained Blocks")
     try report.writeSample(sample)
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
-print("wrote \(report.folder.path)/: loss.png (both models), attention.png, sample.txt, summary.json")
+print("wrote \(report.folder.path)/: loss.png (both models), attention.png, attention-all-layers.png, sample.txt, summary.json")
+
+// MARK: - 7. How the library runs it fast
+//
+// LayerNorm's CPU kernel, forward beside backward. The forward keeps each position's mean and
+// 1/sqrt(variance + eps) for the backward, which then never recomputes them; the sums run eight floats at
+// a time:
+// show: Sources/TensorCore/Backend/CPU/LayerNormKernels.swift CPUBackend.layerNorm CPUBackend.layerNormBackward
+//
+// The tests that hold it to `NaiveKernels.layerNorm` and to finite differences:
+// `softmaxLayerNormAndCrossEntropyMatchTheReferences` (Tests/TensorCoreTests/KernelTests.swift) and
+// `layerNorm` (GradientCheckTests.swift). The same comparison on the first Block's ln1 over the val text:
+
+section("7. How the library runs it fast")
+let normInput = withoutGradients { model.embedding(prompt, batchSize: 1, length: prompt.count) }   // (1, T, C)
+let normFast = withoutGradients { model.blocks[0].norm1(normInput) }.values
+let normWidth = settings.embeddingSize
+let normReadable = (0..<prompt.count).flatMap { t in
+    NaiveKernels.layerNorm(Array(normInput.values[(t * normWidth)..<((t + 1) * normWidth)]),
+                           gain: model.blocks[0].norm1.weight.values, bias: model.blocks[0].norm1.bias.values)
+}
+print(String(format: "LayerNorm's kernel against NaiveKernels.layerNorm on %d positions: largest difference %.1e",
+             prompt.count, zip(normFast, normReadable).map { abs($0 - $1) }.max() ?? 0))
+

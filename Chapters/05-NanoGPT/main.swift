@@ -11,8 +11,7 @@
 //
 // Expected: text with speakers' names, line breaks and mostly real words. Measured on a 2-core AMD EPYC
 // (OpenBLAS, 2 threads), release build, `swift run -c release ch05 --data tinyshakespeare.txt`:
-// val loss 1.6072 after 5000 steps (PyTorch's gpt.py recipe: 1.64 after 6000 steps). The run's time and
-// speed are on this chapter's page (README.md beside this file).
+// val loss 1.6072 after 5000 steps.
 import ArgumentParser
 import ChapterSupport
 import Checkpoints
@@ -44,25 +43,8 @@ let defaults = Hyperparameters(
     evalIters: 100,         // ...over 100 batches (77k characters) of each split
     maxNewTokens: 500)
 
-struct Chapter05: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ch05", abstract: "Chapter 05 · NanoGPT: the full model, trained, with streaming generation.")
-    @OptionGroup var training: TrainingOptions
-    @Option(help: "Sampling temperature for the final sample (> 0).") var temperature: Float = 0.8
-    @Option(help: "Sample only from the k most likely tokens (0: all).") var topK: Int = 0
-    @Option(help: "Folder to save the trained model in (model.safetensors).") var checkpoint = "checkpoints/05-nanogpt"
-
-    func validate() throws {
-        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be > 0, got \(temperature)") }
-        guard topK >= 0 else { throw ValidationError("--top-k cannot be negative") }
-    }
-}
-let command = Chapter05.parseOrExitWithOneLine()
+let (command, settings, report) = Chapter05.start(defaults, plots: "05-nanogpt", title: "NanoGPT")   // the flags: Flags.swift
 let options = command.training
-let settings = options.resolve(defaults)
-exitOnError { try options.configureDevice() }
-exitOnError { try TrainingOptions.check(settings) }
-let report = exitOnError { try ChapterReport(chapter: "05-nanogpt", title: "NanoGPT", out: options.out) }
 print("Chapter 05 · NanoGPT\n")
 section("Hyperparameters")
 print("\(settings.table)\n")
@@ -81,15 +63,21 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //   -> LayerNorm (B, T, C) -> Linear (B, T, V): logits
 //
 // The model now lives in the library (NanoGPT/NanoGPT.swift), because `nanogpt train`, `nanogpt generate`
-// and chapter 06 use it too. Its forward pass:
+// and chapter 06 use it too. Its forward pass (the `cache` lines are generation's, section 4):
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
+//
+// Its shape, from the settings: one initializer turns the knobs above into the model's sizes.
+// show: Sources/NanoGPT/NanoGPT.swift GPTConfig.init(_:vocabularySize:)
 
 section("2. The model")
 let config = GPTConfig(settings, vocabularySize: tokenizer.vocabularySize)
 let model = NanoGPT(config, seed: settings.seed)
+// The parameters as a checkpoint names them, PyTorch's names from gpt.py. (The model trains each Block's
+// keys, queries and values as one packed (3C, C) matrix, `key_query_value`; a checkpoint writes its rows
+// under these per-head names, `stateDictionary`, so PyTorch can read it.)
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
-for (name, tensor) in model.namedParameters.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
-print("  ... \(model.namedParameters.count - 12) more\n")
+for (name, tensor) in model.stateDictionary.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
+print("  ... \(model.stateDictionary.count - 12) more\n")
 
 // diff: Chapters/04-Block/main.swift BlockStackLanguageModel -> Sources/NanoGPT/NanoGPT.swift NanoGPT
 
@@ -114,19 +102,35 @@ exitOnError { try report.plotLoss(trainer) }
 //
 // generate() runs to the end and returns everything; generateStream() is a lazy sequence whose every
 // step samples one token. Generation never prints: the caller decides, here one character at a time,
-// flushed, so you watch the text appear. generateStream() also keeps a key/value cache: the keys and
-// values of earlier positions never change, so each new token computes only its own position
-// (NanoGPT/KeyValueCache.swift). Within the block size it samples exactly what full recomputation would.
+// flushed, so you watch the text appear. Both are chapter 01's one sampling loop, `TokenStream`: each
+// `next()` asks for the logits after the context, samples a token from them, appends it.
+// show: Sources/Training/Sampling.swift TokenStream
 //
-// The stream: each `next()` computes the next token's logits, with the cache or by running the whole
-// window again, and samples from them (top-k, then temperature, in `sampleToken`):
-// show: Sources/NanoGPT/TokenStream.swift TokenStream.nextToken TokenStream.logitsWithCache
+// The sampling step, with the two knobs this chapter's flags set: the temperature divides the logits
+// before the softmax (below 1 sharpens, above 1 flattens), top-k keeps only the k most likely tokens,
+// and top-p the smallest set of most likely tokens whose probabilities add up to p:
+// show: Sources/Training/Sampling.swift sampleToken
 //
-// With the cache, only the new positions go through the model's own blocks (`logits(..., cache:)`): one
-// token per step, or a whole prompt or window refill in one pass. In each MultiHead their keys and values
-// are stored, and each query attends to every stored key up to its own position:
-// show: Sources/Attention/MultiHead.swift MultiHead.allHeadsAtOnce
-// show: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
+// What NanoGPT adds is a faster way to get the logits after the context: a key/value cache. In a causal
+// model the keys and values of earlier positions never change when a token is appended, so keep them,
+// for every layer, and compute only the new position. The cache, whole:
+// show: Sources/Attention/KeyValueCache.swift KeyValueCache
+//
+// Who fills it: each MultiHead, given the cache, stores its new keys and values and attends over all
+// stored ones (its `if let cache` branch; chapter 03 shows the rest of it), and `NanoGPT.logits` (section
+// 2) calls `advance` once every layer has stored its positions. `generateStream` picks the method:
+// show: Sources/NanoGPT/Generation.swift NanoGPT.generateStream
+//
+// And the cache's side of it. The first call fills the cache with the whole prompt in one forward pass;
+// every later call runs the newest token alone. The model has only T position embeddings, so a full
+// cache cannot take one more position: it is cleared and refilled from the last T/2 tokens, whose
+// positions restart at 0. Why T/2: a refill is a forward pass over the tokens it keeps. Refilling from
+// T - 1 tokens would slide exactly like recomputation but pay nearly a whole forward pass for every
+// token; refilling from 1 would be cheap but leave the next token almost no context. From T/2, a refill
+// comes once every T/2 tokens, and every token still sees at least T/2 tokens before it. Within the
+// block size it samples exactly what recomputation would (a test checks it); past it, the two slide
+// their windows differently.
+// show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
 
 section("4. Generation, whole and streamed")
 let whole = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 60, random: SeededRandom(seed: 7))
@@ -160,20 +164,18 @@ print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.w
 
 // MARK: - 6. Every head of every layer, the sample and the summary
 //
-// 16 heads now (4 layers of 4). Look for heads that attend to the previous character, to the start of
-// the word or line, and, in later layers, to things further back.
+// 16 heads now (4 layers of 4). The page shows the last layer's four, large enough to read the
+// characters; the linked full-size figure has every layer (one row of panels per layer). Look for heads
+// that attend to the previous character, to the start of the word or line, and, in later layers, to
+// things further back.
 
 section("6. Every head of every layer, the sample and the summary")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
-let attentionPanels = model.lastAttention.enumerated().flatMap { layer, heads in
-    heads.enumerated().map { ("layer \(layer), head \($0)", $1) }
-}
 exitOnError {
-    try report.plotAttention(attentionPanels, prompt: prompt, tokenizer: tokenizer, name: "attention",
-                             title: "\(report.heading): every layer (rows) and head (columns)", gridColumns: settings.heads)
+    try report.plotAttentionByLayer(model.lastAttention, prompt: prompt, tokenizer: tokenizer, what: "the trained model")
     try report.writeSample(tokenizer.decode(streamed))
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
-print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")
+print("wrote \(report.folder.path)/: loss.png, attention.png, attention-all-layers.png, sample.txt, summary.json")

@@ -15,8 +15,7 @@
 // rounding, more slowly than OpenBLAS, which makes it a correctness target here, not a speed one. Expected:
 // the two runs' losses within about 1e-6 after a few steps and a few 1e-3 after 200 (rounding compounds),
 // each kernel launch costs microseconds, and on PoCL the CPU wins at every size.
-// Measured on a 2-core AMD EPYC with PoCL; the run's numbers are on this chapter's page (README.md beside
-// this file). No GPU was available to us: `scripts/gpu-check.sh` measures one.
+// Measured on a 2-core AMD EPYC with PoCL. No real GPU has measured it: `scripts/gpu-check.sh` measures one.
 import ArgumentParser
 import ChapterSupport
 import Foundation
@@ -36,19 +35,8 @@ let defaults = Hyperparameters(
     minLearningRate: 1e-4, warmupSteps: 20, weightDecay: 0.1, gradientClip: 1, dropout: 0, seed: 1337,
     evalInterval: 50, evalIters: 10, maxNewTokens: 200)
 
-struct Chapter05a: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ch05a", abstract: "Chapter 05a · Device: chapter 05's model on an OpenCL device, against the CPU.")
-    @OptionGroup var training: TrainingOptions
-}
-let options = Chapter05a.parseOrExitWithOneLine().training
-let settings = options.resolve(defaults)
-exitOnError {
-    try TrainingOptions.check(settings)
-    if options.device != nil { throw ValidationError("--device does not apply here: this chapter runs the CPU and the OpenCL device side by side") }
-}
-if let threads = options.threads { BLAS.threadCount = threads }
-let report = exitOnError { try ChapterReport(chapter: "05a-device", title: "Device", out: options.out) }
+let (command, settings, report) = Chapter05a.start(defaults, plots: "05a-device", title: "Device")   // the flags: Flags.swift
+let options = command.training
 print("Chapter 05a · Device\n")
 section("Hyperparameters")
 print("\(settings.table)\n")
@@ -232,14 +220,10 @@ print(String(format: "%.0f launches a token: at %.1f µs each, at most %.0f toke
              launchCost, 1e6 / (launchesPerToken * launchCost)))
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))
 _ = Backends.using(device) { deviceModel.logits(prompt, batchSize: 1, length: prompt.count, training: false) }
-let attentionPanels = deviceModel.lastAttention.enumerated().flatMap { layer, heads in
-    heads.enumerated().map { ("layer \(layer), head \($0)", $1) }
-}
 exitOnError {
-    try report.plotAttention(attentionPanels, prompt: prompt, tokenizer: tokenizer, name: "attention",
-                             title: "\(report.heading): the device model's heads, every layer (rows)", gridColumns: settings.heads)
+    try report.plotAttentionByLayer(deviceModel.lastAttention, prompt: prompt, tokenizer: tokenizer, what: "the device model")
     try report.writeSample(tokenizer.decode(deviceTokens))
     try report.writeSummary(trainer: trainerOnDevice, tokenizer: tokenizer, generationTokensPerSecond: deviceRate)
 }
 report.printLoss(trainerOnDevice.evaluations)
-print("wrote \(report.folder.path)/: products.png, loss.png, attention.png, sample.txt, summary.json")
+print("wrote \(report.folder.path)/: products.png, loss.png, attention.png, attention-all-layers.png, sample.txt, summary.json")

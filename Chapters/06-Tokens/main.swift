@@ -16,7 +16,7 @@
 // Expected: the first merge is 'e' + ' ' -> 'e ', and text shrinks to about half as many tokens. Measured
 // on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch06 --data tinyshakespeare.txt`:
 // 1.96 characters per token; val 2.319 bits per character on characters (chapter 05's 1.6072 nats)
-// against 2.226 on byte pairs (2.9926 nats per token). The run's times are on this chapter's page.
+// against 2.226 on byte pairs (2.9926 nats per token).
 import ArgumentParser
 import ChapterSupport
 import Checkpoints
@@ -38,39 +38,37 @@ let defaults = Hyperparameters(
     seed: 1337, evalInterval: 500, evalIters: 100, maxNewTokens: 300)
 let defaultVocabularySize = 512   // 256 bytes + 256 merges: small, so the output layer stays cheap on a CPU
 
-struct Chapter06: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ch06", abstract: "Chapter 06 · Tokens: a byte-pair tokenizer, and NanoGPT on tokens versus characters.")
-    @OptionGroup var training: TrainingOptions
-    @Option(help: "Folder to save the byte-pair model in (model.safetensors, with its merges).") var checkpoint = "checkpoints/06-tokens"
-
-    func validate() throws {
-        if training.tokenizer != nil {
-            throw ValidationError("chapter 06 trains both tokenizers; shape the byte-pair one with --vocabulary-size and --pre-split")
-        }
-    }
-}
-let command = Chapter06.parseOrExitWithOneLine()
+let (command, settings, report) = Chapter06.start(defaults, plots: "06-tokens", title: "Tokens (BPE)")   // the flags: Flags.swift
 let options = command.training
-let settings = options.resolve(defaults)
 let vocabularySize = options.vocabularySize ?? (options.quick ? 300 : defaultVocabularySize)
 let preSplit = options.preSplit ?? PreSplit.none
-exitOnError { try options.configureDevice() }
-exitOnError { try TrainingOptions.check(settings) }
-let report = exitOnError { try ChapterReport(chapter: "06-tokens", title: "Tokens (BPE)", out: options.out) }
 print("Chapter 06 · Tokens\n")
 section("Hyperparameters")
 print("both models:\n\(settings.table)\n")
 
 // MARK: - 1. Training a byte-pair tokenizer
 //
-// On the first 90% of the text only: the validation text must stay unseen by the tokenizer too. Each
-// merge is found with incrementally updated pair counts (TextData/PairMerging.swift), not by recounting
-// the whole text, which is what makes it take well under a second instead of minutes. The training loop:
-// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
+// The idea, as minbpe writes it: start from the text's UTF-8 bytes (256 possible tokens), count every
+// adjacent pair, merge the most frequent pair into a new token everywhere it occurs, and repeat until the
+// vocabulary is full. Encoding applies the learned merges to new text. The plain version, which recounts
+// every pair before each merge:
+// show: Sources/TextData/PlainBytePairs.swift PlainBytePairs
 //
-// and the two steps it repeats, finding the most frequent pair and merging it everywhere it occurs:
-// show: Sources/TextData/PairMerging.swift MergeableChunks.mostFrequentPair MergeableChunks.merge
+// `preSplit` first cuts the text into chunks that no merge may cross. This chapter's default, `none`,
+// keeps the text whole (minbpe's BasicTokenizer), so a merge can glue the end of one word to the start of
+// the next ("e t"); `--pre-split gpt2` cuts it as GPT-2 does, into words, numbers, punctuation and spaces,
+// each word keeping the space before it:
+// show: Sources/TextData/PreSplit.swift PreSplit
+//
+// The plain version rescans the whole text for every merge, too slow for 1.1 MB. The library's keeps each
+// distinct chunk as a linked list of tokens, with an index from each pair to the places it occurs and a
+// running count of every pair, so a merge touches only the places where its pair is and updates the
+// counts there (a stale place, merged away since, is skipped when it comes up):
+// show: Sources/TextData/PairMerging.swift MergeableChunks
+//
+// The training loop on top of it, on the first 90% of the text only (the validation text must stay
+// unseen by the tokenizer too). Each distinct chunk is merged once and counted as often as it occurs:
+// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
 
 section("1. Training a byte-pair tokenizer")
 let text = exitOnError { try Corpus.load(path: options.data) }
@@ -94,12 +92,29 @@ for (index, pair) in bytePairs.merges.prefix(10).enumerated() {
 let longest = (256..<bytePairs.vocabularySize).sorted { bytePairs.tokenBytes[$0].count > bytePairs.tokenBytes[$1].count }.prefix(8)
 print("the longest tokens: " + longest.map { bytePairs.display($0) }.joined(separator: "  "))
 
+// The plain version and the library's, on the first 20,000 characters: the same merges, at two speeds.
+let excerpt = String(trainingText.prefix(20_000))
+let plainStart = Date()
+let plainMerges = PlainBytePairs.train(excerpt, vocabularySize: vocabularySize, preSplit: preSplit)
+let plainSeconds = Date().timeIntervalSince(plainStart)
+let fastStart = Date()
+let fastMerges = exitOnError { try BytePairTokenizer.train(on: excerpt, vocabularySize: vocabularySize, preSplit: preSplit).merges }
+let fastSeconds = Date().timeIntervalSince(fastStart)
+print(String(format: "\non the first 20,000 characters: %d merges; recounting every time %.3f s, incrementally %.3f s; "
+             + "the same merges: %@", plainMerges.count, plainSeconds, fastSeconds, plainMerges == fastMerges ? "yes" : "NO"))
+
 // MARK: - 2. What the model sees
 //
 // The same text is now a shorter sequence: each token covers a few characters, so a block of T tokens
 // spans several times T characters, and the model sees further back for the same cost per position.
-// Encoding replays the merges in the order they were learned:
+// Encoding replays the merges in the order they were learned, on the same MergeableChunks (a merge can
+// only create pairs whose merges were learned later, so one pass in order gives what minbpe's
+// lowest-rank-first loop gives; the tests check both against each other):
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.encode
+//
+// Characters per token, measured two ways below: over the whole text, and over the validation text
+// alone, which the merges were not learned from and so compresses a little less. Section 5's bits per
+// character use the second.
 
 section("2. What the model sees")
 let tokenizer = Tokenizer.bytePairs(bytePairs)
@@ -115,6 +130,8 @@ let characterCount = text.unicodeScalars.count
 print(String(format: "\nencoded %@ characters (%@ bytes) into %@ tokens in %.3f s: %.2f characters per token",
              grouped(characterCount), grouped(text.utf8.count), grouped(allTokens.count), encodeSeconds,
              Double(characterCount) / Double(max(allTokens.count, 1))))
+print(String(format: "the validation text alone: %.2f characters per token (the merges never saw it)",
+             tokenData.charactersPerToken(in: .val) ?? 1))
 print(String(format: "a block of %d tokens spans about %.0f characters (the character model sees %d)", settings.blockSize,
              Double(settings.blockSize) * Double(characterCount) / Double(max(allTokens.count, 1)), settings.blockSize))
 
@@ -125,7 +142,15 @@ print("  " + tokenData.val.prefix(60).map { String(decoding: bytePairs.tokenByte
 // MARK: - 3. Round trips on tricky strings
 //
 // Any text encodes, because every byte is a token: characters the tokenizer never saw fall apart into
-// their UTF-8 bytes. decode(encode(s)) == s always (the tests check it on random Unicode).
+// their UTF-8 bytes. Decoding joins the tokens' bytes and reads them as UTF-8, so
+// decode(encode(s)) == s always (the tests check it on random Unicode):
+// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.decode
+//
+// A token can end in the middle of a character ("é" is two bytes, c3 a9, and may be two tokens). Printing
+// token by token, as generation does, must hold such bytes back until their character is whole. The
+// streaming decoder every chapter prints generated text with:
+// show: Sources/TextData/Tokenizer.swift TokenTextDecoder
+// show: Sources/TextData/UTF8StreamDecoder.swift UTF8StreamDecoder
 
 section("3. Round trips on tricky strings")
 print("\nround trips:")
@@ -134,7 +159,6 @@ for tricky in ["Hello, world!", "naïve café, déjà vu", "e\u{301} (e + combin
     let back = bytePairs.decode(ids)
     print("  \(tricky.debugDescription): \(tricky.utf8.count) bytes -> \(ids.count) tokens -> \(back == tricky ? "the same text" : "DIFFERENT")")
 }
-// A token can end in the middle of a character. Printing token by token needs to hold such bytes back:
 var printable = tokenizer.streamingDecoder()
 let waved = bytePairs.encode("🙂!")
 print("  streaming \"🙂!\" token by token prints: " + waved.map { printable.text(after: $0).debugDescription }.joined(separator: " ")
@@ -245,18 +269,13 @@ print("stream from it with: swift run -c release nanogpt generate --checkpoint \
 
 let prompt = Array(tokenRun.trainer.dataset.val.prefix(min(settings.blockSize, 24)))   // 24 tokens keep the labels readable
 _ = tokenRun.model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
-let attentionPanels = tokenRun.model.lastAttention.enumerated().flatMap { layer, heads in
-    heads.enumerated().map { ("layer \(layer), head \($0)", $1) }
-}
 exitOnError {
-    try report.plotAttention(attentionPanels, prompt: prompt, tokenizer: tokenizer, name: "attention",
-                             title: "\(report.heading): every layer (rows) and head (columns), over tokens",
-                             gridColumns: settings.heads)
+    try report.plotAttentionByLayer(tokenRun.model.lastAttention, prompt: prompt, tokenizer: tokenizer, what: "the token model")
     try report.writeSample(tokenizer.decode(streamed))
     try AtomicFile.write(table, to: report.folder.appendingPathComponent("comparison.md"))
     try report.writeSummary(trainer: tokenRun.trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
-print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, loss.png, attention.png, comparison.md, sample.txt, summary.json")
+print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, loss.png, attention.png, attention-all-layers.png, comparison.md, sample.txt, summary.json")
 
 func grouped(_ n: Int) -> String {
     let formatter = NumberFormatter()

@@ -191,9 +191,11 @@ extern "C" int gnuplot_write_heatmaps(const GnuplotHeatmaps *plot, const char *d
         }
 
         // Each panel gets about 26 px per label (at least 320 px), so tick labels stay readable; a grid of
-        // many panels is capped at about 4000 px across so the image stays a sensible size.
+        // many panels is capped at about 4000 px across (or the caller's maximum, such as a page's width)
+        // so the image stays a sensible size.
         const int wanted = std::max(320, std::min(1800, 26 * std::max(plot->rows, plot->columns) + 140));
-        const int panelPixels = std::max(320, std::min(wanted, 4000 / std::max(1, gridColumns)));
+        const int maximumWidth = plot->maximumWidth > 0 ? plot->maximumWidth : 4000;
+        const int panelPixels = std::max(320, std::min(wanted, maximumWidth / std::max(1, gridColumns)));
         const int width = gridColumns * panelPixels;
         const int height = gridRows * panelPixels + 40;
         {

@@ -90,9 +90,9 @@ public struct ChapterReport {
     /// Says where a figure went, one line: `drew Plots/02-self-attention/attention.png`. Chapter pages
     /// (the weave) show each drawn image under the code that drew it. Returns the path.
     @discardableResult
-    public func drew(_ files: PlotFiles) -> String {
+    public func drew(_ files: PlotFiles, linked: Bool = false) -> String {
         let path = files.rendered ? files.image.path : files.script.path
-        print(files.rendered ? "drew \(path)" : "wrote \(path) (no gnuplot: no picture)")
+        print(files.rendered ? "\(linked ? "linked figure" : "drew") \(path)" : "wrote \(path) (no gnuplot: no picture)")
         fflush(stdout)
         return path
     }
@@ -100,8 +100,11 @@ public struct ChapterReport {
     /// Attention weights as heatmaps, one panel each, with the prompt's tokens as tick labels:
     /// row t is what position t looked at. Each tensor is (B, T, T); the first sequence is drawn.
     @discardableResult
+    /// `linked`: a figure too large to read at a page's width (every layer and head), which a woven page
+    /// links to instead of showing (`linked figure PATH`).
     public func plotAttention(_ panels: [(title: String, weights: Tensor)], prompt: [Int], tokenizer: Tokenizer, name: String,
-                              title plotTitle: String, gridColumns: Int? = nil) throws -> String {
+                              title plotTitle: String, gridColumns: Int? = nil, maximumWidth: Int? = nil,
+                              linked: Bool = false) throws -> String {
         let time = prompt.count
         let maps = panels.map { panel -> Heatmap in
             precondition(panel.weights.shape.suffix(2) == [time, time], "attention \(panel.weights.shape) for \(time) tokens")
@@ -110,7 +113,22 @@ public struct ChapterReport {
         let labels = Self.tickLabels(prompt, tokenizer: tokenizer)
         return drew(try Plotter.shared.heatmaps(maps, rowLabels: labels, columnLabels: labels, title: plotTitle,
                                                 xLabel: "key: position attended to", yLabel: "query: position attending",
-                                                colorRange: 0...1, gridColumns: gridColumns, in: folder, name: name))
+                                                colorRange: 0...1, gridColumns: gridColumns, maximumWidth: maximumWidth,
+                                                in: folder, name: name), linked: linked)
+    }
+
+    /// A stack's attention, [layer][head] -> (B, T, T), as two figures: `attention.png`, the last layer's
+    /// heads two to a row, small enough to read at a page's width (about 1000 px across), and
+    /// `attention-all-layers.png`, every layer (rows) and head (columns), linked from the page.
+    public func plotAttentionByLayer(_ layers: [[Tensor]], prompt: [Int], tokenizer: Tokenizer, what: String) throws {
+        guard let last = layers.last else { return }
+        try plotAttention(last.enumerated().map { ("layer \(layers.count - 1), head \($0)", $1) }, prompt: prompt,
+                          tokenizer: tokenizer, name: "attention",
+                          title: "\(heading): \(what), the last layer's heads", gridColumns: 2, maximumWidth: 1000)
+        try plotAttention(layers.enumerated().flatMap { layer, heads in heads.enumerated().map { ("layer \(layer), head \($0)", $1) } },
+                          prompt: prompt, tokenizer: tokenizer, name: "attention-all-layers",
+                          title: "\(heading): \(what), every layer (rows) and head (columns)", gridColumns: last.count,
+                          linked: true)
     }
 
     /// Tokens as tick labels: their text, with space, newline and tab made visible ("␣the", "⏎"), other

@@ -140,7 +140,7 @@ public final class Plotter: @unchecked Sendable {
     @discardableResult
     public func heatmaps(_ panels: [Heatmap], rowLabels: [String], columnLabels: [String], title: String,
                          xLabel: String, yLabel: String, colorRange: ClosedRange<Double>? = nil,
-                         gridColumns: Int? = nil, in directory: URL, name: String) throws -> PlotFiles {
+                         gridColumns: Int? = nil, maximumWidth: Int? = nil, in directory: URL, name: String) throws -> PlotFiles {
         guard let first = panels.first else { throw PlotError(description: "a heatmap needs at least one panel") }
         guard panels.allSatisfy({ $0.rows == first.rows && $0.columns == first.columns }),
               rowLabels.count == first.rows, columnLabels.count == first.columns
@@ -159,7 +159,8 @@ public final class Plotter: @unchecked Sendable {
                     panelTitles: UnsafePointer(panelTitles.constPointers), values: valueBuffer.baseAddress,
                     rowLabels: UnsafePointer(rowNames.constPointers),
                     columnLabels: UnsafePointer(columnNames.constPointers),
-                    colorMin: colorRange?.lowerBound ?? 0, colorMax: colorRange?.upperBound ?? 0)
+                    colorMin: colorRange?.lowerBound ?? 0, colorMax: colorRange?.upperBound ?? 0,
+                    maximumWidth: Int32(maximumWidth ?? 0))
                 return gnuplot_write_heatmaps(&plot, directory.path, name)
             } } }
           }

@@ -1,6 +1,6 @@
 // Chapter 06: the machinery under byte-pair encoding. Training merges the most frequent pair again and
-// again; encoding replays the learned merges in order. Done naively, each merge rescans the whole text
-// (minbpe's `get_stats` + `merge`): 256 merges over 1.1 MB is 280 million steps. Here the text is a
+// again; encoding replays the learned merges in order. Done plainly (PlainBytePairs.swift, minbpe's
+// `get_stats` + `merge`), each merge rescans the whole text: 256 merges over 1.1 MB is 280 million steps. Here the text is a
 // doubly linked list of tokens with an index from each adjacent pair to where it occurs, so a merge
 // touches only the places where its pair is, and the pair counts are updated as it goes.
 

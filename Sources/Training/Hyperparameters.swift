@@ -106,15 +106,30 @@ public struct Hyperparameters: Codable, Sendable {
         guard dropout >= 0, dropout < 1 else { throw Invalid(field: "dropout", problem: "must be in [0, 1), got \(dropout)") }
     }
 
-    /// One line per knob, for the top of a chapter's output.
-    public var table: String {
-        [("steps", "\(steps)"), ("batch size B", "\(batchSize)"), ("block size T", "\(blockSize)"),
-         ("embedding size C", "\(embeddingSize)"), ("heads", "\(heads)"), ("layers", "\(layers)"),
-         ("learning rate", minLearningRate == learningRate ? "\(learningRate) (constant)"
-            : "\(learningRate) -> \(minLearningRate) (warmup \(warmupSteps), cosine to step \(decaySteps ?? steps))"),
-         ("weight decay", "\(weightDecay)"), ("gradient clip", gradientClip > 0 ? "\(gradientClip)" : "off"),
-         ("dropout", "\(dropout)"), ("seed", "\(seed)"),
-         ("eval", "every \(evalInterval) steps, \(evalIters) batches")]
+    /// The knobs that shape a model. An earlier chapter's model has only some of them (the bigram has none).
+    public struct ModelKnobs: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let embeddingSize = ModelKnobs(rawValue: 1), heads = ModelKnobs(rawValue: 2)
+        public static let layers = ModelKnobs(rawValue: 4), dropout = ModelKnobs(rawValue: 8)
+        public static let all: ModelKnobs = [.embeddingSize, .heads, .layers, .dropout]
+    }
+
+    /// One line per knob, for the top of a chapter's output: every training knob, and of the model's
+    /// only those in `model`.
+    public func table(showing model: ModelKnobs = .all) -> String {
+        let modelRows: [(ModelKnobs, String, String)] = [
+            (.embeddingSize, "embedding size C", "\(embeddingSize)"), (.heads, "heads", "\(heads)"), (.layers, "layers", "\(layers)")]
+        return ([("steps", "\(steps)"), ("batch size B", "\(batchSize)"), ("block size T", "\(blockSize)")]
+            + modelRows.filter { model.contains($0.0) }.map { ($0.1, $0.2) }
+            + [("learning rate", minLearningRate == learningRate ? "\(learningRate) (constant)"
+                : "\(learningRate) -> \(minLearningRate) (warmup \(warmupSteps), cosine to step \(decaySteps ?? steps))"),
+               ("weight decay", "\(weightDecay)"), ("gradient clip", gradientClip > 0 ? "\(gradientClip)" : "off")]
+            + (model.contains(.dropout) ? [("dropout", "\(dropout)")] : [])
+            + [("seed", "\(seed)"), ("eval", "every \(evalInterval) steps, \(evalIters) batches")])
             .map { "  \($0.0.padding(toLength: 18, withPad: " ", startingAt: 0)) \($0.1)" }.joined(separator: "\n")
     }
+
+    /// Every knob: `table(showing: .all)`.
+    public var table: String { table() }
 }

@@ -2,7 +2,7 @@
 // main.swift and one real run of it: prose, code (and the library code it names), what each section
 // printed and drew, and the chapter's exercises. `--html` also renders the pages as a book in Book/.
 //
-//   swift run -c release weave --data tinyshakespeare.txt          every chapter, full runs (about 12 minutes)
+//   swift run -c release weave --data tinyshakespeare.txt          every chapter, full runs (about 25 minutes on 2 cores)
 //   swift run -c release weave --chapters 02 --quick               one chapter, a quick run
 //   swift run -c release weave --html --from-pages                 only the book, from the pages as they are
 import ArgumentParser
@@ -96,10 +96,19 @@ struct Weave: ParsableCommand {
         let summary = try summaryFile.map { try JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: $0)) }
         let lines = result.output.components(separatedBy: "\n").map { $0.replacingOccurrences(of: "\u{0C}", with: "") }.map { line in
             // Figures are named relative to the run's folder; the page needs to find them.
-            ChapterRun.figure(in: line).map { "drew " + URL(fileURLWithPath: $0, relativeTo: workFolder).path } ?? line
+            ChapterRun.figure(in: line).map { "drew " + URL(fileURLWithPath: $0, relativeTo: workFolder).path }
+                ?? ChapterRun.linkedFigure(in: line).map { "linked figure " + URL(fileURLWithPath: $0, relativeTo: workFolder).path }
+                ?? line
         }
+        // The text it trained on, said once on every page: which file, how long, and what the same command
+        // gives without --data.
+        let text = source.takesData ? data.map { path -> (name: String, characters: Int) in
+            let characters = (try? String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8))?.count ?? 0
+            return (URL(fileURLWithPath: path).lastPathComponent, characters)
+        } : nil
         let run = ChapterRun(command: ([source.executable] + shown).joined(separator: " "), output: lines,
                              wallSeconds: result.seconds, machine: Machine.description, threads: threads, summary: summary,
+                             text: text,
                              woven: ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate]))
         let exercisesFile = root.appendingPathComponent("Chapters/\(source.folder)/Exercises.md")
         let exercises = try? String(contentsOf: exercisesFile, encoding: .utf8)
@@ -123,134 +132,6 @@ extension Weave {
             try? manager.removeItem(at: destination)
             try manager.copyItem(at: plots.appendingPathComponent(name), to: destination)
         }
-    }
-}
-
-/// The chapter folders, Chapters/NN-Name (and asides, NNa-Name, after chapter NN), in order.
-enum ChapterFolders {
-    static func list(root: URL) throws -> [String] {
-        let folder = root.appendingPathComponent("Chapters")
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
-            throw WeaveError("no Chapters folder in \(root.path): run weave from the package's folder")
-        }
-        let chapters = names.filter { name in
-            let number = name.prefix { $0 != "-" }
-            return number.count < name.count - 1 && number.prefix(2).allSatisfy(\.isNumber)
-                && (number.count == 2 || (number.count == 3 && number.last!.isLowercase))
-        }.sorted()
-        guard !chapters.isEmpty else { throw WeaveError("no chapters (NN-Name folders) in \(folder.path)") }
-        return chapters
-    }
-}
-
-/// A chapter executable, run to the end with its output captured.
-enum ChapterProcess {
-    struct Result { var status: Int32; var output: String; var errors: String; var seconds: Double }
-
-    static func run(_ executable: URL, _ arguments: [String], in folder: URL) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        let started = Date()
-        try process.run()
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errorData = Box()
-        let reader = Thread { errorData.data = errors.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                      errors: String(decoding: errorData.data, as: UTF8.self), seconds: Date().timeIntervalSince(started))
-    }
-}
-
-/// Chapters/NN-Name/: README.md and figures/, replaced together only once the new page is complete.
-struct PageFolder {
-    let folder: URL
-    init(_ folder: URL) { self.folder = folder }
-
-    func write(_ page: Page, log: String?, strippingPathsOf runFolder: URL) throws {
-        let figures = folder.appendingPathComponent("figures")
-        let manager = FileManager.default
-        try manager.createDirectory(at: figures, withIntermediateDirectories: true)
-        let names = Set(page.figures.map(\.name))
-        for (file, name) in page.figures {
-            let target = figures.appendingPathComponent(name)
-            let temporary = figures.appendingPathComponent(".\(name).tmp")
-            try? manager.removeItem(at: temporary)
-            try manager.copyItem(at: file, to: temporary)
-            guard rename(temporary.path, target.path) == 0 else {   // atomic: the old figure stays until the new one is whole
-                throw WeaveError("cannot write \(target.path): \(String(cString: strerror(errno)))")
-            }
-        }
-        for stale in (try? manager.contentsOfDirectory(atPath: figures.path)) ?? [] where !names.contains(stale) {
-            try? manager.removeItem(at: figures.appendingPathComponent(stale))
-        }
-        if names.isEmpty { try? manager.removeItem(at: figures) }
-        // The output's paths point into the run's temporary folder; the page shows them as the run saw them.
-        let markdown = page.markdown.replacingOccurrences(of: runFolder.path + "/", with: "")
-        try Data(markdown.utf8).write(to: folder.appendingPathComponent("README.md"), options: .atomic)
-        if let log { try Data(log.utf8).write(to: folder.appendingPathComponent("output.log"), options: .atomic) }
-    }
-}
-
-/// Book/: one self-contained HTML file per page and an index.
-struct BookWriter {
-    let root: URL, pagesRoot: URL, book: URL
-
-    func write(_ chapters: [ChapterSource]) throws {
-        let pandoc = try findOrInstallPandoc()
-        try FileManager.default.createDirectory(at: book, withIntermediateDirectories: true)
-        let css = book.appendingPathComponent("style.css")
-        try Data(Book.css.utf8).write(to: css, options: .atomic)
-        var index = ["# NanoGPT in Swift, one concept at a time", "",
-                     "Each chapter builds one idea of a GPT, from tensors and autograd to the full model and byte-pair tokens.", ""]
-        for chapter in chapters {
-            let pageFile = pagesRoot.appendingPathComponent(chapter.folder).appendingPathComponent("README.md")
-            guard let page = try? String(contentsOf: pageFile, encoding: .utf8) else {
-                throw WeaveError("chapter \(chapter.folder): no page at \(pageFile.path) to render (weave it first)")
-            }
-            try Book.render(markdown: Book.bookMarkdown(page), title: chapter.title,
-                            resourcePath: pageFile.deletingLastPathComponent(), cssFile: css,
-                            to: book.appendingPathComponent("\(chapter.folder).html"), pandoc: pandoc)
-            let firstParagraph = chapter.idea.components(separatedBy: "\n\n").first ?? ""
-            let firstSentence = (firstParagraph.components(separatedBy: ". ").first ?? "").trimmingCharacters(in: CharacterSet(charactersIn: ":."))
-            index.append("- [\(chapter.title)](\(chapter.folder).html): \(firstSentence.replacingOccurrences(of: "\n", with: " ")).")
-            print("    wrote \(book.appendingPathComponent("\(chapter.folder).html").path)")
-        }
-        index += ["", "## Every chapter on one scale", "",
-                  "Validation loss in nats per character against characters of training text, from `swift run -c release compare`:",
-                  "", "![every chapter's validation loss](Plots/compare/val-loss.png)"]
-        try Book.render(markdown: index.joined(separator: "\n"), title: "NanoGPT in Swift", resourcePath: root, cssFile: css,
-                        to: book.appendingPathComponent("index.html"), pandoc: pandoc)
-        try? FileManager.default.removeItem(at: css)
-        print("    wrote \(book.appendingPathComponent("index.html").path)")
-    }
-
-    /// pandoc from PATH; when missing, Debian's package (through sudo unless root).
-    func findOrInstallPandoc() throws -> String {
-        func find() -> String? {
-            (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
-                .map { "\($0)/pandoc" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-        }
-        if let found = find() { return found }
-        print("==> pandoc is missing: installing Debian's pandoc with apt-get")
-        let sudo = getuid() == 0 ? "" : "sudo "
-        let install = Process()
-        install.executableURL = URL(fileURLWithPath: "/bin/sh")
-        install.arguments = ["-c", "\(sudo)apt-get update -qq && DEBIAN_FRONTEND=noninteractive \(sudo)apt-get install -y -qq --no-install-recommends pandoc >/dev/null"]
-        try install.run()
-        install.waitUntilExit()
-        guard install.terminationStatus == 0, let found = find() else {
-            throw WeaveError("--html needs pandoc, and installing it failed: install it with `apt-get install pandoc`")
-        }
-        return found
     }
 }
 

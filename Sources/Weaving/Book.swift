@@ -12,6 +12,22 @@ public enum Book {
         return text
     }
 
+    /// Each chapter's one idea from the README's chapter table, by chapter folder: the third column of
+    /// every row whose second links a page.
+    ///
+    ///     | `ch02` | [Self-attention](Chapters/02-SelfAttention/README.md) | one `Head` of self-attention | 2.3189 |
+    ///       ->  ["02-SelfAttention": "one `Head` of self-attention"]
+    public static func chapterIdeas(readme: String) -> [String: String] {
+        var ideas: [String: String] = [:]
+        for line in readme.components(separatedBy: "\n") where line.hasPrefix("|") {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count >= 4, let link = cells[2].range(of: "](Chapters/"),
+                  let end = cells[2][link.upperBound...].firstIndex(of: "/") else { continue }
+            ideas[String(cells[2][link.upperBound..<end])] = cells[3]
+        }
+        return ideas
+    }
+
     /// Wide enough for 120-character code lines at 1280 pixels, and long lines wrap instead of scrolling.
     public static let css = """
         body { max-width: 1180px; margin: 0 auto; padding: 24px 40px; font-family: sans-serif; line-height: 1.5;

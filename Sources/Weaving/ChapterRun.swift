@@ -19,13 +19,18 @@ public struct ChapterRun {
     public var machine: String
     public var threads: Int
     public var summary: RunSummary?
+    /// The --data file a training chapter read, and its length in characters (nil: the default corpus).
+    public var text: (name: String, characters: Int)?
     public var woven: String              // the date, "2026-12-01"
 
     public init(command: String, output: [String], wallSeconds: Double, machine: String, threads: Int,
-                summary: RunSummary?, woven: String) {
+                summary: RunSummary?, text: (name: String, characters: Int)? = nil, woven: String) {
         self.command = command; self.output = output; self.wallSeconds = wallSeconds; self.machine = machine
-        self.threads = threads; self.summary = summary; self.woven = woven
+        self.threads = threads; self.summary = summary; self.text = text; self.woven = woven
     }
+
+    /// Tiny Shakespeare, the default corpus: its length in characters.
+    public static let tinyShakespeareCharacters = 1_115_394
 
     /// `── 2. One Head of self-attention ──` -> "2. One Head of self-attention"
     public static func sectionTitle(in line: String) -> String? {
@@ -56,10 +61,18 @@ public struct ChapterRun {
         return parts
     }
 
-    /// `drew /tmp/…/loss.png` -> the file drawn.
+    /// `drew /tmp/…/loss.png` -> the file drawn, shown on the page.
     public static func figure(in line: String) -> String? {
         guard line.hasPrefix("drew "), line.hasSuffix(".png") else { return nil }
         return String(line.dropFirst(5))
+    }
+
+    /// `linked figure /tmp/…/attention-all-layers.png` -> a figure too large to show at the page's width,
+    /// which the page links to.
+    public static func linkedFigure(in line: String) -> String? {
+        let prefix = "linked figure "
+        guard line.hasPrefix(prefix), line.hasSuffix(".png") else { return nil }
+        return String(line.dropFirst(prefix.count))
     }
 
     /// `step 120/5000 | loss 2.3456 | 41,200 tok/s | 1m20s left`: the progress line, left out of pages.

@@ -69,11 +69,16 @@ public struct ChapterSource {
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
             throw WeaveError("chapter \(folder): cannot read \(file.path)")
         }
-        do { return try parse(text, folder: folder, root: root) }
+        // The chapter's other files (Flags.swift: its command line) say which flags it takes.
+        let folderURL = file.deletingLastPathComponent()
+        let others = ((try? FileManager.default.contentsOfDirectory(atPath: folderURL.path)) ?? [])
+            .filter { $0.hasSuffix(".swift") && $0 != "main.swift" }.sorted()
+            .compactMap { try? String(contentsOf: folderURL.appendingPathComponent($0), encoding: .utf8) }
+        do { return try parse(text, folder: folder, root: root, otherFiles: others) }
         catch let error as WeaveError { throw WeaveError("chapter \(folder): \(error.description)") }
     }
 
-    static func parse(_ text: String, folder: String, root: URL) throws -> ChapterSource {
+    static func parse(_ text: String, folder: String, root: URL, otherFiles: [String] = []) throws -> ChapterSource {
         let lines = text.components(separatedBy: "\n")
         var index = 0
         var header: [String] = []
@@ -98,7 +103,8 @@ public struct ChapterSource {
         let number = String(folder.prefix { $0 != "-" })   // "02", or "05a" for an aside after chapter 05
         return ChapterSource(folder: folder, number: number, executable: "ch\(number)", title: title, idea: idea,
                              runCommand: runCommand, expected: expected, imports: imports, sections: sections,
-                             takesData: text.contains("TrainingOptions"), takesCheckpoint: text.contains("var checkpoint"))
+                             takesData: ([text] + otherFiles).contains { $0.contains("TrainingOptions") },
+                             takesCheckpoint: ([text] + otherFiles).contains { $0.contains("var checkpoint") })
     }
 
     static let markPrefix = "// MARK: - "

@@ -46,8 +46,18 @@ public enum Declarations {
                                          "nonisolated", "lazy", "weak", "unowned"]
 
     /// Whether `line` declares `name`: attributes and modifiers, a keyword, then the name
-    /// (`public final class Head: Module {`, `public func backward(seed:`), or `init(` for "init".
+    /// (`public final class Head: Module {`, `public func backward(seed:`), or `init(` for "init". A name
+    /// with its argument labels, `init(_:vocabularySize:)`, picks one of several overloads (the labels
+    /// must be on the declaration's first line).
     static func declares(_ line: String, _ name: String) -> Bool {
+        if let open = name.firstIndex(of: "(") {
+            let base = String(name[..<open]), labels = String(name[name.index(after: open)...].dropLast())
+            guard declares(line, base), let start = line.range(of: (base == "init" ? "init" : base) + "("),
+                  let end = line[start.upperBound...].firstIndex(of: ")") else { return false }
+            let parameters = line[start.upperBound..<end].split(separator: ",")
+            let found = parameters.map { $0.trimmingCharacters(in: .whitespaces).prefix { $0 != " " && $0 != ":" } + ":" }
+            return found.joined() == labels
+        }
         var words = line.split(separator: " ").map(String.init)[...]
         while let word = words.first, words.count > 1,
               word.hasPrefix("@") || modifiers.contains(word)

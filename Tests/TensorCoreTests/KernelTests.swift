@@ -191,6 +191,34 @@ struct KernelTests {
         #expect(abs(edges[5] - Float(M_E)) < 1e-6 && edges[6].isFinite && edges[7].isNaN)
     }
 
+    /// The fast kernels of chapter 01's embedding and cross-entropy and chapter 02's causal softmax give
+    /// what the readable references the pages show give (forward and backward).
+    @Test(arguments: [1, 7, 9, 33])
+    func embeddingCrossEntropyAndCausalSoftmaxMatchTheReadableVersions(width: Int) {
+        let table = randomTensor([5, width], random), ids = [3, 0, 3, 4, 1, 3]
+        let rows = embedding(table, ids: ids, shape: [2, 3])
+        let tableRows = (0..<5).map { Array(table.values[($0 * width)..<(($0 + 1) * width)]) }
+        #expect(rows.values == NaiveKernels.embedding(tableRows, ids: ids).flatMap { $0 })
+        // Backward through a cross-entropy, so each looked-up row gets its own gradient (softmax - onehot) / 6.
+        let rowTargets = ids.map { $0 % width }
+        crossEntropy(rows, targets: rowTargets).backward()
+        let upstreamRows = zip(NaiveKernels.embedding(tableRows, ids: ids), rowTargets).map { row, target in
+            NaiveKernels.crossEntropyBackward(row, target: target).map { $0 / 6 }
+        }
+        #expect(maxAbsoluteDifference(table.gradValues!,
+                                      NaiveKernels.embeddingBackward(upstreamRows, ids: ids, vocabularySize: 5).flatMap { $0 }) < 1e-6)
+
+        let logits = randomTensor([3, width], random), targets = [0, width - 1, width / 2]
+        crossEntropy(logits, targets: targets).backward()
+        let logitRows = (0..<3).map { Array(logits.values[($0 * width)..<(($0 + 1) * width)]) }
+        let expected = zip(logitRows, targets).flatMap { NaiveKernels.crossEntropyBackward($0, target: $1).map { $0 / 3 } }
+        #expect(maxAbsoluteDifference(logits.gradValues!, expected) < 1e-6)
+
+        let scores = randomTensor([width, width], random, requiresGrad: false)
+        let scoreRows = (0..<width).map { Array(scores.values[($0 * width)..<(($0 + 1) * width)]) }
+        #expect(maxAbsoluteDifference(softmax(scores, causal: true).values, NaiveKernels.causalSoftmax(scoreRows).flatMap { $0 }) < 1e-6)
+    }
+
     @Test func causalSoftmaxRowsSumToOneAndAreZeroAboveTheDiagonal() {
         let t = 5
         let probabilities = softmax(randomTensor([2, t, t], random, requiresGrad: false), causal: true)

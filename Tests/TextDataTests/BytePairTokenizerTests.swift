@@ -26,50 +26,6 @@ func randomUnicode(_ random: SeededRandom, length: Int) -> String {
     return String(scalars)
 }
 
-/// minbpe's algorithm, written the slow and obvious way: recount every pair before each merge; encode by
-/// repeatedly merging the present pair with the lowest rank. The fast tokenizer must agree with it.
-enum NaiveBytePairs {
-    static func train(_ text: String, vocabularySize: Int, preSplit: PreSplit) -> [TokenPair] {
-        let bytes = Array(text.utf8)
-        var chunks = preSplit.chunks(text).map { bytes[$0].map(Int.init) }
-        var merges: [TokenPair] = []
-        for newToken in 256..<vocabularySize {
-            var counts: [TokenPair: Int] = [:]
-            for chunk in chunks { for (a, b) in zip(chunk, chunk.dropFirst()) { counts[TokenPair(a, b), default: 0] += 1 } }
-            guard let best = counts.max(by: { x, y in
-                x.value != y.value ? x.value < y.value : (x.key.first, x.key.second) > (y.key.first, y.key.second)
-            })?.key else { break }
-            merges.append(best)
-            chunks = chunks.map { merge($0, best, newToken) }
-        }
-        return merges
-    }
-
-    static func merge(_ ids: [Int], _ pair: TokenPair, _ newToken: Int) -> [Int] {
-        var result: [Int] = [], i = 0
-        while i < ids.count {
-            if i + 1 < ids.count, ids[i] == pair.first, ids[i + 1] == pair.second { result.append(newToken); i += 2 } else {
-                result.append(ids[i]); i += 1
-            }
-        }
-        return result
-    }
-
-    static func encode(_ text: String, merges: [TokenPair], preSplit: PreSplit) -> [Int] {
-        let rank = Dictionary(uniqueKeysWithValues: merges.enumerated().map { ($1, $0) })
-        let bytes = Array(text.utf8)
-        return preSplit.chunks(text).flatMap { range -> [Int] in
-            var ids = bytes[range].map(Int.init)
-            while ids.count >= 2 {
-                let pairs = zip(ids, ids.dropFirst()).map { TokenPair($0, $1) }
-                guard let next = pairs.filter({ rank[$0] != nil }).min(by: { rank[$0]! < rank[$1]! }) else { break }
-                ids = merge(ids, next, 256 + rank[next]!)
-            }
-            return ids
-        }
-    }
-}
-
 @Suite("Byte-pair encoding: training, encoding, round trips, saving")
 struct BytePairTokenizerTests {
     @Test func theWorkedExampleFromTheDocComment() throws {
@@ -99,7 +55,7 @@ struct BytePairTokenizerTests {
         let texts = [trainingText, "aaaaaaaaaa", "abababab aaaa bbbb", String(trainingText.prefix(500)) + randomUnicode(random, length: 200)]
         for text in texts {
             let fast = try BytePairTokenizer.train(on: text, vocabularySize: 300, preSplit: split)
-            #expect(fast.merges == NaiveBytePairs.train(text, vocabularySize: 300, preSplit: split), "\(text.prefix(20).debugDescription)")
+            #expect(fast.merges == PlainBytePairs.train(text, vocabularySize: 300, preSplit: split), "\(text.prefix(20).debugDescription)")
         }
     }
 
@@ -115,7 +71,7 @@ struct BytePairTokenizerTests {
             samples.append(String((0..<random.integer(below: 40)).map { _ in characters[random.integer(below: characters.count)] }))
         }
         for text in samples {
-            #expect(tokenizer.encode(text) == NaiveBytePairs.encode(text, merges: tokenizer.merges, preSplit: split))
+            #expect(tokenizer.encode(text) == PlainBytePairs.encode(text, merges: tokenizer.merges, preSplit: split))
         }
         #expect(tokenizer.encode(trainingText).count < trainingText.utf8.count / 2)   // merges do compress
     }

@@ -30,10 +30,38 @@ struct PageDriftTests {
                 break
             }
             // Every figure the page shows is committed beside it.
-            for line in page.components(separatedBy: "\n") where line.hasPrefix("![") {
-                let name = line.split(separator: "(").last!.dropLast()
+            for line in page.components(separatedBy: "\n") where line.hasPrefix("![") || line.contains("](figures/") {
+                guard let start = line.range(of: "](figures/") else { continue }
+                let name = "figures/" + line[start.upperBound...].prefix { $0 != ")" }
                 #expect(FileManager.default.fileExists(atPath: pageFile.deletingLastPathComponent().appendingPathComponent(String(name)).path),
                         "Chapters/\(folder)/README.md shows \(name), which is missing")
+            }
+        }
+    }
+}
+
+@Suite("Each chapter's checklist")
+struct ChecklistTests {
+    /// Every chapter lists, in Checklist.txt, the declarations that compute its idea; each must be on its
+    /// woven page, whole, in a code block. A chapter that stops showing one (or a declaration that grows
+    /// without the page being woven again) fails here, naming it.
+    @Test func everyDeclarationOfEveryChaptersIdeaIsOnItsPage() throws {
+        let chapters = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("Chapters").path)
+            .filter { $0.prefix(2).allSatisfy(\.isNumber) }.sorted()
+        for folder in chapters {
+            let checklistFile = packageRoot.appendingPathComponent("Chapters/\(folder)/Checklist.txt")
+            let checklist = try #require(try? String(contentsOf: checklistFile, encoding: .utf8),
+                                         "Chapters/\(folder) has no Checklist.txt")
+            let entries = checklist.components(separatedBy: "\n").filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            #expect(!entries.isEmpty, "Chapters/\(folder)/Checklist.txt lists nothing")
+            let page = try String(contentsOf: packageRoot.appendingPathComponent("Chapters/\(folder)/README.md"), encoding: .utf8)
+            let blocks = Page.codeBlocks(inPage: page)
+            for entry in entries {
+                let words = entry.split(separator: " ").map(String.init)
+                try #require(words.count == 2, "Chapters/\(folder)/Checklist.txt: `\(entry)` is not `FILE DECLARATION`")
+                let code = try Declarations.text(of: Reference(path: words[0], declaration: words[1]), root: packageRoot)
+                #expect(blocks.contains { $0.contains(code) },
+                        "Chapters/\(folder)/README.md does not show \(words[1]) (\(words[0])) whole: show it, or weave again")
             }
         }
     }
@@ -130,5 +158,20 @@ struct WeavePartTests {
     @Test func bookLinksPointAtTheBooksFiles() {
         let page = "[← x](../01-Bigram/README.md) · [all chapters](../../README.md#the-chapters) · [`f`](../../Sources/A.swift)"
         #expect(Book.bookMarkdown(page) == "[← x](01-Bigram.html) · [all chapters](index.html) · [`f`](../Sources/A.swift)")
+    }
+
+    @Test func findsOneOverloadByItsArgumentLabels() {
+        let source = "struct Config {\n    init(width: Int) { self.width = width }\n    /// From settings.\n    init(_ settings: Settings, vocabularySize: Int) {\n        self.init(width: 1)\n    }\n}\n"
+        #expect(Declarations.find("Config.init", in: source) == "init(width: Int) { self.width = width }")
+        #expect(Declarations.find("Config.init(_:vocabularySize:)", in: source)
+                == "/// From settings.\ninit(_ settings: Settings, vocabularySize: Int) {\n    self.init(width: 1)\n}")
+        #expect(Declarations.find("Config.init(height:)", in: source) == nil)
+    }
+
+    @Test func theBookIndexTakesEachChaptersIdeaFromTheReadmeTable() {
+        let readme = "| run | chapter | the one idea | val loss |\n|---|---|---|---:|\n"
+            + "| `ch02` | [Self-attention](Chapters/02-SelfAttention/README.md) | one `Head` of self-attention | 2.3189 |\n"
+            + "| `compare` | [Compare](Sources/Compare/main.swift) | every chapter in one plot | |\n"
+        #expect(Book.chapterIdeas(readme: readme) == ["02-SelfAttention": "one `Head` of self-attention"])
     }
 }

@@ -54,6 +54,7 @@ typedef struct {
     const char *const *columnLabels;
     double colorMin;  ///< colour range; set colorMin >= colorMax to let gnuplot choose
     double colorMax;
+    int maximumWidth;  ///< pixels across the whole grid at most (0: about 4000)
 } GnuplotHeatmaps;
 
 int gnuplot_write_line_plot(const GnuplotLinePlot *plot, const char *directory, const char *baseName,

@@ -1,5 +1,6 @@
 // The naive versions, kept beside the fast ones on purpose: short enough to check by eye, and the
-// reference that tests compare the fast kernels with. Plain Swift arrays, no pointers, no BLAS.
+// reference that tests compare the fast kernels with (Tests/TensorCoreTests/KernelTests.swift). Plain
+// Swift arrays, no pointers, no BLAS: what each op computes, as the chapters show it.
 import Foundation
 
 public enum NaiveKernels {
@@ -43,5 +44,55 @@ public enum NaiveKernels {
         let maximum = Double(row.max() ?? 0)
         let logSum = log(row.reduce(0.0) { $0 + exp(Double($1) - maximum) }) + maximum
         return Float(logSum - Double(row[target]))
+    }
+
+    /// The gradient of `crossEntropy(row, target)` with respect to the row: softmax(row) - onehot(target).
+    /// (The op averages over the rows, so it divides this by their number.)
+    public static func crossEntropyBackward(_ row: [Float], target: Int) -> [Float] {
+        var gradient = softmax(row)
+        gradient[target] -= 1
+        return gradient
+    }
+
+    /// An embedding lookup: for every id, a copy of that row of the (V, C) table. (N ids) -> (N, C).
+    public static func embedding(_ table: [[Float]], ids: [Int]) -> [[Float]] {
+        ids.map { table[$0] }
+    }
+
+    /// Its backward: the gradient of each looked-up row goes back to the table's row it was copied from.
+    /// An id used twice gets the sum of both gradients; rows never looked up get 0. (N, C) -> (V, C).
+    public static func embeddingBackward(_ outputGradient: [[Float]], ids: [Int], vocabularySize: Int) -> [[Float]] {
+        let width = outputGradient.first?.count ?? 0
+        var tableGradient = [[Float]](repeating: [Float](repeating: 0, count: width), count: vocabularySize)
+        for (i, id) in ids.enumerated() {
+            for c in 0..<width { tableGradient[id][c] += outputGradient[i][c] }
+        }
+        return tableGradient
+    }
+
+    /// The causal softmax of a (T, T) block of attention scores: row i is query i, which may look at keys
+    /// 0 ... i only. The future gets probability exactly 0, as if its score were -infinity, and the rest of
+    /// the row is an ordinary softmax.
+    public static func causalSoftmax(_ scores: [[Float]]) -> [[Float]] {
+        scores.indices.map { i in
+            let visible = softmax(Array(scores[i][0...i]))                          // keys 0 ... i
+            return visible + [Float](repeating: 0, count: scores[i].count - i - 1)  // the future: 0
+        }
+    }
+
+    /// One AdamW step for every parameter p with gradient g, as the paper writes it: decay the weight,
+    /// update the running means m (of g) and v (of g²), correct their bias towards 0 in early steps,
+    /// and move p by about the learning rate in the direction of m. `step` counts from 1.
+    public static func adamW(parameters p: inout [Float], gradients g: [Float], firstMoment m: inout [Float],
+                             secondMoment v: inout [Float], step: Int, learningRate: Float, weightDecay: Float,
+                             beta1: Float = 0.9, beta2: Float = 0.99, epsilon: Float = 1e-8) {
+        for i in p.indices {
+            p[i] -= learningRate * weightDecay * p[i]                       // decoupled weight decay
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i]                        // running mean of g
+            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]                 // running mean of g²
+            let mHat = m[i] / (1 - pow(beta1, Float(step)))                 // both start at 0: unbias them
+            let vHat = v[i] / (1 - pow(beta2, Float(step)))
+            p[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
+        }
     }
 }

@@ -1,0 +1,13 @@
+// ch04's command line: the flags every training chapter takes (TrainingOptions: --steps,
+// --batch-size, ..., --data, --device, --quick) and the ones only this chapter has. main.swift parses them
+// over its defaults in one line: `Chapter04.start(defaults, ...)`.
+import ArgumentParser
+import ChapterSupport
+
+struct Chapter04: ChapterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ch04", abstract: "Chapter 04 · Block: FeedForward, residual connections, LayerNorm, stacking.")
+    @OptionGroup var training: TrainingOptions
+    @Option(help: "What the comparison stack keeps of a Block: nothing, residuals or layer-norm (see the exercises).")
+    var plainKeeps: PlainBlock.Keeps = .nothing
+}
