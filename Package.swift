@@ -6,6 +6,7 @@
 //   CPUCheck                    before main: does this CPU have the AVX2/FMA the build uses?
 //   TensorCore                  tensors, reverse-mode autograd, AdamW      (chapter 00);
 //                               its backends: the CPU, and an OpenCL device (chapter 05a)
+//   FileFormats                 safetensors, strict JSON, atomic writes: the files the libraries read and write
 //   Plotting                    loss curves and heatmaps through gnuplot
 //   TextData                    corpus, character tokenizer, batches       (chapter 01),
 //                               byte-pair tokenizer                        (chapter 06)
@@ -77,6 +78,8 @@ let package = Package(
         // core, tokenizers and data, the training loop and sampling, the layers, the model with its streaming
         // generation, and checkpoints.
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "TensorCoreOpenCL", targets: ["TensorCoreOpenCL"]),
+        .library(name: "FileFormats", targets: ["FileFormats"]),
         .library(name: "TextData", targets: ["TextData"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Layers", targets: ["Layers"]),
@@ -105,17 +108,22 @@ let package = Package(
         // Runs before main: one clear line on a CPU this build cannot run on (compiled for baseline x86-64).
         .target(name: "CPUCheck", path: "Sources/CPUCheck", cSettings: cpuCheck),
         .target(name: "TensorCore", dependencies: ["COpenBLAS", "CPUCheck"], swiftSettings: fastMath),
+        // The OpenCL backend (chapter 05a): OpenCL and CLBlast opened at run time, registered with TensorCore
+        // by `OpenCLBackend.register()`, so the core names no device.
+        .target(name: "TensorCoreOpenCL", dependencies: ["TensorCore"], swiftSettings: fastMath),
+        // The files the libraries read and write: safetensors, strict JSON, atomic writes.
+        .target(name: "FileFormats", dependencies: ["TensorCore"]),
         .target(name: "Plotting", dependencies: ["CGnuplotBridge"]),
-        .target(name: "TextData", dependencies: ["TensorCore"], swiftSettings: fastMath),
+        .target(name: "TextData", dependencies: ["TensorCore", "FileFormats"], swiftSettings: fastMath),
         .target(name: "Layers", dependencies: ["TensorCore"], swiftSettings: fastMath),
         .target(name: "Attention", dependencies: ["TensorCore", "Layers"], swiftSettings: fastMath),
         .target(name: "Transformer", dependencies: ["TensorCore", "Layers", "Attention"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["TensorCore", "TextData"], swiftSettings: fastMath),
         .target(name: "NanoGPT", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "Training"],
                 swiftSettings: fastMath),
-        .target(name: "Checkpoints", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT"], swiftSettings: fastMath),
+        .target(name: "Checkpoints", dependencies: ["TensorCore", "FileFormats", "TextData", "Training", "NanoGPT"], swiftSettings: fastMath),
         .target(name: "ChapterSupport",
-                dependencies: ["TensorCore", "TextData", "Training", "NanoGPT", "Plotting",
+                dependencies: ["TensorCore", "TensorCoreOpenCL", "FileFormats", "TextData", "Training", "NanoGPT", "Plotting",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // --- Chapters: one concept each -----------------------------------------------------
@@ -125,8 +133,8 @@ let package = Package(
         chapter("ch03", "03-MultiHead", ["TensorCore", "TextData", "Training", "Layers", "Attention", "ChapterSupport"]),
         chapter("ch04", "04-Block", ["TensorCore", "TextData", "Training", "Layers", "Attention", "Transformer", "ChapterSupport"]),
         chapter("ch05", "05-NanoGPT", ["TensorCore", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
-        chapter("ch05a", "05a-Device", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT", "ChapterSupport"]),
-        chapter("ch06", "06-Tokens", ["TensorCore", "Plotting", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
+        chapter("ch05a", "05a-Device", ["TensorCore", "TensorCoreOpenCL", "Plotting", "TextData", "Training", "NanoGPT", "ChapterSupport"]),
+        chapter("ch06", "06-Tokens", ["TensorCore", "FileFormats", "Plotting", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
 
         // The tool for after the chapters: nanogpt train / nanogpt generate.
         .executableTarget(
@@ -137,7 +145,7 @@ let package = Package(
 
         // Reads every chapter's summary.json: one val-loss plot and a Markdown table.
         .executableTarget(
-            name: "compare", dependencies: ["TensorCore", "Plotting", "ChapterSupport",
+            name: "compare", dependencies: ["TensorCore", "FileFormats", "Plotting", "ChapterSupport",
                                             .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Compare"),
 
@@ -154,21 +162,21 @@ let package = Package(
             path: "Sources/Benchmarks", swiftSettings: fastMath),
 
         // --- Hostile input: what the fuzz targets run (Tests/Fuzz), and the tests replay ----------
-        .target(name: "FuzzTargets", dependencies: ["TensorCore", "TextData", "Training", "NanoGPT", "Checkpoints"]),
+        .target(name: "FuzzTargets", dependencies: ["TensorCore", "FileFormats", "TextData", "Training", "NanoGPT", "Checkpoints"]),
 
         // --- Tests ---------------------------------------------------------------------------
         // The `.onEveryDevice` trait: a test on the CPU, then again on the OpenCL device when there is one.
-        .target(name: "DeviceTesting", dependencies: ["TensorCore"], path: "Tests/DeviceTesting"),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "DeviceTesting"], swiftSettings: fastMath),
+        .target(name: "DeviceTesting", dependencies: ["TensorCore", "TensorCoreOpenCL"], path: "Tests/DeviceTesting"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TensorCoreOpenCL", "DeviceTesting"], swiftSettings: fastMath),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         // Fixtures/ holds GPT-2's pre-split of a random text, written by Tests/Reference/write_presplit_fixture.py.
-        .testTarget(name: "TextDataTests", dependencies: ["TextData"], exclude: ["Fixtures"]),
+        .testTarget(name: "TextDataTests", dependencies: ["TextData", "FileFormats"], exclude: ["Fixtures"]),
         // Fixtures/ holds golden values written by Tests/Reference/nanogpt_reference.py (PyTorch).
-        .testTarget(name: "ModelTests", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "NanoGPT", "Training",
+        .testTarget(name: "ModelTests", dependencies: ["TensorCore", "TensorCoreOpenCL", "FileFormats", "Layers", "Attention", "Transformer", "NanoGPT", "Training",
                                                       "Checkpoints", "ChapterSupport", "DeviceTesting"],
                     exclude: ["Fixtures"]),
         // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.
-        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "DeviceTesting", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch05a", "ch06", "compare",
+        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "FileFormats", "DeviceTesting", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch05a", "ch06", "compare",
                                                             "nanogpt", "weave"]),
         // The committed pages against the sources they were woven from (the drift test), and the weave's parts.
         .testTarget(name: "WeaveTests", dependencies: ["Weaving"]),

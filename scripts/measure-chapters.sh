@@ -3,7 +3,8 @@
 # at its defaults, one after the other (so they do not compete for the cores), keeps each run's Plots/
 # folder, then runs the comparison. Pass the corpus to use:
 #   scripts/measure-chapters.sh path/to/tinyshakespeare.txt
-# Without an argument the chapters use the default corpus (fetched once). About 22 minutes on 2 cores (2026-12-01).
+# Without an argument the chapters use the default corpus (fetched once). About 25 minutes on a 2-core
+# AMD EPYC VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=()

@@ -8,11 +8,5 @@ struct Chapter05a: ChapterCommand {
     static let configuration = CommandConfiguration(
         commandName: "ch05a", abstract: "Chapter 05a · Device: chapter 05's model on an OpenCL device, against the CPU.")
     @OptionGroup var training: TrainingOptions
-    static var choosesDevice: Bool { false }
-
-    func validate() throws {
-        if training.device != nil {
-            throw ValidationError("--device does not apply here: this chapter runs the CPU and the OpenCL device side by side")
-        }
-    }
+    static var choosesDevice: Bool { false }   // it runs the CPU and the OpenCL device side by side
 }

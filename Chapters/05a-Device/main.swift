@@ -22,6 +22,7 @@ import Foundation
 import NanoGPT
 import Plotting
 import TensorCore
+import TensorCoreOpenCL
 import TextData
 import Training
 
@@ -44,13 +45,13 @@ print("\(settings.table)\n")
 // MARK: - 1. Two backends
 //
 // `Backends.backend(for:)` gives the CPU's backend or the OpenCL device's (made once per run: the first call
-// compiles the kernels of Backend/OpenCL/OpenCLKernels.swift for the device). A program picks one with
+// compiles the kernels of TensorCoreOpenCL/OpenCLKernels.swift for the device). A program picks one with
 // `--device`; this chapter uses both, side by side, with `Backends.using`, which makes every tensor created
 // inside its closure on that backend. An OpenCL backend op is a kernel launch with the storages' buffers
 // and offsets as arguments. A kernel is the body of a loop: the device runs it once per *work item* (an
 // index, here one per element), and a GPU runs thousands of work items at once on its lanes. The ReLU
 // (its OpenCL C kernel is three lines):
-// show: Sources/TensorCore/Backend/OpenCL/OpenCLBackend.swift OpenCLBackend.relu
+// show: Sources/TensorCoreOpenCL/OpenCLBackend.swift OpenCLBackend.relu
 
 section("1. Two backends")
 let cpu = CPUBackend.shared

@@ -20,6 +20,7 @@
 import ArgumentParser
 import ChapterSupport
 import Checkpoints
+import FileFormats
 import Foundation
 import NanoGPT
 import Plotting

@@ -55,7 +55,7 @@ struct Bench: ParsableCommand {
 
     func run() {
         if let threads { BLAS.threadCount = threads }
-        exitOnError { try Backends.select(device) }
+        exitOnError { try Devices.select(device) }
         // OpenBLAS picks its kernel for this CPU when it loads, unless OPENBLAS_CORETYPE names one; the sgemm
         // speed (and so every training row) depends on which, so the header says who chose.
         let chosenBy = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { "set by OPENBLAS_CORETYPE=\($0)" }

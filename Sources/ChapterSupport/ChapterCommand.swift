@@ -22,7 +22,12 @@ extension ChapterCommand {
         let options = command.training
         let settings = options.resolve(defaults)
         exitOnError {
-            if choosesDevice { try options.configureDevice() } else if let threads = options.threads { BLAS.threadCount = threads }
+            if choosesDevice { try options.configureDevice() } else {
+                guard options.device == nil else {
+                    throw ValidationError("--device does not apply here: this chapter runs on more than one device side by side")
+                }
+                if let threads = options.threads { BLAS.threadCount = threads }
+            }
             try TrainingOptions.check(settings)   // settings that cannot work together, such as a final rate above the peak
         }
         let report = exitOnError { try ChapterReport(chapter: plots, title: title, out: options.out) }

@@ -1,5 +1,6 @@
 // What a chapter leaves behind in Plots/NN-name/: the loss curve (.dat, .gp, .png), sample.txt, and
 // summary.json, which the comparison command reads.
+import FileFormats
 import Foundation
 import Plotting
 import TensorCore

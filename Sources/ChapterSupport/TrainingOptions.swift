@@ -117,7 +117,7 @@ public struct TrainingOptions: ParsableArguments {
     /// tensor made after this lives on that device. Throws one line when the device cannot be used.
     public func configureDevice() throws {
         if let threads { BLAS.threadCount = threads }
-        try Backends.select(device)
+        try Devices.select(device)
     }
 }
 

@@ -4,6 +4,7 @@
 // the reference NanoGPT (Linear weights stored (out, in)), and in the header's __metadata__ everything
 // needed to rebuild the model: the format version, the config, the tokenizer (its characters, or its
 // byte-pair merges), the step.
+import FileFormats
 import Foundation
 import NanoGPT
 import TensorCore

@@ -9,6 +9,7 @@
 // Saving writes the new optimizer file first and the model file last, each atomically, and only then
 // deletes the old optimizer file. A kill at any moment therefore leaves a model file whose optimizer
 // file exists and matches it.
+import FileFormats
 import Foundation
 import NanoGPT
 import TensorCore

@@ -7,6 +7,7 @@
 // token and in bits per character, wall time, tokens/s), and prints the table.
 import ArgumentParser
 import ChapterSupport
+import FileFormats
 import Foundation
 import Plotting
 import TensorCore

@@ -4,6 +4,7 @@
 // bug. The libFuzzer binaries call these, and so does the test suite, replaying the committed corpora,
 // so CI checks every input the fuzzer ever kept without needing a fuzzer.
 import Checkpoints
+import FileFormats
 import Foundation
 import NanoGPT
 import TensorCore

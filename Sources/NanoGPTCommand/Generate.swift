@@ -45,7 +45,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         if let threads { BLAS.threadCount = threads }
-        try Backends.select(device)
+        try Devices.select(device)
         let loaded = try Checkpoint.load(from: Self.checkpointFolder(checkpoint), configFile: config.map { URL(fileURLWithPath: $0) })
         let text = prompt ?? readPrompt()
         // An empty prompt starts from the tokenizer's start token (a newline), which is not printed.

@@ -7,6 +7,7 @@
 //
 // Ties: when several pairs are equally frequent, the one with the lowest (first, second) ids is merged, so
 // the same text and vocabulary size always give the same merges, on any machine.
+import FileFormats
 import Foundation
 import TensorCore
 

@@ -1,5 +1,6 @@
 // Where the training text comes from: a file the user names, or the default corpus (Tiny Shakespeare),
 // which the project fetches once and caches in .cache/corpus/ (ignored by git, never committed).
+import FileFormats
 import Foundation
 import TensorCore
 

@@ -1,5 +1,6 @@
 // The tokenizers a model can be trained with: one token per character (chapter 01) or byte-pair tokens
 // (chapter 06). Models and checkpoints hold a `Tokenizer`, and do not care which kind it is.
+import FileFormats
 import Foundation
 import TensorCore
 

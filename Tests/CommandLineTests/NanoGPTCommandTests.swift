@@ -1,4 +1,5 @@
 // nanogpt train / generate, end to end through the executable, and every bad input it must refuse.
+import FileFormats
 import Foundation
 import TensorCore
 import Testing

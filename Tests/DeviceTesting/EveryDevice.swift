@@ -2,9 +2,10 @@
 // OpenCL on the CPU, in the README's test command; a GPU elsewhere).
 import Testing
 import TensorCore
+import TensorCoreOpenCL
 
 /// This machine's OpenCL backend, or nil when OpenCL or CLBlast is missing (then only the CPU is tested).
-public let openCLBackend: OpenCLBackend? = try? OpenCLBackend.shared()
+public let openCLBackend: OpenCLBackend? = try? OpenCLBackend.shared()   // (TensorCoreOpenCL)
 
 /// Why the OpenCL half of a test did not run, when it did not.
 public let openCLSkipped = "OpenCL is not installed here (the README's test command installs PoCL and CLBlast); tested on the CPU only"

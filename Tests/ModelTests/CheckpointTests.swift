@@ -1,5 +1,6 @@
-import Foundation
 import Checkpoints
+import FileFormats
+import Foundation
 import NanoGPT
 import TensorCore
 import Testing

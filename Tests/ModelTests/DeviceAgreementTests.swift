@@ -7,6 +7,7 @@ import Foundation
 import Checkpoints
 import NanoGPT
 import TensorCore
+import TensorCoreOpenCL
 import Testing
 import TextData
 import Training

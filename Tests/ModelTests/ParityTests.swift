@@ -3,11 +3,12 @@
 // Tolerances: logits max |difference| <= 1e-4; loss <= 1e-5; each gradient max |difference| <= 1e-3 of that
 // gradient's largest magnitude; the 10 AdamW losses <= 1e-4, and every weight after them <= 1e-4.
 // Two fixture sets: T = 8, and T = 150 ("long-"), long enough that the causal products run in row blocks.
-import Foundation
 import Checkpoints
+import DeviceTesting
+import FileFormats
+import Foundation
 @testable import NanoGPT
 import TensorCore
-import DeviceTesting
 import Testing
 
 @Suite("Parity with the PyTorch reference", .onEveryDevice)

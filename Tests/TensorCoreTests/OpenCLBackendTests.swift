@@ -6,6 +6,7 @@ import DeviceTesting
 import Foundation
 import Testing
 @testable import TensorCore
+@testable import TensorCoreOpenCL
 
 /// Without the libraries (here: names that do not exist), asking for the device fails in one line that
 /// names the Debian packages. Runs everywhere.

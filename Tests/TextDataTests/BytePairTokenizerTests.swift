@@ -1,6 +1,7 @@
+import FileFormats
 import Foundation
-import Testing
 import TensorCore
+import Testing
 @testable import TextData
 
 /// A small English text the tests train on (written for these tests).

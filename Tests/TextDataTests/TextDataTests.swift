@@ -1,6 +1,7 @@
+import FileFormats
 import Foundation
-import Testing
 import TensorCore
+import Testing
 @testable import TextData
 
 @Suite("Corpus files, the character tokenizer and batches")

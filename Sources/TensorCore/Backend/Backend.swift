@@ -19,6 +19,7 @@
 //     backend may queue work, but a host copy must wait for it).
 
 import Foundation
+import Synchronization
 
 /// Which keys each query row may see: query i (counted within its batch element, 0 ..< `queries`) sees
 /// keys 0 ... `offset` + i. Scores are (..., queries, offset + queries) at most.
@@ -174,21 +175,32 @@ public enum Backends {
         current = try backend(for: device ?? Device.fromEnvironment())
     }
 
-    /// The backend of `device`: the CPU's, or this machine's OpenCL device, made once per run (it throws
-    /// one line saying what is missing when OpenCL or CLBlast is not installed).
+    /// The backend of `device`: the CPU's, or the one a device's own module registered (the OpenCL backend
+    /// lives in TensorCoreOpenCL, which TensorCore does not know: `OpenCLBackend.register()` puts it here).
+    /// Throws one line when the device cannot be used.
     public static func backend(for device: Device) throws -> any Backend {
         switch device {
         case .cpu: return CPUBackend.shared
-        case .opencl: return try OpenCLBackend.shared()
+        default:
+            guard let make = registered.withLock({ $0[device] }) else {
+                throw DeviceError(description: "this program was built without the \(device.rawValue) backend")
+            }
+            return try make()
         }
     }
+
+    /// A device's backend, made on first use (and then the same one for the rest of the run).
+    public static func register(_ device: Device, _ make: @escaping @Sendable () throws -> any Backend) {
+        registered.withLock { $0[device] = make }
+    }
+    private static let registered = Mutex<[Device: @Sendable () throws -> any Backend]>([:])
 }
 
 /// Where tensors live and kernels run: `--device` of every program, or `NANOGPT_DEVICE`.
 public enum Device: String, CaseIterable, Sendable {
     /// OpenBLAS and the SIMD loops of Backend/CPU/.
     case cpu
-    /// The first OpenCL GPU, else the first OpenCL device of any kind (PoCL's, on the CPU): Backend/OpenCL/.
+    /// The first OpenCL GPU, else the first OpenCL device of any kind (PoCL's, on the CPU): TensorCoreOpenCL.
     case opencl
 
     /// `NANOGPT_DEVICE` if it is set, else the CPU.

@@ -9,8 +9,8 @@ public final class Storage {
     public let count: Int
     public let backend: any Backend
     /// The backend's buffer handle (only the backend looks inside), and where this storage starts in it.
-    let memory: AnyObject
-    let offset: Int
+    public let memory: AnyObject
+    public let offset: Int
 
     /// A fresh buffer of `count` floats on `backend`. Its contents are undefined (NaN on the CPU in debug
     /// builds): kernels overwrite it.

@@ -8,6 +8,7 @@
 // Only F32 (little-endian) is supported, which is what this project writes. Every way a file can be
 // malformed ends in a SafeTensorsError saying what is wrong, never in a trap.
 import Foundation
+import TensorCore
 
 public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
     public let description: String

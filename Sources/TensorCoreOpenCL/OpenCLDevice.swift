@@ -4,6 +4,7 @@
 // Everything goes through one in-order queue, so each call sees the results of the calls before it
 // without events; only the host copies wait (they are blocking reads and writes).
 import Foundation
+import TensorCore
 
 /// A device buffer. Storages view it (Storage.memory); it is released when the last one goes.
 final class DeviceBuffer {

@@ -9,6 +9,7 @@
 // (platform, device, context, queue, buffer, program, kernel, event) is an opaque pointer, cl_int is Int32,
 // size_t is Int.
 import Foundation
+import TensorCore
 
 typealias CLHandle = OpaquePointer?
 

@@ -5,6 +5,7 @@
 // targets going in (the contract hands them over as host arrays), and the partial sums of `sum` and
 // `sumOfSquares` coming out (added in Double, as the CPU does). Everything else stays on the device.
 import Foundation
+import TensorCore
 
 public final class OpenCLBackend: Backend {
     let device: OpenCLDevice
@@ -12,6 +13,12 @@ public final class OpenCLBackend: Backend {
     /// The backend on this machine's OpenCL device (the first GPU, else the first device of any kind),
     /// made once per run; the first call compiles the kernels. Throws one line saying what is missing.
     public static func shared() throws -> OpenCLBackend { try made.get() }
+
+    /// Lets `--device opencl` and NANOGPT_DEVICE=opencl name this backend (`Backends.select`): TensorCore
+    /// does not know this module, so a program that offers the device registers it once at start.
+    public static func register() {
+        Backends.register(.opencl) { try OpenCLBackend.shared() }
+    }
     private static let made = Result { try OpenCLBackend(device: OpenCLDevice()) }   // once, on first use
 
     init(device: OpenCLDevice) { self.device = device }
