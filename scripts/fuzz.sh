@@ -13,7 +13,7 @@
 # --merge kept) and works in .build/fuzz/<target>/. A crash is saved there as crash-*; make it a
 # regression by copying it into Tests/Fuzz/Corpus/<target>/ (the test suite replays every file there).
 # --merge adds the inputs that reach new coverage to the committed corpus. The last lines print the
-# figures the README quotes: executions, coverage (edges), corpus size, crashes.
+# figures docs/nanogpt.md quotes: executions, coverage (edges), corpus size, crashes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -6,8 +6,8 @@
 #   scripts/gpu-check.sh               (about 15 minutes, most of it config M on the CPU)
 #
 # The OpenCL backend takes the first GPU of any platform, so the GPU is used even with PoCL installed beside
-# it; the script stops if the device it got is not a GPU. Nothing here has been run on a real GPU by us
-# (we have none): the README says what was measured where.
+# it; the script stops if the device it got is not a GPU. No real GPU has run it yet: docs/gpu.md says what
+# was measured where.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-dependencies.sh

@@ -23,26 +23,10 @@ import Training
 
 // MARK: - Hyperparameters
 //
-// Each can be overridden by a flag of the same name (`--layers 6`, `--dropout 0.2`, ...).
+// nanoGPT's CPU recipe, which chapter 06 and `nanogpt train` share, so it lives in the library:
+// show: Sources/NanoGPT/Recipe.swift Hyperparameters.nanoGPT
 
-let defaults = Hyperparameters(
-    steps: 5000,            // optimizer steps
-    batchSize: 12,          // B: sequences per step     (nanoGPT's CPU recipe: 12 x 64, 4 layers, 4 heads, 128 wide)
-    blockSize: 64,          // T: context length
-    embeddingSize: 128,     // C: channels per position
-    heads: 4,               // heads per block (head size 32)
-    layers: 4,              // Blocks
-    learningRate: 2e-3,     // peak learning rate, reached after the warmup...
-    minLearningRate: 1e-4,  // ...then a cosine decay down to this by the last step
-    warmupSteps: 100,
-    weightDecay: 0.1,       // on matrices only
-    gradientClip: 1,        // clip the global gradient norm at 1
-    dropout: 0,             // at this size and length of training, the model does not overfit yet
-    seed: 1337,
-    evalInterval: 500,      // estimate the loss every 500 steps...
-    evalIters: 100,         // ...over 100 batches (77k characters) of each split
-    maxNewTokens: 500)
-
+let defaults = Hyperparameters.nanoGPT
 let (command, settings, report) = Chapter05.start(defaults, plots: "05-nanogpt", title: "NanoGPT")   // the flags: Flags.swift
 let options = command.training
 print("Chapter 05 · NanoGPT\n")

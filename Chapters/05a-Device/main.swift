@@ -31,10 +31,12 @@ import Training
 // Chapter 05's model and recipe, for 200 steps instead of 5,000: enough to see both devices learn the same
 // thing, short enough for PoCL.
 
-let defaults = Hyperparameters(
-    steps: 200, batchSize: 12, blockSize: 64, embeddingSize: 128, heads: 4, layers: 4, learningRate: 2e-3,
-    minLearningRate: 1e-4, warmupSteps: 20, weightDecay: 0.1, gradientClip: 1, dropout: 0, seed: 1337,
-    evalInterval: 50, evalIters: 10, maxNewTokens: 200)
+var defaults = Hyperparameters.nanoGPT   // chapter 05's model and recipe, shortened: PoCL is slow
+defaults.steps = 200
+defaults.warmupSteps = 20
+defaults.evalInterval = 50
+defaults.evalIters = 10
+defaults.maxNewTokens = 200
 
 let (command, settings, report) = Chapter05a.start(defaults, plots: "05a-device", title: "Device")   // the flags: Flags.swift
 let options = command.training

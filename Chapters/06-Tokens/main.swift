@@ -33,10 +33,8 @@ import Training
 // Chapter 05's, for both models. Each can be overridden by a flag of the same name (`--steps 2000`,
 // `--vocabulary-size 1024`, `--pre-split gpt2`, ...).
 
-let defaults = Hyperparameters(
-    steps: 5000, batchSize: 12, blockSize: 64, embeddingSize: 128, heads: 4, layers: 4,
-    learningRate: 2e-3, minLearningRate: 1e-4, warmupSteps: 100, weightDecay: 0.1, gradientClip: 1, dropout: 0,
-    seed: 1337, evalInterval: 500, evalIters: 100, maxNewTokens: 300)
+var defaults = Hyperparameters.nanoGPT   // chapter 05's recipe, for both models
+defaults.maxNewTokens = 300              // a shorter sample: this chapter samples from two models
 let defaultVocabularySize = 512   // 256 bytes + 256 merges: small, so the output layer stays cheap on a CPU
 
 let (command, settings, report) = Chapter06.start(defaults, plots: "06-tokens", title: "Tokens (BPE)")   // the flags: Flags.swift

@@ -72,7 +72,7 @@ struct Bench: ParsableCommand {
         if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil, Machine.cpuFlags.contains("avx512f"),
            !avx512Kernels.contains(BLAS.coreName) {
             print("note: this CPU has AVX-512 but OPENBLAS_CORETYPE holds OpenBLAS to a narrower kernel; "
-                  + "`env -u OPENBLAS_CORETYPE` lets it choose (README, Speed)")
+                  + "`env -u OPENBLAS_CORETYPE` lets it choose (docs/performance.md)")
         }
         print()
         if let tokenizerText { return tokenizerBenchmark(file: tokenizerText) }

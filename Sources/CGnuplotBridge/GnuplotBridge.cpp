@@ -17,7 +17,7 @@ namespace {
 std::string lastError;
 
 // A gnuplot string literal in double quotes. Backslashes and quotes are escaped, so a label that is a
-// lone ' or " still shows (a lone ' inside single quotes reads as empty; see FINDINGS.md).
+// lone ' or " still shows (gnuplot reads a lone ' inside single quotes as an empty string).
 /// Text for a comment line of a data file: line breaks become spaces.
 std::string oneLine(const char *text) {
     std::string out = text ? text : "";

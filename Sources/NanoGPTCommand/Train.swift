@@ -28,10 +28,7 @@ struct Train: ParsableCommand {
     @Option(help: "Step where the cosine learning-rate decay ends (default: --steps of the first run).") var decaySteps: Int?
 
     /// Chapter 05's settings: nanoGPT's CPU recipe with a warmup and cosine schedule.
-    static let defaults = Hyperparameters(
-        steps: 5000, batchSize: 12, blockSize: 64, embeddingSize: 128, heads: 4, layers: 4, learningRate: 2e-3,
-        minLearningRate: 1e-4, warmupSteps: 100, weightDecay: 0.1, gradientClip: 1, dropout: 0, seed: 1337,
-        evalInterval: 500, evalIters: 100, maxNewTokens: 300)
+    static let defaults = Hyperparameters.nanoGPT
 
     func validate() throws {
         if let decaySteps, decaySteps <= 0 { throw ValidationError("--decay-steps must be positive, got \(decaySteps)") }

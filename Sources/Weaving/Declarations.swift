@@ -74,7 +74,7 @@ public enum Declarations {
     /// The line holding the brace that closes the declaration starting at `start` (or `start` itself for a
     /// declaration without a body). Braces inside string literals and comments do not count.
     static func closingLine(_ lines: [String], from start: Int, within range: Range<Int>) -> Int {
-        var depth = 0, opened = false
+        var depth = 0, opened = false, brackets = 0   // brackets: ( and [ still open, for a body-less declaration
         var inString = false, inMultilineString = false
         var index = start
         while index < lines.count {
@@ -96,12 +96,16 @@ public enum Declarations {
                     } else { inString = true }
                 } else if c == "{" { depth += 1; opened = true }
                 else if c == "}" { depth -= 1; if opened, depth == 0 { return index } }
+                else if c == "(" || c == "[" { brackets += 1 }
+                else if c == ")" || c == "]" { brackets -= 1 }
                 i += 1
             }
             inString = false
             // A declaration with no body ends on its own line, unless its line leaves a bracket open.
-            if !opened, index == start, !lines[index].hasSuffix("{"), !lines[index].hasSuffix("(")
-                && !lines[index].hasSuffix(",") && !lines[index].hasSuffix("[") && !lines[index].hasSuffix("=") {
+            // One that spans lines (`let x = Settings(` ... `)`) ends where its brackets close.
+            let code = lines[index].components(separatedBy: "//").first!.trimmingCharacters(in: .whitespaces)
+            if !opened, brackets <= 0, !code.hasSuffix("{"), !code.hasSuffix("(") && !code.hasSuffix(",")
+                && !code.hasSuffix("[") && !code.hasSuffix("=") {
                 return index
             }
             index += 1

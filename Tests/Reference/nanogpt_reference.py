@@ -7,7 +7,7 @@ of llm.c's train_gpt2.py: the ground truth our Swift implementation is checked a
 
 writes small golden fixtures (a tiny model's weights, an input batch, the expected logits, loss, every
 parameter's gradient, and the losses of 10 AdamW steps). The Swift test ParityTests reads them, so CI needs
-no PyTorch. Tensor names and shapes are the checkpoint names of the README (Linear weights (out, in)).
+no PyTorch. Tensor names and shapes are the checkpoint names of docs/nanogpt.md (Linear weights (out, in)).
 """
 import argparse
 import json

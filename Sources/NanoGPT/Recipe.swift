@@ -1,0 +1,25 @@
+// Chapter 05: the settings the full model trains with, shared by chapter 05, chapter 06 and
+// `nanogpt train` (and, shortened, by chapter 05a).
+import Training
+
+extension Hyperparameters {
+    /// nanoGPT's CPU recipe (12 x 64 tokens, 4 layers of 4 heads, 128 wide), with a warmup and a cosine decay.
+    /// Each can be overridden by a flag of the same name (`--layers 6`, `--dropout 0.2`, ...).
+    public static let nanoGPT = Hyperparameters(
+        steps: 5000,            // optimizer steps
+        batchSize: 12,          // B: sequences per step
+        blockSize: 64,          // T: context length
+        embeddingSize: 128,     // C: channels per position
+        heads: 4,               // heads per block (head size 32)
+        layers: 4,              // Blocks
+        learningRate: 2e-3,     // peak learning rate, reached after the warmup...
+        minLearningRate: 1e-4,  // ...then a cosine decay down to this by the last step
+        warmupSteps: 100,
+        weightDecay: 0.1,       // on matrices only
+        gradientClip: 1,        // clip the global gradient norm at 1
+        dropout: 0,             // at this size and length of training, the model does not overfit yet
+        seed: 1337,
+        evalInterval: 500,      // estimate the loss every 500 steps...
+        evalIters: 100,         // ...over 100 batches (77k characters) of each split
+        maxNewTokens: 500)      // tokens sampled after training
+}
