@@ -25,6 +25,8 @@ import Training
 // MARK: - Hyperparameters
 //
 // Each can be overridden by a flag of the same name (`--steps 1000`, `--learning-rate 3e-3`, ...).
+// `--learning-rate` alone keeps the ratio of final to peak rate (3e-3 decays to 3e-4); add
+// `--min-learning-rate` to set the floor, equal to the peak for a constant rate.
 
 let defaults = Hyperparameters(
     steps: 3000,          // optimizer steps
@@ -150,14 +152,15 @@ print("parameters: \(model.table.count) (a \(vocabularySize) x \(vocabularySize)
 //
 // Cross-entropy: the mean of -ln p(correct next character), where p = softmax(logits) of the row. A
 // model that knows nothing spreads its probability evenly, p = 1/V, so its loss is ln(V). Our
-// nearly-zero table is exactly that. The loop below calls the tensor core's `crossEntropy` op, which
+// nearly-zero table is almost exactly that. The loop below calls the tensor core's `crossEntropy` op, which
 // fuses softmax and -ln p into one kernel and keeps the probabilities for backward:
 // show: Sources/TensorCore/Ops/Loss.swift crossEntropy
 //
 // What its kernels compute for one row, as plain code: the loss is log(sum of exp) - the target's logit
 // (the maximum subtracted first, so exp never overflows), and its gradient is simply
-// softmax(logits) - onehot(target), which the op divides by the number of rows (it is a mean):
-// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.crossEntropyBackward
+// softmax(logits) - onehot(target), which the op divides by the number of rows (it is a mean). The
+// softmax of a row, by the textbook formula:
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.softmax NaiveKernels.crossEntropy NaiveKernels.crossEntropyBackward
 //
 // One batch's loss is noisy, so we estimate the loss as the mean over `evalIters` random batches of
 // each split (gpt.py's estimate_loss), with gradients off: nothing here is trained. The batches come from
@@ -183,6 +186,8 @@ let before = estimateLoss(random: SeededRandom(seed: settings.seed, stream: .eva
 print(String(format: "loss before training: train %.4f, val %.4f (a uniform guess scores ln(%d) = %.2f)",
              before.train, before.val, vocabularySize, log(Double(vocabularySize))))
 
+// MARK: - 7. Sampling
+//
 // Sampling: feed the context, turn the logits of the last position into probabilities (softmax), draw
 // the next token from them, append it, and repeat. Every model in this project samples with this one
 // loop, `TokenStream`: each `next()` asks for the logits after the context, samples one token, appends
@@ -197,28 +202,39 @@ print(String(format: "loss before training: train %.4f, val %.4f (a uniform gues
 // running sum it falls in. `temperature`, `topK` and `topP` reshape the distribution first (chapter 05
 // uses them; here they are off: temperature 1, every token kept):
 // show: Sources/Training/Sampling.swift sampleToken
+//
+// Before training every row of the table is nearly uniform, so every character is about equally likely:
+// expect noise over the whole vocabulary.
+
+section("7. Sampling")
 let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
 let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)
 print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 
-// MARK: - 7. Training, written out
+// MARK: - 8. Training, written out
 //
 // Each step: a random batch, the forward pass and its loss, the gradients zeroed and then computed by
 // backward(), and one AdamW update. Every `evalInterval` steps (and at the end) we estimate the loss.
 // The parameters live in one flat buffer (`Parameters`), so zeroing every gradient is one fill and AdamW
-// is one loop over it. The learning rate follows a cosine from 1e-2 down to 1e-3 over the run.
+// is one loop over it. The learning rate follows a cosine from 1e-2 down to 1e-3 over the run (nanoGPT's
+// get_lr; the warmup is 0 steps here, chapter 04 uses one):
+// show: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
 //
 // AdamW keeps a running mean m of each gradient and of its square v, and moves each weight by m / sqrt(v):
 // a step of about the learning rate, whatever the gradient's scale. As a plain loop over the parameters:
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.adamW
 //
-// The library's `AdamW.update` does exactly this for every parameter of the flat buffer, with the two
-// bias corrections folded into one step size (the kernel it calls is in the last section):
-// show: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
+// The library's AdamW starts both moments at 0 and uses beta2 = 0.99, as nanoGPT does for models this
+// small (PyTorch's default, 0.999, averages the squared gradient over ten times as many steps and
+// reacts more slowly). Its `update` is the same arithmetic for every parameter of the flat buffer, with
+// the two bias corrections folded into one step size, and one difference: only matrices decay (each
+// slot of the buffer knows whether it holds one); the bigram's only parameter is a matrix. The kernel it
+// calls is in the last section.
+// show: Sources/TensorCore/Optimization/AdamW.swift AdamW.init AdamW.update
 //
 // Expect the loss to fall fast from 4.17 and flatten near 2.5 within the first thousand steps.
 
-section("7. Training, written out")
+section("8. Training, written out")
 let parameters = Parameters(model.namedParameters)   // the table, moved into one flat buffer with its gradient
 let optimizer = AdamW(for: parameters, weightDecay: settings.weightDecay)
 let batchRandom = SeededRandom(seed: settings.seed, stream: .batches), evaluationRandom = SeededRandom(seed: settings.seed, stream: .evaluation)
@@ -238,7 +254,7 @@ for step in 0...settings.steps {
 }
 print(String(format: "trained %d steps in %.2f s", settings.steps, Date().timeIntervalSince(started)))
 
-// MARK: - 8. The same loop, as Trainer
+// MARK: - 9. The same loop, as Trainer
 //
 // `Trainer` is this loop, plus the evaluation schedule, the log line, a progress line with tokens/s and
 // the time left, and a stop for a loss that turns NaN. Every later chapter trains with it. Its step:
@@ -247,7 +263,7 @@ print(String(format: "trained %d steps in %.2f s", settings.steps, Date().timeIn
 // To be sure it is the same loop, train a second bigram from the same seed with Trainer and compare
 // every weight. They should be equal bit for bit: same initial table, same batches, same arithmetic.
 
-section("8. The same loop, as Trainer")
+section("9. The same loop, as Trainer")
 let trained = BigramLanguageModel(vocabularySize: vocabularySize, blockSize: settings.blockSize,
                                   random: SeededRandom(seed: settings.seed))
 let trainer = Trainer(model: trained, dataset: dataset, hyperparameters: settings)
@@ -260,9 +276,9 @@ print(String(format: "loss after training: train %.4f, val %.4f  (%.0f training 
              after.trainLoss, after.valLoss, trainer.tokensPerSecond))
 exitOnError { try report.plotLoss(trainer) }
 
-// MARK: - 9. After training: text, and what the table learned
+// MARK: - 10. After training: text, and what the table learned
 
-section("9. After training: text, and what the table learned")
+section("10. After training: text, and what the table learned")
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
     model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
 }
@@ -270,22 +286,25 @@ let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")
 
 // Each row of softmax(table) is a probability distribution over the next character: a heatmap of
-// the model's entire knowledge. Look for the bright column of spaces after letters, and capitals after
-// newlines.
+// the model's entire knowledge. Dark cells are likely pairs (the scale runs from white, 0, to dark
+// purple, 1). Look for the row of q, almost all of it on u (and Q on U); the rows of ':', '.' and '?',
+// which lead to a newline (⏎); the orange column of spaces (␣) after lowercase letters; and v and z,
+// mostly followed by e.
 let probabilities = softmax(model.table)
 let labels = ChapterReport.tickLabels(Array(0..<vocabularySize), tokenizer: tokenizer)
 exitOnError {
     report.drew(try Plotter.shared.heatmaps(
         [Heatmap("P(next | current)", rows: vocabularySize, columns: vocabularySize, values: probabilities.values)],
         rowLabels: labels, columnLabels: labels, title: "\(report.heading): next-character probabilities",
-        xLabel: "next character", yLabel: "current character", colorRange: 0...1, in: report.folder, name: "bigram"))
+        xLabel: "next character", yLabel: "current character", colorRange: 0...1, maximumWidth: 1000,   // readable at a page's width
+        in: report.folder, name: "bigram"))
     try report.writeSample(sample)
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, bigram.png, sample.txt, summary.json")
 
-// MARK: - 10. How the library runs it fast
+// MARK: - 11. How the library runs it fast
 //
 // The readable versions above are what the tests hold the fast kernels to. The CPU backend's kernels do
 // the same arithmetic eight floats at a time (SIMD8<Float>: AVX2 on x86-64) on raw memory, with the
@@ -300,7 +319,7 @@ print("wrote \(report.folder.path)/: loss.png, bigram.png, sample.txt, summary.j
 // `adamWOnManyValuesFollowsTheReadableLoop` (RandomAndOptimizerTests.swift). The same check on this
 // chapter's trained table: one val batch's loss, by the op and by the readable loop.
 
-section("10. How the library runs it fast")
+section("11. How the library runs it fast")
 let checkBatch = dataset.batch(.val, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 0))
 let tableRows = (0..<vocabularySize).map { Array(model.table.values[($0 * vocabularySize)..<(($0 + 1) * vocabularySize)]) }
 let readableLoss = zip(NaiveKernels.embedding(tableRows, ids: checkBatch.inputs), checkBatch.targets)

@@ -9,7 +9,7 @@
 //   swift run -c release ch02            (--quick for a few seconds, --help for every flag)
 //
 // Expected: val loss from 4.17 to below the bigram's 2.49; the heatmap shows each character attending
-// mostly to the few just before it. Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
+// mostly to itself and to the few just before it. Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
 // `swift run -c release ch02 --data tinyshakespeare.txt`: val loss 2.3189 after 5000 steps.
 import ArgumentParser
 import Attention
@@ -23,6 +23,8 @@ import Training
 // MARK: - Hyperparameters
 //
 // Each can be overridden by a flag of the same name (`--block-size 8`, `--learning-rate 3e-3`, ...).
+// `--learning-rate` alone keeps the ratio of final to peak rate (3e-3 decays to 3e-4); add
+// `--min-learning-rate` to set the floor, equal to the peak for a constant rate.
 
 let defaults = Hyperparameters(
     steps: 5000,           // optimizer steps
@@ -46,8 +48,9 @@ print("\(settings.table(showing: [.embeddingSize]))\n")   // one Head of size C;
 // MARK: - 1. The trick: averaging the past
 //
 // We want position t to gather information from positions 0...t (never from the future: that is what
-// it must predict). The crudest way: the mean of everything so far. Three ways to compute it:
-// show: Sources/Attention/AveragingThePast.swift AveragingThePast.byLoop AveragingThePast.byMatmul AveragingThePast.bySoftmax
+// it must predict). The crudest way: the mean of everything so far. Three ways to compute it, the second
+// with the lower-triangular weights gpt.py builds with `tril` and a row sum:
+// show: Sources/Attention/AveragingThePast.swift AveragingThePast.byLoop AveragingThePast.averagingWeights AveragingThePast.byMatmul AveragingThePast.bySoftmax
 
 section("1. The trick: averaging the past")
 let random = SeededRandom(seed: settings.seed)
@@ -77,7 +80,8 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //   Mask:    positions s > t get -infinity (probability 0).
 //   Weights: softmax over s.     Output: weights @ v  (B, T, T) @ (B, T, hs) -> (B, T, hs)
 //
-// That is the whole of Attention/Head.swift:
+// That is the whole of Attention/Head.swift. (Its `dropout` is off in this chapter, `Dropout.none`:
+// chapter 05 explains it and can turn it on.)
 // show: Sources/Attention/Head.swift Head
 //
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
@@ -85,11 +89,21 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // show: Sources/Layers/Layers.swift Linear
 //
 // The causal mask lives in the softmax: `softmax(scores, causal: true)` gives query i (row i of each
-// (T, T) block of scores) probabilities over keys 0 ... i only. What it computes, as plain code:
-// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalSoftmax
-// (The library's kernel does this eight floats at a time; the last section shows it.)
+// (T, T) block of scores) probabilities over keys 0 ... i only. The op hands the rows to the backend's
+// kernel, with a `CausalMask` saying how many keys each row sees, and records the backward:
+// show: Sources/TensorCore/Ops/Softmax.swift softmax
+//
+// What the kernels compute, as plain code: the forward is chapter 01's row softmax over the visible keys,
+// with zeros for the future; the backward, for y = softmax(x) and the loss's gradient dy, is
+// dx = y * (dy - sum(y * dy)), row by row, and 0 for the future (its y is 0):
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalSoftmax NaiveKernels.causalSoftmaxBackward
+// (The library's kernels do this eight floats at a time; the last section shows them.)
 
 section("2. One Head of self-attention")
+func variance(_ x: Tensor) -> Float {
+    let values = x.values, mean = values.reduce(0, +) / Float(values.count)
+    return values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)
+}
 let demoHead = Head(embeddingSize: 2, headSize: 4, random: random)
 let demoOut = demoHead(toy, training: false)
 let attention = demoHead.lastAttention!
@@ -99,9 +113,14 @@ print("row 3 of the first sequence: " + row3.map { String(format: "%.3f", $0) }.
 print(String(format: "(%d non-zero weights summing to %.3f, then zeros for the future)\n", row3.filter { $0 > 0 }.count,
              row3.reduce(0, +)))
 
+print(String(format: "the scores of this fresh Head: variance %.1e",
+             variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
+
 // The four weights are almost exactly 1/4: a fresh Head's weights are small (N(0, 0.02^2)), so every
-// score q . k is nearly 0 and the softmax is nearly the plain average of section 1. Training is what makes
-// the scores, and so the weights, differ.
+// score q . k is nearly 0 (the variance above) and the softmax is nearly the plain average of section 1.
+// Training is what makes the scores, and so the weights, differ.
+
+// MARK: - 3. Why divide by sqrt(hs)
 //
 // Then why the scale, if the scores start near 0 anyway? Because training grows q and k. Once their
 // entries have variance about 1, q . k is a sum of hs products of variance 1: its variance is hs. A
@@ -109,14 +128,11 @@ print(String(format: "(%d non-zero weights summing to %.3f, then zeros for the f
 // vanishes. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q and k
 // drawn from N(0, 1) with this chapter's head size (their own generator: the model's weights are untouched):
 
+section("3. Why divide by sqrt(hs)")
 let unitRandom = SeededRandom(seed: 2)
 let headSize = settings.embeddingSize   // one head of size C
 let unitQ = Tensor.normal([1, 64, headSize], std: 1, random: unitRandom)      // (1, T, hs), variance 1
 let unitK = Tensor.normal([1, 64, headSize], std: 1, random: unitRandom)
-func variance(_ x: Tensor) -> Float {
-    let values = x.values, mean = values.reduce(0, +) / Float(values.count)
-    return values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)
-}
 func largestWeight(_ scores: Tensor) -> Float {   // the mean over rows of each row's largest softmax weight
     let weights = softmax(scores).values, n = 64
     return (0..<n).map { row in weights[(row * n)..<((row + 1) * n)].max()! }.reduce(0, +) / Float(n)
@@ -125,17 +141,16 @@ let unscaled = matmul(unitQ, unitK, transposeB: true)                          /
 let scaled = scale(unscaled, by: 1 / Float(headSize).squareRoot())
 print(String(format: "q, k ~ N(0, 1), hs = %d: variance of q.k = %.1f unscaled, %.2f divided by sqrt(hs)", headSize,
              variance(unscaled), variance(scaled)))
-print(String(format: "the largest softmax weight of a row of 64: %.2f unscaled, %.2f scaled (1/64 = %.3f is uniform)",
+print(String(format: "the largest softmax weight of a row of 64: %.2f unscaled, %.2f scaled (1/64 = %.3f is uniform)\n",
              largestWeight(unscaled), largestWeight(scaled), 1.0 / 64))
-print(String(format: "the fresh Head's scores above: variance %.1e", variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
 
-// MARK: - 3. The data (as in chapter 01)
+// MARK: - 4. The data (as in chapter 01)
 
-section("3. The data (as in chapter 01)")
+section("4. The data (as in chapter 01)")
 let (text, tokenizer, dataset) = options.loadChapterData(settings)   // text, tokenizer, 90/10 split; absurd sizes refused
 print("\(text.count) characters, vocabulary: \(tokenizer.summary); train \(dataset.train.count), val \(dataset.val.count)\n")
 
-// MARK: - 4. A language model with one Head
+// MARK: - 5. A language model with one Head
 //
 //   ids (B, T) -> token embedding + position embedding (B, T, C) -> Head (B, T, C) -> Linear (B, T, V)
 //
@@ -143,7 +158,7 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary); train \(datas
 // which character came first:
 // show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding
 
-section("4. A language model with one Head")
+section("5. A language model with one Head")
 /// Token and position embeddings, one self-attention Head, and a Linear layer to the vocabulary.
 final class OneHeadLanguageModel: LanguageModel {
     let embedding: TokenAndPositionEmbedding
@@ -182,19 +197,21 @@ let before = trainer.estimateLoss()
 print(String(format: "loss before training: train %.4f, val %.4f (ln(%d) = %.2f)", before.train, before.val,
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
 let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
+// (The sample before training is chapter 01's, character for character: a nearly uniform model and the
+// same sampling generator draw the same characters.)
 print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)))\n---\n")
 
-// MARK: - 5. Training
+// MARK: - 6. Training
 //
 // The same loop as chapter 01 (Trainer): expect the val loss to fall past the bigram's 2.49 within the
 // first 1,000 steps, because each position now sees up to T = 32 characters instead of one.
 //
-// Generation is chapter 01's loop too, with one change that matters now: the model has only T = 32
-// positions (the position table has 32 rows), so `logitsAfter` crops the context to its last blockSize
-// tokens before every forward pass (`context.suffix(blockSize)`):
+// Generation is chapter 01's loop too, and the crop that did nothing for the bigram matters now: the
+// model has only T = 32 positions (the position table has 32 rows), so `logitsAfter` keeps the context's
+// last blockSize tokens before every forward pass (`context.suffix(blockSize)`):
 // show: Sources/Training/Sampling.swift LanguageModel.logitsAfter
 
-section("5. Training")
+section("6. Training")
 exitOnError { try trainer.train() }
 exitOnError { try report.plotLoss(trainer) }
 let after = trainer.evaluations.last!
@@ -207,17 +224,17 @@ let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewT
 let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")
 
-// MARK: - 6. What the Head looks at
+// MARK: - 7. What the Head looks at
 //
 // Run the first T characters of the validation text through the model and draw the head's T x T
 // attention: row t shows how position t spread its attention over positions 0...t.
 
-section("6. What the Head looks at")
+section("7. What the Head looks at")
 let prompt = Array(dataset.val.prefix(settings.blockSize))
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
 exitOnError {
     try report.plotAttention([("one head", model.head.lastAttention!)], prompt: prompt, tokenizer: tokenizer, name: "attention",
-                             title: "\(report.heading): attention on \(tokenizer.decode(prompt).debugDescription)")
+                             title: "\(report.heading): attention on \(tokenizer.decode(prompt).replacingOccurrences(of: "\n", with: "⏎"))")
     try report.writeSample(sample)
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
@@ -225,14 +242,15 @@ report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")
 
 // Reading the heatmap: row t (a query) is one softmax over the keys 0...t, so each row sums to 1 and
-// everything right of the diagonal is 0 (the causal mask, `softmax(scores, causal: true)`). A bright
-// diagonal cell is a position attending to itself: its own value carries the current character, the
-// bigram's whole information. Bright cells just left of the diagonal are the character or two before;
-// a row that puts nearly all its weight on one earlier cell has found one character that predicts the
-// next well (a space before a capital, say). One head has only one softmax per position, so it has to
-// choose one such pattern per position: chapter 03 gives it several.
+// everything right of the diagonal is 0 (the causal mask, `softmax(scores, causal: true)`). Dark cells
+// are large weights (white is 0, dark purple 1). Most rows put most of their weight on the diagonal, a
+// position attending to itself: its own value carries the current character, the bigram's whole
+// information. The orange and red cells just left of the diagonal are the character or two before (in
+// "GREMIO" and "morrow"); a row that puts its weight on one earlier cell has found one character that
+// predicts the next well ("h" looks back at the "g" of "neigh"). One head has only one softmax per
+// position, so it has to choose one such pattern per position: chapter 03 gives it several.
 
-// MARK: - 7. How the library runs it fast
+// MARK: - 8. How the library runs it fast
 //
 // The softmax kernel of the CPU backend, which `softmax(scores, causal: true)` calls: row r of the scores
 // is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys`; offset 0 here, chapter 05's cache
@@ -247,7 +265,7 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // and `softmax` among the gradient checks (GradientCheckTests.swift). The same comparison on the trained
 // Head's scores for the val text of section 6:
 
-section("7. How the library runs it fast")
+section("8. How the library runs it fast")
 let trainedScores = withoutGradients {
     let x = model.embedding(prompt, batchSize: 1, length: prompt.count)                                  // (1, T, C)
     return scale(matmul(model.head.query(x), model.head.key(x), transposeB: true), by: 1 / Float(headSize).squareRoot())

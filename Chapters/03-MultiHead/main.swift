@@ -182,7 +182,7 @@ _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
 exitOnError {
     try report.plotAttention(model.attention.lastAttention.enumerated().map { ("head \($0)", $1) },
                              prompt: prompt, tokenizer: tokenizer, name: "attention",
-                             title: "\(report.heading): each head on \(tokenizer.decode(prompt).debugDescription)",
+                             title: "\(report.heading): each head on \(tokenizer.decode(prompt).replacingOccurrences(of: "\n", with: "⏎"))",
                              gridColumns: 2, maximumWidth: 1000)   // readable at a page's width
     try report.writeSample(sample)
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)

@@ -43,7 +43,7 @@ let defaults = Hyperparameters(
     dropout: 0,
     seed: 1337,
     evalInterval: 250,      // estimate the loss every 250 steps, over 50 batches of each split
-    evalIters: 50,          // (evaluation is a third of the work at 100 batches every 200 steps)
+    evalIters: 50,          // (fewer than chapter 03's 200: this chapter trains two models)
     maxNewTokens: 500)
 
 let (command, settings, report) = Chapter04.start(defaults, plots: "04-block", title: "Transformer Block")   // the flags: Flags.swift
@@ -59,7 +59,7 @@ print("\(settings.table(showing: .all))\n")
 //     x = x + MultiHead(LayerNorm(x))      communication
 //     x = x + FeedForward(LayerNorm(x))    computation
 //
-// Both from the library (Transformer/):
+// The two halves and the Block, from the library (Transformer/):
 // show: Sources/Transformer/FeedForward.swift FeedForward
 // show: Sources/Transformer/Block.swift Block
 //
@@ -67,7 +67,7 @@ print("\(settings.table(showing: .all))\n")
 // makes every head's key, query and value, and all heads attend as one batch. Chapter 03 writes out the
 // per-head form (n Heads, concatenated, projected) and proves the two equal. The `cache` argument is
 // chapter 05's generation; training passes none.
-// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
+// show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction
 //
 // LayerNorm works on each position alone, over its C channels (the last axis), never across positions or
 // the batch: the C numbers are shifted to mean 0 and scaled to variance 1, then multiplied by a learned
@@ -127,9 +127,9 @@ final class PlainBlock: Module {
     let norm1: LayerNorm?, norm2: LayerNorm?   // only when it keeps LayerNorm
     let residual: Bool
 
-    init(embeddingSize: Int, headCount: Int, keeps: Keeps, random: SeededRandom) {
-        attention = MultiHead(headCount: headCount, embeddingSize: embeddingSize, random: random)
-        feedForward = FeedForward(embeddingSize: embeddingSize, random: random)
+    init(embeddingSize: Int, headCount: Int, keeps: Keeps, dropout: Dropout, random: SeededRandom) {
+        attention = MultiHead(headCount: headCount, embeddingSize: embeddingSize, dropout: dropout, random: random)
+        feedForward = FeedForward(embeddingSize: embeddingSize, dropout: dropout, random: random)
         (norm1, norm2) = keeps == .layerNorm ? (LayerNorm(embeddingSize), LayerNorm(embeddingSize)) : (nil, nil)
         residual = keeps == .residuals
     }
@@ -161,11 +161,12 @@ final class BlockStackLanguageModel: LanguageModel {
         embedding = TokenAndPositionEmbedding(vocabularySize: vocabularySize, blockSize: settings.blockSize,
                                               embeddingSize: settings.embeddingSize, random: random)
         let (width, heads) = (settings.embeddingSize, settings.heads)
+        let dropout = Dropout(probability: settings.dropout, seed: RandomStream.dropout.seed(from: settings.seed))   // --dropout (0: off)
         blocks = residualsAndLayerNorm
-            ? (0..<settings.layers).map { _ in Block(embeddingSize: width, headCount: heads, random: random) } : []
+            ? (0..<settings.layers).map { _ in Block(embeddingSize: width, headCount: heads, dropout: dropout, random: random) } : []
         plainBlocks = residualsAndLayerNorm
             ? [] : (0..<settings.layers).map { _ in
-                PlainBlock(embeddingSize: width, headCount: heads, keeps: plainKeeps, random: random)
+                PlainBlock(embeddingSize: width, headCount: heads, keeps: plainKeeps, dropout: dropout, random: random)
             }
         languageModelHead = Linear(width, vocabularySize, random: random)
     }
@@ -190,8 +191,10 @@ final class BlockStackLanguageModel: LanguageModel {
 //
 // Four plain blocks deep, the gradient has to pass through every attention and FeedForward on its way
 // down, and each layer's output scale drifts. Expect it to learn far less than chapter 03's one layer
-// (val 2.07): it stalls within the first few hundred steps, above even chapter 01's bigram (2.49), so it
-// has not learned which character follows which. (Which of the two ideas does it take? The exercises run
+// (val 2.07): it stalls within the first hundred steps, above even chapter 01's bigram (2.49), so it has
+// not learned which character follows which. Where it stalls says what it learned: compare its loss with
+// that of a model that ignores the context altogether and predicts every character by its frequency in
+// the text (the unigram's entropy, printed below). (Which of the two ideas rescues it? The exercises run
 // the stack with each one alone.)
 
 section("4. Train the plain stack first...")
@@ -201,6 +204,12 @@ let plain = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, se
                                     plainKeeps: command.plainKeeps, random: SeededRandom(seed: settings.seed))
 let plainTrainer = Trainer(model: plain, dataset: dataset, hyperparameters: settings)
 do { try plainTrainer.train() } catch { print("the plain stack failed: \(error)") }   // a finding, not a fatal error
+// The unigram's loss: -sum p(c) ln p(c) over the training text's character frequencies.
+var characterCounts = [Int](repeating: 0, count: tokenizer.vocabularySize)
+for token in dataset.train { characterCounts[token] += 1 }
+let unigramLoss = -characterCounts.filter { $0 > 0 }.map { Double($0) / Double(dataset.train.count) }.reduce(0) { $0 + $1 * log($1) }
+print(String(format: "\nthe unigram (each character by its frequency, no context): %.4f nats; the plain stack: %.4f",
+             unigramLoss, plainTrainer.evaluations.last?.valLoss ?? .nan))
 
 // MARK: - 5. ...then the real Blocks, same settings, same seed, same batches
 //
@@ -227,6 +236,21 @@ let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewT
 }
 let sample = tokenizer.decode(generated)
 print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
+// Section 3 said the residual stream's scale grows with every Block, which is why chapter 05 adds a final
+// LayerNorm. Measured on the trained Blocks, over the first 32 characters of the val text: the standard
+// deviation of x after the embedding and after each Block.
+let streamInput = Array(dataset.val.prefix(min(settings.blockSize, 32)))
+let streamScales: [Float] = withoutGradients {
+    var x = model.embedding(streamInput, batchSize: 1, length: streamInput.count)   // (1, T, C)
+    var scales = [x]
+    for block in model.blocks { x = block(x, training: false); scales.append(x) }
+    return scales.map { tensor in
+        let values = tensor.values, mean = values.reduce(0, +) / Float(values.count)
+        return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)).squareRoot()
+    }
+}
+print("the residual stream's standard deviation, after the embedding and after each Block: "
+      + streamScales.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "\n")
 exitOnError {
     try report.plotLoss([("Blocks", trainer), ("plain", plainTrainer)],
                         title: "\(report.heading): with and without residuals + LayerNorm")
@@ -234,9 +258,10 @@ exitOnError {
 
 // MARK: - 6. Every head of every layer
 //
-// The trained Blocks' attention on the first 32 characters of the val text. The page shows the last
-// layer's four heads, large enough to read the characters; the linked full-size figure has every layer
-// (one row of panels per layer). The first layer's heads look close by; deeper heads can spread further.
+// The trained Blocks' attention on the val text. The page shows the first layer's four heads on its first
+// 24 characters, large enough to read them: they look close by, at the character itself and the one or
+// two before. The linked full-size figure has every layer on 32 characters (one row of panels per layer),
+// where deeper heads can spread further.
 
 section("6. Every head of every layer")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable

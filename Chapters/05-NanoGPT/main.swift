@@ -2,8 +2,10 @@
 // ================================================================
 //
 // Everything so far, assembled and scaled up: token + position embedding, dropout, a stack of Blocks, a
-// final LayerNorm and a Linear layer to vocabulary logits. This is the model of Karpathy's gpt.py and
-// nanoGPT (at nanoGPT's CPU size). We train it, then generate two ways: `generate()` returns the whole
+// final LayerNorm and a Linear layer to vocabulary logits. This is the model of Karpathy's gpt.py, at the
+// size nanoGPT trains on a CPU (nanoGPT's own model.py differs in two details: it ties the token
+// embedding to the output layer, and its FeedForward uses GELU where gpt.py and this chapter use ReLU). We
+// train it, then generate two ways: `generate()` returns the whole
 // sequence at the end, `generateStream()` hands over each token the moment it is sampled, and this
 // chapter prints each one at once. Temperature and top-k change how adventurous the sampling is.
 //
@@ -23,7 +25,8 @@ import Training
 
 // MARK: - Hyperparameters
 //
-// nanoGPT's CPU recipe, which chapter 06 and `nanogpt train` share, so it lives in the library:
+// The sizes nanoGPT trains on a CPU, trained longer; chapter 06 and `nanogpt train` share them, so they live
+// in the library:
 // show: Sources/NanoGPT/Recipe.swift Hyperparameters.nanoGPT
 
 let defaults = Hyperparameters.nanoGPT
@@ -56,9 +59,15 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 section("2. The model")
 let config = GPTConfig(settings, vocabularySize: tokenizer.vocabularySize)
 let model = NanoGPT(config, seed: settings.seed)
-// The parameters as a checkpoint names them, PyTorch's names from gpt.py. (The model trains each Block's
-// keys, queries and values as one packed (3C, C) matrix, `key_query_value`; a checkpoint writes its rows
-// under these per-head names, `stateDictionary`, so PyTorch can read it.)
+// The parameters as a checkpoint names them: gpt.py's names, so a state dict looks them up by name. (The
+// model trains each Block's keys, queries and values as one packed (3C, C) matrix, `key_query_value`; a
+// checkpoint writes its rows under these per-head names, `stateDictionary`, every head's key first, then
+// the queries, then the values.) The Swift names of the same things, against gpt.py's:
+//
+//   gpt.py                 here                      gpt.py             here
+//   n_embd, n_head         embeddingSize, heads       n_layer            layers
+//   max_iters              steps                      lm_head, ln_f      languageModelHead, finalNorm
+//   forward() -> logits    logits(...)               (the loss: `crossEntropy`, in the Trainer)
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
 for (name, tensor) in model.stateDictionary.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
 print("  ... \(model.stateDictionary.count - 12) more\n")
@@ -87,33 +96,49 @@ exitOnError { try report.plotLoss(trainer) }
 // generate() runs to the end and returns everything; generateStream() is a lazy sequence whose every
 // step samples one token. Generation never prints: the caller decides, here one character at a time,
 // flushed, so you watch the text appear. Both are chapter 01's one sampling loop, `TokenStream`: each
-// `next()` asks for the logits after the context, samples a token from them, appends it.
-// show: Sources/Training/Sampling.swift TokenStream
+// `next()` asks for the logits after the context, samples a token from them, appends it. `generate`
+// collects the stream, asking for the logits the simplest way, gpt.py's: the whole context, cropped to
+// the last blockSize tokens, through the model (`idx[:, -block_size:]`):
+// show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter
 //
-// The sampling step, with the two knobs this chapter's flags set: the temperature divides the logits
-// before the softmax (below 1 sharpens, above 1 flattens), top-k keeps only the k most likely tokens,
-// and top-p the smallest set of most likely tokens whose probabilities add up to p:
-// show: Sources/Training/Sampling.swift sampleToken
+// The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,
+// above 1 flattens), top-k keeps only the k most likely tokens, and top-p the smallest set of most likely
+// tokens whose probabilities add up to p. This chapter's flags set the first two (`--temperature`, 0.8
+// by default, and `--top-k`, 0 for all); `nanogpt generate` also takes `--top-p`. Both generations start
+// from one token, `startToken`: the newline (id 0, the first character in sorted order).
+// show: Sources/Training/Sampling.swift SamplingOptions sampleToken
 //
 // What NanoGPT adds is a faster way to get the logits after the context: a key/value cache. In a causal
 // model the keys and values of earlier positions never change when a token is appended, so keep them,
-// for every layer, and compute only the new position. The cache, whole:
+// for every layer, and compute only the new position. The cache, whole (its `rows` are B × nh: one per
+// sequence and head; here B = 1), and the initializer that sizes it from the model's config:
 // show: Sources/Attention/KeyValueCache.swift KeyValueCache
+// show: Sources/NanoGPT/Generation.swift KeyValueCache.init
 //
 // Who fills it: each MultiHead, given the cache, stores its new keys and values and attends over all
-// stored ones (its `if let cache` branch; chapter 03 shows the rest of it), and `NanoGPT.logits` (section
-// 2) calls `advance` once every layer has stored its positions. `generateStream` picks the method:
+// stored ones, its `if let cache` branch; the position embedding starts at the cache's count
+// (`firstPosition`); and `NanoGPT.logits` (section 2) calls `advance` once every layer has stored its
+// positions.
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
+// show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.callAsFunction
+//
+// The attention over the cache lets query i of the n new positions see every cached position up to its
+// own: the causal mask shifted by the count already cached.
+// show: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
+//
+// `generateStream` picks the method:
 // show: Sources/NanoGPT/Generation.swift NanoGPT.generateStream
 //
 // And the cache's side of it. The first call fills the cache with the whole prompt in one forward pass;
 // every later call runs the newest token alone. The model has only T position embeddings, so a full
 // cache cannot take one more position: it is cleared and refilled from the last T/2 tokens, whose
 // positions restart at 0. Why T/2: a refill is a forward pass over the tokens it keeps. Refilling from
-// T - 1 tokens would slide exactly like recomputation but pay nearly a whole forward pass for every
-// token; refilling from 1 would be cheap but leave the next token almost no context. From T/2, a refill
-// comes once every T/2 tokens, and every token still sees at least T/2 tokens before it. Within the
-// block size it samples exactly what recomputation would (a test checks it); past it, the two slide
-// their windows differently.
+// all T tokens would slide exactly like recomputation, but the cache would be full again at once, so
+// every token would pay a whole forward pass; refilling from 1 token would be cheap but leave the next
+// tokens almost no context. From T/2, the T/2 tokens after a refill go in one at a time, so a refill
+// comes once every T/2 + 1 tokens, and every window holds at least T/2 tokens, the newest included.
+// Within the block size it samples exactly what recomputation would (a test checks it); past it, the two
+// slide their windows differently.
 // show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
 
 section("4. Generation, whole and streamed")
@@ -139,7 +164,9 @@ print(String(format: "\n---\n(%.0f tokens/s)\n", generationRate))
 // MARK: - 5. Save the model
 //
 // safetensors, with PyTorch's parameter names, and the config and vocabulary in the file's metadata,
-// so the model can be loaded again for generation without this chapter (or by PyTorch).
+// so the model can be loaded again for generation without this chapter (or by PyTorch). Written
+// atomically: a kill in the middle leaves the previous file whole.
+// show: Sources/Checkpoints/Checkpoint.swift Checkpoint.save
 
 section("5. Save the model")
 let checkpointFolder = URL(fileURLWithPath: command.checkpoint)
@@ -148,10 +175,10 @@ print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.w
 
 // MARK: - 6. Every head of every layer, the sample and the summary
 //
-// 16 heads now (4 layers of 4). The page shows the last layer's four, large enough to read the
-// characters; the linked full-size figure has every layer (one row of panels per layer). Look for heads
-// that attend to the previous character, to the start of the word or line, and, in later layers, to
-// things further back.
+// 16 heads now (4 layers of 4). The page shows the first layer's four on the first 24 characters of the
+// val text, large enough to read them; the linked full-size figure has every layer on all 32 (one row of
+// panels per layer). In the first layer look for a head that attends to the previous character and one
+// that looks back to the start of the word or line; later layers, in the full figure, reach further back.
 
 section("6. Every head of every layer, the sample and the summary")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable

@@ -17,37 +17,37 @@ public final class KeyValueCache {
     /// Positions the cache can hold (the block size).
     public let capacity: Int
     /// Rows per layer: B × nh (one per sequence and head), each `capacity` positions of `headSize` numbers.
-    public let heads: Int, headSize: Int
-    /// Per layer: (heads, capacity, headSize). The first `count` positions of each head hold data.
+    public let rows: Int, headSize: Int
+    /// Per layer: (rows, capacity, headSize). The first `count` positions of each row hold data.
     public let keys: [Storage], values: [Storage]
     /// Positions cached so far, in every layer: the position of the next token.
     public private(set) var count = 0
     public var isFull: Bool { count == capacity }
 
-    public init(layers: Int, heads: Int, capacity: Int, headSize: Int, on backend: any Backend = Backends.current) {
-        self.capacity = capacity; self.heads = heads; self.headSize = headSize
-        keys = (0..<layers).map { _ in Storage(count: heads * capacity * headSize, on: backend) }
-        values = (0..<layers).map { _ in Storage(count: heads * capacity * headSize, on: backend) }
+    public init(layers: Int, rows: Int, capacity: Int, headSize: Int, on backend: any Backend = Backends.current) {
+        self.capacity = capacity; self.rows = rows; self.headSize = headSize
+        keys = (0..<layers).map { _ in Storage(count: rows * capacity * headSize, on: backend) }
+        values = (0..<layers).map { _ in Storage(count: rows * capacity * headSize, on: backend) }
     }
 
     /// Writes one layer's keys and values of n new positions, (B, nh, n, hs) each, at positions
-    /// count ..< count + n of every head: one copy each.
+    /// count ..< count + n of every row: one copy each.
     public func store(keys k: Tensor, values v: Tensor, layer: Int) {
         let n = k.shape[k.shape.count - 2]
-        precondition(k.count == heads * n * headSize && v.count == k.count,
-                     "cannot store \(k.shape) in \(heads) rows of size \(headSize)")
+        precondition(k.count == rows * n * headSize && v.count == k.count,
+                     "cannot store \(k.shape) in \(rows) rows of size \(headSize)")
         precondition(count + n <= capacity, "the cache holds \(capacity) positions; \(count) + \(n) do not fit")
         for (new, stored) in [(k, keys[layer]), (v, values[layer])] {
             new.backend.copyColumns(from: new.storage, sourceWidth: n * headSize, sourceOffset: 0, to: stored,
                                     destinationWidth: capacity * headSize, destinationOffset: count * headSize,
-                                    width: n * headSize, rows: heads)
+                                    width: n * headSize, rows: rows)
         }
     }
 
     /// softmax(q K^T * scale) V for one layer's queries (B, nh, n, hs) of the n newest positions (stored
     /// already): query i sees cached positions 0 ... count + i, the causal mask shifted by `count`.
     public func attention(queries q: Tensor, layer: Int, scale: Float) -> Tensor {
-        cachedAttention(queries: q, keys: keys[layer], values: values[layer], heads: heads, capacity: capacity,
+        cachedAttention(queries: q, keys: keys[layer], values: values[layer], heads: rows, capacity: capacity,
                         total: count + q.shape[q.shape.count - 2], scale: scale)
     }
 

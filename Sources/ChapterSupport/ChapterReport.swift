@@ -118,17 +118,24 @@ public struct ChapterReport {
                                                 in: folder, name: name), linked: linked)
     }
 
-    /// A stack's attention, [layer][head] -> (B, T, T), as two figures: `attention.png`, the last layer's
-    /// heads two to a row, small enough to read at a page's width (about 1000 px across), and
-    /// `attention-all-layers.png`, every layer (rows) and head (columns), linked from the page.
+    /// A stack's attention, [layer][head] -> (B, T, T), as two figures: `attention.png`, the first layer's
+    /// heads on the first 24 positions, two to a row, readable at a page's width (about 1000 px across),
+    /// and `attention-all-layers.png`, every layer (rows) and head (columns) on every position, linked
+    /// from the page.
     public func plotAttentionByLayer(_ layers: [[Tensor]], prompt: [Int], tokenizer: Tokenizer, what: String) throws {
-        guard let last = layers.last else { return }
-        try plotAttention(last.enumerated().map { ("layer \(layers.count - 1), head \($0)", $1) }, prompt: prompt,
+        guard let first = layers.first else { return }
+        let shown = min(prompt.count, 24), time = prompt.count
+        // Causal: the first `shown` queries attend only to the first `shown` keys, so the top-left corner is whole.
+        func corner(_ weights: Tensor) -> Tensor {
+            let values = weights.values
+            return Tensor(shape: [1, shown, shown], values: (0..<shown).flatMap { row in values[(row * time)..<(row * time + shown)] })
+        }
+        try plotAttention(first.enumerated().map { ("layer 0, head \($0)", corner($1)) }, prompt: Array(prompt.prefix(shown)),
                           tokenizer: tokenizer, name: "attention",
-                          title: "\(heading): \(what), the last layer's heads", gridColumns: 2, maximumWidth: 1000)
+                          title: "\(heading): \(what), the first layer's heads", gridColumns: 2, maximumWidth: 1000)
         try plotAttention(layers.enumerated().flatMap { layer, heads in heads.enumerated().map { ("layer \(layer), head \($0)", $1) } },
                           prompt: prompt, tokenizer: tokenizer, name: "attention-all-layers",
-                          title: "\(heading): \(what), every layer (rows) and head (columns)", gridColumns: last.count,
+                          title: "\(heading): \(what), every layer (rows) and head (columns)", gridColumns: first.count,
                           linked: true)
     }
 

@@ -15,7 +15,7 @@ public enum GenerationMode: Sendable {
 extension KeyValueCache {
     /// An empty cache for a model of this shape: blockSize positions, B × nh rows per layer.
     public convenience init(_ config: GPTConfig, batchSize: Int = 1) {
-        self.init(layers: config.layerCount, heads: batchSize * config.headCount, capacity: config.blockSize,
+        self.init(layers: config.layerCount, rows: batchSize * config.headCount, capacity: config.blockSize,
                   headSize: config.embeddingSize / config.headCount)
     }
 }
@@ -41,9 +41,9 @@ extension NanoGPT {
     /// (cropped to the block) in one forward pass; each later call runs only the newest token. Position
     /// embeddings stop at the block size, so a full cache cannot take another position: it is cleared and
     /// refilled from the last blockSize/2 tokens (their positions restart at 0). Half a block, so that a
-    /// refill, a pass over T/2 tokens, comes only once every T/2 tokens, and each token still sees at least
-    /// T/2 tokens of context. (Refilling from T - 1 tokens would slide exactly like recomputation, but pay a
-    /// whole forward pass for every token.)
+    /// refill, a pass over T/2 tokens, comes only once every T/2 + 1 tokens, and every window still holds
+    /// at least T/2 tokens, the newest included. (Refilling from all T tokens would slide exactly like
+    /// recomputation, but the cache would be full again at once: a whole forward pass for every token.)
     public func logitsAfter(_ context: [Int], cache: KeyValueCache) -> [Float] {
         let tokens: [Int]
         if cache.count == 0 {

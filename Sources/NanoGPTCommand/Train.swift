@@ -27,7 +27,7 @@ struct Train: ParsableCommand {
     @Option(help: "Continue the run saved in this folder (its latest/ checkpoint).") var resume: String?
     @Option(help: "Step where the cosine learning-rate decay ends (default: --steps of the first run).") var decaySteps: Int?
 
-    /// Chapter 05's settings: nanoGPT's CPU recipe with a warmup and cosine schedule.
+    /// Chapter 05's settings (NanoGPT/Recipe.swift).
     static let defaults = Hyperparameters.nanoGPT
 
     func validate() throws {

@@ -123,8 +123,9 @@ public struct Hyperparameters: Codable, Sendable {
         return ([("steps", "\(steps)"), ("batch size B", "\(batchSize)"), ("block size T", "\(blockSize)")]
             + modelRows.filter { model.contains($0.0) }.map { ($0.1, $0.2) }
             + [("learning rate", minLearningRate == learningRate ? "\(learningRate) (constant)"
-                : "\(learningRate) -> \(minLearningRate) (warmup \(warmupSteps), cosine to step \(decaySteps ?? steps))"),
-               ("weight decay", "\(weightDecay)"), ("gradient clip", gradientClip > 0 ? "\(gradientClip)" : "off")]
+                : "\(learningRate) -> \(minLearningRate) (\(warmupSteps > 0 ? "warmup \(warmupSteps), " : "")cosine to step \(decaySteps ?? steps))"),
+               ("weight decay", "\(weightDecay)")]
+            + (gradientClip > 0 ? [("gradient clip", "\(gradientClip)")] : [])   // off: not worth a line
             + (model.contains(.dropout) ? [("dropout", "\(dropout)")] : [])
             + [("seed", "\(seed)"), ("eval", "every \(evalInterval) steps, \(evalIters) batches")])
             .map { "  \($0.0.padding(toLength: 18, withPad: " ", startingAt: 0)) \($0.1)" }.joined(separator: "\n")

@@ -94,8 +94,8 @@ public enum Declarations {
                     if i + 2 < characters.count, characters[i + 1] == "\"", characters[i + 2] == "\"" {
                         inMultilineString = true; i += 2
                     } else { inString = true }
-                } else if c == "{" { depth += 1; opened = true }
-                else if c == "}" { depth -= 1; if opened, depth == 0 { return index } }
+                } else if c == "{", brackets <= 0 || opened { depth += 1; opened = true }   // not a default argument's `{ _ in }`
+                else if c == "}", brackets <= 0 || opened { depth -= 1; if opened, depth == 0 { return index } }
                 else if c == "(" || c == "[" { brackets += 1 }
                 else if c == ")" || c == "]" { brackets -= 1 }
                 i += 1

@@ -17,8 +17,8 @@ public struct Page {
         out.append("# \(chapter.title)")
         out.append(chapter.idea)
         if let command = chapter.runCommand {
-            out.append("**Run it:** `\(command)` (`--quick` for a run of seconds, `--help` for every flag). Each section "
-                       + "below starts with the title line the chapter prints, so the terminal reads in the same order.")
+            out.append("**Run it:** `\(command)` (`--quick` for a run of seconds, `--help` for every flag). In the terminal the "
+                       + "chapter prints each section's title (`── 1. ... ──`) before that section's output, in this page's order.")
         }
         if let expected = chapter.expected {   // "Expected: ..." as the chapter's header says it, from when it was written
             out.append("**" + expected.replacingOccurrences(of: ":", with: "**, as the chapter's header has it (this page's own "
@@ -121,8 +121,9 @@ public struct Page {
             let trimmed = ChapterSource.trimBlankLines(chunk)
             if !trimmed.isEmpty { blocks.append(fence(trimmed.joined(separator: "\n"), "text")) }
             if progressLeftOut > 0 {
+                let evaluations = trimmed.contains { $0.hasPrefix("step ") && $0.contains(": train loss ") }
                 blocks.append("*Shortened: the \(progressLeftOut) progress lines (`step N/total | loss | tok/s | time left`) "
-                              + "are left out; every evaluation line is shown.*")
+                              + "are left out\(evaluations ? "; every evaluation line is shown" : "").*")
             }
             chunk = []
             progressLeftOut = 0

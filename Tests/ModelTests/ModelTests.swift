@@ -254,7 +254,7 @@ struct ModelTests {
             #expect(batched.count == 77 && oneByOne.count == 77)
             func used(_ rows: Storage) -> [Float] {   // the 77 filled positions of every head (the rest is undefined)
                 let (capacity, size) = (batched.capacity, batched.headSize)
-                return (0..<batched.heads).flatMap { h in rows.toHost((h * capacity * size)..<((h * capacity + 77) * size)) }
+                return (0..<batched.rows).flatMap { h in rows.toHost((h * capacity * size)..<((h * capacity + 77) * size)) }
             }
             for layer in 0..<2 {
                 #expect(largestDifference(used(batched.keys[layer]), used(oneByOne.keys[layer])) < 1e-4)

@@ -217,6 +217,17 @@ struct KernelTests {
         let scores = randomTensor([width, width], random, requiresGrad: false)
         let scoreRows = (0..<width).map { Array(scores.values[($0 * width)..<(($0 + 1) * width)]) }
         #expect(maxAbsoluteDifference(softmax(scores, causal: true).values, NaiveKernels.causalSoftmax(scoreRows).flatMap { $0 }) < 1e-6)
+
+        // The causal softmax's backward, through a cross-entropy on its rows (so dy is that of the loss).
+        let x = randomTensor([width, width], random)
+        let y = softmax(x, causal: true)
+        let queryTargets = (0..<width).map { $0 }
+        crossEntropy(y, targets: queryTargets).backward()
+        let yRows = NaiveKernels.causalSoftmax((0..<width).map { Array(x.values[($0 * width)..<(($0 + 1) * width)]) })
+        let dyRows = zip(yRows, queryTargets).map { row, target in
+            NaiveKernels.crossEntropyBackward(row, target: target).map { $0 / Float(width) }
+        }
+        #expect(maxAbsoluteDifference(x.gradValues!, NaiveKernels.causalSoftmaxBackward(output: yRows, gradient: dyRows).flatMap { $0 }) < 1e-5)
     }
 
     @Test func causalSoftmaxRowsSumToOneAndAreZeroAboveTheDiagonal() {

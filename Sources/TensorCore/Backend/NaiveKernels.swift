@@ -80,6 +80,15 @@ public enum NaiveKernels {
         }
     }
 
+    /// The causal softmax's backward, for y = causalSoftmax(x) and the loss's gradient dy with respect to y:
+    /// dx_j = y_j * (dy_j - sum over k of y_k dy_k), row by row. The future has y = 0, so its gradient is 0.
+    public static func causalSoftmaxBackward(output y: [[Float]], gradient dy: [[Float]]) -> [[Float]] {
+        zip(y, dy).map { yRow, dyRow in
+            let dot = zip(yRow, dyRow).reduce(0) { $0 + $1.0 * $1.1 }   // sum of y_k dy_k
+            return zip(yRow, dyRow).map { $0 * ($1 - dot) }
+        }
+    }
+
     /// One AdamW step for every parameter p with gradient g, as the paper writes it: decay the weight,
     /// update the running means m (of g) and v (of g²), correct their bias towards 0 in early steps,
     /// and move p by about the learning rate in the direction of m. `step` counts from 1.
