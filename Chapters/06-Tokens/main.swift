@@ -15,8 +15,8 @@
 //
 // Expected: the first merge is 'e' + ' ' -> 'e ', and text shrinks to about half as many tokens. Measured
 // on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch06 --data tinyshakespeare.txt`:
-// 1.96 characters per token; val 2.319 bits per character on characters (chapter 05's 1.6072 nats)
-// against 2.226 on byte pairs (2.9926 nats per token).
+// 1.96 characters per token over the whole text (1.94 over the validation text); val 2.323 bits per
+// character on characters (chapter 05's 1.6101 nats) against 2.223 on byte pairs (2.9883 nats per token).
 import ArgumentParser
 import ChapterSupport
 import Checkpoints
@@ -50,13 +50,15 @@ print("both models:\n\(settings.table)\n")
 // The idea, as minbpe writes it: start from the text's UTF-8 bytes (256 possible tokens), count every
 // adjacent pair, merge the most frequent pair into a new token everywhere it occurs, and repeat until the
 // vocabulary is full. Encoding applies the learned merges to new text. The plain version, which recounts
-// every pair before each merge:
+// every pair before each merge (one departure from minbpe: of pairs equally frequent, minbpe merges the
+// one it met first in the text, this the smallest, so that the order of a dictionary never matters):
 // show: Sources/TextData/PlainBytePairs.swift PlainBytePairs
 //
 // `preSplit` first cuts the text into chunks that no merge may cross. This chapter's default, `none`,
 // keeps the text whole (minbpe's BasicTokenizer), so a merge can glue the end of one word to the start of
 // the next ("e t"); `--pre-split gpt2` cuts it as GPT-2 does, into words, numbers, punctuation and spaces,
-// each word keeping the space before it:
+// each word keeping the space before it (GPT2Scanner, in the same file, is its regular expression as a
+// scanner; the section prints an example):
 // show: Sources/TextData/PreSplit.swift PreSplit
 //
 // The plain version rescans the whole text for every merge, too slow for 1.1 MB. The library's keeps each
@@ -67,7 +69,12 @@ print("both models:\n\(settings.table)\n")
 //
 // The training loop on top of it, on the first 90% of the text only (the validation text must stay
 // unseen by the tokenizer too). Each distinct chunk is merged once and counted as often as it occurs:
+// show: Sources/TextData/TokenDataset.swift TokenDataset.trainingText
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
+//
+// The tokenizer it returns spells every token as bytes: a merged token is its pair's bytes joined
+// (minbpe's vocab), built once from the merges:
+// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init
 
 section("1. Training a byte-pair tokenizer")
 let text = exitOnError { try Corpus.load(path: options.data) }
@@ -101,11 +108,17 @@ let fastMerges = exitOnError { try BytePairTokenizer.train(on: excerpt, vocabula
 let fastSeconds = Date().timeIntervalSince(fastStart)
 print(String(format: "\non the first 20,000 characters: %d merges; recounting every time %.3f s, incrementally %.3f s; "
              + "the same merges: %@", plainMerges.count, plainSeconds, fastSeconds, plainMerges == fastMerges ? "yes" : "NO"))
+let plainTokens = PlainBytePairs.encode(excerpt, merges: bytePairs.merges, preSplit: preSplit)
+print("encoding those characters with the merges above, minbpe's way and the library's: "
+      + (plainTokens == bytePairs.encode(excerpt) ? "the same \(plainTokens.count) tokens" : "DIFFERENT tokens"))
+print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
+      + PreSplit.gpt2.chunks("I'm 42 ok!!").map { String(decoding: Array("I'm 42 ok!!".utf8)[$0], as: UTF8.self).debugDescription }
+        .joined(separator: " "))
 
 // MARK: - 2. What the model sees
 //
 // The same text is now a shorter sequence: each token covers a few characters, so a block of T tokens
-// spans several times T characters, and the model sees further back for the same cost per position.
+// spans about twice T characters, and the model sees further back for the same cost per position.
 // Encoding replays the merges in the order they were learned, on the same MergeableChunks (a merge can
 // only create pairs whose merges were learned later, so one pass in order gives what minbpe's
 // lowest-rank-first loop gives; the tests check both against each other):
@@ -113,7 +126,12 @@ print(String(format: "\non the first 20,000 characters: %d merges; recounting ev
 //
 // Characters per token, measured two ways below: over the whole text, and over the validation text
 // alone, which the merges were not learned from and so compresses a little less. Section 5's bits per
-// character use the second.
+// character use the second:
+// show: Sources/TextData/TokenDataset.swift TokenDataset.charactersPerToken
+//
+// (The character vocabulary is built from the whole text, as in chapter 01 and gpt.py: a list of the
+// characters that occur learns nothing else from the text, and the validation text could not be encoded
+// without its characters.)
 
 section("2. What the model sees")
 let tokenizer = Tokenizer.bytePairs(bytePairs)
@@ -165,7 +183,9 @@ print("  streaming \"🙂!\" token by token prints: " + waved.map { printable.te
 
 // MARK: - 4. Token lengths: what the vocabulary holds, and what the text uses
 //
-// Most of the vocabulary is short pieces; the text leans on the longer, frequent ones.
+// Half of the vocabulary is the 256 single bytes, most of which never occur in an ASCII text; the merges
+// are mostly 2 to 4 bytes long. The text uses 2-byte tokens more than their share of the vocabulary, and
+// the longer ones less.
 
 section("4. Token lengths: what the vocabulary holds, and what the text uses")
 let maxLength = bytePairs.tokenBytes.map(\.count).max() ?? 1
@@ -188,9 +208,6 @@ exitOnError {
 //
 // Chapter 05's model and settings, twice. Only the embedding table and the output layer change size
 // (V rows instead of 65). Both read the same validation text (the datasets of section 2).
-//
-// What is new is only the tokenizer, so here is chapter 01's character tokenizer against the byte pairs':
-// diff: Sources/TextData/CharacterTokenizer.swift CharacterTokenizer.encode -> Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.encode
 //
 // A loss per token is not a loss per character, so the fair measure is bits per character of the same
 // validation text: token loss / characters per token / ln 2. Expect the byte pairs to win by a few
@@ -269,7 +286,8 @@ print("stream from it with: swift run -c release nanogpt generate --checkpoint \
 let prompt = Array(tokenRun.trainer.dataset.val.prefix(min(settings.blockSize, 24)))   // 24 tokens keep the labels readable
 _ = tokenRun.model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
 exitOnError {
-    try report.plotAttentionByLayer(tokenRun.model.lastAttention, prompt: prompt, tokenizer: tokenizer, what: "the token model")
+    try report.plotAttentionByLayer(tokenRun.model.lastAttention, prompt: prompt, tokenizer: tokenizer, what: "the token model",
+                                    positions: 16)   // tokens are several characters wide: fewer fit
     try report.writeSample(tokenizer.decode(streamed))
     try AtomicFile.write(table, to: report.folder.appendingPathComponent("comparison.md"))
     try report.writeSummary(trainer: tokenRun.trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)

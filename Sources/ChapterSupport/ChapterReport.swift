@@ -102,16 +102,19 @@ public struct ChapterReport {
     /// row t is what position t looked at. Each tensor is (B, T, T); the first sequence is drawn.
     @discardableResult
     /// `linked`: a figure too large to read at a page's width (every layer and head), which a woven page
-    /// links to instead of showing (`linked figure PATH`).
+    /// links to instead of showing (`linked figure PATH`). `positions`: draw only the first so many queries
+    /// and keys (causal, so their corner of the weights is whole), to keep the labels readable.
     public func plotAttention(_ panels: [(title: String, weights: Tensor)], prompt: [Int], tokenizer: Tokenizer, name: String,
                               title plotTitle: String, gridColumns: Int? = nil, maximumWidth: Int? = nil,
-                              linked: Bool = false) throws -> String {
-        let time = prompt.count
+                              positions: Int? = nil, linked: Bool = false) throws -> String {
+        let time = prompt.count, shown = min(positions ?? time, time)
         let maps = panels.map { panel -> Heatmap in
             precondition(panel.weights.shape.suffix(2) == [time, time], "attention \(panel.weights.shape) for \(time) tokens")
-            return Heatmap(panel.title, rows: time, columns: time, values: Array(panel.weights.values.prefix(time * time)))
+            let values = panel.weights.values   // the first sequence's (T, T)
+            return Heatmap(panel.title, rows: shown, columns: shown,
+                           values: (0..<shown).flatMap { row in values[(row * time)..<(row * time + shown)] })
         }
-        let labels = Self.tickLabels(prompt, tokenizer: tokenizer)
+        let labels = Self.tickLabels(Array(prompt.prefix(shown)), tokenizer: tokenizer)
         return drew(try Plotter.shared.heatmaps(maps, rowLabels: labels, columnLabels: labels, title: plotTitle,
                                                 xLabel: "key: position attended to", yLabel: "query: position attending",
                                                 colorRange: 0...1, gridColumns: gridColumns, maximumWidth: maximumWidth,
@@ -119,20 +122,15 @@ public struct ChapterReport {
     }
 
     /// A stack's attention, [layer][head] -> (B, T, T), as two figures: `attention.png`, the first layer's
-    /// heads on the first 24 positions, two to a row, readable at a page's width (about 1000 px across),
-    /// and `attention-all-layers.png`, every layer (rows) and head (columns) on every position, linked
-    /// from the page.
-    public func plotAttentionByLayer(_ layers: [[Tensor]], prompt: [Int], tokenizer: Tokenizer, what: String) throws {
+    /// heads on the first `positions` tokens, two to a row, readable at a page's width (about 1000 px
+    /// across), and `attention-all-layers.png`, every layer (rows) and head (columns) on every position,
+    /// linked from the page.
+    public func plotAttentionByLayer(_ layers: [[Tensor]], prompt: [Int], tokenizer: Tokenizer, what: String,
+                                     positions: Int = 24) throws {
         guard let first = layers.first else { return }
-        let shown = min(prompt.count, 24), time = prompt.count
-        // Causal: the first `shown` queries attend only to the first `shown` keys, so the top-left corner is whole.
-        func corner(_ weights: Tensor) -> Tensor {
-            let values = weights.values
-            return Tensor(shape: [1, shown, shown], values: (0..<shown).flatMap { row in values[(row * time)..<(row * time + shown)] })
-        }
-        try plotAttention(first.enumerated().map { ("layer 0, head \($0)", corner($1)) }, prompt: Array(prompt.prefix(shown)),
-                          tokenizer: tokenizer, name: "attention",
-                          title: "\(heading): \(what), the first layer's heads", gridColumns: 2, maximumWidth: 1000)
+        try plotAttention(first.enumerated().map { ("layer 0, head \($0)", $1) }, prompt: prompt, tokenizer: tokenizer,
+                          name: "attention", title: "\(heading): \(what), the first layer's heads", gridColumns: 2,
+                          maximumWidth: 1000, positions: positions)
         try plotAttention(layers.enumerated().flatMap { layer, heads in heads.enumerated().map { ("layer \(layer), head \($0)", $1) } },
                           prompt: prompt, tokenizer: tokenizer, name: "attention-all-layers",
                           title: "\(heading): \(what), every layer (rows) and head (columns)", gridColumns: first.count,

@@ -10,6 +10,8 @@ public struct RunSummary: Decodable {
     public var finalTrainLoss: Float
     public var finalValLoss: Float
     public var trainTokensPerSecond: Double
+    /// "char" or "bpe" (absent in summaries written before it was recorded).
+    public var tokenizer: String?
 }
 
 public struct ChapterRun {

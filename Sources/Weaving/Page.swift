@@ -70,8 +70,9 @@ public struct Page {
             } else {
                 rows.append(("text", "the default corpus. " + withoutData))
             }
-            rows.append(("final loss", String(format: "train %.4f, val %.4f after %@ steps (%@ tokens)", summary.finalTrainLoss,
-                                              summary.finalValLoss, grouped(summary.steps), grouped(summary.tokensSeen))))
+            let unit = summary.tokenizer == "bpe" ? " (the byte-pair model, nats per token)" : ""
+            rows.append(("final loss", String(format: "train %.4f, val %.4f after %@ steps (%@ tokens)%@", summary.finalTrainLoss,
+                                              summary.finalValLoss, grouped(summary.steps), grouped(summary.tokensSeen), unit)))
             rows.append(("training speed", "\(grouped(Int(summary.trainTokensPerSecond.rounded()))) tokens/s"))
             rows.append(("parameters", grouped(summary.parameterCount)))
         }
