@@ -16,9 +16,10 @@
 //   Transformer                 FeedForward and Block (chapter 04)
 //   NanoGPT                     the full model, streaming generation with a key/value cache (chapter 05)
 //   Checkpoints                 a model (and a whole training run) to safetensors and back (chapter 05)
+//   CMPI, DataParallel          training across processes and machines on Open MPI (nanogpt train --processes)
 //   ChapterSupport              what only the executables share: flags, reports and plots, one-line exits,
 //                               memory checks (the only library with ArgumentParser and Plotting)
-//   Chapters/NN-*               one executable per concept: ch00 ... ch06, and ch05a (an aside after 05)
+//   Chapters/NN-*               one executable per concept: ch00 ... ch07, and ch05a (an aside after 05)
 //   nanogpt, compare, bench     after the chapters: train/generate on any text, compare chapters, measure speed
 //   Weaving, weave              each chapter's page (Chapters/NN-*/README.md) from its source and a run of it
 //   FuzzTargets                 our file readers under arbitrary bytes (Tests/Fuzz builds libFuzzer binaries on it)
@@ -70,6 +71,7 @@ let package = Package(
         .executable(name: "ch04", targets: ["ch04"]),
         .executable(name: "ch05", targets: ["ch05"]),
         .executable(name: "ch06", targets: ["ch06"]),
+        .executable(name: "ch07", targets: ["ch07"]),
         .executable(name: "nanogpt", targets: ["nanogpt"]),
         .executable(name: "compare", targets: ["compare"]),
         .executable(name: "bench", targets: ["bench"]),
@@ -98,6 +100,10 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        // Open MPI (Debian's libopenmpi-dev): MPI_Init, MPI_Allreduce, and the macros Swift cannot import.
+        .systemLibrary(
+            name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]),
         .target(
             name: "CGnuplotBridge", path: "Sources/CGnuplotBridge",
             cxxSettings: fastC,
@@ -121,6 +127,8 @@ let package = Package(
         .target(name: "Training", dependencies: ["TensorCore", "TextData"], swiftSettings: fastMath),
         .target(name: "NanoGPT", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "Training"],
                 swiftSettings: fastMath),
+        // Training across processes and machines: the ProcessGroup the Trainer needs, over Open MPI.
+        .target(name: "DataParallel", dependencies: ["CMPI", "TensorCore", "Training"], swiftSettings: fastMath),
         .target(name: "Checkpoints", dependencies: ["TensorCore", "FileFormats", "TextData", "Training", "NanoGPT"], swiftSettings: fastMath),
         .target(name: "ChapterSupport",
                 dependencies: ["TensorCore", "TensorCoreOpenCL", "FileFormats", "TextData", "Training", "NanoGPT", "Plotting",
@@ -134,11 +142,12 @@ let package = Package(
         chapter("ch04", "04-Block", ["TensorCore", "TextData", "Training", "Layers", "Attention", "Transformer", "ChapterSupport"]),
         chapter("ch05", "05-NanoGPT", ["TensorCore", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
         chapter("ch05a", "05a-Device", ["TensorCore", "TensorCoreOpenCL", "Plotting", "TextData", "Training", "NanoGPT", "ChapterSupport"]),
+        chapter("ch07", "07-DataParallel", ["TensorCore", "TextData", "Training", "NanoGPT", "DataParallel", "ChapterSupport"]),
         chapter("ch06", "06-Tokens", ["TensorCore", "FileFormats", "Plotting", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
 
         // The tool for after the chapters: nanogpt train / nanogpt generate.
         .executableTarget(
-            name: "nanogpt", dependencies: ["TensorCore", "TextData", "Training", "Plotting", "NanoGPT", "Checkpoints",
+            name: "nanogpt", dependencies: ["TensorCore", "TextData", "Training", "Plotting", "NanoGPT", "Checkpoints", "DataParallel",
                                             "ChapterSupport",
                                             .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/NanoGPTCommand", swiftSettings: fastMath),
@@ -176,7 +185,7 @@ let package = Package(
                                                       "Checkpoints", "ChapterSupport", "DeviceTesting"],
                     exclude: ["Fixtures"]),
         // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.
-        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "FileFormats", "DeviceTesting", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch05a", "ch06", "compare",
+        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "FileFormats", "DeviceTesting", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch05a", "ch06", "ch07", "compare",
                                                             "nanogpt", "weave"]),
         // The committed pages against the sources they were woven from (the drift test), and the weave's parts.
         .testTarget(name: "WeaveTests", dependencies: ["Weaving"]),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The tests: installs what is missing, builds, and runs the whole Swift Testing suite. About 3
-# minutes on 2 cores from a clean checkout; needs neither the network nor any corpus.
+# The tests: installs what is missing, builds, and runs the whole Swift Testing suite (Tests/README.md
+# says what they check, and how long they take); needs neither the network nor any corpus.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/install-dependencies.sh

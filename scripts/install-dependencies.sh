@@ -11,9 +11,12 @@
 #   ocl-icd-libopencl1       libOpenCL.so.1, the OpenCL loader (finds PoCL or a GPU vendor's driver)
 #   libclblast1              CLBlast, the OpenCL backend's matrix products (both are opened at run time:
 #                            the package builds without them)
+#   libopenmpi-dev           Open MPI's library and headers (pkg-config ompi-c): data-parallel training
+#   openmpi-bin              mpirun, which starts the processes of a data-parallel run
 set -euo pipefail
 
-packages=(gnuplot-nox libopenblas-dev libgnuplot-iostream-dev pkg-config curl pocl-opencl-icd ocl-icd-libopencl1 libclblast1)
+packages=(gnuplot-nox libopenblas-dev libgnuplot-iostream-dev pkg-config curl pocl-opencl-icd ocl-icd-libopencl1 libclblast1
+          libopenmpi-dev openmpi-bin)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -36,7 +36,9 @@ struct NanoGPTCommand: ParsableCommand {
                 print(fullMessage(for: error))   // --help and the like
                 Foundation.exit(0)
             }
-            if let line = message(for: error).split(separator: "\n").first {
+            // In a data-parallel run every process fails the same way: the first one says why.
+            let quiet = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"].map { $0 != "0" } ?? false
+            if !quiet, let line = message(for: error).split(separator: "\n").first {
                 FileHandle.standardError.write(Data("error: \(line)\n".utf8))
             }
             Foundation.exit(status)

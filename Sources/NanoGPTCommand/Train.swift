@@ -3,6 +3,7 @@
 import ArgumentParser
 import ChapterSupport
 import Checkpoints
+import DataParallel
 import Foundation
 import NanoGPT
 import Plotting
@@ -19,25 +20,49 @@ struct Train: ParsableCommand {
               best/        the checkpoint with the lowest val loss so far
               log.jsonl    one JSON line per evaluation: step, tokens, train_loss, val_loss, learning_rate, seconds
               loss.png     train and val loss against step (with loss.dat and loss.gp)
-            Ctrl-C saves latest/ and stops (exit status 130); `--resume FOLDER` continues exactly, and
-            `--steps` may then be raised to train longer. The defaults are chapter 05's.
+            Ctrl-C (or SIGTERM) saves latest/ and stops (exit status 130); `--resume FOLDER` continues
+            exactly, and `--steps` may then be raised to train longer. The defaults are chapter 05's.
+            Data parallel: `--processes N` trains with N processes on this machine (it starts Open MPI's
+            mpirun itself); `mpirun -np N nanogpt train ...` does the same across machines (docs/nanogpt.md).
+            Every process takes B/N of each batch; the result is one process's, up to the order of float sums.
             """)
 
     @OptionGroup var training: TrainingOptions
     @Option(help: "Continue the run saved in this folder (its latest/ checkpoint).") var resume: String?
     @Option(help: "Step where the cosine learning-rate decay ends (default: --steps of the first run).") var decaySteps: Int?
+    @Option(help: "Train with this many processes on this machine, each on its share of every batch (starts mpirun).")
+    var processes: Int?
+    @Option(help: "Cut each step's batch (or each process's share of it) into this many micro-batches: less memory, the same step.")
+    var accumulationSteps = 1
 
     /// Chapter 05's settings (NanoGPT/Recipe.swift).
     static let defaults = Hyperparameters.nanoGPT
 
     func validate() throws {
         if let decaySteps, decaySteps <= 0 { throw ValidationError("--decay-steps must be positive, got \(decaySteps)") }
+        if let processes, !(1...1024).contains(processes) { throw ValidationError("--processes must be in 1...1024, got \(processes)") }
+        if !(1...65536).contains(accumulationSteps) {
+            throw ValidationError("--accumulation-steps must be in 1...65536, got \(accumulationSteps)")
+        }
     }
 
     func run() throws {
+        // --processes N: this process only starts mpirun, which starts the N that train.
+        if let processes, !MPIProcessGroup.launchedByMPIRun {
+            if resume == nil { try checkBatchSplits(training.resolve(Self.defaults).batchSize, processes: processes) }
+            try MPIRun.run(processes: processes)
+        }
+        let group = MPIProcessGroup.join()
+        let leader = (group?.rank ?? 0) == 0   // the one process that prints and writes files
+        func say(_ text: String) { if leader { print(text); fflush(stdout) } }
         try training.configureDevice()
+        if let group, training.threads == nil {   // the cores of this machine, shared by its processes
+            BLAS.threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount / group.localSize)
+        }
         let out = URL(fileURLWithPath: resume ?? training.out ?? "runs/nanogpt")
         let latest = out.appendingPathComponent("latest"), best = out.appendingPathComponent("best")
+        // A run folder belongs to one training at a time: a second one would interleave its checkpoints.
+        if leader { try RunLock.acquire(out) }
 
         // A new run never overwrites an old one: its checkpoints are someone's hours of training.
         if resume == nil, FileManager.default.fileExists(atPath: latest.appendingPathComponent(Checkpoint.weightsFile).path) {
@@ -60,6 +85,7 @@ struct Train: ParsableCommand {
             settings.decaySteps = decaySteps ?? settings.steps
         }
         try TrainingOptions.check(settings)
+        try checkBatchSplits(settings.batchSize, processes: group?.size ?? 1)
 
         let dataPath = training.data ?? saved?.data.path
         let text = try Corpus.load(path: dataPath)
@@ -73,29 +99,40 @@ struct Train: ParsableCommand {
         try settings.checkFitsInMemory(vocabularySize: config.vocabularySize)
         let dataset = try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize)
         let model = saved?.checkpoint.model ?? NanoGPT(config, seed: settings.seed)
-        let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
+        let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings, processes: group,
+                              accumulationSteps: accumulationSteps)
         try saved?.restore(into: trainer)
         if trainer.step >= settings.steps {
             throw CommandFailure(description: "the run in \(out.path) already reached step \(trainer.step); pass a larger --steps to continue")
         }
 
-        print(saved == nil ? "training a new model in \(out.path)" : "resuming \(out.path) at step \(trainer.step)")
-        print("parameters: \(trainer.parameters.count), vocabulary: \(tokenizer.summary), "
-              + "data: \(data.characters) characters\n\(settings.table)\n")
+        say(saved == nil ? "training a new model in \(out.path)" : "resuming \(out.path) at step \(trainer.step)")
+        say("parameters: \(trainer.parameters.count), vocabulary: \(tokenizer.summary), "
+            + "data: \(data.characters) characters\n\(settings.table)")
+        if let group {
+            say("data parallel: \(group.size) processes, each on \(settings.batchSize / group.size) of the \(settings.batchSize) "
+                + "sequences of every batch, \(BLAS.threadCount) BLAS thread(s) each")
+        }
+        if accumulationSteps > 1 {
+            say("gradient accumulation: \(accumulationSteps) micro-batches of \(settings.batchSize / ((group?.size ?? 1) * accumulationSteps)) sequences per step")
+        }
+        say("")
 
         // 2. Train, saving at every evaluation. The best checkpoint is only ever replaced by a better one.
+        // (Every process trains; the first one alone saves, logs and plots.)
         let log = try RunLog(folder: out)
         var bestValLoss = trainer.evaluations.map(\.valLoss).min() ?? .infinity   // a resumed run remembers its best
         let interrupt = InterruptFlag()
         var savedStep: Int? = saved?.checkpoint.step   // the step latest/ holds, whole
         if let savedStep { interrupt.checkpointSaved(step: savedStep, in: latest, run: out) }
         do {
-            try trainer.train(afterEvaluation: { evaluation in
+            try trainer.train(log: say, afterEvaluation: { evaluation in
                 // A loss estimate that is NaN or infinite means the weights already are: log it, keep latest/.
                 guard evaluation.trainLoss.isFinite, evaluation.valLoss.isFinite else {
-                    try log.append(evaluation, learningRate: settings.schedule.rate(at: evaluation.step), seconds: trainer.trainingSeconds)
+                    if leader { try log.append(evaluation, learningRate: settings.schedule.rate(at: evaluation.step), seconds: trainer.trainingSeconds) }
                     throw TrainingError.diverged(step: evaluation.step, loss: evaluation.valLoss.isFinite ? evaluation.trainLoss : evaluation.valLoss)
                 }
+                guard leader else { return }
                 try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: latest)
                 savedStep = evaluation.step
                 interrupt.checkpointSaved(step: evaluation.step, in: latest, run: out)
@@ -111,20 +148,31 @@ struct Train: ParsableCommand {
                                  + "checkpoint was saved: \(savedStep.map { "\(latest.path) (step \($0))" } ?? "none yet"). "
                                  + "Try a lower --learning-rate")
         }
-        if interrupt.raised {
-            print("\ninterrupted: saving step \(trainer.step) to \(latest.path) (Ctrl-C again stops at once, keeping "
-                  + (savedStep.map { "the step \($0) checkpoint)" } ?? "nothing: no checkpoint was saved yet)"))
-            fflush(stdout)
-            try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: latest)
-            print("interrupted at step \(trainer.step): saved \(latest.path); continue with: nanogpt train --resume \(out.path)")
+        if trainer.step < settings.steps {   // stopped early: this process, or another one, was interrupted
+            if leader {
+                say("\ninterrupted: saving step \(trainer.step) to \(latest.path) (interrupting again stops at once, keeping "
+                    + (savedStep.map { "the step \($0) checkpoint)" } ?? "nothing: no checkpoint was saved yet)"))
+                try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: latest)
+                say("interrupted at step \(trainer.step): saved \(latest.path); continue with: nanogpt train --resume \(out.path)")
+            }
             throw ExitCode(130)
         }
+        guard leader else { return }
 
         // 3. A sample from the trained model.
         let sample = model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: SeededRandom(seed: settings.seed, stream: .sampling))
         print("\nsample:\n---\n\(tokenizer.decode(sample))\n---")
         print("checkpoints: \(latest.path) (step \(trainer.step)), \(best.path) (val loss \(String(format: "%.4f", bestValLoss)))")
         print("generate with: nanogpt generate --checkpoint \(best.path)")
+    }
+
+    /// B sequences split evenly between the processes and into the micro-batches, or one line saying not.
+    func checkBatchSplits(_ batchSize: Int, processes: Int) throws {
+        let parts = processes * accumulationSteps
+        guard batchSize % parts == 0 else {
+            throw CommandFailure(description: "a batch of \(batchSize) sequences does not split into \(processes) process(es) × "
+                                 + "\(accumulationSteps) micro-batch(es): choose a --batch-size divisible by \(parts)")
+        }
     }
 
     /// A resumed run keeps its model, tokenizer and optimizer settings; only how long it trains and how
@@ -140,47 +188,9 @@ struct Train: ParsableCommand {
             ("--vocabulary-size", training.vocabularySize != nil), ("--pre-split", training.preSplit != nil)]
         if let flag = fixed.first(where: \.1)?.0 {
             throw ValidationError("\(flag) cannot change when resuming: a resumed run keeps its settings "
-                                  + "(only --steps, --eval-interval, --eval-iters, --max-new-tokens, --data, --threads and --device may be given)")
+                                  + "(only --steps, --eval-interval, --eval-iters, --max-new-tokens, --data, --threads, --device, "
+                                  + "--processes and --accumulation-steps may be given)")
         }
-    }
-}
-
-/// Ctrl-C (SIGINT). The first sets a flag that training checks before every step (the run then saves
-/// latest/ and stops). A second, while that save or a step is still running, stops the process at once,
-/// after printing what is on disk: the last checkpoint that was completely written (atomic writes
-/// guarantee latest/ holds it whole).
-final class InterruptFlag {
-    nonisolated(unsafe) static var signalled: sig_atomic_t = 0
-    /// What a second Ctrl-C prints, prepared in advance as a C string: a signal handler may only call
-    /// async-signal-safe functions (strlen, write, _exit), and swapping one pointer is a single store.
-    nonisolated(unsafe) static var lastWords: UnsafeMutablePointer<CChar> = strdup(
-        "\nCtrl-C again: stopped at once. No checkpoint has been saved yet.\n")
-
-    init() {
-        Self.signalled = 0
-        _ = Self.lastWords   // initialized now: a lazy global's first use must not happen inside the handler
-        signal(SIGINT) { _ in
-            if InterruptFlag.signalled != 0 {
-                let words = InterruptFlag.lastWords
-                _ = write(STDERR_FILENO, words, strlen(words))
-                _exit(130)
-            }
-            InterruptFlag.signalled = 1
-        }
-        // A parent may have started us with SIGINT blocked (the mask is inherited); make sure it arrives.
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        sigaddset(&mask, SIGINT)
-        sigprocmask(SIG_UNBLOCK, &mask, nil)
-    }
-
-    var raised: Bool { Self.signalled != 0 }
-
-    /// Called after each checkpoint is completely written. The previous message is never freed (a few
-    /// bytes per checkpoint): a handler might be printing it at this very moment.
-    func checkpointSaved(step: Int, in latest: URL, run: URL) {
-        Self.lastWords = strdup("\nCtrl-C again: stopped at once. \(latest.path) holds the checkpoint of step \(step), "
-                                + "whole; continue with: nanogpt train --resume \(run.path)\n")
     }
 }
 

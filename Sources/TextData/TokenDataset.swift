@@ -14,6 +14,10 @@ public struct Batch: Sendable {
     public var targets: [Int]
     public var batchSize: Int
     public var blockSize: Int
+
+    public init(inputs: [Int], targets: [Int], batchSize: Int, blockSize: Int) {
+        self.inputs = inputs; self.targets = targets; self.batchSize = batchSize; self.blockSize = blockSize
+    }
 }
 
 public struct TokenDataset: Sendable {

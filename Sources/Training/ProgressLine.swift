@@ -6,11 +6,16 @@ import Foundation
 final class ProgressLine {
     let totalSteps: Int, tokensPerStep: Int
     let interactive = isatty(STDERR_FILENO) != 0
+    /// False on every process of a data-parallel run but the first: one of them reports.
+    let shown: Bool
     var lastPrinted = -1.0
 
-    init(totalSteps: Int, tokensPerStep: Int) { self.totalSteps = totalSteps; self.tokensPerStep = tokensPerStep }
+    init(totalSteps: Int, tokensPerStep: Int, shown: Bool = true) {
+        self.totalSteps = totalSteps; self.tokensPerStep = tokensPerStep; self.shown = shown
+    }
 
     func update(step: Int, loss: Float, trainingSeconds: Double) {
+        guard shown else { return }
         let now = Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
         let every = interactive ? 0.25 : .infinity
         let tenth = max(1, totalSteps / 10)
@@ -29,7 +34,7 @@ final class ProgressLine {
         }
     }
 
-    func finish() { if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+    func finish() { if interactive && shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
 
     static func grouped(_ n: Int) -> String {
         let digits = String(n)

@@ -15,11 +15,14 @@ public struct Evaluation: Codable, Sendable {
 public enum TrainingError: Error, CustomStringConvertible {
     case diverged(step: Int, loss: Float)
     case invalidState(String)
+    case replicasDiffer(step: Int)
 
     public var description: String {
         switch self {
         case .diverged(let step, let loss): return "training diverged at step \(step): the loss is \(loss)"
         case .invalidState(let reason): return "cannot resume: \(reason)"
+        case .replicasDiffer(let step):
+            return "the processes' weights differ at step \(step): they no longer train one model (a process changed its own?)"
         }
     }
 }
@@ -38,8 +41,20 @@ public final class Trainer {
     /// The training loss of every step's batch, in order (noisy: one batch each; the evaluations average many).
     public private(set) var stepLosses: [Float] = []
     public private(set) var trainingSeconds = 0.0
+    /// The other processes of a data-parallel run (nil: this one trains alone), and how many micro-batches
+    /// each step's batch (or this process's slice of it) is cut into. Neither changes what a step computes,
+    /// only where and in how many pieces: the gradient is the mean over the same B sequences either way.
+    public let processes: ProcessGroup?
+    public let accumulationSteps: Int
 
-    public init(model: LanguageModel, dataset: TokenDataset, hyperparameters: Hyperparameters) {
+    /// `hyperparameters.batchSize` must divide into `processes.size` × `accumulationSteps` equal parts.
+    public init(model: LanguageModel, dataset: TokenDataset, hyperparameters: Hyperparameters,
+                processes: ProcessGroup? = nil, accumulationSteps: Int = 1) {
+        let parts = (processes?.size ?? 1) * accumulationSteps
+        precondition(accumulationSteps >= 1 && hyperparameters.batchSize % parts == 0,
+                     "a batch of \(hyperparameters.batchSize) does not split into \(parts) equal parts")
+        self.processes = processes
+        self.accumulationSteps = accumulationSteps
         self.model = model
         self.dataset = dataset
         self.hyperparameters = hyperparameters
@@ -57,11 +72,14 @@ public final class Trainer {
     private func estimateLossRecordingNothing() -> (train: Float, val: Float) {
         func meanLoss(_ split: Split) -> Float {
             var total: Float = 0
-            for _ in 0..<hyperparameters.evalIters {
+            for index in 0..<hyperparameters.evalIters {
+                // Every process draws every batch (so their generators agree) and computes its share of them.
                 let batch = dataset.batch(split, batchSize: hyperparameters.batchSize,
                                           blockSize: hyperparameters.blockSize, random: evaluationRandom)
+                if let processes, index % processes.size != processes.rank { continue }
                 total += loss(on: batch, training: false).scalar
             }
+            if let processes { total = Float(processes.sum([Double(total)])[0]) }
             return total / Float(hyperparameters.evalIters)
         }
         return (meanLoss(.train), meanLoss(.val))
@@ -78,14 +96,40 @@ public final class Trainer {
         let batch = dataset.batch(.train, batchSize: hyperparameters.batchSize, blockSize: hyperparameters.blockSize,
                                   random: batchRandom)
         parameters.zeroGrad()
-        let loss = loss(on: batch, training: true)
-        loss.backward()
+        let value: Float
+        if processes == nil && accumulationSteps == 1 {
+            let loss = loss(on: batch, training: true)
+            loss.backward()
+            value = loss.scalar
+        } else {
+            value = dataParallelGradient(of: batch)
+        }
         if hyperparameters.gradientClip > 0 { parameters.clipGradNorm(to: hyperparameters.gradientClip) }
         optimizer.update(parameters, learningRate: hyperparameters.schedule.rate(at: step))
         step += 1
-        let value = loss.scalar
         stepLosses.append(value)
         return value
+    }
+
+    /// The gradient of the mean loss over `batch`, computed in pieces: every process takes its contiguous
+    /// slice of B / N sequences, cuts it into K micro-batches of B / (N K), and adds up their gradients,
+    /// each scaled by 1 / K (the engine adds a second backward's gradients to the first's); then the
+    /// processes average theirs. The mean of means of equal parts is the mean of the whole: only the order
+    /// of the float sums differs from one process computing the batch at once. Returns the batch's loss.
+    private func dataParallelGradient(of batch: Batch) -> Float {
+        let (rank, size) = (processes?.rank ?? 0, processes?.size ?? 1)
+        let perProcess = batch.batchSize / size, perMicroBatch = perProcess / accumulationSteps
+        var localLoss: Float = 0
+        for micro in 0..<accumulationSteps {
+            let first = rank * perProcess + micro * perMicroBatch
+            let loss = scale(loss(on: batch.sequences(first..<(first + perMicroBatch)), training: true),
+                             by: 1 / Float(accumulationSteps))
+            loss.backward()
+            localLoss += loss.scalar
+        }
+        guard let processes else { return localLoss }
+        processes.average(parameters.grads)                                // the all-reduce
+        return Float(processes.sum([Double(localLoss)])[0]) / Float(size)
     }
 
     /// Runs every step, estimating the loss at step 0, every `evalInterval` steps and at the end, and
@@ -96,11 +140,15 @@ public final class Trainer {
     /// A loss that is NaN or infinite stops training with `TrainingError.diverged`.
     public func train(log: (String) -> Void = { print($0) }, afterEvaluation: (Evaluation) throws -> Void = { _ in },
                       shouldStop: () -> Bool = { false }) throws {
-        let progress = ProgressLine(totalSteps: hyperparameters.steps, tokensPerStep: tokensPerStep)
+        let progress = ProgressLine(totalSteps: hyperparameters.steps, tokensPerStep: tokensPerStep,
+                                    shown: (processes?.rank ?? 0) == 0)
         defer { progress.finish() }
         while step < hyperparameters.steps {
-            if step % hyperparameters.evalInterval == 0, let evaluation = evaluate(log: log) { try afterEvaluation(evaluation) }
-            if shouldStop() { return }
+            if step % hyperparameters.evalInterval == 0, let evaluation = evaluate(log: log) {
+                try checkReplicasAgree()
+                try afterEvaluation(evaluation)
+            }
+            if everyProcessAgrees(toStop: shouldStop()) { return }
             let started = DispatchTime.now().uptimeNanoseconds
             let loss = trainStep()
             trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
@@ -108,7 +156,26 @@ public final class Trainer {
             progress.update(step: step, loss: loss, trainingSeconds: trainingSeconds)
         }
         progress.finish()
-        if let evaluation = evaluate(log: log) { try afterEvaluation(evaluation) }
+        if let evaluation = evaluate(log: log) {
+            try checkReplicasAgree()
+            try afterEvaluation(evaluation)
+        }
+    }
+
+    /// Whether to stop before this step. With other processes, all stop at the same step if any was asked
+    /// to (a signal reaches them at slightly different moments): one left waiting in the next all-reduce
+    /// would wait forever.
+    private func everyProcessAgrees(toStop stop: Bool) -> Bool {
+        guard let processes else { return stop }
+        return processes.sum([stop ? 1 : 0])[0] > 0
+    }
+
+    /// Checks that every process holds the same weights: a sum of them all, compared across processes.
+    public func checkReplicasAgree() throws {
+        guard let processes else { return }
+        let checksum = parameters.values.toHost().reduce(0.0) { $0 + Double($1) }
+        let range = processes.range(checksum)
+        guard range.lowerBound == range.upperBound else { throw TrainingError.replicasDiffer(step: step) }
     }
 
     /// Estimates the loss now and logs it, unless this step was already estimated.

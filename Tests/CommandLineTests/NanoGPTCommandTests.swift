@@ -290,7 +290,7 @@ struct NanoGPTCommandTests {
         let printed = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
-        #expect(printed.contains("Ctrl-C again: stopped at once. \(out.path)/latest holds the checkpoint of step "), "\(printed)")
+        #expect(printed.contains("Interrupted again: stopped at once. \(out.path)/latest holds the checkpoint of step "), "\(printed)")
         #expect(printed.contains("nanogpt train --resume \(out.path)"))
         _ = try weights(out.appendingPathComponent("latest"))
     }
