@@ -95,9 +95,11 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //
 // What the kernels compute, as plain code: the forward is chapter 01's row softmax over the visible keys,
 // with zeros for the future; the backward, for y = softmax(x) and the loss's gradient dy, is
-// dx = y * (dy - sum(y * dy)), row by row, and 0 for the future (its y is 0):
+// dx = y * (dy - sum(y * dy)), row by row, and 0 for the future (its y is 0). (From dy_i/dx_j = y_i (1[i = j]
+// - y_j): dx_j = sum over i of dy_i y_i (1[i = j] - y_j) = y_j dy_j - y_j sum(y dy).)
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalSoftmax NaiveKernels.causalSoftmaxBackward
-// (The library's kernels do this eight floats at a time; the last section shows them.)
+// (The library's kernels do this eight floats at a time, on rows whose visible length `CausalMask` gives;
+// the last section shows them.)
 
 section("2. One Head of self-attention")
 func variance(_ x: Tensor) -> Float {
@@ -131,18 +133,19 @@ print(String(format: "the scores of this fresh Head: variance %.1e",
 section("3. Why divide by sqrt(hs)")
 let unitRandom = SeededRandom(seed: 2)
 let headSize = settings.embeddingSize   // one head of size C
-let unitQ = Tensor.normal([1, 64, headSize], std: 1, random: unitRandom)      // (1, T, hs), variance 1
-let unitK = Tensor.normal([1, 64, headSize], std: 1, random: unitRandom)
+let positions = settings.blockSize        // T: one row of scores per position
+let unitQ = Tensor.normal([1, positions, headSize], std: 1, random: unitRandom)      // (1, T, hs), variance 1
+let unitK = Tensor.normal([1, positions, headSize], std: 1, random: unitRandom)
 func largestWeight(_ scores: Tensor) -> Float {   // the mean over rows of each row's largest softmax weight
-    let weights = softmax(scores).values, n = 64
+    let weights = softmax(scores).values, n = positions
     return (0..<n).map { row in weights[(row * n)..<((row + 1) * n)].max()! }.reduce(0, +) / Float(n)
 }
 let unscaled = matmul(unitQ, unitK, transposeB: true)                          // (1, T, T)
 let scaled = scale(unscaled, by: 1 / Float(headSize).squareRoot())
 print(String(format: "q, k ~ N(0, 1), hs = %d: variance of q.k = %.1f unscaled, %.2f divided by sqrt(hs)", headSize,
              variance(unscaled), variance(scaled)))
-print(String(format: "the largest softmax weight of a row of 64: %.2f unscaled, %.2f scaled (1/64 = %.3f is uniform)\n",
-             largestWeight(unscaled), largestWeight(scaled), 1.0 / 64))
+print(String(format: "the largest softmax weight of a row of %d: %.2f unscaled, %.2f scaled (1/%d = %.3f is uniform)\n",
+             positions, largestWeight(unscaled), largestWeight(scaled), positions, 1.0 / Double(positions)))
 
 // MARK: - 4. The data (as in chapter 01)
 
@@ -263,7 +266,9 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // The test that holds it to the readable `NaiveKernels.causalSoftmax`:
 // `embeddingCrossEntropyAndCausalSoftmaxMatchTheReadableVersions` (Tests/TensorCoreTests/KernelTests.swift),
 // and `softmax` among the gradient checks (GradientCheckTests.swift). The same comparison on the trained
-// Head's scores for the val text of section 6:
+// Head's scores for the val text of section 7, and their variance before the scale. Training grew q and k
+// far past unit size: the trained Head wants sharp attention (the heatmap's dark cells), and it got there
+// through a softmax the scale kept soft while q and k were still growing through unit size:
 
 section("8. How the library runs it fast")
 let trainedScores = withoutGradients {
@@ -274,4 +279,7 @@ let scoreRows = (0..<prompt.count).map { Array(trainedScores.values[($0 * prompt
 let readableWeights = NaiveKernels.causalSoftmax(scoreRows).flatMap { $0 }
 let kernelDifference = zip(model.head.lastAttention!.values, readableWeights).map { abs($0 - $1) }.max() ?? 0
 print(String(format: "the kernel's attention against NaiveKernels.causalSoftmax: largest difference %.1e", kernelDifference))
+let trainedScoreVariance = variance(scale(trainedScores, by: Float(headSize).squareRoot()))   // before the 1/sqrt(hs)
+print(String(format: "the trained Head's q . k: variance %.1f before the scale (the fresh Head's: %.1e)", trainedScoreVariance,
+             variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
 

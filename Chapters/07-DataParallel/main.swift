@@ -14,7 +14,7 @@
 //
 // Expected: the all-reduce gives every process the same sum; 2 processes train what 1 process trains, up to
 // the order of float sums (the losses of 200 steps within about 1e-3); at this model's size a step's
-// all-reduce takes a few milliseconds, about a tenth of the step.
+// all-reduce takes one to a few milliseconds, a few percent of the step (it varies from run to run).
 import ArgumentParser
 import ChapterSupport
 import DataParallel
@@ -57,9 +57,10 @@ section("1. What each process holds")
 let (text, tokenizer, dataset) = options.loadChapterData(settings)
 let model = NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed)
 let parameterBytes = model.parameterCount * 4
-print("process \(group.rank) of \(group.size), \(BLAS.threadCount) BLAS thread(s); every process runs this same program")
-print("each holds the whole model: \(model.parameterCount) parameters (\(parameterBytes / 1000) kB), their gradients, "
-      + "and AdamW's two moments: \(4 * parameterBytes / 1000) kB")
+print("process \(group.rank) of \(group.size), \(BLAS.threadCount) BLAS thread(s) (the machine's cores split between "
+      + "its processes); every process runs this same program")
+print("each holds the whole model: \(model.parameterCount) parameters (\(parameterBytes / 1000) kB), and with their "
+      + "gradients and AdamW's two moments \(4 * parameterBytes / 1000) kB in all")
 print("each computes \(settings.batchSize / group.size) of the \(settings.batchSize) sequences of every batch "
       + "(\(text.count) characters of text, \(tokenizer.summary))\n")
 
@@ -88,9 +89,21 @@ print("every process received the same: \(agreed.lowerBound == agreed.upperBound
 // would compute; only the order of the float sums differs. Every process then applies the same AdamW
 // update, and the weights stay identical (a checksum compared across processes at every evaluation
 // checks it). With `accumulationSteps` K, each slice is cut once more into K micro-batches whose gradients
-// add up, each scaled by 1/K: the same step in smaller pieces, for less memory.
+// add up, each scaled by 1/K: the same step in smaller pieces, for less memory. B must split evenly: the
+// Trainer refuses a batch that does not (`nanogpt train` says so in one line). Clipping comes after the
+// average, so every process clips the same gradient.
+//
+// nanoGPT's DDP does it the other way round: each process draws its own batch of B, so the global batch is
+// B × N × K and grows with the processes, and the micro-steps before the last skip the all-reduce
+// (`no_sync`). Here B is the global batch, the same whatever N and K: a run means the same thing on one
+// process or many, which is what lets a checkpoint move between them.
 // show: Sources/Training/ProcessGroup.swift Batch.sequences
 // show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.dataParallelGradient
+//
+// The checksum, at every evaluation: a sum of all the weights, its smallest and largest value across the
+// processes (`range`, an all-reduce with MPI_MIN and MPI_MAX), which must be equal.
+// show: Sources/Training/Trainer.swift Trainer.checkReplicasAgree
+// show: Sources/DataParallel/MPIProcessGroup.swift MPIProcessGroup.range
 //
 // The proof on this model: train it with every process, then let process 0 train the same model alone,
 // from the same seed, on the whole batches, and compare. The two differ only in the rounding of their
@@ -110,9 +123,16 @@ if group.rank == 0 {
     single.trainStep()
     let gap = zip(firstStep.parameters.values.toHost(), single.parameters.values.toHost()).map { abs($0 - $1) }.max() ?? 0
     print(String(format: "after one step, %d processes against 1: weights differ by at most %.1e", group.size, gap))
+    let accumulated = Trainer(model: NanoGPT(model.config, seed: settings.seed), dataset: dataset, hyperparameters: settings,
+                              accumulationSteps: 2)   // one process, the batch in 2 micro-batches
+    accumulated.trainStep()
+    let accumulationGap = zip(accumulated.parameters.values.toHost(), single.parameters.values.toHost()).map { abs($0 - $1) }.max() ?? 0
+    print(String(format: "after one step, 1 process with 2 accumulation steps against 1 without: at most %.1e", accumulationGap))
 }
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings, processes: group)
 exitOnError { try trainer.train() }
+exitOnError { try trainer.checkReplicasAgree() }
+print("every process holds the same weights after \(trainer.step) steps (their checksums agree)")
 let alone: Trainer? = group.rank == 0 ? Trainer(model: NanoGPT(model.config, seed: settings.seed), dataset: dataset,
                                                 hyperparameters: settings) : nil
 if let alone {
@@ -132,8 +152,10 @@ if let alone {
 // A step has three parts: compute (forward and backward on this process's slice), communication (the
 // all-reduce of every gradient) and the update (AdamW, the same on every process). A ring all-reduce, the
 // algorithm MPI and NCCL use for large vectors, sends each process's gradients around the ring in N pieces
-// and moves 2 (N - 1) / N of the gradient's bytes per process, whatever N: the cost grows with the model,
-// not with the number of processes. Timed over 20 steps:
+// and moves 2 (N - 1) / N of the gradient's bytes per process: once the gradient at N = 2, and never twice
+// it, however many processes. So its cost grows with the model, hardly with N (plus a small latency per
+// piece, which grows with N). Timed over 20 steps (the all-reduce's time includes the host copies and any
+// wait for the slower process):
 
 section("4. Where a step's time goes")
 func milliseconds(_ body: () -> Void) -> Double {
@@ -162,7 +184,9 @@ print(String(format: "training tokens/s, all processes together: %.0f", trainer.
 //
 // The program does not change: mpirun starts the processes wherever a hostfile says (`node1 slots=2` per
 // line), and Open MPI picks the transport (shared memory on one machine, TCP or InfiniBand between them;
-// `--mca btl tcp,self` forces TCP, which the tests run). The first process alone prints, logs and saves.
+// `--mca btl tcp,self` forces TCP, which the tests run). Each machine needs the same build and the same
+// text at the same path, and ssh between them without a password. The first process alone prints, logs
+// and saves.
 
 section("5. Across machines")
 print("the same run on two machines of two cores each:")

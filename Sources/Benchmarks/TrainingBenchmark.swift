@@ -16,14 +16,15 @@ extension Bench {
     }
 
     /// A Trainer on random tokens, dropout 0: what every training measurement here runs.
-    static func benchTrainer(_ config: GPTConfig, batch: Int) -> Trainer {
+    static func benchTrainer(_ config: GPTConfig, batch: Int, processes: ProcessGroup? = nil, accumulationSteps: Int = 1) -> Trainer {
         let random = SeededRandom(seed: 3)
         let tokens = (0..<200_000).map { _ in random.integer(below: 65) }
         let settings = Hyperparameters(steps: 1_000_000, batchSize: batch, blockSize: config.blockSize,
                                        embeddingSize: config.embeddingSize, heads: config.headCount,
                                        layers: config.layerCount, learningRate: 1e-3, evalInterval: 1_000_000, evalIters: 1)
         let dataset = try! TokenDataset(tokens: tokens, blockSize: config.blockSize)
-        return Trainer(model: NanoGPT(config, seed: 1), dataset: dataset, hyperparameters: settings)
+        return Trainer(model: NanoGPT(config, seed: 1), dataset: dataset, hyperparameters: settings, processes: processes,
+                       accumulationSteps: accumulationSteps)
     }
 
     /// The three model sizes of the speed comparison with PyTorch.

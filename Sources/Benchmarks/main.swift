@@ -11,8 +11,11 @@
 // 4. Generation at batch 1: full recomputation for every token against the key/value cache (a 4,000-token
 //    stream, so the window slides), and the wait for the first token after a full-block prompt.
 // 5. With --compare-pytorch: the PyTorch reference on the same configs, interleaved with ours.
+// 6. With --data-parallel: the cores used as 1 process x N threads, N processes x 1 thread (Open MPI),
+//    and N processes with 2 accumulation steps, interleaved (DataParallelBenchmark).
 // With --tokenizer-text FILE, only chapter 06's byte-pair tokenizer instead (TokenizerBenchmark.swift).
-// One file each: ProductsBenchmark (1, 2), TrainingBenchmark (3), GenerationBenchmark (4), PyTorchComparison (5).
+// One file each: ProductsBenchmark (1, 2), TrainingBenchmark (3), GenerationBenchmark (4), PyTorchComparison (5),
+// DataParallelBenchmark (6).
 import ArgumentParser
 import ChapterSupport
 import Foundation
@@ -38,6 +41,10 @@ struct Bench: ParsableCommand {
     var compareSteps: Int?
     @Option(help: "With --compare-pytorch: rounds, each ours then PyTorch, one process each.") var compareRounds = 3
     @Option(help: .hidden) var timeSteps = 0   // one config, N steps, one JSON line: what --compare-pytorch runs
+    @Flag(help: "Only time data-parallel layouts of the training step (1 process x N threads, N processes x 1 thread, with and without accumulation), interleaved in --compare-rounds rounds of --compare-steps steps (default 100).")
+    var dataParallel = false
+    @Flag(help: .hidden) var dataParallelWorker = false   // one layout's run: what --data-parallel runs
+    @Option(help: .hidden) var accumulationSteps = 1
     @Option(help: "Time only the byte-pair tokenizer: train on this text and encode all of it, with and without GPT-2's pre-split.")
     var tokenizerText: String?
     @Option(help: "Vocabulary size for --tokenizer-text.") var vocabularySize = 512
@@ -76,6 +83,8 @@ struct Bench: ParsableCommand {
         }
         print()
         if let tokenizerText { return tokenizerBenchmark(file: tokenizerText) }
+        if dataParallelWorker { return runDataParallelWorker() }
+        if dataParallel { return dataParallelComparison() }
         if timeSteps > 0 { return timeSteadySteps() }
         if !modelOnly {
             sgemmTable()
