@@ -41,7 +41,7 @@ extension Bench {
                     results[index].append((object["ms_per_step"] ?? .nan, object["allreduce_ms"] ?? 0, object["bytes"] ?? 0))
                 }
             }
-            print("layout                               ms/step (median)   tokens/s   vs 1 process   all-reduce ms   share   bytes per process")
+            print("layout                                              ms/step (median)   tokens/s   vs 1 process   all-reduce ms   share   bytes per process")
             let baseline = median(results[0].map(\.msPerStep))
             for (layout, rounds) in zip(dataParallelLayouts, results) where !rounds.isEmpty {
                 let ms = median(rounds.map(\.msPerStep)), reduce = median(rounds.map(\.allReduceMs))
@@ -49,7 +49,7 @@ extension Bench {
                     + (layout.accumulation > 1 ? ", \(layout.accumulation) accumulation steps" : "")
                 // A ring all-reduce moves 2 (N - 1) / N of the gradient per process.
                 let moved = layout.processes > 1 ? 2 * Double(layout.processes - 1) / Double(layout.processes) * (rounds[0].bytes) : 0
-                print(label.padding(toLength: 37, withPad: " ", startingAt: 0)
+                print(label.padding(toLength: 52, withPad: " ", startingAt: 0)
                       + String(format: "%9.1f   %12.0f   %10.2fx   %13.2f   %4.1f%%   %.2f MB", ms, Double(batch * Self.trainingConfigs[name]!.config.blockSize) / ms * 1e3,
                                baseline / ms, reduce, 100 * reduce / ms, moved / 1e6))
             }
