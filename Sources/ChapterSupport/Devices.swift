@@ -5,8 +5,10 @@ import TensorCoreOpenCL
 
 public enum Devices {
     /// Makes `device` (else NANOGPT_DEVICE, else the CPU) where every tensor made from now on lives.
-    /// Throws one line when the device cannot be used.
-    public static func select(_ device: Device?) throws {
+    /// With several OpenCL devices, number `index` (modulo their number): process r of a data-parallel run
+    /// passes r. Throws one line when the device cannot be used.
+    public static func select(_ device: Device?, index: Int = 0) throws {
+        OpenCLBackend.preferredDeviceIndex = index
         OpenCLBackend.register()
         try Backends.select(device)
     }

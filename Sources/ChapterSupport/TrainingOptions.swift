@@ -115,9 +115,9 @@ public struct TrainingOptions: ParsableArguments {
 
     /// Applies --threads (all cores when absent) and --device (else $NANOGPT_DEVICE, else the CPU): every
     /// tensor made after this lives on that device. Throws one line when the device cannot be used.
-    public func configureDevice() throws {
+    public func configureDevice(deviceIndex: Int = 0) throws {
         if let threads { BLAS.threadCount = threads }
-        try Devices.select(device)
+        try Devices.select(device, index: deviceIndex)
     }
 }
 

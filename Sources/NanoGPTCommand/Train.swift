@@ -55,7 +55,7 @@ struct Train: ParsableCommand {
         let group = MPIProcessGroup.join()
         let leader = (group?.rank ?? 0) == 0   // the one process that prints and writes files
         func say(_ text: String) { if leader { print(text); fflush(stdout) } }
-        try training.configureDevice()
+        try training.configureDevice(deviceIndex: group?.rank ?? 0)   // with several OpenCL devices, one per process
         if let group, training.threads == nil {   // the cores of this machine, shared by its processes
             BLAS.threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount / group.localSize)
         }

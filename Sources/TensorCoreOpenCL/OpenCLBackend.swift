@@ -19,7 +19,9 @@ public final class OpenCLBackend: Backend {
     public static func register() {
         Backends.register(.opencl) { try OpenCLBackend.shared() }
     }
-    private static let made = Result { try OpenCLBackend(device: OpenCLDevice()) }   // once, on first use
+    private static let made = Result { try OpenCLBackend(device: OpenCLDevice(index: preferredDeviceIndex)) }   // once, on first use
+    /// Which of several devices to take (modulo their number); set before the backend's first use.
+    nonisolated(unsafe) public static var preferredDeviceIndex = 0
 
     init(device: OpenCLDevice) { self.device = device }
 

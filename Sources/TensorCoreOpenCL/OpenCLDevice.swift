@@ -37,8 +37,9 @@ final class OpenCLDevice {
     private var counted = DeviceTraffic()
     var traffic: DeviceTraffic { lock.withLock { counted } }
 
-    /// The first GPU of any platform, else the first device of any kind (PoCL's CPU device).
-    init() throws {
+    /// The GPUs of every platform (else the devices of any kind, PoCL's CPU device): number
+    /// `index` modulo how many there are, so that process r of a data-parallel run takes device r.
+    init(index: Int = 0) throws {
         let library = try OpenCLLibrary.load()
         self.library = library
         var platformCount: UInt32 = 0
@@ -47,16 +48,20 @@ final class OpenCLDevice {
         }
         var platforms = [CLHandle](repeating: nil, count: Int(platformCount))
         _ = library.getPlatformIDs(platformCount, &platforms, nil)
-        func firstDevice(of type: UInt64) -> (CLHandle, CLHandle)? {
-            for platform in platforms {
-                var device: CLHandle = nil, count: UInt32 = 0
-                if library.getDeviceIDs(platform, type, 1, &device, &count) == OpenCLLibrary.success, count > 0 { return (platform, device) }
+        func devices(of type: UInt64) -> [(platform: CLHandle, device: CLHandle)] {
+            platforms.flatMap { platform -> [(CLHandle, CLHandle)] in
+                var count: UInt32 = 0
+                guard library.getDeviceIDs(platform, type, 0, nil, &count) == OpenCLLibrary.success, count > 0 else { return [] }
+                var found = [CLHandle](repeating: nil, count: Int(count))
+                guard library.getDeviceIDs(platform, type, count, &found, nil) == OpenCLLibrary.success else { return [] }
+                return found.map { (platform, $0) }
             }
-            return nil
         }
-        guard let (platform, device) = firstDevice(of: OpenCLLibrary.deviceTypeGPU) ?? firstDevice(of: OpenCLLibrary.deviceTypeAll) else {
+        let gpus = devices(of: OpenCLLibrary.deviceTypeGPU), candidates = gpus.isEmpty ? devices(of: OpenCLLibrary.deviceTypeAll) : gpus
+        guard !candidates.isEmpty else {
             throw OpenCLError("--device opencl: OpenCL has no device (\(OpenCLError.packages))")
         }
+        let (platform, device) = candidates[max(0, index) % candidates.count]
         self.device = device
         func text(_ read: (Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> Int32) -> String {
             var size = 0

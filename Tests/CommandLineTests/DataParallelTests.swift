@@ -1,6 +1,7 @@
 // nanogpt train across processes on Open MPI: the same training as one process (by mpirun directly, by
 // --processes, over TCP, and with gradient accumulation in one process), and what a real trainer must
 // survive: a process killed, SIGTERM, two runs on one folder, impossible splits, no MPI at all.
+import DeviceTesting
 import FileFormats
 import Foundation
 import Testing
@@ -214,5 +215,20 @@ extension DataParallelTests {
         let numbers = line.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .punctuationCharacters)) }
         #expect(numbers.count >= 3 && numbers[1] < 1e-3 && numbers[2] < 1e-2, "\(line)")   // losses; weights relative to their size
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("summary.json").path))
+    }
+
+    /// With --device opencl every process trains on the device (process r on device r, modulo the devices:
+    /// PoCL has one), and the gradients cross through the host: the run ends where the CPU's one-process run
+    /// ends, within the device's own rounding (1e-3, as the device tests allow).
+    @Test(.enabled(if: openCLBackend != nil, "skipped: no OpenCL device (apt-get install pocl-opencl-icd ocl-icd-libopencl1 libclblast1)"))
+    func twoProcessesOnTheDeviceTrainWhatTheCPUTrains() throws {
+        let data = Executables.writePlayText(to: folder)
+        let common = ["--data", data, "--steps", "20", "--eval-interval", "20"] + tiny
+        let cpu = folder.appendingPathComponent("cpu"), device = folder.appendingPathComponent("device")
+        #expect(try Executables.run("nanogpt", ["train", "--out", cpu.path] + common).status == 0)
+        let run = try Executables.run("nanogpt", ["train", "--processes", "2", "--device", "opencl", "--out", device.path] + common)
+        #expect(run.status == 0, "\(run.errors)")
+        let gap = try difference(cpu, device)
+        #expect(gap.losses < 1e-3 && gap.weights < 1e-3, "losses \(gap.losses), weights \(gap.weights)")
     }
 }
