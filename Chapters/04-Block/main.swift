@@ -54,7 +54,7 @@ print("\(settings.table(showing: .all))\n")
 
 // MARK: - 1. FeedForward and the Block, shape by shape
 //
-//   FeedForward (each position alone):  (B, T, C) -> Linear -> (B, T, 4C) -> ReLU -> Linear -> (B, T, C)
+//   FeedForward (each position alone):  (B, T, C) -> Linear -> (B, T, 4C) -> ReLU -> Linear -> (B, T, C) -> dropout
 //   Block (pre-LayerNorm, as in GPT-2):
 //     x = x + MultiHead(LayerNorm(x))      communication
 //     x = x + FeedForward(LayerNorm(x))    computation
@@ -104,7 +104,8 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // (GPT-2's `ln_f`), on purpose: the two stacks differ only in their blocks, so the comparison measures
 // the Block alone. ln_f is there for a reason pre-LayerNorm creates: each Block normalizes what it reads,
 // but adds its output to the residual stream x unnormalized, so x's scale grows with every Block and
-// nothing normalizes it before the vocabulary head. Chapter 05 adds that one LayerNorm.
+// nothing normalizes it before the vocabulary head, whose logits then grow with it: the predictions get
+// sharper from the size of x rather than from what it says. Chapter 05 adds that one LayerNorm.
 
 section("3. Two stacks: with and without residuals and LayerNorm")
 
@@ -204,12 +205,14 @@ let plain = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, se
                                     plainKeeps: command.plainKeeps, random: SeededRandom(seed: settings.seed))
 let plainTrainer = Trainer(model: plain, dataset: dataset, hyperparameters: settings)
 do { try plainTrainer.train() } catch { print("the plain stack failed: \(error)") }   // a finding, not a fatal error
-// The unigram's loss: -sum p(c) ln p(c) over the training text's character frequencies.
-var characterCounts = [Int](repeating: 0, count: tokenizer.vocabularySize)
+// The unigram's loss on the val text: -mean ln p(c) over its characters, p the training text's frequencies
+// (a character the training text lacks counts once, so no probability is 0).
+var characterCounts = [Int](repeating: 1, count: tokenizer.vocabularySize)
 for token in dataset.train { characterCounts[token] += 1 }
-let unigramLoss = -characterCounts.filter { $0 > 0 }.map { Double($0) / Double(dataset.train.count) }.reduce(0) { $0 + $1 * log($1) }
-print(String(format: "\nthe unigram (each character by its frequency, no context): %.4f nats; the plain stack: %.4f",
-             unigramLoss, plainTrainer.evaluations.last?.valLoss ?? .nan))
+let countTotal = Double(characterCounts.reduce(0, +))
+let unigramLoss = -dataset.val.reduce(0.0) { $0 + log(Double(characterCounts[$1]) / countTotal) } / Double(dataset.val.count)
+print(String(format: "\nthe unigram on the val text (each character by its training frequency, no context): %.4f nats; "
+             + "the plain stack: %.4f", unigramLoss, plainTrainer.evaluations.last?.valLoss ?? .nan))
 
 // MARK: - 5. ...then the real Blocks, same settings, same seed, same batches
 //
@@ -264,7 +267,7 @@ exitOnError {
 // where deeper heads can spread further.
 
 section("6. Every head of every layer")
-let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable
+let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
 exitOnError {
     try report.plotAttentionByLayer(model.blocks.map(\.attention.lastAttention), prompt: prompt, tokenizer: tokenizer, what: "the trained Blocks")

@@ -2,10 +2,12 @@
 // ================================================================
 //
 // Everything so far, assembled and scaled up: token + position embedding, dropout, a stack of Blocks, a
-// final LayerNorm and a Linear layer to vocabulary logits. This is the model of Karpathy's gpt.py, at the
-// size nanoGPT trains on a CPU (nanoGPT's own model.py differs in two details: it ties the token
-// embedding to the output layer, and its FeedForward uses GELU where gpt.py and this chapter use ReLU). We
-// train it, then generate two ways: `generate()` returns the whole
+// final LayerNorm and a Linear layer to vocabulary logits. This is the model of Karpathy's gpt.py (with
+// the dropout after the embeddings that nanoGPT's model.py adds, 0 here), at the size nanoGPT trains on a
+// CPU. nanoGPT's model.py also ties the token embedding to the output layer, uses GELU where gpt.py and
+// this chapter use ReLU, packs every head's keys, queries and values into one `c_attn` (as the library's
+// MultiHead does), scales the initial output projections down by 1/sqrt(2 layers), and names its
+// parameters its own way. We train it, then generate two ways: `generate()` returns the whole
 // sequence at the end, `generateStream()` hands over each token the moment it is sampled, and this
 // chapter prints each one at once. Temperature and top-k change how adventurous the sampling is.
 //
@@ -64,10 +66,10 @@ let model = NanoGPT(config, seed: settings.seed)
 // checkpoint writes its rows under these per-head names, `stateDictionary`, every head's key first, then
 // the queries, then the values.) The Swift names of the same things, against gpt.py's:
 //
-//   gpt.py                 here                      gpt.py             here
-//   n_embd, n_head         embeddingSize, heads       n_layer            layers
-//   max_iters              steps                      lm_head, ln_f      languageModelHead, finalNorm
-//   forward() -> logits    logits(...)               (the loss: `crossEntropy`, in the Trainer)
+//   gpt.py                     here                       gpt.py               here
+//   n_embd, n_head, n_layer    embeddingSize, heads, layers   block_size, batch_size   blockSize, batchSize
+//   max_iters                  steps                      lm_head, ln_f         languageModelHead, finalNorm
+//   forward(idx, targets)      logits(...), then crossEntropy(logits, targets) in the Trainer: (logits, loss)
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
 for (name, tensor) in model.stateDictionary.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
 print("  ... \(model.stateDictionary.count - 12) more\n")
@@ -77,7 +79,8 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // MARK: - 3. Training
 //
 // 5,000 steps of 12 x 64 tokens, with a warmup and a cosine decay. Expect the val loss near 1.6 at the end
-// (chapter 04 reached 1.89), and the train loss only a little below it: the model does not overfit yet.
+// (chapter 04 reached 1.87), and the train loss below it by a gap that opens slowly while the val loss is
+// still falling: the model begins to fit its training text, but still learns what carries over.
 
 section("3. Training")
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
@@ -97,8 +100,10 @@ exitOnError { try report.plotLoss(trainer) }
 // step samples one token. Generation never prints: the caller decides, here one character at a time,
 // flushed, so you watch the text appear. Both are chapter 01's one sampling loop, `TokenStream`: each
 // `next()` asks for the logits after the context, samples a token from them, appends it. `generate`
-// collects the stream, asking for the logits the simplest way, gpt.py's: the whole context, cropped to
-// the last blockSize tokens, through the model (`idx[:, -block_size:]`):
+// (chapter 01's, for any model) collects the stream, asking for the logits the simplest way, gpt.py's: the
+// whole context, cropped to the last blockSize tokens, through the model (`idx[:, -block_size:]`). So
+// `generate()` recomputes; NanoGPT's `generateStream()` uses the key/value cache below unless told
+// `.recompute`. The section streams both ways and times them:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter
 //
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,
@@ -137,13 +142,14 @@ exitOnError { try report.plotLoss(trainer) }
 // every token would pay a whole forward pass; refilling from 1 token would be cheap but leave the next
 // tokens almost no context. From T/2, the T/2 tokens after a refill go in one at a time, so a refill
 // comes once every T/2 + 1 tokens, and every window holds at least T/2 tokens, the newest included.
-// Within the block size it samples exactly what recomputation would (a test checks it); past it, the two
-// slide their windows differently.
+// Within the block size it samples exactly what recomputation would (a test checks it:
+// `theKeyValueCacheGivesTheTokensOfFullRecomputationWithinTheBlock`, Tests/ModelTests/ModelTests.swift);
+// past it, the two slide their windows differently.
 // show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
 
 section("4. Generation, whole and streamed")
 let whole = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 60, random: SeededRandom(seed: 7))
-print("generate(), 60 tokens, returned at once:\n---\n\(tokenizer.decode(whole))\n---")
+print("generate(), 60 tokens (temperature 1, every token kept), returned at once:\n---\n\(tokenizer.decode(whole))\n---")
 
 let sampling = SamplingOptions(temperature: command.temperature, topK: command.topK > 0 ? command.topK : nil)
 print("\ngenerateStream(), \(settings.maxNewTokens) tokens, temperature \(command.temperature)"
@@ -152,14 +158,22 @@ var streamed: [Int] = []
 var printable = tokenizer.streamingDecoder()   // holds back half a character until its other bytes arrive (chapter 06)
 let generationStart = Date()
 for token in model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, options: sampling,
-                                  random: SeededRandom(seed: settings.seed, stream: .sampling)) {
+                                  random: SeededRandom(seed: settings.seed, stream: .sampling), mode: .keyValueCache) {
     print(printable.text(after: token), terminator: "")
     fflush(stdout)
     streamed.append(token)
 }
 print(printable.finish(), terminator: "")
 let generationRate = Double(streamed.count) / max(Date().timeIntervalSince(generationStart), 1e-9)
-print(String(format: "\n---\n(%.0f tokens/s)\n", generationRate))
+// The same stream recomputing the whole context for every token, timed the same way (not printed).
+let (recomputed, recomputeRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
+    Array(model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, options: sampling,
+                               random: SeededRandom(seed: settings.seed, stream: .sampling), mode: .recompute))
+}
+let sameUntil = zip(streamed, recomputed).prefix { $0 == $1 }.count
+print(String(format: "\n---\n(%.0f tokens/s with the key/value cache; %.0f tokens/s recomputing the context for every token, "
+             + "%.1f times slower; the two give the same first %d tokens, then slide their windows differently)\n",
+             generationRate, recomputeRate, generationRate / recomputeRate, sameUntil))
 
 // MARK: - 5. Save the model
 //
@@ -175,13 +189,13 @@ print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.w
 
 // MARK: - 6. Every head of every layer, the sample and the summary
 //
-// 16 heads now (4 layers of 4). The page shows the first layer's four on the first 24 characters of the
+// 16 heads, as in chapter 04 (4 layers of 4). The page shows the first layer's four on the first 24 characters of the
 // val text, large enough to read them; the linked full-size figure has every layer on all 32 (one row of
 // panels per layer). In the first layer look for a head that attends to the previous character and one
 // that looks back to the start of the word or line; later layers, in the full figure, reach further back.
 
 section("6. Every head of every layer, the sample and the summary")
-let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 characters keep the labels readable
+let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
 exitOnError {
     try report.plotAttentionByLayer(model.lastAttention, prompt: prompt, tokenizer: tokenizer, what: "the trained model")

@@ -20,28 +20,9 @@ struct DataParallelTests {
 
     /// Runs `mpirun ... -np N nanogpt train ARGUMENTS` and waits for it.
     func mpirun(_ processes: Int, _ options: [String] = [], train arguments: [String]) throws -> ProcessResult {
-        try run(mpirunPath!, ["--allow-run-as-root", "--oversubscribe", "-np", String(processes)] + options
-                + [Executables.executable("nanogpt").path, "train"] + arguments)
-    }
-
-    func run(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let errorData = DataBox()
-        let reader = Thread { errorData.data = errors.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return ProcessResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                             errors: String(decoding: errorData.data, as: UTF8.self))
+        try Executables.run(program: URL(fileURLWithPath: mpirunPath!),
+                            ["--allow-run-as-root", "--oversubscribe", "-np", String(processes)] + options
+                            + [Executables.executable("nanogpt").path, "train"] + arguments)
     }
 
     /// Every evaluation's (step, train loss, val loss) in a run folder's log.jsonl.

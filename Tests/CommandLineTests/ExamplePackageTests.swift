@@ -8,27 +8,12 @@ struct ExamplePackageTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// Runs `swift` with these arguments in `folder`; nil when there is no swift on the PATH.
+    /// Runs `swift` with these arguments; nil when there is no swift on the PATH.
     static func swift(_ arguments: [String]) throws -> ProcessResult? {
         guard let path = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
             .map({ URL(fileURLWithPath: String($0)).appendingPathComponent("swift") })
             .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else { return nil }
-        let process = Process()
-        process.executableURL = path
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let errorData = DataBox()
-        let reader = Thread { errorData.data = errors.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return ProcessResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                             errors: String(decoding: errorData.data, as: UTF8.self))
+        return try Executables.run(program: path, arguments)
     }
 
     @Test func streamTextBuildsAgainstTheLibrariesAndStreamsWhatNanogptGenerates() throws {
@@ -52,15 +37,9 @@ struct ExamplePackageTests {
         #expect(train.status == 0, "\(train.errors)")
         let checkpoint = out.appendingPathComponent("best").path
 
-        let process = Process()
-        process.executableURL = streamText
-        process.arguments = [checkpoint, "ROMEO:"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let streamed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let run = try Executables.run(program: streamText, [checkpoint, "ROMEO:"])
+        let streamed = run.output
+        #expect(run.status == 0, "\(run.errors)")
         #expect(streamed.hasPrefix("ROMEO:") && streamed.count > 100)
         // The example's settings (200 tokens, temperature 0.8, top-k 40, seed 1337) through nanogpt give the same text.
         let tool = try Executables.run("nanogpt", ["generate", "--checkpoint", checkpoint, "--prompt", "ROMEO:",
@@ -69,15 +48,7 @@ struct ExamplePackageTests {
         #expect(tool.status == 0 && tool.output == streamed)
 
         // A missing checkpoint is one line and a non-zero status, from the library's own error.
-        let missing = Process()
-        missing.executableURL = streamText
-        missing.arguments = [folder.appendingPathComponent("nothing-here").path]
-        let errors = Pipe()
-        missing.standardError = errors
-        missing.standardOutput = FileHandle.nullDevice
-        try missing.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        missing.waitUntilExit()
-        #expect(missing.terminationStatus == 1 && message.hasPrefix("StreamText: ") && message.split(separator: "\n").count == 1)
+        let missing = try Executables.run(program: streamText, [folder.appendingPathComponent("nothing-here").path])
+        #expect(missing.status == 1 && missing.errors.hasPrefix("StreamText: ") && missing.errors.split(separator: "\n").count == 1)
     }
 }

@@ -21,11 +21,17 @@ enum Executables {
         return URL(fileURLWithPath: buildFolder).deletingLastPathComponent().appendingPathComponent(name)
     }
 
-    /// Runs an executable to the end; `input`, if given, is its standard input.
+    /// Runs an executable built beside the tests to the end; `input`, if given, is its standard input.
     static func run(_ name: String, _ arguments: [String], input: String? = nil,
                     environment: [String: String] = [:]) throws -> ProcessResult {
+        try run(program: executable(name), arguments, input: input, environment: environment)
+    }
+
+    /// Runs any program (mpirun, swift) to the end, the same way.
+    static func run(program: URL, _ arguments: [String], input: String? = nil,
+                    environment: [String: String] = [:]) throws -> ProcessResult {
         let process = Process()
-        process.executableURL = executable(name)
+        process.executableURL = program
         process.arguments = arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
