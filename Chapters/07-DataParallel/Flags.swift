@@ -8,4 +8,5 @@ struct Chapter07: ChapterCommand {
         commandName: "ch07", abstract: "Chapter 07 · Data parallel: one model trained by several processes over Open MPI.")
     @OptionGroup var training: TrainingOptions
     @Option(help: "Processes to start under mpirun when not started by it already.") var processes = 2
+    @Option(help: .hidden) var timingSteps = 0   // section 5's second job: time this many steps, print one line, stop
 }

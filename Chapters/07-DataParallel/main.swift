@@ -43,6 +43,9 @@ let (command, settings, report) = Chapter07.start(defaults, plots: "07-data-para
 let options = command.training
 // The machine's cores are shared by its processes: --threads (default: all cores) is split between them.
 BLAS.threadCount = max(1, (options.threads ?? ProcessInfo.processInfo.activeProcessorCount) / group.localSize)
+if command.timingSteps > 0 { timeStepsAndStop(command.timingSteps) }   // section 5's second job
+let doneMarker = report.folder.appendingPathComponent(".section-5-done")
+if group.rank == 0 { try? FileManager.default.removeItem(at: doneMarker) }   // before any process can look for it
 print("Chapter 07 · Data parallel\n")
 section("Hyperparameters")
 print("\(settings.table)\n")
@@ -180,7 +183,41 @@ print(String(format: "the gradient: %.2f MB; a ring all-reduce moves 2(N-1)/N of
              bytes / 1e6, ring / 1e6, group.size))
 print(String(format: "training tokens/s, all processes together: %.0f", trainer.tokensPerSecond))
 
-// MARK: - 5. Across machines
+// MARK: - 5. More processes than cores
+//
+// Four processes on two cores. Each step, every process waits in the all-reduce for the slowest, and
+// Open MPI waits by spinning (polling is fastest when a core is free), so a process that waits still takes
+// a core from one that computes. Process 0 starts a second job of 4 processes that times the same step on
+// the same model (the other processes of this job step aside meanwhile, waiting without MPI so the cores
+// stay free); compare its tokens/s with section 4's.
+
+section("5. More processes than cores")
+/// The second job's work: a few warm-up steps, then `steps` timed, and one line from process 0.
+func timeStepsAndStop(_ steps: Int) -> Never {
+    let (_, tokenizer, dataset) = options.loadChapterData(settings)
+    let model = NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed)
+    let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings, processes: group)
+    for _ in 0..<3 { trainer.trainStep() }
+    let start = Date()
+    for _ in 0..<steps { trainer.trainStep() }
+    let seconds = Date().timeIntervalSince(start)
+    print(String(format: "%d processes on %d cores: %.1f ms per step, %.0f tokens/s", group.size,
+                 ProcessInfo.processInfo.activeProcessorCount, 1e3 * seconds / Double(steps),
+                 Double(steps * settings.batchSize * settings.blockSize) / seconds))
+    exit(0)
+}
+if group.rank == 0 {
+    let arguments = Array(CommandLine.arguments.dropFirst()) + ["--timing-steps", "10"]
+    let measured = MPIRun.output(processes: 4, arguments: arguments).split(separator: "\n")
+        .last { $0.contains("processes on") }.map(String.init) ?? "the 4-process job gave no result"
+    print(measured)
+    print(String(format: "(%d processes, section 4: %.0f tokens/s)\n", group.size, trainer.tokensPerSecond))
+    FileManager.default.createFile(atPath: doneMarker.path, contents: nil)
+} else {
+    while !FileManager.default.fileExists(atPath: doneMarker.path) { usleep(20_000) }
+}
+
+// MARK: - 6. Across machines
 //
 // The program does not change: mpirun starts the processes wherever a hostfile says (`node1 slots=2` per
 // line), and Open MPI picks the transport (shared memory on one machine, TCP or InfiniBand between them;
@@ -188,7 +225,7 @@ print(String(format: "training tokens/s, all processes together: %.0f", trainer.
 // text at the same path, and ssh between them without a password. The first process alone prints, logs
 // and saves.
 
-section("5. Across machines")
+section("6. Across machines")
 print("the same run on two machines of two cores each:")
 print("  mpirun --hostfile hosts -np 4 .build/release/ch07 --data /data/tinyshakespeare.txt")
 print("or for your own text: mpirun --hostfile hosts -np 4 .build/release/nanogpt train --data /data/my.txt --out runs/big")

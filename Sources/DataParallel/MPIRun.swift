@@ -68,6 +68,27 @@ public enum MPIRun {
         exit(Forwarding.interrupted != 0 ? 130 : status == 0 ? 0 : max(1, status))
     }
 
+    /// Runs a second job, `mpirun -np N <this program> ARGUMENTS`, from inside a job (chapter 07 does, to show
+    /// more processes than cores), and returns what its first process printed. Open MPI's variables of the
+    /// running job are left out of its environment, or the new processes would think they belong to this job.
+    public static func output(processes: Int, arguments: [String]) -> String {
+        guard let mpirun = executableOnPath("mpirun") else { return "" }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun)
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", String(processes),
+                             URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path] + arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { key, _ in
+            !["OMPI_", "PMIX_", "OPAL_", "ORTE_"].contains { key.hasPrefix($0) }
+        }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return "" }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     public static func executableOnPath(_ name: String) -> String? {
         (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
             .map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -140,6 +140,9 @@ struct DataParallelTests {
         #expect(resumed.output.contains("step \(step + 20): train loss"))
     }
 
+    /// SIGTERM to `--processes 2` (which passes it to mpirun, and mpirun to every process) and to a lone
+    /// process. (A test cannot signal an mpirun it started itself: the test runner blocks SIGTERM, and a
+    /// child inherits the mask; `--processes` unblocks it before starting mpirun, as a shell's would be.)
     @Test func sigtermSavesLikeCtrlC() throws {
         for processes in [2, nil] as [Int?] {
             let out = folder.appendingPathComponent("term-\(processes ?? 1)"), output = Pipe()
