@@ -95,8 +95,9 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //
 // What the kernels compute, as plain code: the forward is chapter 01's row softmax over the visible keys,
 // with zeros for the future; the backward, for y = softmax(x) and the loss's gradient dy, is
-// dx = y * (dy - sum(y * dy)), row by row, and 0 for the future (its y is 0). (From dy_i/dx_j = y_i (1[i = j]
-// - y_j): dx_j = sum over i of dy_i y_i (1[i = j] - y_j) = y_j dy_j - y_j sum(y dy).)
+// dx = y * (dy - sum(y * dy)), row by row, and 0 for the future (its y is 0). (From the softmax's
+// derivative, dy_i/dx_j = y_i (1[i = j] - y_j), so dx_j = sum over i of dy_i y_i (1[i = j] - y_j), which
+// is y_j dy_j - y_j sum(y dy).)
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalSoftmax NaiveKernels.causalSoftmaxBackward
 // (The library's kernels do this eight floats at a time, on rows whose visible length `CausalMask` gives;
 // the last section shows them.)

@@ -55,6 +55,13 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // and chapter 06 use it too. Its forward pass (the `cache` lines are generation's, section 4):
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
 //
+// Dropout, new in the model (0 in this chapter's recipe, `--dropout 0.2` turns it on): while training,
+// each activation is zeroed with probability p and the rest scaled by 1/(1 - p), so the expected value
+// stays the same; at evaluation and generation it does nothing. Each mask comes from a counter-based
+// generator (Philox), the same on every device:
+// show: Sources/Layers/Dropout.swift Dropout
+// show: Sources/TensorCore/Ops/Elementwise.swift dropout
+//
 // Its shape, from the settings: one initializer turns the knobs above into the model's sizes.
 // show: Sources/NanoGPT/NanoGPT.swift GPTConfig.init(_:vocabularySize:)
 
@@ -66,10 +73,10 @@ let model = NanoGPT(config, seed: settings.seed)
 // checkpoint writes its rows under these per-head names, `stateDictionary`, every head's key first, then
 // the queries, then the values.) The Swift names of the same things, against gpt.py's:
 //
-//   gpt.py                     here                       gpt.py               here
-//   n_embd, n_head, n_layer    embeddingSize, heads, layers   block_size, batch_size   blockSize, batchSize
-//   max_iters                  steps                      lm_head, ln_f         languageModelHead, finalNorm
-//   forward(idx, targets)      logits(...), then crossEntropy(logits, targets) in the Trainer: (logits, loss)
+//   n_embd -> embeddingSize          n_head -> heads              n_layer -> layers
+//   block_size -> blockSize          batch_size -> batchSize      max_iters -> steps
+//   lm_head -> languageModelHead     ln_f -> finalNorm
+//   forward(idx, targets) -> (logits, loss): here logits(...), then crossEntropy(logits, targets) in the Trainer
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
 for (name, tensor) in model.stateDictionary.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
 print("  ... \(model.stateDictionary.count - 12) more\n")
@@ -78,7 +85,11 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 
 // MARK: - 3. Training
 //
-// 5,000 steps of 12 x 64 tokens, with a warmup and a cosine decay. Expect the val loss near 1.6 at the end
+// 5,000 steps of 12 x 64 tokens, with a warmup and a cosine decay (chapter 01's schedule), the global
+// gradient norm clipped at 1, and AdamW's weight decay on matrices only. The Trainer's step, which does it:
+// show: Sources/Training/Trainer.swift Trainer.trainStep
+//
+// Expect the val loss near 1.6 at the end
 // (chapter 04 reached 1.87), and the train loss below it by a gap that opens slowly while the val loss is
 // still falling: the model begins to fit its training text, but still learns what carries over.
 
@@ -128,7 +139,9 @@ exitOnError { try report.plotLoss(trainer) }
 // show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.callAsFunction
 //
 // The attention over the cache lets query i of the n new positions see every cached position up to its
-// own: the causal mask shifted by the count already cached.
+// own: the causal mask shifted by the count already cached. (attentionWeights and weightedSum are the
+// kernels behind training's softmaxOfProducts and causalMatmul: the masked softmax(q K^T * scale), then
+// its product with V.)
 // show: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
 //
 // `generateStream` picks the method:
@@ -142,9 +155,9 @@ exitOnError { try report.plotLoss(trainer) }
 // every token would pay a whole forward pass; refilling from 1 token would be cheap but leave the next
 // tokens almost no context. From T/2, the T/2 tokens after a refill go in one at a time, so a refill
 // comes once every T/2 + 1 tokens, and every window holds at least T/2 tokens, the newest included.
-// Within the block size it samples exactly what recomputation would (a test checks it:
+// Within the block size (64 new tokens here) it samples exactly what recomputation would (a test checks it:
 // `theKeyValueCacheGivesTheTokensOfFullRecomputationWithinTheBlock`, Tests/ModelTests/ModelTests.swift);
-// past it, the two slide their windows differently.
+// past it, the two slide their windows differently, though they may go on agreeing by chance for a while.
 // show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
 
 section("4. Generation, whole and streamed")

@@ -62,7 +62,7 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 // and PreSplit.swift's GPT2Scanner is that expression as a scanner, one rule per line (a test checks it
 // against the expression on random Unicode; the section prints an example):
-// show: Sources/TextData/PreSplit.swift PreSplit
+// show: Sources/TextData/PreSplit.swift PreSplit GPT2Scanner
 //
 // The plain version rescans the whole text for every merge: the section times both on 20,000 characters,
 // where the plain one is already about 20 times slower, and the gap grows with the text. The library's keeps each
@@ -132,6 +132,7 @@ print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
 // alone, which the merges were not learned from and so compresses a little less. Section 5's bits per
 // character use the second:
 // show: Sources/TextData/TokenDataset.swift TokenDataset.charactersPerToken
+// show: Sources/TextData/TokenDataset.swift TokenDataset.init
 //
 // (The character vocabulary is built from the whole text, as in chapter 01 and gpt.py: a list of the
 // characters that occur learns nothing else from the text, and the validation text could not be encoded
@@ -141,7 +142,9 @@ section("2. What the model sees")
 let tokenizer = Tokenizer.bytePairs(bytePairs)
 let characters = Tokenizer.characters(CharacterTokenizer(training: text))
 exitOnError { try settings.checkFitsInMemory(vocabularySize: tokenizer.vocabularySize) }   // the larger vocabulary of the two
-// Both models' data, cut from the same text (TokenDataset cuts the text 90/10 first, then encodes each part).
+// Both models' data, cut from the same text: TokenDataset cuts the text 90/10 first, then encodes each part,
+// and counts each part's characters (Unicode scalars) for the bits per character (its initializer is
+// shown above).
 let characterData = exitOnError { try TokenDataset(text: text, tokenizer: characters, blockSize: settings.blockSize) }
 let tokenData = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
 let encodeStart = Date()
@@ -217,7 +220,8 @@ exitOnError {
 // validation text: token loss / characters per token / ln 2. Expect the byte pairs to win by a few
 // percent: about 2.22 bits per character against 2.32.
 //
-// What is held equal: the model, the steps, and B × T tokens per step, so the same compute. What is not:
+// What is held equal: the model's shape, the steps, and B × T tokens per step. What is not: the byte pairs'
+// embedding and output layer have 512 rows instead of 65 (more parameters, more time: the table), and
 // a token is about two characters, so per step the byte-pair model reads about twice the text, sees about
 // twice as far back in characters (126 against 64), and goes over the training text about twice as often.
 // That is the point of tokens, and also why the comparison is of whole recipes, not of tokenizers alone.
