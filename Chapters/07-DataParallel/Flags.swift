@@ -9,4 +9,8 @@ struct Chapter07: ChapterCommand {
     @OptionGroup var training: TrainingOptions
     @Option(help: "Processes to start under mpirun when not started by it already.") var processes = 2
     @Option(help: .hidden) var timingSteps = 0   // section 5's second job: time this many steps, print one line, stop
+
+    func validate() throws {
+        guard (1...64).contains(processes) else { throw ValidationError("--processes must be in 1...64, got \(processes)") }
+    }
 }

@@ -34,7 +34,7 @@ extension Bench {
                                   "--time-steps", String(steps), "--accumulation-steps", String(layout.accumulation)]
                     let command = layout.processes == 1 ? worker
                         : [mpirun, "--allow-run-as-root", "--oversubscribe", "-np", String(layout.processes)] + worker
-                    guard let line = Self.runCapturing(command).split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+                    guard let line = MPIRun.output(of: command).split(separator: "\n").last(where: { $0.hasPrefix("{") }),
                           let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double] else {
                         print("  a run of \(command.joined(separator: " ")) gave no result"); continue
                     }
@@ -69,18 +69,5 @@ extension Bench {
         if (group?.rank ?? 0) == 0 {
             print("{\"ms_per_step\": \(stepTime * 1e3), \"allreduce_ms\": \(reduceTime * 1e3), \"bytes\": \(Double(trainer.parameters.count * 4))}")
         }
-    }
-
-    static func runCapturing(_ command: [String]) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "" }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }

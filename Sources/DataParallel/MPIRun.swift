@@ -73,10 +73,17 @@ public enum MPIRun {
     /// running job are left out of its environment, or the new processes would think they belong to this job.
     public static func output(processes: Int, arguments: [String]) -> String {
         guard let mpirun = executableOnPath("mpirun") else { return "" }
+        return output(of: [mpirun, "--allow-run-as-root", "--oversubscribe", "-np", String(processes),
+                           URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path] + arguments)
+    }
+
+    /// Runs `command` (a program's path, then its arguments) to the end and returns its standard output.
+    /// Open MPI's variables of a running job are left out of its environment, so that an mpirun it starts
+    /// is a job of its own.
+    public static func output(of command: [String]) -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: mpirun)
-        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", String(processes),
-                             URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !["OMPI_", "PMIX_", "OPAL_", "ORTE_"].contains { key.hasPrefix($0) }
         }

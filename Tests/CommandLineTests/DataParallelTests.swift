@@ -182,6 +182,8 @@ struct DataParallelTests {
         let accumulation = try Executables.run("nanogpt", ["train", "--data", data, "--accumulation-steps", "3",
                                                            "--out", folder.appendingPathComponent("acc").path] + tiny)
         #expect(accumulation.status == 1 && accumulation.errors.contains("does not split into 1 process(es) × 3 micro-batch(es)"))
+        let noProcesses = try Executables.run("ch07", ["--quick", "--processes", "0"])
+        #expect(noProcesses.status != 0 && noProcesses.errors.hasPrefix("error: --processes must be in 1...64, got 0"))
     }
 }
 
