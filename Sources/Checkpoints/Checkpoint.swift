@@ -117,7 +117,7 @@ public enum Checkpoint {
         }
     }
 
-    /// Reads {"vocabularySize": .., "blockSize": .., "embeddingSize": .., "headCount": .., "layerCount": ..,
+    /// Reads {"vocabularySize": .., "blockSize": .., "embeddingSize": .., "heads": .., "layers": ..,
     /// "characters": ["\n", " ", ...]} and turns it into the metadata our own files carry.
     static func foreignDescription(_ url: URL) throws -> [String: String] {
         guard let data = FileManager.default.contents(atPath: url.path) else { throw CheckpointError("cannot read \(url.path)") }
@@ -131,7 +131,7 @@ public enum Checkpoint {
             config = try JSONValue.decode(GPTConfig.self, from: text)
         } catch let error as JSONError {
             throw CheckpointError("\(url.lastPathComponent): \(error.description) (it needs vocabularySize, blockSize, "
-                                  + "embeddingSize, headCount, layerCount and characters)")
+                                  + "embeddingSize, heads, layers and characters)")
         }
         let encoder = JSONEncoder()
         return ["format_version": String(formatVersion),
@@ -154,8 +154,8 @@ public enum Checkpoint {
         if matched != tensors.count {
             let expected = Set(config.parameterShapes.map(\.0))
             let extra = tensors.keys.sorted().first { !expected.contains($0) } ?? "?"
-            throw CheckpointError("unexpected tensor \(extra.debugDescription) (not part of a \(config.layerCount)-layer, "
-                                  + "\(config.headCount)-head NanoGPT)")
+            throw CheckpointError("unexpected tensor \(extra.debugDescription) (not part of a \(config.layers)-layer, "
+                                  + "\(config.heads)-head NanoGPT)")
         }
     }
 

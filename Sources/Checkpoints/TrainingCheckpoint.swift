@@ -128,8 +128,8 @@ public enum TrainingCheckpoint {
         let config = checkpoint.model.config
         for (field, saved, model) in [("blockSize", hyperparameters.blockSize, config.blockSize),
                                       ("embeddingSize", hyperparameters.embeddingSize, config.embeddingSize),
-                                      ("heads", hyperparameters.heads, config.headCount),
-                                      ("layers", hyperparameters.layers, config.layerCount)] where saved != model {
+                                      ("heads", hyperparameters.heads, config.heads),
+                                      ("layers", hyperparameters.layers, config.layers)] where saved != model {
             throw fail(modelFile, "hyperparameters.\(field) is \(saved) but the saved model's config says \(model)")
         }
         guard hyperparameters.dropout == config.dropout else {

@@ -240,7 +240,7 @@ extension JSONValue {
         }
     }
 
-    /// "headCount: missing", "batchSize: expected Int" and so on.
+    /// "heads: missing", "batchSize: expected Int" and so on.
     static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context, _ last: CodingKey? = nil) -> String {
             let keys = (context.codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map(String.init) ?? $0.stringValue }

@@ -122,7 +122,7 @@ extension FuzzTargets {
         func modelFile(_ tokenizer: Tokenizer, layers: Int) throws -> Data {
             let size = tokenizer.vocabularySize > 100 ? 2 : 4
             let model = NanoGPT(GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 2, embeddingSize: size,
-                                          headCount: size / 2, layerCount: layers), seed: 1)
+                                          heads: size / 2, layers: layers), seed: 1)
             let place = folder.appendingPathComponent("model-\(tokenizer.kind)-\(layers)")
             try Checkpoint.save(model, tokenizer: tokenizer, step: 0, to: place)
             return try Data(contentsOf: place.appendingPathComponent(Checkpoint.weightsFile))
@@ -138,7 +138,7 @@ extension FuzzTargets {
         case "checkpoint":
             // A whole saved run: the model file and its optimizer file, after two training steps.
             let model = NanoGPT(GPTConfig(vocabularySize: characters.vocabularySize, blockSize: 2, embeddingSize: 4,
-                                          headCount: 2, layerCount: 1), seed: 2)
+                                          heads: 2, layers: 1), seed: 2)
             let settings = Hyperparameters(steps: 4, batchSize: 2, blockSize: 2, embeddingSize: 4, heads: 2, layers: 1,
                                            learningRate: 1e-3, evalInterval: 2, evalIters: 1)
             let trainer = Trainer(model: model, dataset: try TokenDataset(text: text, tokenizer: characters, blockSize: 2),

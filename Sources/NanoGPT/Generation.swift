@@ -15,8 +15,8 @@ public enum GenerationMode: Sendable {
 extension KeyValueCache {
     /// An empty cache for a model of this shape: blockSize positions, B × nh rows per layer.
     public convenience init(_ config: GPTConfig, batchSize: Int = 1) {
-        self.init(layers: config.layerCount, rows: batchSize * config.headCount, capacity: config.blockSize,
-                  headSize: config.embeddingSize / config.headCount)
+        self.init(layers: config.layers, rows: batchSize * config.heads, capacity: config.blockSize,
+                  headSize: config.embeddingSize / config.heads)
     }
 }
 

@@ -11,24 +11,23 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public var vocabularySize: Int   // V
     public var blockSize: Int        // T at most
     public var embeddingSize: Int    // C
-    public var headCount: Int        // heads per block; head size = C / headCount
-    public var layerCount: Int       // Blocks
+    public var heads: Int            // attention heads per block; head size = C / heads
+    public var layers: Int           // Blocks
     public var dropout: Float
 
-    public init(vocabularySize: Int, blockSize: Int, embeddingSize: Int, headCount: Int, layerCount: Int,
-                dropout: Float = 0) {
+    public init(vocabularySize: Int, blockSize: Int, embeddingSize: Int, heads: Int, layers: Int, dropout: Float = 0) {
         self.vocabularySize = vocabularySize; self.blockSize = blockSize; self.embeddingSize = embeddingSize
-        self.headCount = headCount; self.layerCount = layerCount; self.dropout = dropout
+        self.heads = heads; self.layers = layers; self.dropout = dropout
     }
 
     /// The model a run's settings describe: its sizes from the settings, its vocabulary from the tokenizer.
-    /// The one place where a chapter's knobs (`heads`, `layers`) become the model's shape.
+    /// The one place where a chapter's knobs become the model's shape (they share their names).
     public init(_ settings: Hyperparameters, vocabularySize: Int) {
         self.init(vocabularySize: vocabularySize, blockSize: settings.blockSize, embeddingSize: settings.embeddingSize,
-                  headCount: settings.heads, layerCount: settings.layers, dropout: settings.dropout)
+                  heads: settings.heads, layers: settings.layers, dropout: settings.dropout)
     }
 
-    /// A size that cannot describe a model, named by its field (`headCount`).
+    /// A size that cannot describe a model, named by its field (`heads`).
     public struct Invalid: Error, CustomStringConvertible, Equatable {
         public let field: String, problem: String
         public var description: String { "\(field) \(problem)" }
@@ -43,41 +42,52 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         func limit(_ field: String) -> Int { Hyperparameters.limits.first { $0.field == field }!.limit }
         let sizes = [("vocabularySize", vocabularySize, Self.vocabularyLimit), ("blockSize", blockSize, limit("blockSize")),
-                     ("embeddingSize", embeddingSize, limit("embeddingSize")), ("headCount", headCount, limit("heads")),
-                     ("layerCount", layerCount, limit("layers"))]
+                     ("embeddingSize", embeddingSize, limit("embeddingSize")), ("heads", heads, limit("heads")),
+                     ("layers", layers, limit("layers"))]
         for (name, value, limit) in sizes {
             guard value > 0 else { throw Invalid(field: name, problem: "must be positive, got \(value)") }
             guard value <= limit else { throw Invalid(field: name, problem: "is \(value), above the limit of \(limit)") }
         }
-        guard embeddingSize % headCount == 0 else {
-            throw Invalid(field: "embeddingSize", problem: "\(embeddingSize) is not divisible by headCount \(headCount)")
+        guard embeddingSize % heads == 0 else {
+            throw Invalid(field: "embeddingSize", problem: "\(embeddingSize) is not divisible by heads \(heads)")
         }
         guard dropout >= 0, dropout < 1 else { throw Invalid(field: "dropout", problem: "must be in [0, 1), got \(dropout)") }
     }
 
-    enum CodingKeys: String, CodingKey { case vocabularySize, blockSize, embeddingSize, headCount, layerCount, dropout }
+    /// Saved as {"vocabularySize", "blockSize", "embeddingSize", "heads", "layers", "dropout"}. Files written
+    /// before the knobs and the config shared their names say "headCount" and "layerCount"; both spellings load.
+    enum CodingKeys: String, CodingKey { case vocabularySize, blockSize, embeddingSize, heads, layers, dropout, headCount, layerCount }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        func either(_ key: CodingKeys, _ older: CodingKeys) throws -> Int {
+            try c.decodeIfPresent(Int.self, forKey: key) ?? c.decode(Int.self, forKey: c.contains(older) ? older : key)
+        }
         self.init(vocabularySize: try c.decode(Int.self, forKey: .vocabularySize), blockSize: try c.decode(Int.self, forKey: .blockSize),
-                  embeddingSize: try c.decode(Int.self, forKey: .embeddingSize), headCount: try c.decode(Int.self, forKey: .headCount),
-                  layerCount: try c.decode(Int.self, forKey: .layerCount),
+                  embeddingSize: try c.decode(Int.self, forKey: .embeddingSize),
+                  heads: try either(.heads, .headCount), layers: try either(.layers, .layerCount),
                   dropout: try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0)   // optional: 0 at inference anyway
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(vocabularySize, forKey: .vocabularySize); try c.encode(blockSize, forKey: .blockSize)
+        try c.encode(embeddingSize, forKey: .embeddingSize); try c.encode(heads, forKey: .heads)
+        try c.encode(layers, forKey: .layers); try c.encode(dropout, forKey: .dropout)
     }
 
     /// The name and shape of every parameter of a model with this config, in the order of
     /// `NanoGPT.stateDictionary` (PyTorch's per-head names), produced lazily (a corrupt config with a billion layers costs nothing
     /// until someone iterates that far).
     public var parameterShapes: some Sequence<(String, [Int])> {
-        let (v, t, c, hs) = (vocabularySize, blockSize, embeddingSize, embeddingSize / max(1, headCount))
+        let (v, t, c, hs) = (vocabularySize, blockSize, embeddingSize, embeddingSize / max(1, heads))
         let head: [(String, [Int])] = [("token_embedding_table.weight", [v, c]), ("position_embedding_table.weight", [t, c])]
         let tail: [(String, [Int])] = [("ln_f.weight", [c]), ("ln_f.bias", [c]), ("lm_head.weight", [v, c]), ("lm_head.bias", [v])]
-        let blocks = (0..<layerCount).lazy.flatMap { layer -> [(String, [Int])] in
+        let blocks = (0..<layers).lazy.flatMap { layer -> [(String, [Int])] in
             let prefix = "blocks.\(layer)"
             // All heads' keys, then queries, then values: the rows of MultiHead's packed matrix.
-            let heads = ["key", "query", "value"].flatMap { projection in
-                (0..<headCount).map { h in ("\(prefix).sa.heads.\(h).\(projection).weight", [hs, c]) }
+            let attention = ["key", "query", "value"].flatMap { projection in
+                (0..<heads).map { h in ("\(prefix).sa.heads.\(h).\(projection).weight", [hs, c]) }
             }
-            return heads + [("\(prefix).sa.proj.weight", [c, c]), ("\(prefix).sa.proj.bias", [c]),
+            return attention + [("\(prefix).sa.proj.weight", [c, c]), ("\(prefix).sa.proj.bias", [c]),
                             ("\(prefix).ffwd.net.0.weight", [4 * c, c]), ("\(prefix).ffwd.net.0.bias", [4 * c]),
                             ("\(prefix).ffwd.net.2.weight", [c, 4 * c]), ("\(prefix).ffwd.net.2.bias", [c]),
                             ("\(prefix).ln1.weight", [c]), ("\(prefix).ln1.bias", [c]),
@@ -113,8 +123,8 @@ public final class NanoGPT: LanguageModel, Module {
         self.dropout = dropout
         embedding = TokenAndPositionEmbedding(vocabularySize: config.vocabularySize, blockSize: config.blockSize,
                                               embeddingSize: config.embeddingSize, random: random)
-        blocks = (0..<config.layerCount).map { _ in
-            Block(embeddingSize: config.embeddingSize, headCount: config.headCount, dropout: dropout, random: random)
+        blocks = (0..<config.layers).map { _ in
+            Block(embeddingSize: config.embeddingSize, headCount: config.heads, dropout: dropout, random: random)
         }
         finalNorm = LayerNorm(config.embeddingSize)
         languageModelHead = Linear(config.embeddingSize, config.vocabularySize, random: random)
@@ -152,7 +162,7 @@ public final class NanoGPT: LanguageModel, Module {
     public var stateDictionary: [(String, Tensor)] {
         embedding.namedParameters
             + blocks.enumerated().flatMap { layer, block in
-                let packed = MultiHead.perHeadViews(of: block.attention.keyQueryValue, headCount: config.headCount)
+                let packed = MultiHead.perHeadViews(of: block.attention.keyQueryValue, headCount: config.heads)
                 return packed.map { ("blocks.\(layer).sa.\($0.0)", $0.1) }
                     + block.parameters(prefixedWith: "blocks.\(layer)").filter { !$0.0.hasSuffix(".sa.key_query_value.weight") }
             }

@@ -16,7 +16,7 @@ struct Generate: ParsableCommand {
             (runs/nanogpt/latest) or a .safetensors file. A file
             written elsewhere (e.g. by PyTorch, with the same tensor names) needs its config and vocabulary:
             --config FILE.json, or config.json beside it, holding {"vocabularySize", "blockSize",
-            "embeddingSize", "headCount", "layerCount", "characters": ["\\n", " ", ...]}. Checkpoints trained with --tokenizer bpe carry their merges.
+            "embeddingSize", "heads", "layers", "characters": ["\\n", " ", ...]}. Checkpoints trained with --tokenizer bpe carry their merges.
             Without --prompt, the prompt is asked for on a terminal, or read from standard input.
             """)
 

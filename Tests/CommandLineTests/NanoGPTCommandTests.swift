@@ -300,7 +300,7 @@ struct NanoGPTCommandTests {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("ModelTests/Fixtures/weights.safetensors")
         let config = folder.appendingPathComponent("torch-config.json")
-        try #"{"vocabularySize": 11, "blockSize": 8, "embeddingSize": 16, "headCount": 4, "layerCount": 2, "#
+        try #"{"vocabularySize": 11, "blockSize": 8, "embeddingSize": 16, "heads": 4, "layers": 2, "#
             .appending(#""characters": ["\n", " ", "a", "b", "c", "d", "e", "f", "g", "h", "i"]}"#)
             .write(to: config, atomically: true, encoding: .utf8)
         let run = try generate(["--checkpoint", fixture.path, "--config", config.path, "--prompt", "abc",
@@ -442,7 +442,7 @@ struct NanoGPTCommandTests {
         try refuse("shape.safetensors", withHeader {
             $0.replacingOccurrences(of: #"\"embeddingSize\":16"#, with: #"\"embeddingSize\":32"#)
         }, "has shape")
-        try refuse("heads.safetensors", withHeader { $0.replacingOccurrences(of: #"\"headCount\":2"#, with: #"\"headCount\":3"#) },
+        try refuse("heads.safetensors", withHeader { $0.replacingOccurrences(of: #"\"heads\":2"#, with: #"\"heads\":3"#) },
                    "not divisible")
     }
 }

@@ -10,7 +10,7 @@ struct CheckpointFuzzTests {
     @Test func thousandsOfCorruptionsNeverCrash() throws {
         let tokenizer = Tokenizer.characters(CharacterTokenizer(training: "abc defg\n"))
         let model = NanoGPT(GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 4, embeddingSize: 8,
-                                      headCount: 2, layerCount: 1), seed: 3)
+                                      heads: 2, layers: 1), seed: 3)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-\(UUID().uuidString)")
         try Checkpoint.save(model, tokenizer: tokenizer, step: 1, to: folder)
         let good = try Data(contentsOf: folder.appendingPathComponent(Checkpoint.weightsFile))
@@ -21,8 +21,8 @@ struct CheckpointFuzzTests {
         var loaded = 0, refused = 0, overflowsRefused = 0
         // Header edits that keep the JSON readable but change what it says.
         let edits: [(String, String)] = [("\"F32\"", "\"F64\""), ("[8]", "[9]"), ("[8]", "[-8]"), ("\"shape\"", "\"shapes\""),
-                                         ("data_offsets", "data_offset"), ("\\\"layerCount\\\":1", "\\\"layerCount\\\":99999999999"),
-                                         ("\\\"blockSize\\\":4", "\\\"blockSize\\\":0"), ("\\\"headCount\\\":2", "\\\"headCount\\\":0"),
+                                         ("data_offsets", "data_offset"), ("\\\"layers\\\":1", "\\\"layers\\\":99999999999"),
+                                         ("\\\"blockSize\\\":4", "\\\"blockSize\\\":0"), ("\\\"heads\\\":2", "\\\"heads\\\":0"),
                                          ("\\\"vocabularySize\\\":", "\\\"vocabularySize\\\":1"), ("\\\"char\\\"", "\\\"bpe\\\""),
                                          ("\"1\"", "\"2\""), (":[0,", ":[4,"), ("\\\"a\\\"", "\\\"ab\\\""), ("\\\"a\\\"", "\\\"b\\\""),
                                          // Sizes that overflow: 2^62 + 1 floats (x 4 bytes wraps to 4), Int.max, past Int.

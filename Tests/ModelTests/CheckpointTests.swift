@@ -12,7 +12,7 @@ struct CheckpointTests {
     /// A NanoGPT packs its parameters once; a Trainer adopts that arena (no second copy), and a loaded
     /// model's weights are the file's.
     @Test func aTrainerAdoptsTheModelsOwnArena() throws {
-        let model = NanoGPT(GPTConfig(vocabularySize: 5, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1), seed: 3)
+        let model = NanoGPT(GPTConfig(vocabularySize: 5, blockSize: 4, embeddingSize: 8, heads: 2, layers: 1), seed: 3)
         let dataset = try TokenDataset(tokens: (0..<200).map { $0 % 5 }, blockSize: 4)
         let settings = Hyperparameters(steps: 1, batchSize: 2, blockSize: 4, embeddingSize: 8, heads: 2, layers: 1,
                                        learningRate: 1e-3, evalInterval: 1, evalIters: 1)
@@ -29,7 +29,7 @@ struct CheckpointTests {
 
     @Test func aSavedModelLoadsBackIdentically() throws {
         let tokenizer = Tokenizer.characters(CharacterTokenizer(training: "hello, world\n"))
-        let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 8, embeddingSize: 8, headCount: 2, layerCount: 2)
+        let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 8, embeddingSize: 8, heads: 2, layers: 2)
         let model = NanoGPT(config, seed: 42)
         try Checkpoint.save(model, tokenizer: tokenizer, step: 123, to: folder)
         let checkpoint = try Checkpoint.load(from: folder)
@@ -43,10 +43,24 @@ struct CheckpointTests {
                 == loaded.logits(ids, batchSize: 1, length: 5, training: false).values)
     }
 
+    /// The config is saved with the settings' names ("heads", "layers"); files that spell them "headCount"
+    /// and "layerCount" still load, and a config with neither names the missing field.
+    @Test func aConfigLoadsUnderEitherSpellingOfItsSizes() throws {
+        let config = GPTConfig(vocabularySize: 7, blockSize: 8, embeddingSize: 12, heads: 3, layers: 2, dropout: 0.1)
+        let saved = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        #expect(saved.contains(#""heads":3"#) && saved.contains(#""layers":2"#) && !saved.contains("Count"))
+        let older = #"{"vocabularySize":7,"blockSize":8,"embeddingSize":12,"headCount":3,"layerCount":2,"dropout":0.1}"#
+        #expect(try JSONValue.decode(GPTConfig.self, from: older) == config)
+        #expect(try JSONValue.decode(GPTConfig.self, from: saved) == config)
+        let neither = #"{"vocabularySize":7,"blockSize":8,"embeddingSize":12,"layers":2}"#
+        #expect(throws: JSONError.self) { try JSONValue.decode(GPTConfig.self, from: neither) }
+        do { _ = try JSONValue.decode(GPTConfig.self, from: neither) } catch { #expect("\(error)".contains("heads")) }
+    }
+
     @Test func aBytePairCheckpointCarriesItsMerges() throws {
         let text = String(repeating: "the theme of the thesis, then the end. ", count: 10) + "café 🙂"
         let tokenizer = Tokenizer.bytePairs(try BytePairTokenizer.train(on: text, vocabularySize: 280, preSplit: .gpt2))
-        let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 8, embeddingSize: 8, headCount: 2, layerCount: 1)
+        let config = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 8, embeddingSize: 8, heads: 2, layers: 1)
         try Checkpoint.save(NanoGPT(config, seed: 1), tokenizer: tokenizer, step: 5, to: folder)
         let checkpoint = try Checkpoint.load(from: folder)
         #expect(checkpoint.tokenizer == tokenizer)
@@ -116,7 +130,7 @@ struct CheckpointTests {
     }
 
     @Test func checkpointsThatContradictTheirConfigAreRefused() throws {
-        let config = GPTConfig(vocabularySize: 6, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1)
+        let config = GPTConfig(vocabularySize: 6, blockSize: 4, embeddingSize: 8, heads: 2, layers: 1)
         let model = NanoGPT(config, seed: 1)
         func save(_ tensors: [(String, Tensor)], config: GPTConfig, version: String = "1") throws -> URL {
             let target = folder.appendingPathComponent(UUID().uuidString)
@@ -136,16 +150,16 @@ struct CheckpointTests {
         let extra = model.stateDictionary + [("blocks.9.ln1.bias", Tensor.zeros([8]))]
         #expect(message(try save(extra, config: config)).contains("blocks.9.ln1.bias"))
         var wrongHeads = config
-        wrongHeads.headCount = 4   // same total size, different per-head shapes
+        wrongHeads.heads = 4   // same total size, different per-head shapes
         // Four heads of 2 instead of two heads of 4: the per-head tensors no longer match.
         let wrongHeadsMessage = message(try save(model.stateDictionary, config: wrongHeads))
         #expect(wrongHeadsMessage.contains("blocks.0.sa.heads.0.key.weight has shape [4, 8] but the config needs [2, 8]"))
         var indivisible = config
-        indivisible.headCount = 3
+        indivisible.heads = 3
         #expect(message(try save(model.stateDictionary, config: indivisible)).contains("not divisible"))
         var huge = config
-        huge.layerCount = 1_000_000_000
-        #expect(message(try save(model.stateDictionary, config: huge)).contains("layerCount is 1000000000, above the limit of 1024"))
+        huge.layers = 1_000_000_000
+        #expect(message(try save(model.stateDictionary, config: huge)).contains("layers is 1000000000, above the limit of 1024"))
         #expect(message(folder.appendingPathComponent("nowhere")).contains("checkpoint not found"))
     }
 }

@@ -15,7 +15,7 @@ import Training
 @Suite("The OpenCL device against the CPU, whole models", .enabled(if: openCLBackend != nil, Comment(rawValue: openCLSkipped)))
 struct DeviceAgreementTests {
     let device = openCLBackend!
-    let config = GPTConfig(vocabularySize: 11, blockSize: 70, embeddingSize: 24, headCount: 3, layerCount: 2, dropout: 0.1)
+    let config = GPTConfig(vocabularySize: 11, blockSize: 70, embeddingSize: 24, heads: 3, layers: 2, dropout: 0.1)
 
     /// The losses of `steps` training steps of a NanoGPT made from the same seed, with dropout and gradient
     /// clipping (dropout masks are Philox, so both draw the same ones), on `backend`.
@@ -56,7 +56,7 @@ struct DeviceAgreementTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("device-checkpoint-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let tokenizer = Tokenizer.characters(CharacterTokenizer(training: "abcdefghij\n"))
-        let small = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 8, embeddingSize: 8, headCount: 2, layerCount: 1)
+        let small = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 8, embeddingSize: 8, heads: 2, layers: 1)
         let written = try Backends.using(device) { () throws -> [[Float]] in
             let model = NanoGPT(small, seed: 4)
             try Checkpoint.save(model, tokenizer: tokenizer, step: 7, to: folder)

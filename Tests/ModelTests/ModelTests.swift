@@ -125,13 +125,13 @@ struct ModelTests {
     /// The packed (3C, C) key/query/value weight's gradient is checked by finite differences through the
     /// whole model (two layers, the batched path).
     @Test func theFusedKeyQueryValueWeightPassesAGradientCheckInsideAWholeModel() throws {
-        let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 6, embeddingSize: 8, headCount: 2, layerCount: 2), seed: 5)
+        let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 6, embeddingSize: 8, heads: 2, layers: 2), seed: 5)
         // Weights larger than GPT's 0.02, so attention is far from uniform and the gradient carries signal.
         let weights = SeededRandom(seed: 6)
         for (_, parameter) in model.namedParameters where parameter.shape.count >= 2 {
             for i in 0..<parameter.count { parameter.storage[i] = 0.4 * weights.normal() }
         }
-        let fused = try #require(model.blocks[0].attention.keyQueryValue, "the model's heads are not packed")
+        let fused = model.blocks[0].attention.keyQueryValue
         #expect(fused.shape == [24, 8])
         let ids = (0..<12).map { $0 % 7 }, targets = (0..<12).map { ($0 * 3 + 1) % 7 }
         // epsilon 1e-3: with weights this large the loss curves enough that 1e-2 misjudges the slope.
@@ -155,7 +155,7 @@ struct ModelTests {
     }
 
     @Test func gradientsThroughAWholeTinyNanoGPTMatchFiniteDifferences() {
-        let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 2), seed: 3)
+        let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 4, embeddingSize: 8, heads: 2, layers: 2), seed: 3)
         // Larger weights than the 0.02 init, so every path carries a gradient worth checking.
         for (_, tensor) in model.namedParameters where tensor.shape.count == 2 {
             for i in 0..<tensor.count { tensor.storage[i] *= 15 }
@@ -173,7 +173,7 @@ struct ModelTests {
     }
 
     @Test func nanoGPTHasThePyTorchStateDictNames() {
-        let model = NanoGPT(GPTConfig(vocabularySize: 5, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1), seed: 1)
+        let model = NanoGPT(GPTConfig(vocabularySize: 5, blockSize: 4, embeddingSize: 8, heads: 2, layers: 1), seed: 1)
         let shapes = Dictionary(uniqueKeysWithValues: model.stateDictionary.map { ($0.0, $0.1.shape) })
         #expect(shapes["token_embedding_table.weight"] == [5, 8])
         #expect(shapes["position_embedding_table.weight"] == [4, 8])
@@ -192,7 +192,7 @@ struct ModelTests {
     }
 
     @Test func theSameSeedBuildsTheSameModel() {
-        let config = GPTConfig(vocabularySize: 9, blockSize: 8, embeddingSize: 16, headCount: 4, layerCount: 2, dropout: 0.1)
+        let config = GPTConfig(vocabularySize: 9, blockSize: 8, embeddingSize: 16, heads: 4, layers: 2, dropout: 0.1)
         let a = NanoGPT(config, seed: 5), b = NanoGPT(config, seed: 5)
         for ((_, x), (_, y)) in zip(a.namedParameters, b.namedParameters) { #expect(x.values == y.values) }
         var other = config
@@ -202,7 +202,7 @@ struct ModelTests {
 
     @Test(arguments: [1 as UInt64, 2, 3, 4])
     func theKeyValueCacheGivesTheTokensOfFullRecomputationWithinTheBlock(seed: UInt64) {
-        let model = NanoGPT(GPTConfig(vocabularySize: 13, blockSize: 24, embeddingSize: 16, headCount: 4, layerCount: 2), seed: seed)
+        let model = NanoGPT(GPTConfig(vocabularySize: 13, blockSize: 24, embeddingSize: 16, heads: 4, layers: 2), seed: seed)
         // Weights larger than at initialization, so the logits are far from uniform and errors would show.
         for (_, tensor) in model.namedParameters where tensor.shape.count == 2 {
             for i in 0..<tensor.count { tensor.storage[i] *= 20 }
@@ -216,7 +216,7 @@ struct ModelTests {
     }
 
     @Test func theCachedLogitsMatchTheFullForwardPass() {
-        let model = NanoGPT(GPTConfig(vocabularySize: 9, blockSize: 8, embeddingSize: 12, headCount: 3, layerCount: 2), seed: 8)
+        let model = NanoGPT(GPTConfig(vocabularySize: 9, blockSize: 8, embeddingSize: 12, heads: 3, layers: 2), seed: 8)
         let tokens = [1, 4, 4, 0, 8, 2, 3, 7]
         let full = model.logits(tokens, batchSize: 1, length: 8, training: false).values   // (1, 8, 9)
         let cache = KeyValueCache(model.config)
@@ -234,7 +234,7 @@ struct ModelTests {
     /// one at a time would, also when the batch starts after cached positions.
     @Test(arguments: [0, 3])
     func aBatchedFillMatchesFillingTokenByToken(alreadyCached: Int) {
-        let model = NanoGPT(GPTConfig(vocabularySize: 11, blockSize: 80, embeddingSize: 16, headCount: 4, layerCount: 2), seed: 5)
+        let model = NanoGPT(GPTConfig(vocabularySize: 11, blockSize: 80, embeddingSize: 16, heads: 4, layers: 2), seed: 5)
         for (_, tensor) in model.namedParameters where tensor.shape.count == 2 {
             for i in 0..<tensor.count { tensor.storage[i] *= 10 }
         }
@@ -275,7 +275,7 @@ struct ModelTests {
     /// the same (greedy) tokens.
     @Test(arguments: [2 as UInt64, 4])   // seeds whose greedy text is not one repeated token
     func theCacheSlidesPastTheBlockSizeByItsDocumentedRule(seed: UInt64) {
-        let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1), seed: seed)
+        let model = NanoGPT(GPTConfig(vocabularySize: 7, blockSize: 4, embeddingSize: 8, heads: 2, layers: 1), seed: seed)
         for (_, tensor) in model.namedParameters where tensor.shape.count == 2 {
             for i in 0..<tensor.count { tensor.storage[i] *= 10 }
         }
@@ -310,7 +310,7 @@ struct ModelTests {
     }
 
     @Test func dropoutIsActiveOnlyWhileTraining() {
-        let model = NanoGPT(GPTConfig(vocabularySize: 5, blockSize: 4, embeddingSize: 8, headCount: 2, layerCount: 1,
+        let model = NanoGPT(GPTConfig(vocabularySize: 5, blockSize: 4, embeddingSize: 8, heads: 2, layers: 1,
                                       dropout: 0.5), seed: 2)
         let ids = [1, 2, 3, 4]
         let evaluation1 = model.logits(ids, batchSize: 1, length: 4, training: false).values

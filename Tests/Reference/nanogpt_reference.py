@@ -219,9 +219,9 @@ def write_fixture_set(folder, prefix, block_size, batch_size):
     from safetensors.torch import save_file
 
     torch.manual_seed(1337)
-    config = dict(vocabularySize=11, blockSize=block_size, embeddingSize=16, headCount=4, layerCount=2, dropout=0.0)
-    model = NanoGPT(config["vocabularySize"], config["blockSize"], config["embeddingSize"], config["headCount"],
-                    config["layerCount"])
+    config = dict(vocabularySize=11, blockSize=block_size, embeddingSize=16, heads=4, layers=2, dropout=0.0)
+    model = NanoGPT(config["vocabularySize"], config["blockSize"], config["embeddingSize"], config["heads"],
+                    config["layers"])
     with torch.no_grad():  # weights larger than GPT's 0.02 so every path carries a visible signal
         for name, p in model.named_parameters():
             if p.dim() >= 2:
