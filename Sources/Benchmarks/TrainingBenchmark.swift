@@ -20,8 +20,8 @@ extension Bench {
         let random = SeededRandom(seed: 3)
         let tokens = (0..<200_000).map { _ in random.integer(below: 65) }
         let settings = Hyperparameters(steps: 1_000_000, batchSize: batch, blockSize: config.blockSize,
-                                       embeddingSize: config.embeddingSize, heads: config.headCount,
-                                       layers: config.layerCount, learningRate: 1e-3, evalInterval: 1_000_000, evalIters: 1)
+                                       embeddingSize: config.embeddingSize, heads: config.heads,
+                                       layers: config.layers, learningRate: 1e-3, evalInterval: 1_000_000, evalIters: 1)
         let dataset = try! TokenDataset(tokens: tokens, blockSize: config.blockSize)
         return Trainer(model: NanoGPT(config, seed: 1), dataset: dataset, hyperparameters: settings, processes: processes,
                        accumulationSteps: accumulationSteps)
@@ -29,9 +29,9 @@ extension Bench {
 
     /// The three model sizes of the speed comparison with PyTorch.
     static let trainingConfigs: [String: (config: GPTConfig, batch: Int)] = [
-        "T": (GPTConfig(vocabularySize: 65, blockSize: 8, embeddingSize: 32, headCount: 1, layerCount: 1), 32),
-        "S": (GPTConfig(vocabularySize: 65, blockSize: 64, embeddingSize: 128, headCount: 4, layerCount: 4), 12),
-        "M": (GPTConfig(vocabularySize: 65, blockSize: 256, embeddingSize: 384, headCount: 6, layerCount: 6), 16),
+        "T": (GPTConfig(vocabularySize: 65, blockSize: 8, embeddingSize: 32, heads: 1, layers: 1), 32),
+        "S": (GPTConfig(vocabularySize: 65, blockSize: 64, embeddingSize: 128, heads: 4, layers: 4), 12),
+        "M": (GPTConfig(vocabularySize: 65, blockSize: 256, embeddingSize: 384, heads: 6, layers: 6), 16),
     ]
 
     /// Returns the median seconds per step of each config.
@@ -49,13 +49,11 @@ extension Bench {
             for _ in 0..<5 { trainer.trainStep() }
             var stepTimes: [Double] = [], gemmTimes: [Double] = [], flops = 0.0
             for _ in 0..<repeats {
-                BLAS.timedSeconds = 0
-                BLAS.timedFlops = 0
-                BLAS.isTiming = true
-                stepTimes.append(seconds { trainer.trainStep() })
-                BLAS.isTiming = false
-                gemmTimes.append(BLAS.timedSeconds)
-                flops = BLAS.timedFlops
+                var step = 0.0
+                let products = ProductTimer.measure { step = seconds { trainer.trainStep() } }
+                stepTimes.append(step)
+                gemmTimes.append(products.seconds)
+                flops = products.flops
             }
             let step = median(stepTimes), gemm = median(gemmTimes)
             let peak = sgemmPeak(rows: batch * config.blockSize, width: config.embeddingSize)
@@ -81,5 +79,34 @@ extension Bench {
             }
         }
         return results
+    }
+}
+
+extension Bench {
+    /// `--products --configs M`: where a training step's product time goes, one row per product shape
+    /// (m x k times k x n, with which operand OpenBLAS reads transposed), summed over `repeats` steps and
+    /// divided by them. A shape's time is each of its calls' own time, so products that run side by side
+    /// on several threads (small attention products: BLAS.forEachProduct) add up to more than the wall time.
+    func productBreakdown() {
+        for name in configs.split(separator: ",").map(String.init) {
+            guard let (config, batch) = Self.trainingConfigs[name] else { print("unknown config \(name)"); continue }
+            let trainer = Self.benchTrainer(config, batch: batch)
+            for _ in 0..<3 { trainer.trainStep() }
+            var step = 0.0
+            let measured = ProductTimer.measure { step = seconds { for _ in 0..<repeats { trainer.trainStep() } } }
+            let perStep = 1 / Double(repeats)
+            print(String(format: "config %@ (B %d, T %d, C %d, %d heads, %d layers): %.1f ms a step, %.1f ms of it in products "
+                         + "(wall time), %.1f GFLOP/s in them", name, batch, config.blockSize, config.embeddingSize, config.heads,
+                         config.layers, step * perStep * 1e3, measured.seconds * perStep * 1e3, measured.flops / measured.seconds / 1e9))
+            print("     m      n      k  op(A)  op(B)   calls/step   ms/step   GFLOP/s   share of product time")
+            let total = measured.byShape.values.reduce(0) { $0 + $1.seconds }
+            for (shape, totals) in measured.byShape.sorted(by: { $0.value.seconds > $1.value.seconds }) {
+                let flops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) * Double(totals.calls)
+                print(String(format: "%6d %6d %6d  %5@  %5@ %12.1f %9.2f %9.1f   %5.1f%%", shape.m, shape.n, shape.k,
+                             shape.transposeA ? "A^T" : "A", shape.transposeB ? "B^T" : "B", Double(totals.calls) * perStep,
+                             totals.seconds * perStep * 1e3, flops / totals.seconds / 1e9, 100 * totals.seconds / total))
+            }
+            print()
+        }
     }
 }

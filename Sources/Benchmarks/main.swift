@@ -40,6 +40,8 @@ struct Bench: ParsableCommand {
     @Option(help: "With --compare-pytorch: steady-state training steps each side times per round (default: T 5000, S 400, M 200, so the steps, not the processes' start-up, fill the time; M then takes about an hour).")
     var compareSteps: Int?
     @Option(help: "With --compare-pytorch: rounds, each ours then PyTorch, one process each.") var compareRounds = 3
+    @Flag(help: "Only break each config's training step down product by product (every sgemm shape: calls, time, GFLOP/s), over --repeats steps.")
+    var products = false
     @Option(help: .hidden) var timeSteps = 0   // one config, N steps, one JSON line: what --compare-pytorch runs
     @Flag(help: "Only time data-parallel layouts of the training step (1 process x N threads, N processes x 1 thread, with and without accumulation), interleaved in --compare-rounds rounds of --compare-steps steps (default 100).")
     var dataParallel = false
@@ -86,6 +88,7 @@ struct Bench: ParsableCommand {
         if dataParallelWorker { return runDataParallelWorker() }
         if dataParallel { return dataParallelComparison() }
         if timeSteps > 0 { return timeSteadySteps() }
+        if products { return productBreakdown() }
         if !modelOnly {
             sgemmTable()
             linearLayerOverhead()

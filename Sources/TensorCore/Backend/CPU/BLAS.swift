@@ -16,19 +16,12 @@ public enum BLAS {
     /// The CPU kernel OpenBLAS picked at start-up (for example "Zen" or "Haswell").
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
-    /// When true, every gemm call adds its wall time and FLOPs here, so a benchmark can compare a whole
-    /// training step with the matrix products inside it. (A batch split between threads adds its wall
-    /// time once, not each thread's.)
-    nonisolated(unsafe) public static var isTiming = false
-    public static var timedSeconds: Double {
-        get { timed.withLock { $0.seconds } }
-        set { timed.withLock { $0.seconds = newValue } }
-    }
-    public static var timedFlops: Double {
-        get { timed.withLock { $0.flops } }
-        set { timed.withLock { $0.flops = newValue } }
-    }
-    private static let timed = Mutex((seconds: 0.0, flops: 0.0))
+    /// The two OpenBLAS entry points every product goes through. `bench` swaps in timed wrappers
+    /// (Sources/Benchmarks/ProductTimer.swift) to see the products inside a training step; nothing else
+    /// replaces them, and `gemm` itself never times anything.
+    nonisolated(unsafe) public static var sgemm = cblas_sgemm
+    nonisolated(unsafe) public static var sgemv = cblas_sgemv
+
     /// Batches that `forEachProduct` is running on several threads just now (0 or 1 in a training run;
     /// while one runs, any other batch runs on its caller's thread).
     private static let splitBatches = Atomic(0)
@@ -48,15 +41,10 @@ public enum BLAS {
             for i in 0..<batch { product(i) }
             return
         }
-        let start = isTiming ? DispatchTime.now().uptimeNanoseconds : 0
         DispatchQueue.concurrentPerform(iterations: threads) { share in
             for i in (share * batch / threads)..<((share + 1) * batch / threads) { product(i) }
         }
         splitBatches.store(0, ordering: .releasing)
-        if isTiming {
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-            timed.withLock { $0.seconds += seconds }
-        }
     }
 
     /// Threads for a batch of products: one per BLAS thread when OpenBLAS would run each product on one
@@ -79,25 +67,20 @@ public enum BLAS {
                             b: UnsafePointer<Float>, ldb: Int? = nil,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
         guard m > 0, n > 0 else { return }
-        let start = isTiming ? DispatchTime.now().uptimeNanoseconds : 0
         if m == 1 {
             // One row (a single token at generation): a matrix-vector product. sgemm would first copy ("pack")
             // all of B, which costs more than the product itself; sgemv reads B where it lies.
             // c (N) = op(B)^T a:  B stored N x K (transposed) is used as is, B stored K x N is read transposed.
             // (With transposeA, the one row of op(A) is a column of A: its elements lie lda apart.)
             let strideA = transposeA ? (lda ?? m) : 1
-            cblas_sgemv(CblasRowMajor, transposeB ? CblasNoTrans : CblasTrans, Int32(transposeB ? n : k),
+            sgemv(CblasRowMajor, transposeB ? CblasNoTrans : CblasTrans, Int32(transposeB ? n : k),
                         Int32(transposeB ? k : n), alpha, b, Int32(ldb ?? (transposeB ? k : n)), a, Int32(strideA),
                         beta, c, 1)
         } else {
-            cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                         Int32(m), Int32(n), Int32(k), alpha,
                         a, Int32(lda ?? (transposeA ? m : k)), b, Int32(ldb ?? (transposeB ? k : n)),
                         beta, c, Int32(ldc ?? n))
-        }
-        if isTiming {
-            let seconds = splitBatches.load(ordering: .relaxed) > 0 ? 0 : Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-            timed.withLock { $0.seconds += seconds; $0.flops += 2 * Double(m) * Double(n) * Double(k) }
         }
     }
 }
