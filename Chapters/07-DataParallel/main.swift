@@ -14,7 +14,7 @@
 //
 // Expected: the all-reduce gives every process the same sum; 2 processes train what 1 process trains, up to
 // the order of float sums (the losses of 200 steps within about 1e-3); at this model's size a step's
-// all-reduce takes one to a few milliseconds, a few percent of the step (it varies from run to run).
+// all-reduce takes under a millisecond to a few, a few percent of the step (it varies from run to run).
 import ArgumentParser
 import ChapterSupport
 import DataParallel
@@ -71,8 +71,8 @@ print("each computes \(settings.batchSize / group.size) of the \(settings.batchS
 //
 // An all-reduce takes one vector from every process and gives every process their sum. Each process here
 // contributes [rank + 1, 10 (rank + 1)]; by hand, the sum over ranks 0 ..< N is [N(N+1)/2, 10 N(N+1)/2].
-// MPI has no mean, so averaging gradients is a sum and then a division by N, over the host copy of the
-// gradients (so a device's gradients go the same way):
+// MPI has no mean, so averaging gradients is a sum and then a division by N. MPI works on the gradient
+// arena's own memory (a device's gradients are copied to the host and back):
 // show: Sources/DataParallel/MPIProcessGroup.swift MPIProcessGroup.average MPIProcessGroup.sum
 
 section("2. The all-reduce")
@@ -157,8 +157,8 @@ if let alone {
 // algorithm MPI and NCCL use for large vectors, sends each process's gradients around the ring in N pieces
 // and moves 2 (N - 1) / N of the gradient's bytes per process: once the gradient at N = 2, and never twice
 // it, however many processes. So its cost grows with the model, hardly with N (plus a small latency per
-// piece, which grows with N). Timed over 20 steps (the all-reduce's time includes the host copies and any
-// wait for the slower process):
+// piece, which grows with N). Timed over 20 steps (the all-reduce's time includes any wait for the
+// slower process):
 
 section("4. Where a step's time goes")
 func milliseconds(_ body: () -> Void) -> Double {
@@ -212,7 +212,7 @@ if group.rank == 0 {
         .last { $0.contains("processes on") }.map(String.init) ?? "the 4-process job gave no result"
     print(measured)
     print(String(format: "(%d processes, section 4: %.0f tokens/s)\n", group.size, trainer.tokensPerSecond))
-    FileManager.default.createFile(atPath: doneMarker.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: doneMarker.path, contents: nil)
 } else {
     while !FileManager.default.fileExists(atPath: doneMarker.path) { usleep(20_000) }
 }

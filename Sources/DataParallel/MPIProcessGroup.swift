@@ -29,16 +29,14 @@ public final class MPIProcessGroup: ProcessGroup {
 
     private init(rank: Int, size: Int, localSize: Int) { self.rank = rank; self.size = size; self.localSize = localSize }
 
-    /// One MPI_Allreduce (sum) of the whole buffer, then a scale by 1/N: MPI has no mean. The numbers
-    /// cross through the host, so a device's storage works too.
+    /// One MPI_Allreduce (sum) of the whole buffer, in place, then a scale by 1/N: MPI has no mean. The CPU
+    /// lends its own buffer; a device's numbers cross through the host (`Storage.withHostBuffer`).
     public func average(_ storage: Storage) {
-        var values = storage.toHost()
-        values.withUnsafeMutableBufferPointer { buffer in
-            _ = MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_float(), cmpi_sum(), cmpi_world())
-        }
         let scale = 1 / Float(size)
-        for i in values.indices { values[i] *= scale }
-        storage.copy(fromHost: values)
+        storage.withHostBuffer { buffer in
+            _ = MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), cmpi_float(), cmpi_sum(), cmpi_world())
+            for i in buffer.indices { buffer[i] *= scale }
+        }
     }
 
     public func sum(_ values: [Double]) -> [Double] {

@@ -139,6 +139,31 @@ public final class OpenCLBackend: Backend {
         }
     }
 
+    /// The device keeps the weights path behind the tiled requirement: the weights go to a scratch buffer
+    /// and are dropped after the product; the backward computes them again. `logSumExp` is not used.
+    public func tiledAttention(queries: Storage, keys: Storage, values: Storage, keysBatchStride: Int, out: Storage,
+                               logSumExp: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
+        let weights = Storage(count: batch * m * n, on: self)
+        attentionWeights(queries: queries, keys: keys, keysBatchStride: keysBatchStride, out: weights, batch: batch,
+                         m: m, n: n, d: d, causal: causal, scale: scale)
+        weightedSum(weights: weights, values: values, valuesBatchStride: keysBatchStride, out: out, batch: batch,
+                    m: m, n: n, d: d, causal: causal)
+    }
+
+    public func tiledAttentionBackward(_ g: Storage, queries: Storage, keys: Storage, values: Storage, out: Storage,
+                                       logSumExp: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
+                                       batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
+        let weights = Storage(count: batch * m * n, on: self), weightsGrad = Storage(count: batch * m * n, on: self)
+        attentionWeights(queries: queries, keys: keys, keysBatchStride: n * d, out: weights, batch: batch,
+                         m: m, n: n, d: d, causal: causal, scale: scale)
+        weightedSumBackward(g, weights: weights, values: values, weightsGrad: weightsGrad, valuesGrad: valuesGrad,
+                            batch: batch, m: m, n: n, d: d, causal: causal)
+        guard queriesGrad != nil || keysGrad != nil else { return }
+        attentionWeightsBackward(probabilities: weights, weightsGrad, queries: queries, keys: keys, queriesGrad: queriesGrad,
+                                 keysGrad: keysGrad, scratch: Storage(count: batch * m * n, on: self), batch: batch,
+                                 m: m, n: n, d: d, causal: causal, scale: scale)
+    }
+
     /// Rows `rows` (each `width` wide) of every batch item: 0 (keys no query can see, with a cache offset).
     private func zeroRows(_ x: Storage, _ rows: Range<Int>, width: Int, batch: Int, batchStride: Int) {
         for i in 0..<batch {

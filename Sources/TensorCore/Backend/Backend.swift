@@ -57,6 +57,9 @@ public protocol Backend: AnyObject {
     func fill(_ storage: Storage, with value: Float)
     /// y = x (same count)
     func copy(_ x: Storage, to y: Storage)
+    /// Lends `storage`'s numbers to host code that reads and writes them (MPI's all-reduce): in place
+    /// where the backend's buffers are host memory (the CPU), else copied out and back in (the default).
+    func withHostBuffer(_ storage: Storage, _ body: (UnsafeMutableBufferPointer<Float>) -> Void)
 
     // MARK: Products
     /// For i in 0 ..< batch:  C_i = alpha op(A_i) op(B_i) + beta C_i, op(A) (m, k), op(B) (k, n), C (m, n).
@@ -78,6 +81,16 @@ public protocol Backend: AnyObject {
     /// dW (defined where the mask keeps weights: the rest is never read) and dV, values contiguous.
     func weightedSumBackward(_ g: Storage, weights: Storage, values: Storage, weightsGrad: Storage?,
                              valuesGrad: Storage?, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask)
+    /// Causal attention without the weights: out = softmax(scale Q K^T) V per batch element, Q (m, d), K
+    /// and V (n, d) each `keysBatchStride` apart, never holding more than a tile of the (m, n) scores.
+    /// `logSumExp` (batch, m) is what the backend keeps for its backward (the CPU: each row's log of
+    /// sum exp(scale s), FlashAttention's statistic; a backend may leave it unused).
+    func tiledAttention(queries: Storage, keys: Storage, values: Storage, keysBatchStride: Int, out: Storage,
+                        logSumExp: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float)
+    /// dQ, dK and dV of `tiledAttention` from dOut, its output and its `logSumExp` (keys and values contiguous).
+    func tiledAttentionBackward(_ g: Storage, queries: Storage, keys: Storage, values: Storage, out: Storage,
+                                logSumExp: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
+                                batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float)
 
     // MARK: Elementwise
     /// y += x: how the autograd engine adds a second gradient into the first.
@@ -140,6 +153,13 @@ extension Backend {
                      a: MatrixOperand, b: MatrixOperand, beta: Float, c: MatrixOperand) {
         gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta,
              c: c, batch: 1)
+    }
+
+    /// A device's numbers cross to the host and back.
+    public func withHostBuffer(_ storage: Storage, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        var values = storage.toHost()
+        values.withUnsafeMutableBufferPointer { body($0) }
+        storage.copy(fromHost: values)
     }
 }
 

@@ -89,6 +89,34 @@ public enum NaiveKernels {
         }
     }
 
+    /// What one query's attention computes, as the textbook writes it: a score for every key it may see,
+    /// s_j = scale * (q . k_j), their softmax p, and the p-weighted sum of the values. It holds all the
+    /// scores at once: a row of the (T, T) matrix.
+    public static func attention(query q: [Float], keys: [[Float]], values: [[Float]], scale: Float) -> [Float] {
+        let scores = keys.map { k in scale * zip(q, k).reduce(0) { $0 + $1.0 * $1.1 } }
+        let p = softmax(scores)
+        return (0..<q.count).map { c in zip(p, values).reduce(0) { $0 + $1.0 * $1.1[c] } }
+    }
+
+    /// The same output in one pass over the keys, holding three things instead of T scores (the online
+    /// softmax): the largest score so far m, the sum of e^(s - m) so far l, and the e^(s - m)-weighted sum of
+    /// the values so far o. When a score raises the maximum, l and o are rescaled by e^(old m - new m), so
+    /// they stay relative to the current maximum; at the end o / l is the softmax's weighted sum. Also returns
+    /// log(sum of e^s) = m + log l, all the tiled kernel keeps of a row for its backward.
+    public static func onlineAttention(query q: [Float], keys: [[Float]], values: [[Float]],
+                                       scale: Float) -> (output: [Float], logSumExp: Float) {
+        var m = -Float.infinity, l: Float = 0, o = [Float](repeating: 0, count: q.count)
+        for (k, v) in zip(keys, values) {
+            let s = scale * zip(q, k).reduce(0) { $0 + $1.0 * $1.1 }
+            let newMax = max(m, s)
+            let rescale = exp(m - newMax), weight = exp(s - newMax)   // e^-inf = 0 on the first key
+            l = l * rescale + weight
+            for c in o.indices { o[c] = o[c] * rescale + weight * v[c] }
+            m = newMax
+        }
+        return (o.map { $0 / l }, m + log(l))
+    }
+
     /// One AdamW step for every parameter p with gradient g, as the paper writes it: decay the weight,
     /// update the running means m (of g) and v (of g²), correct their bias towards 0 in early steps,
     /// and move p by about the learning rate in the direction of m. `step` counts from 1.

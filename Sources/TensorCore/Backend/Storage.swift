@@ -1,7 +1,8 @@
 // Where tensor numbers live: a buffer that belongs to a backend, an offset into it, and a count.
 //
 // A storage is opaque above this folder. Numbers cross between the backend and the host only through the
-// explicit copies below, so a device backend can tell where data leaves or enters it.
+// explicit copies below (and `withHostBuffer`, which lends them), so a device backend can tell where data
+// leaves or enters it.
 
 /// `count` floats at `offset` inside a backend's buffer. Several storages can view one buffer (the
 /// parameter arena, as in llm.c, keeps every parameter in one flat buffer and each tensor is a view).
@@ -60,6 +61,12 @@ public final class Storage {
             backend.copy(self, range: range, toHost: buffer)
             initialized = range.count
         }
+    }
+
+    /// Lends the numbers to host code that reads and writes them in place (MPI's all-reduce): the CPU's
+    /// own buffer, or a device's numbers copied out and back in.
+    public func withHostBuffer(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        backend.withHostBuffer(self, body)
     }
 
     /// One element, copied to or from the host (for gradient checks and tests, not for loops).

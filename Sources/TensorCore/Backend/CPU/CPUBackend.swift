@@ -30,6 +30,11 @@ public final class CPUBackend: Backend {
         y.pointer.update(from: x.pointer, count: x.count)
     }
 
+    /// The CPU's buffers are host memory: lent in place, no copy.
+    public func withHostBuffer(_ storage: Storage, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
+    }
+
     // MARK: Products
 
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: MatrixOperand,

@@ -1,0 +1,118 @@
+// Attention without the T x T matrix (chapter 05b): softmax(scale Q K^T) V computed a tile at a time.
+//
+// For a block of query rows, the keys are visited a block at a time. Each row keeps its largest score so
+// far (m), the sum of exp(scale (s - m)) so far (l) and the weighted sum of values so far (o, in place in
+// the output). A new block's scores may raise m: then l and o are first multiplied by exp(scale (old m -
+// new m)), so everything stays relative to the current maximum (the online softmax; NaiveKernels
+// .onlineAttention is the same thing for one row, as plain loops). At the end o / l is the output, and
+// only scale m + log l, the row's log-sum-exp, is kept for the backward. Every tile's two products are
+// sgemm calls on blocks that stay in the core's cache; tiles above the causal diagonal are never visited.
+//
+// The backward recomputes each tile's probabilities from the saved log-sum-exp, P = exp(scale S - lse),
+// instead of reading stored ones, and forms the same gradients as the weights path does:
+//     dV += P^T dO      dP = dO V^T      dS = scale P (dP - D)   with D = rowsum(dO * O)
+//     dQ += dS K        dK += dS^T Q
+// (rowsum(P dP) = dO . (P V) = dO . O, so D needs no weights either.)
+import Foundation
+
+extension CPUBackend {
+    /// Query rows per tile and keys per tile. At head size 64 a tile's products are 64 x 64 x 64: small
+    /// enough that OpenBLAS runs each on its caller's thread, so the heads are split between threads here.
+    static let attentionTile = 64
+
+    public func tiledAttention(queries: Storage, keys: Storage, values: Storage, keysBatchStride: Int, out: Storage,
+                               logSumExp: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
+        precondition(causal.queries == m && causal.fits(keys: n), "causal mask \(causal) for \(m) x \(n) scores")
+        let tile = Self.attentionTile
+        BLAS.forEachProduct(batch: batch, size: tile * tile * d) { i in
+            let q = queries.pointer + i * m * d, k = keys.pointer + i * keysBatchStride, v = values.pointer + i * keysBatchStride
+            let o = out.pointer + i * m * d, lse = logSumExp.pointer + i * m
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: tile * tile + 2 * tile) { scratch in
+                let s = scratch.baseAddress!, maxima = s + tile * tile, sums = maxima + tile
+                for r0 in stride(from: 0, to: m, by: tile) {
+                    let rows = min(tile, m - r0), visible = causal.offset + r0 + rows
+                    maxima.update(repeating: -.infinity, count: rows)
+                    sums.update(repeating: 0, count: rows)
+                    (o + r0 * d).update(repeating: 0, count: rows * d)
+                    for c0 in stride(from: 0, to: visible, by: tile) {
+                        let columns = min(tile, visible - c0)
+                        // S = Q[rows] K[columns]^T, raw scores (rows, columns), rows `tile` apart.
+                        BLAS.gemm(transposeB: true, m: rows, n: columns, k: d, a: q + r0 * d, b: k + c0 * d, beta: 0,
+                                  c: s, ldc: tile)
+                        for r in 0..<rows {
+                            let row = s + r * tile
+                            // The keys of this tile that row r may see: up to its own position.
+                            let seen = Swift.min(columns, causal.offset + r0 + r + 1 - c0)
+                            guard seen > 0 else { row.update(repeating: 0, count: columns); continue }
+                            let newMax = Swift.max(maxima[r], VectorMath.maximum(row, seen))
+                            let correction = VectorMath.exp(Float8(repeating: (maxima[r] - newMax) * scale))[0]
+                            sums[r] = sums[r] * correction + VectorMath.shiftedExp(row, shift: newMax, scale: scale, out: row, seen)
+                            if seen < columns { (row + seen).update(repeating: 0, count: columns - seen) }
+                            if correction != 1 { VectorMath.scale(o + (r0 + r) * d, by: correction, d) }
+                            maxima[r] = newMax
+                        }
+                        // o[rows] += P V[columns]
+                        BLAS.gemm(m: rows, n: d, k: columns, a: s, lda: tile, b: v + c0 * d, beta: 1, c: o + r0 * d)
+                    }
+                    for r in 0..<rows {
+                        VectorMath.scale(o + (r0 + r) * d, by: 1 / sums[r], d)
+                        lse[r0 + r] = maxima[r] * scale + log(sums[r])
+                    }
+                }
+            }
+        }
+    }
+
+    public func tiledAttentionBackward(_ g: Storage, queries: Storage, keys: Storage, values: Storage, out: Storage,
+                                       logSumExp: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
+                                       batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
+        let tile = Self.attentionTile
+        BLAS.forEachProduct(batch: batch, size: tile * tile * d) { i in
+            let q = queries.pointer + i * m * d, k = keys.pointer + i * n * d, v = values.pointer + i * n * d
+            let o = out.pointer + i * m * d, dO = g.pointer + i * m * d, lse = logSumExp.pointer + i * m
+            let dq = queriesGrad.map { $0.pointer + i * m * d }, dk = keysGrad.map { $0.pointer + i * n * d }
+            let dv = valuesGrad.map { $0.pointer + i * n * d }
+            dq?.update(repeating: 0, count: m * d)
+            dk?.update(repeating: 0, count: n * d)
+            dv?.update(repeating: 0, count: n * d)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile * tile + tile) { scratch in
+                let p = scratch.baseAddress!, dS = p + tile * tile, rowDot = dS + tile * tile
+                for r0 in stride(from: 0, to: m, by: tile) {
+                    let rows = min(tile, m - r0), visible = causal.offset + r0 + rows
+                    for r in 0..<rows { rowDot[r] = VectorMath.dot(dO + (r0 + r) * d, o + (r0 + r) * d, d) }   // D
+                    for c0 in stride(from: 0, to: visible, by: tile) {
+                        let columns = min(tile, visible - c0)
+                        // P = exp(scale Q K^T - lse), recomputed; masked entries 0.
+                        BLAS.gemm(transposeB: true, m: rows, n: columns, k: d, a: q + r0 * d, b: k + c0 * d, beta: 0,
+                                  c: p, ldc: tile)
+                        for r in 0..<rows {
+                            let row = p + r * tile
+                            let seen = Swift.max(0, Swift.min(columns, causal.offset + r0 + r + 1 - c0))
+                            _ = VectorMath.shiftedExp(row, shift: lse[r0 + r] / scale, scale: scale, out: row, seen)
+                            if seen < columns { (row + seen).update(repeating: 0, count: columns - seen) }
+                        }
+                        if let dv {   // dV[columns] += P^T dO[rows]
+                            BLAS.gemm(transposeA: true, m: columns, n: d, k: rows, a: p, lda: tile, b: dO + r0 * d, beta: 1,
+                                      c: dv + c0 * d)
+                        }
+                        guard dq != nil || dk != nil else { continue }
+                        // dP = dO[rows] V[columns]^T, then dS = scale P (dP - D) in place.
+                        BLAS.gemm(transposeB: true, m: rows, n: columns, k: d, a: dO + r0 * d, b: v + c0 * d, beta: 0,
+                                  c: dS, ldc: tile)
+                        for r in 0..<rows {
+                            let pr = p + r * tile, dr = dS + r * tile, shift = rowDot[r]
+                            for j in 0..<columns { dr[j] = scale * pr[j] * (dr[j] - shift) }
+                        }
+                        if let dq {   // dQ[rows] += dS K[columns]
+                            BLAS.gemm(m: rows, n: d, k: columns, a: dS, lda: tile, b: k + c0 * d, beta: 1, c: dq + r0 * d)
+                        }
+                        if let dk {   // dK[columns] += dS^T Q[rows]
+                            BLAS.gemm(transposeA: true, m: columns, n: d, k: rows, a: dS, lda: tile, b: q + r0 * d, beta: 1,
+                                      c: dk + c0 * d)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
