@@ -166,7 +166,7 @@ let package = Package(
 
         // --- Measurements (never timed in tests) --------------------------------------------
         .executableTarget(
-            name: "bench", dependencies: ["TensorCore", "COpenBLAS", "TextData", "Training", "NanoGPT", "ChapterSupport", "DataParallel",
+            name: "bench", dependencies: ["TensorCore", "COpenBLAS", "Attention", "TextData", "Training", "NanoGPT", "ChapterSupport", "DataParallel",
                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Benchmarks", swiftSettings: fastMath),
 

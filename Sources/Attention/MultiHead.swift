@@ -19,8 +19,13 @@ public final class MultiHead: Module {
     public let keyQueryValue: Tensor
     public let projection: Linear
     let dropout: Dropout
-    /// The attention weights (B, nh, T, T) of the latest call without a cache.
-    private var lastBatchedAttention: Tensor?
+    /// The queries and keys (B, nh, T, hs) of the latest call without a cache, held without their graph:
+    /// `lastAttention` computes the weights from them again.
+    private var lastQueriesAndKeys: (queries: Tensor, keys: Tensor, scale: Float)?
+
+    /// When true, every call computes and keeps the attention weights, as dropout on them needs (bench's
+    /// `--attention weights` sets it, to time the two paths in one model).
+    nonisolated(unsafe) public static var keepsWeights = false
 
     /// The weights are drawn head by head (key, query, value), as n separate Heads would draw them.
     public init(headCount: Int, embeddingSize: Int, dropout: Dropout = .none, random: SeededRandom) {
@@ -52,21 +57,28 @@ public final class MultiHead: Module {
             // each query attend to every cached position up to its own (the causal mask, shifted).
             cache.store(keys: k, values: v, layer: layer)
             mixed = cache.attention(queries: q, layer: layer, scale: scale)                            // (B, nh, T, hs)
-            lastBatchedAttention = nil
+            lastQueriesAndKeys = nil
         } else {
-            // softmax(q k^T / sqrt(hs)) as one op: the raw (B, nh, T, T) scores are never kept (TensorCore/Ops/Softmax.swift).
-            let attention = softmaxOfProducts(q, k, causal: true, scale: scale)                         // (B, nh, T, T)
-            lastBatchedAttention = attention
-            // Causal weights are lower triangular (dropout keeps the zeros), so the product skips the upper blocks.
-            mixed = causalMatmul(dropout(attention, training: training), v)                             // (B, nh, T, hs)
+            if training && dropout.probability > 0 || Self.keepsWeights {
+                // Dropout on the attention weights needs the weights: softmax(q k^T / sqrt(hs)) as one op, kept
+                // whole; being lower triangular, the product with v skips the upper blocks.
+                let attention = softmaxOfProducts(q, k, causal: true, scale: scale)                     // (B, nh, T, T)
+                mixed = causalMatmul(dropout(attention, training: true), v)                             // (B, nh, T, hs)
+            } else {
+                // The same function a tile of keys at a time: the (B, nh, T, T) weights are never stored (05b).
+                mixed = causalAttention(q, k, v, scale: scale)                                          // (B, nh, T, hs)
+            }
+            lastQueriesAndKeys = (Tensor(shape: q.shape, sharing: q.storage), Tensor(shape: k.shape, sharing: k.storage), scale)
         }
         let joined = reshape(swapAxes(mixed, 1, 2), [batch, time, channels])                            // (B, T, C)
         return dropout(projection(joined), training: training)
     }
 
-    /// Each head's latest attention weights, (B, T, T) each.
+    /// Each head's attention weights in the latest call without a cache, (B, T, T) each, computed again from
+    /// that call's queries and keys (training does not store them).
     public var lastAttention: [Tensor] {
-        guard let batched = lastBatchedAttention else { return [] }
+        guard let (q, k, scale) = lastQueriesAndKeys else { return [] }
+        let batched = withoutGradients { softmaxOfProducts(q, k, causal: true, scale: scale) }           // (B, nh, T, T)
         let perHead = swapAxes(batched, 0, 1)   // (nh, B, T, T)
         let size = perHead.count / headCount
         let values = perHead.values

@@ -8,47 +8,60 @@ import Training
 
 extension Bench {
     /// Training speed against PyTorch, the steady way: each round runs our bench and then the PyTorch
-    /// reference as separate processes, each timing `compareSteps` consecutive steps after 5 warm-up steps.
-    /// Two methods per side: the mean step as the process timed it, and the process's wall time less that
-    /// of a one-step run of the same process (which cancels start-up, imports, model construction and
-    /// warm-up), over the steps in between. Rounds alternate ours, PyTorch, ours, PyTorch, so a slow phase
-    /// of the machine falls on both; the spread over rounds is printed.
+    /// reference in both of its layouts (gpt.py's per-head attention, and nanoGPT's packed qkv with
+    /// scaled_dot_product_attention, PyTorch's best here) as separate processes, each timing `compareSteps`
+    /// consecutive steps after 5 warm-up steps. Two methods per side: the mean step as the process timed it,
+    /// and the process's wall time less that of a one-step run of the same process (which cancels start-up,
+    /// imports, model construction and warm-up), over the steps in between. Rounds alternate the three, so
+    /// a slow phase of the machine falls on all; the spread over rounds is printed, and each process's peak
+    /// resident memory.
     func compareTrainingWithPyTorch() {
-        print("\nTraining against PyTorch: \(compareRounds) rounds, each ours then PyTorch, one process each;")
+        print("\nTraining against PyTorch: \(compareRounds) rounds, each ours, then PyTorch in gpt.py's layout, then in nanoGPT's (SDPA);")
         print("\"in\": the mean step as timed inside the process; \"wall\": (process wall time - a 1-step run's) / (steps - 1)")
-        print("config  round   ours ms/step (in / wall)   PyTorch ms/step (in / wall)   speed-up (in / wall)")
+        print("config  round   ours ms/step (in / wall)   gpt.py layout (in / wall)   SDPA layout (in / wall)   speed-up vs SDPA (in / wall)   peak MB ours / SDPA")
         let me = Bundle.main.executablePath ?? CommandLine.arguments[0]
         let threads = String(BLAS.threadCount)
-        func ours(_ name: String, _ steps: Int) -> (msPerStep: Double, seconds: Double)? {
+        func ours(_ name: String, _ steps: Int) -> TimedRun? {
             timedProcess(me, ["--time-steps", String(steps), "--configs", name, "--threads", threads])
         }
-        func theirs(_ name: String, _ steps: Int) -> (msPerStep: Double, seconds: Double)? {
+        func theirs(_ name: String, _ steps: Int, _ layout: String) -> TimedRun? {
             timedProcess("/usr/bin/env", ["python3", "Tests/Reference/nanogpt_reference.py", "--bench", name, "--steps", String(steps),
-                                          "--threads", threads])
+                                          "--threads", threads, "--layout", layout])
         }
         for name in configs.split(separator: ",").map(String.init) where Self.trainingConfigs[name] != nil {
-            let compareSteps = self.compareSteps ?? ["T": 5_000, "S": 400, "M": 200][name]!
+            let compareSteps = self.compareSteps ?? ["T": 5_000, "S": 400, "M": 200, "L": 100][name]!
             print("\(name): \(compareSteps) steps a process")
-            guard let ourStart = ours(name, 1), let theirStart = theirs(name, 1) else {
+            guard let ourStart = ours(name, 1), let perHeadStart = theirs(name, 1, "gpt.py"), let sdpaStart = theirs(name, 1, "sdpa") else {
                 print("  \(name): a run failed (is torch installed? pip install torch safetensors)"); return
             }
-            var inside: [Double] = [], wall: [Double] = []
+            var inside: [Double] = [], wall: [Double] = [], insidePerHead: [Double] = [], wallPerHead: [Double] = []
             for round in 1...compareRounds {
-                guard let our = ours(name, compareSteps), let their = theirs(name, compareSteps) else { print("  \(name): a run failed"); return }
-                let between = Double(compareSteps - 1)
-                let (ourWall, theirWall) = ((our.seconds - ourStart.seconds) / between * 1e3, (their.seconds - theirStart.seconds) / between * 1e3)
-                inside.append(their.msPerStep / our.msPerStep)
-                wall.append(theirWall / ourWall)
-                print(String(format: "%-6@ %5d %14.2f / %-10.2f %14.2f / %-12.2f %8.2fx / %.2fx", name, round, our.msPerStep, ourWall,
-                             their.msPerStep, theirWall, inside.last!, wall.last!))
+                guard let our = ours(name, compareSteps), let perHead = theirs(name, compareSteps, "gpt.py"),
+                      let sdpa = theirs(name, compareSteps, "sdpa") else { print("  \(name): a run failed"); return }
+                func wallTime(_ run: TimedRun, _ start: TimedRun) -> Double { (run.seconds - start.seconds) / Double(compareSteps - 1) * 1e3 }
+                let (ourWall, perHeadWall, sdpaWall) = (wallTime(our, ourStart), wallTime(perHead, perHeadStart), wallTime(sdpa, sdpaStart))
+                inside.append(sdpa.msPerStep / our.msPerStep)
+                wall.append(sdpaWall / ourWall)
+                insidePerHead.append(perHead.msPerStep / our.msPerStep)
+                wallPerHead.append(perHeadWall / ourWall)
+                print(String(format: "%-6@ %5d %14.2f / %-10.2f %13.2f / %-11.2f %11.2f / %-11.2f %14.2fx / %-12@ %7.0f / %.0f", name, round,
+                             our.msPerStep, ourWall, perHead.msPerStep, perHeadWall, sdpa.msPerStep, sdpaWall, inside.last!,
+                             String(format: "%.2fx", wall.last!), our.peakMegabytes, sdpa.peakMegabytes))
             }
-            print(String(format: "%-6@ speed-up over %d rounds: in-process %.2f-%.2fx (median %.2fx), wall %.2f-%.2fx (median %.2fx)",
-                         name, compareRounds, inside.min()!, inside.max()!, median(inside), wall.min()!, wall.max()!, median(wall)))
+            print(String(format: "%-6@ speed-up over %d rounds, against the SDPA layout: in-process %.2f-%.2fx (median %.2fx), "
+                         + "wall %.2f-%.2fx (median %.2fx)", name, compareRounds, inside.min()!, inside.max()!, median(inside),
+                         wall.min()!, wall.max()!, median(wall)))
+            print(String(format: "%-6@ against gpt.py's layout: in-process median %.2fx, wall median %.2fx", name,
+                         median(insidePerHead), median(wallPerHead)))
         }
     }
 
-    /// Runs a process that prints a JSON line with "mean_ms_per_step"; returns that and its wall time.
-    func timedProcess(_ executable: String, _ arguments: [String]) -> (msPerStep: Double, seconds: Double)? {
+    /// What a timed process reports: its mean step, its wall time and its peak resident memory.
+    struct TimedRun { let msPerStep: Double, seconds: Double, peakMegabytes: Double }
+
+    /// Runs a process that prints a JSON line with "mean_ms_per_step" (and "peak_rss_mb"); returns them and
+    /// its wall time.
+    func timedProcess(_ executable: String, _ arguments: [String]) -> TimedRun? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -62,7 +75,9 @@ extension Bench {
         guard process.terminationStatus == 0 else { return nil }
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-               let ms = object["mean_ms_per_step"] as? Double { return (ms, seconds) }
+               let ms = object["mean_ms_per_step"] as? Double {
+                return TimedRun(msPerStep: ms, seconds: seconds, peakMegabytes: object["peak_rss_mb"] as? Double ?? 0)
+            }
         }
         return nil
     }

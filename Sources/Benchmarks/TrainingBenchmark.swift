@@ -12,7 +12,8 @@ extension Bench {
         let trainer = Self.benchTrainer(config, batch: batch)
         for _ in 0..<5 { trainer.trainStep() }
         let time = seconds { for _ in 0..<timeSteps { trainer.trainStep() } }
-        print("{\"config\": \"\(configs)\", \"steps\": \(timeSteps), \"mean_ms_per_step\": \(time / Double(timeSteps) * 1e3)}")
+        print("{\"config\": \"\(configs)\", \"steps\": \(timeSteps), \"mean_ms_per_step\": \(time / Double(timeSteps) * 1e3), "
+              + "\"peak_rss_mb\": \(Memory.peakMegabytes)}")
     }
 
     /// A Trainer on random tokens, dropout 0: what every training measurement here runs.
@@ -27,11 +28,12 @@ extension Bench {
                        accumulationSteps: accumulationSteps)
     }
 
-    /// The three model sizes of the speed comparison with PyTorch.
+    /// The model sizes of the speed comparison with PyTorch (T, S, M), and M's model at T 1024 (L).
     static let trainingConfigs: [String: (config: GPTConfig, batch: Int)] = [
         "T": (GPTConfig(vocabularySize: 65, blockSize: 8, embeddingSize: 32, heads: 1, layers: 1), 32),
         "S": (GPTConfig(vocabularySize: 65, blockSize: 64, embeddingSize: 128, heads: 4, layers: 4), 12),
         "M": (GPTConfig(vocabularySize: 65, blockSize: 256, embeddingSize: 384, heads: 6, layers: 6), 16),
+        "L": (GPTConfig(vocabularySize: 65, blockSize: 1024, embeddingSize: 384, heads: 6, layers: 6), 4),   // M at long context
     ]
 
     /// Returns the median seconds per step of each config.

@@ -17,6 +17,7 @@
 // One file each: ProductsBenchmark (1, 2), TrainingBenchmark (3), GenerationBenchmark (4), PyTorchComparison (5),
 // DataParallelBenchmark (6).
 import ArgumentParser
+import Attention
 import ChapterSupport
 import Foundation
 import NanoGPT
@@ -30,16 +31,18 @@ struct Bench: ParsableCommand {
     @Option(help: "Where the model rows run: cpu or opencl (on PoCL, OpenCL on this CPU: a correctness target, not a speed one). Default: $NANOGPT_DEVICE, else cpu.")
     var device: Device?
     @Option(help: "Timed repetitions per measurement (the median is reported).") var repeats = 30
-    @Option(help: "Training configs to time, from T, S, M (comma-separated).") var configs = "T,S"
+    @Option(help: "Training configs to time, from T, S, M and L (M at T 1024) (comma-separated).") var configs = "T,S"
     @Option(help: "Also train each config this many steps and report resident memory after step 100 and at the end (0: skip).")
     var memorySteps = 0
     @Flag(help: "Skip the sgemm table and the Linear layer: time only the model (for example under a profiler).")
     var modelOnly = false
     @Flag(help: "Also time the PyTorch reference (Tests/Reference/nanogpt_reference.py; needs torch) in this run, and print ratios.")
     var comparePytorch = false
-    @Option(help: "With --compare-pytorch: steady-state training steps each side times per round (default: T 5000, S 400, M 200, so the steps, not the processes' start-up, fill the time; M then takes about an hour).")
+    @Option(help: "With --compare-pytorch: steady-state training steps each side times per round (default: T 5000, S 400, M 200, L 100, so the steps, not the processes' start-up, fill the time; M then takes about an hour).")
     var compareSteps: Int?
     @Option(help: "With --compare-pytorch: rounds, each ours then PyTorch, one process each.") var compareRounds = 3
+    @Option(help: "How the model computes attention: tiled (the online softmax, what every model uses) or weights (the (B, nh, T, T) weights kept whole, as dropout on them needs).")
+    var attention = "tiled"
     @Flag(help: "Only break each config's training step down product by product (every sgemm shape: calls, time, GFLOP/s), over --repeats steps.")
     var products = false
     @Option(help: .hidden) var timeSteps = 0   // one config, N steps, one JSON line: what --compare-pytorch runs
@@ -57,6 +60,7 @@ struct Bench: ParsableCommand {
     func validate() throws {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if repeats <= 0 { throw ValidationError("--repeats must be positive") }
+        if !["tiled", "weights"].contains(attention) { throw ValidationError("--attention must be tiled or weights") }
         if tokenizerRepeats <= 0 { throw ValidationError("--tokenizer-repeats must be positive") }
         if (compareSteps ?? 2) < 2 || compareRounds < 1 { throw ValidationError("--compare-steps must be at least 2 and --compare-rounds at least 1") }
         if !(256...65536).contains(vocabularySize) { throw ValidationError("--vocabulary-size must be in 256...65536") }
@@ -64,6 +68,7 @@ struct Bench: ParsableCommand {
 
     func run() {
         if let threads { BLAS.threadCount = threads }
+        MultiHead.keepsWeights = attention == "weights"
         exitOnError { try Devices.select(device) }
         // OpenBLAS picks its kernel for this CPU when it loads, unless OPENBLAS_CORETYPE names one; the sgemm
         // speed (and so every training row) depends on which, so the header says who chose.

@@ -4,6 +4,7 @@ of llm.c's train_gpt2.py: the ground truth our Swift implementation is checked a
     pip install torch safetensors
     python3 Tests/Reference/nanogpt_reference.py --write-fixtures Tests/ModelTests/Fixtures
     python3 Tests/Reference/nanogpt_reference.py --bench T,S --threads 2    (what `bench --compare-pytorch` runs)
+    python3 Tests/Reference/nanogpt_reference.py --bench M --steps 10 --layout sdpa    (nanoGPT's attention)
 
 writes small golden fixtures (a tiny model's weights, an input batch, the expected logits, loss, every
 parameter's gradient, and the losses of 10 AdamW steps). The Swift test ParityTests reads them, so CI needs
@@ -99,6 +100,32 @@ class NanoGPT(nn.Module):
         return logits, loss
 
 
+class CausalSelfAttention(nn.Module):
+    """nanoGPT's layout of the same attention: one packed Linear for every head's query, key and value, and
+    PyTorch's fused F.scaled_dot_product_attention, which never stores the (B, nh, T, T) weights on the CPU
+    either. The same function as MultiHeadAttention (no bias on q, k, v; projection with bias)."""
+
+    def __init__(self, n_embd, n_head):
+        super().__init__()
+        self.n_head = n_head
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=False)
+        self.proj = nn.Linear(n_embd, n_embd)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+def with_sdpa_attention(model):
+    """The model with every Block's attention in nanoGPT's layout (fresh weights: for timing)."""
+    for block in model.blocks:
+        block.sa = CausalSelfAttention(block.ln1.normalized_shape[0], len(block.sa.heads))
+    return model
+
+
 @torch.no_grad()
 def generate(model, idx, max_new_tokens, use_cache):
     """gpt.py's generate (recompute the cropped context for every token), or with a key/value cache
@@ -148,13 +175,16 @@ BENCH_CONFIGS = {  # name: (vocab, block, n_embd, n_head, n_layer, batch)
     "T": (65, 8, 32, 1, 1, 32),
     "S": (65, 64, 128, 4, 4, 12),
     "M": (65, 256, 384, 6, 6, 16),
+    "L": (65, 1024, 384, 6, 6, 4),   # long context: M's model at T 1024
 }
 
 
-def bench(names, threads, repeats, steps=0):
+def bench(names, threads, repeats, steps=0, layout="gpt.py"):
     """Prints one JSON line per config: median training ms/step and generation tokens/s. With `steps`,
-    only training: the mean ms/step over that many consecutive steps after 5 warm-up steps (what the
-    Swift bench's --compare-pytorch interleaves with its own)."""
+    only training: the mean ms/step over that many consecutive steps after 5 warm-up steps, and the
+    process's peak resident memory (what the Swift bench's --compare-pytorch interleaves with its own).
+    `layout` "sdpa" times nanoGPT's attention (packed qkv, scaled_dot_product_attention) instead of gpt.py's."""
+    import resource
     import time
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -164,6 +194,8 @@ def bench(names, threads, repeats, steps=0):
     for name in names:
         vocab, block, n_embd, n_head, n_layer, batch = BENCH_CONFIGS[name]
         model = NanoGPT(vocab, block, n_embd, n_head, n_layer)
+        if layout == "sdpa":
+            model = with_sdpa_attention(model)
         optimizer = adamw(model, lr=1e-3)
         data = torch.randint(vocab, (200_000,))
 
@@ -182,8 +214,9 @@ def bench(names, threads, repeats, steps=0):
             start = time.perf_counter()
             for _ in range(steps):
                 train_step()
-            print(json.dumps({"config": name, "steps": steps,
-                              "mean_ms_per_step": (time.perf_counter() - start) / steps * 1e3}), flush=True)
+            print(json.dumps({"config": name, "steps": steps, "layout": layout,
+                              "mean_ms_per_step": (time.perf_counter() - start) / steps * 1e3,
+                              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
             continue
         times = []
         for _ in range(repeats):
@@ -273,10 +306,12 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--steps", type=int, default=0, help="with --bench: time only training, over this many steps")
+    parser.add_argument("--layout", choices=["gpt.py", "sdpa"], default="gpt.py",
+                        help="with --bench: gpt.py's per-head attention, or nanoGPT's packed qkv and scaled_dot_product_attention")
     args = parser.parse_args()
     if args.write_fixtures:
         write_fixtures(args.write_fixtures)
     if args.bench:
-        bench(args.bench.split(","), args.threads, args.repeats, args.steps)
+        bench(args.bench.split(","), args.threads, args.repeats, args.steps, args.layout)
     if not args.write_fixtures and not args.bench:
         parser.error("give --write-fixtures FOLDER or --bench CONFIGS")

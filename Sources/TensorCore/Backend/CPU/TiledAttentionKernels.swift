@@ -16,31 +16,36 @@
 import Foundation
 
 extension CPUBackend {
-    /// Query rows per tile and keys per tile. At head size 64 a tile's products are 64 x 64 x 64: small
-    /// enough that OpenBLAS runs each on its caller's thread, so the heads are split between threads here.
-    static let attentionTile = 64
+    /// Query rows per tile.
+    static let queryTile = 64
+    /// Keys per tile: as many as keep a tile's products (64 x keys x d) small enough that OpenBLAS runs each
+    /// on its caller's thread (`BLAS.largestUnthreadedProduct`), so that the heads can be split between
+    /// threads here: 64 keys at head size 64, 128 at 32.
+    static func keyTile(headSize d: Int) -> Int {
+        max(32, min(256, BLAS.largestUnthreadedProduct / (queryTile * d) / 8 * 8))
+    }
 
     public func tiledAttention(queries: Storage, keys: Storage, values: Storage, keysBatchStride: Int, out: Storage,
                                logSumExp: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
         precondition(causal.queries == m && causal.fits(keys: n), "causal mask \(causal) for \(m) x \(n) scores")
-        let tile = Self.attentionTile
-        BLAS.forEachProduct(batch: batch, size: tile * tile * d) { i in
+        let (tile, keyTile) = (Self.queryTile, Self.keyTile(headSize: d))
+        BLAS.forEachProduct(batch: batch, size: tile * keyTile * d) { i in
             let q = queries.pointer + i * m * d, k = keys.pointer + i * keysBatchStride, v = values.pointer + i * keysBatchStride
             let o = out.pointer + i * m * d, lse = logSumExp.pointer + i * m
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: tile * tile + 2 * tile) { scratch in
-                let s = scratch.baseAddress!, maxima = s + tile * tile, sums = maxima + tile
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: tile * keyTile + 2 * tile) { scratch in
+                let s = scratch.baseAddress!, maxima = s + tile * keyTile, sums = maxima + tile
                 for r0 in stride(from: 0, to: m, by: tile) {
                     let rows = min(tile, m - r0), visible = causal.offset + r0 + rows
                     maxima.update(repeating: -.infinity, count: rows)
                     sums.update(repeating: 0, count: rows)
                     (o + r0 * d).update(repeating: 0, count: rows * d)
-                    for c0 in stride(from: 0, to: visible, by: tile) {
-                        let columns = min(tile, visible - c0)
+                    for c0 in stride(from: 0, to: visible, by: keyTile) {
+                        let columns = min(keyTile, visible - c0)
                         // S = Q[rows] K[columns]^T, raw scores (rows, columns), rows `tile` apart.
                         BLAS.gemm(transposeB: true, m: rows, n: columns, k: d, a: q + r0 * d, b: k + c0 * d, beta: 0,
-                                  c: s, ldc: tile)
+                                  c: s, ldc: keyTile)
                         for r in 0..<rows {
-                            let row = s + r * tile
+                            let row = s + r * keyTile
                             // The keys of this tile that row r may see: up to its own position.
                             let seen = Swift.min(columns, causal.offset + r0 + r + 1 - c0)
                             guard seen > 0 else { row.update(repeating: 0, count: columns); continue }
@@ -52,7 +57,7 @@ extension CPUBackend {
                             maxima[r] = newMax
                         }
                         // o[rows] += P V[columns]
-                        BLAS.gemm(m: rows, n: d, k: columns, a: s, lda: tile, b: v + c0 * d, beta: 1, c: o + r0 * d)
+                        BLAS.gemm(m: rows, n: d, k: columns, a: s, lda: keyTile, b: v + c0 * d, beta: 1, c: o + r0 * d)
                     }
                     for r in 0..<rows {
                         VectorMath.scale(o + (r0 + r) * d, by: 1 / sums[r], d)
@@ -66,8 +71,8 @@ extension CPUBackend {
     public func tiledAttentionBackward(_ g: Storage, queries: Storage, keys: Storage, values: Storage, out: Storage,
                                        logSumExp: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
                                        batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
-        let tile = Self.attentionTile
-        BLAS.forEachProduct(batch: batch, size: tile * tile * d) { i in
+        let (tile, keyTile) = (Self.queryTile, Self.keyTile(headSize: d))
+        BLAS.forEachProduct(batch: batch, size: tile * keyTile * d) { i in
             let q = queries.pointer + i * m * d, k = keys.pointer + i * n * d, v = values.pointer + i * n * d
             let o = out.pointer + i * m * d, dO = g.pointer + i * m * d, lse = logSumExp.pointer + i * m
             let dq = queriesGrad.map { $0.pointer + i * m * d }, dk = keysGrad.map { $0.pointer + i * n * d }
@@ -75,39 +80,39 @@ extension CPUBackend {
             dq?.update(repeating: 0, count: m * d)
             dk?.update(repeating: 0, count: n * d)
             dv?.update(repeating: 0, count: n * d)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile * tile + tile) { scratch in
-                let p = scratch.baseAddress!, dS = p + tile * tile, rowDot = dS + tile * tile
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile * keyTile + tile) { scratch in
+                let p = scratch.baseAddress!, dS = p + tile * keyTile, rowDot = dS + tile * keyTile
                 for r0 in stride(from: 0, to: m, by: tile) {
                     let rows = min(tile, m - r0), visible = causal.offset + r0 + rows
                     for r in 0..<rows { rowDot[r] = VectorMath.dot(dO + (r0 + r) * d, o + (r0 + r) * d, d) }   // D
-                    for c0 in stride(from: 0, to: visible, by: tile) {
-                        let columns = min(tile, visible - c0)
+                    for c0 in stride(from: 0, to: visible, by: keyTile) {
+                        let columns = min(keyTile, visible - c0)
                         // P = exp(scale Q K^T - lse), recomputed; masked entries 0.
                         BLAS.gemm(transposeB: true, m: rows, n: columns, k: d, a: q + r0 * d, b: k + c0 * d, beta: 0,
-                                  c: p, ldc: tile)
+                                  c: p, ldc: keyTile)
                         for r in 0..<rows {
-                            let row = p + r * tile
+                            let row = p + r * keyTile
                             let seen = Swift.max(0, Swift.min(columns, causal.offset + r0 + r + 1 - c0))
                             _ = VectorMath.shiftedExp(row, shift: lse[r0 + r] / scale, scale: scale, out: row, seen)
                             if seen < columns { (row + seen).update(repeating: 0, count: columns - seen) }
                         }
                         if let dv {   // dV[columns] += P^T dO[rows]
-                            BLAS.gemm(transposeA: true, m: columns, n: d, k: rows, a: p, lda: tile, b: dO + r0 * d, beta: 1,
+                            BLAS.gemm(transposeA: true, m: columns, n: d, k: rows, a: p, lda: keyTile, b: dO + r0 * d, beta: 1,
                                       c: dv + c0 * d)
                         }
                         guard dq != nil || dk != nil else { continue }
                         // dP = dO[rows] V[columns]^T, then dS = scale P (dP - D) in place.
                         BLAS.gemm(transposeB: true, m: rows, n: columns, k: d, a: dO + r0 * d, b: v + c0 * d, beta: 0,
-                                  c: dS, ldc: tile)
+                                  c: dS, ldc: keyTile)
                         for r in 0..<rows {
-                            let pr = p + r * tile, dr = dS + r * tile, shift = rowDot[r]
+                            let pr = p + r * keyTile, dr = dS + r * keyTile, shift = rowDot[r]
                             for j in 0..<columns { dr[j] = scale * pr[j] * (dr[j] - shift) }
                         }
                         if let dq {   // dQ[rows] += dS K[columns]
-                            BLAS.gemm(m: rows, n: d, k: columns, a: dS, lda: tile, b: k + c0 * d, beta: 1, c: dq + r0 * d)
+                            BLAS.gemm(m: rows, n: d, k: columns, a: dS, lda: keyTile, b: k + c0 * d, beta: 1, c: dq + r0 * d)
                         }
                         if let dk {   // dK[columns] += dS^T Q[rows]
-                            BLAS.gemm(transposeA: true, m: columns, n: d, k: rows, a: dS, lda: tile, b: q + r0 * d, beta: 1,
+                            BLAS.gemm(transposeA: true, m: columns, n: d, k: rows, a: dS, lda: keyTile, b: q + r0 * d, beta: 1,
                                       c: dk + c0 * d)
                         }
                     }
