@@ -19,7 +19,7 @@
 //   CMPI, DataParallel          training across processes and machines on Open MPI (nanogpt train --processes)
 //   ChapterSupport              what only the executables share: flags, reports and plots, one-line exits,
 //                               memory checks (the only library with ArgumentParser and Plotting)
-//   Chapters/NN-*               one executable per concept: ch00 ... ch07, and ch05a (an aside after 05)
+//   Chapters/NN-*               one executable per concept: ch00 ... ch07, and ch05a and ch05b (asides after 05)
 //   nanogpt, compare, bench     after the chapters: train/generate on any text, compare chapters, measure speed
 //   Weaving, weave              each chapter's page (Chapters/NN-*/README.md) from its source and a run of it
 //   FuzzTargets                 our file readers under arbitrary bytes (Tests/Fuzz builds libFuzzer binaries on it)
@@ -141,6 +141,7 @@ let package = Package(
         chapter("ch03", "03-MultiHead", ["TensorCore", "TextData", "Training", "Layers", "Attention", "ChapterSupport"]),
         chapter("ch04", "04-Block", ["TensorCore", "TextData", "Training", "Layers", "Attention", "Transformer", "ChapterSupport"]),
         chapter("ch05", "05-NanoGPT", ["TensorCore", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
+        chapter("ch05b", "05b-TiledAttention", ["TensorCore", "Plotting", "ChapterSupport"]),
         chapter("ch05a", "05a-Device", ["TensorCore", "TensorCoreOpenCL", "Plotting", "TextData", "Training", "NanoGPT", "ChapterSupport"]),
         chapter("ch07", "07-DataParallel", ["TensorCore", "TextData", "Training", "NanoGPT", "DataParallel", "ChapterSupport"]),
         chapter("ch06", "06-Tokens", ["TensorCore", "FileFormats", "Plotting", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
@@ -185,7 +186,7 @@ let package = Package(
                                                       "Checkpoints", "ChapterSupport", "DeviceTesting"],
                     exclude: ["Fixtures"]),
         // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.
-        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "FileFormats", "DeviceTesting", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch05a", "ch06", "ch07", "compare",
+        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "FileFormats", "DeviceTesting", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch05a", "ch05b", "ch06", "ch07", "compare",
                                                             "nanogpt", "weave"]),
         // The committed pages against the sources they were woven from (the drift test), and the weave's parts.
         .testTarget(name: "WeaveTests", dependencies: ["Weaving"]),

@@ -260,7 +260,7 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys`; offset 0 here, chapter 05's cache
 // shifts it). It takes the row's maximum, exponentiates and sums eight floats at a time, normalizes, and
 // sets the rest of the row to exactly 0. Its `scale` multiplies the scores first; Head scales them itself
-// (`scale(matmul(q, k))` above), so here it is 1. Chapter 03's fused `softmaxOfProducts` passes
+// (`scale(matmul(q, k))` above), so here it is 1. The fused `softmaxOfProducts` of chapter 03 passes
 // 1/sqrt(hs) in instead, and never writes the unscaled scores. The backward sits beside the forward:
 // show: Sources/TensorCore/Backend/CPU/SoftmaxKernels.swift CPUBackend.softmax CPUBackend.softmaxBackward
 //

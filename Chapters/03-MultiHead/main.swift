@@ -10,7 +10,7 @@
 //
 // Expected: better than chapter 02's single head, and each head's heatmap shows a different pattern.
 // Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
-// `swift run -c release ch03 --data tinyshakespeare.txt`: val loss 2.0734 after 5000 steps.
+// `swift run -c release ch03 --data tinyshakespeare.txt`: val loss 2.0733 after 5000 steps.
 import ArgumentParser
 import Attention
 import ChapterSupport
@@ -210,9 +210,11 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // packs its c_attn as queries, keys, values, with a bias; the order only has to match the split.) `splitHeads` cuts it into keys, queries and values of shape
 // (B, nh, T, hs), one copy each (part p, head h, position t are columns p*C + h*hs ..< +hs of row
 // (b, t): a cut of the columns, a reshape and a swap of axes 1 and 2, in one copy), and the attention of all heads runs as one batch: fewer, bigger products
-// than n Heads make. `softmaxOfProducts` is q k^T, the scale, the causal mask and the softmax in one op (it
-// never keeps the raw (B, nh, T, T) scores), and `causalMatmul` skips the zero upper triangle of the
-// weights. (The cache branch is chapter 05's generation; here there is no cache.)
+// than n Heads make. The attention itself is one op, `causalAttention`: softmax(q k^T / sqrt(hs)) v with the
+// causal mask, computed a tile of keys at a time so that the (B, nh, T, T) weights are never stored (chapter
+// 05b shows how). Dropout on the attention weights needs them, so with dropout the weights path runs instead:
+// `softmaxOfProducts` (q k^T, the scale, the mask and the softmax in one op), then `causalMatmul`, which skips
+// the zero upper triangle. (The cache branch is chapter 05's generation; here there is no cache.)
 // show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction
 // show: Sources/TensorCore/Ops/Shape.swift splitHeads
 //

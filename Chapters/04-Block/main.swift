@@ -13,7 +13,7 @@
 //
 // Expected: below 1.9 with residuals and LayerNorm, stuck far higher without them. Measured on a 2-core
 // AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch04 --data tinyshakespeare.txt`:
-// val loss 1.8729 with them and 3.3445 without, 2000 steps each.
+// val loss 1.8789 with them and 3.3445 without, 2000 steps each.
 import ArgumentParser
 import Attention
 import ChapterSupport

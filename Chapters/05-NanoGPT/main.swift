@@ -15,7 +15,7 @@
 //
 // Expected: text with speakers' names, line breaks and mostly real words. Measured on a 2-core AMD EPYC
 // (OpenBLAS, 2 threads), release build, `swift run -c release ch05 --data tinyshakespeare.txt`:
-// val loss 1.6101 after 5000 steps.
+// val loss about 1.6 after 5000 steps (this page's run is in its table).
 import ArgumentParser
 import ChapterSupport
 import Checkpoints
@@ -55,7 +55,12 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // and chapter 06 use it too. Its forward pass (the `cache` lines are generation's, section 4):
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
 //
-// Dropout, new in the model (0 in this chapter's recipe, `--dropout 0.2` turns it on): while training,
+// Each Block is chapter 04's: attention, then the feed-forward layer, each on a LayerNorm of x and added
+// back to x (the `cache` arguments are generation's, section 4):
+// show: Sources/Transformer/Block.swift Block.callAsFunction
+//
+// Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
+// recipe, `--dropout 0.2` turns them on): while training,
 // each activation is zeroed with probability p and the rest scaled by 1/(1 - p), so the expected value
 // stays the same; at evaluation and generation it does nothing. Each mask comes from a counter-based
 // generator (Philox), the same on every device:
@@ -140,9 +145,13 @@ exitOnError { try report.plotLoss(trainer) }
 //
 // The attention over the cache lets query i of the n new positions see every cached position up to its
 // own: the causal mask shifted by the count already cached. (attentionWeights and weightedSum are the
-// kernels behind training's softmaxOfProducts and causalMatmul: the masked softmax(q K^T * scale), then
-// its product with V.)
+// kernels of the weights path, softmaxOfProducts and causalMatmul: the masked softmax(q K^T * scale), then
+// its product with V. Training computes the same without storing the weights: chapter 05b.)
 // show: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
+//
+// What that computes for one new query, as plain loops: the scores against every visible key, their
+// softmax, and the weighted sum of the values (the tests hold the kernels to this):
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
 //
 // `generateStream` picks the method:
 // show: Sources/NanoGPT/Generation.swift NanoGPT.generateStream
@@ -178,7 +187,8 @@ for token in model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: 
 }
 print(printable.finish(), terminator: "")
 let generationRate = Double(streamed.count) / max(Date().timeIntervalSince(generationStart), 1e-9)
-// The same stream recomputing the whole context for every token, timed the same way (not printed).
+// The same stream recomputing the whole context for every token, timed over the same number of tokens, not
+// printed (the rate above includes printing each token, which costs little next to a forward pass).
 let (recomputed, recomputeRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
     Array(model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, options: sampling,
                                random: SeededRandom(seed: settings.seed, stream: .sampling), mode: .recompute))
@@ -204,8 +214,8 @@ print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.w
 //
 // 16 heads, as in chapter 04 (4 layers of 4). The page shows the first layer's four on the first 24 characters of the
 // val text, large enough to read them; the linked full-size figure has every layer on all 32 (one row of
-// panels per layer). In the first layer look for a head that attends to the previous character and one
-// that looks back to the start of the word or line; later layers, in the full figure, reach further back.
+// panels per layer). Compare how far back each head looks: some stay on the current character or the one
+// before, others spread their weight over the recent past.
 
 section("6. Every head of every layer, the sample and the summary")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24

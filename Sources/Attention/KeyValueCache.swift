@@ -9,8 +9,8 @@ import TensorCore
 /// MultiHead stores their keys and values after the cached ones (`store`) and lets their queries attend to
 /// every stored position up to their own (`attention`); after the last layer the model moves `count` on
 /// (`advance`). It is the model's own forward pass, the same layers and weights; only the attention step
-/// reads the stored keys and values, computing the same masked softmax(q K^T / sqrt(hs)) V with the same
-/// backend kernels as training, the mask shifted by the positions already cached.
+/// reads the stored keys and values, computing the same masked softmax(q K^T / sqrt(hs)) V (with the kernels of
+/// the weights path, `cachedAttention`), the mask shifted by the positions already cached.
 ///
 /// Position embeddings stop at the block size, so the cache holds `capacity` = blockSize positions. What
 /// happens when it is full is the generator's choice (NanoGPT/Generation.swift): ours refills it from the

@@ -12,7 +12,7 @@ import TensorCore
 /// use the per-head names and shapes of the PyTorch reference (`perHeadViews`).
 ///
 /// Given a `KeyValueCache`, it also stores this call's keys and values in the cache's rows for `layer` and
-/// attends over everything stored: generation, with the same kernels.
+/// attends over everything stored: generation, through the weights path's kernels (`cachedAttention`).
 public final class MultiHead: Module {
     public let headCount: Int
     /// The keys of heads 0 ..< nh, then their queries, then their values, as rows: (3C, C).

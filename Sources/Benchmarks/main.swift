@@ -41,6 +41,8 @@ struct Bench: ParsableCommand {
     @Option(help: "With --compare-pytorch: steady-state training steps each side times per round (default: T 5000, S 400, M 200, L 100, so the steps, not the processes' start-up, fill the time; M then takes about an hour).")
     var compareSteps: Int?
     @Option(help: "With --compare-pytorch: rounds, each ours then PyTorch, one process each.") var compareRounds = 3
+    @Flag(help: "With --compare-pytorch: only its interleaved training rounds (no single-step tables, no generation).")
+    var roundsOnly = false
     @Option(help: "How the model computes attention: tiled (the online softmax, what every model uses) or weights (the (B, nh, T, T) weights kept whole, as dropout on them needs).")
     var attention = "tiled"
     @Flag(help: "Only break each config's training step down product by product (every sgemm shape: calls, time, GFLOP/s), over --repeats steps.")
@@ -94,6 +96,7 @@ struct Bench: ParsableCommand {
         if dataParallel { return dataParallelComparison() }
         if timeSteps > 0 { return timeSteadySteps() }
         if products { return productBreakdown() }
+        if comparePytorch && roundsOnly { return compareTrainingWithPyTorch() }
         if !modelOnly {
             sgemmTable()
             linearLayerOverhead()

@@ -140,9 +140,9 @@ public final class OpenCLBackend: Backend {
     }
 
     /// The device keeps the weights path behind the tiled requirement: the weights go to a scratch buffer
-    /// and are dropped after the product; the backward computes them again. `logSumExp` is not used.
+    /// and are dropped after the product; the backward computes them again. Nothing is `saved`.
     public func tiledAttention(queries: Storage, keys: Storage, values: Storage, keysBatchStride: Int, out: Storage,
-                               logSumExp: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
+                               saved: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
         let weights = Storage(count: batch * m * n, on: self)
         attentionWeights(queries: queries, keys: keys, keysBatchStride: keysBatchStride, out: weights, batch: batch,
                          m: m, n: n, d: d, causal: causal, scale: scale)
@@ -150,8 +150,10 @@ public final class OpenCLBackend: Backend {
                     m: m, n: n, d: d, causal: causal)
     }
 
+    public func tiledAttentionSavedCount(batch: Int, m: Int, n: Int, d: Int) -> Int { 1 }
+
     public func tiledAttentionBackward(_ g: Storage, queries: Storage, keys: Storage, values: Storage, out: Storage,
-                                       logSumExp: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
+                                       saved: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
                                        batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
         let weights = Storage(count: batch * m * n, on: self), weightsGrad = Storage(count: batch * m * n, on: self)
         attentionWeights(queries: queries, keys: keys, keysBatchStride: n * d, out: weights, batch: batch,

@@ -52,6 +52,24 @@ struct ChapterQuickRunTests {
         expectPlot("matmul-speed", in: out)
     }
 
+    /// Chapter 05b's quick run: the one-pass softmax gives the two-pass numbers, the tiled kernel agrees with
+    /// the weights path, it keeps less than the weights path, and it draws its three figures.
+    @Test func chapter05bTiledAttention() throws {
+        let out = folder.appendingPathComponent("ch05b")
+        let run = try Executables.run("ch05b", ["--quick", "--out", out.path, "--threads", "1"])
+        #expect(run.status == 0, "\(run.errors)")
+        let lines = run.output.split(separator: "\n").map(String.init)
+        let twoPass = lines.first { $0.hasPrefix("two passes") }?.split(separator: ":").last
+        let onePass = lines.first { $0.hasPrefix("one pass, then") }?.split(separator: ":").last
+        #expect(twoPass != nil && twoPass == onePass)
+        #expect(run.output.contains("10 of 16 tiles computed"))
+        let differences = lines.compactMap { line in
+            line.components(separatedBy: "largest difference ").dropFirst().first.flatMap { Double($0.prefix { $0 != ";" }) }
+        }
+        #expect(differences.count == 5 && differences.allSatisfy { $0 < 1e-4 })
+        for name in ["tiles", "time", "memory"] { expectPlot(name, in: out) }
+    }
+
     /// Chapter 01 trains the bigram twice, with its loop written out and with Trainer, and compares every weight.
     @Test func chapter01LoopAndTrainerGiveTheSameWeights() throws {
         let data = Executables.writePlayText(to: folder)

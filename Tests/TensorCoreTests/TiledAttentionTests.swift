@@ -60,17 +60,19 @@ struct TiledAttentionTests {
     }
 
     /// With a cache's offset and rows `capacity` apart, query i sees keys 0 ... offset + i: each row equals
-    /// the textbook attention over exactly those keys.
-    @Test func aCacheOffsetShiftsTheMask() {
-        let (heads, queries, total, capacity, size) = (2, 5, 70, 80, 7)
+    /// the textbook attention over exactly those keys. 5 queries are one tile; 70 are two, over 135 keys.
+    @Test(arguments: [5, 70])
+    func aCacheOffsetShiftsTheMask(queries: Int) {
+        let (heads, total, capacity, size) = (2, queries + 65, queries + 80, 7)
         let backend = Backends.current
         let q = randomTensor([heads, queries, size], random, requiresGrad: false).values
         let k = randomTensor([heads, capacity, size], random, requiresGrad: false).values
         let v = randomTensor([heads, capacity, size], random, requiresGrad: false).values
-        let out = Storage(count: heads * queries * size, on: backend), logSumExp = Storage(count: heads * queries, on: backend)
+        let out = Storage(count: heads * queries * size, on: backend)
+        let saved = Storage(count: backend.tiledAttentionSavedCount(batch: heads, m: queries, n: total, d: size), on: backend)
         backend.tiledAttention(queries: Storage(host: q, on: backend), keys: Storage(host: k, on: backend),
                                values: Storage(host: v, on: backend), keysBatchStride: capacity * size, out: out,
-                               logSumExp: logSumExp, batch: heads, m: queries, n: total, d: size,
+                               saved: saved, batch: heads, m: queries, n: total, d: size,
                                causal: CausalMask(queries: queries, offset: total - queries), scale: 0.3)
         let result = out.toHost()
         func rows(_ x: [Float], _ h: Int, _ r: Range<Int>, stride: Int) -> [[Float]] {

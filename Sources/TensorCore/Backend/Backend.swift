@@ -83,13 +83,15 @@ public protocol Backend: AnyObject {
                              valuesGrad: Storage?, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask)
     /// Causal attention without the weights: out = softmax(scale Q K^T) V per batch element, Q (m, d), K
     /// and V (n, d) each `keysBatchStride` apart, never holding more than a tile of the (m, n) scores.
-    /// `logSumExp` (batch, m) is what the backend keeps for its backward (the CPU: each row's log of
-    /// sum exp(scale s), FlashAttention's statistic; a backend may leave it unused).
+    /// `saved` (`tiledAttentionSavedCount` floats) is what the backend keeps for its backward (the CPU:
+    /// each row's log of sum exp(scale s), FlashAttention's statistic; a backend may leave it unused).
     func tiledAttention(queries: Storage, keys: Storage, values: Storage, keysBatchStride: Int, out: Storage,
-                        logSumExp: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float)
-    /// dQ, dK and dV of `tiledAttention` from dOut, its output and its `logSumExp` (keys and values contiguous).
+                        saved: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float)
+    /// How many floats `tiledAttention` keeps for its backward.
+    func tiledAttentionSavedCount(batch: Int, m: Int, n: Int, d: Int) -> Int
+    /// dQ, dK and dV of `tiledAttention` from dOut, its output and what it `saved` (keys and values contiguous).
     func tiledAttentionBackward(_ g: Storage, queries: Storage, keys: Storage, values: Storage, out: Storage,
-                                logSumExp: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
+                                saved: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
                                 batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float)
 
     // MARK: Elementwise

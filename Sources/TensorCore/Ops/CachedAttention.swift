@@ -3,7 +3,7 @@
 // A causal model never changes the keys and values of earlier positions when a token is appended, so
 // generation can keep them (Attention/KeyValueCache.swift holds them). `cachedAttention` lets n new
 // queries at positions total - n ..< total attend to keys 0 ..< total: the causal mask with an offset
-// (CausalMask), computed by the same backend kernels as training's attention.
+// (CausalMask), computed by the backend kernels of the weights path (softmaxOfProducts, causalMatmul).
 
 /// softmax(q K^T * scale) V for queries (..., heads, n, size) that are the newest n of `total` positions
 /// whose keys and values are stored in `keys` and `values` as (heads, capacity, size), `capacity` positions

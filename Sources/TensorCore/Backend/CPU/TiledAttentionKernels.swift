@@ -13,27 +13,43 @@
 //     dV += P^T dO      dP = dO V^T      dS = scale P (dP - D)   with D = rowsum(dO * O)
 //     dQ += dS K        dK += dS^T Q
 // (rowsum(P dP) = dO . (P V) = dO . O, so D needs no weights either.)
+//
+// A head whose scores are a single tile (short contexts) keeps that tile's weights instead of the
+// log-sum-exp, and its backward reads them: there is no T x T matrix to avoid, and recomputing costs time.
 import Foundation
 
 extension CPUBackend {
     /// Query rows per tile.
-    static let queryTile = 64
+    public static let queryTile = 64
     /// Keys per tile: as many as keep a tile's products (64 x keys x d) small enough that OpenBLAS runs each
     /// on its caller's thread (`BLAS.largestUnthreadedProduct`), so that the heads can be split between
     /// threads here: 64 keys at head size 64, 128 at 32.
-    static func keyTile(headSize d: Int) -> Int {
+    public static func keyTile(headSize d: Int) -> Int {
         max(32, min(256, BLAS.largestUnthreadedProduct / (queryTile * d) / 8 * 8))
     }
 
+    /// Whether a head's (m, n) scores are one tile (T up to 64 at head size 64, chapter 05's T = 64 at 32).
+    /// Then there is no T x T matrix to avoid: the forward keeps the tile's weights, as small as a tile,
+    /// and the backward reads them instead of computing them again (which cost chapter 05's model about 4%
+    /// of its step: `bench --time-steps 200 --configs S`, eight interleaved rounds).
+    static func isOneTile(m: Int, n: Int, d: Int) -> Bool { m <= queryTile && n <= keyTile(headSize: d) }
+
+    /// The log-sum-exp of every row, or a one-tile head's weights.
+    public func tiledAttentionSavedCount(batch: Int, m: Int, n: Int, d: Int) -> Int {
+        Self.isOneTile(m: m, n: n, d: d) ? batch * m * n : batch * m
+    }
+
     public func tiledAttention(queries: Storage, keys: Storage, values: Storage, keysBatchStride: Int, out: Storage,
-                               logSumExp: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
+                               saved: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
         precondition(causal.queries == m && causal.fits(keys: n), "causal mask \(causal) for \(m) x \(n) scores")
-        let (tile, keyTile) = (Self.queryTile, Self.keyTile(headSize: d))
+        let (tile, keyTile, oneTile) = (Self.queryTile, Self.keyTile(headSize: d), Self.isOneTile(m: m, n: n, d: d))
         BLAS.forEachProduct(batch: batch, size: tile * keyTile * d) { i in
             let q = queries.pointer + i * m * d, k = keys.pointer + i * keysBatchStride, v = values.pointer + i * keysBatchStride
-            let o = out.pointer + i * m * d, lse = logSumExp.pointer + i * m
+            let o = out.pointer + i * m * d, lse = saved.pointer + i * m
             withUnsafeTemporaryAllocation(of: Float.self, capacity: tile * keyTile + 2 * tile) { scratch in
-                let s = scratch.baseAddress!, maxima = s + tile * keyTile, sums = maxima + tile
+                let maxima = scratch.baseAddress! + tile * keyTile, sums = maxima + tile
+                // The scores' tile: scratch, or for a one-tile head its place in `saved`, kept for the backward.
+                let (s, ls) = oneTile ? (saved.pointer + i * m * n, n) : (scratch.baseAddress!, keyTile)
                 for r0 in stride(from: 0, to: m, by: tile) {
                     let rows = min(tile, m - r0), visible = causal.offset + r0 + rows
                     maxima.update(repeating: -.infinity, count: rows)
@@ -43,9 +59,9 @@ extension CPUBackend {
                         let columns = min(keyTile, visible - c0)
                         // S = Q[rows] K[columns]^T, raw scores (rows, columns), rows `tile` apart.
                         BLAS.gemm(transposeB: true, m: rows, n: columns, k: d, a: q + r0 * d, b: k + c0 * d, beta: 0,
-                                  c: s, ldc: keyTile)
+                                  c: s, ldc: ls)
                         for r in 0..<rows {
-                            let row = s + r * keyTile
+                            let row = s + r * ls
                             // The keys of this tile that row r may see: up to its own position.
                             let seen = Swift.min(columns, causal.offset + r0 + r + 1 - c0)
                             guard seen > 0 else { row.update(repeating: 0, count: columns); continue }
@@ -57,11 +73,12 @@ extension CPUBackend {
                             maxima[r] = newMax
                         }
                         // o[rows] += P V[columns]
-                        BLAS.gemm(m: rows, n: d, k: columns, a: s, lda: keyTile, b: v + c0 * d, beta: 1, c: o + r0 * d)
+                        BLAS.gemm(m: rows, n: d, k: columns, a: s, lda: ls, b: v + c0 * d, beta: 1, c: o + r0 * d)
                     }
                     for r in 0..<rows {
                         VectorMath.scale(o + (r0 + r) * d, by: 1 / sums[r], d)
-                        lse[r0 + r] = maxima[r] * scale + log(sums[r])
+                        if oneTile { VectorMath.scale(s + r * ls, by: 1 / sums[r], n) }   // the weights themselves
+                        else { lse[r0 + r] = maxima[r] * scale + log(sums[r]) }
                     }
                 }
             }
@@ -69,35 +86,38 @@ extension CPUBackend {
     }
 
     public func tiledAttentionBackward(_ g: Storage, queries: Storage, keys: Storage, values: Storage, out: Storage,
-                                       logSumExp: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
+                                       saved: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
                                        batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
-        let (tile, keyTile) = (Self.queryTile, Self.keyTile(headSize: d))
+        let (tile, keyTile, oneTile) = (Self.queryTile, Self.keyTile(headSize: d), Self.isOneTile(m: m, n: n, d: d))
         BLAS.forEachProduct(batch: batch, size: tile * keyTile * d) { i in
             let q = queries.pointer + i * m * d, k = keys.pointer + i * n * d, v = values.pointer + i * n * d
-            let o = out.pointer + i * m * d, dO = g.pointer + i * m * d, lse = logSumExp.pointer + i * m
+            let o = out.pointer + i * m * d, dO = g.pointer + i * m * d, lse = saved.pointer + i * m
             let dq = queriesGrad.map { $0.pointer + i * m * d }, dk = keysGrad.map { $0.pointer + i * n * d }
             let dv = valuesGrad.map { $0.pointer + i * n * d }
             dq?.update(repeating: 0, count: m * d)
             dk?.update(repeating: 0, count: n * d)
             dv?.update(repeating: 0, count: n * d)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile * keyTile + tile) { scratch in
-                let p = scratch.baseAddress!, dS = p + tile * keyTile, rowDot = dS + tile * keyTile
+                let dS = scratch.baseAddress! + tile * keyTile, rowDot = dS + tile * keyTile
+                // The weights' tile: recomputed into scratch, or a one-tile head's, kept by the forward.
+                let (p, lp) = oneTile ? (saved.pointer + i * m * n, n) : (scratch.baseAddress!, keyTile)
                 for r0 in stride(from: 0, to: m, by: tile) {
                     let rows = min(tile, m - r0), visible = causal.offset + r0 + rows
                     for r in 0..<rows { rowDot[r] = VectorMath.dot(dO + (r0 + r) * d, o + (r0 + r) * d, d) }   // D
                     for c0 in stride(from: 0, to: visible, by: keyTile) {
                         let columns = min(keyTile, visible - c0)
-                        // P = exp(scale Q K^T - lse), recomputed; masked entries 0.
-                        BLAS.gemm(transposeB: true, m: rows, n: columns, k: d, a: q + r0 * d, b: k + c0 * d, beta: 0,
-                                  c: p, ldc: keyTile)
-                        for r in 0..<rows {
-                            let row = p + r * keyTile
-                            let seen = Swift.max(0, Swift.min(columns, causal.offset + r0 + r + 1 - c0))
-                            _ = VectorMath.shiftedExp(row, shift: lse[r0 + r] / scale, scale: scale, out: row, seen)
-                            if seen < columns { (row + seen).update(repeating: 0, count: columns - seen) }
+                        if !oneTile {   // P = exp(scale Q K^T - lse), recomputed; masked entries 0.
+                            BLAS.gemm(transposeB: true, m: rows, n: columns, k: d, a: q + r0 * d, b: k + c0 * d, beta: 0,
+                                      c: p, ldc: lp)
+                            for r in 0..<rows {
+                                let row = p + r * lp
+                                let seen = Swift.max(0, Swift.min(columns, causal.offset + r0 + r + 1 - c0))
+                                _ = VectorMath.shiftedExp(row, shift: lse[r0 + r] / scale, scale: scale, out: row, seen)
+                                if seen < columns { (row + seen).update(repeating: 0, count: columns - seen) }
+                            }
                         }
                         if let dv {   // dV[columns] += P^T dO[rows]
-                            BLAS.gemm(transposeA: true, m: columns, n: d, k: rows, a: p, lda: keyTile, b: dO + r0 * d, beta: 1,
+                            BLAS.gemm(transposeA: true, m: columns, n: d, k: rows, a: p, lda: lp, b: dO + r0 * d, beta: 1,
                                       c: dv + c0 * d)
                         }
                         guard dq != nil || dk != nil else { continue }
@@ -105,7 +125,7 @@ extension CPUBackend {
                         BLAS.gemm(transposeB: true, m: rows, n: columns, k: d, a: dO + r0 * d, b: v + c0 * d, beta: 0,
                                   c: dS, ldc: keyTile)
                         for r in 0..<rows {
-                            let pr = p + r * keyTile, dr = dS + r * keyTile, shift = rowDot[r]
+                            let pr = p + r * lp, dr = dS + r * keyTile, shift = rowDot[r]
                             for j in 0..<columns { dr[j] = scale * pr[j] * (dr[j] - shift) }
                         }
                         if let dq {   // dQ[rows] += dS K[columns]
