@@ -95,7 +95,7 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // show: Sources/Training/Trainer.swift Trainer.trainStep
 //
 // Expect the val loss near 1.6 at the end
-// (chapter 04 reached 1.87), and the train loss below it by a gap that opens slowly while the val loss is
+// (chapter 04 reached 1.88), and the train loss below it by a gap that opens slowly while the val loss is
 // still falling: the model begins to fit its training text, but still learns what carries over.
 
 section("3. Training")
@@ -119,7 +119,9 @@ exitOnError { try report.plotLoss(trainer) }
 // (chapter 01's, for any model) collects the stream, asking for the logits the simplest way, gpt.py's: the
 // whole context, cropped to the last blockSize tokens, through the model (`idx[:, -block_size:]`). So
 // `generate()` recomputes; NanoGPT's `generateStream()` uses the key/value cache below unless told
-// `.recompute`. The section streams both ways and times them:
+// `.recompute`. (Why `generate()` does not pick up the cache: it is written once, for every model, against the
+// `LanguageModel` protocol, and calls the protocol's own `generateStream`; NanoGPT's, with its `mode`, is a
+// different method that only a caller holding a NanoGPT can call.) The section streams both ways and times them:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter
 //
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,
@@ -142,6 +144,11 @@ exitOnError { try report.plotLoss(trainer) }
 // positions.
 // show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
 // show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.callAsFunction
+//
+// `splitHeads` (chapter 03) cuts the packed (B, T, 3C) product into keys, queries and values of (B, nh, T,
+// hs) each, and the mask with an offset is one small type: query i sees keys 0 ... offset + i.
+// show: Sources/TensorCore/Ops/Shape.swift splitHeads
+// show: Sources/TensorCore/Backend/Backend.swift CausalMask
 //
 // The attention over the cache lets query i of the n new positions see every cached position up to its
 // own: the causal mask shifted by the count already cached. (attentionWeights and weightedSum are the

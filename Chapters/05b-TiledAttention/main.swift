@@ -12,13 +12,15 @@
 // the same pass. Attention then works a tile of keys at a time, each tile's products stay in the core's
 // cache, and the backward pass recomputes each tile's weights instead of reading stored ones. This is the
 // idea of FlashAttention, and of PyTorch's scaled_dot_product_attention on a CPU. Every model in this
-// project computes its attention this way, unless dropout on the attention weights asks for the weights.
+// project trains and evaluates this way, unless dropout on the attention weights asks for the weights
+// (generation's key/value cache, chapter 05, attends a few new queries at a time through the weights path).
 //
 //   swift run -c release ch05b            (--quick: shorter contexts, a few seconds)
 //
 // Expected (2-core AMD EPYC): the one-pass softmax gives the textbook's numbers; the tiled kernel agrees with
-// the weights path to about 1e-6; at T = 1024 it keeps 0.1 MB where the weights path keeps 96 MB, and from
-// T = 512 on it runs forward and backward faster, more so the longer the context.
+// the weights path to about 1e-6; at T = 1024 it keeps 0.1 MB where the weights path keeps 96 MB; forward
+// and backward it has run 1.1 to 2.5 times as fast in runs on this machine, except one run that had the
+// weights path ahead at T = 128 and 256.
 import ChapterSupport
 import Foundation
 import Plotting
@@ -118,6 +120,13 @@ exitOnError {
 // dP = dO V^T, dS = scale P (dP - D) with D = rowsum(dO * O), dQ = dS K and dK = dS^T Q. D needs no weights
 // either: the sum over a row of P * dP is dO . (P V) = dO . O.
 // show: Sources/TensorCore/Backend/CPU/TiledAttentionKernels.swift CPUBackend.tiledAttention CPUBackend.tiledAttentionBackward
+//
+// The tile sizes, and what is kept (a head whose scores are one tile keeps that tile's weights):
+// show: Sources/TensorCore/Backend/CPU/TiledAttentionKernels.swift CPUBackend.queryTile CPUBackend.keyTile CPUBackend.isOneTile CPUBackend.tiledAttentionSavedCount
+//
+// `shiftedExp` writes e^((x - shift) * scale) for a row and returns their sum, eight floats at a time
+// (SIMD8<Float>: eight 32-bit floats in one register; `VectorMath.exp` is e^x for all eight at once):
+// show: Sources/TensorCore/Backend/CPU/VectorMath.swift VectorMath.shiftedExp
 //
 // The op records the backward closure with the log-sum-exp it needs, and MultiHead calls it (the weights
 // path stays for dropout on the attention weights, which needs them):

@@ -68,12 +68,13 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // where the plain one is already about 20 times slower, and the gap grows with the text. The library's keeps each
 // distinct chunk as a linked list of tokens, with an index from each pair to the places it occurs and a
 // running count of every pair, so a merge touches only the places where its pair is and updates the
-// counts there (a stale place, merged away since, is skipped when it comes up):
-// show: Sources/TextData/PairMerging.swift MergeableChunks
+// counts there (a stale place, merged away since, is skipped when it comes up). A pair is two token ids:
+// show: Sources/TextData/PairMerging.swift TokenPair MergeableChunks
 //
 // The training loop on top of it, on the first 90% of the text only (the validation text must stay
-// unseen by the tokenizer too). Each distinct chunk is merged once and counted as often as it occurs:
-// show: Sources/TextData/TokenDataset.swift TokenDataset.trainingText
+// unseen by the tokenizer too; the cut is the same one every chapter makes, in characters, before any
+// encoding). Each distinct chunk is merged once and counted as often as it occurs:
+// show: Sources/TextData/TokenDataset.swift TokenDataset.cut TokenDataset.trainingText
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
 //
 // The tokenizer it returns spells every token as bytes: a merged token is its pair's bytes joined
@@ -130,7 +131,8 @@ print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
 //
 // Characters per token, measured two ways below: over the whole text, and over the validation text
 // alone, which the merges were not learned from and so compresses a little less. Section 5's bits per
-// character use the second:
+// character use the second: its val loss is a mean over random batches of the validation text (as every
+// chapter's is), divided by that split's average characters per token:
 // show: Sources/TextData/TokenDataset.swift TokenDataset.charactersPerToken
 // show: Sources/TextData/TokenDataset.swift TokenDataset.init
 //
@@ -167,8 +169,13 @@ print("  " + tokenData.val.prefix(60).map { String(decoding: bytePairs.tokenByte
 //
 // Any text encodes, because every byte is a token: characters the tokenizer never saw fall apart into
 // their UTF-8 bytes. Decoding joins the tokens' bytes and reads them as UTF-8, so
-// decode(encode(s)) == s always (the tests check it on random Unicode):
+// decode(encode(s)) == s always (the tests check it on random Unicode). Below, "the same bytes" compares
+// the UTF-8 bytes, not Swift's String ==, which would call "e" + combining acute equal to "é":
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.decode
+//
+// Every tokenizer, characters or byte pairs, answers the same questions for the chapters (the start token,
+// a token's bytes, the streaming decoder):
+// show: Sources/TextData/Tokenizer.swift Tokenizer.startToken Tokenizer.bytes(of:)
 //
 // A token can end in the middle of a character ("é" is two bytes, c3 a9, and may be two tokens). Printing
 // token by token, as generation does, must hold such bytes back until their character is whole. The
@@ -181,7 +188,7 @@ print("\nround trips:")
 for tricky in ["Hello, world!", "naïve café, déjà vu", "e\u{301} (e + combining acute)", "👋🏽 🇯🇵 👨‍👩‍👧", "日本語のテキスト", "tabs\tand\r\nCRLF"] {
     let ids = bytePairs.encode(tricky)
     let back = bytePairs.decode(ids)
-    print("  \(tricky.debugDescription): \(tricky.utf8.count) bytes -> \(ids.count) tokens -> \(back == tricky ? "the same text" : "DIFFERENT")")
+    print("  \(tricky.debugDescription): \(tricky.utf8.count) bytes -> \(ids.count) tokens -> \(Array(back.utf8) == Array(tricky.utf8) ? "the same bytes" : "DIFFERENT")")
 }
 var printable = tokenizer.streamingDecoder()
 let smiled = bytePairs.encode("🙂!")

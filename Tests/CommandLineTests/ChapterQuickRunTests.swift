@@ -152,7 +152,7 @@ struct ChapterQuickRunTests {
 
     @Test func chapter06Tokens() throws {
         let (run, summary, _) = try runTrainingChapter("ch06", plots: ["attention", "bits-per-character", "token-lengths"])
-        for expected in ["the first merges", "round trips:", "the same text", "| characters | ", "| byte pairs | ",
+        for expected in ["the first merges", "round trips:", "the same bytes", "| characters | ", "| byte pairs | ",
                          "generateStream() from the byte-pair model"] {
             #expect(run.output.contains(expected), "missing \(expected.debugDescription)")
         }
