@@ -63,6 +63,7 @@ struct Bench: ParsableCommand {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if repeats <= 0 { throw ValidationError("--repeats must be positive") }
         if !["tiled", "weights"].contains(attention) { throw ValidationError("--attention must be tiled or weights") }
+        if roundsOnly && !comparePytorch { throw ValidationError("--rounds-only needs --compare-pytorch") }
         if tokenizerRepeats <= 0 { throw ValidationError("--tokenizer-repeats must be positive") }
         if (compareSteps ?? 2) < 2 || compareRounds < 1 { throw ValidationError("--compare-steps must be at least 2 and --compare-rounds at least 1") }
         if !(256...65536).contains(vocabularySize) { throw ValidationError("--vocabulary-size must be in 256...65536") }
