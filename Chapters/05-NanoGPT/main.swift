@@ -17,6 +17,7 @@
 // (OpenBLAS, 2 threads), release build, `swift run -c release ch05 --data tinyshakespeare.txt`:
 // val loss about 1.6 after 5000 steps (this page's run is in its table).
 import ArgumentParser
+import Attention
 import ChapterSupport
 import Checkpoints
 import Foundation
@@ -58,6 +59,10 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // Each Block is chapter 04's: attention, then the feed-forward layer, each on a LayerNorm of x and added
 // back to x (the `cache` arguments are generation's, section 4):
 // show: Sources/Transformer/Block.swift Block.callAsFunction
+//
+// Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU, project back to C (the
+// attention step, MultiHead, is in section 4 below, with the cache it can use):
+// show: Sources/Transformer/FeedForward.swift FeedForward
 //
 // Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
 // recipe, `--dropout 0.2` turns them on): while training,
@@ -156,9 +161,11 @@ exitOnError { try report.plotLoss(trainer) }
 // its product with V. Training computes the same without storing the weights: chapter 05b.)
 // show: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
 //
-// What that computes for one new query, as plain loops: the scores against every visible key, their
-// softmax, and the weighted sum of the values (the tests hold the kernels to this):
-// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
+// What that computes, as plain loops over the cache's own storage: for every head and every new query, the
+// scores against the keys it may see (the shifted mask is the loop's end, `visible`), their softmax, and the
+// weighted sum of the values. The tests hold the kernels to these loops
+// (`cachedAttentionMatchesTheDefinition`, Tests/TensorCoreTests/KernelTests.swift):
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.cachedAttention
 //
 // `generateStream` picks the method:
 // show: Sources/NanoGPT/Generation.swift NanoGPT.generateStream
@@ -174,6 +181,8 @@ exitOnError { try report.plotLoss(trainer) }
 // Within the block size (64 new tokens here) it samples exactly what recomputation would (a test checks it:
 // `theKeyValueCacheGivesTheTokensOfFullRecomputationWithinTheBlock`, Tests/ModelTests/ModelTests.swift);
 // past it, the two slide their windows differently, though they may go on agreeing by chance for a while.
+// After the stream, the section replays its tokens through a fresh cache and prints how many positions it holds
+// after each one: 1 ... T while it fills, then T/2 ... T after each refill.
 // show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
 
 section("4. Generation, whole and streamed")
@@ -201,9 +210,22 @@ let (recomputed, recomputeRate) = measureTokensPerSecond(count: settings.maxNewT
                                random: SeededRandom(seed: settings.seed, stream: .sampling), mode: .recompute))
 }
 let sameUntil = zip(streamed, recomputed).prefix { $0 == $1 }.count
+// The cache's count after each of the first 2T + 4 tokens: it fills up to T, is refilled from the last T/2 tokens,
+// fills again. Replayed on the streamed tokens with a fresh cache, one `logitsAfter` call per token, as the stream
+// made them.
+let replay = KeyValueCache(config)
+var replayed = [tokenizer.startToken], counts: [Int] = []
+for token in streamed.prefix(2 * settings.blockSize + 4) {
+    _ = withoutGradients { model.logitsAfter(replayed, cache: replay) }   // as the stream calls it: no autograd records
+    counts.append(replay.count)
+    replayed.append(token)
+}
 print(String(format: "\n---\n(%.0f tokens/s with the key/value cache; %.0f tokens/s recomputing the context for every token, "
              + "%.1f times slower; the two give the same first %d tokens, then slide their windows differently)\n",
              generationRate, recomputeRate, generationRate / recomputeRate, sameUntil))
+let starts = counts.indices.filter { $0 == 0 || counts[$0] != counts[$0 - 1] + 1 }   // the first call, and each refill
+let runs = zip(starts, starts.dropFirst() + [counts.count]).map { "\(counts[$0]) ... \(counts[$1 - 1])" }
+print("positions in the cache after each of the first \(counts.count) tokens: \(runs.joined(separator: " | refill | "))\n")
 
 // MARK: - 5. Save the model
 //

@@ -105,11 +105,11 @@ for r in 0..<tiles {
 print("\(tileKinds.filter { $0 > 0 }.count) of \(tiles * tiles) tiles computed; kept per query row: 1 number (its log-sum-exp)\n")
 let report = exitOnError { try ChapterReport(chapter: "05b-tiled-attention", title: "Attention without the T x T matrix", out: options.out) }
 exitOnError {
-    let labels = (0..<tiles).map { "\($0 * tile)-\($0 * tile + tile - 1)" }
+    let labels = (0..<tiles).map { "\($0 * tile)" }   // each tile's first position
     report.drew(try Plotter.shared.heatmaps(
-        [Heatmap("1 computed, 0.5 on the diagonal (masked inside), 0 skipped", rows: tiles, columns: tiles, values: tileKinds)],
-        rowLabels: labels, columnLabels: labels, title: "Chapter 05b · The tiles of causal attention at T = 256",
-        xLabel: "keys", yLabel: "queries", colorRange: 0...1, in: report.folder, name: "tiles"))
+        [Heatmap("1 computed, 0.5 diagonal, 0 skipped", rows: tiles, columns: tiles, values: tileKinds)],
+        rowLabels: labels, columnLabels: labels, title: "05b · Tiles at T = 256",
+        xLabel: "keys from", yLabel: "queries from", colorRange: 0...1, in: report.folder, name: "tiles"))
 }
 
 // MARK: - 4. The kernel, and the op every model calls
@@ -158,7 +158,9 @@ print()
 // batch of 4), forward and backward, for T from 128 up. The weights path keeps its (B, heads, T, T) weights
 // from the forward to the backward and makes two more matrices that size during the backward (dP and dS);
 // the tiled kernel keeps one log-sum-exp per row and works in a few tiles per thread. Times are medians
-// (of 5 runs at long contexts, of more at short ones, where one run takes a few milliseconds).
+// (of 5 runs at long contexts, of more at short ones, where one run takes a few milliseconds). Both figures
+// have logarithmic axes: a quantity that grows as T^2 is a straight line of slope 2, one that grows as T a
+// line of slope 1, so each doubling of T moves the weights path's memory up four times and the tiled one's two.
 
 section("5. Memory and time against the context length")
 let (batch, heads, size) = (4, 6, 64)
@@ -207,12 +209,12 @@ exitOnError {
         [Series("weights path", x: x, y: rows.map { ($0.weights.0 + $0.weights.1) * 1e3 }),
          Series("tiled (online softmax)", x: x, y: rows.map { ($0.tiled.0 + $0.tiled.1) * 1e3 })],
         title: "Chapter 05b · One attention layer, forward + backward (B 4, 6 heads of 64)", xLabel: "context length T",
-        yLabel: "ms", logScaleX: true, in: report.folder, name: "time"))
+        yLabel: "ms", logScaleX: true, logScaleY: true, in: report.folder, name: "time"))
     report.drew(try Plotter.shared.lines(
         [Series("weights path: the (B, heads, T, T) weights", x: x, y: rows.map { megabytes(batch * heads * $0.t * $0.t) }),
          Series("tiled: one log-sum-exp per row", x: x, y: rows.map { megabytes(batch * heads * $0.t) })],
         title: "Chapter 05b · What attention keeps for its backward", xLabel: "context length T", yLabel: "MB",
-        logScaleX: true, in: report.folder, name: "memory"))
+        logScaleX: true, logScaleY: true, in: report.folder, name: "memory"))
 }
 
 // MARK: - 6. The backward's trade: recompute instead of store

@@ -86,7 +86,8 @@ void emitLineCommands(Stream &gp, const GnuplotLinePlot &plot) {
     gp << "set ylabel " << quoted(plot.yLabel) << " noenhanced\n";
     gp << "set key top right noenhanced\n";
     gp << "set grid\n";
-    if (plot.logScaleX) gp << "set logscale x\n";
+    if (plot.logScaleX) gp << "set logscale x\nset autoscale xfix\n";
+    if (plot.logScaleY) gp << "set logscale y\n";
     if (plot.barWidth > 0) {
         char width[32];
         std::snprintf(width, sizeof width, "%g", plot.barWidth);

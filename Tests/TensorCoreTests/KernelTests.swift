@@ -22,8 +22,8 @@ struct KernelTests {
 
     /// The cache's attention: queries at positions offset ..< offset + m against keys 0 ..< offset + m that
     /// sit `capacity` rows apart per head, with the causal mask shifted by the offset, against the plain
-    /// definition (masked products, softmax of each row, weighted sum of the values). m = 70 > 64, so the
-    /// backend's causal row blocks are exercised too.
+    /// definition (masked products, softmax of each row, weighted sum of the values) and the plain loops over
+    /// the cache's layout that chapter 05 shows. m = 70 > 64, so the backend's causal row blocks are exercised too.
     @Test(arguments: [(1, 0), (1, 40), (70, 3), (5, 80)])
     func cachedAttentionMatchesTheDefinition(queries m: Int, offset: Int) {
         let (heads, d, capacity) = (2, 3, 160), n = offset + m, scale: Float = 0.7
@@ -38,15 +38,19 @@ struct KernelTests {
         let fast = withoutGradients {
             cachedAttention(queries: q, keys: stored(k), values: stored(v), heads: heads, capacity: capacity, total: n, scale: scale)
         }.values
-        var slow: [Float] = []
+        let slow = NaiveKernels.cachedAttention(queries: q.values, keys: stored(k).toHost(), values: stored(v).toHost(),
+                                                heads: heads, newPositions: m, total: n, capacity: capacity, headSize: d,
+                                                scale: scale)
+        var textbook: [Float] = []   // and the definition, written out once more without the cache's layout
         for h in 0..<heads {
             for i in 0..<m {
                 let visible = offset + i + 1
                 let scores = (0..<visible).map { j in scale * (0..<d).reduce(Float(0)) { $0 + q[h, i, $1] * k[h, j, $1] } }
                 let weights = NaiveKernels.softmax(scores)
-                slow += (0..<d).map { c in (0..<visible).reduce(Float(0)) { $0 + weights[$1] * v[h, $1, c] } }
+                textbook += (0..<d).map { c in (0..<visible).reduce(Float(0)) { $0 + weights[$1] * v[h, $1, c] } }
             }
         }
+        #expect(maxAbsoluteDifference(slow, textbook) < 1e-5)
         #expect(maxAbsoluteDifference(fast, slow) < 1e-5)
     }
 

@@ -32,7 +32,8 @@ typedef struct {
     const char *title;
     const char *xLabel;
     const char *yLabel;
-    int logScaleX;
+    int logScaleX;  ///< nonzero: a logarithmic x axis that spans exactly the data
+    int logScaleY;  ///< nonzero: a logarithmic y axis
     double barWidth;
     int seriesCount;
     const GnuplotSeries *series;

@@ -117,6 +117,34 @@ public enum NaiveKernels {
         return (o.map { $0 / l }, m + log(l))
     }
 
+    /// The key/value cache's attention (chapter 05), as plain loops over the cache's storage. `keys` and
+    /// `values` hold (heads, capacity, hs): head h's position j starts at index (h * capacity + j) * hs, and
+    /// only the first `total` positions of each head hold data. The n new queries, (heads, n, hs), are
+    /// positions total - n ..< total, whose keys and values are stored already. Query i sees positions
+    /// 0 ... total - n + i: the causal mask shifted by the total - n positions cached before them.
+    public static func cachedAttention(queries q: [Float], keys: [Float], values: [Float], heads: Int, newPositions n: Int,
+                                       total: Int, capacity: Int, headSize hs: Int, scale: Float) -> [Float] {
+        var out = [Float](repeating: 0, count: heads * n * hs)                     // (heads, n, hs)
+        for h in 0..<heads {
+            for i in 0..<n {
+                let query = (h * n + i) * hs                                       // where q[h, i, :] starts
+                let visible = total - n + i + 1                                    // keys 0 ..< visible
+                var scores = [Float](repeating: 0, count: visible)
+                for j in 0..<visible {
+                    let key = (h * capacity + j) * hs                              // where K[h, j, :] starts
+                    for c in 0..<hs { scores[j] += q[query + c] * keys[key + c] }
+                    scores[j] *= scale
+                }
+                let p = softmax(scores)                                            // the row's weights
+                for j in 0..<visible {
+                    let value = (h * capacity + j) * hs                            // where V[h, j, :] starts
+                    for c in 0..<hs { out[query + c] += p[j] * values[value + c] }
+                }
+            }
+        }
+        return out
+    }
+
     /// One AdamW step for every parameter p with gradient g, as the paper writes it: decay the weight,
     /// update the running means m (of g) and v (of g²), correct their bias towards 0 in early steps,
     /// and move p by about the learning rate in the direction of m. `step` counts from 1.
