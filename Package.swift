@@ -15,6 +15,7 @@
 //   Attention                   averaging the past, Head (chapter 02), MultiHead and its cache (chapter 03)
 //   Transformer                 FeedForward and Block (chapter 04)
 //   NanoGPT                     the full model, streaming generation with a key/value cache (chapter 05)
+//   CInt8Kernels, Quantization  int8 weights in blocks of 32 for streaming, and their products (chapter 08)
 //   Checkpoints                 a model (and a whole training run) to safetensors and back (chapter 05)
 //   CMPI, DataParallel          training across processes and machines on Open MPI (nanogpt train --processes)
 //   ChapterSupport              what only the executables share: flags, reports and plots, one-line exits,
@@ -88,6 +89,7 @@ let package = Package(
         .library(name: "Attention", targets: ["Attention"]),
         .library(name: "Transformer", targets: ["Transformer"]),
         .library(name: "NanoGPT", targets: ["NanoGPT"]),
+        .library(name: "Quantization", targets: ["Quantization"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         // For the libFuzzer binaries in Tests/Fuzz (a package of their own, built by scripts/fuzz.sh).
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
@@ -126,6 +128,10 @@ let package = Package(
         .target(name: "Transformer", dependencies: ["TensorCore", "Layers", "Attention"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["TensorCore", "TextData"], swiftSettings: fastMath),
         .target(name: "NanoGPT", dependencies: ["TensorCore", "Layers", "Attention", "Transformer", "Training"],
+                swiftSettings: fastMath),
+        // Int8 weights for streaming (chapter 08): the Q8_0 blocks, and their products in C (AVX2, AVX512-VNNI).
+        .target(name: "CInt8Kernels", path: "Sources/CInt8Kernels"),
+        .target(name: "Quantization", dependencies: ["CInt8Kernels", "TensorCore", "Layers", "Attention", "NanoGPT"],
                 swiftSettings: fastMath),
         // Training across processes and machines: the ProcessGroup the Trainer needs, over Open MPI.
         .target(name: "DataParallel", dependencies: ["CMPI", "TensorCore", "Training"], swiftSettings: fastMath),
@@ -182,7 +188,7 @@ let package = Package(
         // Fixtures/ holds GPT-2's pre-split of a random text, written by Tests/Reference/write_presplit_fixture.py.
         .testTarget(name: "TextDataTests", dependencies: ["TextData", "FileFormats"], exclude: ["Fixtures"]),
         // Fixtures/ holds golden values written by Tests/Reference/nanogpt_reference.py (PyTorch).
-        .testTarget(name: "ModelTests", dependencies: ["TensorCore", "TensorCoreOpenCL", "FileFormats", "Layers", "Attention", "Transformer", "NanoGPT", "Training",
+        .testTarget(name: "ModelTests", dependencies: ["TensorCore", "TensorCoreOpenCL", "FileFormats", "Layers", "Attention", "Transformer", "NanoGPT", "Training", "Quantization",
                                                       "Checkpoints", "ChapterSupport", "DeviceTesting"],
                     exclude: ["Fixtures"]),
         // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.

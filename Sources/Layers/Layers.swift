@@ -14,11 +14,27 @@ extension Module {
     }
 }
 
+/// A weight matrix stored another way for inference, such as int8 blocks (chapter 08): it computes
+/// x W^T + b from its own numbers. Training never uses it.
+public protocol InferenceWeight: AnyObject {
+    /// x (..., in) -> (..., out), without autograd records.
+    func product(_ x: Tensor, bias: Tensor?) -> Tensor
+}
+
+/// x W^T + b with `weight`, or with `inference`'s numbers when it is set and no gradient is recorded
+/// (generation, evaluation): the one place a layer's product picks its weights.
+public func project(_ x: Tensor, weight: Tensor, bias: Tensor?, inference: InferenceWeight?) -> Tensor {
+    if let inference, !recordsGradients { return inference.product(x, bias: bias) }
+    return linear(x, weight: weight, bias: bias)
+}
+
 /// y = x W^T + b, PyTorch's nn.Linear: weight (out, in), bias (out).
 /// GPT initialization: weight ~ N(0, 0.02^2), bias 0.
 public final class Linear: Module {
     public let weight: Tensor
     public let bias: Tensor?
+    /// The weight as inference reads it, when stored another way (chapter 08's int8); nil: `weight`.
+    public var inferenceWeight: InferenceWeight?
 
     public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, random: SeededRandom) {
         weight = Tensor.normal([outputs, inputs], std: 0.02, random: random, requiresGrad: true)
@@ -26,7 +42,7 @@ public final class Linear: Module {
     }
 
     /// (..., in) -> (..., out)
-    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { project(x, weight: weight, bias: bias, inference: inferenceWeight) }
 
     public var namedParameters: [(String, Tensor)] {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])

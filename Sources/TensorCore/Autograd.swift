@@ -82,6 +82,9 @@ public func withoutGradients<Result>(_ body: () throws -> Result) rethrows -> Re
     return try body()
 }
 
+/// False inside `withoutGradients` on this thread: ops record nothing for a backward pass.
+public var recordsGradients: Bool { ThreadMode.current.recordsGradients }
+
 /// Builds a model whose weights are about to be overwritten (loaded from a checkpoint) without drawing
 /// their random initialization first: inside `body`, `Tensor.normal` leaves its values undefined (as
 /// Hugging Face accelerate's init_empty_weights does). Only for weights that are then all written.

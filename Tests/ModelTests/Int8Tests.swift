@@ -1,0 +1,113 @@
+// Chapter 08's int8 weights: the quantization, every kernel path against the plain loop, and a model that
+// runs its forward pass in int8.
+import Foundation
+import NanoGPT
+import Quantization
+import TensorCore
+import Testing
+import Training
+
+@Suite("Int8 weights (Q8_0 blocks)", .serialized)
+struct Int8Tests {
+    let random = SeededRandom(seed: 8)
+
+    /// Each weight comes back within half a step of its block's scale, the scale is the block's largest
+    /// magnitude over 127, and the largest weight of each block is stored as +-127 (or 0 for a zero block).
+    @Test(arguments: [(1, 1), (3, 31), (2, 33), (5, 70)])
+    func quantizationRoundsEachWeightToItsBlocksGrid(rows: Int, columns: Int) {
+        let w = Tensor.normal([rows, columns], std: 0.02, random: random)
+        let matrix = Int8Matrix(quantizing: w)
+        #expect(matrix.blocks == (columns + 31) / 32 && matrix.weights.count == rows * matrix.blocks * 32)
+        let original = w.values, restored = matrix.dequantized()
+        for r in 0..<rows {
+            for b in 0..<matrix.blocks {
+                let range = (r * columns + b * 32)..<min(r * columns + (b + 1) * 32, (r + 1) * columns)
+                let largest = original[range].map(abs).max()!
+                let scale = Float(matrix.scales[r * matrix.blocks + b])
+                #expect(abs(scale - largest / 127) <= largest / 127 * 1e-3)                   // half precision
+                for i in range { #expect(abs(restored[i] - original[i]) <= scale / 2 * 1.01) }
+                let stored = matrix.weights[((r * matrix.blocks + b) * 32)..<((r * matrix.blocks + b) * 32 + range.count)]
+                #expect(stored.map { abs(Int($0)) }.max() == 127)
+                #expect(matrix.weights[((r * matrix.blocks + b) * 32 + range.count)..<((r * matrix.blocks + b + 1) * 32)]
+                            .allSatisfy { $0 == 0 })                                          // the padding
+            }
+        }
+        let zeros = Int8Matrix(quantizing: Tensor.zeros([2, 40]))
+        #expect(zeros.weights.allSatisfy { $0 == 0 } && zeros.dequantized().allSatisfy { $0 == 0 })
+    }
+
+    /// Every path this CPU has (plain, AVX2, VNNI), with float32 and with int8 activations, against the plain
+    /// loop, at awkward sizes: one row, columns not a multiple of 32, one column.
+    @Test(arguments: [(1, 384), (17, 33), (4, 1), (65, 70), (3, 31)])
+    func everyKernelPathMatchesThePlainLoop(rows: Int, columns: Int) {
+        let matrix = Int8Matrix(quantizing: Tensor.normal([rows, columns], std: 0.05, random: random))
+        let x = Tensor.normal([1, columns], std: 1, random: random)
+        let expected = matrix.plainProduct(x.values)
+        // With int8 activations the kernels multiply x as quantized: the plain loop on that x is the reference.
+        let (xq, xScales) = x.values.withUnsafeBufferPointer { matrix.quantizeActivations($0) }
+        let quantizedX = (0..<columns).map { Float(xq[$0]) * xScales[$0 / 32] }
+        let expectedInt8 = matrix.plainProduct(quantizedX)
+        let saved = (Int8Kernels.current, Int8Matrix.activations)
+        defer { Int8Kernels.current = saved.0; Int8Matrix.activations = saved.1 }
+        for path in Int8Kernels.Path.allCases where path.rawValue <= Int8Kernels.best.rawValue {
+            Int8Kernels.current = path
+            #expect(Int8Kernels.current == path)
+            for (activations, reference) in [(Int8Matrix.Activations.float32, expected), (.int8, expectedInt8)] {
+                Int8Matrix.activations = activations
+                let y = withoutGradients { matrix.product(x, bias: nil) }.values
+                let tolerance = 1e-4 * (reference.map(abs).max() ?? 1) + 1e-6
+                #expect(largestDifference(y, reference) <= tolerance, "\(path), \(activations) activations")
+            }
+        }
+        // And int8 activations stay close to the float32 product: a relative error of about 1/254 per block.
+        #expect(largestDifference(expectedInt8, expected) <= 0.02 * (expected.map(abs).max() ?? 1) + 1e-4)
+    }
+
+    /// Many rows (a prompt) go through sgemm on the dequantized matrix; the bias is added either way.
+    @Test func aPromptAndATokenGiveTheSameRows() {
+        let matrix = Int8Matrix(quantizing: Tensor.normal([9, 40], std: 0.05, random: random))
+        let bias = Tensor.normal([9], std: 1, random: random)
+        let x = Tensor.normal([2, 5, 40], std: 1, random: random)
+        let saved = Int8Matrix.activations
+        defer { Int8Matrix.activations = saved }
+        Int8Matrix.activations = .float32
+        let whole = withoutGradients { matrix.product(x, bias: bias) }
+        #expect(whole.shape == [2, 5, 9])
+        for t in 0..<10 {
+            let row = Tensor(shape: [1, 40], values: Array(x.values[(t * 40)..<((t + 1) * 40)]))
+            let one = withoutGradients { matrix.product(row, bias: bias) }.values
+            #expect(largestDifference(one, Array(whole.values[(t * 9)..<((t + 1) * 9)])) < 1e-4)
+        }
+    }
+
+    /// Stored blocks are checked: counts that match the shape, scales finite and not negative.
+    @Test func storedBlocksThatCannotBeAMatrixAreRefused() {
+        #expect(throws: Int8MatrixError.self) { try Int8Matrix(rows: 2, columns: 33, weights: [Int8](repeating: 1, count: 64), scales: [1, 1, 1, 1]) }
+        #expect(throws: Int8MatrixError.self) { try Int8Matrix(rows: 1, columns: 32, weights: [Int8](repeating: 1, count: 32), scales: [1, 1]) }
+        #expect(throws: Int8MatrixError.self) { try Int8Matrix(rows: 1, columns: 32, weights: [Int8](repeating: 1, count: 32), scales: [.nan]) }
+        #expect(throws: Int8MatrixError.self) { try Int8Matrix(rows: 1, columns: 32, weights: [Int8](repeating: 1, count: 32), scales: [-1]) }
+        #expect(throws: Int8MatrixError.self) { try Int8Matrix(rows: 0, columns: 32, weights: [], scales: []) }
+        #expect(throws: Never.self) { try Int8Matrix(rows: 1, columns: 32, weights: [Int8](repeating: 1, count: 32), scales: [0.5]) }
+    }
+
+    /// A model in int8 runs its own forward pass: logits close to float32's, generation through the same
+    /// cache; back in float32, exactly today's tokens. Training ignores the int8 weights.
+    @Test func aModelInInt8StaysCloseToFloat32() {
+        let config = GPTConfig(vocabularySize: 23, blockSize: 16, embeddingSize: 64, heads: 4, layers: 2)
+        let model = NanoGPT(config, seed: 5)
+        let ids = (0..<16).map { $0 * 7 % 23 }
+        let float32 = withoutGradients { model.logits(ids, batchSize: 1, length: 16, training: false) }.values
+        let tokens = Array(model.generateStream(prompt: [1], maxNewTokens: 30, random: SeededRandom(seed: 2)))
+        model.useInt8Weights()
+        let int8 = withoutGradients { model.logits(ids, batchSize: 1, length: 16, training: false) }.values
+        #expect(largestDifference(int8, float32) > 0)                                   // it did run in int8
+        #expect(largestDifference(int8, float32) < 0.02 * (float32.map(abs).max() ?? 1))
+        let int8Tokens = Array(model.generateStream(prompt: [1], maxNewTokens: 30, random: SeededRandom(seed: 2)))
+        #expect(int8Tokens.count == 30)
+        // A forward pass that records gradients (training) uses the float32 weights.
+        let training = model.logits(ids, batchSize: 1, length: 16, training: true).values
+        #expect(training == float32)
+        model.useFloat32Weights()
+        #expect(Array(model.generateStream(prompt: [1], maxNewTokens: 30, random: SeededRandom(seed: 2))) == tokens)
+    }
+}
