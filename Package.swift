@@ -20,7 +20,7 @@
 //   CMPI, DataParallel          training across processes and machines on Open MPI (nanogpt train --processes)
 //   ChapterSupport              what only the executables share: flags, reports and plots, one-line exits,
 //                               memory checks (the only library with ArgumentParser and Plotting)
-//   Chapters/NN-*               one executable per concept: ch00 ... ch07, and ch05a and ch05b (asides after 05)
+//   Chapters/NN-*               one executable per concept: ch00 ... ch08, and ch05a and ch05b (asides after 05)
 //   nanogpt, compare, bench     after the chapters: train/generate on any text, compare chapters, measure speed
 //   Weaving, weave              each chapter's page (Chapters/NN-*/README.md) from its source and a run of it
 //   FuzzTargets                 our file readers under arbitrary bytes (Tests/Fuzz builds libFuzzer binaries on it)
@@ -73,6 +73,7 @@ let package = Package(
         .executable(name: "ch05", targets: ["ch05"]),
         .executable(name: "ch06", targets: ["ch06"]),
         .executable(name: "ch07", targets: ["ch07"]),
+        .executable(name: "ch08", targets: ["ch08"]),
         .executable(name: "nanogpt", targets: ["nanogpt"]),
         .executable(name: "compare", targets: ["compare"]),
         .executable(name: "bench", targets: ["bench"]),
@@ -135,7 +136,9 @@ let package = Package(
                 swiftSettings: fastMath),
         // Training across processes and machines: the ProcessGroup the Trainer needs, over Open MPI.
         .target(name: "DataParallel", dependencies: ["CMPI", "TensorCore", "Training"], swiftSettings: fastMath),
-        .target(name: "Checkpoints", dependencies: ["TensorCore", "FileFormats", "TextData", "Training", "NanoGPT"], swiftSettings: fastMath),
+        .target(name: "Checkpoints", dependencies: ["TensorCore", "FileFormats", "TextData", "Training", "Attention", "NanoGPT",
+                                                   "Quantization"],
+                swiftSettings: fastMath),
         .target(name: "ChapterSupport",
                 dependencies: ["TensorCore", "TensorCoreOpenCL", "FileFormats", "TextData", "Training", "NanoGPT", "Plotting",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -150,11 +153,13 @@ let package = Package(
         chapter("ch05b", "05b-TiledAttention", ["TensorCore", "Plotting", "ChapterSupport"]),
         chapter("ch05a", "05a-Device", ["TensorCore", "TensorCoreOpenCL", "Plotting", "TextData", "Training", "NanoGPT", "ChapterSupport"]),
         chapter("ch07", "07-DataParallel", ["TensorCore", "TextData", "Training", "NanoGPT", "DataParallel", "ChapterSupport"]),
+        chapter("ch08", "08-Precision", ["TensorCore", "TextData", "Training", "NanoGPT", "Quantization", "Checkpoints", "Plotting",
+                                         "ChapterSupport"]),
         chapter("ch06", "06-Tokens", ["TensorCore", "FileFormats", "Plotting", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
 
         // The tool for after the chapters: nanogpt train / nanogpt generate.
         .executableTarget(
-            name: "nanogpt", dependencies: ["TensorCore", "TextData", "Training", "Plotting", "NanoGPT", "Checkpoints", "DataParallel",
+            name: "nanogpt", dependencies: ["TensorCore", "TextData", "Training", "Plotting", "NanoGPT", "Quantization", "Checkpoints", "DataParallel",
                                             "ChapterSupport",
                                             .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/NanoGPTCommand", swiftSettings: fastMath),
@@ -173,7 +178,8 @@ let package = Package(
 
         // --- Measurements (never timed in tests) --------------------------------------------
         .executableTarget(
-            name: "bench", dependencies: ["TensorCore", "COpenBLAS", "Attention", "TextData", "Training", "NanoGPT", "ChapterSupport", "DataParallel",
+            name: "bench", dependencies: ["TensorCore", "COpenBLAS", "Attention", "TextData", "Training", "NanoGPT", "Quantization",
+                                          "ChapterSupport", "DataParallel",
                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Benchmarks", swiftSettings: fastMath),
 
@@ -192,7 +198,7 @@ let package = Package(
                                                       "Checkpoints", "ChapterSupport", "DeviceTesting"],
                     exclude: ["Fixtures"]),
         // Runs every executable (chapters in --quick mode, compare, nanogpt), so it depends on them.
-        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "FileFormats", "DeviceTesting", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch05a", "ch05b", "ch06", "ch07", "compare",
+        .testTarget(name: "CommandLineTests", dependencies: ["TensorCore", "FileFormats", "DeviceTesting", "ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch05a", "ch05b", "ch06", "ch07", "ch08", "compare",
                                                             "nanogpt", "weave"]),
         // The committed pages against the sources they were woven from (the drift test), and the weave's parts.
         .testTarget(name: "WeaveTests", dependencies: ["Weaving"]),

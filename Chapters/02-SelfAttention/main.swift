@@ -85,7 +85,8 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // show: Sources/Attention/Head.swift Head
 //
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
-// as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's.)
+// as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's. The
+// `inferenceWeight` line is for int8 weights at generation, `nanogpt generate --weights int8`; it is nil here.)
 // show: Sources/Layers/Layers.swift Linear
 //
 // The causal mask lives in the softmax: `softmax(scores, causal: true)` gives query i (row i of each

@@ -214,7 +214,8 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // causal mask, computed a tile of keys at a time so that the (B, nh, T, T) weights are never stored (chapter
 // 05b shows how). Dropout on the attention weights needs them, so with dropout the weights path runs instead:
 // `softmaxOfProducts` (q k^T, the scale, the mask and the softmax in one op), then `causalMatmul`, which skips
-// the zero upper triangle. (The cache branch is chapter 05's generation; here there is no cache.)
+// the zero upper triangle. (The cache branch is chapter 05's generation; here there is no cache. The first
+// line's `keyQueryValueForInference` holds int8 weights for `nanogpt generate --weights int8`; nil here.)
 // show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction
 // show: Sources/TensorCore/Ops/Shape.swift splitHeads
 //

@@ -66,7 +66,8 @@ print("\(settings.table(showing: .all))\n")
 // The `attention` a Block calls is chapter 03's MultiHead, in the library's packed form: one product
 // makes every head's key, query and value, and all heads attend as one batch. Chapter 03 writes out the
 // per-head form (n Heads, concatenated, projected) and proves the two equal. The `cache` argument is
-// chapter 05's generation; training passes none.
+// chapter 05's generation; training passes none (and int8 weights, `keyQueryValueForInference`, are for
+// `nanogpt generate --weights int8`).
 // show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction
 //
 // LayerNorm works on each position alone, over its C channels (the last axis), never across positions or

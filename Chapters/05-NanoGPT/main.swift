@@ -9,13 +9,16 @@
 // MultiHead does), scales the initial output projections down by 1/sqrt(2 layers), and names its
 // parameters its own way. We train it, then generate two ways: `generate()` returns the whole
 // sequence at the end, `generateStream()` hands over each token the moment it is sampled, and this
-// chapter prints each one at once. Temperature and top-k change how adventurous the sampling is.
+// chapter prints each one at once. Temperature and top-k change how adventurous the sampling is. The stream
+// keeps a key/value cache: every layer's keys and values of the positions so far, so each new token costs
+// one position's work instead of a forward pass over the whole context; when the cache is full (T
+// positions) it is refilled from the last T/2 tokens.
 //
 //   swift run -c release ch05            (--quick for a few seconds, --help for every flag)
 //
 // Expected: text with speakers' names, line breaks and mostly real words. Measured on a 2-core AMD EPYC
 // (OpenBLAS, 2 threads), release build, `swift run -c release ch05 --data tinyshakespeare.txt`:
-// val loss about 1.6 after 5000 steps (this page's run is in its table).
+// val loss about 1.6 after 5000 steps.
 import ArgumentParser
 import Attention
 import ChapterSupport
@@ -60,9 +63,21 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // back to x (the `cache` arguments are generation's, section 4):
 // show: Sources/Transformer/Block.swift Block.callAsFunction
 //
-// Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU, project back to C (the
-// attention step, MultiHead, is in section 4 below, with the cache it can use):
+// Its attention step, chapter 03's MultiHead: one product makes every head's keys, queries and values, and
+// all heads attend at once. Training takes the `else` branch: `causalAttention` computes the masked
+// softmax(q K^T / sqrt(hs)) V a tile of keys at a time without storing the weights (chapter 05b shows how); what
+// it computes for each query is exactly the plain loops of section 4, `NaiveKernels.cachedAttention`, with
+// nothing cached before (Tests/TensorCoreTests/TiledAttentionTests.swift holds the tiled kernel to the
+// textbook attention of one query, forward and backward). The `if let cache` branch is generation's, section 4:
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
+//
+// Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU, project back to C:
 // show: Sources/Transformer/FeedForward.swift FeedForward
+//
+// The layers underneath, from chapters 02 and 04: Linear is x W^T + b (its `inferenceWeight` holds int8 weights
+// for `nanogpt generate --weights int8`),
+// LayerNorm normalizes each position over its C features, then scales and shifts:
+// show: Sources/Layers/Layers.swift Linear LayerNorm
 //
 // Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
 // recipe, `--dropout 0.2` turns them on): while training,
@@ -96,8 +111,24 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // MARK: - 3. Training
 //
 // 5,000 steps of 12 x 64 tokens, with a warmup and a cosine decay (chapter 01's schedule), the global
-// gradient norm clipped at 1, and AdamW's weight decay on matrices only. The Trainer's step, which does it:
-// show: Sources/Training/Trainer.swift Trainer.trainStep
+// gradient norm clipped at 1, and AdamW's weight decay on the matrices and embedding tables only. The Trainer's step, which does it,
+// and the loss it minimizes, the cross-entropy of the logits against the next tokens (chapter 01):
+// show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.loss
+//
+// A batch: B random windows of T + 1 tokens from the training text, the inputs its first T and the targets
+// the same window shifted by one, so each position's target is the token after it. The loss (chapter 01's
+// op) is the mean over the B × T positions of -log softmax(logits)[target]:
+// show: Sources/TextData/TokenDataset.swift TokenDataset.batch
+// show: Sources/TensorCore/Ops/Loss.swift crossEntropy
+//
+// The learning rate at each step (the settings' warmup, peak and final rate, over their steps), the clipping of
+// the gradient's global norm, and AdamW's update with its betas (chapter 01 writes the update out as a plain
+// loop). Which parameters decay is decided when the model packs them into one arena: tensors of two or more
+// dimensions (the matrices and the embedding tables) decay, biases and LayerNorm gains do not (`decays`):
+// show: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
+// show: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
+// show: Sources/TensorCore/Optimization/Parameters.swift Parameters.init Parameters.clipGradNorm
+// show: Sources/TensorCore/Optimization/AdamW.swift AdamW.init AdamW.update
 //
 // Expect the val loss near 1.6 at the end
 // (chapter 04 reached 1.88), and the train loss below it by a gap that opens slowly while the val loss is
@@ -144,10 +175,9 @@ exitOnError { try report.plotLoss(trainer) }
 // show: Sources/NanoGPT/Generation.swift KeyValueCache.init
 //
 // Who fills it: each MultiHead, given the cache, stores its new keys and values and attends over all
-// stored ones, its `if let cache` branch; the position embedding starts at the cache's count
-// (`firstPosition`); and `NanoGPT.logits` (section 2) calls `advance` once every layer has stored its
-// positions.
-// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
+// stored ones (the `if let cache` branch of `MultiHead.callAsFunction`, section 2); the position embedding
+// starts at the cache's count (`firstPosition`); and `NanoGPT.logits` (section 2) calls `advance` once every
+// layer has stored its positions.
 // show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.callAsFunction
 //
 // `splitHeads` (chapter 03) cuts the packed (B, T, 3C) product into keys, queries and values of (B, nh, T,
@@ -180,7 +210,9 @@ exitOnError { try report.plotLoss(trainer) }
 // comes once every T/2 + 1 tokens, and every window holds at least T/2 tokens, the newest included.
 // Within the block size (64 new tokens here) it samples exactly what recomputation would (a test checks it:
 // `theKeyValueCacheGivesTheTokensOfFullRecomputationWithinTheBlock`, Tests/ModelTests/ModelTests.swift);
-// past it, the two slide their windows differently, though they may go on agreeing by chance for a while.
+// past it, the two slide their windows differently. They may still go on agreeing for a while: both streams
+// draw the same uniform numbers from the same seed, and sampling by the cumulative probabilities picks the
+// same token whenever the two slightly different distributions put that draw in the same token's interval.
 // After the stream, the section replays its tokens through a fresh cache and prints how many positions it holds
 // after each one: 1 ... T while it fills, then T/2 ... T after each refill.
 // show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
@@ -244,7 +276,13 @@ print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.w
 // 16 heads, as in chapter 04 (4 layers of 4). The page shows the first layer's four on the first 24 characters of the
 // val text, large enough to read them; the linked full-size figure has every layer on all 32 (one row of
 // panels per layer). Compare how far back each head looks: some stay on the current character or the one
-// before, others spread their weight over the recent past.
+// before, others spread their weight over the recent past. The weights are recomputed from the queries and
+// keys of this forward pass (training never stores them), and the plot cuts each to its first 24 positions:
+// show: Sources/Attention/MultiHead.swift MultiHead.lastAttention
+//
+// Then the run's files: sample.txt is section 4's streamed text, summary.json the numbers `compare` reads
+// (losses, speeds, settings). On a terminal `printLoss` also draws the loss curves in text; when the output
+// is a file, as for this page, it prints nothing.
 
 section("6. Every head of every layer, the sample and the summary")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24

@@ -16,7 +16,7 @@
 // Expected: the first merge is 'e' + ' ' -> 'e ', and text shrinks to about half as many tokens. Measured
 // on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch06 --data tinyshakespeare.txt`:
 // 1.96 characters per token over the whole text (1.94 over the validation text); val about 2.31 bits per
-// character on characters (chapter 05's model) against about 2.22 on byte pairs (this page's table has its run).
+// character on characters (chapter 05's model) against about 2.21 on byte pairs (this page's table has its run).
 import ArgumentParser
 import ChapterSupport
 import Checkpoints
@@ -65,7 +65,7 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // show: Sources/TextData/PreSplit.swift PreSplit GPT2Scanner
 //
 // The plain version rescans the whole text for every merge: the section times both on 20,000 characters,
-// where the plain one is already about 20 times slower, and the gap grows with the text. The library's keeps each
+// where the plain one is already more than ten times slower, and the gap grows with the text. The library's keeps each
 // distinct chunk as a linked list of tokens, with an index from each pair to the places it occurs and a
 // running count of every pair, so a merge touches only the places where its pair is and updates the
 // counts there (a stale place, merged away since, is skipped when it comes up). A pair is two token ids:
@@ -73,7 +73,8 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 //
 // The training loop on top of it, on the first 90% of the text only (the validation text must stay
 // unseen by the tokenizer too; the cut is the same one every chapter makes, in characters, before any
-// encoding). Each distinct chunk is merged once and counted as often as it occurs:
+// encoding). Each distinct chunk is merged once and counted as often as it occurs (with `--pre-split gpt2`, where
+// the same word recurs as a chunk; without a pre-split the whole text is one chunk):
 // show: Sources/TextData/TokenDataset.swift TokenDataset.cut TokenDataset.trainingText
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
 //
@@ -117,7 +118,7 @@ let plainTokens = PlainBytePairs.encode(excerpt, merges: bytePairs.merges, preSp
 print("encoding those characters with the merges above, minbpe's way and the library's: "
       + (plainTokens == bytePairs.encode(excerpt) ? "the same \(plainTokens.count) tokens" : "DIFFERENT tokens"))
 print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
-      + PreSplit.gpt2.chunks("I'm 42 ok!!").map { String(decoding: Array("I'm 42 ok!!".utf8)[$0], as: UTF8.self).debugDescription }
+      + PreSplit.gpt2.chunks("I'm 42 ok!!").map { "\"" + String(decoding: Array("I'm 42 ok!!".utf8)[$0], as: UTF8.self) + "\"" }
         .joined(separator: " "))
 
 // MARK: - 2. What the model sees
@@ -173,9 +174,13 @@ print("  " + tokenData.val.prefix(60).map { String(decoding: bytePairs.tokenByte
 // the UTF-8 bytes, not Swift's String ==, which would call "e" + combining acute equal to "é":
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.decode
 //
-// Every tokenizer, characters or byte pairs, answers the same questions for the chapters (the start token,
-// a token's bytes, the streaming decoder):
-// show: Sources/TextData/Tokenizer.swift Tokenizer.startToken Tokenizer.bytes(of:)
+// Every tokenizer, characters or byte pairs, answers the same questions for the chapters (its size, encode
+// and decode, the start token, a token's bytes and how it looks, the streaming decoder, and its JSON form
+// for checkpoints), each by asking the tokenizer it holds. The whole type:
+// show: Sources/TextData/Tokenizer.swift Tokenizer
+//
+// The byte-pair tokenizer's size, how a token is printed, and the limits a tokenizer file is held to:
+// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.vocabularySize BytePairTokenizer.display BytePairTokenizer.display(bytes:) BytePairTokenizer.maximumVocabularySize BytePairTokenizer.maximumSpelledBytes
 //
 // A token can end in the middle of a character ("é" is two bytes, c3 a9, and may be two tokens). Printing
 // token by token, as generation does, must hold such bytes back until their character is whole. The
@@ -221,15 +226,17 @@ exitOnError {
 // MARK: - 5. The same NanoGPT on characters and on tokens
 //
 // Chapter 05's model and settings, twice. Only the embedding table and the output layer change size
-// (V rows instead of 65). Both read the same validation text (the datasets of section 2).
+// (V rows instead of 65): the config takes its vocabulary from the tokenizer, the rest from the settings.
+// Both read the same validation text (the datasets of section 2).
+// show: Sources/NanoGPT/NanoGPT.swift GPTConfig.init(_:vocabularySize:)
 //
 // A loss per token is not a loss per character, so the fair measure is bits per character of the same
 // validation text: token loss / characters per token / ln 2. Expect the byte pairs to win by a few
-// percent: about 2.22 bits per character against 2.31.
+// percent: about 2.21 bits per character against 2.31.
 //
 // What is held equal: the model's shape, the steps, and B × T tokens per step. What is not: the byte pairs'
-// embedding and output layer have 512 rows instead of 65 (more parameters: the table; a step costs about
-// the same, the Blocks' products dominate both), and
+// embedding and output layer have 512 rows instead of 65, so it has more parameters (the table below says
+// how many), though a step costs about the same (the Blocks' products dominate both); and
 // a token is about two characters, so per step the byte-pair model reads about twice the text, sees about
 // twice as far back in characters (126 against 64), and goes over the training text about twice as often.
 // That is the point of tokens, and also why the comparison is of whole recipes, not of tokenizers alone.
@@ -305,7 +312,14 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 
 // MARK: - 7. Save, plot the attention over tokens, and write the summary
 //
-// The checkpoint carries its merges, so `nanogpt generate` streams from it. The attention figure shows the
+// The checkpoint carries its merges: `Checkpoint.save` (chapter 05) writes the tokenizer into the file's
+// metadata as JSON, for byte pairs {"type": "bpe", "merges": [[a, b], ...], "preSplit": ...}, the merges in the
+// order they were learned, which is all `encode` and `decode` need; so `nanogpt generate` streams from it. The
+// JSON form (`Tokenizer.encode(to:)`, section 3, adds the "type" key in front of it), and the save:
+// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm
+// show: Sources/Checkpoints/Checkpoint.swift Checkpoint.save Checkpoint.metadata
+// The section loads the file back and checks that its tokenizer is this one and encodes the same. The
+// attention figure shows the
 // first layer's heads on the first 16 tokens of the val text: look for a head that attends to the previous
 // token and one that rests on the first token; every layer, on 24 tokens, is in the linked full-size figure.
 
@@ -313,6 +327,10 @@ section("7. Save, plot the attention over tokens, and write the summary")
 let checkpointFolder = URL(fileURLWithPath: command.checkpoint)
 exitOnError { try Checkpoint.save(tokenRun.model, tokenizer: tokenizer, step: tokenRun.trainer.step, to: checkpointFolder) }
 print("saved the byte-pair model to \(checkpointFolder.appendingPathComponent(Checkpoint.weightsFile).path)")
+let reloaded = exitOnError { try Checkpoint.load(from: checkpointFolder) }
+let sample = String(text.suffix(1_000))
+print("loaded back: the same tokenizer: \(reloaded.tokenizer == tokenizer ? "yes" : "NO"); the same tokens for the text's last "
+      + "1,000 characters: \(exitOnError { try reloaded.tokenizer.encode(sample) == tokenizer.encode(sample) } ? "yes" : "NO")")
 print("stream from it with: swift run -c release nanogpt generate --checkpoint \(checkpointFolder.path)\n")
 
 let prompt = Array(tokenRun.trainer.dataset.val.prefix(min(settings.blockSize, 24)))   // 24 tokens for the full figure

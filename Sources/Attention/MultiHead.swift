@@ -17,7 +17,7 @@ public final class MultiHead: Module {
     public let headCount: Int
     /// The keys of heads 0 ..< nh, then their queries, then their values, as rows: (3C, C).
     public let keyQueryValue: Tensor
-    /// That matrix as inference reads it, when stored another way (chapter 08's int8); nil: `keyQueryValue`.
+    /// That matrix as inference reads it when stored another way (int8 blocks); nil: `keyQueryValue`.
     public var keyQueryValueForInference: InferenceWeight?
     public let projection: Linear
     let dropout: Dropout
@@ -49,7 +49,8 @@ public final class MultiHead: Module {
     public func callAsFunction(_ x: Tensor, training: Bool, cache: KeyValueCache? = nil, layer: Int = 0) -> Tensor {
         let (batch, time, channels) = (x.shape[0], x.shape[1], x.shape[2])
         let size = channels / headCount
-        let packed = project(x, weight: keyQueryValue, bias: nil, inference: keyQueryValueForInference)  // (B, T, 3C)
+        let packed = (recordsGradients ? nil : keyQueryValueForInference)?.product(x, bias: nil)      // int8 weights
+            ?? linear(x, weight: keyQueryValue, bias: nil)                                              // (B, T, 3C)
         let kqv = splitHeads(packed, parts: 3, heads: headCount)                                          // 3 x (B, nh, T, hs)
         let (k, q, v) = (kqv[0], kqv[1], kqv[2])
         let scale = 1 / Float(size).squareRoot()

@@ -13,9 +13,10 @@
 // 5. With --compare-pytorch: the PyTorch reference on the same configs, interleaved with ours.
 // 6. With --data-parallel: the cores used as 1 process x N threads, N processes x 1 thread (Open MPI),
 //    and N processes with 2 accumulation steps, interleaved (DataParallelBenchmark).
+// 7. With --int8: streaming with float32 against int8 weights, interleaved (Int8Benchmark).
 // With --tokenizer-text FILE, only chapter 06's byte-pair tokenizer instead (TokenizerBenchmark.swift).
 // One file each: ProductsBenchmark (1, 2), TrainingBenchmark (3), GenerationBenchmark (4), PyTorchComparison (5),
-// DataParallelBenchmark (6).
+// DataParallelBenchmark (6), Int8Benchmark (7).
 import ArgumentParser
 import Attention
 import ChapterSupport
@@ -52,6 +53,8 @@ struct Bench: ParsableCommand {
     var dataParallel = false
     @Flag(help: .hidden) var dataParallelWorker = false   // one layout's run: what --data-parallel runs
     @Option(help: .hidden) var accumulationSteps = 1
+    @Flag(help: "Only time streaming with float32 against int8 weights (4,000 tokens each, --compare-rounds interleaved rounds), with both ceilings.")
+    var int8 = false
     @Option(help: "Time only the byte-pair tokenizer: train on this text and encode all of it, with and without GPT-2's pre-split.")
     var tokenizerText: String?
     @Option(help: "Vocabulary size for --tokenizer-text.") var vocabularySize = 512
@@ -97,6 +100,7 @@ struct Bench: ParsableCommand {
         if dataParallel { return dataParallelComparison() }
         if timeSteps > 0 { return timeSteadySteps() }
         if products { return productBreakdown() }
+        if int8 { return int8Streaming() }
         if comparePytorch && roundsOnly { return compareTrainingWithPyTorch() }
         if !modelOnly {
             sgemmTable()

@@ -10,6 +10,7 @@
 //             lane); the 32-term sum is exact, then converted once and multiplied by the two scales.
 #include "Int8Kernels.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -83,37 +84,76 @@ AVX2 static inline __m256 widen8(const int8_t *q) {   // 8 int8 -> 8 floats
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)q)));
 }
 
+// One block of one row against x: the 32 products summed into 8 lanes, times the block's scale, added to total.
+AVX2 static inline __m256 float_block_avx2(const int8_t *q, const __m256 x[4], uint16_t scale, __m256 total) {
+    __m256 sum = _mm256_mul_ps(widen8(q), x[0]);
+    sum = _mm256_fmadd_ps(widen8(q + 8), x[1], sum);
+    sum = _mm256_fmadd_ps(widen8(q + 16), x[2], sum);
+    sum = _mm256_fmadd_ps(widen8(q + 24), x[3], sum);
+    return _mm256_fmadd_ps(sum, _mm256_set1_ps(_cvtsh_ss(scale)), total);
+}
+
+// Four rows at a time: each block of x is loaded once for the four, and the four running sums are
+// independent, so their FMAs overlap instead of waiting on one another.
 AVX2 static void matvec_float_avx2(const int8_t *w, const uint16_t *scales, int rows, int blocks, const float *x, float *y) {
-    for (int r = 0; r < rows; ++r) {
+    const long stride = (long)blocks * 32;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        __m256 t0 = _mm256_setzero_ps(), t1 = t0, t2 = t0, t3 = t0;
+        const int8_t *q = w + r * stride;
+        const uint16_t *d = scales + (long)r * blocks;
+        for (int b = 0; b < blocks; ++b) {
+            const __m256 v[4] = {_mm256_loadu_ps(x + b * 32), _mm256_loadu_ps(x + b * 32 + 8), _mm256_loadu_ps(x + b * 32 + 16),
+                                 _mm256_loadu_ps(x + b * 32 + 24)};
+            t0 = float_block_avx2(q + b * 32, v, d[b], t0);
+            t1 = float_block_avx2(q + stride + b * 32, v, d[blocks + b], t1);
+            t2 = float_block_avx2(q + 2 * stride + b * 32, v, d[2 * blocks + b], t2);
+            t3 = float_block_avx2(q + 3 * stride + b * 32, v, d[3 * blocks + b], t3);
+        }
+        y[r] = sum8(t0); y[r + 1] = sum8(t1); y[r + 2] = sum8(t2); y[r + 3] = sum8(t3);
+    }
+    for (; r < rows; ++r) {
         __m256 total = _mm256_setzero_ps();
         for (int b = 0; b < blocks; ++b) {
-            const int8_t *q = w + ((long)r * blocks + b) * 32;
-            const float *v = x + b * 32;
-            __m256 sum = _mm256_mul_ps(widen8(q), _mm256_loadu_ps(v));
-            sum = _mm256_fmadd_ps(widen8(q + 8), _mm256_loadu_ps(v + 8), sum);
-            sum = _mm256_fmadd_ps(widen8(q + 16), _mm256_loadu_ps(v + 16), sum);
-            sum = _mm256_fmadd_ps(widen8(q + 24), _mm256_loadu_ps(v + 24), sum);
-            total = _mm256_fmadd_ps(sum, _mm256_set1_ps(_cvtsh_ss(scales[(long)r * blocks + b])), total);
+            const __m256 v[4] = {_mm256_loadu_ps(x + b * 32), _mm256_loadu_ps(x + b * 32 + 8), _mm256_loadu_ps(x + b * 32 + 16),
+                                 _mm256_loadu_ps(x + b * 32 + 24)};
+            total = float_block_avx2(w + r * stride + b * 32, v, scales[(long)r * blocks + b], total);
         }
         y[r] = sum8(total);
     }
 }
 
-// One block's 32 products summed to 8 int32 lanes: |w| * (x * sign w), pairs to int16, pairs to int32.
-AVX2 static inline __m256i dot_block_avx2(const int8_t *q, const int8_t *xq) {
-    __m256i weights = _mm256_loadu_si256((const __m256i *)q), activations = _mm256_loadu_si256((const __m256i *)xq);
+// One block's 32 products: |w| * (x * sign w), pairs summed to 16 int16 (maddubs), pairs of those to 8 int32
+// (madd), converted to float and scaled by both scales into the row's running sum.
+AVX2 static inline __m256 int8_block_avx2(const int8_t *q, __m256i activations, uint16_t scale, float xScale, __m256 total) {
+    __m256i weights = _mm256_loadu_si256((const __m256i *)q);
     __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(weights, weights), _mm256_sign_epi8(activations, weights));
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+    __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+    return _mm256_fmadd_ps(dot, _mm256_set1_ps(_cvtsh_ss(scale) * xScale), total);
 }
 
 AVX2 static void matvec_int8_avx2(const int8_t *w, const uint16_t *scales, int rows, int blocks, const int8_t *xq,
                                   const float *xScales, float *y) {
-    for (int r = 0; r < rows; ++r) {
+    const long stride = (long)blocks * 32;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {   // four rows at a time, as in matvec_float_avx2
+        __m256 t0 = _mm256_setzero_ps(), t1 = t0, t2 = t0, t3 = t0;
+        const int8_t *q = w + r * stride;
+        const uint16_t *d = scales + (long)r * blocks;
+        for (int b = 0; b < blocks; ++b) {
+            __m256i a = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
+            t0 = int8_block_avx2(q + b * 32, a, d[b], xScales[b], t0);
+            t1 = int8_block_avx2(q + stride + b * 32, a, d[blocks + b], xScales[b], t1);
+            t2 = int8_block_avx2(q + 2 * stride + b * 32, a, d[2 * blocks + b], xScales[b], t2);
+            t3 = int8_block_avx2(q + 3 * stride + b * 32, a, d[3 * blocks + b], xScales[b], t3);
+        }
+        y[r] = sum8(t0); y[r + 1] = sum8(t1); y[r + 2] = sum8(t2); y[r + 3] = sum8(t3);
+    }
+    for (; r < rows; ++r) {
         __m256 total = _mm256_setzero_ps();
         for (int b = 0; b < blocks; ++b) {
-            __m256 dot = _mm256_cvtepi32_ps(dot_block_avx2(w + ((long)r * blocks + b) * 32, xq + b * 32));
-            float scale = _cvtsh_ss(scales[(long)r * blocks + b]) * xScales[b];
-            total = _mm256_fmadd_ps(dot, _mm256_set1_ps(scale), total);
+            total = int8_block_avx2(w + r * stride + b * 32, _mm256_loadu_si256((const __m256i *)(xq + b * 32)),
+                                    scales[(long)r * blocks + b], xScales[b], total);
         }
         y[r] = sum8(total);
     }
@@ -123,18 +163,35 @@ AVX2 static void matvec_int8_avx2(const int8_t *w, const uint16_t *scales, int r
 
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
+VNNI static inline __m256 int8_block_vnni(const int8_t *q, __m256i activations, uint16_t scale, float xScale, __m256 total) {
+    __m256i weights = _mm256_loadu_si256((const __m256i *)q);
+    // vpdpbusd: each int32 lane += four u8 x s8 products.
+    __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(weights), _mm256_sign_epi8(activations, weights));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(_cvtsh_ss(scale) * xScale), total);
+}
+
 VNNI static void matvec_int8_vnni(const int8_t *w, const uint16_t *scales, int rows, int blocks, const int8_t *xq,
                                   const float *xScales, float *y) {
-    for (int r = 0; r < rows; ++r) {
+    const long stride = (long)blocks * 32;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {   // four rows at a time, as in matvec_float_avx2
+        __m256 t0 = _mm256_setzero_ps(), t1 = t0, t2 = t0, t3 = t0;
+        const int8_t *q = w + r * stride;
+        const uint16_t *d = scales + (long)r * blocks;
+        for (int b = 0; b < blocks; ++b) {
+            __m256i a = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
+            t0 = int8_block_vnni(q + b * 32, a, d[b], xScales[b], t0);
+            t1 = int8_block_vnni(q + stride + b * 32, a, d[blocks + b], xScales[b], t1);
+            t2 = int8_block_vnni(q + 2 * stride + b * 32, a, d[2 * blocks + b], xScales[b], t2);
+            t3 = int8_block_vnni(q + 3 * stride + b * 32, a, d[3 * blocks + b], xScales[b], t3);
+        }
+        y[r] = sum8(t0); y[r + 1] = sum8(t1); y[r + 2] = sum8(t2); y[r + 3] = sum8(t3);
+    }
+    for (; r < rows; ++r) {
         __m256 total = _mm256_setzero_ps();
         for (int b = 0; b < blocks; ++b) {
-            __m256i weights = _mm256_loadu_si256((const __m256i *)(w + ((long)r * blocks + b) * 32));
-            __m256i activations = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
-            // vpdpbusd: each int32 lane += four u8 x s8 products.
-            __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(weights),
-                                              _mm256_sign_epi8(activations, weights));
-            float scale = _cvtsh_ss(scales[(long)r * blocks + b]) * xScales[b];
-            total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(scale), total);
+            total = int8_block_vnni(w + r * stride + b * 32, _mm256_loadu_si256((const __m256i *)(xq + b * 32)),
+                                    scales[(long)r * blocks + b], xScales[b], total);
         }
         y[r] = sum8(total);
     }
@@ -184,4 +241,18 @@ void int8_matvec_int8(const int8_t *w, const uint16_t *scales, int rows, int blo
     }
 #endif
     matvec_int8_plain(w, scales, rows, blocks, xq, xScales, y);
+}
+
+void int8_quantize_activations(const float *x, int blocks, int8_t *xq, float *xScales) {
+    for (int b = 0; b < blocks; ++b) {
+        const float *block = x + b * 32;
+        float largest = 0;
+        for (int i = 0; i < 32; ++i) largest = fmaxf(largest, fabsf(block[i]));
+        float inverse = largest > 0 ? 127 / largest : 0;
+        for (int i = 0; i < 32; ++i) {
+            float q = roundf(block[i] * inverse);
+            xq[b * 32 + i] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+        }
+        xScales[b] = largest / 127;
+    }
 }

@@ -33,17 +33,22 @@ public enum Checkpoint {
                             extraMetadata: [String: String] = [:]) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         AtomicFile.removeLeftovers(in: folder)   // half-written files of a run that was killed
+        try AtomicFile.write(try SafeTensors.encode(model.stateDictionary,
+                                                    metadata: metadata(model, tokenizer: tokenizer, step: step, extra: extraMetadata)),
+                             to: folder.appendingPathComponent(weightsFile))
+    }
+
+    /// What a checkpoint's header says besides its tensors: the format, the config, the tokenizer, the step.
+    static func metadata(_ model: NanoGPT, tokenizer: Tokenizer, step: Int, extra: [String: String] = [:]) throws -> [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let metadata = [
+        return [
             "format": "nanogpt-swift",
             "format_version": String(formatVersion),
             "config": String(decoding: try encoder.encode(model.config), as: UTF8.self),
             "tokenizer": String(decoding: try encoder.encode(tokenizer), as: UTF8.self),
             "step": String(step),
-        ].merging(extraMetadata) { _, extra in extra }
-        try AtomicFile.write(try SafeTensors.encode(model.stateDictionary, metadata: metadata),
-                             to: folder.appendingPathComponent(weightsFile))
+        ].merging(extra) { _, extra in extra }
     }
 
     /// Reads a checkpoint folder (or a .safetensors file) back into a model, checking that every tensor
@@ -69,7 +74,7 @@ public enum Checkpoint {
     /// errors name the file.
     public static func load(data: Data, name: String = weightsFile, configFile: URL? = nil) throws -> LoadedCheckpoint {
         var (tensors, metadata): ([String: SafeTensors.Entry], [String: String])
-        do { (tensors, metadata) = try SafeTensors.decode(data) } catch let error as SafeTensorsError {
+        do { (tensors, metadata) = try SafeTensors.decode(data, accepting: [.f32, .f16, .i8]) } catch let error as SafeTensorsError {
             throw CheckpointError("\(name): \(error.description)")
         }
         if metadata["format_version"] == nil, let configFile {
@@ -95,11 +100,17 @@ public enum Checkpoint {
             guard let step = Int(text), step >= 0 else { throw CheckpointError("\(name): metadata step \(text.debugDescription) is not a step number") }
             return step
         } ?? 0
-        do { try checkTensors(tensors, match: config) } catch let error as CheckpointError {
+        let int8 = metadata["weights"] == Self.int8Weights   // `nanogpt quantize`'s files
+        if let weights = metadata["weights"], !int8 {
+            throw CheckpointError("\(name): weights \(weights.debugDescription) are not supported (float32, or \(Self.int8Weights))")
+        }
+        do { try int8 ? checkInt8Tensors(tensors, match: config) : checkTensors(tensors, match: config) } catch let error as CheckpointError {
             throw CheckpointError("\(name): \(error.description)")
         }
         let model = withoutInitialization { NanoGPT(config, seed: 0) }   // every weight is loaded next
-        try loadWeights(tensors, into: model)
+        do { try int8 ? loadInt8Weights(tensors, into: model) : loadWeights(tensors, into: model) } catch let error as CheckpointError {
+            throw CheckpointError("\(name): \(error.description)")
+        }
         return LoadedCheckpoint(model: model, tokenizer: tokenizer, step: step, metadata: metadata)
     }
 
@@ -149,6 +160,7 @@ public enum Checkpoint {
             guard entry.shape == shape else {
                 throw CheckpointError("tensor \(name) has shape \(entry.shape) but the config needs \(shape)")
             }
+            guard entry.dtype == .f32 else { throw CheckpointError("tensor \(name) is \(entry.dtype.rawValue), not F32") }
             matched += 1
         }
         if matched != tensors.count {

@@ -31,18 +31,21 @@ public enum FuzzTargets {
     public static let all: [(name: String, run: (Data) -> Outcome)] = [
         ("safetensors", safeTensors), ("checkpoint", checkpoint), ("tokenizer", tokenizer)]
 
-    /// The safetensors reader. Whatever it accepts must encode again to a file that decodes to the same
-    /// tensors and metadata.
+    /// The safetensors reader, with every dtype we read (F32, F16, I8). Whatever it accepts must encode
+    /// again to a file that decodes to the same tensors and metadata.
     public static func safeTensors(_ data: Data) -> Outcome {
         outcome {
-            let (tensors, metadata) = try SafeTensors.decode(data)
+            let every = Set(SafeTensors.DType.allCases)
+            let (tensors, metadata) = try SafeTensors.decode(data, accepting: every)
             let names = tensors.keys.sorted()
-            let again = try SafeTensors.decode(try SafeTensors.encode(
-                names.map { ($0, Tensor(shape: tensors[$0]!.shape, values: tensors[$0]!.values)) }, metadata: metadata))
+            let again = try SafeTensors.decode(try SafeTensors.encode(entries: names.map { ($0, tensors[$0]!.stored) }, metadata: metadata),
+                                               accepting: every)
             try require(again.metadata == metadata, "metadata changed on a round trip")
             for name in names {
                 let (a, b) = (tensors[name]!, again.tensors[name]!)
-                try require(a.shape == b.shape && a.values.map(\.bitPattern) == b.values.map(\.bitPattern), "\(name) changed on a round trip")
+                let sameValues = zip(a.values, b.values).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+                try require(a.shape == b.shape && a.dtype == b.dtype && a.values.count == b.values.count && sameValues
+                            && a.int8 == b.int8, "\(name) changed on a round trip")
             }
         }
     }
@@ -52,7 +55,7 @@ public enum FuzzTargets {
 
     /// The checkpoint loader: a model file alone, or a whole saved run, written as "RUN\0", the model
     /// file's length (4 bytes, little-endian), the model file, then the optimizer file. An accepted
-    /// checkpoint must run a forward pass.
+    /// checkpoint (float32, or int8 from `nanogpt quantize`) must run a forward pass, with and without gradients.
     public static func checkpoint(_ data: Data) -> Outcome {
         outcome {
             let bytes = [UInt8](data)
@@ -68,6 +71,9 @@ public enum FuzzTargets {
             let token = loaded.tokenizer.startToken
             let logits = loaded.model.logits([token], batchSize: 1, length: 1, training: false)
             try require(logits.shape == [1, 1, loaded.tokenizer.vocabularySize], "logits of shape \(logits.shape)")
+            // Inference: an int8 file's products run through its blocks here.
+            let inferred = withoutGradients { loaded.model.logits([token], batchSize: 1, length: 1, training: false) }
+            try require(inferred.shape == logits.shape, "inference logits of shape \(inferred.shape)")
         }
     }
 
@@ -128,13 +134,23 @@ extension FuzzTargets {
             return try Data(contentsOf: place.appendingPathComponent(Checkpoint.weightsFile))
         }
 
+        // The same tiny model with int8 matrices (`nanogpt quantize`): I8 blocks, F16 scales and F32 beside them.
+        func int8File(_ tokenizer: Tokenizer) throws -> Data {
+            let model = NanoGPT(GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 2, embeddingSize: 4, heads: 2, layers: 1),
+                                seed: 3)
+            let file = folder.appendingPathComponent("int8.safetensors")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Checkpoint.saveInt8(model, tokenizer: tokenizer, step: 0, to: file)
+            return try Data(contentsOf: file)
+        }
+
         switch target {
         case "safetensors":
             let small = try SafeTensors.encode([("a", Tensor(shape: [2, 3], values: [1, -2, 3.5, 0, .infinity, -0])),
                                                 ("b", Tensor(shape: [], values: [7])), ("empty", Tensor(shape: [0, 4], values: []))],
                                                metadata: ["note": "seed", "format": "nanogpt-swift"])
             return [("seed-small.safetensors", small), ("seed-no-tensors.safetensors", try SafeTensors.encode([])),
-                    ("seed-model.safetensors", try modelFile(characters, layers: 1))]
+                    ("seed-model.safetensors", try modelFile(characters, layers: 1)), ("seed-int8-model.safetensors", try int8File(characters))]
         case "checkpoint":
             // A whole saved run: the model file and its optimizer file, after two training steps.
             let model = NanoGPT(GPTConfig(vocabularySize: characters.vocabularySize, blockSize: 2, embeddingSize: 4,
@@ -154,7 +170,8 @@ extension FuzzTargets {
             withUnsafeBytes(of: UInt32(modelBytes.count).littleEndian) { length.append(contentsOf: $0) }
             return [("seed-char-model.safetensors", try modelFile(characters, layers: 1)),
                     ("seed-bpe-model.safetensors", try modelFile(bytePairs, layers: 2)),
-                    ("seed-saved-run.bin", savedRunMagic + length + modelBytes + optimizerBytes)]
+                    ("seed-saved-run.bin", savedRunMagic + length + modelBytes + optimizerBytes),
+                    ("seed-int8-model.safetensors", try int8File(characters))]
         case "tokenizer":
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys

@@ -14,18 +14,11 @@ extension Module {
     }
 }
 
-/// A weight matrix stored another way for inference, such as int8 blocks (chapter 08): it computes
+/// A weight matrix stored another way for inference, such as int8 blocks (Sources/Quantization): it computes
 /// x W^T + b from its own numbers. Training never uses it.
 public protocol InferenceWeight: AnyObject {
     /// x (..., in) -> (..., out), without autograd records.
     func product(_ x: Tensor, bias: Tensor?) -> Tensor
-}
-
-/// x W^T + b with `weight`, or with `inference`'s numbers when it is set and no gradient is recorded
-/// (generation, evaluation): the one place a layer's product picks its weights.
-public func project(_ x: Tensor, weight: Tensor, bias: Tensor?, inference: InferenceWeight?) -> Tensor {
-    if let inference, !recordsGradients { return inference.product(x, bias: bias) }
-    return linear(x, weight: weight, bias: bias)
 }
 
 /// y = x W^T + b, PyTorch's nn.Linear: weight (out, in), bias (out).
@@ -33,7 +26,7 @@ public func project(_ x: Tensor, weight: Tensor, bias: Tensor?, inference: Infer
 public final class Linear: Module {
     public let weight: Tensor
     public let bias: Tensor?
-    /// The weight as inference reads it, when stored another way (chapter 08's int8); nil: `weight`.
+    /// The weight as inference reads it when stored another way (int8 blocks); nil: `weight`.
     public var inferenceWeight: InferenceWeight?
 
     public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, random: SeededRandom) {
@@ -42,7 +35,10 @@ public final class Linear: Module {
     }
 
     /// (..., in) -> (..., out)
-    public func callAsFunction(_ x: Tensor) -> Tensor { project(x, weight: weight, bias: bias, inference: inferenceWeight) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        if let stored = inferenceWeight, !recordsGradients { return stored.product(x, bias: bias) }   // int8 weights
+        return linear(x, weight: weight, bias: bias)
+    }
 
     public var namedParameters: [(String, Tensor)] {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])

@@ -4,6 +4,7 @@ import ChapterSupport
 import Checkpoints
 import Foundation
 import NanoGPT
+import Quantization
 import TensorCore
 import TextData
 import Training
@@ -18,7 +19,12 @@ struct Generate: ParsableCommand {
             --config FILE.json, or config.json beside it, holding {"vocabularySize", "blockSize",
             "embeddingSize", "heads", "layers", "characters": ["\\n", " ", ...]}. Checkpoints trained with --tokenizer bpe carry their merges.
             Without --prompt, the prompt is asked for on a terminal, or read from standard input.
+            --weights int8 quantizes the matrices at load (blocks of 32 int8 values with one scale each), a
+            quarter of the bytes to read for every token; a file written by `nanogpt quantize` runs in int8
+            unless told --weights float32. Int8 runs on the CPU.
             """)
+
+    enum Weights: String, ExpressibleByArgument, CaseIterable { case float32, int8 }
 
     @Option(help: "Run folder (its best/, else latest/), checkpoint folder or .safetensors file.") var checkpoint: String
     @Option(help: "Text to continue (default: ask, or read standard input).") var prompt: String?
@@ -31,6 +37,7 @@ struct Generate: ParsableCommand {
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @Option(help: "Where the model runs: cpu or opencl (a checkpoint from either loads on either). Default: $NANOGPT_DEVICE, else cpu.")
     var device: Device?
+    @Option(help: "Weights to compute with: float32 or int8 (default: what the file holds).") var weights: Weights?
     @Flag(help: "Print the whole text at the end instead of streaming it.") var noStream = false
     @Flag(help: "Recompute the whole context for every token (the original method; exact when sliding past the block size) instead of using the key/value cache.")
     var recompute = false
@@ -47,6 +54,15 @@ struct Generate: ParsableCommand {
         if let threads { BLAS.threadCount = threads }
         try Devices.select(device)
         let loaded = try Checkpoint.load(from: Self.checkpointFolder(checkpoint), configFile: config.map { URL(fileURLWithPath: $0) })
+        let storedInt8 = loaded.metadata["weights"] == Checkpoint.int8Weights
+        if (weights ?? (storedInt8 ? .int8 : .float32)) == .int8 {
+            guard Backends.current is CPUBackend else {
+                throw CommandFailure(description: "int8 weights run on the CPU only: use --device cpu, or --weights float32")
+            }
+            if !storedInt8 { loaded.model.useInt8Weights() }
+        } else if storedInt8 {
+            loaded.model.useFloat32Weights()   // the int8 blocks' values, d x q, in float32
+        }
         let text = prompt ?? readPrompt()
         // An empty prompt starts from the tokenizer's start token (a newline), which is not printed.
         let ids = text.isEmpty ? [loaded.tokenizer.startToken] : try loaded.tokenizer.encode(text)

@@ -3,6 +3,7 @@
 //
 //   nanogpt train --data my.txt --out runs/mine          train (Ctrl-C saves; --resume continues)
 //   nanogpt generate --checkpoint runs/mine/best          stream text from the best model
+//   nanogpt quantize --checkpoint runs/mine --out F       the same model with int8 weights (generate loads it)
 //   nanogpt plot runs/mine runs/other                      both runs' loss curves in one plot
 import ArgumentParser
 import ChapterSupport
@@ -19,10 +20,11 @@ struct NanoGPTCommand: ParsableCommand {
               nanogpt train --resume runs/mine --steps 8000    continue exactly where it stopped, up to step 8000
               nanogpt train --tokenizer bpe --vocabulary-size 512 --out runs/bpe   byte-pair tokens (chapter 06)
               nanogpt generate --checkpoint runs/mine/best --prompt "ROMEO:"
+              nanogpt quantize --checkpoint runs/mine --out runs/mine/int8.safetensors   int8 weights, a quarter the size
               nanogpt plot runs/mine runs/bpe --against tokens   both runs' loss curves in one plot
             Run `nanogpt help train` or `nanogpt help generate` for every option.
             """,
-        subcommands: [Train.self, Generate.self, Plot.self])
+        subcommands: [Train.self, Generate.self, Quantize.self, Plot.self])
 
     /// Like ArgumentParser's own `main()`, except that every error is a single line on stderr:
     /// `error: <what is wrong>`, followed by a non-zero exit.

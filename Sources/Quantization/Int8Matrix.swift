@@ -65,6 +65,14 @@ public final class Int8Matrix: InferenceWeight {
         self.rows = rows; self.columns = columns; self.blocks = blocks; self.weights = weights; self.scales = scales
     }
 
+    /// The rows of `parts` one after the other (they share their columns): row blocks are independent, so
+    /// quantizing a stack of matrices gives the stack of their quantizations.
+    public convenience init(stacking parts: [Int8Matrix]) {
+        precondition(!parts.isEmpty && parts.allSatisfy { $0.columns == parts[0].columns }, "stacked matrices share their columns")
+        try! self.init(rows: parts.reduce(0) { $0 + $1.rows }, columns: parts[0].columns,
+                       weights: parts.flatMap(\.weights), scales: parts.flatMap(\.scales))
+    }
+
     /// The float32 matrix these blocks stand for, (rows, columns): d * q.
     public func dequantized() -> [Float] {
         var out = [Float](repeating: 0, count: rows * columns)
@@ -96,6 +104,21 @@ public final class Int8Matrix: InferenceWeight {
         }
     }
 
+    /// y = W x with x quantized too (`quantizeActivations`: int8 values xq and one float scale per block), as
+    /// plain loops: each block's dot product is a sum of int8 × int8 products, exact in a 32-bit integer, and
+    /// the two scales multiply it once. What the int8 kernels compute, and what the tests hold them to.
+    public func plainInt8Product(_ xq: [Int8], scales xScales: [Float]) -> [Float] {
+        (0..<rows).map { r in
+            (0..<blocks).reduce(Float(0)) { total, b in
+                var dot: Int32 = 0
+                for i in 0..<Self.blockSize {
+                    dot += Int32(weights[(r * blocks + b) * Self.blockSize + i]) * Int32(xq[b * Self.blockSize + i])
+                }
+                return total + Float(scales[r * blocks + b]) * xScales[b] * Float(dot)
+            }
+        }
+    }
+
     /// Quantizes one vector of activations the same way, block by block, with float32 scales: what the
     /// int8 x int8 product multiplies. `x` has columns values; the result is padded to whole blocks.
     public func quantizeActivations(_ x: UnsafeBufferPointer<Float>) -> (values: [Int8], scales: [Float]) {
@@ -113,42 +136,51 @@ public final class Int8Matrix: InferenceWeight {
     }
 
     /// x (..., columns) -> (..., rows) plus the bias, with no autograd records. A few rows (generation's
-    /// one new token) go through the int8 kernels; more rows (a prompt) are a matrix product, compute-
-    /// bound rather than limited by reading the weights, so they run through sgemm on the dequantized
-    /// matrix.
+    /// one new token) go through the int8 kernels, on this thread: x's row is quantized block by block (in
+    /// C, as `quantizeActivations` does it), then multiplied by every row of blocks. (Sharing the rows with a
+    /// second thread made config M stream more slowly on the 2-core EPYC, measured with `bench --int8`: the
+    /// threads then compete with OpenBLAS's, which stay awake between its calls.)
+    /// More rows (a prompt) are a matrix product, bounded by arithmetic rather than by reading the weights:
+    /// they run through sgemm on the dequantized matrix, made once and kept.
     public func product(_ x: Tensor, bias: Tensor?) -> Tensor {
         precondition(x.shape.last == columns, "an Int8Matrix of \(rows) x \(columns) cannot multiply \(x.shape)")
         let n = x.count / columns
-        let outputShape = Array(x.shape.dropLast()) + [rows]
-        if n > Self.rowsThroughKernels {
-            let weight = Tensor(shape: [rows, columns], values: dequantized())
-            return withoutGradients { linear(x, weight: weight, bias: bias) }
-        }
-        let input = x.values, biasValues = bias?.values
-        var output = [Float](repeating: 0, count: n * rows)
-        var padded = [Float](repeating: 0, count: blocks * Self.blockSize)
-        for t in 0..<n {
-            for c in 0..<columns { padded[c] = input[t * columns + c] }
-            output.withUnsafeMutableBufferPointer { out in
-                let y = out.baseAddress! + t * rows
-                weights.withUnsafeBufferPointer { w in scales.withUnsafeBufferPointer { d in
-                    let halves = UnsafeRawPointer(d.baseAddress!).assumingMemoryBound(to: UInt16.self)
-                    switch Self.activations {
-                    case .float32:
-                        int8_matvec_float(w.baseAddress!, halves, Int32(rows), Int32(blocks), padded, y)
-                    case .int8:
-                        let (xq, xScales) = padded.withUnsafeBufferPointer { quantizeActivations($0) }
-                        int8_matvec_int8(w.baseAddress!, halves, Int32(rows), Int32(blocks), xq, xScales, y)
-                    }
-                } }
+        if n > Self.rowsThroughKernels { return withoutGradients { linear(x, weight: dequantizedWeight, bias: bias) } }
+        let out = Tensor(shape: Array(x.shape.dropLast()) + [rows], sharing: Storage(count: n * rows))
+        let width = blocks * Self.blockSize
+        var padded = [Float](repeating: 0, count: width), xq = [Int8](repeating: 0, count: width)
+        var xScales = [Float](repeating: 0, count: blocks)
+        x.storage.withHostBuffer { input in out.storage.withHostBuffer { output in
+            for t in 0..<n {
+                padded.withUnsafeMutableBufferPointer { row in
+                    row.baseAddress!.update(from: input.baseAddress! + t * columns, count: columns)
+                    if Self.activations == .int8 { int8_quantize_activations(row.baseAddress!, Int32(blocks), &xq, &xScales) }
+                }
+                let y = output.baseAddress! + t * rows
+                weights.withUnsafeBufferPointer { w in scales.withUnsafeBufferPointer { d in padded.withUnsafeBufferPointer { v in
+                    xq.withUnsafeBufferPointer { q in xScales.withUnsafeBufferPointer { qs in
+                        let halves = UnsafeRawPointer(d.baseAddress!).assumingMemoryBound(to: UInt16.self)
+                        switch Self.activations {
+                        case .float32: int8_matvec_float(w.baseAddress!, halves, Int32(rows), Int32(blocks), v.baseAddress!, y)
+                        case .int8: int8_matvec_int8(w.baseAddress!, halves, Int32(rows), Int32(blocks), q.baseAddress!, qs.baseAddress!, y)
+                        }
+                    } }
+                } } }
             }
-            if let biasValues { for r in 0..<rows { output[t * rows + r] += biasValues[r] } }
+        } }
+        if let bias {
+            bias.storage.withHostBuffer { b in out.storage.withHostBuffer { o in
+                for t in 0..<n { for r in 0..<rows { o[t * rows + r] += b[r] } }
+            } }
         }
-        return Tensor(shape: outputShape, values: output)
+        return out
     }
 
     /// Up to this many rows of x go through the int8 kernels, one row at a time.
     public static let rowsThroughKernels = 4
+
+    /// The float32 matrix of the blocks' values, for prompts: made the first time one comes, then kept.
+    lazy var dequantizedWeight = Tensor(shape: [rows, columns], values: dequantized())
 }
 
 public struct Int8MatrixError: Error, CustomStringConvertible {

@@ -4,7 +4,7 @@ import FileFormats
 import Foundation
 import TensorCore
 
-public enum Tokenizer: Equatable, Sendable {
+public enum Tokenizer: Equatable, Sendable, Codable {
     case characters(CharacterTokenizer)
     case bytePairs(BytePairTokenizer)
 
@@ -72,37 +72,9 @@ public enum Tokenizer: Equatable, Sendable {
     /// For printing tokens as they are sampled: each `text(after:)` returns the text that is complete so
     /// far, never half a character.
     public func streamingDecoder() -> TokenTextDecoder { TokenTextDecoder(tokenizer: self) }
-}
 
-/// Decodes sampled tokens one at a time into printable text (see UTF8StreamDecoder).
-///
-///     var decoder = tokenizer.streamingDecoder()
-///     for token in model.generateStream(...) { print(decoder.text(after: token), terminator: "") }
-///     print(decoder.finish())
-public struct TokenTextDecoder: Sendable {
-    let tokenizer: Tokenizer
-    var bytes = UTF8StreamDecoder()
-
-    public mutating func text(after token: Int) -> String { bytes.append(tokenizer.bytes(of: token)) }
-    public mutating func finish() -> String { bytes.finish() }
-}
-
-/// In files: {"type": "char", "characters": ["\n", " ", ...]} or {"type": "bpe", "preSplit": "none",
-/// "merges": [[101, 32], ...], ...}.
-extension Tokenizer: Codable {
-    /// Reads a tokenizer from untrusted JSON: a checkpoint's tokenizer ({"type": "char" or "bpe", ...}) or
-    /// a byte-pair tokenizer file (BytePairTokenizer.save, no "type"). Parsed strictly (no key twice),
-    /// every entry checked; any failure is one TextDataError line.
-    public static func read(json data: Data) throws -> Tokenizer {
-        do {
-            let text = String(decoding: data, as: UTF8.self)
-            let value = try JSONValue.parse(data)
-            guard value.members != nil else { throw TextDataError("a tokenizer is a JSON object") }
-            if value["type"] != nil { return try JSONValue.decode(Tokenizer.self, from: text) }
-            return .bytePairs(try JSONValue.decode(BytePairTokenizer.self, from: text))
-        } catch let error as JSONError { throw TextDataError("not a tokenizer: \(error.description)") }
-    }
-
+    // In files (a checkpoint's metadata): {"type": "char", "characters": ["\n", " ", ...]} or {"type": "bpe",
+    // "preSplit": "none", "merges": [[101, 32], ...], ...}: the "type", then the tokenizer's own fields.
     enum CodingKeys: String, CodingKey { case type }
 
     public init(from decoder: Decoder) throws {
@@ -122,4 +94,33 @@ extension Tokenizer: Codable {
         case .bytePairs(let tokenizer): try tokenizer.encode(to: encoder)
         }
     }
+}
+
+/// Decodes sampled tokens one at a time into printable text (see UTF8StreamDecoder).
+///
+///     var decoder = tokenizer.streamingDecoder()
+///     for token in model.generateStream(...) { print(decoder.text(after: token), terminator: "") }
+///     print(decoder.finish())
+public struct TokenTextDecoder: Sendable {
+    let tokenizer: Tokenizer
+    var bytes = UTF8StreamDecoder()
+
+    public mutating func text(after token: Int) -> String { bytes.append(tokenizer.bytes(of: token)) }
+    public mutating func finish() -> String { bytes.finish() }
+}
+
+extension Tokenizer {
+    /// Reads a tokenizer from untrusted JSON: a checkpoint's tokenizer ({"type": "char" or "bpe", ...}) or
+    /// a byte-pair tokenizer file (BytePairTokenizer.save, no "type"). Parsed strictly (no key twice),
+    /// every entry checked; any failure is one TextDataError line.
+    public static func read(json data: Data) throws -> Tokenizer {
+        do {
+            let text = String(decoding: data, as: UTF8.self)
+            let value = try JSONValue.parse(data)
+            guard value.members != nil else { throw TextDataError("a tokenizer is a JSON object") }
+            if value["type"] != nil { return try JSONValue.decode(Tokenizer.self, from: text) }
+            return .bytePairs(try JSONValue.decode(BytePairTokenizer.self, from: text))
+        } catch let error as JSONError { throw TextDataError("not a tokenizer: \(error.description)") }
+    }
+
 }

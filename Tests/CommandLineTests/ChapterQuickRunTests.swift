@@ -70,6 +70,24 @@ struct ChapterQuickRunTests {
         for name in ["tiles", "time", "memory"] { expectPlot(name, in: out) }
     }
 
+    /// Chapter 08's quick run: every int8 kernel path agrees with the plain loop, int8 stays close to float32
+    /// in loss, and it draws its two figures.
+    @Test func chapter08Precision() throws {
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("ch08")
+        let run = try Executables.run("ch08", ["--quick", "--data", data, "--out", out.path, "--threads", "1",
+                                               "--stream-tokens", "50"])
+        #expect(run.status == 0, "\(run.errors)")
+        let lines = run.output.split(separator: "\n").map(String.init)
+        let differences = lines.compactMap { line in
+            line.components(separatedBy: "from the plain loop ").dropFirst().first.flatMap { Double($0.prefix { $0 != " " }) }
+        }
+        #expect(differences.count >= 2 && differences.allSatisfy { $0 < 1e-3 }, "\(differences)")
+        let cost = lines.first { $0.hasPrefix("val loss over") }?.components(separatedBy: ": ").last?.split(separator: " ").first
+        #expect(cost.flatMap { Double($0) }.map { abs($0) < 0.05 } == true, "\(run.output)")
+        #expect(run.output.contains("greedy decoding: the first"))
+        for name in ["rounding", "speed"] { expectPlot(name, in: out) }
+    }
+
     /// Chapter 01 trains the bigram twice, with its loop written out and with Trainer, and compares every weight.
     @Test func chapter01LoopAndTrainerGiveTheSameWeights() throws {
         let data = Executables.writePlayText(to: folder)
@@ -207,7 +225,7 @@ struct ChapterQuickRunTests {
         #expect(empty.status != 0 && empty.errors.contains("run some chapters first"))
     }
 
-    @Test(arguments: ["ch01", "ch02", "ch03", "ch04", "ch05", "ch06"])
+    @Test(arguments: ["ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch08"])
     func badInputEndsInOneClearLine(chapter: String) throws {
         let missing = try Executables.run(chapter, ["--quick", "--data", folder.appendingPathComponent("nope.txt").path])
         #expect(missing.status == 1)

@@ -227,6 +227,31 @@ struct NanoGPTCommandTests {
         #expect(piped.status == 0 && piped.output.hasPrefix("JULIET:"))
     }
 
+    /// `quantize` writes an int8 file a fraction of the size, which `generate` streams from in int8 (and in
+    /// float32 when told); `--weights int8` quantizes an ordinary checkpoint at load, the same blocks, so
+    /// the same text. What cannot work is refused in one line.
+    @Test func quantizeWritesAnInt8FileThatGenerateStreamsFrom() throws {
+        let data = Executables.writePlayText(to: folder), out = folder.appendingPathComponent("int8-run")
+        #expect(try train(["--data", data, "--out", out.path, "--steps", "30", "--eval-interval", "30"] + tiny).status == 0)
+        let int8File = out.appendingPathComponent("int8.safetensors")
+        let quantize = try Executables.run("nanogpt", ["quantize", "--checkpoint", out.path, "--out", int8File.path])
+        #expect(quantize.status == 0, "\(quantize.errors)")
+        #expect(quantize.output.contains("in int8 blocks"))
+        let args = ["--prompt", "ROMEO:", "--max-new-tokens", "40", "--seed", "5"]
+        let fromFile = try generate(["--checkpoint", int8File.path] + args)
+        let atLoad = try generate(["--checkpoint", out.path, "--weights", "int8"] + args)
+        let float32 = try generate(["--checkpoint", out.path] + args)
+        let blocksInFloat32 = try generate(["--checkpoint", int8File.path, "--weights", "float32"] + args)
+        for run in [fromFile, atLoad, float32, blocksInFloat32] { #expect(run.status == 0 && run.output.hasPrefix("ROMEO:"), "\(run.errors)") }
+        #expect(fromFile.output == atLoad.output)
+        let again = try Executables.run("nanogpt", ["quantize", "--checkpoint", int8File.path, "--out", folder.appendingPathComponent("x.safetensors").path])
+        expectRefusal(again, "is already int8")
+        expectRefusal(try Executables.run("nanogpt", ["quantize", "--checkpoint", out.path, "--out", folder.path]), "is a folder")
+        let latest = out.appendingPathComponent("best/model.safetensors").path
+        expectRefusal(try Executables.run("nanogpt", ["quantize", "--checkpoint", latest, "--out", latest]), "would overwrite")
+        expectRefusal(try generate(["--checkpoint", out.path, "--weights", "int4"]), "int4")
+    }
+
     /// On a CPU without the AVX2 and FMA this build targets, every program stops before main with one
     /// line (the CPU is pretended here; this machine has both, and the check found them).
     @Test func aCPUWithoutAVX2OrFMAGetsOneLineInsteadOfSIGILL() throws {

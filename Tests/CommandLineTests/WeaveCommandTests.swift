@@ -20,7 +20,7 @@ struct WeaveCommandTests {
         #expect(run.status == 0, "weave failed: \(run.errors)")
         let chapters = try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("Chapters").path)
             .filter { $0.prefix(2).allSatisfy(\.isNumber) }.sorted()
-        #expect(chapters.count == 10)   // 00 ... 07, and the asides 05a and 05b
+        #expect(chapters.count == 11)   // 00 ... 08, and the asides 05a and 05b
         for chapter in chapters {
             let source = try String(contentsOf: packageRoot.appendingPathComponent("Chapters/\(chapter)/main.swift"), encoding: .utf8)
             let page = try String(contentsOf: pages.appendingPathComponent("\(chapter)/README.md"), encoding: .utf8)

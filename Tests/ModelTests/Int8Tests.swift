@@ -1,5 +1,6 @@
 // Chapter 08's int8 weights: the quantization, every kernel path against the plain loop, and a model that
 // runs its forward pass in int8.
+import CInt8Kernels
 import Foundation
 import NanoGPT
 import Quantization
@@ -37,8 +38,9 @@ struct Int8Tests {
     }
 
     /// Every path this CPU has (plain, AVX2, VNNI), with float32 and with int8 activations, against the plain
-    /// loop, at awkward sizes: one row, columns not a multiple of 32, one column.
-    @Test(arguments: [(1, 384), (17, 33), (4, 1), (65, 70), (3, 31)])
+    /// loop, at awkward sizes: one row, columns not a multiple of 32, one column, rows not a multiple of the
+    /// kernels' 4 rows at a time.
+    @Test(arguments: [(1, 384), (17, 33), (4, 1), (65, 70), (3, 31), (130, 1270)])
     func everyKernelPathMatchesThePlainLoop(rows: Int, columns: Int) {
         let matrix = Int8Matrix(quantizing: Tensor.normal([rows, columns], std: 0.05, random: random))
         let x = Tensor.normal([1, columns], std: 1, random: random)
@@ -46,7 +48,8 @@ struct Int8Tests {
         // With int8 activations the kernels multiply x as quantized: the plain loop on that x is the reference.
         let (xq, xScales) = x.values.withUnsafeBufferPointer { matrix.quantizeActivations($0) }
         let quantizedX = (0..<columns).map { Float(xq[$0]) * xScales[$0 / 32] }
-        let expectedInt8 = matrix.plainProduct(quantizedX)
+        let expectedInt8 = matrix.plainInt8Product(xq, scales: xScales)   // integer sums, as the kernels compute
+        #expect(largestDifference(expectedInt8, matrix.plainProduct(quantizedX)) <= 1e-5 * (expected.map(abs).max() ?? 1) + 1e-6)
         let saved = (Int8Kernels.current, Int8Matrix.activations)
         defer { Int8Kernels.current = saved.0; Int8Matrix.activations = saved.1 }
         for path in Int8Kernels.Path.allCases where path.rawValue <= Int8Kernels.best.rawValue {
@@ -61,6 +64,18 @@ struct Int8Tests {
         }
         // And int8 activations stay close to the float32 product: a relative error of about 1/254 per block.
         #expect(largestDifference(expectedInt8, expected) <= 0.02 * (expected.map(abs).max() ?? 1) + 1e-4)
+    }
+
+    /// The kernels quantize x in C; it must be exactly the readable `quantizeActivations` the page shows.
+    @Test func theActivationsAreQuantizedAsThePageShows() {
+        let matrix = Int8Matrix(quantizing: Tensor.normal([2, 100], std: 0.05, random: random))
+        var x = Tensor.normal([100], std: 3, random: random).values
+        x[5] = 0.5; x[40...71] = ArraySlice(repeating: 0, count: 32)   // a zero block
+        let (swiftValues, swiftScales) = x.withUnsafeBufferPointer { matrix.quantizeActivations($0) }
+        var padded = x + [Float](repeating: 0, count: 128 - 100)
+        var values = [Int8](repeating: 0, count: 128), scales = [Float](repeating: 0, count: 4)
+        int8_quantize_activations(&padded, 4, &values, &scales)
+        #expect(values == swiftValues && scales == swiftScales)
     }
 
     /// Many rows (a prompt) go through sgemm on the dequantized matrix; the bias is added either way.

@@ -141,20 +141,21 @@ def generate(model, idx, max_new_tokens, use_cache):
     cache = None
 
     def step(token, position, cache):
-        x = model.token_embedding_table.weight[token] + model.position_embedding_table.weight[position]  # (C,)
+        # (1, C) rows throughout, so that dynamically quantized Linear layers (--weights int8) take them too.
+        x = (model.token_embedding_table.weight[token] + model.position_embedding_table.weight[position])[None]
         for layer, block in enumerate(model.blocks):
             h = block.ln1(x)
             outs = []
             for head_index, head in enumerate(block.sa.heads):
-                k, q, v = head.key(h), head.query(h), head.value(h)  # (hs,)
+                k, q, v = head.key(h)[0], head.query(h)[0], head.value(h)[0]  # (hs,)
                 ks, vs = cache[layer][head_index]
                 ks.append(k); vs.append(v)
                 K, Vv = torch.stack(ks), torch.stack(vs)  # (t+1, hs)
                 w = F.softmax(K @ q * k.shape[-1] ** -0.5, dim=-1)
                 outs.append(w @ Vv)
-            x = x + block.sa.proj(torch.cat(outs))
+            x = x + block.sa.proj(torch.cat(outs)[None])
             x = x + block.ffwd(block.ln2(x))
-        return model.lm_head(model.ln_f(x))
+        return model.lm_head(model.ln_f(x))[0]
 
     def fresh():
         return [[([], []) for _ in block.sa.heads] for block in model.blocks]
@@ -177,6 +178,25 @@ BENCH_CONFIGS = {  # name: (vocab, block, n_embd, n_head, n_layer, batch)
     "M": (65, 256, 384, 6, 6, 16),
     "L": (65, 1024, 384, 6, 6, 4),   # long context: M's model at T 1024
 }
+
+
+def stream(names, threads, tokens, weights):
+    """Prints one JSON line per config: tokens/s streaming `tokens` tokens at batch 1 through the key/value
+    cache, after 20 to warm up, with float32 weights or with every Linear layer in int8
+    (torch.ao.quantization.quantize_dynamic: int8 weights, activations quantized per call; fbgemm on x86)."""
+    import time
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    for name in names:
+        vocab, block, n_embd, n_head, n_layer, _ = BENCH_CONFIGS[name]
+        model = NanoGPT(vocab, block, n_embd, n_head, n_layer).eval()
+        if weights == "int8":
+            model = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        generate(model, torch.zeros((1, 1), dtype=torch.long), 20, True)
+        start = time.perf_counter()
+        generate(model, torch.zeros((1, 1), dtype=torch.long), tokens, True)
+        print(json.dumps({"config": name, "weights": weights, "tokens": tokens,
+                          "tokens_per_second": tokens / (time.perf_counter() - start)}), flush=True)
 
 
 def bench(names, threads, repeats, steps=0, layout="gpt.py"):
@@ -308,10 +328,16 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, default=0, help="with --bench: time only training, over this many steps")
     parser.add_argument("--layout", choices=["gpt.py", "sdpa"], default="gpt.py",
                         help="with --bench: gpt.py's per-head attention, or nanoGPT's packed qkv and scaled_dot_product_attention")
+    parser.add_argument("--stream", metavar="CONFIGS", help="time only streaming through the key/value cache, e.g. S,M")
+    parser.add_argument("--tokens", type=int, default=1000, help="with --stream: tokens to stream")
+    parser.add_argument("--weights", choices=["float32", "int8"], default="float32",
+                        help="with --stream: float32, or every Linear layer quantized to int8 (quantize_dynamic)")
     args = parser.parse_args()
+    if args.stream:
+        stream(args.stream.split(","), args.threads, args.tokens, args.weights)
     if args.write_fixtures:
         write_fixtures(args.write_fixtures)
     if args.bench:
         bench(args.bench.split(","), args.threads, args.repeats, args.steps, args.layout)
-    if not args.write_fixtures and not args.bench:
-        parser.error("give --write-fixtures FOLDER or --bench CONFIGS")
+    if not args.write_fixtures and not args.bench and not args.stream:
+        parser.error("give --write-fixtures FOLDER, --bench CONFIGS or --stream CONFIGS")

@@ -63,7 +63,7 @@ import Testing
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources")
         var offenders: [String] = []
-        for library in ["TensorCore", "TextData", "Training", "Layers", "Attention", "Transformer", "NanoGPT", "Checkpoints"] {
+        for library in ["TensorCore", "TextData", "Training", "Layers", "Attention", "Transformer", "NanoGPT", "Quantization", "Checkpoints"] {
             let folder = sources.appendingPathComponent(library)
             for case let file as String in FileManager.default.enumerator(atPath: folder.path)! where file.hasSuffix(".swift") {
                 let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)

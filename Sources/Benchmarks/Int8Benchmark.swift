@@ -1,0 +1,94 @@
+// bench --int8: streaming generation at batch 1 with float32 and with int8 weights, interleaved.
+import Foundation
+import NanoGPT
+import Quantization
+import TensorCore
+import Training
+
+extension Bench {
+    /// For each config: 4,000 streamed tokens through the key/value cache with float32 weights, with int8
+    /// weights and int8 activations, and with int8 weights and float32 activations, in `compareRounds` rounds
+    /// (each round runs the three once, in turn), medians reported; beside them the two ceilings (every
+    /// multiplying matrix through sgemv in float32, or through the int8 kernel, once per token) and the first
+    /// token after a full prompt, in each form.
+    func int8Streaming() {
+        let tokens = 4_000
+        print("Streaming at batch 1 (weights at initialization): \(tokens) tokens through the key/value cache, float32 against")
+        print("int8 weights (Q8_0 blocks of 32; kernel path: \(Int8Kernels.current)), \(compareRounds) interleaved rounds, medians;")
+        print("ceilings: every multiplying matrix once per token, through sgemv (float32) or the int8 kernel")
+        print("config  weights   MB read/token   tokens/s   ceiling tokens/s   first token after the prompt")
+        for name in configs.split(separator: ",").map(String.init) {
+            guard let (config, _) = Self.trainingConfigs[name] else { continue }
+            let model = NanoGPT(config, seed: 1)
+            let int8 = NanoGPT(config, seed: 1)
+            int8.useInt8Weights()
+            typealias Variant = (label: String, model: NanoGPT, activations: Int8Matrix.Activations)
+            let variants: [Variant] = [("float32", model, .int8), ("int8", int8, .int8), ("int8, f32 x", int8, .float32)]
+            func stream(_ variant: Variant, _ count: Int) -> Double {
+                Int8Matrix.activations = variant.activations
+                return seconds { _ = Array(variant.model.generateStream(prompt: [0], maxNewTokens: count, random: SeededRandom(seed: 2))) }
+            }
+            for variant in variants { _ = stream(variant, 50) }   // warm-up
+            var times = [[Double]](repeating: [], count: variants.count)
+            for _ in 0..<compareRounds {
+                for (index, variant) in variants.enumerated() { times[index].append(stream(variant, tokens)) }
+            }
+            let prompt = (0..<config.blockSize).map { $0 % config.vocabularySize }
+            let ceilings = [1 / weightReadingTime(model), 1 / int8ReadingTime(int8, activations: .int8),
+                            1 / int8ReadingTime(int8, activations: .float32)]
+            for (index, variant) in variants.enumerated() {
+                Int8Matrix.activations = variant.activations
+                let first = median((0..<5).map { _ in
+                    seconds { _ = Array(variant.model.generateStream(prompt: prompt, maxNewTokens: 1, random: SeededRandom(seed: 3))) }
+                })
+                let bytes = Double(variant.model.weightBytesPerToken(int8: index > 0)) / 1e6
+                print(String(format: "%-6@  %-11@ %9.2f %12.0f %16.0f %17.1f ms (%d tokens)", name, variant.label, bytes,
+                             Double(tokens) / median(times[index]), ceilings[index], first * 1e3, config.blockSize))
+            }
+            let ratios = zip(times[0], times[1]).map { $0 / $1 }
+            print(String(format: "%-6@  int8 ÷ float32 per round: %@ (median %.2fx)", name,
+                         ratios.map { String(format: "%.2f", $0) }.joined(separator: " "), median(ratios)))
+            if comparePytorch { compareStreamingWithPyTorch(name, ours: [Double(tokens) / median(times[0]), Double(tokens) / median(times[1])]) }
+        }
+        Int8Matrix.activations = .int8
+    }
+
+    /// The PyTorch reference streaming through its key/value cache, float32 and with quantize_dynamic's int8
+    /// Linear layers, `compareRounds` rounds of one process each (tokens/s as the process timed it, after 20
+    /// tokens of warm-up), against our medians measured just before.
+    func compareStreamingWithPyTorch(_ name: String, ours: [Double]) {
+        let tokens = name == "M" ? 1_000 : 2_000
+        for (index, weights) in ["float32", "int8"].enumerated() {
+            var rates: [Double] = []
+            for _ in 0..<compareRounds {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = ["python3", "Tests/Reference/nanogpt_reference.py", "--stream", name, "--tokens", String(tokens),
+                                     "--weights", weights, "--threads", String(BLAS.threadCount)]
+                let output = Pipe()
+                process.standardOutput = output
+                guard (try? process.run()) != nil else { print("  cannot run python3"); return }
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+                    if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                       let rate = object["tokens_per_second"] as? Double { rates.append(rate) }
+                }
+            }
+            guard !rates.isEmpty else { print("  \(name): the PyTorch run failed (is torch installed?)"); return }
+            print(String(format: "%-6@  PyTorch %@ (key/value cache, %d tokens, %d rounds): %.0f tokens/s (median); ours %.0f: %.1fx",
+                         name, weights == "int8" ? "int8 (quantize_dynamic)" : "float32", tokens, rates.count, median(rates),
+                         ours[index], ours[index] / median(rates)))
+        }
+    }
+
+    /// Seconds to multiply one vector by every int8 matrix of `model` (median of 21 sweeps).
+    func int8ReadingTime(_ model: NanoGPT, activations: Int8Matrix.Activations) -> Double {
+        Int8Matrix.activations = activations
+        let matrices = model.multiplyingMatrices.map { Int8Matrix(quantizing: $0.weight) }
+        let inputs = matrices.map { Tensor.zeros([1, $0.columns]) }
+        func sweep() { for (matrix, x) in zip(matrices, inputs) { _ = withoutGradients { matrix.product(x, bias: nil) } } }
+        for _ in 0..<5 { sweep() }
+        return median((0..<21).map { _ in seconds(sweep) })
+    }
+}
