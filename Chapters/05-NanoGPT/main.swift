@@ -6,7 +6,7 @@
 // the dropout after the embeddings that nanoGPT's model.py adds, 0 here), at the size nanoGPT trains on a
 // CPU. nanoGPT's model.py also ties the token embedding to the output layer, uses GELU where gpt.py and
 // this chapter use ReLU, packs every head's keys, queries and values into one `c_attn` (as the library's
-// MultiHead does), scales the initial output projections down by 1/sqrt(2 layers), and names its
+// MultiHead does), scales the initial output projections down by 1/sqrt(2 × n_layer), and names its
 // parameters its own way. We train it, then generate two ways: `generate()` returns the whole
 // sequence at the end, `generateStream()` hands over each token the moment it is sampled, and this
 // chapter prints each one at once. Temperature and top-k change how adventurous the sampling is. The stream
@@ -68,7 +68,9 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // softmax(q K^T / sqrt(hs)) V a tile of keys at a time without storing the weights (chapter 05b shows how); what
 // it computes for each query is exactly the plain loops of section 4, `NaiveKernels.cachedAttention`, with
 // nothing cached before (Tests/TensorCoreTests/TiledAttentionTests.swift holds the tiled kernel to the
-// textbook attention of one query, forward and backward). The `if let cache` branch is generation's, section 4:
+// textbook attention of one query, forward and backward). The `if let cache` branch is generation's, section 4.
+// Two switches this chapter leaves off: `keepsWeights` (bench's, to time the weights path) and
+// `keyQueryValueForInference` (int8 weights for `nanogpt generate --weights int8`, chapter 08):
 // show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
 //
 // Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU, project back to C:
@@ -111,8 +113,8 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // MARK: - 3. Training
 //
 // 5,000 steps of 12 x 64 tokens, with a warmup and a cosine decay (chapter 01's schedule), the global
-// gradient norm clipped at 1, and AdamW's weight decay on the matrices and embedding tables only. The Trainer's step, which does it,
-// and the loss it minimizes, the cross-entropy of the logits against the next tokens (chapter 01):
+// gradient norm clipped at 1, and AdamW's weight decay on the matrices and embedding tables only. The
+// Trainer's step, which does it, and the loss it minimizes, the cross-entropy of the logits against the next tokens (chapter 01):
 // show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.loss
 //
 // A batch: B random windows of T + 1 tokens from the training text, the inputs its first T and the targets
@@ -127,12 +129,26 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // dimensions (the matrices and the embedding tables) decay, biases and LayerNorm gains do not (`decays`):
 // show: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
 // show: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
-// show: Sources/TensorCore/Optimization/Parameters.swift Parameters.init Parameters.clipGradNorm
+// show: Sources/TensorCore/Optimization/Parameters.swift Parameters.init Parameters.gradNorm Parameters.clipGradNorm
 // show: Sources/TensorCore/Optimization/AdamW.swift AdamW.init AdamW.update
 //
-// Expect the val loss near 1.6 at the end
-// (chapter 04 reached 1.88), and the train loss below it by a gap that opens slowly while the val loss is
-// still falling: the model begins to fit its training text, but still learns what carries over.
+// The Trainer adopts the model's parameter arena and builds its AdamW from the settings' weight decay (0.1),
+// with the betas above (0.9, 0.99); training batches and evaluation batches come from two generators of
+// their own. The loop around the step: at step 0, every `evalInterval` steps (500 here) and at the end, the
+// loss estimate, gpt.py's estimate_loss (the mean loss over `evalIters` random batches of each split, 100
+// here, with no gradients and dropout off), logged and kept in `evaluations`; a step whose loss is not finite
+// stops the run. (The `processes` lines are chapter 07's; here there is one process.)
+// show: Sources/Training/Trainer.swift Trainer.init Trainer.train Trainer.evaluate(log:) Trainer.estimateLoss Trainer.estimateLossRecordingNothing
+//
+// The trainStep's `else` branch (`dataParallelGradient`) is chapter 07's, for several processes; here one
+// process computes the whole batch. Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
+// a copy of the id's row), `layerNorm` (chapter 04: (x - mean) / sqrt(variance + 1e-5) × gain + bias),
+// `softmaxOfProducts` and `causalMatmul` (chapters 02 and 03: the masked softmax of q k^T, then its product
+// with v), and `backward()` (chapter 00: every op's gradient, in reverse order).
+//
+// Expect the val loss near 1.6 at the end (chapter 04 reached 1.88), and the train loss below it by a gap of
+// about 0.17 that opens in the first 1,500 steps and then stays about the same while both keep falling: the
+// model fits its training text a little better than the rest, but what it learns still carries over.
 
 section("3. Training")
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)

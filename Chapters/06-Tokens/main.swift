@@ -313,15 +313,21 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // MARK: - 7. Save, plot the attention over tokens, and write the summary
 //
 // The checkpoint carries its merges: `Checkpoint.save` (chapter 05) writes the tokenizer into the file's
-// metadata as JSON, for byte pairs {"type": "bpe", "merges": [[a, b], ...], "preSplit": ...}, the merges in the
-// order they were learned, which is all `encode` and `decode` need; so `nanogpt generate` streams from it. The
+// metadata as JSON, for byte pairs {"type": "bpe", "format": "nanogpt-swift-bpe", "version": 1, "preSplit": ...,
+// "merges": [[a, b], ...]}, the merges in the order they were learned, which is all `encode` and `decode`
+// need; so `nanogpt generate` streams from it. The
 // JSON form (`Tokenizer.encode(to:)`, section 3, adds the "type" key in front of it), and the save:
-// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm
+// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
 // show: Sources/Checkpoints/Checkpoint.swift Checkpoint.save Checkpoint.metadata
-// The section loads the file back and checks that its tokenizer is this one and encodes the same. The
-// attention figure shows the
-// first layer's heads on the first 16 tokens of the val text: look for a head that attends to the previous
-// token and one that rests on the first token; every layer, on 24 tokens, is in the linked full-size figure.
+//
+// Loading reads the same metadata back, strictly: the config, then the tokenizer (through `init(from:)` above,
+// which checks every merge), each tensor against the config (chapter 05's format, docs/nanogpt.md):
+// show: Sources/Checkpoints/Checkpoint.swift Checkpoint.load(data:name:configFile:)
+// The section loads the file back and checks that its tokenizer is this one and encodes the same.
+//
+// The attention figure shows the first layer's heads on the first 16 tokens of the val text: look for a head
+// that attends to the previous token, and heads that spread their weight over the recent past; every layer,
+// on 24 tokens, is in the linked full-size figure.
 
 section("7. Save, plot the attention over tokens, and write the summary")
 let checkpointFolder = URL(fileURLWithPath: command.checkpoint)

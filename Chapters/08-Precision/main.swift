@@ -17,8 +17,9 @@
 //
 // It measures chapter 05's checkpoint (checkpoints/05-nanogpt, written by `ch05`); without one it first
 // trains chapter 05's recipe itself (about 4 minutes). Expected: int8 costs less than 0.001 nats of val loss,
-// greedy text stays the same for a hundred tokens or more, and config M streams 1.4 to 1.9 times as fast in
-// int8 (runs on a 2-core AMD EPYC; chapter 05's model, whose weights fit in the caches, gains little).
+// greedy text stays the same for a hundred tokens or more, and config M streams about 1.3 to 1.9 times as
+// fast in int8 (runs on a 2-core AMD EPYC vary that much; chapter 05's model, whose weights fit in the caches,
+// gains little or nothing).
 import ChapterSupport
 import Checkpoints
 import Foundation

@@ -49,7 +49,7 @@ public final class KeyValueCache {
     /// softmax(q K^T * scale) V for one layer's queries (B, nh, n, hs) of the n newest positions (stored
     /// already): query i sees cached positions 0 ... count + i, the causal mask shifted by `count`.
     public func attention(queries q: Tensor, layer: Int, scale: Float) -> Tensor {
-        cachedAttention(queries: q, keys: keys[layer], values: values[layer], heads: rows, capacity: capacity,
+        cachedAttention(queries: q, keys: keys[layer], values: values[layer], rows: rows, capacity: capacity,
                         total: count + q.shape[q.shape.count - 2], scale: scale)
     }
 

@@ -11,7 +11,7 @@ import FileFormats
 import Foundation
 import TensorCore
 
-public struct BytePairTokenizer: Equatable, Sendable {
+public struct BytePairTokenizer: Equatable, Sendable, Codable {
     /// The learned merges, in order: merges[i] made token 256 + i.
     public let merges: [TokenPair]
     /// How text was cut into chunks before merging (merges never cross chunks).
@@ -213,9 +213,8 @@ public struct BytePairTokenizer: Equatable, Sendable {
             return try BytePairTokenizer(merges: pairs, preSplit: preSplit)
         }
     }
-}
 
-extension BytePairTokenizer: Codable {
+    /// Codable through the JSON form: reading one checks every merge, as `init(merges:preSplit:)` does.
     public init(from decoder: Decoder) throws {
         self = try SavedForm(from: decoder).tokenizer()
     }

@@ -133,7 +133,7 @@ public final class Trainer {
     }
 
     /// Runs every step, estimating the loss at step 0, every `evalInterval` steps and at the end, and
-    /// prints the fixed log line for each (`step 500: train loss 2.0008, val loss 2.0863`).
+    /// prints the fixed log line for each (`step N: train loss L, val loss L`, the loss with 4 decimals).
     ///
     /// `afterEvaluation` runs after each estimate (to save a checkpoint, redraw a plot). `shouldStop` is
     /// asked before every step (Ctrl-C); when it says yes, training returns early without a final estimate.

@@ -36,7 +36,7 @@ struct KernelTests {
             return Storage(host: rows)
         }
         let fast = withoutGradients {
-            cachedAttention(queries: q, keys: stored(k), values: stored(v), heads: heads, capacity: capacity, total: n, scale: scale)
+            cachedAttention(queries: q, keys: stored(k), values: stored(v), rows: heads, capacity: capacity, total: n, scale: scale)
         }.values
         let slow = NaiveKernels.cachedAttention(queries: q.values, keys: stored(k).toHost(), values: stored(v).toHost(),
                                                 heads: heads, newPositions: m, total: n, capacity: capacity, headSize: d,
