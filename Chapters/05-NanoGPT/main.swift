@@ -16,7 +16,7 @@
 //
 //   swift run -c release ch05            (--quick for a few seconds, --help for every flag)
 //
-// Expected: text with speakers' names, line breaks and mostly real words. Measured on a 2-core AMD EPYC
+// Expected: text with speakers' names and line breaks, many real words among Shakespeare-shaped inventions. Measured on a 2-core AMD EPYC
 // (OpenBLAS, 2 threads), release build, `swift run -c release ch05 --data tinyshakespeare.txt`:
 // val loss about 1.6 after 5000 steps.
 import ArgumentParser
@@ -64,16 +64,23 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // show: Sources/Transformer/Block.swift Block.callAsFunction
 //
 // Its attention step, chapter 03's MultiHead: one product makes every head's keys, queries and values, and
-// all heads attend at once. Training takes the `else` branch: `causalAttention` computes the masked
+// all heads attend at once. Its weights, and the Block's: the packed (3C, C) matrix (drawn head by head), the
+// (C, C) projection, the feed-forward layer and two LayerNorms:
+// show: Sources/Attention/MultiHead.swift MultiHead.init
+// show: Sources/Transformer/Block.swift Block.init
+//
+// Training without dropout, as here, takes the innermost `else` branch: `causalAttention` computes the masked
 // softmax(q K^T / sqrt(hs)) V a tile of keys at a time without storing the weights (chapter 05b shows how); what
 // it computes for each query is exactly the plain loops of section 4, `NaiveKernels.cachedAttention`, with
 // nothing cached before (Tests/TensorCoreTests/TiledAttentionTests.swift holds the tiled kernel to the
 // textbook attention of one query, forward and backward). The `if let cache` branch is generation's, section 4.
 // Two switches this chapter leaves off: `keepsWeights` (bench's, to time the weights path) and
-// `keyQueryValueForInference` (int8 weights for `nanogpt generate --weights int8`, chapter 08):
+// `keyQueryValueForInference` (int8 weights for `nanogpt generate --weights int8`, chapter 08). With dropout on
+// (`--dropout 0.2`), training takes the branch above it, which keeps the weights to drop some of them:
 // show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
 //
-// Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU, project back to C:
+// Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU (relu(x) = max(0, x), element
+// by element), project back to C:
 // show: Sources/Transformer/FeedForward.swift FeedForward
 //
 // The layers underneath, from chapters 02 and 04: Linear is x W^T + b (its `inferenceWeight` holds int8 weights
@@ -112,7 +119,8 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 
 // MARK: - 3. Training
 //
-// 5,000 steps of 12 x 64 tokens, with a warmup and a cosine decay (chapter 01's schedule), the global
+// nanoGPT's recipe, not gpt.py's (gpt.py trains at a constant 3e-4 with AdamW's default betas 0.9 and 0.999, and
+// no clipping): 5,000 steps of 12 x 64 tokens, with a warmup and a cosine decay (chapter 01's schedule), the global
 // gradient norm clipped at 1, and AdamW's weight decay on the matrices and embedding tables only. The
 // Trainer's step, which does it, and the loss it minimizes, the cross-entropy of the logits against the next tokens (chapter 01):
 // show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.loss

@@ -22,8 +22,9 @@ extension KeyValueCache {
 
 extension NanoGPT {
     /// Samples `maxNewTokens` tokens after `prompt`, one per iteration of the returned sequence. Both modes
-    /// give the same tokens for the same seed while the text fits in the block size; past it, `.recompute`
-    /// slides the window by one token and the cache by half a block (`logitsAfter(_:cache:)`).
+    /// give the same tokens for the same seed while the text fits in the block size; past it they slide
+    /// differently: `.recompute` moves its window on by one token every token, `.keyValueCache` refills from
+    /// the last half block whenever the cache is full (`logitsAfter(_:cache:)`).
     public func generateStream(prompt: [Int], maxNewTokens: Int, options: SamplingOptions = SamplingOptions(),
                                random: SeededRandom, mode: GenerationMode = .keyValueCache) -> TokenStream {
         switch mode {
