@@ -1,6 +1,6 @@
 // Matrix-vector products with int8 weights in blocks of 32 (llama.cpp's Q8_0 layout), for streaming
-// generation. The readable version of what these compute is NaiveKernels.int8MatrixVector (Swift); the
-// tests hold every path here to it.
+// generation (chapter 08). The readable versions of what these compute are Int8Matrix.plainProduct,
+// plainInt8Product and quantizeActivations (Swift, Sources/Quantization); the tests hold every path here to them.
 //
 // A (rows, columns) matrix is stored row by row, each row as `blocks` = ceil(columns / 32) blocks of 32
 // int8 weights, the last block padded with zeros, and one scale per block as IEEE half-precision bits:
