@@ -81,7 +81,12 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //   Weights: softmax over s.     Output: weights @ v  (B, T, T) @ (B, T, hs) -> (B, T, hs)
 //
 // That is the whole of Attention/Head.swift. (Its `dropout` is off in this chapter, `Dropout.none`:
-// chapter 05 explains it and can turn it on.)
+// chapter 05 explains it and can turn it on.) The ops it calls are chapter 00's, each with its backward beside
+// it: `matmul` multiplies the last two axes batch by batch (`transposeB: true` uses k^T), `scale` multiplies
+// every element by a number, and `+` hands its gradient to both inputs (summed over any axis it broadcast, as
+// B for the position table); the embedding tables are chapter 01's lookups (a copy of the id's row). Training
+// is chapter 01's Trainer: each step the cross-entropy of the logits against the next characters, its
+// backward through every op, and an AdamW update at the cosine schedule's rate.
 // show: Sources/Attention/Head.swift Head
 //
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
@@ -232,7 +237,8 @@ print("sample after training:\n---\n\(sample)\n---\n")
 // MARK: - 7. What the Head looks at
 //
 // Run the first T characters of the validation text through the model and draw the head's T x T
-// attention: row t shows how position t spread its attention over positions 0...t.
+// attention: row t shows how position t spread its attention over positions 0...t. (`printLoss` at the end
+// draws the loss curves as text on a terminal; when the output is a file, as for this page, it prints nothing.)
 
 section("7. What the Head looks at")
 let prompt = Array(dataset.val.prefix(settings.blockSize))
@@ -258,8 +264,8 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // MARK: - 8. How the library runs it fast
 //
 // The softmax kernel of the CPU backend, which `softmax(scores, causal: true)` calls: row r of the scores
-// is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys`; offset 0 here, chapter 05's cache
-// shifts it). It takes the row's maximum, exponentiates and sums eight floats at a time, normalizes, and
+// is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys(i)` = offset + i + 1 of them; offset 0
+// here, chapter 05's cache shifts it). It takes the row's maximum, exponentiates and sums eight floats at a time, normalizes, and
 // sets the rest of the row to exactly 0. Its `scale` multiplies the scores first; Head scales them itself
 // (`scale(matmul(q, k))` above), so here it is 1. The fused `softmaxOfProducts` of chapter 03 passes
 // 1/sqrt(hs) in instead, and never writes the unscaled scores. The backward sits beside the forward:
@@ -268,9 +274,12 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // The test that holds it to the readable `NaiveKernels.causalSoftmax`:
 // `embeddingCrossEntropyAndCausalSoftmaxMatchTheReadableVersions` (Tests/TensorCoreTests/KernelTests.swift),
 // and `softmax` among the gradient checks (GradientCheckTests.swift). The same comparison on the trained
-// Head's scores for the val text of section 7, and their variance before the scale. Training grew q and k
-// far past unit size: the trained Head wants sharp attention (the heatmap's dark cells), and it got there
-// through a softmax the scale kept soft while q and k were still growing through unit size:
+// Head's scores for the val text of section 7, and their variance before and after the scale. Training grew
+// q and k far past unit size: the trained Head wants sharp attention (the heatmap's dark cells), and even
+// after the 1/sqrt(hs) its scores spread widely. The scale does not stop that; what it does, as section 3
+// measured, is keep the scores of q and k of a given size from spreading further with hs, so the softmax
+// stays soft, and its gradient alive, while q and k grow through unit size on the way there. (For comparison,
+// the untrained 2 -> 4 demo Head of section 2, whose tiny weights give scores near 0.)
 
 section("8. How the library runs it fast")
 let trainedScores = withoutGradients {
@@ -282,6 +291,6 @@ let readableWeights = NaiveKernels.causalSoftmax(scoreRows).flatMap { $0 }
 let kernelDifference = zip(model.head.lastAttention!.values, readableWeights).map { abs($0 - $1) }.max() ?? 0
 print(String(format: "the kernel's attention against NaiveKernels.causalSoftmax: largest difference %.1e", kernelDifference))
 let trainedScoreVariance = variance(scale(trainedScores, by: Float(headSize).squareRoot()))   // before the 1/sqrt(hs)
-print(String(format: "the trained Head's q . k: variance %.1f before the scale (the fresh Head's: %.1e)", trainedScoreVariance,
-             variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
+print(String(format: "the trained Head's q . k: variance %.1f before the scale, %.1f after it (the untrained demo Head's: %.1e)",
+             trainedScoreVariance, trainedScoreVariance / Float(headSize), variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
 

@@ -67,7 +67,12 @@ print("\(settings.table(showing: .all))\n")
 // makes every head's key, query and value, and all heads attend as one batch. Chapter 03 writes out the
 // per-head form (n Heads, concatenated, projected) and proves the two equal. The `cache` argument is
 // chapter 05's generation; training passes none (and int8 weights, `keyQueryValueForInference`, are for
-// `nanogpt generate --weights int8`).
+// `nanogpt generate --weights int8`). Without dropout, training takes the innermost `else`: `causalAttention`,
+// the masked softmax(q k^T / sqrt(hs)) v a tile of keys at a time (chapter 05b shows how); `keepsWeights` is
+// the bench's switch to the weights path. The pieces from earlier chapters: `Linear` (x W^T + b) and the
+// token and position embeddings (chapter 02), `relu` (max(0, x)), `Dropout` (off here; chapter 05), the
+// Trainer (chapter 01: AdamW on the same seeded batches for both stacks), and the `+` of the residuals, whose
+// backward passes the gradient on unchanged to both of its inputs (chapter 00).
 // show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction
 //
 // LayerNorm works on each position alone, over its C channels (the last axis), never across positions or
@@ -263,9 +268,11 @@ exitOnError {
 // MARK: - 6. Every head of every layer
 //
 // The trained Blocks' attention on the val text. The page shows the first layer's four heads on its first
-// 24 characters, large enough to read them: they look close by, at the character itself and the one or
-// two before. The linked full-size figure has every layer on 32 characters (one row of panels per layer),
-// where deeper heads can spread further.
+// 24 characters, large enough to read them: most look close by, at the character itself and the one or
+// two before, and some further back, to the last space. The linked full-size figure has every layer on 32
+// characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
+// each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept. (`printLoss` draws the
+// loss curves as text on a terminal; when the output is a file, as for this page, it prints nothing.)
 
 section("6. Every head of every layer")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24

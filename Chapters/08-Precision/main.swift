@@ -175,7 +175,9 @@ print(" ... (\(Int8Matrix.blockSize) in the block)\n")
 //
 // The model's own forward pass runs it: each Linear (and each MultiHead's packed key/query/value matrix)
 // holds an optional `inferenceWeight`, which its product uses when no gradient is recorded; training never
-// does. The embedding tables stay float32: they are looked up, one row per token, not multiplied. What a token
+// does. Linear's side of it:
+// show: Sources/Layers/Layers.swift InferenceWeight Linear
+// The embedding tables stay float32: they are looked up, one row per token, not multiplied. What a token
 // reads: every multiplying matrix, the biases and norms, and one row of each embedding table.
 // show: Sources/Quantization/Int8Model.swift NanoGPT.multiplyingMatrices NanoGPT.useInt8Weights NanoGPT.weightBytesPerToken
 
@@ -186,14 +188,15 @@ let reference = block0.plainProduct(x.values)
 // With int8 activations the kernels multiply x as quantized: the plain loop on that x is their reference.
 let (xq, xScales) = x.values.withUnsafeBufferPointer { block0.quantizeActivations($0) }
 let referenceInt8 = block0.plainProduct((0..<weight.shape[1]).map { Float(xq[$0]) * xScales[$0 / Int8Matrix.blockSize] })
+let integerReference = block0.plainInt8Product(xq, scales: xScales)   // the same, with exact integer sums
 let largest = reference.map(abs).max()!
 print(String(format: "y = W x for one x: outputs up to %.3f; quantizing x too moves them by up to %.1e", largest,
              zip(referenceInt8, reference).map { abs($0 - $1) }.max()!))
-print("each kernel path on this CPU against the plain loop (on the same x):")
+print("each kernel path on this CPU against the plain loops (plainProduct for float32 x, plainInt8Product for int8 x):")
 let bestPath = Int8Kernels.current
 for path in Int8Kernels.Path.allCases where path.rawValue <= Int8Kernels.best.rawValue {
     Int8Kernels.current = path
-    for (activations, expected) in [(Int8Matrix.Activations.float32, reference), (.int8, referenceInt8)] {
+    for (activations, expected) in [(Int8Matrix.Activations.float32, reference), (.int8, integerReference)] {
         Int8Matrix.activations = activations
         let y = withoutGradients { block0.product(x, bias: nil) }.values
         let label = "\(path), x as \(activations == .int8 ? "int8" : "float32")"
@@ -251,8 +254,11 @@ model.useFloat32Weights()
 //
 // Then where a token's time goes: the multiplying matrices alone (one vector through each, as a token does),
 // against the whole token. Int8 shrinks the first part; the rest (about 70 small tensor operations, attention
-// over the cache, the refills) stays. And M's 11.4 MB of int8 fit in this machine's L3 cache (printed below),
-// so int8 is not held to the memory line at all: what bounds it is that rest, and the kernel on one core.
+// over the cache, the refills) does not shrink with the weights. Timed back to back, the matrices stay partly
+// in the caches, so "products alone" can beat the memory line, and the rest, a difference of two timings, is
+// only an estimate (it moves between runs, and int8 adds its own: quantizing x before every product). M's 11.4 MB of int8 fit in
+// this machine's L3 cache (printed below), so int8 is not held to the memory line at all: what bounds it is
+// the rest, and the kernel on one core.
 
 section("5. What it buys: tokens per second")
 let configM = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 256, embeddingSize: 384, heads: 6, layers: 6)
@@ -331,8 +337,9 @@ exitOnError {
 
 // MARK: - 6. When it does not pay
 //
-// S's float32 weights (3.3 MB) already sit in the caches, so reading them is not what bounds it: its gain is
-// the smaller one above, and what remains are the ~70 small tensor operations of each token. And a prompt is
+// S's float32 weights (3.2 MB) already sit in the caches, so reading them is not what bounds it, and int8 can
+// even be slower there (section 5's ratio for S): its kernel runs on one core where sgemv uses both, and each
+// product first quantizes x. What remains are the ~70 small tensor operations of each token. And a prompt is
 // processed all at once, a matrix product whose arithmetic, not its reads, sets the time: int8 runs it
 // through sgemm on the dequantized weights (made at the first prompt and kept), so the wait for the first
 // token after a full prompt stays about the same.
