@@ -132,32 +132,38 @@ AVX2 static inline __m256 int8_block_avx2(const int8_t *q, __m256i activations, 
     return _mm256_fmadd_ps(dot, _mm256_set1_ps(_cvtsh_ss(scale) * xScale), total);
 }
 
-AVX2 static void matvec_int8_avx2(const int8_t *w, const uint16_t *scales, int rows, int blocks, const int8_t *xq,
-                                  const float *xScales, float *y) {
-    const long stride = (long)blocks * 32;
-    int r = 0;
-    for (; r + 4 <= rows; r += 4) {   // four rows at a time, as in matvec_float_avx2
-        __m256 t0 = _mm256_setzero_ps(), t1 = t0, t2 = t0, t3 = t0;
-        const int8_t *q = w + r * stride;
-        const uint16_t *d = scales + (long)r * blocks;
-        for (int b = 0; b < blocks; ++b) {
-            __m256i a = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
-            t0 = int8_block_avx2(q + b * 32, a, d[b], xScales[b], t0);
-            t1 = int8_block_avx2(q + stride + b * 32, a, d[blocks + b], xScales[b], t1);
-            t2 = int8_block_avx2(q + 2 * stride + b * 32, a, d[2 * blocks + b], xScales[b], t2);
-            t3 = int8_block_avx2(q + 3 * stride + b * 32, a, d[3 * blocks + b], xScales[b], t3);
-        }
-        y[r] = sum8(t0); y[r + 1] = sum8(t1); y[r + 2] = sum8(t2); y[r + 3] = sum8(t3);
+// The row loop of the int8 x int8 product, the same for every instruction set: four rows at a time (as in
+// matvec_float_avx2), then the rows left over. BLOCK is one block of one row (int8_block_avx2 or _vnni), and
+// TARGET the instructions the function may use.
+#define INT8_MATVEC_ROWS(NAME, TARGET, BLOCK)                                                                    \
+    TARGET static void NAME(const int8_t *w, const uint16_t *scales, int rows, int blocks, const int8_t *xq,      \
+                            const float *xScales, float *y) {                                                    \
+        const long stride = (long)blocks * 32;                                                                   \
+        int r = 0;                                                                                               \
+        for (; r + 4 <= rows; r += 4) {                                                                          \
+            __m256 t0 = _mm256_setzero_ps(), t1 = t0, t2 = t0, t3 = t0;                                          \
+            const int8_t *q = w + r * stride;                                                                    \
+            const uint16_t *d = scales + (long)r * blocks;                                                       \
+            for (int b = 0; b < blocks; ++b) {                                                                   \
+                __m256i a = _mm256_loadu_si256((const __m256i *)(xq + b * 32));                                  \
+                t0 = BLOCK(q + b * 32, a, d[b], xScales[b], t0);                                                 \
+                t1 = BLOCK(q + stride + b * 32, a, d[blocks + b], xScales[b], t1);                               \
+                t2 = BLOCK(q + 2 * stride + b * 32, a, d[2 * blocks + b], xScales[b], t2);                       \
+                t3 = BLOCK(q + 3 * stride + b * 32, a, d[3 * blocks + b], xScales[b], t3);                       \
+            }                                                                                                    \
+            y[r] = sum8(t0); y[r + 1] = sum8(t1); y[r + 2] = sum8(t2); y[r + 3] = sum8(t3);                      \
+        }                                                                                                        \
+        for (; r < rows; ++r) {                                                                                  \
+            __m256 total = _mm256_setzero_ps();                                                                  \
+            for (int b = 0; b < blocks; ++b) {                                                                   \
+                total = BLOCK(w + r * stride + b * 32, _mm256_loadu_si256((const __m256i *)(xq + b * 32)),       \
+                              scales[(long)r * blocks + b], xScales[b], total);                                  \
+            }                                                                                                    \
+            y[r] = sum8(total);                                                                                  \
+        }                                                                                                        \
     }
-    for (; r < rows; ++r) {
-        __m256 total = _mm256_setzero_ps();
-        for (int b = 0; b < blocks; ++b) {
-            total = int8_block_avx2(w + r * stride + b * 32, _mm256_loadu_si256((const __m256i *)(xq + b * 32)),
-                                    scales[(long)r * blocks + b], xScales[b], total);
-        }
-        y[r] = sum8(total);
-    }
-}
+
+INT8_MATVEC_ROWS(matvec_int8_avx2, AVX2, int8_block_avx2)
 
 // ---- AVX512-VNNI ----------------------------------------------------------------------------------------
 
@@ -170,32 +176,7 @@ VNNI static inline __m256 int8_block_vnni(const int8_t *q, __m256i activations, 
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(_cvtsh_ss(scale) * xScale), total);
 }
 
-VNNI static void matvec_int8_vnni(const int8_t *w, const uint16_t *scales, int rows, int blocks, const int8_t *xq,
-                                  const float *xScales, float *y) {
-    const long stride = (long)blocks * 32;
-    int r = 0;
-    for (; r + 4 <= rows; r += 4) {   // four rows at a time, as in matvec_float_avx2
-        __m256 t0 = _mm256_setzero_ps(), t1 = t0, t2 = t0, t3 = t0;
-        const int8_t *q = w + r * stride;
-        const uint16_t *d = scales + (long)r * blocks;
-        for (int b = 0; b < blocks; ++b) {
-            __m256i a = _mm256_loadu_si256((const __m256i *)(xq + b * 32));
-            t0 = int8_block_vnni(q + b * 32, a, d[b], xScales[b], t0);
-            t1 = int8_block_vnni(q + stride + b * 32, a, d[blocks + b], xScales[b], t1);
-            t2 = int8_block_vnni(q + 2 * stride + b * 32, a, d[2 * blocks + b], xScales[b], t2);
-            t3 = int8_block_vnni(q + 3 * stride + b * 32, a, d[3 * blocks + b], xScales[b], t3);
-        }
-        y[r] = sum8(t0); y[r + 1] = sum8(t1); y[r + 2] = sum8(t2); y[r + 3] = sum8(t3);
-    }
-    for (; r < rows; ++r) {
-        __m256 total = _mm256_setzero_ps();
-        for (int b = 0; b < blocks; ++b) {
-            total = int8_block_vnni(w + r * stride + b * 32, _mm256_loadu_si256((const __m256i *)(xq + b * 32)),
-                                    scales[(long)r * blocks + b], xScales[b], total);
-        }
-        y[r] = sum8(total);
-    }
-}
+INT8_MATVEC_ROWS(matvec_int8_vnni, VNNI, int8_block_vnni)
 #endif
 
 // ---- choosing the path --------------------------------------------------------------------------------
