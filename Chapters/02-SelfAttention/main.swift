@@ -81,7 +81,7 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //   Weights: softmax over s.     Output: weights @ v  (B, T, T) @ (B, T, hs) -> (B, T, hs)
 //
 // That is the whole of Attention/Head.swift. (Its `dropout` is off in this chapter, `Dropout.none`:
-// chapter 05 explains it and can turn it on.) The ops it calls are chapter 00's, each with its backward beside
+// chapter 05 · NanoGPT, the full model, explains dropout and turns it on.) The ops it calls are chapter 00's, each with its backward beside
 // it: `matmul` multiplies the last two axes batch by batch (`transposeB: true` uses k^T), `scale` multiplies
 // every element by a number, and `+` hands its gradient to both inputs (summed over any axis it broadcast, as
 // B for the position table); the embedding tables are chapter 01's lookups (a copy of the id's row). Training
@@ -96,7 +96,10 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //
 // The causal mask lives in the softmax: `softmax(scores, causal: true)` gives query i (row i of each
 // (T, T) block of scores) probabilities over keys 0 ... i only. The op hands the rows to the backend's
-// kernel, with a `CausalMask` saying how many keys each row sees, and records the backward:
+// kernel, with a `CausalMask` saying how many keys each row sees, and records the backward. The two
+// pieces of autograd plumbing in it are chapter 00's (Tensors and autograd): `Tensor.result` makes the output
+// and keeps the backward closure, and `grads.destination(for: x)` is the buffer where x's gradient goes
+// (nil when x needs none):
 // show: Sources/TensorCore/Ops/Softmax.swift softmax
 //
 // What the kernels compute, as plain code: the forward is chapter 01's row softmax over the visible keys,
@@ -131,7 +134,8 @@ print(String(format: "the scores of this fresh Head: variance %.1e",
 
 // MARK: - 3. Why divide by sqrt(hs)
 //
-// Then why the scale, if the scores start near 0 anyway? Because training grows q and k. Once their
+// Then why the scale, if the scores start near 0 anyway? Because training grows q and k: section 8
+// measures the trained Head's scores, far from 0, and the heatmap of section 7 shows the sharp rows they give. Once their
 // entries have variance about 1, q . k is a sum of hs products of variance 1: its variance is hs. A
 // softmax of scores that spread so wide puts almost all its weight on the largest one, and its gradient
 // vanishes. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q and k
@@ -220,6 +224,12 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 // model has only T = 32 positions (the position table has 32 rows), so `logitsAfter` keeps the context's
 // last blockSize tokens before every forward pass (`context.suffix(blockSize)`):
 // show: Sources/Training/Sampling.swift LanguageModel.logitsAfter
+//
+// Reading the loss figure: the grey line is each step's batch loss, and the green line its running mean
+// over the last 100 steps (2% of the 5000). Before step 100 the window holds every step so far, back to
+// the first loss of 4.17, so the mean lags above the batch losses; at step 100 that first, highest loss
+// leaves the window and the mean drops at once to meet them. That drop is the kink near step 100, an
+// artefact of the average, not of training. The dots are `estimateLoss` every 500 steps.
 
 section("6. Training")
 exitOnError { try trainer.train() }
@@ -264,8 +274,9 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // MARK: - 8. How the library runs it fast
 //
 // The softmax kernel of the CPU backend, which `softmax(scores, causal: true)` calls: row r of the scores
-// is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys(i)` = offset + i + 1 of them; offset 0
-// here, chapter 05's cache shifts it). It takes the row's maximum, exponentiates and sums eight floats at a time, normalizes, and
+// is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys(row: r)` = offset + i + 1 of them).
+// The offset is 0 in this chapter. It is not 0 only when generating with chapter 05's key/value cache, whose
+// new queries come after `offset` keys already stored. It takes the row's maximum, exponentiates and sums eight floats at a time, normalizes, and
 // sets the rest of the row to exactly 0. Its `scale` multiplies the scores first; Head scales them itself
 // (`scale(matmul(q, k))` above), so here it is 1. The fused `softmaxOfProducts` of chapter 03 passes
 // 1/sqrt(hs) in instead, and never writes the unscaled scores. The backward sits beside the forward:
@@ -274,12 +285,14 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // The test that holds it to the readable `NaiveKernels.causalSoftmax`:
 // `embeddingCrossEntropyAndCausalSoftmaxMatchTheReadableVersions` (Tests/TensorCoreTests/KernelTests.swift),
 // and `softmax` among the gradient checks (GradientCheckTests.swift). The same comparison on the trained
-// Head's scores for the val text of section 7, and their variance before and after the scale. Training grew
-// q and k far past unit size: the trained Head wants sharp attention (the heatmap's dark cells), and even
-// after the 1/sqrt(hs) its scores spread widely. The scale does not stop that; what it does, as section 3
-// measured, is keep the scores of q and k of a given size from spreading further with hs, so the softmax
-// stays soft, and its gradient alive, while q and k grow through unit size on the way there. (For comparison,
-// the untrained 2 -> 4 demo Head of section 2, whose tiny weights give scores near 0.)
+// Head's scores for the val text of section 7 follows. After it comes the variance of those scores, taken
+// over the visible entries only (key j <= query i; the masked ones never reach the softmax), before and after
+// the scale. Training grew q and k far past unit size, because the trained Head wants sharp attention (the
+// heatmap's dark cells). So even after the division by sqrt(hs), its scores spread widely. The scale does not
+// prevent that, and it is not meant to. What it does, as section 3 measured, is stop the scores from
+// spreading further as hs grows, for q and k of a given size. That keeps the softmax soft, and its gradient
+// alive, while q and k grow through unit size during training. The last number is the untrained 2 -> 4 demo
+// Head of section 2, for comparison: its tiny weights give scores near 0.
 
 section("8. How the library runs it fast")
 let trainedScores = withoutGradients {
@@ -290,7 +303,9 @@ let scoreRows = (0..<prompt.count).map { Array(trainedScores.values[($0 * prompt
 let readableWeights = NaiveKernels.causalSoftmax(scoreRows).flatMap { $0 }
 let kernelDifference = zip(model.head.lastAttention!.values, readableWeights).map { abs($0 - $1) }.max() ?? 0
 print(String(format: "the kernel's attention against NaiveKernels.causalSoftmax: largest difference %.1e", kernelDifference))
-let trainedScoreVariance = variance(scale(trainedScores, by: Float(headSize).squareRoot()))   // before the 1/sqrt(hs)
+let T = prompt.count
+let visibleScores = (0..<T).flatMap { i in (0...i).map { j in trainedScores.values[i * T + j] } }   // keys j <= query i
+let visibleVariance = variance(Tensor(shape: [visibleScores.count], values: visibleScores))        // after the 1/sqrt(hs)
 print(String(format: "the trained Head's q . k: variance %.1f before the scale, %.1f after it (the untrained demo Head's: %.1e)",
-             trainedScoreVariance, trainedScoreVariance / Float(headSize), variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
+             visibleVariance * Float(headSize), visibleVariance, variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
 
