@@ -89,6 +89,12 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // backward through every op, and an AdamW update at the cosine schedule's rate.
 // show: Sources/Attention/Head.swift Head
 //
+// The gradient reaches q, k and v through `matmul`. For C = A B the chain rule gives dA = dC B^T and
+// dB = A^T dC, and with a transpose flag each is again one product: for the scores q k^T, dq = dS k and
+// dk = dS^T q. Here is the op, forward and backward, as Head calls it; `scale` and `+` follow it:
+// show: Sources/TensorCore/Ops/Matmul.swift matmul
+// show: Sources/TensorCore/Ops/Elementwise.swift scale add
+//
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
 // as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's. The
 // `inferenceWeight` line is for int8 weights at generation, `nanogpt generate --weights int8`; it is nil here.)
@@ -128,6 +134,10 @@ print(String(format: "(%d non-zero weights summing to %.3f, then zeros for the f
 print(String(format: "the scores of this fresh Head: variance %.1e",
              variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
 
+// (The toy input and this demo Head draw from `random`, the generator the model of section 5 is drawn from
+// next: the run is reproducible as it is, but without these two demos the model would start from other
+// weights and print other losses.)
+//
 // The four weights are almost exactly 1/4: a fresh Head's weights are small (N(0, 0.02^2)), so every
 // score q . k is nearly 0 (the variance above) and the softmax is nearly the plain average of section 1.
 // Training is what makes the scores, and so the weights, differ.
@@ -285,27 +295,33 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // The test that holds it to the readable `NaiveKernels.causalSoftmax`:
 // `embeddingCrossEntropyAndCausalSoftmaxMatchTheReadableVersions` (Tests/TensorCoreTests/KernelTests.swift),
 // and `softmax` among the gradient checks (GradientCheckTests.swift). The same comparison on the trained
-// Head's scores for the val text of section 7 follows. After it comes the variance of those scores, taken
+// Head's scores for the val text of section 7 follows. After it comes the variance of those scores, measured
 // over the visible entries only (key j <= query i; the masked ones never reach the softmax), before and after
-// the scale. Training grew q and k far past unit size, because the trained Head wants sharp attention (the
-// heatmap's dark cells). So even after the division by sqrt(hs), its scores spread widely. The scale does not
-// prevent that, and it is not meant to. What it does, as section 3 measured, is stop the scores from
-// spreading further as hs grows, for q and k of a given size. That keeps the softmax soft, and its gradient
-// alive, while q and k grow through unit size during training. The last number is the untrained 2 -> 4 demo
-// Head of section 2, for comparison: its tiny weights give scores near 0.
+// the scale.
+//
+// Section 3's "variance 1" is a statement about q and k with entries of unit size: there, and at the start of
+// training, the scale keeps the softmax soft whatever hs is, so every key gets some gradient. It is not a
+// limit on where training goes. The loss rewards sharp attention (the heatmap's dark cells), so training
+// grows q and k far past unit size: after the scale the trained scores have a variance near 150, a spread of
+// about 12, and most rows are close to one-hot. That is what the model learned, not what the scale failed to
+// prevent. The last number is the untrained 2 -> 4 demo Head of section 2, for comparison: its tiny weights
+// give scores near 0.
 
 section("8. How the library runs it fast")
-let trainedScores = withoutGradients {
+let unscaledScores = withoutGradients {
     let x = model.embedding(prompt, batchSize: 1, length: prompt.count)                                  // (1, T, C)
-    return scale(matmul(model.head.query(x), model.head.key(x), transposeB: true), by: 1 / Float(headSize).squareRoot())
+    return matmul(model.head.query(x), model.head.key(x), transposeB: true)                              // (1, T, T), q . k
 }
+let trainedScores = scale(unscaledScores, by: 1 / Float(headSize).squareRoot())                         // what the softmax sees
 let scoreRows = (0..<prompt.count).map { Array(trainedScores.values[($0 * prompt.count)..<(($0 + 1) * prompt.count)]) }
 let readableWeights = NaiveKernels.causalSoftmax(scoreRows).flatMap { $0 }
 let kernelDifference = zip(model.head.lastAttention!.values, readableWeights).map { abs($0 - $1) }.max() ?? 0
 print(String(format: "the kernel's attention against NaiveKernels.causalSoftmax: largest difference %.1e", kernelDifference))
-let T = prompt.count
-let visibleScores = (0..<T).flatMap { i in (0...i).map { j in trainedScores.values[i * T + j] } }   // keys j <= query i
-let visibleVariance = variance(Tensor(shape: [visibleScores.count], values: visibleScores))        // after the 1/sqrt(hs)
+func visibleVariance(_ scores: Tensor) -> Float {   // the variance of the entries key j <= query i
+    let T = prompt.count, values = scores.values
+    let visible = (0..<T).flatMap { i in (0...i).map { j in values[i * T + j] } }
+    return variance(Tensor(shape: [visible.count], values: visible))
+}
 print(String(format: "the trained Head's q . k: variance %.1f before the scale, %.1f after it (the untrained demo Head's: %.1e)",
-             visibleVariance * Float(headSize), visibleVariance, variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
+             visibleVariance(unscaledScores), visibleVariance(trainedScores), variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
 

@@ -24,8 +24,9 @@ public final class Head: Module {
     public func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
         let k = key(x)                                          // (B, T, hs)
         let q = query(x)                                        // (B, T, hs)
-        // Affinities, scaled by 1/sqrt(hs): once training has grown q and k to unit size, q . k has variance
-        // hs, and unscaled the softmax would approach a one-hot whose gradient vanishes (chapter 02, section 3).
+        // Affinities, scaled by 1/sqrt(hs): for q and k with entries of unit size, q . k has variance hs, and
+        // unscaled a larger head would meet a softmax nearer a one-hot, whose gradient vanishes; scaled, the
+        // variance is 1 for any hs (chapter 02, section 3). Where training then takes them is up to the loss.
         let scores = scale(matmul(q, k, transposeB: true), by: 1 / Float(headSize).squareRoot())  // (B, T, T)
         let weights = softmax(scores, causal: true)             // (B, T, T), zero above the diagonal
         lastAttention = weights
