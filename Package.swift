@@ -132,7 +132,7 @@ let package = Package(
                 swiftSettings: fastMath),
         // Int8 weights for streaming (chapter 08): the Q8_0 blocks, and their products in C (AVX2, AVX512-VNNI).
         .target(name: "CInt8Kernels", path: "Sources/CInt8Kernels"),
-        .target(name: "Quantization", dependencies: ["CInt8Kernels", "TensorCore", "Layers", "Attention", "NanoGPT"],
+        .target(name: "Quantization", dependencies: ["CInt8Kernels", "TensorCore", "TextData", "Training", "Layers", "Attention", "NanoGPT"],
                 swiftSettings: fastMath),
         // Training across processes and machines: the ProcessGroup the Trainer needs, over Open MPI.
         .target(name: "DataParallel", dependencies: ["CMPI", "TensorCore", "Training"], swiftSettings: fastMath),
@@ -153,7 +153,7 @@ let package = Package(
         chapter("ch05b", "05b-TiledAttention", ["TensorCore", "Plotting", "ChapterSupport"]),
         chapter("ch05a", "05a-Device", ["TensorCore", "TensorCoreOpenCL", "Plotting", "TextData", "Training", "NanoGPT", "ChapterSupport"]),
         chapter("ch07", "07-DataParallel", ["TensorCore", "TextData", "Training", "NanoGPT", "DataParallel", "ChapterSupport"]),
-        chapter("ch08", "08-Precision", ["TensorCore", "TextData", "Training", "NanoGPT", "Quantization", "Checkpoints", "Plotting",
+        chapter("ch08", "08-Precision", ["TensorCore", "TextData", "Training", "Attention", "NanoGPT", "Quantization", "Checkpoints", "Plotting",
                                          "ChapterSupport"]),
         chapter("ch06", "06-Tokens", ["TensorCore", "FileFormats", "Plotting", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
 

@@ -89,11 +89,7 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // backward through every op, and an AdamW update at the cosine schedule's rate.
 // show: Sources/Attention/Head.swift Head
 //
-// The gradient reaches q, k and v through `matmul`. For C = A B the chain rule gives dA = dC B^T and
-// dB = A^T dC, and with a transpose flag each is again one product: for the scores q k^T, dq = dS k and
-// dk = dS^T q. Here is the op, forward and backward, as Head calls it; `scale` and `+` follow it:
-// show: Sources/TensorCore/Ops/Matmul.swift matmul
-// show: Sources/TensorCore/Ops/Elementwise.swift scale add
+// (How the gradient flows back through these ops, and the code of `matmul`, `scale` and `+`, is section 8.)
 //
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
 // as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's. The
@@ -144,11 +140,11 @@ print(String(format: "the scores of this fresh Head: variance %.1e",
 
 // MARK: - 3. Why divide by sqrt(hs)
 //
-// Then why the scale, if the scores start near 0 anyway? Because training grows q and k: section 8
+// Then why the scale, if the scores start near 0 anyway? Because training grows q and k: section 9
 // measures the trained Head's scores, far from 0, and the heatmap of section 7 shows the sharp rows they give. Once their
 // entries have variance about 1, q . k is a sum of hs products of variance 1: its variance is hs. A
-// softmax of scores that spread so wide puts almost all its weight on the largest one, and its gradient
-// vanishes. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q and k
+// softmax of scores that spread so wide puts most of its weight on the largest one (measured below: 0.68 of
+// it on average, for 32 keys), and its gradient shrinks as that share nears 1. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q and k
 // drawn from N(0, 1) with this chapter's head size (their own generator: the model's weights are untouched):
 
 section("3. Why divide by sqrt(hs)")
@@ -281,7 +277,43 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // predicts the next well ("h" looks back at the "g" of "neigh"). One head has only one softmax per
 // position, so it has to choose one such pattern per position: chapter 03 gives it several.
 
-// MARK: - 8. How the library runs it fast
+// MARK: - 8. The gradient through a Head
+//
+// Training needs the loss's gradient with respect to the key, query and value weights. backward() runs the
+// forward pass in reverse, and each op's closure writes its inputs' gradients (chapter 00 · Tensors and
+// autograd). For out = P v with P = softmax(S) and S = q k^T / sqrt(hs), the gradient dOut becomes:
+//   out = P v           dP = dOut v^T           dv = P^T dOut           (matmul's backward)
+//   P = softmax(S)      dS = P * (dP - rowsum(P * dP)), 0 where masked  (the causal softmax's, section 2)
+//   S = A / sqrt(hs)    dA = dS / sqrt(hs)                              (scale's)
+//   A = q k^T           dq = dA k               dk = dA^T q             (matmul's, with transposeB)
+//   q = x Wq^T          dWq = dq^T x            dx = dq Wq              (linear's, chapter 00; k, v alike)
+// x feeds the key, the query and the value, so its gradient is the sum of three products. No op adds them
+// itself: every op's closure writes (copies, or a product with beta 0) into the buffer that
+// `grads.destination(for: x)` hands it, and chapter 00's GradientBuffers hands the first gradient to arrive
+// x's own buffer and each later one a fresh buffer, which the engine adds into x's once the closure has run.
+// In matmul's code, for C = A B the chain rule gives dA = dC B^T and dB = A^T dC, and with the transpose
+// flags each is again one product; `linear` (the Linear layers) is the same with a shared weight; `scale`
+// multiplies the gradient by the same number, and `+` hands it to both inputs:
+// show: Sources/TensorCore/Ops/Matmul.swift matmul linear
+// show: Sources/TensorCore/Ops/Elementwise.swift scale add
+//
+// Checked the way chapter 00 checks its ops: every gradient of a small Head (x and the three weight
+// matrices, weights 20 times larger than at initialization so that the softmax is far from uniform) against
+// central differences, (L(w + eps) - L(w - eps)) / (2 eps), one number at a time. The number L whose gradient
+// is checked is sum(R * out), for the Head's output `out` (2, 5, 4) and a fixed random R of the same shape
+// (chapter 00's `gradientCheck`): backward starts from R, as a loss's gradient would arrive.
+
+section("8. The gradient through a Head")
+let checkRandom = SeededRandom(seed: 3)                     // its own generator: the model is not touched
+let checkX = Tensor.normal([2, 5, 3], std: 1, random: checkRandom, requiresGrad: true)    // (B, T, C) = (2, 5, 3)
+let checkHead = Head(embeddingSize: 3, headSize: 4, random: checkRandom)
+let checkedWeights = [checkHead.key.weight, checkHead.query.weight, checkHead.value.weight]   // (4, 3) each
+for weight in checkedWeights { for i in 0..<weight.count { weight.storage[i] *= 20 } }
+let headCheck = gradientCheck([checkX] + checkedWeights) { checkHead(checkX, training: false) }
+print("a Head's gradients against central differences: \(headCheck.checkedElements) numbers (x and Wk, Wq, Wv), "
+      + "\(headCheck.passed ? "PASS" : "FAIL"), " + String(format: "largest error %.1e\n", headCheck.maxAbsoluteError))
+
+// MARK: - 9. How the library runs it fast
 //
 // The softmax kernel of the CPU backend, which `softmax(scores, causal: true)` calls: row r of the scores
 // is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys(row: r)` = offset + i + 1 of them).
@@ -307,7 +339,7 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // prevent. The last number is the untrained 2 -> 4 demo Head of section 2, for comparison: its tiny weights
 // give scores near 0.
 
-section("8. How the library runs it fast")
+section("9. How the library runs it fast")
 let unscaledScores = withoutGradients {
     let x = model.embedding(prompt, batchSize: 1, length: prompt.count)                                  // (1, T, C)
     return matmul(model.head.query(x), model.head.key(x), transposeB: true)                              // (1, T, T), q . k

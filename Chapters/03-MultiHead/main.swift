@@ -4,7 +4,8 @@
 // One head computes one kind of affinity: a single softmax per position. But a character has several
 // things to look for at once (the previous letter, the start of the word, the last vowel...). So we
 // run n smaller heads side by side, each of size C / n, concatenate their outputs back to C channels,
-// and mix them with a projection (then dropout). Same cost as one big head, more kinds of looking.
+// and mix them with a projection (then dropout, off in this chapter; in the library, as in gpt.py, it also
+// drops attention weights inside each head). Same cost as one big head, more kinds of looking.
 //
 //   swift run -c release ch03            (--quick for a few seconds, --help for every flag)
 //
@@ -219,6 +220,14 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction
 // show: Sources/TensorCore/Ops/Shape.swift splitHeads
 //
+// The heatmaps of section 5 come from `lastAttention`: the default path never stores the weights, so it
+// keeps the last call's q and k (without their graph) and computes softmax(q k^T / sqrt(hs)) from them again:
+// show: Sources/Attention/MultiHead.swift MultiHead.lastAttention
+//
+// What `causalAttention` must compute, for one query row of one head, written as the textbook does (the
+// readable reference its tests hold it to; chapter 05b builds the tiled kernel from it):
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
+//
 // The proof: copy the per-head weights of section 1 into a packed MultiHead, in that row order, and run
 // both on the same input. `multiHeadLayoutsComputeTheSameFunction` in Tests/ModelTests does the same for
 // the outputs and every gradient, and Tests/ModelTests/ParityTests.swift checks the packed model against
@@ -236,3 +245,23 @@ print("packed: \(packed.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(s
 let layoutDifference = zip(perHeadOutput.values, packedOutput.values).map { abs($0 - $1) }.max() ?? 0
 print(String(format: "per-head and packed on the same weights: outputs differ by at most %.1e (float rounding)", layoutDifference))
 
+// The attention op against that reference: random q, k and v for every head of this chapter's shape, and for
+// each head and position t, NaiveKernels.attention of query t over keys and values 0 ... t.
+let attentionRandom = SeededRandom(seed: 4)
+let headSize = settings.embeddingSize / settings.heads, positions = 8
+let (q, k, v) = (Tensor.normal([1, settings.heads, positions, headSize], std: 1, random: attentionRandom),   // (1, nh, T, hs)
+                 Tensor.normal([1, settings.heads, positions, headSize], std: 1, random: attentionRandom),
+                 Tensor.normal([1, settings.heads, positions, headSize], std: 1, random: attentionRandom))
+let attended = causalAttention(q, k, v, scale: 1 / Float(headSize).squareRoot()).values               // (1, nh, T, hs)
+func row(_ x: Tensor, _ h: Int, _ t: Int) -> [Float] { Array(x.values[((h * positions + t) * headSize)..<((h * positions + t + 1) * headSize)]) }
+var attentionDifference: Float = 0
+for h in 0..<settings.heads {
+    for t in 0..<positions {
+        let expected = NaiveKernels.attention(query: row(q, h, t), keys: (0...t).map { row(k, h, $0) },
+                                              values: (0...t).map { row(v, h, $0) }, scale: 1 / Float(headSize).squareRoot())
+        let got = attended[((h * positions + t) * headSize)..<((h * positions + t + 1) * headSize)]
+        attentionDifference = max(attentionDifference, zip(got, expected).map { abs($0 - $1) }.max()!)
+    }
+}
+print(String(format: "causalAttention against NaiveKernels.attention, %d heads x %d positions: largest difference %.1e",
+             settings.heads, positions, attentionDifference))

@@ -179,7 +179,9 @@ exitOnError { try report.plotLoss(trainer) }
 // (chapter 01's, for any model) collects the stream, asking for the logits the simplest way, gpt.py's: the
 // whole context, cropped to the last blockSize tokens, through the model (`idx[:, -block_size:]`). So
 // `generate()` recomputes; NanoGPT's `generateStream()` uses the key/value cache below unless told
-// `.recompute`. (Why `generate()` does not pick up the cache: it is written once, for every model, against the
+// `.recompute`. (This chapter asks for `.keyValueCache`: the cache through the model's own Tensor ops, the
+// form shown here. The default, `.decode`, runs each new token through the same kernels on buffers made
+// once, chapter 08, and gives the same tokens.) (Why `generate()` does not pick up the cache: it is written once, for every model, against the
 // `LanguageModel` protocol, and calls the protocol's own `generateStream`; NanoGPT's, with its `mode`, is a
 // different method that only a caller holding a NanoGPT can call.) The section streams both ways and times them:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter

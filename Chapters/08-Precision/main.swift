@@ -20,6 +20,7 @@
 // greedy text stays the same for a hundred tokens or more, and config M streams about 1.3 to 1.9 times as
 // fast in int8 (runs on a 2-core AMD EPYC vary that much; chapter 05's model, whose weights fit in the caches,
 // gains little or nothing).
+import Attention
 import ChapterSupport
 import Checkpoints
 import Foundation
@@ -171,7 +172,7 @@ print(" ... (\(Int8Matrix.blockSize) in the block)\n")
 // path to the plain loops. A few positions (a generated token) go through the kernels; a prompt (many
 // positions at once) is a matrix product instead, bounded by arithmetic, not by reading the weights: it goes
 // through sgemm on the dequantized matrix, made once and kept.
-// show: Sources/Quantization/Int8Matrix.swift Int8Matrix.product Int8Matrix.rowsThroughKernels Int8Matrix.dequantizedWeight
+// show: Sources/Quantization/Int8Matrix.swift Int8Matrix.product Int8Matrix.multiply Int8Matrix.rowsThroughKernels Int8Matrix.dequantizedWeight
 //
 // The model's own forward pass runs it: each Linear (and each MultiHead's packed key/query/value matrix)
 // holds an optional `inferenceWeight`, which its product uses when no gradient is recorded; training never
@@ -214,22 +215,17 @@ print("in use: \(bestPath), x as int8\n")
 // decoding (always the most likely token, top-k 1) for 1,000 tokens from the same start: how long do the
 // two texts stay the same? The loss is also in bits per character (loss / ln 2, one token per character). The
 // batches are a fresh draw of the validation text, so the float32 loss is close to chapter 05's, not equal.
+// `nanogpt quantize --data` measures the same for any checkpoint:
+// show: Sources/Quantization/Int8Model.swift Int8Quality
 
 section("4. What it costs: the loss")
-var evaluation = settings
-evaluation.blockSize = model.config.blockSize
-func validationLoss() -> Float { Trainer(model: model, dataset: dataset, hyperparameters: evaluation).estimateLoss().val }
-func greedy(_ count: Int) -> [Int] {
-    Array(model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: count, options: SamplingOptions(topK: 1),
-                               random: SeededRandom(seed: settings.seed)))
-}
 let greedyCount = options.quick ? 200 : 1_000
-let float32Loss = validationLoss(), float32Text = greedy(greedyCount)
-model.useInt8Weights()
-let int8Loss = validationLoss(), int8Text = greedy(greedyCount)
-let agreeing = zip(float32Text, int8Text).prefix { $0 == $1 }.count
+let quality = Int8Quality(of: model, dataset: dataset, evaluationBatches: settings.evalIters, batchSize: settings.batchSize,
+                          seed: settings.seed, greedyTokens: greedyCount, start: tokenizer.startToken)
+let (float32Loss, int8Loss, agreeing) = (quality.float32Loss, quality.int8Loss, quality.agreeing)
+let (float32Text, int8Text) = (quality.float32Tokens, quality.int8Tokens)
 print(String(format: "val loss over %d batches: float32 %.5f (%.3f bits per character), int8 %.5f (%.3f): %+.5f nats",
-             evaluation.evalIters, float32Loss, float32Loss / log(2), int8Loss, int8Loss / log(2), int8Loss - float32Loss))
+             settings.evalIters, float32Loss, float32Loss / log(2), int8Loss, int8Loss / log(2), int8Loss - float32Loss))
 print("greedy decoding: the first \(agreeing) of \(greedyCount) tokens are the same"
       + (agreeing < greedyCount ? "; then int8 goes its own way:" : ""))
 if agreeing < greedyCount {
@@ -241,26 +237,70 @@ print(String(format: "weights read per token: float32 %.2f MB, int8 %.2f MB\n",
              Double(model.weightBytesPerToken(int8: false)) / 1e6, Double(model.weightBytesPerToken(int8: true)) / 1e6))
 model.useFloat32Weights()
 
-// MARK: - 5. What it buys: tokens per second
+// MARK: - 5. One token without bookkeeping: the decode path
+//
+// At batch 1, a token's forward pass through the Tensor ops makes dozens of small tensors: each op takes an
+// output buffer from the pool, wraps it in a Tensor and builds the closure of a backward that never runs. At
+// chapter 05's size those cost about as much as the products. So generation runs each new token through
+// `decode`: the same forward pass, module by module, on buffers made once per generation, calling the same
+// backend kernels in the same order, so the same numbers come out. Each layer's `decode` sits beside its
+// forward (Linear's and LayerNorm's are in the Linear and LayerNorm shown above):
+// show: Sources/NanoGPT/NanoGPT.swift NanoGPT.decode NanoGPT.DecodeBuffers
+// show: Sources/Transformer/Block.swift Block.decode Block.DecodeBuffers
+// show: Sources/Attention/MultiHead.swift MultiHead.decode MultiHead.DecodeBuffers
+// show: Sources/Transformer/FeedForward.swift FeedForward.decode
+//
+// A prompt and a window refill (many positions at once: a matrix product) still go through the Tensor ops
+// in one batched pass. The generator chooses:
+// show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
+//
+// Checked on chapter 05's model, float32 and then int8: 300 tokens streamed from the same seed through the
+// decode path and through the Tensor ops (refills included), and the buffers each hands out for one token.
+
+section("5. One token without bookkeeping: the decode path")
+for int8 in [false, true] {
+    if int8 { model.useInt8Weights() } else { model.useFloat32Weights() }
+    func stream(_ mode: GenerationMode) -> [Int] {
+        Array(model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: 300, random: SeededRandom(seed: settings.seed),
+                                   mode: mode))
+    }
+    let sameTokens = stream(.decode) == stream(.keyValueCache)
+    let cache = KeyValueCache(model.config), buffers = NanoGPT.DecodeBuffers(model.config)
+    let (tensorOpsBuffers, decodeBuffers) = withoutGradients {
+        _ = model.logits([tokenizer.startToken], batchSize: 1, length: 1, training: false, cache: cache)   // the prompt
+        _ = model.decode(1, cache: cache, buffers: buffers)   // an int8 matrix makes its scratch at its first product
+        var before = BufferPool.handedOut
+        _ = model.logits([2], batchSize: 1, length: 1, training: false, cache: cache)             // one token, Tensor ops
+        let tensorOps = BufferPool.handedOut - before
+        before = BufferPool.handedOut
+        _ = model.decode(3, cache: cache, buffers: buffers)                                       // one token, decode
+        return (tensorOps, BufferPool.handedOut - before)
+    }
+    print("\(int8 ? "int8:   " : "float32:") 300 streamed tokens the same both ways: \(sameTokens ? "yes" : "no"); "
+          + "buffers handed out for one token: \(tensorOpsBuffers) through the Tensor ops, \(decodeBuffers) through decode")
+}
+print()
+
+// MARK: - 6. What it buys: tokens per second
 //
 // Streaming speed against the bytes read per token, for chapter 05's model (S: 3.2 MB of float32 weights a
 // token, which fit in this machine's caches) and for config M (C 384, 6 layers of 6 heads, T 256: 42.7 MB,
 // which do not; its weights are random, which changes nothing about speed). Each streams --stream-tokens
 // tokens (2,000) through the key/value cache, float32 and int8 in turn, twice; the better of the two is kept.
 // The cache refills from the last T/2 tokens whenever it is full (chapter 05), a forward pass over T/2
-// tokens every T/2 + 1 tokens, included here. The memory line: the bandwidth with which sgemv reads a 134 MB
+// tokens every T/2 + 1 tokens, included here. New tokens go through the decode path of section 5. The memory line: the bandwidth with which sgemv reads a 134 MB
 // matrix (on all the BLAS threads), and tokens/s = bandwidth / bytes per token, the most batch-1 streaming can
 // reach once the weights come from memory.
 //
 // Then where a token's time goes: the multiplying matrices alone (one vector through each, as a token does),
-// against the whole token. Int8 shrinks the first part; the rest (about 70 small tensor operations, attention
-// over the cache, the refills) does not shrink with the weights. Timed back to back, the matrices stay partly
+// against the whole token. Int8 shrinks the first part; the rest (attention over the cache, LayerNorm, the
+// refills, sampling) does not shrink with the weights. Timed back to back, the matrices stay partly
 // in the caches, so "products alone" can beat the memory line, and the rest, a difference of two timings, is
 // only an estimate (it moves between runs, and int8 adds its own: quantizing x before every product). M's 11.4 MB of int8 fit in
 // this machine's L3 cache (printed below), so int8 is not held to the memory line at all: what bounds it is
 // the rest, and the kernel on one core.
 
-section("5. What it buys: tokens per second")
+section("6. What it buys: tokens per second")
 let configM = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 256, embeddingSize: 384, heads: 6, layers: 6)
 let quickM = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 64, embeddingSize: 128, heads: 4, layers: 2)
 let models: [(name: String, model: NanoGPT)] = [("S", model), ("M", NanoGPT(options.quick ? quickM : configM, seed: 1))]
@@ -335,16 +375,16 @@ exitOnError {
         yLabel: "tokens/s", logScaleX: true, logScaleY: true, in: report.folder, name: "speed"))
 }
 
-// MARK: - 6. When it does not pay
+// MARK: - 7. When it does not pay
 //
 // S's float32 weights (3.2 MB) already sit in the caches, so reading them is not what bounds it, and int8 can
-// even be slower there (section 5's ratio for S): its kernel runs on one core where sgemv uses both, and each
-// product first quantizes x. What remains are the ~70 small tensor operations of each token. And a prompt is
+// even be slower there (section 6's ratio for S): its kernel runs on one core where sgemv uses both, and each
+// product first quantizes x. What remains is the attention over the cache, the refills and sampling. And a prompt is
 // processed all at once, a matrix product whose arithmetic, not its reads, sets the time: int8 runs it
 // through sgemm on the dequantized weights (made at the first prompt and kept), so the wait for the first
 // token after a full prompt stays about the same.
 
-section("6. When it does not pay")
+section("7. When it does not pay")
 let prompt = (0..<measuredM.config.blockSize).map { $0 % tokenizer.vocabularySize }
 for int8 in [false, true] {
     if int8 { measuredM.useInt8Weights() } else { measuredM.useFloat32Weights() }

@@ -35,15 +35,21 @@ public final class KeyValueCache {
     /// Writes one layer's keys and values of n new positions, (B, nh, n, hs) each, at positions
     /// count ..< count + n of every row: one copy each.
     public func store(keys k: Tensor, values v: Tensor, layer: Int) {
-        let n = k.shape[k.shape.count - 2]
+        store(keys: k.storage, values: v.storage, positions: k.shape[k.shape.count - 2], layer: layer)
+    }
+
+    /// The same from storages of (rows, n, hs) numbers each (the decode path's buffers).
+    public func store(keys k: Storage, values v: Storage, positions n: Int, layer: Int) {
         precondition(k.count == rows * n * headSize && v.count == k.count,
-                     "cannot store \(k.shape) in \(rows) rows of size \(headSize)")
+                     "cannot store \(n) positions of \(k.count) numbers in \(rows) rows of size \(headSize)")
         precondition(count + n <= capacity, "the cache holds \(capacity) positions; \(count) + \(n) do not fit")
-        for (new, stored) in [(k, keys[layer]), (v, values[layer])] {
-            new.backend.copyColumns(from: new.storage, sourceWidth: n * headSize, sourceOffset: 0, to: stored,
+        func append(_ new: Storage, to stored: Storage) {
+            new.backend.copyColumns(from: new, sourceWidth: n * headSize, sourceOffset: 0, to: stored,
                                     destinationWidth: capacity * headSize, destinationOffset: count * headSize,
                                     width: n * headSize, rows: rows)
         }
+        append(k, to: keys[layer])
+        append(v, to: values[layer])
     }
 
     /// softmax(q K^T * scale) V for one layer's queries (B, nh, n, hs) of the n newest positions (stored
@@ -51,6 +57,13 @@ public final class KeyValueCache {
     public func attention(queries q: Tensor, layer: Int, scale: Float) -> Tensor {
         cachedAttention(queries: q, keys: keys[layer], values: values[layer], rows: rows, capacity: capacity,
                         total: count + q.shape[q.shape.count - 2], scale: scale)
+    }
+
+    /// The same for one new position, from and into storages of (rows, hs) numbers, with `weights` (rows *
+    /// capacity floats) as scratch: the decode path's attention, the same kernels.
+    public func attention(queries q: Storage, layer: Int, scale: Float, weights: Storage, into out: Storage) {
+        cachedAttention(queries: q, newest: 1, size: headSize, keys: keys[layer], values: values[layer], rows: rows,
+                        capacity: capacity, total: count + 1, scale: scale, weights: weights, out: out)
     }
 
     /// Called by the model once every layer has stored its n new positions.

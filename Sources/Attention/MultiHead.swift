@@ -77,6 +77,40 @@ public final class MultiHead: Module {
         return dropout(projection(joined), training: training)
     }
 
+    /// The same for one new position at batch 1, on buffers made once (the decode path: no Tensor, no
+    /// record, no buffer taken): x (C) -> y (C), this position's key and value stored in `cache`.
+    public func decode(_ x: Storage, into y: Storage, cache: KeyValueCache, layer: Int, buffers b: DecodeBuffers) {
+        let channels = keyQueryValue.shape[1]
+        if let stored = keyQueryValueForInference {                                                   // int8 weights
+            stored.product(x, into: b.keyQueryValue)
+        } else {                                                                                       // (3C) = W x
+            x.backend.gemm(transposeB: true, m: 1, n: 3 * channels, k: channels, a: MatrixOperand(x),
+                           b: MatrixOperand(keyQueryValue.storage), beta: 0, c: MatrixOperand(b.keyQueryValue))
+        }
+        // At one position the packed row is already every head's key, then query, then value, each (nh, hs):
+        // the layout the cache and the kernels read, so no split is needed.
+        cache.store(keys: b.keys, values: b.values, positions: 1, layer: layer)
+        cache.attention(queries: b.queries, layer: layer, scale: 1 / Float(channels / headCount).squareRoot(),
+                        weights: b.weights, into: b.mixed)                                             // (nh, hs) = (C)
+        projection.decode(b.mixed, into: y)
+    }
+
+    /// What `decode` writes, made once per generation: the packed key, query and value of the new position
+    /// (3C) with views of its three parts, each head's attention weights over the cache (nh, capacity), and
+    /// the heads' outputs side by side (C).
+    public final class DecodeBuffers {
+        let keyQueryValue: Storage, keys: Storage, queries: Storage, values: Storage, weights: Storage, mixed: Storage
+
+        public init(embeddingSize c: Int, headCount: Int, capacity: Int, on backend: any Backend = Backends.current) {
+            keyQueryValue = Storage(count: 3 * c, on: backend)
+            keys = Storage(viewing: keyQueryValue, offset: 0, count: c)
+            queries = Storage(viewing: keyQueryValue, offset: c, count: c)
+            values = Storage(viewing: keyQueryValue, offset: 2 * c, count: c)
+            weights = Storage(count: headCount * capacity, on: backend)
+            mixed = Storage(count: c, on: backend)
+        }
+    }
+
     /// Each head's attention weights in the latest call without a cache, (B, T, T) each, computed again from
     /// that call's queries and keys (training does not store them).
     public var lastAttention: [Tensor] {

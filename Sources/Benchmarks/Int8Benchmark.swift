@@ -1,4 +1,5 @@
 // bench --int8: streaming generation at batch 1 with float32 and with int8 weights, interleaved.
+import Attention
 import Foundation
 import NanoGPT
 import Quantization
@@ -6,27 +7,30 @@ import TensorCore
 import Training
 
 extension Bench {
-    /// For each config: 4,000 streamed tokens through the key/value cache with float32 weights, with int8
-    /// weights and int8 activations, and with int8 weights and float32 activations, in `compareRounds` rounds
-    /// (each round runs the three once, in turn), medians reported; beside them the two ceilings (every
-    /// multiplying matrix through sgemv in float32, or through the int8 kernel, once per token) and the first
-    /// token after a full prompt, in each form.
+    /// For each config: 4,000 streamed tokens through the key/value cache, float32 through the Tensor ops
+    /// (`.keyValueCache`) and through the decode path (`.decode`, buffers made once), then int8 weights with
+    /// int8 and with float32 activations (decode path), in `compareRounds` rounds (each round runs the four
+    /// once, in turn), medians reported; beside them the ceilings (every multiplying matrix through sgemv in
+    /// float32, or through the int8 kernel, once per token) and the first token after a full prompt.
     func int8Streaming() {
         let tokens = 4_000
         print("Streaming at batch 1 (weights at initialization): \(tokens) tokens through the key/value cache, float32 against")
         print("int8 weights (Q8_0 blocks of 32; kernel path: \(Int8Kernels.current)), \(compareRounds) interleaved rounds, medians;")
         print("ceilings: every multiplying matrix once per token, through sgemv (float32) or the int8 kernel")
-        print("config  weights   MB read/token   tokens/s   ceiling tokens/s   first token after the prompt")
+        print("config  weights             MB read/token   tokens/s   ceiling tokens/s   first token after the prompt")
         for name in configs.split(separator: ",").map(String.init) {
             guard let (config, _) = Self.trainingConfigs[name] else { continue }
             let model = NanoGPT(config, seed: 1)
             let int8 = NanoGPT(config, seed: 1)
             int8.useInt8Weights()
-            typealias Variant = (label: String, model: NanoGPT, activations: Int8Matrix.Activations)
-            let variants: [Variant] = [("float32", model, .int8), ("int8", int8, .int8), ("int8, f32 x", int8, .float32)]
+            typealias Variant = (label: String, model: NanoGPT, mode: GenerationMode, activations: Int8Matrix.Activations)
+            let variants: [Variant] = [("float32, Tensor ops", model, .keyValueCache, .int8), ("float32", model, .decode, .int8),
+                                       ("int8", int8, .decode, .int8), ("int8, f32 x", int8, .decode, .float32)]
             func stream(_ variant: Variant, _ count: Int) -> Double {
                 Int8Matrix.activations = variant.activations
-                return seconds { _ = Array(variant.model.generateStream(prompt: [0], maxNewTokens: count, random: SeededRandom(seed: 2))) }
+                return seconds {
+                    _ = Array(variant.model.generateStream(prompt: [0], maxNewTokens: count, random: SeededRandom(seed: 2), mode: variant.mode))
+                }
             }
             for variant in variants { _ = stream(variant, 50) }   // warm-up
             var times = [[Double]](repeating: [], count: variants.count)
@@ -34,21 +38,39 @@ extension Bench {
                 for (index, variant) in variants.enumerated() { times[index].append(stream(variant, tokens)) }
             }
             let prompt = (0..<config.blockSize).map { $0 % config.vocabularySize }
-            let ceilings = [1 / weightReadingTime(model), 1 / int8ReadingTime(int8, activations: .int8),
+            let float32Ceiling = 1 / weightReadingTime(model)
+            let ceilings = [float32Ceiling, float32Ceiling, 1 / int8ReadingTime(int8, activations: .int8),
                             1 / int8ReadingTime(int8, activations: .float32)]
             for (index, variant) in variants.enumerated() {
                 Int8Matrix.activations = variant.activations
                 let first = median((0..<5).map { _ in
-                    seconds { _ = Array(variant.model.generateStream(prompt: prompt, maxNewTokens: 1, random: SeededRandom(seed: 3))) }
+                    seconds {
+                        _ = Array(variant.model.generateStream(prompt: prompt, maxNewTokens: 1, random: SeededRandom(seed: 3), mode: variant.mode))
+                    }
                 })
-                let bytes = Double(variant.model.weightBytesPerToken(int8: index > 0)) / 1e6
-                print(String(format: "%-6@  %-11@ %9.2f %12.0f %16.0f %17.1f ms (%d tokens)", name, variant.label, bytes,
+                let bytes = Double(variant.model.weightBytesPerToken(int8: variant.model === int8)) / 1e6
+                print(String(format: "%@  %@ %9.2f %12.0f %16.0f %17.1f ms (%d tokens)", pad(name, 6), pad(variant.label, 19), bytes,
                              Double(tokens) / median(times[index]), ceilings[index], first * 1e3, config.blockSize))
             }
-            let ratios = zip(times[0], times[1]).map { $0 / $1 }
-            print(String(format: "%-6@  int8 ÷ float32 per round: %@ (median %.2fx)", name,
-                         ratios.map { String(format: "%.2f", $0) }.joined(separator: " "), median(ratios)))
-            if comparePytorch { compareStreamingWithPyTorch(name, ours: [Double(tokens) / median(times[0]), Double(tokens) / median(times[1])]) }
+            // Where a streamed token's time goes, per form: the forward of one new token alone (positions T/2 ..< T,
+            // the steady state's mix of cache lengths), and the window refill (one batched pass of T/2 tokens,
+            // every T/2 + 1 tokens), shared out per token; the rest is sampling and the stream's bookkeeping.
+            print(String(format: "%@  per token, µs: one-token forward + refill share (a %d-token pass every %d tokens) + sampling and the rest",
+                         name, config.blockSize / 2, config.blockSize / 2 + 1))
+            for (index, variant) in variants.enumerated() {
+                Int8Matrix.activations = variant.activations
+                let (forward, refill) = oneTokenAndRefillSeconds(variant.model, tensorOps: variant.mode == .keyValueCache)
+                let total = median(times[index]) / Double(tokens), refillShare = refill / Double(config.blockSize / 2 + 1)
+                print(String(format: "%@  %@ %8.1f = %6.1f + %6.1f + %6.1f", name, pad(variant.label, 19), total * 1e6, forward * 1e6,
+                             refillShare * 1e6, (total - forward - refillShare) * 1e6))
+            }
+            for (label, faster, slower) in [("float32 decode ÷ float32 Tensor ops", 1, 0), ("int8 ÷ float32 Tensor ops", 2, 0),
+                                             ("int8 ÷ float32 decode", 2, 1)] {
+                let ratios = zip(times[slower], times[faster]).map { $0 / $1 }
+                print(String(format: "%@  %@ per round: %@ (median %.2fx)", pad(name, 6), label,
+                             ratios.map { String(format: "%.2f", $0) }.joined(separator: " "), median(ratios)))
+            }
+            if comparePytorch { compareStreamingWithPyTorch(name, ours: [Double(tokens) / median(times[1]), Double(tokens) / median(times[2])]) }
         }
         Int8Matrix.activations = .int8
     }
@@ -82,6 +104,30 @@ extension Bench {
         }
     }
 
+    /// Seconds for one new token's forward through the cache at positions T/2 ..< T (per token, median of 5
+    /// sweeps), through `decode` or through the Tensor ops; and for the batched pass of T/2 tokens that refills
+    /// the window (median of 5).
+    func oneTokenAndRefillSeconds(_ model: NanoGPT, tensorOps: Bool) -> (forward: Double, refill: Double) {
+        let config = model.config, half = config.blockSize / 2
+        let cache = KeyValueCache(config), buffers = NanoGPT.DecodeBuffers(config)
+        let window = (0..<half).map { $0 % config.vocabularySize }
+        func refill() { cache.clear(); _ = model.logits(window, batchSize: 1, length: half, training: false, cache: cache) }
+        var forwards: [Double] = [], refills: [Double] = []
+        withoutGradients {
+            for _ in 0..<5 {
+                refills.append(seconds(refill))
+                forwards.append(seconds {
+                    for position in half..<config.blockSize {
+                        let token = position % config.vocabularySize
+                        if tensorOps { _ = model.logits([token], batchSize: 1, length: 1, training: false, cache: cache).storage.toHost() }
+                        else { _ = model.decode(token, cache: cache, buffers: buffers).toHost() }
+                    }
+                } / Double(config.blockSize - half))
+            }
+        }
+        return (median(forwards), median(refills))
+    }
+
     /// Seconds to multiply one vector by every int8 matrix of `model` (median of 21 sweeps).
     func int8ReadingTime(_ model: NanoGPT, activations: Int8Matrix.Activations) -> Double {
         Int8Matrix.activations = activations
@@ -92,3 +138,6 @@ extension Bench {
         return median((0..<21).map { _ in seconds(sweep) })
     }
 }
+
+/// `text` followed by spaces up to `width` characters (String(format:)'s %-20@ does not pad).
+func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }

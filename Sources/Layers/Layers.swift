@@ -19,6 +19,8 @@ extension Module {
 public protocol InferenceWeight: AnyObject {
     /// x (..., in) -> (..., out), without autograd records.
     func product(_ x: Tensor, bias: Tensor?) -> Tensor
+    /// y = W x for one position, x (in) and y (out) storages the caller owns: the decode path.
+    func product(_ x: Storage, into y: Storage)
 }
 
 /// y = x W^T + b, PyTorch's nn.Linear: weight (out, in), bias (out).
@@ -38,6 +40,21 @@ public final class Linear: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         if let stored = inferenceWeight, !recordsGradients { return stored.product(x, bias: bias) }   // int8 weights
         return linear(x, weight: weight, bias: bias)
+    }
+
+    /// The same for one position, into a buffer the caller owns, with no Tensor and no record: generation's
+    /// decode path (NanoGPT.decode). The arithmetic of `linear` on one row: the bias copied in, then the
+    /// product added onto it (int8 weights: the product, then the bias added).
+    public func decode(_ x: Storage, into y: Storage) {
+        let backend = x.backend
+        if let stored = inferenceWeight {
+            stored.product(x, into: y)
+            if let bias { backend.accumulate(bias.storage, into: y) }
+            return
+        }
+        if let bias { backend.copy(bias.storage, to: y) }
+        backend.gemm(transposeB: true, m: 1, n: weight.shape[0], k: weight.shape[1], a: MatrixOperand(x),
+                     b: MatrixOperand(weight.storage), beta: bias == nil ? 0 : 1, c: MatrixOperand(y))
     }
 
     public var namedParameters: [(String, Tensor)] {
@@ -72,6 +89,13 @@ public final class LayerNorm: Module {
 
     /// (..., C) -> (..., C)
     public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, gain: weight, bias: bias) }
+
+    /// The same for one position, into a buffer the caller owns (the decode path); `mean` and `rstd` hold
+    /// one number each, the statistics the kernel writes.
+    public func decode(_ x: Storage, into y: Storage, mean: Storage, rstd: Storage) {
+        x.backend.layerNorm(x, gain: weight.storage, bias: bias.storage, out: y, mean: mean, rstd: rstd,
+                            rows: 1, columns: weight.count, epsilon: layerNormEpsilon)
+    }
 
     public var namedParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
 }

@@ -8,8 +8,12 @@ import Training
 public enum GenerationMode: Sendable {
     /// Run the whole context (the last blockSize tokens) through the model for every token: gpt.py's method.
     case recompute
-    /// Keep every layer's keys and values and compute only the new position.
+    /// Keep every layer's keys and values and compute only the new position, through the model's Tensor
+    /// ops (`logits(_:cache:)`), one op at a time.
     case keyValueCache
+    /// The same cache, and each new token through `decode`: the same kernels on buffers made once, with no
+    /// Tensor per op. Prompts and refills stay one batched pass through the Tensor ops. The default.
+    case decode
 }
 
 extension KeyValueCache {
@@ -26,7 +30,7 @@ extension NanoGPT {
     /// differently: `.recompute` moves its window on by one token every token, `.keyValueCache` refills from
     /// the last half block whenever the cache is full (`logitsAfter(_:cache:)`).
     public func generateStream(prompt: [Int], maxNewTokens: Int, options: SamplingOptions = SamplingOptions(),
-                               random: SeededRandom, mode: GenerationMode = .keyValueCache) -> TokenStream {
+                               random: SeededRandom, mode: GenerationMode = .decode) -> TokenStream {
         switch mode {
         case .recompute:
             return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
@@ -35,6 +39,10 @@ extension NanoGPT {
             let cache = KeyValueCache(config)
             return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
                                logitsAfter: { self.logitsAfter($0, cache: cache) })
+        case .decode:
+            let cache = KeyValueCache(config), buffers = DecodeBuffers(config)
+            return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
+                               logitsAfter: { self.logitsAfter($0, cache: cache, decodeBuffers: buffers) })
         }
     }
 
@@ -45,7 +53,11 @@ extension NanoGPT {
     /// refill, a pass over T/2 tokens, comes only once every T/2 + 1 tokens, and every window still holds
     /// at least T/2 tokens, the newest included. (Refilling from all T tokens would slide exactly like
     /// recomputation, but the cache would be full again at once: a whole forward pass for every token.)
-    public func logitsAfter(_ context: [Int], cache: KeyValueCache) -> [Float] {
+    /// With `decodeBuffers`, the newest token alone goes through `decode` instead of the Tensor ops.
+    public func logitsAfter(_ context: [Int], cache: KeyValueCache, decodeBuffers: DecodeBuffers? = nil) -> [Float] {
+        if let decodeBuffers, cache.count > 0, !cache.isFull {
+            return decode(context.last!, cache: cache, buffers: decodeBuffers).toHost()     // the newest token only
+        }
         let tokens: [Int]
         if cache.count == 0 {
             tokens = Array(context.suffix(blockSize))                     // first call: the whole (cropped) context

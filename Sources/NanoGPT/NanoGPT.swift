@@ -153,6 +153,40 @@ public final class NanoGPT: LanguageModel, Module {
         logits(ids, batchSize: batchSize, length: length, training: training, cache: nil)
     }
 
+    /// The logits (V) after one new token at batch 1, through the cache: the forward pass above for one
+    /// position, module by module (each layer's `decode` sits beside its forward), on buffers made once per
+    /// generation. No Tensor, no autograd record and no buffer is made per op: at config S those cost as
+    /// much as the products. The same kernels in the same order as `logits(_:cache:)` at length 1, so the
+    /// same numbers. The returned storage is `buffers.logits`, overwritten by the next call.
+    public func decode(_ token: Int, cache: KeyValueCache, buffers b: DecodeBuffers) -> Storage {
+        precondition(cache.count < config.blockSize, "the cache is full: \(cache.count) of \(config.blockSize) positions")
+        let backend = b.x.backend, width = config.embeddingSize
+        backend.embedding(table: embedding.token.weight.storage, ids: [token], out: b.x, width: width)
+        backend.embedding(table: embedding.position.weight.storage, ids: [cache.count], out: b.position, width: width)
+        backend.accumulate(b.position, into: b.x)                                      // x = token + position (C)
+        for (layer, block) in blocks.enumerated() {
+            block.decode(b.x, cache: cache, layer: layer, buffers: b.block)            // x += ... (C)
+        }
+        cache.advance(by: 1)
+        finalNorm.decode(b.x, into: b.block.normed, mean: b.block.mean, rstd: b.block.rstd)
+        languageModelHead.decode(b.block.normed, into: b.logits)                       // (V)
+        return b.logits
+    }
+
+    /// What `decode` writes: x (C), the position's row (C), the logits (V), and what the blocks share.
+    public final class DecodeBuffers {
+        public let x: Storage, position: Storage, logits: Storage
+        public let block: Block.DecodeBuffers
+
+        public init(_ config: GPTConfig, on backend: any Backend = Backends.current) {
+            x = Storage(count: config.embeddingSize, on: backend)
+            position = Storage(count: config.embeddingSize, on: backend)
+            logits = Storage(count: config.vocabularySize, on: backend)
+            block = Block.DecodeBuffers(embeddingSize: config.embeddingSize, headCount: config.heads,
+                                        capacity: config.blockSize, on: backend)
+        }
+    }
+
     /// Every block's attention weights from the latest forward pass: [layer][head] -> (B, T, T).
     public var lastAttention: [[Tensor]] { blocks.map(\.attention.lastAttention) }
 

@@ -147,26 +147,8 @@ public final class Int8Matrix: InferenceWeight {
         let n = x.count / columns
         if n > Self.rowsThroughKernels { return withoutGradients { linear(x, weight: dequantizedWeight, bias: bias) } }
         let out = Tensor(shape: Array(x.shape.dropLast()) + [rows], sharing: Storage(count: n * rows))
-        let width = blocks * Self.blockSize
-        var padded = [Float](repeating: 0, count: width), xq = [Int8](repeating: 0, count: width)
-        var xScales = [Float](repeating: 0, count: blocks)
         x.storage.withHostBuffer { input in out.storage.withHostBuffer { output in
-            for t in 0..<n {
-                padded.withUnsafeMutableBufferPointer { row in
-                    row.baseAddress!.update(from: input.baseAddress! + t * columns, count: columns)
-                    if Self.activations == .int8 { int8_quantize_activations(row.baseAddress!, Int32(blocks), &xq, &xScales) }
-                }
-                let y = output.baseAddress! + t * rows
-                weights.withUnsafeBufferPointer { w in scales.withUnsafeBufferPointer { d in padded.withUnsafeBufferPointer { v in
-                    xq.withUnsafeBufferPointer { q in xScales.withUnsafeBufferPointer { qs in
-                        let halves = UnsafeRawPointer(d.baseAddress!).assumingMemoryBound(to: UInt16.self)
-                        switch Self.activations {
-                        case .float32: int8_matvec_float(w.baseAddress!, halves, Int32(rows), Int32(blocks), v.baseAddress!, y)
-                        case .int8: int8_matvec_int8(w.baseAddress!, halves, Int32(rows), Int32(blocks), q.baseAddress!, qs.baseAddress!, y)
-                        }
-                    } }
-                } } }
-            }
+            for t in 0..<n { multiply(input.baseAddress! + t * columns, into: output.baseAddress! + t * rows) }
         } }
         if let bias {
             bias.storage.withHostBuffer { b in out.storage.withHostBuffer { o in
@@ -175,6 +157,42 @@ public final class Int8Matrix: InferenceWeight {
         }
         return out
     }
+
+    /// y = W x for one position (the decode path): the same kernels, nothing allocated.
+    public func product(_ x: Storage, into y: Storage) {
+        precondition(x.count == columns && y.count == rows, "an Int8Matrix of \(rows) x \(columns) cannot multiply \(x.count) into \(y.count)")
+        x.withHostBuffer { input in y.withHostBuffer { output in multiply(input.baseAddress!, into: output.baseAddress!) } }
+    }
+
+    /// One row of x (columns floats) times the blocks, into y (rows floats), through the kernels: the row is
+    /// copied into `scratch` (padded to whole blocks) and, for int8 activations, quantized there.
+    private func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        scratch.row.update(from: x, count: columns)
+        weights.withUnsafeBufferPointer { w in scales.withUnsafeBufferPointer { d in
+            let halves = UnsafeRawPointer(d.baseAddress!).assumingMemoryBound(to: UInt16.self)
+            switch Self.activations {
+            case .float32:
+                int8_matvec_float(w.baseAddress!, halves, Int32(rows), Int32(blocks), scratch.row, y)
+            case .int8:
+                int8_quantize_activations(scratch.row, Int32(blocks), scratch.quantized, scratch.scales)
+                int8_matvec_int8(w.baseAddress!, halves, Int32(rows), Int32(blocks), scratch.quantized, scratch.scales, y)
+            }
+        } }
+    }
+
+    /// The padded row, its int8 values and their scales: made once per matrix, so a product allocates nothing
+    /// (one product at a time per matrix, as generation runs them).
+    private final class Scratch {
+        let row: UnsafeMutablePointer<Float>, quantized: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>
+        init(blocks: Int) {
+            row = .allocate(capacity: blocks * Int8Matrix.blockSize)
+            row.initialize(repeating: 0, count: blocks * Int8Matrix.blockSize)   // the padding stays 0
+            quantized = .allocate(capacity: blocks * Int8Matrix.blockSize)
+            scales = .allocate(capacity: blocks)
+        }
+        deinit { row.deallocate(); quantized.deallocate(); scales.deallocate() }
+    }
+    private lazy var scratch = Scratch(blocks: blocks)
 
     /// Up to this many rows of x go through the int8 kernels, one row at a time.
     public static let rowsThroughKernels = 4

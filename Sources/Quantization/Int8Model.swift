@@ -6,6 +6,8 @@ import Attention
 import Layers
 import NanoGPT
 import TensorCore
+import TextData
+import Training
 
 extension NanoGPT {
     /// Every matrix that multiplies, by its checkpoint name: each block's packed key/query/value matrix, its
@@ -48,5 +50,35 @@ extension Int8Matrix {
     public static func storedBytes(rows: Int, columns: Int) -> Int {
         let blocks = (columns + blockSize - 1) / blockSize
         return rows * blocks * (blockSize + 2)
+    }
+}
+
+/// What int8 weights cost a model: its val loss in float32 and in int8 on the same batches, and how long
+/// greedy decoding (always the most likely token) stays the same. Chapter 08 and `nanogpt quantize --data`
+/// measure it.
+public struct Int8Quality: Sendable {
+    public var float32Loss: Float, int8Loss: Float
+    /// The greedy tokens of each, from the same start.
+    public var float32Tokens: [Int], int8Tokens: [Int]
+    /// How many of the first greedy tokens are the same.
+    public var agreeing: Int { zip(float32Tokens, int8Tokens).prefix { $0 == $1 }.count }
+
+    /// Measures `model` (left reading float32 weights) on `evaluationBatches` validation batches of `batchSize`
+    /// sequences drawn with `seed` (the same batches both ways), and `greedyTokens` greedy tokens after `start`.
+    public init(of model: NanoGPT, dataset: TokenDataset, evaluationBatches: Int, batchSize: Int, seed: UInt64,
+                greedyTokens: Int, start: Int) {
+        var settings = Hyperparameters.nanoGPT
+        settings.blockSize = model.config.blockSize; settings.batchSize = batchSize
+        settings.evalIters = evaluationBatches; settings.seed = seed
+        func validationLoss() -> Float { Trainer(model: model, dataset: dataset, hyperparameters: settings).estimateLoss().val }
+        func greedy() -> [Int] {
+            Array(model.generateStream(prompt: [start], maxNewTokens: greedyTokens, options: SamplingOptions(topK: 1),
+                                       random: SeededRandom(seed: seed)))
+        }
+        model.useFloat32Weights()
+        (float32Loss, float32Tokens) = (validationLoss(), greedy())
+        model.useInt8Weights()
+        (int8Loss, int8Tokens) = (validationLoss(), greedy())
+        model.useFloat32Weights()
     }
 }

@@ -28,6 +28,33 @@ public final class Block: Module {
         return afterAttention + feedForward(norm2(afterAttention), training: training)
     }
 
+    /// The same for one new position at batch 1 (generation's decode path): x (C) is updated in place, on
+    /// buffers made once, with no Tensor, no record and no buffer taken. The two residual steps above, as
+    /// `x += sublayer(norm(x))`.
+    public func decode(_ x: Storage, cache: KeyValueCache, layer: Int, buffers b: DecodeBuffers) {
+        norm1.decode(x, into: b.normed, mean: b.mean, rstd: b.rstd)
+        attention.decode(b.normed, into: b.sublayer, cache: cache, layer: layer, buffers: b.attention)
+        x.backend.accumulate(b.sublayer, into: x)                                  // x = x + MultiHead(LayerNorm(x))
+        norm2.decode(x, into: b.normed, mean: b.mean, rstd: b.rstd)
+        feedForward.decode(b.normed, into: b.sublayer, hidden: b.hidden)
+        x.backend.accumulate(b.sublayer, into: x)                                  // x = x + FeedForward(LayerNorm(x))
+    }
+
+    /// What `decode` writes, made once per generation and shared by every block (they run one after the
+    /// other): the normalized x (C), a sublayer's output (C), the feed-forward's hidden layer (4C), LayerNorm's
+    /// two statistics, and the attention's own.
+    public final class DecodeBuffers {
+        public let normed: Storage, sublayer: Storage, hidden: Storage, mean: Storage, rstd: Storage
+        public let attention: MultiHead.DecodeBuffers
+
+        public init(embeddingSize c: Int, headCount: Int, capacity: Int, on backend: any Backend = Backends.current) {
+            normed = Storage(count: c, on: backend); sublayer = Storage(count: c, on: backend)
+            hidden = Storage(count: 4 * c, on: backend)
+            mean = Storage(count: 1, on: backend); rstd = Storage(count: 1, on: backend)
+            attention = MultiHead.DecodeBuffers(embeddingSize: c, headCount: headCount, capacity: capacity, on: backend)
+        }
+    }
+
     public var namedParameters: [(String, Tensor)] {
         attention.parameters(prefixedWith: "sa") + feedForward.parameters(prefixedWith: "ffwd")
             + norm1.parameters(prefixedWith: "ln1") + norm2.parameters(prefixedWith: "ln2")

@@ -45,6 +45,11 @@ struct DeviceCommandTests {
         let onCPU = try Executables.run("nanogpt", generate, environment: ["NANOGPT_DEVICE": "cpu"])
         #expect(onDevice.status == 0 && onCPU.status == 0, "\(onDevice.errors) \(onCPU.errors)")
         #expect(onDevice.output.hasPrefix("ROMEO:") && onDevice.output == onCPU.output)
+        // The int8 kernels are the CPU's: on the device, int8 weights are refused in one line.
+        let int8 = try Executables.run("nanogpt", generate + ["--device", "opencl", "--weights", "int8"])
+        #expect(int8.status == 1 && int8.output.isEmpty, "\(int8.status)")
+        #expect(int8.errors.split(separator: "\n").last == "error: int8 weights run on the CPU only: use --device cpu, or --weights float32",
+                "\(int8.errors)")
     }
 
     /// A run trained on the CPU resumes on the device and ends where a run on the CPU alone ends (within 1e-3).

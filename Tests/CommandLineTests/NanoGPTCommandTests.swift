@@ -250,6 +250,18 @@ struct NanoGPTCommandTests {
         let latest = out.appendingPathComponent("best/model.safetensors").path
         expectRefusal(try Executables.run("nanogpt", ["quantize", "--checkpoint", latest, "--out", latest]), "would overwrite")
         expectRefusal(try generate(["--checkpoint", out.path, "--weights", "int4"]), "int4")
+        // With --data it measures int8 against float32 on the same batches; a missing text fails before
+        // anything is written.
+        let measured = try Executables.run("nanogpt", ["quantize", "--checkpoint", out.path, "--out", folder.appendingPathComponent("m.safetensors").path,
+                                                      "--data", data, "--eval-batches", "2", "--greedy-tokens", "30"])
+        #expect(measured.status == 0, "\(measured.errors)")
+        let lossLine = measured.output.split(separator: "\n").first { $0.hasPrefix("val loss over 2 batches of 16: float32 ") }
+        #expect(lossLine != nil, "\(measured.output)")
+        #expect(measured.output.contains(#/greedy decoding: the first \d+ of 30 tokens are the same/#))
+        let unread = folder.appendingPathComponent("never.safetensors")
+        expectRefusal(try Executables.run("nanogpt", ["quantize", "--checkpoint", latest, "--out", unread.path, "--data", folder.appendingPathComponent("none.txt").path]),
+                      "not found")
+        #expect(!FileManager.default.fileExists(atPath: unread.path))
     }
 
     /// On a CPU without the AVX2 and FMA this build targets, every program stops before main with one

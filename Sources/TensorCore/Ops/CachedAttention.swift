@@ -14,16 +14,27 @@ public func cachedAttention(queries: Tensor, keys: Storage, values: Storage, row
     let n = queries.shape[queries.shape.count - 2], size = queries.shape.last!
     precondition(!queries.requiresGrad || !ThreadMode.current.recordsGradients,
                  "cachedAttention is for inference: call it inside withoutGradients")
-    precondition(queries.count == rows * n * size && n <= total && total <= capacity
-                    && keys.count >= rows * capacity * size && values.count >= rows * capacity * size,
-                 "cachedAttention: queries \(queries.shape) against \(total) of \(capacity) cached positions of \(rows) rows")
-    let backend = queries.backend, mask = CausalMask(queries: n, offset: total - n)
-    let weights = Storage(count: rows * n * total, on: backend)   // (rows, n, total)
-    backend.attentionWeights(queries: queries.storage, keys: keys, keysBatchStride: capacity * size,
-                             out: weights, batch: rows, m: n, n: total, d: size, causal: mask, scale: scale)
+    let backend = queries.backend
     let out = Tensor(shape: queries.shape, storage: Storage(count: queries.count, on: backend), requiresGrad: false,
                      parents: [], backward: nil)
-    backend.weightedSum(weights: weights, values: values, valuesBatchStride: capacity * size,
-                        out: out.storage, batch: rows, m: n, n: total, d: size, causal: mask)
+    cachedAttention(queries: queries.storage, newest: n, size: size, keys: keys, values: values, rows: rows,
+                    capacity: capacity, total: total, scale: scale,
+                    weights: Storage(count: rows * n * total, on: backend), out: out.storage)
     return out
+}
+
+/// The same on storages the caller owns, for the decode path (NanoGPT.decode), which allocates nothing per
+/// token: queries (rows, n, size) in, out (rows, n, size) written, `weights` holding at least rows * n * total
+/// floats as scratch for the (rows, n, total) probabilities.
+public func cachedAttention(queries: Storage, newest n: Int, size: Int, keys: Storage, values: Storage, rows: Int,
+                            capacity: Int, total: Int, scale: Float, weights: Storage, out: Storage) {
+    precondition(queries.count == rows * n * size && out.count == queries.count && n <= total && total <= capacity
+                    && keys.count >= rows * capacity * size && values.count >= rows * capacity * size
+                    && weights.count >= rows * n * total,
+                 "cachedAttention: \(n) queries of \(rows) rows against \(total) of \(capacity) cached positions")
+    let backend = queries.backend, mask = CausalMask(queries: n, offset: total - n)
+    backend.attentionWeights(queries: queries, keys: keys, keysBatchStride: capacity * size,
+                             out: weights, batch: rows, m: n, n: total, d: size, causal: mask, scale: scale)
+    backend.weightedSum(weights: weights, values: values, valuesBatchStride: capacity * size,
+                        out: out, batch: rows, m: n, n: total, d: size, causal: mask)
 }

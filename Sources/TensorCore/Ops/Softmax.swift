@@ -22,7 +22,10 @@ public func softmax(_ x: Tensor, causal: Bool = false, scale: Float = 1) -> Tens
 
 /// Normalizes each position's C features to mean 0 and variance 1, then applies a learned gain and bias.
 /// x (..., C), gain (C), bias (C).
-public func layerNorm(_ x: Tensor, gain: Tensor, bias: Tensor, epsilon: Float = 1e-5) -> Tensor {
+/// The epsilon under LayerNorm's square root: PyTorch's default.
+public let layerNormEpsilon: Float = 1e-5
+
+public func layerNorm(_ x: Tensor, gain: Tensor, bias: Tensor, epsilon: Float = layerNormEpsilon) -> Tensor {
     let columns = x.shape.last!
     precondition(gain.shape == [columns] && bias.shape == [columns], "layerNorm: gain/bias must be (\(columns))")
     let rows = x.count / columns, backend = x.backend

@@ -14,7 +14,7 @@ import Darwin
 public enum BufferPool {
     final class Shelves {
         var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
-        var allocations = 0
+        var allocations = 0, handedOut = 0
         deinit { drain() }
         func drain() {
             for (_, pointers) in free { pointers.forEach { UnsafeMutableRawPointer($0).deallocate() } }
@@ -27,6 +27,9 @@ public enum BufferPool {
 
     /// Fresh allocations made by this thread so far (a warm training step does not add to it).
     public static var allocations: Int { shelves.allocations }
+    /// Buffers handed out to this thread so far, recycled or fresh: one for every Storage made (the decode
+    /// path of generation takes none per token).
+    public static var handedOut: Int { shelves.handedOut }
 
     static func take(count: Int) -> UnsafeMutablePointer<Float> {
         let pointer = takeUninitialized(count: count)
@@ -41,6 +44,7 @@ public enum BufferPool {
 
     private static func takeUninitialized(count: Int) -> UnsafeMutablePointer<Float> {
         let shelves = shelves
+        shelves.handedOut &+= 1
         if let pointer = shelves.free[count]?.popLast() { return pointer }
         shelves.allocations += 1
         // 64-byte alignment: a cache line, and what AVX loads like best.
