@@ -153,7 +153,7 @@ let package = Package(
         chapter("ch05b", "05b-TiledAttention", ["TensorCore", "Plotting", "ChapterSupport"]),
         chapter("ch05a", "05a-Device", ["TensorCore", "TensorCoreOpenCL", "Plotting", "TextData", "Training", "NanoGPT", "ChapterSupport"]),
         chapter("ch07", "07-DataParallel", ["TensorCore", "TextData", "Training", "NanoGPT", "DataParallel", "ChapterSupport"]),
-        chapter("ch08", "08-Precision", ["TensorCore", "TextData", "Training", "Attention", "NanoGPT", "Quantization", "Checkpoints", "Plotting",
+        chapter("ch08", "08-Precision", ["TensorCore", "TextData", "Training", "Layers", "Attention", "NanoGPT", "Quantization", "Checkpoints", "Plotting",
                                          "ChapterSupport"]),
         chapter("ch06", "06-Tokens", ["TensorCore", "FileFormats", "Plotting", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
 

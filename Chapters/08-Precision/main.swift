@@ -24,6 +24,7 @@ import Attention
 import ChapterSupport
 import Checkpoints
 import Foundation
+import Layers
 import NanoGPT
 import Plotting
 import Quantization
@@ -105,7 +106,8 @@ for (name, values) in rounded {
 }
 print()
 // The histogram of each error (rounded - w, in units of the std): bfloat16's errors grow with each weight's
-// size, int8's are spread evenly over ±d/2 of their block. Int8's are the larger ones here, in half the bits
+// size; int8's are spread evenly over ±d/2 within each block (a plateau, its width set by the blocks' d), with
+// a small bump at 0: each block's largest weight, 1 in 32, is stored exactly. Int8's are the larger ones here, in half the bits
 // of bfloat16; section 4 measures whether the model notices.
 exitOnError {
     let bins = 41, width = 0.02 / Double(bins / 2)    // ±0.02 std
@@ -171,7 +173,10 @@ print(" ... (\(Int8Matrix.blockSize) in the block)\n")
 // independent sums overlap, and the path is chosen at run time from the CPU's features; the tests hold every
 // path to the plain loops. A few positions (a generated token) go through the kernels; a prompt (many
 // positions at once) is a matrix product instead, bounded by arithmetic, not by reading the weights: it goes
-// through sgemm on the dequantized matrix, made once and kept.
+// through sgemm on the dequantized matrix, made once and kept. Two consequences: a prompt's positions meet
+// the int8 blocks' values with float32 x, a new token's with int8 x (two slightly different roundings of the
+// same model), and after its first prompt an int8 model holds a float32 copy of its matrices as well: the
+// file is a quarter of the size, the memory in use is not.
 // show: Sources/Quantization/Int8Matrix.swift Int8Matrix.product Int8Matrix.multiply Int8Matrix.rowsThroughKernels Int8Matrix.dequantizedWeight
 //
 // The model's own forward pass runs it: each Linear (and each MultiHead's packed key/query/value matrix)
@@ -214,7 +219,11 @@ print("in use: \(bestPath), x as int8\n")
 // The same model, float32 and int8, on the same validation batches (the same seed draws them), and greedy
 // decoding (always the most likely token, top-k 1) for 1,000 tokens from the same start: how long do the
 // two texts stay the same? The loss is also in bits per character (loss / ln 2, one token per character). The
-// batches are a fresh draw of the validation text, so the float32 loss is close to chapter 05's, not equal.
+// batches are drawn from the validation text with the chapter's seed, not the batches of chapter 05's last
+// estimate, so the float32 loss is close to chapter 05's, not equal. Which int8: the loss comes from batches of
+// many positions, which go through sgemm on the dequantized blocks with float32 x (section 3's prompt path), so
+// it measures the weights' rounding alone; the greedy tokens go through the kernels with x quantized as well,
+// the path generation uses, so they see both roundings.
 // `nanogpt quantize --data` measures the same for any checkpoint:
 // show: Sources/Quantization/Int8Model.swift Int8Quality
 
@@ -244,7 +253,10 @@ model.useFloat32Weights()
 // chapter 05's size those cost about as much as the products. So generation runs each new token through
 // `decode`: the same forward pass, module by module, on buffers made once per generation, calling the same
 // backend kernels in the same order, so the same numbers come out. Each layer's `decode` sits beside its
-// forward (Linear's and LayerNorm's are in the Linear and LayerNorm shown above):
+// forward. Linear's is in the Linear shown above; LayerNorm's, and the int8 matrix's product for one
+// position (the same `multiply` as above, nothing allocated), are here:
+// show: Sources/Layers/Layers.swift LayerNorm
+// show: Sources/Quantization/Int8Matrix.swift Int8Matrix.product(_:into:)
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT.decode NanoGPT.DecodeBuffers
 // show: Sources/Transformer/Block.swift Block.decode Block.DecodeBuffers
 // show: Sources/Attention/MultiHead.swift MultiHead.decode MultiHead.DecodeBuffers
@@ -292,13 +304,17 @@ print()
 // matrix (on all the BLAS threads), and tokens/s = bandwidth / bytes per token, the most batch-1 streaming can
 // reach once the weights come from memory.
 //
-// Then where a token's time goes: the multiplying matrices alone (one vector through each, as a token does),
-// against the whole token. Int8 shrinks the first part; the rest (attention over the cache, LayerNorm, the
-// refills, sampling) does not shrink with the weights. Timed back to back, the matrices stay partly
-// in the caches, so "products alone" can beat the memory line, and the rest, a difference of two timings, is
-// only an estimate (it moves between runs, and int8 adds its own: quantizing x before every product). M's 11.4 MB of int8 fit in
-// this machine's L3 cache (printed below), so int8 is not held to the memory line at all: what bounds it is
-// the rest, and the kernel on one core.
+// Then where M's token goes: its forward pass through decode, split into the multiplying matrices alone (one
+// vector through each, as a token does, in int8 quantizing x first) and the rest of the forward (attention over
+// the cache, LayerNorm, the residual adds), plus its share of the window refills. The three are timed in turn,
+// round after round, so that each compares with the others. The streamed rate above was timed earlier, and this
+// machine's speed moves between runs (the streamed token also samples, which costs little), so compare the
+// breakdown's parts with each other rather than with it.
+// Int8 shrinks the products; the rest and the refills do not shrink with the weights. M's 11.4 MB of int8 would
+// fit in this machine's L3 cache (printed below), but the cache is shared with whatever else runs (on a VM,
+// other machines' work too), and the refills sweep the 43 MB float32 copy: divide 11.4 MB by the int8
+// products' time below to see the rate they are read at, and compare it with the memory line. Their kernel
+// reads on one core, where sgemv reads on every BLAS thread.
 
 section("6. What it buys: tokens per second")
 let configM = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 256, embeddingSize: 384, heads: 6, layers: 6)
@@ -344,27 +360,54 @@ for point in points {
     print(String(format: "  %@ %@: the line allows %6.0f tokens/s, measured %6.0f (%.0f%%)", point.name, point.int8 ? "int8   " : "float32",
                  bandwidth * 1e3 / point.megabytes, point.rate, 100 * point.rate / (bandwidth * 1e3 / point.megabytes)))
 }
-// Where M's token goes: one vector through every multiplying matrix (the median of 21), against the whole token.
-let measuredM = models[1].model
-let vectors = measuredM.multiplyingMatrices.map { Tensor.zeros([1, $0.weight.shape[1]]) }
-let int8Matrices = measuredM.multiplyingMatrices.map { Int8Matrix(quantizing: $0.weight) }
-func productsAlone(int8: Bool) -> Double {   // ms
-    let times = (0..<21).map { _ in
-        let start = DispatchTime.now().uptimeNanoseconds
-        withoutGradients {
-            for (index, x) in vectors.enumerated() {
-                _ = int8 ? int8Matrices[index].product(x, bias: nil) : linear(x, weight: measuredM.multiplyingMatrices[index].weight, bias: nil)
-            }
-        }
-        return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-6
-    }.sorted()
-    return times[10]
+// Where M's token goes, timed in turn in each of 21 rounds (medians): a new token's forward pass through decode
+// (at cache positions from T/2 on, the steady state's), one vector through every multiplying matrix (the
+// products alone), and a window refill (one batched pass of T/2 tokens, every T/2 + 1 tokens).
+let measuredM = models[1].model, configOfM = measuredM.config
+// The products as decode runs them, on storages made once: sgemv on the float32 weight, or the int8 kernel.
+let inputs = measuredM.multiplyingMatrices.map { Storage.zeros(count: $0.weight.shape[1]) }
+let outputs = measuredM.multiplyingMatrices.map { Storage(count: $0.weight.shape[0]) }
+func milliseconds(_ body: () -> Void) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-6
 }
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 for int8 in [false, true] {
-    let whole = 1e3 / points.first { $0.name == "M" && $0.int8 == int8 }!.rate, products = productsAlone(int8: int8)
-    print(String(format: "M %@: a token takes %.2f ms, its products alone %.2f ms, the rest %.2f ms", int8 ? "int8   " : "float32",
-                 whole, products, whole - products))
+    if int8 { measuredM.useInt8Weights() } else { measuredM.useFloat32Weights() }
+    // The model's own int8 matrices, in the order of `multiplyingMatrices` (the ones its decode reads).
+    let int8Matrices: [InferenceWeight?] = measuredM.blocks.flatMap {
+        [$0.attention.keyQueryValueForInference, $0.attention.projection.inferenceWeight,
+         $0.feedForward.expand.inferenceWeight, $0.feedForward.contract.inferenceWeight]
+    } + [measuredM.languageModelHead.inferenceWeight]
+    let cache = KeyValueCache(configOfM), buffers = NanoGPT.DecodeBuffers(configOfM)
+    let window = (0..<(configOfM.blockSize / 2)).map { $0 % tokenizer.vocabularySize }
+    var forward: [Double] = [], products: [Double] = [], refill: [Double] = []
+    withoutGradients {
+        for round in 0..<21 {
+            refill.append(milliseconds {
+                cache.clear()
+                _ = measuredM.logits(window, batchSize: 1, length: window.count, training: false, cache: cache)
+            })
+            let extra = (round % 4) * (configOfM.blockSize / 2 - 8) / 4   // rounds at other cache lengths, room for 8 more
+            for _ in 0..<extra { _ = measuredM.decode(1, cache: cache, buffers: buffers) }
+            forward.append(milliseconds { for _ in 0..<8 { _ = measuredM.decode(2, cache: cache, buffers: buffers).toHost() } } / 8)
+            products.append(milliseconds {
+                for (index, matrix) in measuredM.multiplyingMatrices.enumerated() {
+                    let (rows, columns) = (matrix.weight.shape[0], matrix.weight.shape[1])
+                    if int8 { int8Matrices[index]!.product(inputs[index], into: outputs[index]) }
+                    else { Backends.current.gemm(transposeB: true, m: 1, n: rows, k: columns, a: MatrixOperand(inputs[index]),
+                                                 b: MatrixOperand(matrix.weight.storage), beta: 0, c: MatrixOperand(outputs[index])) }
+                }
+            })
+        }
+    }
+    let streamed = 1e3 / points.first { $0.name == "M" && $0.int8 == int8 }!.rate
+    let (f, p, r) = (median(forward), median(products), median(refill) / Double(configOfM.blockSize / 2 + 1))
+    print(String(format: "M %@: forward %.2f ms (products alone %.2f, the rest %.2f) + refill share %.2f = %.2f ms; streamed: %.2f ms a token",
+                 int8 ? "int8   " : "float32", f, p, f - p, r, f + r, streamed))
 }
+measuredM.useFloat32Weights()
 print()
 exitOnError {
     let x = stride(from: -0.6, through: 1.8, by: 0.1).map { pow(10, $0) }   // 0.25 ... 63 MB

@@ -34,8 +34,13 @@ extension Bench {
             }
             for variant in variants { _ = stream(variant, 50) }   // warm-up
             var times = [[Double]](repeating: [], count: variants.count)
+            var forwards = times, refills = times   // each round, right after its stream: where a token's time goes
             for _ in 0..<compareRounds {
-                for (index, variant) in variants.enumerated() { times[index].append(stream(variant, tokens)) }
+                for (index, variant) in variants.enumerated() {
+                    times[index].append(stream(variant, tokens))
+                    let (forward, refill) = oneTokenAndRefillSeconds(variant.model, tensorOps: variant.mode == .keyValueCache)
+                    forwards[index].append(forward); refills[index].append(refill)
+                }
             }
             let prompt = (0..<config.blockSize).map { $0 % config.vocabularySize }
             let float32Ceiling = 1 / weightReadingTime(model)
@@ -58,8 +63,7 @@ extension Bench {
             print(String(format: "%@  per token, µs: one-token forward + refill share (a %d-token pass every %d tokens) + sampling and the rest",
                          name, config.blockSize / 2, config.blockSize / 2 + 1))
             for (index, variant) in variants.enumerated() {
-                Int8Matrix.activations = variant.activations
-                let (forward, refill) = oneTokenAndRefillSeconds(variant.model, tensorOps: variant.mode == .keyValueCache)
+                let forward = median(forwards[index]), refill = median(refills[index])
                 let total = median(times[index]) / Double(tokens), refillShare = refill / Double(config.blockSize / 2 + 1)
                 print(String(format: "%@  %@ %8.1f = %6.1f + %6.1f + %6.1f", name, pad(variant.label, 19), total * 1e6, forward * 1e6,
                              refillShare * 1e6, (total - forward - refillShare) * 1e6))
@@ -104,28 +108,25 @@ extension Bench {
         }
     }
 
-    /// Seconds for one new token's forward through the cache at positions T/2 ..< T (per token, median of 5
-    /// sweeps), through `decode` or through the Tensor ops; and for the batched pass of T/2 tokens that refills
-    /// the window (median of 5).
+    /// Seconds for one new token's forward through the cache at positions T/2 ..< T (per token, the mean of
+    /// one sweep), through `decode` or through the Tensor ops; and for the batched pass of T/2 tokens that
+    /// refills the window.
     func oneTokenAndRefillSeconds(_ model: NanoGPT, tensorOps: Bool) -> (forward: Double, refill: Double) {
         let config = model.config, half = config.blockSize / 2
         let cache = KeyValueCache(config), buffers = NanoGPT.DecodeBuffers(config)
         let window = (0..<half).map { $0 % config.vocabularySize }
         func refill() { cache.clear(); _ = model.logits(window, batchSize: 1, length: half, training: false, cache: cache) }
-        var forwards: [Double] = [], refills: [Double] = []
-        withoutGradients {
-            for _ in 0..<5 {
-                refills.append(seconds(refill))
-                forwards.append(seconds {
-                    for position in half..<config.blockSize {
-                        let token = position % config.vocabularySize
-                        if tensorOps { _ = model.logits([token], batchSize: 1, length: 1, training: false, cache: cache).storage.toHost() }
-                        else { _ = model.decode(token, cache: cache, buffers: buffers).toHost() }
-                    }
-                } / Double(config.blockSize - half))
+        return withoutGradients {
+            let refillTime = seconds(refill)
+            let forwardTime = seconds {
+                for position in half..<config.blockSize {
+                    let token = position % config.vocabularySize
+                    if tensorOps { _ = model.logits([token], batchSize: 1, length: 1, training: false, cache: cache).storage.toHost() }
+                    else { _ = model.decode(token, cache: cache, buffers: buffers).toHost() }
+                }
             }
+            return (forwardTime / Double(config.blockSize - half), refillTime)
         }
-        return (median(forwards), median(refills))
     }
 
     /// Seconds to multiply one vector by every int8 matrix of `model` (median of 21 sweeps).
