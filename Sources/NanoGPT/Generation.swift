@@ -25,10 +25,11 @@ extension KeyValueCache {
 }
 
 extension NanoGPT {
-    /// Samples `maxNewTokens` tokens after `prompt`, one per iteration of the returned sequence. Both modes
-    /// give the same tokens for the same seed while the text fits in the block size; past it they slide
-    /// differently: `.recompute` moves its window on by one token every token, `.keyValueCache` refills from
-    /// the last half block whenever the cache is full (`logitsAfter(_:cache:)`).
+    /// Samples `maxNewTokens` tokens after `prompt`, one per iteration of the returned sequence. Every mode
+    /// gives the same tokens for the same seed while the text fits in the block size; past it they slide
+    /// differently: `.recompute` moves its window on by one token every token, the cache refills from the
+    /// last half block whenever it is full (`logitsAfter(_:cache:)`). `.keyValueCache` and `.decode` give
+    /// the same tokens throughout: the same cache and the same numbers, the second without a Tensor per op.
     public func generateStream(prompt: [Int], maxNewTokens: Int, options: SamplingOptions = SamplingOptions(),
                                random: SeededRandom, mode: GenerationMode = .decode) -> TokenStream {
         switch mode {
