@@ -216,7 +216,18 @@ print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 // Each step: a random batch, the forward pass and its loss, the gradients zeroed and then computed by
 // backward(), and one AdamW update. Every `evalInterval` steps (and at the end) we estimate the loss.
 // The parameters live in one flat buffer (`Parameters`), so zeroing every gradient is one fill and AdamW
-// is one loop over it. The learning rate follows a cosine from 1e-2 down to 1e-3 over the run (nanoGPT's
+// is one loop over it. Packing copies each tensor into the buffer and points the tensor at its slice, so
+// `model.table` reads the updated numbers, and its gradient is a slice of the gradient buffer:
+// show: Sources/TensorCore/Optimization/Parameters.swift Parameters.init Parameters.zeroGrad
+//
+// `loss.backward()` is chapter 00's engine (Tensors and autograd). Each op made its output with
+// `Tensor.result`, which keeps the inputs and the op's backward closure; backward() orders the graph, starts
+// from the loss's gradient 1, and runs the closures from the loss back to the table. Here that is two
+// closures: crossEntropy's writes dlogits, embedding's adds each row of it into the table's gradient.
+// show: Sources/TensorCore/Tensor.swift Tensor.result
+// show: Sources/TensorCore/Autograd.swift Tensor.backward
+//
+// The schedule: the learning rate follows a cosine from 1e-2 down to 1e-3 over the run (nanoGPT's
 // get_lr; the warmup is 0 steps here, chapter 04 uses one):
 // show: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
 //

@@ -297,11 +297,15 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // show: Sources/TensorCore/Ops/Matmul.swift matmul linear
 // show: Sources/TensorCore/Ops/Elementwise.swift scale add
 //
+// The engine's side of the sum, chapter 00's `GradientBuffers`: which buffer each closure writes into.
+// show: Sources/TensorCore/Autograd.swift GradientBuffers
+//
 // Checked the way chapter 00 checks its ops: every gradient of a small Head (x and the three weight
 // matrices, weights 20 times larger than at initialization so that the softmax is far from uniform) against
 // central differences, (L(w + eps) - L(w - eps)) / (2 eps), one number at a time. The number L whose gradient
 // is checked is sum(R * out), for the Head's output `out` (2, 5, 4) and a fixed random R of the same shape
 // (chapter 00's `gradientCheck`): backward starts from R, as a loss's gradient would arrive.
+// show: Sources/TensorCore/GradientCheck.swift gradientCheck
 
 section("8. The gradient through a Head")
 let checkRandom = SeededRandom(seed: 3)                     // its own generator: the model is not touched
