@@ -93,7 +93,8 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
 // as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's. The
-// `inferenceWeight` line is for int8 weights at generation, `nanogpt generate --weights int8`; it is nil here.)
+// `inferenceWeight` line is for int8 weights at generation, `nanogpt generate --weights int8`; it is nil here.
+// `decode` is the same product for one position on buffers made once, generation's fast path: chapter 08.)
 // show: Sources/Layers/Layers.swift Linear
 //
 // The causal mask lives in the softmax: `softmax(scores, causal: true)` gives query i (row i of each

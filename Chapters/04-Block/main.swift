@@ -59,7 +59,9 @@ print("\(settings.table(showing: .all))\n")
 //     x = x + MultiHead(LayerNorm(x))      communication
 //     x = x + FeedForward(LayerNorm(x))    computation
 //
-// The two halves and the Block, from the library (Transformer/):
+// The two halves and the Block, from the library (Transformer/). Each also has a `decode` method (and
+// DecodeBuffers): the same computation for one new position at generation, on buffers made once; chapter 08
+// shows it, and nothing in this chapter calls it.
 // show: Sources/Transformer/FeedForward.swift FeedForward
 // show: Sources/Transformer/Block.swift Block
 //

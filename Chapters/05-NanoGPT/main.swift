@@ -84,7 +84,7 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // show: Sources/Transformer/FeedForward.swift FeedForward
 //
 // The layers underneath, from chapters 02 and 04: Linear is x W^T + b (its `inferenceWeight` holds int8 weights
-// for `nanogpt generate --weights int8`),
+// for `nanogpt generate --weights int8`, and each layer's `decode` is generation's one-token path, chapter 08),
 // LayerNorm normalizes each position over its C features, then scales and shifts:
 // show: Sources/Layers/Layers.swift Linear LayerNorm
 //

@@ -14,7 +14,8 @@ extension Bench {
     func generation() -> [String: (Double, Double)] {
         var results: [String: (Double, Double)] = [:]
         print("\nGeneration at batch 1 (weights at initialization): recompute 500 new tokens after a 1-token prompt;")
-        print("the key/value cache streams 4,000 (the window slides every blockSize/2 tokens); first token after a")
+        print("the key/value cache streams 4,000 through the Tensor ops (the window slides every blockSize/2 tokens;")
+        print("`bench --int8` times the decode path, what generation uses by default); first token after a")
         print("blockSize-token prompt (median of 5)")
         print("and the ceiling: every weight matrix of the model through one matrix-vector product per token (sgemv),")
         print("which batch-1 generation cannot beat: it reads all the weights for every token")

@@ -5,6 +5,7 @@ import Attention
 import NanoGPT
 import Quantization
 import TensorCore
+import TextData
 import Testing
 import Training
 
@@ -80,5 +81,27 @@ extension Int8Tests {
                 #expect(BufferPool.handedOut > before + 20)
             }
         }
+    }
+}
+
+extension Int8Tests {
+    /// What `nanogpt quantize --data` and chapter 08 report: the int8 loss differs from float32 (the blocks
+    /// round the weights) but only a little, the greedy tokens are each way's own, and the model is left
+    /// reading float32.
+    @Test func int8QualityMeasuresBothWaysAndLeavesTheModelInFloat32() throws {
+        let config = DecodePath.configs[3]
+        let model = DecodePath.sharpModel(config, seed: 6)
+        let text = String(repeating: "ROMEO: But soft, what light through yonder window breaks?\n", count: 20)
+        let tokenizer = Tokenizer.characters(CharacterTokenizer(training: text))
+        let dataset = try TokenDataset(text: text, tokenizer: tokenizer, blockSize: config.blockSize)
+        let quality = Int8Quality(of: model, dataset: dataset, evaluationBatches: 3, batchSize: 4, seed: 2, greedyTokens: 40, start: 1)
+        #expect(quality.float32Loss != quality.int8Loss)
+        #expect(abs(quality.float32Loss - quality.int8Loss) < 0.05 * quality.float32Loss)
+        #expect(quality.float32Tokens.count == 40 && quality.int8Tokens.count == 40)
+        #expect(quality.agreeing == zip(quality.float32Tokens, quality.int8Tokens).prefix { $0 == $1 }.count)
+        let float32Again = Array(model.generateStream(prompt: [1], maxNewTokens: 40, options: SamplingOptions(topK: 1),
+                                                      random: SeededRandom(seed: 2)))
+        #expect(float32Again == quality.float32Tokens)
+        #expect(model.languageModelHead.inferenceWeight == nil)
     }
 }
