@@ -8,6 +8,11 @@
 // here, once, in full; then `Trainer` takes it over (the same loop, plus the evaluation schedule, the
 // log and a progress line), and every later chapter uses Trainer.
 //
+// The steps, each with its section: text -> ids (2) -> train/val split (3) -> random batches (4) -> the
+// table's logits (5) -> the cross-entropy loss (6) -> backward and an AdamW step (8) -> sampling (7, 10).
+// Library code that is plumbing rather than the idea (the flat parameter buffer, the autograd engine's
+// bookkeeping) is folded: click to open it. The last section, the fast kernels, is folded too.
+//
 //   swift run -c release ch01            (--quick for a few seconds, --help for every flag)
 //
 // Expected: the loss starts at ln(65) = 4.17; the sample ends up with Shakespeare's frequencies of letter
@@ -60,7 +65,9 @@ print("the first 200:\n---\n\(text.prefix(200))\n---\n")
 // A neural network computes with numbers, so each distinct character gets an id: its position in
 // the sorted list of characters. encode turns text into ids, decode turns ids back into text.
 // (`--tokenizer bpe` swaps in chapter 06's byte-pair tokens; everything below works with either.)
-// show: Sources/TextData/CharacterTokenizer.swift CharacterTokenizer.encode CharacterTokenizer.decode
+// show: Sources/TextData/CharacterTokenizer.swift CharacterTokenizer.init(training:) CharacterTokenizer.encode CharacterTokenizer.decode
+// (Generation needs a first token to start from: `tokenizer.startToken`, id 0, which in Tiny Shakespeare is
+// the newline, the first character in sorted order.)
 
 section("2. A character tokenizer")
 let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
@@ -83,7 +90,9 @@ print("decode(that) = \"\(tokenizer.decode(exampleIds))\"\n")
 // MARK: - 3. Train and validation split
 //
 // The first 90% trains the model. The last 10% is never trained on: its loss tells us whether the
-// model learned the language or merely memorized its training text.
+// model learned the language or merely memorized its training text. The text is cut first, then each part
+// encoded, so that chapter 06's byte-pair tokens are measured on exactly the same validation text:
+// show: Sources/TextData/TokenDataset.swift TokenDataset.init(text:tokenizer:trainFraction:blockSize:) TokenDataset.cut
 
 section("3. Train and validation split")
 let dataset = exitOnError { try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize) }
@@ -104,6 +113,7 @@ for t in 0..<min(3, settings.blockSize) {
     let context = Array(peek.inputs[0...t])
     print("  when the input is \(context) the target is \(peek.targets[t])")
 }
+print("(the bigram below predicts each target from the one id just before it; chapter 02's attention uses the whole context)")
 print()
 
 // MARK: - 5. The bigram model
@@ -199,10 +209,12 @@ print(String(format: "loss before training: train %.4f, val %.4f (a uniform gues
 // has; the bigram only uses the last one), through the model, and the last position's row:
 // show: Sources/Training/Sampling.swift LanguageModel.logitsAfter
 //
-// One draw: softmax of the logits, then a uniform number in [0, total) picks the token whose slice of the
-// running sum it falls in. `temperature`, `topK` and `topP` reshape the distribution first (chapter 05
-// uses them; here they are off: temperature 1, every token kept):
-// show: Sources/Training/Sampling.swift sampleToken
+// One draw: the softmax's weights, e^(logit - max) for every token (its division by the total is left to
+// the draw), then a uniform number in [0, total) picks the token whose slice of the running sum it falls
+// in. `temperature`, `topK` and `topP` reshape the weights first (chapter 05 uses them; here they are off:
+// temperature 1, every token kept), so the code that makes the weights is folded:
+// show: Sources/Training/Sampling.swift sampleToken drawIndex
+// fold: Sources/Training/Sampling.swift samplingWeights
 //
 // Before training every row of the table is nearly uniform, so every character is about equally likely:
 // expect noise over the whole vocabulary.
@@ -219,7 +231,7 @@ print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 // The parameters live in one flat buffer (`Parameters`), so zeroing every gradient is one fill and AdamW
 // is one loop over it. Packing copies each tensor into the buffer and points the tensor at its slice, so
 // `model.table` reads the updated numbers, and its gradient is a slice of the gradient buffer:
-// show: Sources/TensorCore/Optimization/Parameters.swift Parameters.init Parameters.zeroGrad
+// fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.init Parameters.zeroGrad
 //
 // `loss.backward()` is chapter 00's engine (Tensors and autograd). Each op made its output with
 // `Tensor.result`, which keeps the inputs and the op's backward closure; backward() orders the graph, starts
@@ -227,6 +239,14 @@ print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 // closures: crossEntropy's writes dlogits, embedding's adds each row of it into the table's gradient.
 // show: Sources/TensorCore/Tensor.swift Tensor.result
 // show: Sources/TensorCore/Autograd.swift Tensor.backward
+// fold: Sources/TensorCore/Autograd.swift Tensor.topologicalOrder
+// The order is a depth-first walk: a tensor comes after everything it was computed from, so walking it
+// backwards, every tensor's gradient is complete before its own closure runs. Where a closure writes a
+// gradient is `GradientBuffers`' choice: into the tensor's own gradient for the first one to arrive (for a
+// parameter, its slice of the flat buffer, zeroed by zeroGrad), into a temporary added in once the closure
+// returns for each later one, as when one tensor feeds two ops. The bigram's table feeds one op, so its
+// gradient is written in place:
+// fold: Sources/TensorCore/Autograd.swift GradientBuffers
 //
 // The schedule: the learning rate follows a cosine from 1e-2 down to 1e-3 over the run (nanoGPT's
 // get_lr; the warmup is 0 steps here, chapter 04 uses one):
@@ -269,8 +289,11 @@ print(String(format: "trained %d steps in %.2f s", settings.steps, Date().timeIn
 // MARK: - 9. The same loop, as Trainer
 //
 // `Trainer` is this loop, plus the evaluation schedule, the log line, a progress line with tokens/s and
-// the time left, and a stop for a loss that turns NaN. Every later chapter trains with it. Its step:
-// show: Sources/Training/Trainer.swift Trainer.trainStep
+// the time left, and a stop for a loss that turns NaN. Every later chapter trains with it. Its step is the
+// loop's body above, with two additions: the gradient clipping of chapter 05 (`gradientClip` 0 here: off),
+// and an `else` branch for a batch computed in pieces, by several processes or as several micro-batches
+// (chapter 07 · Data parallel). This chapter trains in one process, one piece, so it takes the first branch:
+// fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.loss
 //
 // To be sure it is the same loop, train a second bigram from the same seed with Trainer and compare
 // every weight. They should be equal bit for bit: same initial table, same batches, same arithmetic.
@@ -314,7 +337,28 @@ exitOnError {
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
-print("wrote \(report.folder.path)/: loss.png, bigram.png, sample.txt, summary.json")
+print("wrote \(report.folder.path)/: loss.png, bigram.png, sample.txt, summary.json\n")
+
+// How good is 2.49? A bigram table can be filled without any training: count, in the training text, how
+// often each character follows each other one, and divide each row by its total (makemore's first model).
+// One is added to every count first, so that a pair never seen in training does not get probability 0 (an
+// infinite loss). Its loss over the whole validation text is the reference for the trained table:
+
+var pairCounts = [[Double]](repeating: [Double](repeating: 1, count: vocabularySize), count: vocabularySize)   // (V, V), 1 each
+for (current, next) in zip(dataset.train, dataset.train.dropFirst()) { pairCounts[current][next] += 1 }
+let rowTotals = pairCounts.map { $0.reduce(0, +) }
+let countedLoss = zip(dataset.val, dataset.val.dropFirst())
+    .map { current, next in -log(pairCounts[current][next] / rowTotals[current]) }.reduce(0, +) / Double(dataset.val.count - 1)
+print(String(format: "counted pairs: val loss %.4f over all %d pairs of the val text; the trained table: %.4f (over %d batches)",
+             countedLoss, dataset.val.count - 1, trainer.evaluations.last!.valLoss, settings.evalIters))
+
+// Training got within about 0.01 of counting: starting from random numbers, gradient descent found nearly
+// the table that counting writes down directly. (As logits: the trained table's softmax is close to the
+// counts divided by their row's total, the probabilities with the lowest loss on the training text; the +1
+// only keeps unseen pairs possible.)
+// The two are measured a little differently (the trained table over 200 random batches, the counts over
+// every pair of the val text once), so the last digits are noise. To go lower, a model must look at more
+// than one character: chapter 02.
 
 // MARK: - 11. How the library runs it fast
 //

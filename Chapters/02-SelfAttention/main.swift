@@ -77,7 +77,7 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //   query q: what am I looking for?     key k: what do I contain?     value v: what do I pass on?
 //   Scores:  q_t . k_s for every pair (t, s), i.e.  q @ k^T  (B, T, hs) @ (B, hs, T) -> (B, T, T)
 //   Scale:   divide by sqrt(hs), or the scores grow with hs and the softmax turns into a hard max.
-//   Mask:    positions s > t get -infinity (probability 0).
+//   Mask:    positions s > t get probability 0 (as if their score were -infinity).
 //   Weights: softmax over s.     Output: weights @ v  (B, T, T) @ (B, T, hs) -> (B, T, hs)
 //
 // That is the whole of Attention/Head.swift. (Its `dropout` is off in this chapter, `Dropout.none`:
@@ -89,12 +89,12 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // backward through every op, and an AdamW update at the cosine schedule's rate.
 // show: Sources/Attention/Head.swift Head
 //
-// (How the gradient flows back through these ops, and the code of `matmul`, `scale` and `+`, is section 8.)
+// (How the gradient flows back through these ops, and the code of `matmul`, `scale` and `+`, is section 9.)
 //
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
 // as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's. The
-// `inferenceWeight` line is for int8 weights at generation, `nanogpt generate --weights int8`; it is nil here.
-// `decode` is the same product for one position on buffers made once, generation's fast path: chapter 08.)
+// `inferenceWeight` line is for int8 weights at generation, `nanogpt generate --weights int8`, chapter 08; it
+// is nil here.)
 // show: Sources/Layers/Layers.swift Linear
 //
 // The causal mask lives in the softmax: `softmax(scores, causal: true)` gives query i (row i of each
@@ -111,6 +111,8 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // derivative, dy_i/dx_j = y_i (1[i = j] - y_j), so dx_j = sum over i of dy_i y_i (1[i = j] - y_j), which
 // is y_j dy_j - y_j sum(y dy).)
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalSoftmax NaiveKernels.causalSoftmaxBackward
+// The plain row softmax it calls, chapter 01's:
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.softmax
 // (The library's kernels do this eight floats at a time, on rows whose visible length `CausalMask` gives;
 // the last section shows them.)
 
@@ -141,12 +143,14 @@ print(String(format: "the scores of this fresh Head: variance %.1e",
 
 // MARK: - 3. Why divide by sqrt(hs)
 //
-// Then why the scale, if the scores start near 0 anyway? Because training grows q and k: section 9
-// measures the trained Head's scores, far from 0, and the heatmap of section 7 shows the sharp rows they give. Once their
-// entries have variance about 1, q . k is a sum of hs products of variance 1: its variance is hs. A
-// softmax of scores that spread so wide puts most of its weight on the largest one (measured below: 0.68 of
-// it on average, for 32 keys), and its gradient shrinks as that share nears 1. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q and k
-// drawn from N(0, 1) with this chapter's head size (their own generator: the model's weights are untouched):
+// Then why the scale, if the scores start near 0 anyway? Because not every model starts that small. When q
+// and k start with entries of variance about 1 (as PyTorch's default initialization makes them), q . k is a
+// sum of hs products of variance 1: its variance is hs. A softmax of scores that spread so wide puts most of
+// its weight on the largest one (measured below: 0.68 of it on average, for 32 keys), and its gradient shrinks
+// as that share nears 1. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q
+// and k drawn from N(0, 1) with this chapter's head size (their own generator: the model's weights are
+// untouched). Section 8 then trains this chapter's model with and without the scale, from our small start and
+// from PyTorch's: it matters only from the second.
 
 section("3. Why divide by sqrt(hs)")
 let unitRandom = SeededRandom(seed: 2)
@@ -176,8 +180,11 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary); train \(datas
 //   ids (B, T) -> token embedding + position embedding (B, T, C) -> Head (B, T, C) -> Linear (B, T, V)
 //
 // The position embedding matters now: attention sums over positions and would not otherwise know
-// which character came first:
+// which character came first. Both tables are `Embedding`s: a (rows, C) table drawn from N(0, 0.02^2), and a
+// lookup that copies one row per id (chapter 01's `embedding` op; its backward adds each position's gradient
+// into the row it came from):
 // show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding
+// fold: Sources/Layers/Layers.swift Embedding
 
 section("5. A language model with one Head")
 /// Token and position embeddings, one self-attention Head, and a Linear layer to the vocabulary.
@@ -187,12 +194,12 @@ final class OneHeadLanguageModel: LanguageModel {
     let languageModelHead: Linear
     let blockSize: Int, vocabularySize: Int
 
-    init(vocabularySize: Int, blockSize: Int, embeddingSize: Int, random: SeededRandom) {
+    init(vocabularySize: Int, blockSize: Int, embeddingSize: Int, scaledScores: Bool = true, random: SeededRandom) {
         self.vocabularySize = vocabularySize
         self.blockSize = blockSize
         embedding = TokenAndPositionEmbedding(vocabularySize: vocabularySize, blockSize: blockSize,
                                               embeddingSize: embeddingSize, random: random)
-        head = Head(embeddingSize: embeddingSize, headSize: embeddingSize, random: random)
+        head = Head(embeddingSize: embeddingSize, headSize: embeddingSize, scaled: scaledScores, random: random)
         languageModelHead = Linear(embeddingSize, vocabularySize, random: random)
     }
 
@@ -210,6 +217,7 @@ final class OneHeadLanguageModel: LanguageModel {
 
 // diff: Chapters/01-Bigram/main.swift BigramLanguageModel -> OneHeadLanguageModel
 
+let initialDraw = random.state   // section 8 draws four more models from the same state: the same first weights
 let model = OneHeadLanguageModel(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
                                  embeddingSize: settings.embeddingSize, random: random)
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
@@ -231,6 +239,9 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 // model has only T = 32 positions (the position table has 32 rows), so `logitsAfter` keeps the context's
 // last blockSize tokens before every forward pass (`context.suffix(blockSize)`):
 // show: Sources/Training/Sampling.swift LanguageModel.logitsAfter
+// Chapter 01's training step (with the loss it takes, cross-entropy) and generation loop, for reference:
+// fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.loss
+// fold: Sources/Training/Sampling.swift TokenStream LanguageModel.generateStream LanguageModel.generate sampleToken
 //
 // Reading the loss figure: the grey line is each step's batch loss, and the green line its running mean
 // over the last 100 steps (2% of the 5000). Before step 100 the window holds every step so far, back to
@@ -278,7 +289,101 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // predicts the next well ("h" looks back at the "g" of "neigh"). One head has only one softmax per
 // position, so it has to choose one such pattern per position: chapter 03 gives it several.
 
-// MARK: - 8. The gradient through a Head
+// MARK: - 8. Does the scale matter here?
+//
+// Section 3's "variance 1" is a statement about q and k with entries of unit size: there, the scale keeps
+// the softmax soft whatever hs is, so every key gets some gradient. It is not a limit on where training goes.
+// The loss rewards sharp attention (the heatmap's dark cells), so training grows q and k far past unit size.
+// Measured on the trained Head's scores for the val text of section 7, over the visible entries only (key
+// j <= query i; the masked ones never reach the softmax):
+
+section("8. Does the scale matter here?")
+/// The scores q . k (1, T, T) that `model`'s Head computes for `ids`, before its scale.
+func headScores(_ model: OneHeadLanguageModel, _ ids: [Int]) -> Tensor {
+    withoutGradients {
+        let x = model.embedding(ids, batchSize: 1, length: ids.count)              // (1, T, C)
+        return matmul(model.head.query(x), model.head.key(x), transposeB: true)    // (1, T, T)
+    }
+}
+func visibleVariance(_ scores: Tensor) -> Float {   // the variance of the entries key j <= query i
+    let T = prompt.count, values = scores.values
+    let visible = (0..<T).flatMap { i in (0...i).map { j in values[i * T + j] } }
+    return variance(Tensor(shape: [visible.count], values: visible))
+}
+/// The mean over the rows of the attention on `prompt` of each row's largest weight (1/T to 1 for a
+/// uniform row; 1 for a one-hot row): how sharp the Head looks.
+func meanLargestWeight(_ model: OneHeadLanguageModel) -> Float {
+    _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
+    let weights = model.head.lastAttention!.values, T = prompt.count
+    return (0..<T).map { row in weights[(row * T)..<((row + 1) * T)].max()! }.reduce(0, +) / Float(T)
+}
+let trainedProducts = headScores(model, prompt)                          // (1, T, T), q . k
+let scoresSeen = scale(trainedProducts, by: model.head.scoreScale)       // what the softmax sees
+print(String(format: "the trained Head's q . k: variance %.1f before the scale, %.1f after it; the largest weight of a row: %.2f on average\n",
+             visibleVariance(trainedProducts), visibleVariance(scoresSeen), meanLargestWeight(model)))
+
+// So does the scale change anything in this model? The experiment: the same model from the same first
+// weights (`initialDraw`), on the same batches, trained with and without the scale (`Head(..., scaled:
+// false)`). And the same pair again from PyTorch's default initialization (N(0, 1) embeddings, Linear weights
+// uniform in +-1/sqrt(fan-in), what the lecture's first gpt.py starts from): there x has entries of variance 2
+// and q, k of about 2/3, near section 3's unit size. To keep the chapter quick, each of the four trains 2,000
+// steps (section 6 trained 5,000), quietly, with the same schedule squeezed into those steps.
+
+/// A model as section 5 drew it, from `initialDraw` (or from PyTorch's initialization).
+func freshModel(scaled: Bool, pytorchInitialization: Bool) -> OneHeadLanguageModel {
+    let fresh = OneHeadLanguageModel(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
+                                     embeddingSize: settings.embeddingSize, scaledScores: scaled,
+                                     random: SeededRandom(state: initialDraw))
+    if pytorchInitialization {
+        PyTorchInitialization.apply(to: fresh.namedParameters, random: SeededRandom(seed: settings.seed, stream: .pytorchInitialization))
+    }
+    return fresh
+}
+var shorter = settings
+shorter.steps = settings.steps * 2 / 5                                     // 2,000 at the chapter's defaults
+/// Trains `fresh` for `shorter.steps`, printing nothing; every run draws the same batches. Returns the final val loss.
+func trainQuietly(_ fresh: OneHeadLanguageModel) -> Float {
+    let quietTrainer = Trainer(model: fresh, dataset: dataset, hyperparameters: shorter)
+    exitOnError { try quietTrainer.train(log: { _ in }) }
+    return quietTrainer.evaluations.last!.valLoss
+}
+print("initialization      scale         largest weight at start   val loss   variance seen   largest weight")
+for pytorchInitialization in [false, true] {
+    for scaled in [true, false] {
+        let trained = freshModel(scaled: scaled, pytorchInitialization: pytorchInitialization)
+        let sharpAtStart = meanLargestWeight(trained)
+        let valLoss = trainQuietly(trained)
+        let seen = scale(headScores(trained, prompt), by: trained.head.scoreScale)   // what its softmax sees
+        print(String(format: "%@  %@  %23.2f   %8.4f   %13.1f   %14.2f",
+                     (pytorchInitialization ? "PyTorch's defaults" : "N(0, 0.02^2)      ") as NSString,
+                     (scaled ? "1/sqrt(hs)  " : "none        ") as NSString,
+                     sharpAtStart, valLoss, visibleVariance(seen), meanLargestWeight(trained)))
+    }
+}
+
+// The first line: the scores section 6's trained Head's softmax sees have a variance near 150, a spread of
+// about 12, and the rows are sharp (their largest weight is 0.75 on average). That is what the model learned,
+// not what the scale failed to prevent.
+//
+// Reading the table: "largest weight" is the mean over the 32 rows of each row's largest attention weight.
+// Uniform causal rows give 0.13 (row i spreads over i + 1 keys, and 1/(i + 1) averages 0.13 over 32 rows),
+// one-hot rows 1. "Variance seen" is that of the scores the softmax sees, after the scale where there is one.
+//
+// From this chapter's small start the scale makes no difference beyond one run's noise: without it the val
+// loss ends about 0.01 lower (one seed), and the softmax sees scores of about the same spread (the variance column),
+// with rows as sharp. So the unscaled model's q . k is about sqrt(hs) smaller than the scaled model's before
+// its scale: training made up for the missing division. Two things let it: the weights start at
+// N(0, 0.02^2), so every row starts uniform with or without the scale, and AdamW's steps are sized by the
+// learning rate, not by the gradient (weight decay aside), so q and k grow to whatever spread the loss asks for.
+//
+// From PyTorch's start, q and k have entries near unit size, section 3's case. Scaled, the rows start soft
+// (0.23) and the run ends about where ours does. Unscaled, they start sharp (0.68 in the third
+// column, against 0.13 for uniform rows), where the softmax's gradient is small; training never recovers:
+// its rows end nearly one-hot and its val loss near the bigram's 2.49. That is the scale's job: a soft start
+// whatever the initialization and the head size. It costs one multiplication per score, and gpt.py, nanoGPT
+// and every GPT keep it.
+
+// MARK: - 9. The gradient through a Head
 //
 // Training needs the loss's gradient with respect to the key, query and value weights. backward() runs the
 // forward pass in reverse, and each op's closure writes its inputs' gradients (chapter 00 · Tensors and
@@ -295,20 +400,20 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // In matmul's code, for C = A B the chain rule gives dA = dC B^T and dB = A^T dC, and with the transpose
 // flags each is again one product; `linear` (the Linear layers) is the same with a shared weight; `scale`
 // multiplies the gradient by the same number, and `+` hands it to both inputs:
-// show: Sources/TensorCore/Ops/Matmul.swift matmul linear
-// show: Sources/TensorCore/Ops/Elementwise.swift scale add
+// fold: Sources/TensorCore/Ops/Matmul.swift matmul linear
+// fold: Sources/TensorCore/Ops/Elementwise.swift scale add
 //
 // The engine's side of the sum, chapter 00's `GradientBuffers`: which buffer each closure writes into.
-// show: Sources/TensorCore/Autograd.swift GradientBuffers
+// fold: Sources/TensorCore/Autograd.swift GradientBuffers
 //
 // Checked the way chapter 00 checks its ops: every gradient of a small Head (x and the three weight
 // matrices, weights 20 times larger than at initialization so that the softmax is far from uniform) against
 // central differences, (L(w + eps) - L(w - eps)) / (2 eps), one number at a time. The number L whose gradient
 // is checked is sum(R * out), for the Head's output `out` (2, 5, 4) and a fixed random R of the same shape
 // (chapter 00's `gradientCheck`): backward starts from R, as a loss's gradient would arrive.
-// show: Sources/TensorCore/GradientCheck.swift gradientCheck
+// fold: Sources/TensorCore/GradientCheck.swift gradientCheck
 
-section("8. The gradient through a Head")
+section("9. The gradient through a Head")
 let checkRandom = SeededRandom(seed: 3)                     // its own generator: the model is not touched
 let checkX = Tensor.normal([2, 5, 3], std: 1, random: checkRandom, requiresGrad: true)    // (B, T, C) = (2, 5, 3)
 let checkHead = Head(embeddingSize: 3, headSize: 4, random: checkRandom)
@@ -318,7 +423,19 @@ let headCheck = gradientCheck([checkX] + checkedWeights) { checkHead(checkX, tra
 print("a Head's gradients against central differences: \(headCheck.checkedElements) numbers (x and Wk, Wq, Wv), "
       + "\(headCheck.passed ? "PASS" : "FAIL"), " + String(format: "largest error %.1e\n", headCheck.maxAbsoluteError))
 
-// MARK: - 9. How the library runs it fast
+// MARK: - 10. How the library runs it fast
+//
+// Every product above (`matmul`, `linear`) ends in `backend.gemm`: C = alpha op(A) op(B) + beta C, for a
+// batch of matrices at a stride. What it computes is chapter 00's plain triple loop:
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.matmul
+// The CPU backend hands each batch element to OpenBLAS's sgemm (sgemv for a single row), sharing the batch
+// between threads when the products are small:
+// show: Sources/TensorCore/Backend/CPU/CPUBackend.swift CPUBackend.gemm
+// show: Sources/TensorCore/Backend/CPU/BLAS.swift BLAS.gemm
+//
+// The causal mask the softmax op passes down is two numbers: how many queries a (T, T) block has, and how
+// many keys are already cached before the first of them (`offset`, 0 in this chapter):
+// show: Sources/TensorCore/Backend/Backend.swift CausalMask
 //
 // The softmax kernel of the CPU backend, which `softmax(scores, causal: true)` calls: row r of the scores
 // is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys(row: r)` = offset + i + 1 of them).
@@ -332,33 +449,11 @@ print("a Head's gradients against central differences: \(headCheck.checkedElemen
 // The test that holds it to the readable `NaiveKernels.causalSoftmax`:
 // `embeddingCrossEntropyAndCausalSoftmaxMatchTheReadableVersions` (Tests/TensorCoreTests/KernelTests.swift),
 // and `softmax` among the gradient checks (GradientCheckTests.swift). The same comparison on the trained
-// Head's scores for the val text of section 7 follows. After it comes the variance of those scores, measured
-// over the visible entries only (key j <= query i; the masked ones never reach the softmax), before and after
-// the scale.
-//
-// Section 3's "variance 1" is a statement about q and k with entries of unit size: there, and at the start of
-// training, the scale keeps the softmax soft whatever hs is, so every key gets some gradient. It is not a
-// limit on where training goes. The loss rewards sharp attention (the heatmap's dark cells), so training
-// grows q and k far past unit size: after the scale the trained scores have a variance near 150, a spread of
-// about 12, and most rows are close to one-hot. That is what the model learned, not what the scale failed to
-// prevent. The last number is the untrained 2 -> 4 demo Head of section 2, for comparison: its tiny weights
-// give scores near 0.
+// Head's scores for the val text of section 7 (`scoresSeen`, section 8):
 
-section("9. How the library runs it fast")
-let unscaledScores = withoutGradients {
-    let x = model.embedding(prompt, batchSize: 1, length: prompt.count)                                  // (1, T, C)
-    return matmul(model.head.query(x), model.head.key(x), transposeB: true)                              // (1, T, T), q . k
-}
-let trainedScores = scale(unscaledScores, by: 1 / Float(headSize).squareRoot())                         // what the softmax sees
-let scoreRows = (0..<prompt.count).map { Array(trainedScores.values[($0 * prompt.count)..<(($0 + 1) * prompt.count)]) }
+section("10. How the library runs it fast")
+let scoreRows = (0..<prompt.count).map { Array(scoresSeen.values[($0 * prompt.count)..<(($0 + 1) * prompt.count)]) }
 let readableWeights = NaiveKernels.causalSoftmax(scoreRows).flatMap { $0 }
 let kernelDifference = zip(model.head.lastAttention!.values, readableWeights).map { abs($0 - $1) }.max() ?? 0
 print(String(format: "the kernel's attention against NaiveKernels.causalSoftmax: largest difference %.1e", kernelDifference))
-func visibleVariance(_ scores: Tensor) -> Float {   // the variance of the entries key j <= query i
-    let T = prompt.count, values = scores.values
-    let visible = (0..<T).flatMap { i in (0...i).map { j in values[i * T + j] } }
-    return variance(Tensor(shape: [visible.count], values: visible))
-}
-print(String(format: "the trained Head's q . k: variance %.1f before the scale, %.1f after it (the untrained demo Head's: %.1e)",
-             visibleVariance(unscaledScores), visibleVariance(trainedScores), variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
 

@@ -5,7 +5,7 @@
 // things to look for at once (the previous letter, the start of the word, the last vowel...). So we
 // run n smaller heads side by side, each of size C / n, concatenate their outputs back to C channels,
 // and mix them with a projection (then dropout, off in this chapter; in the library, as in gpt.py, it also
-// drops attention weights inside each head). Same cost as one big head, more kinds of looking.
+// drops attention weights inside each head). Same cost as one big head (plus a C x C projection), more kinds of looking.
 //
 //   swift run -c release ch03            (--quick for a few seconds, --help for every flag)
 //
@@ -100,7 +100,7 @@ print("each head's attention: \(perHead.heads.map { $0.lastAttention!.shape })")
 print("weights: \(perHead.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(separator: ", "))\n")
 
 // The model below trains the library's MultiHead (Attention/MultiHead.swift), which computes exactly
-// this function with every head's weights packed into one matrix: the last section shows it, and proves
+// this function with every head's weights packed into one matrix: section 6 shows it, and proves
 // the two equal on these weights.
 
 // MARK: - 2. The data (as in chapter 01)
@@ -160,16 +160,15 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 
 // MARK: - 4. Training
 //
-// Same steps, same batches as chapter 02. Expect the val loss to end near 2.07, well below one head's 2.32.
-// Chapter 02's head was also narrower (32 channels against 64 here); the fair comparison is exercise 1,
-// one head of 64 in this same model, which lands at 2.32 too: four heads of 16 find more to attend to
-// than one head of 64, with the same parameters.
+// Same steps, same batches as chapter 02. Expect the val loss to end well below chapter 02's 2.32. But
+// chapter 02's head was also narrower (32 channels against 64 here): is it the four heads or the width?
+// Exercise 1 runs the fair comparison, one head of 64 in this same model.
 
 section("4. Training")
 exitOnError { try trainer.train() }
 exitOnError { try report.plotLoss(trainer) }
 let after = trainer.evaluations.last!
-print(String(format: "\nloss after training: train %.4f, val %.4f (one head reached about 2.32)", after.trainLoss, after.valLoss))
+print(String(format: "\nloss after training: train %.4f, val %.4f (chapter 02's one head of 32: 2.32)", after.trainLoss, after.valLoss))
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
     model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
 }
@@ -196,7 +195,7 @@ exitOnError {
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")
 
-// MARK: - 6. How the library runs it fast
+// MARK: - 6. The packed form: every head in one product
 //
 // The key weights of all n heads, stacked, are one (C, C) matrix; so are the queries and the values. The
 // library's MultiHead keeps the three as the rows of one (3C, C) matrix, `keyQueryValue`, in this order:
@@ -211,42 +210,88 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // packs its c_attn as queries, keys, values, with a bias; the order only has to match the split.) `splitHeads` cuts it into keys, queries and values of shape
 // (B, nh, T, hs), one copy each (part p, head h, position t are columns p*C + h*hs ..< +hs of row
 // (b, t): a cut of the columns, a reshape and a swap of axes 1 and 2, in one copy), and the attention of all heads runs as one batch: fewer, bigger products
-// than n Heads make. The attention itself is one op, `causalAttention`: softmax(q k^T / sqrt(hs)) v with the
-// causal mask, computed a tile of keys at a time so that the (B, nh, T, T) weights are never stored (chapter
-// 05b shows how). Dropout on the attention weights needs them, so with dropout the weights path runs instead:
-// `softmaxOfProducts` (q k^T, the scale, the mask and the softmax in one op), then `causalMatmul`, which skips
-// the zero upper triangle. (The cache branch is chapter 05's generation; here there is no cache. The first
-// line's `keyQueryValueForInference` holds int8 weights for `nanogpt generate --weights int8`; nil here.)
-// show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction
+// than n Heads make. After it, `swapAxes` and `reshape` put head h's output in columns h*hs ..< (h+1)*hs of
+// each position: that is the concatenation of the per-head form. (The `if let cache` branch is chapter 05's
+// generation; here there is no cache.) The two helpers it calls follow it: the packed product
+// (`keyQueryValueForInference` is for int8 weights, chapter 08; nil here), and the attention of all heads,
+// one op, `causalAttention`: softmax(q k^T / sqrt(hs)) v with the causal mask, computed a tile of keys at a
+// time so that the (B, nh, T, T) weights are never stored. Dropout on the attention weights needs them, so
+// with dropout the weights path runs instead (chapter 05 turns dropout on):
+// show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention
 // show: Sources/TensorCore/Ops/Shape.swift splitHeads
 //
-// The heatmaps of section 5 come from `lastAttention`: the default path never stores the weights, so it
-// keeps the last call's q and k (without their graph) and computes softmax(q k^T / sqrt(hs)) from them again:
-// show: Sources/Attention/MultiHead.swift MultiHead.lastAttention
-//
-// What `causalAttention` must compute, for one query row of one head, written as the textbook does (the
-// readable reference its tests hold it to; chapter 05b builds the tiled kernel from it):
-// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
-//
 // The proof: copy the per-head weights of section 1 into a packed MultiHead, in that row order, and run
-// both on the same input. `multiHeadLayoutsComputeTheSameFunction` in Tests/ModelTests does the same for
+// both on the same input: first the packed product, cut by `splitHeads`, against each Head's own key, query
+// and value, then the outputs. `multiHeadLayoutsComputeTheSameFunction` in Tests/ModelTests does the same for
 // the outputs and every gradient, and Tests/ModelTests/ParityTests.swift checks the packed model against
 // PyTorch's per-head gpt.py.
 
-section("6. How the library runs it fast")
+section("6. The packed form: every head in one product")
 let packed = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize,
                        random: SeededRandom(seed: 0))   // its own generator: its weights are overwritten next
 let rows = perHead.heads.map(\.key.weight) + perHead.heads.map(\.query.weight) + perHead.heads.map(\.value.weight)
 packed.keyQueryValue.storage.copy(fromHost: rows.flatMap(\.values))   // (3C, C): keys, then queries, then values
 packed.projection.weight.storage.copy(fromHost: perHead.projection.weight.values)
 packed.projection.bias!.storage.copy(fromHost: perHead.projection.bias!.values)
+let packedParts = splitHeads(packed.keysQueriesValues(demoInput), parts: 3, heads: settings.heads)   // 3 x (B, nh, T, hs)
+var partDifference: Float = 0
+for (part, projection) in [(0, \Head.key), (1, \Head.query), (2, \Head.value)] {
+    let cut = swapAxes(packedParts[part], 0, 1).values                 // (nh, B, T, hs): head h's block is contiguous
+    for (h, head) in perHead.heads.enumerated() {
+        let own = head[keyPath: projection](demoInput).values                  // (B, T, hs): that Head's own projection
+        let block = cut[(h * own.count)..<((h + 1) * own.count)]
+        partDifference = max(partDifference, zip(own, block).map { abs($0 - $1) }.max() ?? 0)
+    }
+}
+print(String(format: "every head's k, q and v, cut from the packed product, against that Head's own: differ by at most %.1e", partDifference))
 let packedOutput = packed(demoInput, training: false)
 print("packed: \(packed.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(separator: ", "))")
 let layoutDifference = zip(perHeadOutput.values, packedOutput.values).map { abs($0 - $1) }.max() ?? 0
 print(String(format: "per-head and packed on the same weights: outputs differ by at most %.1e (float rounding)", layoutDifference))
 
+// And the gradients: the same number L = sum(R * output), for a fixed random R, through both forms, then
+// backward, and every gradient compared (x's, the three projections' rows against the packed matrix's, the
+// output projection's weight and bias).
+let directions = Tensor.normal(perHeadOutput.shape, std: 1, random: SeededRandom(seed: 5)).values   // R, (B, T, C)
+let (xPerHead, xPacked) = (Tensor(shape: demoInput.shape, values: demoInput.values, requiresGrad: true),
+                           Tensor(shape: demoInput.shape, values: demoInput.values, requiresGrad: true))
+perHead(xPerHead).backward(seed: directions)
+packed(xPacked, training: false).backward(seed: directions)
+func largestDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
+let perHeadRowGradients = rows.flatMap { $0.gradValues! }                 // in the packed rows' order
+let gradientDifference = [largestDifference(xPerHead.gradValues!, xPacked.gradValues!),
+                          largestDifference(perHeadRowGradients, packed.keyQueryValue.gradValues!),
+                          largestDifference(perHead.projection.weight.gradValues!, packed.projection.weight.gradValues!),
+                          largestDifference(perHead.projection.bias!.gradValues!, packed.projection.bias!.gradValues!)].max()!
+print(String(format: "and their gradients (x, key/query/value, the projection's weight and bias): differ by at most %.1e", gradientDifference))
+
+// MARK: - 7. How the library runs it fast
+//
+// The copy itself, the CPU backend's `moveHeads`: row (b, t) of the packed (B, T, width) tensor starts at
+// (b*T + t)*width, and head h's part of it at offset + h*hs within that row (offset = p*C for part p); row
+// (b, h, t) of the (B, nh, T, hs) heads starts at ((b*nh + h)*T + t)*hs. Each step copies hs numbers from
+// the first place to the second. The backward runs the same loop the other way, adding (the gradient of the
+// packed tensor is the three parts' gradients, side by side):
+// fold: Sources/TensorCore/Backend/CPU/LayoutKernels.swift CPUBackend.moveHeads
+//
+// And the op `causalAttention`: a forward kernel that writes the output and one log-sum-exp per query
+// row, and a backward kernel that recomputes the weights from them. The kernels are chapter 05b's subject
+// (Attention without the T x T matrix), which shows them whole; here, what matters is that they compute
+// the textbook function below, for all heads of all sequences in one call:
+// fold: Sources/TensorCore/Ops/TiledAttention.swift causalAttention
+//
+// The heatmaps of section 5 come from `lastAttention`: the default path never stores the weights, so it
+// keeps the last call's q and k (without their graph) and computes softmax(q k^T / sqrt(hs)) from them again:
+// fold: Sources/Attention/MultiHead.swift MultiHead.lastAttention
+//
+// What `causalAttention` must compute, for one query row of one head, written as the textbook does (the
+// readable reference its tests hold it to; chapter 05b builds the tiled kernel from it):
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
+//
 // The attention op against that reference: random q, k and v for every head of this chapter's shape, and for
 // each head and position t, NaiveKernels.attention of query t over keys and values 0 ... t.
+
+section("7. How the library runs it fast")
 let attentionRandom = SeededRandom(seed: 4)
 let headSize = settings.embeddingSize / settings.heads, positions = 8
 let (q, k, v) = (Tensor.normal([1, settings.heads, positions, headSize], std: 1, random: attentionRandom),   // (1, nh, T, hs)

@@ -59,23 +59,21 @@ print("\(settings.table(showing: .all))\n")
 //     x = x + MultiHead(LayerNorm(x))      communication
 //     x = x + FeedForward(LayerNorm(x))    computation
 //
-// The two halves and the Block, from the library (Transformer/). Each also has a `decode` method (and
-// DecodeBuffers): the same computation for one new position at generation, on buffers made once; chapter 08
-// shows it, and nothing in this chapter calls it.
+// The two halves and the Block, from the library (Transformer/):
 // show: Sources/Transformer/FeedForward.swift FeedForward
 // show: Sources/Transformer/Block.swift Block
 //
 // The `attention` a Block calls is chapter 03's MultiHead, in the library's packed form: one product
 // makes every head's key, query and value, and all heads attend as one batch. Chapter 03 writes out the
 // per-head form (n Heads, concatenated, projected) and proves the two equal. The `cache` argument is
-// chapter 05's generation; training passes none (and int8 weights, `keyQueryValueForInference`, are for
-// `nanogpt generate --weights int8`). Without dropout, training takes the innermost `else`: `causalAttention`,
-// the masked softmax(q k^T / sqrt(hs)) v a tile of keys at a time (chapter 05b shows how); `keepsWeights` is
-// the bench's switch to the weights path. The pieces from earlier chapters: `Linear` (x W^T + b) and the
+// chapter 05's generation; training passes none. Without dropout, `causalSelfAttention` runs
+// `causalAttention`, the masked softmax(q k^T / sqrt(hs)) v a tile of keys at a time (chapter 05b shows how);
+// `keepsWeights` is the bench's switch to the weights path, and `keyQueryValueForInference` holds int8
+// weights for `nanogpt generate --weights int8` (chapter 08). The pieces from earlier chapters: `Linear` (x W^T + b) and the
 // token and position embeddings (chapter 02), `relu` (max(0, x)), `Dropout` (off here; chapter 05), the
 // Trainer (chapter 01: AdamW on the same seeded batches for both stacks), and the `+` of the residuals, whose
 // backward passes the gradient on unchanged to both of its inputs (chapter 00).
-// show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction
+// show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention
 //
 // LayerNorm works on each position alone, over its C channels (the last axis), never across positions or
 // the batch: the C numbers are shifted to mean 0 and scaled to variance 1, then multiplied by a learned

@@ -69,22 +69,22 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // show: Sources/Attention/MultiHead.swift MultiHead.init
 // show: Sources/Transformer/Block.swift Block.init
 //
-// Training without dropout, as here, takes the innermost `else` branch: `causalAttention` computes the masked
+// Training without dropout, as here, takes `causalSelfAttention`'s last line: `causalAttention` computes the masked
 // softmax(q K^T / sqrt(hs)) V a tile of keys at a time without storing the weights (chapter 05b shows how); what
 // it computes for each query is exactly the plain loops of section 4, `NaiveKernels.cachedAttention`, with
 // nothing cached before (Tests/TensorCoreTests/TiledAttentionTests.swift holds the tiled kernel to the
 // textbook attention of one query, forward and backward). The `if let cache` branch is generation's, section 4.
 // Two switches this chapter leaves off: `keepsWeights` (bench's, to time the weights path) and
 // `keyQueryValueForInference` (int8 weights for `nanogpt generate --weights int8`, chapter 08). With dropout on
-// (`--dropout 0.2`), training takes the branch above it, which keeps the weights to drop some of them:
-// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
+// (`--dropout 0.2`), training takes the `if` above it, which keeps the weights to drop some of them:
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention
 //
 // Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU (relu(x) = max(0, x), element
 // by element), project back to C:
 // show: Sources/Transformer/FeedForward.swift FeedForward
 //
 // The layers underneath, from chapters 02 and 04: Linear is x W^T + b (its `inferenceWeight` holds int8 weights
-// for `nanogpt generate --weights int8`, and each layer's `decode` is generation's one-token path, chapter 08),
+// for `nanogpt generate --weights int8`, chapter 08),
 // LayerNorm normalizes each position over its C features, then scales and shifts:
 // show: Sources/Layers/Layers.swift Linear LayerNorm
 //
@@ -191,7 +191,7 @@ exitOnError { try report.plotLoss(trainer) }
 // tokens whose probabilities add up to p. This chapter's flags set the first two (`--temperature`, 0.8
 // by default, and `--top-k`, 0 for all); `nanogpt generate` also takes `--top-p`. Both generations start
 // from one token, `startToken`: the newline (id 0, the first character in sorted order).
-// show: Sources/Training/Sampling.swift SamplingOptions sampleToken
+// show: Sources/Training/Sampling.swift SamplingOptions sampleToken samplingWeights drawIndex
 //
 // What NanoGPT adds is a faster way to get the logits after the context: a key/value cache. In a causal
 // model the keys and values of earlier positions never change when a token is appended, so keep them,

@@ -131,7 +131,7 @@ exitOnError {
 // The op records the backward closure with the log-sum-exp it needs, and MultiHead calls it (the weights
 // path stays for dropout on the attention weights, which needs them):
 // show: Sources/TensorCore/Ops/TiledAttention.swift causalAttention
-// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.causalSelfAttention
 
 section("4. The kernel, and the op every model calls")
 let shape = [2, 4, 150, 32]   // 150 positions: tiles of 64, 64 and a ragged 22

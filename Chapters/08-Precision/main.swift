@@ -162,16 +162,20 @@ print(" ... (\(Int8Matrix.blockSize) in the block)\n")
 //
 // How the library runs it fast (Sources/CInt8Kernels/Int8Kernels.c, in C, because Swift cannot pick
 // instructions per function). The inner step of `plainInt8Product`, one block of one row, with AVX2:
+// `maddubs` multiplies unsigned by signed bytes, so the signs move from w onto x (|w| times x sign(w)), and
+// adds neighbouring pairs into 16 int16; `madd` against ones adds pairs of those into 8 int32; the 8 partial
+// sums become floats and are multiplied by the block's two scales into the row's running sum. With
+// AVX512-VNNI, one `vpdpbusd` does the multiply and both additions:
+// show: Sources/CInt8Kernels/Int8Kernels.c int8_block_avx2 int8_block_vnni
 //
-//     __m256i w = load 32 int8 weights, a = load 32 int8 activations
-//     __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w))  // |w| · (a · sign w), pairs added: 16 × int16
-//     __m256i sums  = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))                         // pairs of those added: 8 × int32
-//     total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(d_w · d_x), total)    // to float, times both scales
+// The row loop around it takes four rows at a time, so each block of x is loaded once for the four and four
+// independent sums overlap; and it multiplies the scales eight blocks at a time (eight half-precision scales
+// convert in one instruction), so the inner loop reads each block's two scales as one float, ready-made.
+// One macro writes the loop for both instruction sets:
+// show: Sources/CInt8Kernels/Int8Kernels.c combine_scales INT8_MATVEC_ROWS
 //
-// (`maddubs` multiplies unsigned by signed bytes, so the signs move from w onto a.) With AVX512-VNNI one
-// `_mm256_dpbusd_epi32` does the multiply and both additions. Each kernel takes four rows at a time, so four
-// independent sums overlap, and the path is chosen at run time from the CPU's features; the tests hold every
-// path to the plain loops. A few positions (a generated token) go through the kernels; a prompt (many
+// The path is chosen at run time from the CPU's features, and the tests hold every path to the plain loops
+// (Tests/ModelTests/Int8Tests.swift). A few positions (a generated token) go through the kernels; a prompt (many
 // positions at once) is a matrix product instead, bounded by arithmetic, not by reading the weights: it goes
 // through sgemm on the dequantized matrix, made once and kept. Two consequences: a prompt's positions meet
 // the int8 blocks' values with float32 x, a new token's with int8 x (two slightly different roundings of the
@@ -252,10 +256,10 @@ model.useFloat32Weights()
 // output buffer from the pool, wraps it in a Tensor and builds the closure of a backward that never runs. At
 // chapter 05's size those cost about as much as the products. So generation runs each new token through
 // `decode`: the same forward pass, module by module, on buffers made once per generation, calling the same
-// backend kernels in the same order, so the same numbers come out. Each layer's `decode` sits beside its
-// forward. Linear's is in the Linear shown above; LayerNorm's, and the int8 matrix's product for one
+// backend kernels in the same order, so the same numbers come out. Each module's `decode` is in an extension
+// right below the module, in the same file. Linear's and LayerNorm's, and the int8 matrix's product for one
 // position (the same `multiply` as above, nothing allocated), are here:
-// show: Sources/Layers/Layers.swift LayerNorm
+// show: Sources/Layers/Layers.swift Linear.decode LayerNorm.decode
 // show: Sources/Quantization/Int8Matrix.swift Int8Matrix.product(_:into:)
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT.decode NanoGPT.DecodeBuffers
 // show: Sources/Transformer/Block.swift Block.decode Block.DecodeBuffers

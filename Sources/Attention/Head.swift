@@ -8,15 +8,19 @@ import TensorCore
 public final class Head: Module {
     public let key: Linear, query: Linear, value: Linear
     public let headSize: Int
+    /// What the scores q . k are multiplied by: 1/sqrt(headSize), or 1 for a Head built with `scaled: false`
+    /// (chapter 02 trains one both ways).
+    public let scoreScale: Float
     let dropout: Dropout
     /// The attention weights (B, T, T) of the latest call, kept for heatmaps (no hooks needed).
     public private(set) var lastAttention: Tensor?
 
-    public init(embeddingSize: Int, headSize: Int, dropout: Dropout = .none, random: SeededRandom) {
+    public init(embeddingSize: Int, headSize: Int, scaled: Bool = true, dropout: Dropout = .none, random: SeededRandom) {
         key = Linear(embeddingSize, headSize, bias: false, random: random)
         query = Linear(embeddingSize, headSize, bias: false, random: random)
         value = Linear(embeddingSize, headSize, bias: false, random: random)
         self.headSize = headSize
+        scoreScale = scaled ? 1 / Float(headSize).squareRoot() : 1
         self.dropout = dropout
     }
 
@@ -25,9 +29,9 @@ public final class Head: Module {
         let k = key(x)                                          // (B, T, hs)
         let q = query(x)                                        // (B, T, hs)
         // Affinities, scaled by 1/sqrt(hs): for q and k with entries of unit size, q . k has variance hs, and
-        // unscaled a larger head would meet a softmax nearer a one-hot, whose gradient vanishes; scaled, the
-        // variance is 1 for any hs (chapter 02, section 3). Where training then takes them is up to the loss.
-        let scores = scale(matmul(q, k, transposeB: true), by: 1 / Float(headSize).squareRoot())  // (B, T, T)
+        // unscaled a larger head would start at a softmax nearer a one-hot, whose gradient vanishes; scaled, the
+        // variance is 1 for any hs. Where training then takes them is up to the loss (chapter 02, sections 3, 8).
+        let scores = scale(matmul(q, k, transposeB: true), by: scoreScale)   // (B, T, T)
         let weights = softmax(scores, causal: true)             // (B, T, T), zero above the diagonal
         lastAttention = weights
         return matmul(dropout(weights, training: training), value(x))                        // (B, T, T) @ (B, T, hs) -> (B, T, hs)

@@ -45,70 +45,47 @@ public final class MultiHead: Module {
     }
 
     /// x (B, T, C) -> (B, T, C): one product for every head's key, query and value, attention for all heads
-    /// at once.
+    /// at once, the heads' outputs side by side (the concatenation), then the projection.
     public func callAsFunction(_ x: Tensor, training: Bool, cache: KeyValueCache? = nil, layer: Int = 0) -> Tensor {
         let (batch, time, channels) = (x.shape[0], x.shape[1], x.shape[2])
-        let size = channels / headCount
-        let packed = (recordsGradients ? nil : keyQueryValueForInference)?.product(x, bias: nil)      // int8 weights
-            ?? linear(x, weight: keyQueryValue, bias: nil)                                              // (B, T, 3C)
-        let kqv = splitHeads(packed, parts: 3, heads: headCount)                                          // 3 x (B, nh, T, hs)
+        let kqv = splitHeads(keysQueriesValues(x), parts: 3, heads: headCount)          // (B, T, 3C) -> 3 x (B, nh, T, hs)
         let (k, q, v) = (kqv[0], kqv[1], kqv[2])
-        let scale = 1 / Float(size).squareRoot()
-        let mixed: Tensor
+        let scale = 1 / Float(channels / headCount).squareRoot()
+        let mixed: Tensor                                                                // (B, nh, T, hs)
         if let cache {
-            // Generation: these T positions follow the cached ones. Store their keys and values, then let
-            // each query attend to every cached position up to its own (the causal mask, shifted).
+            // Generation (chapter 05): these T positions follow the cached ones. Store their keys and values,
+            // then let each query attend to every cached position up to its own (the causal mask, shifted).
             cache.store(keys: k, values: v, layer: layer)
-            mixed = cache.attention(queries: q, layer: layer, scale: scale)                            // (B, nh, T, hs)
-            lastQueriesAndKeys = nil
+            mixed = cache.attention(queries: q, layer: layer, scale: scale)
         } else {
-            if training && dropout.probability > 0 || Self.keepsWeights {
-                // Dropout on the attention weights needs the weights: softmax(q k^T / sqrt(hs)) as one op, kept
-                // whole; being lower triangular, the product with v skips the upper blocks.
-                let attention = softmaxOfProducts(q, k, causal: true, scale: scale)                     // (B, nh, T, T)
-                mixed = causalMatmul(dropout(attention, training: true), v)                             // (B, nh, T, hs)
-            } else {
-                // The same function a tile of keys at a time: the (B, nh, T, T) weights are never stored (05b).
-                mixed = causalAttention(q, k, v, scale: scale)                                          // (B, nh, T, hs)
-            }
-            lastQueriesAndKeys = (Tensor(shape: q.shape, sharing: q.storage), Tensor(shape: k.shape, sharing: k.storage), scale)
+            mixed = causalSelfAttention(q, k, v, scale: scale, training: training)
         }
-        let joined = reshape(swapAxes(mixed, 1, 2), [batch, time, channels])                            // (B, T, C)
+        // Head h's output, (B, T, hs), becomes columns h*hs ..< (h+1)*hs of each position: the heads concatenated.
+        let joined = reshape(swapAxes(mixed, 1, 2), [batch, time, channels])            // (B, nh, T, hs) -> (B, T, C)
         return dropout(projection(joined), training: training)
     }
 
-    /// The same for one new position at batch 1, on buffers made once (the decode path: no Tensor, no
-    /// record, no buffer taken): x (C) -> y (C), this position's key and value stored in `cache`.
-    public func decode(_ x: Storage, into y: Storage, cache: KeyValueCache, layer: Int, buffers b: DecodeBuffers) {
-        let channels = keyQueryValue.shape[1]
-        if let stored = keyQueryValueForInference {                                                   // int8 weights
-            stored.product(x, into: b.keyQueryValue)
-        } else {                                                                                       // (3C) = W x
-            x.backend.gemm(transposeB: true, m: 1, n: 3 * channels, k: channels, a: MatrixOperand(x),
-                           b: MatrixOperand(keyQueryValue.storage), beta: 0, c: MatrixOperand(b.keyQueryValue))
-        }
-        // At one position the packed row is already every head's key, then query, then value, each (nh, hs):
-        // the layout the cache and the kernels read, so no split is needed.
-        cache.store(keys: b.keys, values: b.values, positions: 1, layer: layer)
-        cache.attention(queries: b.queries, layer: layer, scale: 1 / Float(channels / headCount).squareRoot(),
-                        weights: b.weights, into: b.mixed)                                             // (nh, hs) = (C)
-        projection.decode(b.mixed, into: y)
+    /// x (B, T, C) @ keyQueryValue^T -> (B, T, 3C): for each position, every head's key, then every query,
+    /// then every value. (An int8 model streaming with `nanogpt generate --weights int8` multiplies its
+    /// int8 blocks instead: chapter 08.)
+    public func keysQueriesValues(_ x: Tensor) -> Tensor {
+        if let stored = keyQueryValueForInference, !recordsGradients { return stored.product(x, bias: nil) }
+        return linear(x, weight: keyQueryValue, bias: nil)
     }
 
-    /// What `decode` writes, made once per generation: the packed key, query and value of the new position
-    /// (3C) with views of its three parts, each head's attention weights over the cache (nh, capacity), and
-    /// the heads' outputs side by side (C).
-    public final class DecodeBuffers {
-        let keyQueryValue: Storage, keys: Storage, queries: Storage, values: Storage, weights: Storage, mixed: Storage
-
-        public init(embeddingSize c: Int, headCount: Int, capacity: Int, on backend: any Backend = Backends.current) {
-            keyQueryValue = Storage(count: 3 * c, on: backend)
-            keys = Storage(viewing: keyQueryValue, offset: 0, count: c)
-            queries = Storage(viewing: keyQueryValue, offset: c, count: c)
-            values = Storage(viewing: keyQueryValue, offset: 2 * c, count: c)
-            weights = Storage(count: headCount * capacity, on: backend)
-            mixed = Storage(count: c, on: backend)
+    /// softmax(q k^T * scale, causal) v for every head of every sequence, q, k, v (B, nh, T, hs) -> (B, nh, T, hs).
+    /// The default runs `causalAttention`, which goes a tile of keys at a time and never stores the (B, nh, T, T)
+    /// weights (chapter 05b). Dropout on the attention weights needs them, so with dropout in training (or
+    /// when `keepsWeights` asks) the weights path runs instead: `softmaxOfProducts` (q k^T, the scale, the mask
+    /// and the softmax in one op) kept whole, then `causalMatmul`, which skips the zero upper triangle.
+    /// Either way the call's q and k are kept for `lastAttention`.
+    func causalSelfAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, scale: Float, training: Bool) -> Tensor {
+        lastQueriesAndKeys = (Tensor(shape: q.shape, sharing: q.storage), Tensor(shape: k.shape, sharing: k.storage), scale)
+        if training && dropout.probability > 0 || Self.keepsWeights {
+            let weights = softmaxOfProducts(q, k, causal: true, scale: scale)                 // (B, nh, T, T)
+            return causalMatmul(dropout(weights, training: true), v)
         }
+        return causalAttention(q, k, v, scale: scale)
     }
 
     /// Each head's attention weights in the latest call without a cache, (B, T, T) each, computed again from
@@ -139,6 +116,43 @@ public final class MultiHead: Module {
                 ("heads.\(h).\(projection).weight", Tensor.rows((part * channels + h * size)..<(part * channels + (h + 1) * size),
                                                                 of: keyQueryValue))
             }
+        }
+    }
+}
+
+// Generation's decode path (chapter 08).
+extension MultiHead {
+    /// `callAsFunction` for one new position at batch 1, on buffers made once (no Tensor, no record, no
+    /// buffer taken): x (C) -> y (C), this position's key and value stored in `cache`.
+    public func decode(_ x: Storage, into y: Storage, cache: KeyValueCache, layer: Int, buffers b: DecodeBuffers) {
+        let channels = keyQueryValue.shape[1]
+        if let stored = keyQueryValueForInference {                                                   // int8 weights
+            stored.product(x, into: b.keyQueryValue)
+        } else {                                                                                       // (3C) = W x
+            x.backend.gemm(transposeB: true, m: 1, n: 3 * channels, k: channels, a: MatrixOperand(x),
+                           b: MatrixOperand(keyQueryValue.storage), beta: 0, c: MatrixOperand(b.keyQueryValue))
+        }
+        // At one position the packed row is already every head's key, then query, then value, each (nh, hs):
+        // the layout the cache and the kernels read, so no split is needed.
+        cache.store(keys: b.keys, values: b.values, positions: 1, layer: layer)
+        cache.attention(queries: b.queries, layer: layer, scale: 1 / Float(channels / headCount).squareRoot(),
+                        weights: b.weights, into: b.mixed)                                             // (nh, hs) = (C)
+        projection.decode(b.mixed, into: y)
+    }
+
+    /// What `decode` writes, made once per generation: the packed key, query and value of the new position
+    /// (3C) with views of its three parts, each head's attention weights over the cache (nh, capacity), and
+    /// the heads' outputs side by side (C).
+    public final class DecodeBuffers {
+        let keyQueryValue: Storage, keys: Storage, queries: Storage, values: Storage, weights: Storage, mixed: Storage
+
+        public init(embeddingSize c: Int, headCount: Int, capacity: Int, on backend: any Backend = Backends.current) {
+            keyQueryValue = Storage(count: 3 * c, on: backend)
+            keys = Storage(viewing: keyQueryValue, offset: 0, count: c)
+            queries = Storage(viewing: keyQueryValue, offset: c, count: c)
+            values = Storage(viewing: keyQueryValue, offset: 2 * c, count: c)
+            weights = Storage(count: headCount * capacity, on: backend)
+            mixed = Storage(count: c, on: backend)
         }
     }
 }

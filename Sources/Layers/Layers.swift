@@ -38,12 +38,19 @@ public final class Linear: Module {
 
     /// (..., in) -> (..., out)
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        if let stored = inferenceWeight, !recordsGradients { return stored.product(x, bias: bias) }   // int8 weights
+        if let stored = inferenceWeight, !recordsGradients { return stored.product(x, bias: bias) }   // int8 weights (chapter 08)
         return linear(x, weight: weight, bias: bias)
     }
 
-    /// The same for one position, into a buffer the caller owns, with no Tensor and no record: generation's
-    /// decode path (NanoGPT.decode). The arithmetic of `linear` on one row: the bias copied in, then the
+    public var namedParameters: [(String, Tensor)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+}
+
+// Generation's decode path (chapter 08).
+extension Linear {
+    /// `callAsFunction` for one position, into a buffer the caller owns, with no Tensor and no record: the
+    /// decode path of NanoGPT.decode. The arithmetic of `linear` on one row: the bias copied in, then the
     /// product added onto it (int8 weights: the product, then the bias added).
     public func decode(_ x: Storage, into y: Storage) {
         let backend = x.backend
@@ -55,10 +62,6 @@ public final class Linear: Module {
         if let bias { backend.copy(bias.storage, to: y) }
         backend.gemm(transposeB: true, m: 1, n: weight.shape[0], k: weight.shape[1], a: MatrixOperand(x),
                      b: MatrixOperand(weight.storage), beta: bias == nil ? 0 : 1, c: MatrixOperand(y))
-    }
-
-    public var namedParameters: [(String, Tensor)] {
-        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
     }
 }
 
@@ -90,12 +93,15 @@ public final class LayerNorm: Module {
     /// (..., C) -> (..., C)
     public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, gain: weight, bias: bias) }
 
-    /// The same for one position, into a buffer the caller owns (the decode path); `mean` and `rstd` hold
+    public var namedParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
+}
+
+// Generation's decode path (chapter 08).
+extension LayerNorm {
+    /// `callAsFunction` for one position, into a buffer the caller owns; `mean` and `rstd` hold
     /// one number each, the statistics the kernel writes.
     public func decode(_ x: Storage, into y: Storage, mean: Storage, rstd: Storage) {
         x.backend.layerNorm(x, gain: weight.storage, bias: bias.storage, out: y, mean: mean, rstd: rstd,
                             rows: 1, columns: weight.count, epsilon: layerNormEpsilon)
     }
-
-    public var namedParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
 }

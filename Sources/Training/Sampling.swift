@@ -16,8 +16,28 @@ public struct SamplingOptions: Sendable, Codable {
 }
 
 /// Draws one token id from softmax(logits / temperature), restricted to the top k and to the top-p
-/// nucleus. Ties at a cut are all kept, so the result does not depend on sort stability.
+/// nucleus: the weights, then one draw from them.
 public func sampleToken(logits: [Float], options: SamplingOptions, random: SeededRandom) -> Int {
+    let (weights, total) = samplingWeights(logits, options: options)    // e^(logit / temperature), or 0 where cut
+    return drawIndex(weights, total: total, random: random)
+}
+
+/// Inverse-CDF sampling with one uniform draw: a number in [0, total) picks the index whose slice of the
+/// running sum of `weights` it falls in, so index i comes out with probability weights[i] / total.
+public func drawIndex(_ weights: [Double], total: Double, random: SeededRandom) -> Int {
+    let target = Double(random.uniform()) * total
+    var running = 0.0
+    for (i, weight) in weights.enumerated() where weight > 0 {
+        running += weight
+        if running > target { return i }
+    }
+    return weights.lastIndex { $0 > 0 } ?? 0
+}
+
+/// softmax(logits / temperature) before its division by the total: e^((logit - max) / temperature) for
+/// each token, 0 for the tokens outside the top k and outside the top-p nucleus (chapter 05 uses both), and
+/// the weights' total. Ties at a cut are all kept, so the result does not depend on sort stability.
+public func samplingWeights(_ logits: [Float], options: SamplingOptions) -> (weights: [Double], total: Double) {
     precondition(options.temperature > 0, "temperature must be positive")
     var cutoff = -Float.infinity
     if let k = options.topK, k < logits.count, k > 0 { cutoff = logits.sorted(by: >)[k - 1] }
@@ -39,14 +59,7 @@ public func sampleToken(logits: [Float], options: SamplingOptions, random: Seede
         }
         for i in weights.indices where weights[i] < floor { total -= weights[i]; weights[i] = 0 }
     }
-    // Inverse-CDF sampling with one uniform draw.
-    let target = Double(random.uniform()) * total
-    var running = 0.0
-    for (i, weight) in weights.enumerated() where weight > 0 {
-        running += weight
-        if running > target { return i }
-    }
-    return weights.lastIndex { $0 > 0 } ?? 0
+    return (weights, total)
 }
 
 /// Generation: a lazy, pull-based sequence of sampled tokens. Each `next()` asks for the logits of the

@@ -28,8 +28,16 @@ public final class Block: Module {
         return afterAttention + feedForward(norm2(afterAttention), training: training)
     }
 
-    /// The same for one new position at batch 1 (generation's decode path): x (C) is updated in place, on
-    /// buffers made once, with no Tensor, no record and no buffer taken. The two residual steps above, as
+    public var namedParameters: [(String, Tensor)] {
+        attention.parameters(prefixedWith: "sa") + feedForward.parameters(prefixedWith: "ffwd")
+            + norm1.parameters(prefixedWith: "ln1") + norm2.parameters(prefixedWith: "ln2")
+    }
+}
+
+// Generation's decode path (chapter 08).
+extension Block {
+    /// `callAsFunction` for one new position at batch 1: x (C) is updated in place, on
+    /// buffers made once, with no Tensor, no record and no buffer taken. The two residual steps of `callAsFunction`, as
     /// `x += sublayer(norm(x))`.
     public func decode(_ x: Storage, cache: KeyValueCache, layer: Int, buffers b: DecodeBuffers) {
         norm1.decode(x, into: b.normed, mean: b.mean, rstd: b.rstd)
@@ -53,10 +61,5 @@ public final class Block: Module {
             mean = Storage(count: 1, on: backend); rstd = Storage(count: 1, on: backend)
             attention = MultiHead.DecodeBuffers(embeddingSize: c, headCount: headCount, capacity: capacity, on: backend)
         }
-    }
-
-    public var namedParameters: [(String, Tensor)] {
-        attention.parameters(prefixedWith: "sa") + feedForward.parameters(prefixedWith: "ffwd")
-            + norm1.parameters(prefixedWith: "ln1") + norm2.parameters(prefixedWith: "ln2")
     }
 }

@@ -19,15 +19,18 @@ public final class FeedForward: Module {
         dropout(contract(relu(expand(x))), training: training)
     }
 
-    /// The same for one position, into buffers the caller owns (the decode path): x (C) -> hidden (4C) -> y (C).
+    // PyTorch's nn.Sequential(Linear, ReLU, Linear, Dropout) numbers its layers 0, 1, 2, 3.
+    public var namedParameters: [(String, Tensor)] {
+        expand.parameters(prefixedWith: "net.0") + contract.parameters(prefixedWith: "net.2")
+    }
+}
+
+// Generation's decode path (chapter 08).
+extension FeedForward {
+    /// `callAsFunction` for one position, into buffers the caller owns: x (C) -> hidden (4C) -> y (C).
     public func decode(_ x: Storage, into y: Storage, hidden: Storage) {
         expand.decode(x, into: hidden)
         x.backend.relu(hidden, out: hidden)
         contract.decode(hidden, into: y)
-    }
-
-    // PyTorch's nn.Sequential(Linear, ReLU, Linear, Dropout) numbers its layers 0, 1, 2, 3.
-    public var namedParameters: [(String, Tensor)] {
-        expand.parameters(prefixedWith: "net.0") + contract.parameters(prefixedWith: "net.2")
     }
 }

@@ -4,6 +4,8 @@
 //
 //   // show: Sources/Attention/Head.swift Head                  a declaration from a library file
 //   // show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.callAsFunction
+//   // fold: Sources/Autograd.swift GradientBuffers      the same, folded on the page (plumbing a reader
+//                                                     may open, not the idea)
 //   // diff: Chapters/02-SelfAttention/main.swift OneHeadLanguageModel -> MultiHeadLanguageModel
 //                                  the previous chapter's model against this one's (what is new)
 //
@@ -20,6 +22,7 @@ public enum Cell: Equatable {
     case prose(String)                                  // Markdown
     case code(String)                                   // Swift, verbatim from main.swift
     case shown(path: String, declaration: String, code: String)
+    case folded(path: String, declaration: String, code: String)   // shown, closed until the reader opens it
     case diff(from: Reference, to: Reference, lines: [DiffLine])
 }
 
@@ -57,7 +60,7 @@ public struct ChapterSource {
         [imports] + sections.flatMap { $0.cells.compactMap { cell -> String? in
             switch cell {
             case .prose: return nil
-            case .code(let code), .shown(_, _, let code): return code
+            case .code(let code), .shown(_, _, let code), .folded(_, _, let code): return code
             case .diff(_, _, let lines): return lines.map(\.text).joined(separator: "\n")
             }
         } }
@@ -149,7 +152,7 @@ public struct ChapterSource {
             let isProse = line.hasPrefix("//") && !line.hasPrefix("///")
             if isProse {
                 let content = Prose.uncomment(line)
-                if content.hasPrefix("show:") || content.hasPrefix("diff:") {
+                if content.hasPrefix("show:") || content.hasPrefix("fold:") || content.hasPrefix("diff:") {
                     flushCode(); flushProse()
                     cells += try marker(content, folder: folder, root: root)
                     continue
@@ -179,11 +182,12 @@ public struct ChapterSource {
     static func marker(_ content: String, folder: String, root: URL) throws -> [Cell] {
         let words = content.split(separator: " ").map(String.init)
         let thisFile = "Chapters/\(folder)/main.swift"
-        if words.first == "show:" {
+        if words.first == "show:" || words.first == "fold:" {
             guard words.count >= 3 else { throw WeaveError("`// \(content)` needs a file and a declaration") }
             return try words[2...].map { name in
-                let reference = Reference(path: words[1], declaration: name)
-                return .shown(path: words[1], declaration: name, code: try Declarations.text(of: reference, root: root))
+                let code = try Declarations.text(of: Reference(path: words[1], declaration: name), root: root)
+                return words.first == "show:" ? .shown(path: words[1], declaration: name, code: code)
+                                              : .folded(path: words[1], declaration: name, code: code)
             }
         }
         // diff: FILE DECL -> [FILE] DECL

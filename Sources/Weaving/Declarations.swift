@@ -4,13 +4,14 @@ import Foundation
 
 public enum Declarations {
     /// The text of `reference` in its file: doc comments and attributes above it, then the declaration
-    /// through its closing brace. `A.b` looks for `b` inside the body of the first `A` (a type or an extension).
+    /// through its closing brace. `A.b` looks for `b` inside the bodies of every `A` (a type or its extensions), first to last.
     public static func text(of reference: Reference, root: URL) throws -> String {
         let url = root.appendingPathComponent(reference.path)
         guard let source = try? String(contentsOf: url, encoding: .utf8) else {
             throw WeaveError("cannot read \(reference.path) (named by a marker)")
         }
-        guard let text = find(reference.declaration, in: source) else {
+        let isC = reference.path.hasSuffix(".c") || reference.path.hasSuffix(".h")
+        guard let text = isC ? findC(reference.declaration, in: source) : find(reference.declaration, in: source) else {
             throw WeaveError("\(reference.path) has no declaration named `\(reference.declaration)`")
         }
         return text
@@ -18,15 +19,9 @@ public enum Declarations {
 
     public static func find(_ name: String, in source: String) -> String? {
         let lines = source.components(separatedBy: "\n")
-        var range = 0..<lines.count
-        var found: Range<Int>?
-        for part in name.split(separator: ".").map(String.init) {
-            guard let start = range.first(where: { declares(lines[$0], part) }) else { return nil }
-            let end = closingLine(lines, from: start, within: range)
-            found = start..<(end + 1)
-            range = (start + 1)..<max(start + 1, end)
-        }
-        guard var lines2 = found.map({ Array(lines[$0]) }), var first = found?.lowerBound else { return nil }
+        let parts = name.split(separator: ".").map(String.init)
+        guard let found = locate(parts[...], in: lines, within: 0..<lines.count) else { return nil }
+        var lines2 = Array(lines[found]), first = found.lowerBound
         // Doc comments and attributes directly above belong to it.
         while first > 0 {
             let above = lines[first - 1].trimmingCharacters(in: .whitespaces)
@@ -37,6 +32,43 @@ public enum Declarations {
         let indent = lines2.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
             .map { $0.prefix { $0 == " " }.count }.min() ?? 0
         return lines2.map { String($0.dropFirst(min(indent, $0.prefix { $0 == " " }.count))) }.joined(separator: "\n")
+    }
+
+    /// A C function's definition (not a prototype or a call) or a `#define` macro, by name, with the `//`
+    /// comment lines directly above it: the int8 kernels of chapter 08. A definition starts at column 0,
+    /// and a macro runs on while its lines end in a backslash.
+    public static func findC(_ name: String, in source: String) -> String? {
+        let lines = source.components(separatedBy: "\n")
+        guard let start = lines.indices.first(where: { index in
+            let line = lines[index]
+            if line.hasPrefix("#define \(name)(") || line.hasPrefix("#define \(name) ") { return true }
+            guard let first = line.first, first.isLetter || first == "_", let call = line.range(of: name + "(") else { return false }
+            let before = line[..<call.lowerBound].last
+            return (before == " " || before == "*") && !line.trimmingCharacters(in: .whitespaces).hasSuffix(";")
+        }) else { return nil }
+        var end = start
+        if lines[start].hasPrefix("#define") {
+            while end + 1 < lines.count, lines[end].hasSuffix("\\") { end += 1 }
+        } else {
+            end = closingLine(lines, from: start, within: start..<lines.count)
+        }
+        var first = start
+        while first > 0, lines[first - 1].hasPrefix("//") { first -= 1 }
+        return lines[first...end].joined(separator: "\n")
+    }
+
+    /// The lines of the first declaration of `parts.first` within `range` whose body holds the rest of
+    /// `parts`: `Linear.decode` is found in a later `extension Linear` when `class Linear` has no `decode`.
+    static func locate(_ parts: ArraySlice<String>, in lines: [String], within range: Range<Int>) -> Range<Int>? {
+        guard let part = parts.first else { return nil }
+        var from = range.lowerBound
+        while from < range.upperBound, let start = (from..<range.upperBound).first(where: { declares(lines[$0], part) }) {
+            let end = closingLine(lines, from: start, within: range)
+            if parts.count == 1 { return start..<(end + 1) }
+            if let inner = locate(parts.dropFirst(), in: lines, within: (start + 1)..<max(start + 1, end)) { return inner }
+            from = end + 1
+        }
+        return nil
     }
 
     static let keywords: Set<String> = ["class", "struct", "enum", "protocol", "extension", "func", "var", "let",

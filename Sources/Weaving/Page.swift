@@ -30,12 +30,17 @@ public struct Page {
 
         for (section, printed) in zip(chapter.sections, outputs) {
             out.append("## \(section.title)")
+            if isFolded(section) {
+                out.append("<details><summary>The fast kernels and the tests that hold them to the readable code above "
+                           + "(click to open)</summary>")
+            }
             let lastCode = section.cells.lastIndex { if case .code = $0 { return true } else { return false } }
             for (index, cell) in section.cells.enumerated() {
                 out.append(contentsOf: render(cell, chapter: chapter))
                 if index == lastCode { out.append(contentsOf: try renderOutput(printed, figures: &figures)) }
             }
             if lastCode == nil { out.append(contentsOf: try renderOutput(printed, figures: &figures)) }
+            if isFolded(section) { out.append("</details>") }
         }
         if let exercises {
             out.append("## Exercises")
@@ -87,7 +92,10 @@ public struct Page {
         case .code(let code):
             return [fence(code, "swift")]
         case .shown(let path, let declaration, let code):
-            return ["*From [`\(path)`](../../\(path)), `\(declaration)`:*", fence(code, "swift")]
+            return ["*From [`\(path)`](../../\(path)), `\(declaration)`:*", fence(code, language(of: path))]
+        case .folded(let path, let declaration, let code):
+            return ["<details><summary>From <code>\(path)</code>, <code>\(declaration)</code> (click to open)</summary>",
+                    fence(code, language(of: path)), "</details>"]
         case .diff(let from, let to, let lines):
             let fromChapter = chapterName(of: from.path)
             let toChapter = chapterName(of: to.path)
@@ -98,6 +106,14 @@ public struct Page {
             return [heading, legend, fence(lines.map(\.text).joined(separator: "\n"), "diff")]
         }
     }
+
+    static func language(of path: String) -> String {
+        path.hasSuffix(".c") || path.hasSuffix(".h") ? "c" : "swift"
+    }
+
+    /// The closing section of a chapter, the fast kernels and the tests that hold them to the readable code,
+    /// is folded: a reader opens it after the idea, not on the way to it.
+    static func isFolded(_ section: Section) -> Bool { section.title.hasSuffix("How the library runs it fast") }
 
     static func chapterName(of path: String) -> String? {
         guard path.hasPrefix("Chapters/") else { return nil }
@@ -166,7 +182,7 @@ public struct Page {
         return seconds >= 59.5 ? String(format: "%dm%02ds", whole / 60, whole % 60) : String(format: "%.1f s", seconds)
     }
 
-    /// The Swift and diff blocks of a page as written, in order (what the drift test compares).
+    /// The Swift, C and diff blocks of a page as written, in order (what the drift test compares).
     public static func codeBlocks(inPage markdown: String) -> [String] {
         var blocks: [String] = []
         var current: [String]?
@@ -174,7 +190,7 @@ public struct Page {
         for line in markdown.components(separatedBy: "\n") {
             if var open = current {
                 if line == closing { blocks.append(open.joined(separator: "\n")); current = nil } else { open.append(line); current = open }
-            } else if line == "```swift" || line == "```diff" || line == "~~~~swift" || line == "~~~~diff" {
+            } else if ["swift", "c", "diff"].contains(where: { line == "```" + $0 || line == "~~~~" + $0 }) {
                 current = []
                 closing = line.hasPrefix("~") ? "~~~~" : "```"
             }

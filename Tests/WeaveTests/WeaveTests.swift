@@ -153,6 +153,16 @@ struct WeavePartTests {
         #expect(Declarations.find("Tensor.backward", in: source) == "/// Runs it.\n@discardableResult\npublic func backward(seed: [Float]? = nil) {\n    body()\n}")
         #expect(Declarations.find("constant", in: source) == "public let constant = 3")
         #expect(Declarations.find("Tensor.forward", in: source) == nil)
+        // A member declared in a later extension of the type is found there; the type alone stays whole.
+        let split = "final class Linear {\n    let weight = 1\n}\n\nextension Linear {\n    func decode() {}\n}\n"
+        #expect(Declarations.find("Linear.decode", in: split) == "func decode() {}")
+        #expect(Declarations.find("Linear", in: split) == "final class Linear {\n    let weight = 1\n}")
+        #expect(Declarations.find("Linear.encode", in: split) == nil)
+        // C: a definition with its comment, a macro to its last continued line; prototypes and calls are not.
+        let c = "// The sum.\nfloat sum(const float *x, int n);\nAVX2 static float sum(const float *x,\n                       int n) {\n    return dot(x, n);\n}\n#define TWICE(X) \\\n    (2 * (X))\nint after;\n"
+        #expect(Declarations.findC("sum", in: c) == "AVX2 static float sum(const float *x,\n                       int n) {\n    return dot(x, n);\n}")
+        #expect(Declarations.findC("TWICE", in: c) == "#define TWICE(X) \\\n    (2 * (X))")
+        #expect(Declarations.findC("dot", in: c) == nil)
     }
 
     @Test func bookLinksPointAtTheBooksFiles() {
