@@ -284,7 +284,7 @@ for step in 0...settings.steps {
     loss.backward()
     optimizer.update(parameters, learningRate: settings.schedule.rate(at: step))
 }
-print(String(format: "trained %d steps in %.2f s", settings.steps, Date().timeIntervalSince(started)))
+print(String(format: "trained %d steps in %.2f s (the loss estimates included)", settings.steps, Date().timeIntervalSince(started)))
 
 // MARK: - 9. The same loop, as Trainer
 //

@@ -89,7 +89,7 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // backward through every op, and an AdamW update at the cosine schedule's rate.
 // show: Sources/Attention/Head.swift Head
 //
-// (How the gradient flows back through these ops, and the code of `matmul`, `scale` and `+`, is section 9.)
+// (How the gradient flows back through these ops, and the code of `matmul`, `scale` and `+`, is section 10.)
 //
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
 // as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's. The
@@ -149,7 +149,7 @@ print(String(format: "the scores of this fresh Head: variance %.1e",
 // its weight on the largest one (measured below: 0.68 of it on average, for 32 keys), and its gradient shrinks
 // as that share nears 1. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q
 // and k drawn from N(0, 1) with this chapter's head size (their own generator: the model's weights are
-// untouched). Section 8 then trains this chapter's model with and without the scale, from our small start and
+// untouched). Section 9 then trains this chapter's model with and without the scale, from our small start and
 // from PyTorch's: it matters only from the second.
 
 section("3. Why divide by sqrt(hs)")
@@ -217,7 +217,7 @@ final class OneHeadLanguageModel: LanguageModel {
 
 // diff: Chapters/01-Bigram/main.swift BigramLanguageModel -> OneHeadLanguageModel
 
-let initialDraw = random.state   // section 8 draws four more models from the same state: the same first weights
+let initialDraw = random.state   // section 9 draws four more models from the same state: the same first weights
 let model = OneHeadLanguageModel(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
                                  embeddingSize: settings.embeddingSize, random: random)
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
@@ -289,7 +289,7 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // predicts the next well ("h" looks back at the "g" of "neigh"). One head has only one softmax per
 // position, so it has to choose one such pattern per position: chapter 03 gives it several.
 
-// MARK: - 8. Does the scale matter here?
+// MARK: - 8. How sharp training makes the scores
 //
 // Section 3's "variance 1" is a statement about q and k with entries of unit size: there, the scale keeps
 // the softmax soft whatever hs is, so every key gets some gradient. It is not a limit on where training goes.
@@ -297,7 +297,7 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // Measured on the trained Head's scores for the val text of section 7, over the visible entries only (key
 // j <= query i; the masked ones never reach the softmax):
 
-section("8. Does the scale matter here?")
+section("8. How sharp training makes the scores")
 /// The scores q . k (1, T, T) that `model`'s Head computes for `ids`, before its scale.
 func headScores(_ model: OneHeadLanguageModel, _ ids: [Int]) -> Tensor {
     withoutGradients {
@@ -319,9 +319,15 @@ func meanLargestWeight(_ model: OneHeadLanguageModel) -> Float {
 }
 let trainedProducts = headScores(model, prompt)                          // (1, T, T), q . k
 let scoresSeen = scale(trainedProducts, by: model.head.scoreScale)       // what the softmax sees
-print(String(format: "the trained Head's q . k: variance %.1f before the scale, %.1f after it; the largest weight of a row: %.2f on average\n",
+print(String(format: "the trained Head's q . k: variance %.1f before the scale, %.1f after it; the largest weight of a row: %.2f on average",
              visibleVariance(trainedProducts), visibleVariance(scoresSeen), meanLargestWeight(model)))
 
+// The scores section 6's trained Head's softmax sees have a variance near 150, a spread of
+// about 12, and the rows are sharp (their largest weight is 0.75 on average). That is what the model learned,
+// not what the scale failed to prevent.
+
+// MARK: - 9. Does the scale matter here?
+//
 // So does the scale change anything in this model? The experiment: the same model from the same first
 // weights (`initialDraw`), on the same batches, trained with and without the scale (`Head(..., scaled:
 // false)`). And the same pair again from PyTorch's default initialization (N(0, 1) embeddings, Linear weights
@@ -329,6 +335,7 @@ print(String(format: "the trained Head's q . k: variance %.1f before the scale, 
 // and q, k of about 2/3, near section 3's unit size. To keep the chapter quick, each of the four trains 2,000
 // steps (section 6 trained 5,000), quietly, with the same schedule squeezed into those steps.
 
+section("9. Does the scale matter here?")
 /// A model as section 5 drew it, from `initialDraw` (or from PyTorch's initialization).
 func freshModel(scaled: Bool, pytorchInitialization: Bool) -> OneHeadLanguageModel {
     let fresh = OneHeadLanguageModel(vocabularySize: tokenizer.vocabularySize, blockSize: settings.blockSize,
@@ -361,10 +368,6 @@ for pytorchInitialization in [false, true] {
     }
 }
 
-// The first line: the scores section 6's trained Head's softmax sees have a variance near 150, a spread of
-// about 12, and the rows are sharp (their largest weight is 0.75 on average). That is what the model learned,
-// not what the scale failed to prevent.
-//
 // Reading the table: "largest weight" is the mean over the 32 rows of each row's largest attention weight.
 // Uniform causal rows give 0.13 (row i spreads over i + 1 keys, and 1/(i + 1) averages 0.13 over 32 rows),
 // one-hot rows 1. "Variance seen" is that of the scores the softmax sees, after the scale where there is one.
@@ -378,12 +381,13 @@ for pytorchInitialization in [false, true] {
 //
 // From PyTorch's start, q and k have entries near unit size, section 3's case. Scaled, the rows start soft
 // (0.23) and the run ends about where ours does. Unscaled, they start sharp (0.68 in the third
-// column, against 0.13 for uniform rows), where the softmax's gradient is small; training never recovers:
+// column, against 0.13 for uniform rows; the same number as section 3's by chance, which measured other rows:
+// 32 keys each, not 1 to 32), where the softmax's gradient is small; training never recovers:
 // its rows end nearly one-hot and its val loss near the bigram's 2.49. That is the scale's job: a soft start
 // whatever the initialization and the head size. It costs one multiplication per score, and gpt.py, nanoGPT
 // and every GPT keep it.
 
-// MARK: - 9. The gradient through a Head
+// MARK: - 10. The gradient through a Head
 //
 // Training needs the loss's gradient with respect to the key, query and value weights. backward() runs the
 // forward pass in reverse, and each op's closure writes its inputs' gradients (chapter 00 · Tensors and
@@ -413,7 +417,7 @@ for pytorchInitialization in [false, true] {
 // (chapter 00's `gradientCheck`): backward starts from R, as a loss's gradient would arrive.
 // fold: Sources/TensorCore/GradientCheck.swift gradientCheck
 
-section("9. The gradient through a Head")
+section("10. The gradient through a Head")
 let checkRandom = SeededRandom(seed: 3)                     // its own generator: the model is not touched
 let checkX = Tensor.normal([2, 5, 3], std: 1, random: checkRandom, requiresGrad: true)    // (B, T, C) = (2, 5, 3)
 let checkHead = Head(embeddingSize: 3, headSize: 4, random: checkRandom)
@@ -423,7 +427,7 @@ let headCheck = gradientCheck([checkX] + checkedWeights) { checkHead(checkX, tra
 print("a Head's gradients against central differences: \(headCheck.checkedElements) numbers (x and Wk, Wq, Wv), "
       + "\(headCheck.passed ? "PASS" : "FAIL"), " + String(format: "largest error %.1e\n", headCheck.maxAbsoluteError))
 
-// MARK: - 10. How the library runs it fast
+// MARK: - 11. How the library runs it fast
 //
 // Every product above (`matmul`, `linear`) ends in `backend.gemm`: C = alpha op(A) op(B) + beta C, for a
 // batch of matrices at a stride. What it computes is chapter 00's plain triple loop:
@@ -451,7 +455,7 @@ print("a Head's gradients against central differences: \(headCheck.checkedElemen
 // and `softmax` among the gradient checks (GradientCheckTests.swift). The same comparison on the trained
 // Head's scores for the val text of section 7 (`scoresSeen`, section 8):
 
-section("10. How the library runs it fast")
+section("11. How the library runs it fast")
 let scoreRows = (0..<prompt.count).map { Array(scoresSeen.values[($0 * prompt.count)..<(($0 + 1) * prompt.count)]) }
 let readableWeights = NaiveKernels.causalSoftmax(scoreRows).flatMap { $0 }
 let kernelDifference = zip(model.head.lastAttention!.values, readableWeights).map { abs($0 - $1) }.max() ?? 0

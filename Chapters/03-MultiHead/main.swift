@@ -9,7 +9,7 @@
 //
 //   swift run -c release ch03            (--quick for a few seconds, --help for every flag)
 //
-// Expected: better than chapter 02's single head, and each head's heatmap shows a different pattern.
+// Expected: better than chapter 02's single head, and heads that look in different ways (one of them back to the start of the word).
 // Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
 // `swift run -c release ch03 --data tinyshakespeare.txt`: val loss 2.0733 after 5000 steps.
 import ArgumentParser
@@ -34,7 +34,7 @@ let defaults = Hyperparameters(
     learningRate: 1e-2,    // peak learning rate...
     minLearningRate: 1e-3, // ...decayed along a cosine
     weightDecay: 0.01,
-    dropout: 0,            // no dropout yet: the train-val gap stays small over these 5,000 steps
+    dropout: 0,            // no dropout yet: the train-val gap (about 0.15 at the end) is small enough to go without
     seed: 1337,
     evalInterval: 500,
     evalIters: 200,
@@ -194,6 +194,13 @@ exitOnError {
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")
+
+// Reading the heatmaps (rows are queries, white is 0, dark purple 1). Heads 1 and 2 are nearly the diagonal:
+// each character looks at itself, with head 2 now and then at the one before. Head 0 spreads a little
+// further, over the character and the one or two before it. Head 3 looks back to the start of the word: the
+// o, o and d of "Good" put most of their weight on its G, the o, r and r of "morrow" on its m. The heads overlap
+// more than the list at the top suggests (two of them are nearly the same), but each position now has four
+// softmaxes where chapter 02 had one, and head 3 finds something none of the others does.
 
 // MARK: - 6. The packed form: every head in one product
 //

@@ -30,7 +30,7 @@ public final class Head: Module {
         let q = query(x)                                        // (B, T, hs)
         // Affinities, scaled by 1/sqrt(hs): for q and k with entries of unit size, q . k has variance hs, and
         // unscaled a larger head would start at a softmax nearer a one-hot, whose gradient vanishes; scaled, the
-        // variance is 1 for any hs. Where training then takes them is up to the loss (chapter 02, sections 3, 8).
+        // variance is 1 for any hs. Where training then takes them is up to the loss (chapter 02 measures both).
         let scores = scale(matmul(q, k, transposeB: true), by: scoreScale)   // (B, T, T)
         let weights = softmax(scores, causal: true)             // (B, T, T), zero above the diagonal
         lastAttention = weights
