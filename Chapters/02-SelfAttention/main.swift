@@ -322,8 +322,8 @@ let scoresSeen = scale(trainedProducts, by: model.head.scoreScale)       // what
 print(String(format: "the trained Head's q . k: variance %.1f before the scale, %.1f after it; the largest weight of a row: %.2f on average",
              visibleVariance(trainedProducts), visibleVariance(scoresSeen), meanLargestWeight(model)))
 
-// The scores section 6's trained Head's softmax sees have a variance near 150, a spread of
-// about 12, and the rows are sharp (their largest weight is 0.75 on average). That is what the model learned,
+// The softmax of section 6's trained Head sees scores with a variance near 150, a spread of about 12, and its
+// rows are sharp (their largest weight is 0.75 on average). That is what the model learned,
 // not what the scale failed to prevent.
 
 // MARK: - 9. Does the scale matter here?
@@ -381,8 +381,7 @@ for pytorchInitialization in [false, true] {
 //
 // From PyTorch's start, q and k have entries near unit size, section 3's case. Scaled, the rows start soft
 // (0.23) and the run ends about where ours does. Unscaled, they start sharp (0.68 in the third
-// column, against 0.13 for uniform rows; the same number as section 3's by chance, which measured other rows:
-// 32 keys each, not 1 to 32), where the softmax's gradient is small; training never recovers:
+// column, against 0.13 for uniform rows), where the softmax's gradient is small; training never recovers:
 // its rows end nearly one-hot and its val loss near the bigram's 2.49. That is the scale's job: a soft start
 // whatever the initialization and the head size. It costs one multiplication per score, and gpt.py, nanoGPT
 // and every GPT keep it.

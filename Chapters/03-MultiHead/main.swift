@@ -195,12 +195,14 @@ exitOnError {
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")
 
-// Reading the heatmaps (rows are queries, white is 0, dark purple 1). Heads 1 and 2 are nearly the diagonal:
-// each character looks at itself, with head 2 now and then at the one before. Head 0 spreads a little
-// further, over the character and the one or two before it. Head 3 looks back to the start of the word: the
-// o, o and d of "Good" put most of their weight on its G, the o, r and r of "morrow" on its m. The heads overlap
-// more than the list at the top suggests (two of them are nearly the same), but each position now has four
-// softmaxes where chapter 02 had one, and head 3 finds something none of the others does.
+// Reading the heatmaps (rows are queries, white is 0, dark purple 1). Head 1 is mostly the diagonal, each
+// character looking at itself, with a few long jumps (the "," looks back 13 positions, to the ":"). Head 0
+// puts nearly all of a row's weight on one earlier character, usually the one just before, sometimes the last
+// vowel (both r's of "morrow" look at its o). Head 2 looks at the character itself in about half the rows, and
+// otherwise one back or to the start of the word (the R and E of GREMIO at its G). Head 3 looks back to the
+// start of the word: the two o's of "Good" at its G, the o, r and r of "morrow" at its m. Each position now has
+// four softmaxes where chapter 02 had one, and they divide the work: itself, the character before, the word's
+// start.
 
 // MARK: - 6. The packed form: every head in one product
 //

@@ -163,7 +163,7 @@ AVX2 static inline void combine_scales(const uint16_t *d, int blocks, int first,
             for (int first = 0; first < blocks; first += 8) {                                                    \
                 const int count = blocks - first < 8 ? blocks - first : 8;                                       \
                 float s[4][8];                                                                                   \
-                combine_scales(scales + (long)r * blocks, blocks, first, count, xScales, s);         \
+                combine_scales(scales + (long)r * blocks, blocks, first, count, xScales, s);                     \
                 for (int j = 0; j < count; ++j) {                                                                \
                     const int b = first + j;                                                                     \
                     __m256i a = _mm256_loadu_si256((const __m256i *)(xq + b * 32));                              \
