@@ -80,14 +80,12 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //   Mask:    positions s > t get probability 0 (as if their score were -infinity).
 //   Weights: softmax over s.     Output: weights @ v  (B, T, T) @ (B, T, hs) -> (B, T, hs)
 //
-// That is the whole of Attention/Head.swift. (Its `dropout` is off in this chapter, `Dropout.none`:
-// chapter 05 · NanoGPT, the full model, explains dropout and turns it on.) The ops it calls are chapter 00's, each with its backward beside
-// it: `matmul` multiplies the last two axes batch by batch (`transposeB: true` uses k^T), `scale` multiplies
-// every element by a number, and `+` hands its gradient to both inputs (summed over any axis it broadcast, as
-// B for the position table); the embedding tables are chapter 01's lookups (a copy of the id's row). Training
-// is chapter 01's Trainer: each step the cross-entropy of the logits against the next characters, its
-// backward through every op, and an AdamW update at the cosine schedule's rate.
+// The Head, the whole of Attention/Head.swift (its `dropout` is off in this chapter; chapter 05 turns it on):
 // show: Sources/Attention/Head.swift Head
+//
+// The ops it calls are chapter 00's, each with its backward beside it: `matmul` multiplies the last two axes
+// batch by batch (`transposeB: true` uses k^T), `scale` multiplies every element by a number, and `+` hands
+// its gradient to both inputs (summed over any axis it broadcast, as B for the position table).
 //
 // (How the gradient flows back through these ops, and the code of `matmul`, `scale` and `+`, is section 10.)
 //
@@ -239,8 +237,12 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 // model has only T = 32 positions (the position table has 32 rows), so `logitsAfter` keeps the context's
 // last blockSize tokens before every forward pass (`context.suffix(blockSize)`):
 // show: Sources/Training/Sampling.swift LanguageModel.logitsAfter
-// Chapter 01's training step (with the loss it takes, cross-entropy) and generation loop, for reference:
+// Training is chapter 01's: each step the cross-entropy of the logits against the next characters, its
+// backward through every op, and an AdamW update at the cosine schedule's rate. Its code, and the generation
+// loop, for reference:
 // fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.loss
+// fold: Sources/TensorCore/Ops/Loss.swift crossEntropy
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.adamW
 // fold: Sources/Training/Sampling.swift TokenStream LanguageModel.generateStream LanguageModel.generate sampleToken
 //
 // Reading the loss figure: the grey line is each step's batch loss, and the green line its running mean
