@@ -83,11 +83,18 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // The Head, the whole of Attention/Head.swift (its `dropout` is off in this chapter; chapter 05 turns it on):
 // show: Sources/Attention/Head.swift Head
 //
-// The ops it calls are chapter 00's, each with its backward beside it: `matmul` multiplies the last two axes
-// batch by batch (`transposeB: true` uses k^T), `scale` multiplies every element by a number, and `+` hands
-// its gradient to both inputs (summed over any axis it broadcast, as B for the position table).
+// Line by line against gpt.py's Head.forward:
 //
-// (How the gradient flows back through these ops, and the code of `matmul`, `scale` and `+`, is section 10.)
+//   gpt.py                                   here
+//   k = self.key(x); q = self.query(x)       let k = key(x); let q = query(x)
+//   wei = q @ k.transpose(-2, -1) * hs^-0.5  scale(matmul(q, k, transposeB: true), by: scoreScale)
+//   masked_fill(tril == 0, -inf), softmax    softmax(scores, causal: true): the mask is part of the softmax
+//   dropout(wei) @ self.value(x)             matmul(dropout(weights, training: training), value(x))
+//
+// The ops it calls are chapter 00's, each with its backward beside it: `matmul` multiplies the last two axes
+// batch by batch (`transposeB: true` uses k^T), and `scale` multiplies every element by a number.
+//
+// (How the gradient flows back through these ops, and the code of `matmul`, `scale` and the embeddings' `+`, is section 10.)
 //
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
 // as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's. The
@@ -142,7 +149,7 @@ print(String(format: "the scores of this fresh Head: variance %.1e",
 // MARK: - 3. Why divide by sqrt(hs)
 //
 // Then why the scale, if the scores start near 0 anyway? Because not every model starts that small. When q
-// and k start with entries of variance about 1 (as PyTorch's default initialization makes them), q . k is a
+// and k start with entries of variance about 1 (PyTorch's default initialization comes close, section 9), q . k is a
 // sum of hs products of variance 1: its variance is hs. A softmax of scores that spread so wide puts most of
 // its weight on the largest one (measured below: 0.68 of it on average, for 32 keys), and its gradient shrinks
 // as that share nears 1. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q
@@ -284,7 +291,7 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 
 // Reading the heatmap: row t (a query) is one softmax over the keys 0...t, so each row sums to 1 and
 // everything right of the diagonal is 0 (the causal mask, `softmax(scores, causal: true)`). Dark cells
-// are large weights (white is 0, dark purple 1). Most rows put most of their weight on the diagonal, a
+// are large weights (white is 0, dark purple 1). Many rows put most of their weight on the diagonal, a
 // position attending to itself: its own value carries the current character, the bigram's whole
 // information. The orange and red cells just left of the diagonal are the character or two before (in
 // "GREMIO" and "morrow"); a row that puts its weight on one earlier cell has found one character that
