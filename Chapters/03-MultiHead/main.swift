@@ -219,14 +219,14 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // packs its c_attn as queries, keys, values, with a bias; the order only has to match the split.) `splitHeads` cuts it into keys, queries and values of shape
 // (B, nh, T, hs), one copy each (part p, head h, position t are columns p*C + h*hs ..< +hs of row
 // (b, t): a cut of the columns, a reshape and a swap of axes 1 and 2, in one copy), and the attention of all heads runs as one batch: fewer, bigger products
-// than n Heads make. After it, `swapAxes` and `reshape` put head h's output in columns h*hs ..< (h+1)*hs of
-// each position: that is the concatenation of the per-head form. (The `if let cache` branch is chapter 05's
-// generation; here there is no cache.) The two helpers it calls follow it: the packed product
-// (`keyQueryValueForInference` is for int8 weights, chapter 08; nil here), and the attention of all heads,
-// one op, `causalAttention`: softmax(q k^T / sqrt(hs)) v with the causal mask, computed a tile of keys at a
-// time so that the (B, nh, T, T) weights are never stored. Dropout on the attention weights needs them, so
-// with dropout the weights path runs instead (chapter 05 turns dropout on):
-// show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention
+// than n Heads make. After it, `joinHeads` puts head h's output in columns h*hs ..< (h+1)*hs of each
+// position: that is the concatenation of the per-head form. (The first line hands a call with a key/value
+// cache to chapter 05's generation; here there is none.) The helpers it calls follow it: the packed product
+// (`keyQueryValueForInference` is for int8 weights, chapter 08; nil here); the attention of all heads, one op,
+// `causalAttention`: softmax(q k^T / sqrt(hs)) v with the causal mask, computed a tile of keys at a time so
+// that the (B, nh, T, T) weights are never stored (dropout on the attention weights needs them, so with
+// dropout the weights path runs instead: chapter 05 turns dropout on); and the join:
+// show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
 // show: Sources/TensorCore/Ops/Shape.swift splitHeads
 //
 // The proof: copy the per-head weights of section 1 into a packed MultiHead, in that row order, and run

@@ -73,7 +73,7 @@ print("\(settings.table(showing: .all))\n")
 // token and position embeddings (chapter 02), `relu` (max(0, x)), `Dropout` (off here; chapter 05), the
 // Trainer (chapter 01: AdamW on the same seeded batches for both stacks), and the `+` of the residuals, whose
 // backward passes the gradient on unchanged to both of its inputs (chapter 00).
-// show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention
+// show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention MultiHead.joinHeads
 //
 // LayerNorm works on each position alone, over its C channels (the last axis), never across positions or
 // the batch: the C numbers are shifted to mean 0 and scaled to variance 1, then multiplied by a learned

@@ -73,11 +73,11 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // softmax(q K^T / sqrt(hs)) V a tile of keys at a time without storing the weights (chapter 05b shows how); what
 // it computes for each query is exactly the plain loops of section 4, `NaiveKernels.cachedAttention`, with
 // nothing cached before (Tests/TensorCoreTests/TiledAttentionTests.swift holds the tiled kernel to the
-// textbook attention of one query, forward and backward). The `if let cache` branch is generation's, section 4.
+// textbook attention of one query, forward and backward). The first line, a call with a cache, is generation's, section 4.
 // Two switches this chapter leaves off: `keepsWeights` (bench's, to time the weights path) and
 // `keyQueryValueForInference` (int8 weights for `nanogpt generate --weights int8`, chapter 08). With dropout on
 // (`--dropout 0.2`), training takes the `if` above it, which keeps the weights to drop some of them:
-// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention MultiHead.joinHeads
 //
 // Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU (relu(x) = max(0, x), element
 // by element), project back to C:
@@ -201,9 +201,10 @@ exitOnError { try report.plotLoss(trainer) }
 // show: Sources/NanoGPT/Generation.swift KeyValueCache.init
 //
 // Who fills it: each MultiHead, given the cache, stores its new keys and values and attends over all
-// stored ones (the `if let cache` branch of `MultiHead.callAsFunction`, section 2); the position embedding
-// starts at the cache's count (`firstPosition`); and `NanoGPT.logits` (section 2) calls `advance` once every
-// layer has stored its positions.
+// stored ones (`attendingWithCache`, which `MultiHead.callAsFunction` hands a call with a cache to); the
+// position embedding starts at the cache's count (`firstPosition`); and `NanoGPT.logits` (section 2) calls
+// `advance` once every layer has stored its positions.
+// show: Sources/Attention/MultiHead.swift MultiHead.attendingWithCache
 // show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.callAsFunction
 //
 // `splitHeads` (chapter 03) cuts the packed (B, T, 3C) product into keys, queries and values of (B, nh, T,

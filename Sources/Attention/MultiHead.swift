@@ -47,23 +47,22 @@ public final class MultiHead: Module {
     /// x (B, T, C) -> (B, T, C): one product for every head's key, query and value, attention for all heads
     /// at once, the heads' outputs side by side (the concatenation), then the projection.
     public func callAsFunction(_ x: Tensor, training: Bool, cache: KeyValueCache? = nil, layer: Int = 0) -> Tensor {
-        let (batch, time, channels) = (x.shape[0], x.shape[1], x.shape[2])
+        if let cache { return attendingWithCache(x, cache: cache, layer: layer) }     // generation: chapter 05
         let kqv = splitHeads(keysQueriesValues(x), parts: 3, heads: headCount)          // (B, T, 3C) -> 3 x (B, nh, T, hs)
         let (k, q, v) = (kqv[0], kqv[1], kqv[2])
-        let scale = 1 / Float(channels / headCount).squareRoot()
-        let mixed: Tensor                                                                // (B, nh, T, hs)
-        if let cache {
-            // Generation (chapter 05): these T positions follow the cached ones. Store their keys and values,
-            // then let each query attend to every cached position up to its own (the causal mask, shifted).
-            cache.store(keys: k, values: v, layer: layer)
-            mixed = cache.attention(queries: q, layer: layer, scale: scale)
-        } else {
-            mixed = causalSelfAttention(q, k, v, scale: scale, training: training)
-        }
-        // Head h's output, (B, T, hs), becomes columns h*hs ..< (h+1)*hs of each position: the heads concatenated.
-        let joined = reshape(swapAxes(mixed, 1, 2), [batch, time, channels])            // (B, nh, T, hs) -> (B, T, C)
-        return dropout(projection(joined), training: training)
+        let mixed = causalSelfAttention(q, k, v, scale: scoreScale, training: training) // (B, nh, T, hs)
+        return dropout(projection(joinHeads(mixed)), training: training)                // (B, T, C)
     }
+
+    /// Each head's (B, T, hs) output as columns h*hs ..< (h+1)*hs of each position: the heads concatenated,
+    /// (B, nh, T, hs) -> (B, T, nh, hs) -> (B, T, C).
+    func joinHeads(_ mixed: Tensor) -> Tensor {
+        let (batch, heads, time, size) = (mixed.shape[0], mixed.shape[1], mixed.shape[2], mixed.shape[3])
+        return reshape(swapAxes(mixed, 1, 2), [batch, time, heads * size])
+    }
+
+    /// What the scores q . k are multiplied by: 1/sqrt(hs).
+    var scoreScale: Float { 1 / Float(keyQueryValue.shape[1] / headCount).squareRoot() }
 
     /// x (B, T, C) @ keyQueryValue^T -> (B, T, 3C): for each position, every head's key, then every query,
     /// then every value. (An int8 model streaming with `nanogpt generate --weights int8` multiplies its
@@ -117,6 +116,19 @@ public final class MultiHead: Module {
                                                                 of: keyQueryValue))
             }
         }
+    }
+}
+
+// Generation (chapter 05).
+extension MultiHead {
+    /// `callAsFunction` with a key/value cache: x holds the T positions that follow the cached ones. Their keys
+    /// and values are stored in the cache's rows for `layer`, then each query attends to every cached position
+    /// up to its own (the causal mask, shifted by what the cache held before).
+    public func attendingWithCache(_ x: Tensor, cache: KeyValueCache, layer: Int) -> Tensor {
+        let kqv = splitHeads(keysQueriesValues(x), parts: 3, heads: headCount)          // (B, T, 3C) -> 3 x (B, nh, T, hs)
+        cache.store(keys: kqv[0], values: kqv[2], layer: layer)
+        let mixed = cache.attention(queries: kqv[1], layer: layer, scale: scoreScale)  // (B, nh, T, hs)
+        return projection(joinHeads(mixed))                                             // (B, T, C); no dropout
     }
 }
 

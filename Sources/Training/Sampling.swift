@@ -35,7 +35,8 @@ public func drawIndex(_ weights: [Double], total: Double, random: SeededRandom) 
 }
 
 /// softmax(logits / temperature) before its division by the total: e^((logit - max) / temperature) for
-/// each token, 0 for the tokens outside the top k and outside the top-p nucleus (chapter 05 uses both), and
+/// each token, 0 for the tokens outside the top k (chapter 05's `--top-k`) and outside the top-p nucleus (`nanogpt
+/// generate --top-p`), and
 /// the weights' total. Ties at a cut are all kept, so the result does not depend on sort stability.
 public func samplingWeights(_ logits: [Float], options: SamplingOptions) -> (weights: [Double], total: Double) {
     precondition(options.temperature > 0, "temperature must be positive")
