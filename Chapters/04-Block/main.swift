@@ -74,6 +74,8 @@ print("\(settings.table(showing: .all))\n")
 // Trainer (chapter 01: AdamW on the same seeded batches for both stacks), and the `+` of the residuals, whose
 // backward passes the gradient on unchanged to both of its inputs (chapter 00).
 // show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention MultiHead.joinHeads
+// What `causalAttention` computes for one query row of one head, as plain loops (chapter 03 checks the op against it):
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
 //
 // LayerNorm works on each position alone, over its C channels (the last axis), never across positions or
 // the batch: the C numbers are shifted to mean 0 and scaled to variance 1, then multiplied by a learned
@@ -203,8 +205,29 @@ final class BlockStackLanguageModel: LanguageModel {
 // that of a model that ignores the context altogether and predicts every character by its frequency in
 // the text (the unigram's entropy, printed below). (Which of the two ideas rescues it? The exercises run
 // the stack with each one alone.)
+//
+// First, the reason measured where it starts: one batch through a fresh copy of each stack (the same first
+// weights as the two trained below), the loss's backward, and the size of each block's gradient (the norm
+// of all its parameters' gradients together), from the first block, farthest from the loss, to the last.
 
 section("4. Train the plain stack first...")
+/// Each block's gradient norm after one backward through a fresh stack, first block to last.
+func gradientNormsAtStart(residualsAndLayerNorm: Bool) -> [Float] {
+    let fresh = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings,
+                                        residualsAndLayerNorm: residualsAndLayerNorm, random: SeededRandom(seed: settings.seed))
+    let batch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 7))
+    let logits = fresh.logits(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize, training: false)
+    crossEntropy(logits, targets: batch.targets).backward()
+    let layers = residualsAndLayerNorm ? fresh.blocks.map(\.namedParameters) : fresh.plainBlocks.map(\.namedParameters)
+    return layers.map { parameters in
+        parameters.reduce(Float(0)) { total, named in total + (named.1.gradValues ?? []).reduce(0) { $0 + $1 * $1 } }.squareRoot()
+    }
+}
+print("each block's gradient norm at the start, first block to last:")
+for (name, both) in [("plain stack", false), ("Blocks     ", true)] {
+    print("  \(name)  " + gradientNormsAtStart(residualsAndLayerNorm: both).map { String(format: "%.1e", $0) }.joined(separator: "  "))
+}
+print()
 let plainLabel = command.plainKeeps.label
 print("== \(plainLabel) ==")
 let plain = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings, residualsAndLayerNorm: false,
@@ -219,6 +242,12 @@ let countTotal = Double(characterCounts.reduce(0, +))
 let unigramLoss = -dataset.val.reduce(0.0) { $0 + log(Double(characterCounts[$1]) / countTotal) } / Double(dataset.val.count)
 print(String(format: "\nthe unigram on the val text (each character by its training frequency, no context): %.4f nats; "
              + "the plain stack: %.4f", unigramLoss, plainTrainer.evaluations.last?.valLoss ?? .nan))
+
+// The gradient norms at the top of the output say why. In the plain stack the gradient shrinks about a
+// thousand times with each block on its way down: the first block's whole gradient is near 1e-11, each
+// number in it smaller still, below AdamW's epsilon (1e-8, which keeps m / (sqrt(v) + epsilon) finite), so the
+// first blocks barely move. With residuals every Block gets a gradient of about the same size: `+` passes it
+// on unchanged, past the sublayers, to every Block below.
 
 // MARK: - 5. ...then the real Blocks, same settings, same seed, same batches
 //
