@@ -155,6 +155,9 @@ struct Train: ParsableCommand {
                 try TrainingCheckpoint.save(trainer: trainer, model: model, tokenizer: tokenizer, data: data, to: latest)
                 say("interrupted at step \(trainer.step): saved \(latest.path); continue with: nanogpt train --resume \(out.path)")
             }
+            // The others wait here for the leader's save: once one process exits with a failing status, mpirun
+            // stops the rest, and on a busy machine the leader could be stopped halfway through writing.
+            _ = group?.sum([0])
             throw ExitCode(130)
         }
         guard leader else { return }
