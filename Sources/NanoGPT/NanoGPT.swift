@@ -154,7 +154,7 @@ public final class NanoGPT: LanguageModel, Module {
     }
 
     /// The logits (V) after one new token at batch 1, through the cache: the forward pass above for one
-    /// position, module by module (each layer's `decode` sits beside its forward), on buffers made once per
+    /// position, module by module (each module's `decode` is in an extension right below it), on buffers made once per
     /// generation. No Tensor, no autograd record and no buffer is made per op: at config S those cost as
     /// much as the products. The same kernels in the same order as `logits(_:cache:)` at length 1, so the
     /// same numbers. The returned storage is `buffers.logits`, overwritten by the next call.
