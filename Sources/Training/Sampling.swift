@@ -35,9 +35,9 @@ public func drawIndex(_ weights: [Double], total: Double, random: SeededRandom) 
 }
 
 /// softmax(logits / temperature) before its division by the total: e^((logit - max) / temperature) for
-/// each token, 0 for the tokens outside the top k (chapter 05's `--top-k`) and outside the top-p nucleus (`nanogpt
-/// generate --top-p`), and
-/// the weights' total. Ties at a cut are all kept, so the result does not depend on sort stability.
+/// each token, 0 for the tokens outside the top k (chapter 05's `--top-k`) and outside the top-p nucleus
+/// (`nanogpt generate --top-p`), and the weights' total. Ties at a cut are all kept, so the result does not
+/// depend on sort stability.
 public func samplingWeights(_ logits: [Float], options: SamplingOptions) -> (weights: [Double], total: Double) {
     precondition(options.temperature > 0, "temperature must be positive")
     var cutoff = -Float.infinity

@@ -62,6 +62,15 @@ struct ModelTests {
         let actual = head.lastAttention!.values
         #expect(largestDifference(actual, expectedWeights(scale: 1 / Float(headSize).squareRoot())) < 1e-5)
         #expect(largestDifference(actual, expectedWeights(scale: 1 / Float(width).squareRoot())) > 1e-3)
+        // Built with `scaled: false` (chapter 02's experiment), the same weights give softmax(q k^T) unscaled.
+        let unscaled = Head(embeddingSize: width, headSize: headSize, scaled: false, random: random)
+        for (to, from) in [(unscaled.key, head.key), (unscaled.query, head.query), (unscaled.value, head.value)] {
+            to.weight.storage.copy(fromHost: from.weight.values)
+        }
+        _ = unscaled(x, training: false)
+        #expect(unscaled.scoreScale == 1)
+        #expect(largestDifference(unscaled.lastAttention!.values, expectedWeights(scale: 1)) < 1e-5)
+        #expect(largestDifference(unscaled.lastAttention!.values, actual) > 1e-3)
     }
 
     /// gpt.py's MultiHead: n Heads side by side, concatenated, then the projection (chapter 03 writes it

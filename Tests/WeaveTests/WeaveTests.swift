@@ -117,6 +117,24 @@ struct WeavePartTests {
         #expect(source.sections[1].cells == [.code("print(\"two\")"), .prose("trailing prose")])
     }
 
+    /// `fold:` shows a declaration closed in a <details> block, and a closing "How the library runs it fast"
+    /// section is folded whole; the drift test still sees every folded block.
+    @Test func foldsPlumbingAndTheFastSection() throws {
+        let folding = chapter.replacingOccurrences(of: "// show: Sources/Lib/Lib.swift Outer.inner", with: "// fold: Sources/Lib/Lib.swift Outer.inner")
+            .replacingOccurrences(of: "2. Second", with: "2. How the library runs it fast")
+        let source = try ChapterSource.parse(folding, folder: "09-Toy", root: try root())
+        #expect(source.sections[0].cells[1] == .folded(path: "Sources/Lib/Lib.swift", declaration: "Outer.inner",
+                                                       code: "/// Doc.\nfunc inner() {\n    let s = \"}\"\n}"))
+        let run = ChapterRun(command: "ch09", output: ["── 1. First ──", "one", "── 2. How the library runs it fast ──", "two"],
+                             wallSeconds: 1, machine: "test", threads: 1, summary: nil, woven: "today")
+        let markdown = try Page.render(source, run: run, previous: nil, next: nil, exercises: nil).markdown
+        #expect(markdown.contains("<details><summary>From <code>Sources/Lib/Lib.swift</code>, <code>Outer.inner</code> "
+                                  + "(click to open)</summary>\n\n```swift\n/// Doc."))
+        let fast = try #require(markdown.range(of: "## 2. How the library runs it fast\n\n<details>"))
+        #expect(markdown[fast.upperBound...].contains("```text\ntwo\n```\n\ntrailing prose\n\n</details>"))
+        #expect(Page.codeBlocks(inPage: markdown) == source.codeBlocks)
+    }
+
     @Test func refusesChaptersItCannotWeave() throws {
         let root = try root()
         #expect(throws: WeaveError.self) { try ChapterSource.parse("// Chapter 09\nprint(1)\n", folder: "09-Toy", root: root) }
