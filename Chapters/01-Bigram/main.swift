@@ -104,6 +104,11 @@ print("train: \(dataset.train.count) tokens, val: \(dataset.val.count) tokens\n"
 // window shifted left by one. So one window of T = 8 holds 8 examples: predict the 2nd token from
 // the 1st, the 3rd from the first two, ..., the 9th from the first eight.
 // show: Sources/TextData/TokenDataset.swift TokenDataset.batch
+// The windows' starts come from `SeededRandom`, a generator whose algorithm is written down (xoshiro256**),
+// so a seed gives the same batches, weights and samples on every run. Each use draws from a stream of its
+// own (the batches, the evaluation's batches, the samples, ...), seeded from the run's seed plus a fixed
+// number, so that drawing more of one leaves the others unchanged:
+// fold: Sources/TensorCore/Random.swift SeededRandom RandomStream
 
 section("4. Batches")
 let peek = dataset.batch(.train, batchSize: 4, blockSize: settings.blockSize, random: SeededRandom(seed: settings.seed))

@@ -190,6 +190,7 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary); train \(datas
 // into the row it came from):
 // show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding
 // fold: Sources/Layers/Layers.swift Embedding
+// fold: Sources/TensorCore/Ops/Shape.swift embedding
 
 section("5. A language model with one Head")
 /// Token and position embeddings, one self-attention Head, and a Linear layer to the vocabulary.
@@ -248,6 +249,9 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 // backward through every op, and an AdamW update at the cosine schedule's rate. Its code, and the generation
 // loop, for reference:
 // fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.loss
+// fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
+// fold: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
+// fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
 // fold: Sources/TensorCore/Ops/Loss.swift crossEntropy
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.adamW
 // fold: Sources/Training/Sampling.swift TokenStream LanguageModel.generateStream LanguageModel.generate sampleToken

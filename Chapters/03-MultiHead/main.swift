@@ -207,7 +207,8 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // MARK: - 6. The packed form: every head in one product
 //
 // The key weights of all n heads, stacked, are one (C, C) matrix; so are the queries and the values. The
-// library's MultiHead keeps the three as the rows of one (3C, C) matrix, `keyQueryValue`, in this order:
+// library's MultiHead keeps the three as the rows of one (3C, C) matrix, the weight of one Linear without a
+// bias, `keyQueryValue`, in this order:
 //
 //   rows 0 ..< C        every head's key:    head h's is rows h*hs ..< (h+1)*hs
 //   rows C ..< 2C       every head's query:  head h's is rows C + h*hs ..< C + (h+1)*hs
@@ -221,12 +222,11 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // (b, t): a cut of the columns, a reshape and a swap of axes 1 and 2, in one copy), and the attention of all heads runs as one batch: fewer, bigger products
 // than n Heads make. After it, `joinHeads` puts head h's output in columns h*hs ..< (h+1)*hs of each
 // position: that is the concatenation of the per-head form. (The first line hands a call with a key/value
-// cache to chapter 05's generation; here there is none.) The helpers it calls follow it: the packed product
-// (`keyQueryValueForInference` is for int8 weights, chapter 08; nil here); the attention of all heads, one op,
+// cache to chapter 05's generation; here there is none.) The helpers it calls follow it: the attention of all heads, one op,
 // `causalAttention`: softmax(q k^T / sqrt(hs)) v with the causal mask, computed a tile of keys at a time so
 // that the (B, nh, T, T) weights are never stored (dropout on the attention weights needs them, so with
 // dropout the weights path runs instead: chapter 05 turns dropout on); and the join:
-// show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
+// show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
 // show: Sources/TensorCore/Ops/Shape.swift splitHeads
 //
 // The proof: copy the per-head weights of section 1 into a packed MultiHead, in that row order, and run
@@ -239,10 +239,10 @@ section("6. The packed form: every head in one product")
 let packed = MultiHead(headCount: settings.heads, embeddingSize: settings.embeddingSize,
                        random: SeededRandom(seed: 0))   // its own generator: its weights are overwritten next
 let rows = perHead.heads.map(\.key.weight) + perHead.heads.map(\.query.weight) + perHead.heads.map(\.value.weight)
-packed.keyQueryValue.storage.copy(fromHost: rows.flatMap(\.values))   // (3C, C): keys, then queries, then values
+packed.keyQueryValue.weight.storage.copy(fromHost: rows.flatMap(\.values))   // (3C, C): keys, then queries, then values
 packed.projection.weight.storage.copy(fromHost: perHead.projection.weight.values)
 packed.projection.bias!.storage.copy(fromHost: perHead.projection.bias!.values)
-let packedParts = splitHeads(packed.keysQueriesValues(demoInput), parts: 3, heads: settings.heads)   // 3 x (B, nh, T, hs)
+let packedParts = splitHeads(packed.keyQueryValue(demoInput), parts: 3, heads: settings.heads)   // 3 x (B, nh, T, hs)
 var partDifference: Float = 0
 for (part, projection) in [(0, \Head.key), (1, \Head.query), (2, \Head.value)] {
     let cut = swapAxes(packedParts[part], 0, 1).values                 // (nh, B, T, hs): head h's block is contiguous
@@ -269,7 +269,7 @@ packed(xPacked, training: false).backward(seed: directions)
 func largestDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
 let perHeadRowGradients = rows.flatMap { $0.gradValues! }                 // in the packed rows' order
 let gradientDifference = [largestDifference(xPerHead.gradValues!, xPacked.gradValues!),
-                          largestDifference(perHeadRowGradients, packed.keyQueryValue.gradValues!),
+                          largestDifference(perHeadRowGradients, packed.keyQueryValue.weight.gradValues!),
                           largestDifference(perHead.projection.weight.gradValues!, packed.projection.weight.gradValues!),
                           largestDifference(perHead.projection.bias!.gradValues!, packed.projection.bias!.gradValues!)].max()!
 print(String(format: "and their gradients (x, key/query/value, the projection's weight and bias): differ by at most %.1e", gradientDifference))

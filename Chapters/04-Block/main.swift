@@ -67,13 +67,12 @@ print("\(settings.table(showing: .all))\n")
 // makes every head's key, query and value, and all heads attend as one batch. Chapter 03 writes out the
 // per-head form (n Heads, concatenated, projected) and proves the two equal. The `cache` argument is
 // chapter 05's generation; training passes none. Without dropout, `causalSelfAttention` runs
-// `causalAttention`, the masked softmax(q k^T / sqrt(hs)) v a tile of keys at a time (chapter 05b shows how);
-// `keepsWeights` is the bench's switch to the weights path, and `keyQueryValueForInference` holds int8
-// weights for `nanogpt generate --weights int8` (chapter 08). The pieces from earlier chapters: `Linear` (x W^T + b) and the
+// `causalAttention`, the masked softmax(q k^T / sqrt(hs)) v a tile of keys at a time (chapter 05b shows how).
+// The pieces from earlier chapters: `Linear` (x W^T + b; `keyQueryValue` is one without a bias) and the
 // token and position embeddings (chapter 02), `relu` (max(0, x)), `Dropout` (off here; chapter 05), the
 // Trainer (chapter 01: AdamW on the same seeded batches for both stacks), and the `+` of the residuals, whose
 // backward passes the gradient on unchanged to both of its inputs (chapter 00).
-// show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention MultiHead.joinHeads
+// show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads
 // What `causalAttention` computes for one query row of one head, as plain loops (chapter 03 checks the op against it):
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
 //
@@ -224,9 +223,20 @@ func gradientNormsAtStart(residualsAndLayerNorm: Bool) -> [Float] {
     }
 }
 print("each block's gradient norm at the start, first block to last:")
-for (name, both) in [("plain stack", false), ("Blocks     ", true)] {
-    print("  \(name)  " + gradientNormsAtStart(residualsAndLayerNorm: both).map { String(format: "%.1e", $0) }.joined(separator: "  "))
+let plainNorms = gradientNormsAtStart(residualsAndLayerNorm: false), blockNorms = gradientNormsAtStart(residualsAndLayerNorm: true)
+for (name, norms) in [("plain stack", plainNorms), ("Blocks     ", blockNorms)] {
+    print("  \(name)  " + norms.map { String(format: "%.1e", $0) }.joined(separator: "  "))
 }
+// Backward through y = x W^T, each of x's n inputs gets a sum over W's column: a Linear of n inputs whose
+// weights are N(0, 0.02^2) multiplies the gradient's norm by about 0.02 sqrt(n); ReLU zeroes about half of it.
+// Without a residual the gradient goes through the whole plain block in turn: the feed-forward's contract
+// (4C inputs), ReLU and expand (C), then attention's projection and value (C each; the query and key paths
+// carry almost nothing at the start, when the scores are all near 0).
+let throughLinear = { (inputs: Int) in 0.02 * Double(inputs).squareRoot() }
+let perPlainBlock = throughLinear(4 * settings.embeddingSize) * 0.5.squareRoot() * throughLinear(settings.embeddingSize)
+    * throughLinear(settings.embeddingSize) * throughLinear(settings.embeddingSize)
+print(String(format: "plain stack, one block down: estimated from the weights' scale %.1e; measured %@", perPlainBlock,
+             zip(plainNorms, plainNorms.dropFirst()).map { String(format: "%.1e", $0 / $1) }.joined(separator: ", ")))
 print()
 let plainLabel = command.plainKeeps.label
 print("== \(plainLabel) ==")
@@ -244,7 +254,8 @@ print(String(format: "\nthe unigram on the val text (each character by its train
              + "the plain stack: %.4f", unigramLoss, plainTrainer.evaluations.last?.valLoss ?? .nan))
 
 // The gradient norms at the top of the output say why. In the plain stack the gradient shrinks about a
-// thousand times with each block on its way down: the first block's whole gradient is near 1e-11, each
+// thousand times with each block on its way down, as the weights' scale predicts (every `Linear` starts from
+// N(0, 0.02^2), chapter 02): the first block's whole gradient is near 1e-11, each
 // number in it smaller still, below AdamW's epsilon (1e-8, which keeps m / (sqrt(v) + epsilon) finite), so the
 // first blocks barely move. With residuals every Block gets a gradient of about the same size: `+` passes it
 // on unchanged, past the sublayers, to every Block below.

@@ -74,10 +74,8 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // it computes for each query is exactly the plain loops of section 4, `NaiveKernels.cachedAttention`, with
 // nothing cached before (Tests/TensorCoreTests/TiledAttentionTests.swift holds the tiled kernel to the
 // textbook attention of one query, forward and backward). The first line, a call with a cache, is generation's, section 4.
-// Two switches this chapter leaves off: `keepsWeights` (bench's, to time the weights path) and
-// `keyQueryValueForInference` (int8 weights for `nanogpt generate --weights int8`, chapter 08). With dropout on
-// (`--dropout 0.2`), training takes the `if` above it, which keeps the weights to drop some of them:
-// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.keysQueriesValues MultiHead.causalSelfAttention MultiHead.joinHeads
+// With dropout on (`--dropout 0.2`), training takes the `if` above it, which keeps the weights to drop some of them:
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads
 //
 // Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU (relu(x) = max(0, x), element
 // by element), project back to C:

@@ -183,7 +183,7 @@ print(" ... (\(Int8Matrix.blockSize) in the block)\n")
 // file is a quarter of the size, the memory in use is not.
 // show: Sources/Quantization/Int8Matrix.swift Int8Matrix.product Int8Matrix.multiply Int8Matrix.rowsThroughKernels Int8Matrix.dequantizedWeight
 //
-// The model's own forward pass runs it: each Linear (and each MultiHead's packed key/query/value matrix)
+// The model's own forward pass runs it: each Linear (MultiHead's packed key/query/value matrix is one too)
 // holds an optional `inferenceWeight`, which its product uses when no gradient is recorded; training never
 // does. Linear's side of it:
 // show: Sources/Layers/Layers.swift InferenceWeight Linear
@@ -381,7 +381,7 @@ for int8 in [false, true] {
     if int8 { measuredM.useInt8Weights() } else { measuredM.useFloat32Weights() }
     // The model's own int8 matrices, in the order of `multiplyingMatrices` (the ones its decode reads).
     let int8Matrices: [InferenceWeight?] = measuredM.blocks.flatMap {
-        [$0.attention.keyQueryValueForInference, $0.attention.projection.inferenceWeight,
+        [$0.attention.keyQueryValue.inferenceWeight, $0.attention.projection.inferenceWeight,
          $0.feedForward.expand.inferenceWeight, $0.feedForward.contract.inferenceWeight]
     } + [measuredM.languageModelHead.inferenceWeight]
     let cache = KeyValueCache(configOfM), buffers = NanoGPT.DecodeBuffers(configOfM)

@@ -15,19 +15,14 @@ import TensorCore
 /// attends over everything stored: generation, through the weights path's kernels (`cachedAttention`).
 public final class MultiHead: Module {
     public let headCount: Int
-    /// The keys of heads 0 ..< nh, then their queries, then their values, as rows: (3C, C).
-    public let keyQueryValue: Tensor
-    /// That matrix as inference reads it when stored another way (int8 blocks); nil: `keyQueryValue`.
-    public var keyQueryValueForInference: InferenceWeight?
+    /// x -> every head's key, query and value: a Linear without bias whose weight (3C, C) holds the keys of
+    /// heads 0 ..< nh as rows, then their queries, then their values.
+    public let keyQueryValue: Linear
     public let projection: Linear
     let dropout: Dropout
     /// The queries and keys (B, nh, T, hs) of the latest call without a cache, held without their graph:
     /// `lastAttention` computes the weights from them again.
     private var lastQueriesAndKeys: (queries: Tensor, keys: Tensor, scale: Float)?
-
-    /// When true, every call computes and keeps the attention weights, as dropout on them needs (bench's
-    /// `--attention weights` sets it, to time the two paths in one model).
-    nonisolated(unsafe) public static var keepsWeights = false
 
     /// The weights are drawn head by head (key, query, value), as n separate Heads would draw them.
     public init(headCount: Int, embeddingSize: Int, dropout: Dropout = .none, random: SeededRandom) {
@@ -39,7 +34,8 @@ public final class MultiHead: Module {
             (0..<3).map { _ in Tensor.normal([size, embeddingSize], std: 0.02, random: random).values }
         }
         let rows = (0..<3).flatMap { part in drawn.flatMap { $0[part] } }
-        keyQueryValue = Tensor(shape: [3 * embeddingSize, embeddingSize], values: rows, requiresGrad: true)
+        keyQueryValue = Linear(weight: Tensor(shape: [3 * embeddingSize, embeddingSize], values: rows, requiresGrad: true),
+                               bias: nil)
         projection = Linear(embeddingSize, embeddingSize, random: random)
         self.dropout = dropout
     }
@@ -48,7 +44,7 @@ public final class MultiHead: Module {
     /// at once, the heads' outputs side by side (the concatenation), then the projection.
     public func callAsFunction(_ x: Tensor, training: Bool, cache: KeyValueCache? = nil, layer: Int = 0) -> Tensor {
         if let cache { return attendingWithCache(x, cache: cache, layer: layer) }     // generation: chapter 05
-        let kqv = splitHeads(keysQueriesValues(x), parts: 3, heads: headCount)          // (B, T, 3C) -> 3 x (B, nh, T, hs)
+        let kqv = splitHeads(keyQueryValue(x), parts: 3, heads: headCount)              // (B, T, 3C) -> 3 x (B, nh, T, hs)
         let (k, q, v) = (kqv[0], kqv[1], kqv[2])
         let mixed = causalSelfAttention(q, k, v, scale: scoreScale, training: training) // (B, nh, T, hs)
         return dropout(projection(joinHeads(mixed)), training: training)                // (B, T, C)
@@ -62,25 +58,17 @@ public final class MultiHead: Module {
     }
 
     /// What the scores q . k are multiplied by: 1/sqrt(hs).
-    var scoreScale: Float { 1 / Float(keyQueryValue.shape[1] / headCount).squareRoot() }
-
-    /// x (B, T, C) @ keyQueryValue^T -> (B, T, 3C): for each position, every head's key, then every query,
-    /// then every value. (An int8 model streaming with `nanogpt generate --weights int8` multiplies its
-    /// int8 blocks instead: chapter 08.)
-    public func keysQueriesValues(_ x: Tensor) -> Tensor {
-        if let stored = keyQueryValueForInference, !recordsGradients { return stored.product(x, bias: nil) }
-        return linear(x, weight: keyQueryValue, bias: nil)
-    }
+    var scoreScale: Float { 1 / Float(keyQueryValue.weight.shape[1] / headCount).squareRoot() }
 
     /// softmax(q k^T * scale, causal) v for every head of every sequence, q, k, v (B, nh, T, hs) -> (B, nh, T, hs).
     /// The default runs `causalAttention`, which goes a tile of keys at a time and never stores the (B, nh, T, T)
-    /// weights (chapter 05b). Dropout on the attention weights needs them, so with dropout in training (or
-    /// when `keepsWeights` asks) the weights path runs instead: `softmaxOfProducts` (q k^T, the scale, the mask
-    /// and the softmax in one op) kept whole, then `causalMatmul`, which skips the zero upper triangle.
+    /// weights (chapter 05b). Dropout on the attention weights needs them, so with dropout in training the
+    /// weights path runs instead: `softmaxOfProducts` (q k^T, the scale, the mask and the softmax in one op)
+    /// kept whole, then `causalMatmul`, which skips the zero upper triangle.
     /// Either way the call's q and k are kept for `lastAttention`.
     func causalSelfAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, scale: Float, training: Bool) -> Tensor {
         lastQueriesAndKeys = (Tensor(shape: q.shape, sharing: q.storage), Tensor(shape: k.shape, sharing: k.storage), scale)
-        if training && dropout.probability > 0 || Self.keepsWeights {
+        if training && dropout.probability > 0 {
             let weights = softmaxOfProducts(q, k, causal: true, scale: scale)                 // (B, nh, T, T)
             return causalMatmul(dropout(weights, training: true), v)
         }
@@ -102,7 +90,7 @@ public final class MultiHead: Module {
     /// What trains: the packed matrix (PyTorch's reference names its rows per head: `perHeadViews`) and
     /// the projection.
     public var namedParameters: [(String, Tensor)] {
-        [("key_query_value.weight", keyQueryValue)] + projection.parameters(prefixedWith: "proj")
+        keyQueryValue.parameters(prefixedWith: "key_query_value") + projection.parameters(prefixedWith: "proj")
     }
 
     /// The packed (3C, C) matrix as the reference model's per-head tensors: (name, (hs, C) view) in the
@@ -125,7 +113,7 @@ extension MultiHead {
     /// and values are stored in the cache's rows for `layer`, then each query attends to every cached position
     /// up to its own (the causal mask, shifted by what the cache held before).
     public func attendingWithCache(_ x: Tensor, cache: KeyValueCache, layer: Int) -> Tensor {
-        let kqv = splitHeads(keysQueriesValues(x), parts: 3, heads: headCount)          // (B, T, 3C) -> 3 x (B, nh, T, hs)
+        let kqv = splitHeads(keyQueryValue(x), parts: 3, heads: headCount)              // (B, T, 3C) -> 3 x (B, nh, T, hs)
         cache.store(keys: kqv[0], values: kqv[2], layer: layer)
         let mixed = cache.attention(queries: kqv[1], layer: layer, scale: scoreScale)  // (B, nh, T, hs)
         return projection(joinHeads(mixed))                                             // (B, T, C); no dropout
@@ -137,13 +125,8 @@ extension MultiHead {
     /// `callAsFunction` for one new position at batch 1, on buffers made once (no Tensor, no record, no
     /// buffer taken): x (C) -> y (C), this position's key and value stored in `cache`.
     public func decode(_ x: Storage, into y: Storage, cache: KeyValueCache, layer: Int, buffers b: DecodeBuffers) {
-        let channels = keyQueryValue.shape[1]
-        if let stored = keyQueryValueForInference {                                                   // int8 weights
-            stored.product(x, into: b.keyQueryValue)
-        } else {                                                                                       // (3C) = W x
-            x.backend.gemm(transposeB: true, m: 1, n: 3 * channels, k: channels, a: MatrixOperand(x),
-                           b: MatrixOperand(keyQueryValue.storage), beta: 0, c: MatrixOperand(b.keyQueryValue))
-        }
+        let channels = keyQueryValue.weight.shape[1]
+        keyQueryValue.decode(x, into: b.keyQueryValue)                                                 // (3C) = W x
         // At one position the packed row is already every head's key, then query, then value, each (nh, hs):
         // the layout the cache and the kernels read, so no split is needed.
         cache.store(keys: b.keys, values: b.values, positions: 1, layer: layer)

@@ -74,7 +74,7 @@ struct Bench: ParsableCommand {
 
     func run() {
         if let threads { BLAS.threadCount = threads }
-        MultiHead.keepsWeights = attention == "weights"
+        CausalAttention.keepsWeights = attention == "weights"
         exitOnError { try Devices.select(device) }
         // OpenBLAS picks its kernel for this CPU when it loads, unless OPENBLAS_CORETYPE names one; the sgemm
         // speed (and so every training row) depends on which, so the header says who chose.

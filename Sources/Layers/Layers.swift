@@ -36,6 +36,11 @@ public final class Linear: Module {
         self.bias = bias ? Tensor.zeros([outputs], requiresGrad: true) : nil
     }
 
+    /// A layer around a weight (out, in) and a bias (out) that already exist.
+    public init(weight: Tensor, bias: Tensor?) {
+        (self.weight, self.bias) = (weight, bias)
+    }
+
     /// (..., in) -> (..., out)
     public func callAsFunction(_ x: Tensor) -> Tensor {
         if let stored = inferenceWeight, !recordsGradients { return stored.product(x, bias: bias) }   // int8 weights (chapter 08)

@@ -196,7 +196,7 @@ public final class NanoGPT: LanguageModel, Module {
     public var stateDictionary: [(String, Tensor)] {
         embedding.namedParameters
             + blocks.enumerated().flatMap { layer, block in
-                let packed = MultiHead.perHeadViews(of: block.attention.keyQueryValue, headCount: config.heads)
+                let packed = MultiHead.perHeadViews(of: block.attention.keyQueryValue.weight, headCount: config.heads)
                 return packed.map { ("blocks.\(layer).sa.\($0.0)", $0.1) }
                     + block.parameters(prefixedWith: "blocks.\(layer)").filter { !$0.0.hasSuffix(".sa.key_query_value.weight") }
             }

@@ -15,7 +15,7 @@ extension NanoGPT {
     public var multiplyingMatrices: [(name: String, weight: Tensor, set: (Int8Matrix?) -> Void)] {
         blocks.enumerated().flatMap { layer, block -> [(name: String, weight: Tensor, set: (Int8Matrix?) -> Void)] in
             let prefix = "blocks.\(layer)"
-            return [("\(prefix).sa.key_query_value.weight", block.attention.keyQueryValue, { block.attention.keyQueryValueForInference = $0 }),
+            return [("\(prefix).sa.key_query_value.weight", block.attention.keyQueryValue.weight, { block.attention.keyQueryValue.inferenceWeight = $0 }),
                     ("\(prefix).sa.proj.weight", block.attention.projection.weight, { block.attention.projection.inferenceWeight = $0 }),
                     ("\(prefix).ffwd.net.0.weight", block.feedForward.expand.weight, { block.feedForward.expand.inferenceWeight = $0 }),
                     ("\(prefix).ffwd.net.2.weight", block.feedForward.contract.weight, { block.feedForward.contract.inferenceWeight = $0 })]

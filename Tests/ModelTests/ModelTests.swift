@@ -93,7 +93,7 @@ struct ModelTests {
     func multiHeadLayoutsComputeTheSameFunction(headCount: Int) {
         let slow = PerHeadMultiHead(headCount: headCount, embeddingSize: 16, random: random)
         let fast = MultiHead(headCount: headCount, embeddingSize: 16, random: SeededRandom(seed: 99))
-        fast.keyQueryValue.storage.copy(fromHost: slow.headWeights.flatMap(\.values))
+        fast.keyQueryValue.weight.storage.copy(fromHost: slow.headWeights.flatMap(\.values))
         fast.projection.weight.storage.copy(fromHost: slow.projection.weight.values)
         fast.projection.bias!.storage.copy(fromHost: slow.projection.bias!.values)
         let x = Tensor.normal([3, 5, 16], std: 1, random: random, requiresGrad: true)
@@ -110,7 +110,7 @@ struct ModelTests {
         crossEntropy(fastOutput, targets: targets).backward()
         #expect(largestDifference(slowOutput.values, fastOutput.values) < 1e-5)
         #expect(largestDifference(slowInputGrad, x.gradValues!) < 1e-5)
-        let fastGrads = MultiHead.perHeadViews(of: fast.keyQueryValue, headCount: headCount).map { $0.1.gradValues! }
+        let fastGrads = MultiHead.perHeadViews(of: fast.keyQueryValue.weight, headCount: headCount).map { $0.1.gradValues! }
             + [fast.projection.weight.gradValues!, fast.projection.bias!.gradValues!]
         #expect(zip(slowGrads, fastGrads).allSatisfy { largestDifference($0, $1) < 1e-5 })
         #expect(zip(slowAttention, fast.lastAttention.map(\.values)).allSatisfy { largestDifference($0, $1) < 1e-6 })
@@ -122,7 +122,7 @@ struct ModelTests {
     @Test func thePackedMultiHeadDrawsThePerHeadWeights() {
         let perHead = PerHeadMultiHead(headCount: 3, embeddingSize: 6, random: SeededRandom(seed: 4))
         let packed = MultiHead(headCount: 3, embeddingSize: 6, random: SeededRandom(seed: 4))
-        let views = MultiHead.perHeadViews(of: packed.keyQueryValue, headCount: 3)
+        let views = MultiHead.perHeadViews(of: packed.keyQueryValue.weight, headCount: 3)
         #expect(views.map(\.0) == [
             "heads.0.key.weight", "heads.1.key.weight", "heads.2.key.weight",
             "heads.0.query.weight", "heads.1.query.weight", "heads.2.query.weight",
@@ -140,7 +140,7 @@ struct ModelTests {
         for (_, parameter) in model.namedParameters where parameter.shape.count >= 2 {
             for i in 0..<parameter.count { parameter.storage[i] = 0.4 * weights.normal() }
         }
-        let fused = model.blocks[0].attention.keyQueryValue
+        let fused = model.blocks[0].attention.keyQueryValue.weight
         #expect(fused.shape == [24, 8])
         let ids = (0..<12).map { $0 % 7 }, targets = (0..<12).map { ($0 * 3 + 1) % 7 }
         // epsilon 1e-3: with weights this large the loss curves enough that 1e-2 misjudges the slope.
