@@ -49,7 +49,8 @@ print("\(settings.table(showing: [.embeddingSize]))\n")   // one Head of size C;
 //
 // We want position t to gather information from positions 0...t (never from the future: that is what
 // it must predict). The crudest way: the mean of everything so far. Three ways to compute it, the second
-// with the lower-triangular weights gpt.py builds with `tril` and a row sum:
+// with the lower-triangular weights that Karpathy's lecture builds with `tril` and a row sum (gpt.py's Head
+// keeps the same `tril` as its mask):
 // show: Sources/Attention/AveragingThePast.swift AveragingThePast.byLoop AveragingThePast.averagingWeights AveragingThePast.byMatmul AveragingThePast.bySoftmax
 
 section("1. The trick: averaging the past")
@@ -151,7 +152,7 @@ print(String(format: "the scores of this fresh Head: variance %.1e",
 // Then why the scale, if the scores start near 0 anyway? Because not every model starts that small. When q
 // and k start with entries of variance about 1 (PyTorch's default initialization comes close, section 9), q . k is a
 // sum of hs products of variance 1: its variance is hs. A softmax of scores that spread so wide puts most of
-// its weight on the largest one (measured below: 0.68 of it on average, for 32 keys), and its gradient shrinks
+// its weight on the largest one (measured below on rows of 32 scores, with no mask: 0.68 of it on average), and its gradient shrinks
 // as that share nears 1. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q
 // and k drawn from N(0, 1) with this chapter's head size (their own generator: the model's weights are
 // untouched). Section 9 then trains this chapter's model with and without the scale, from our small start and
@@ -236,6 +237,28 @@ let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
 // same sampling generator draw the same characters.)
 print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)))\n---\n")
 
+// The whole path from ids to the loss in one listing, as gpt.py writes it: the ops alone, on this model's own
+// weights, for one batch of 4 windows. It must give the model's loss on that batch exactly, since it is
+// what `OneHeadLanguageModel.logits`, `Head` and `Trainer.loss` compute between them.
+let listingLosses: (byHand: Float, model: Float) = withoutGradients {
+    let batch = dataset.batch(.train, batchSize: 4, blockSize: settings.blockSize, random: SeededRandom(seed: 0))
+    let (b, t) = (batch.batchSize, batch.blockSize)
+    let tokens = embedding(model.embedding.token.weight, ids: batch.inputs, shape: [b, t])          // (B, T, C)
+    let positions = embedding(model.embedding.position.weight, ids: Array(0..<t), shape: [t])       // (T, C)
+    let x = tokens + positions                                                                      // (B, T, C)
+    let k = linear(x, weight: model.head.key.weight, bias: nil)                                     // (B, T, hs)
+    let q = linear(x, weight: model.head.query.weight, bias: nil)                                   // (B, T, hs)
+    let v = linear(x, weight: model.head.value.weight, bias: nil)                                   // (B, T, hs)
+    let scores = scale(matmul(q, k, transposeB: true), by: 1 / Float(model.head.headSize).squareRoot())  // (B, T, T)
+    let weights = softmax(scores, causal: true)                                                     // (B, T, T)
+    let attended = matmul(weights, v)                                                               // (B, T, hs)
+    let logits = linear(attended, weight: model.languageModelHead.weight, bias: model.languageModelHead.bias)  // (B, T, V)
+    let byHand = crossEntropy(logits, targets: batch.targets)                                       // mean of -ln p(next)
+    let byModel = crossEntropy(model.logits(batch.inputs, batchSize: b, length: t, training: false), targets: batch.targets)
+    return (byHand.scalar, byModel.scalar)
+}
+print(String(format: "the listing's loss on one batch: %.6f; the model's: %.6f\n", listingLosses.byHand, listingLosses.model))
+
 // MARK: - 6. Training
 //
 // The same loop as chapter 01 (Trainer): expect the val loss to fall past the bigram's 2.49 within the
@@ -253,8 +276,8 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 // fold: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
 // fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
 // fold: Sources/TensorCore/Ops/Loss.swift crossEntropy
-// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.adamW
-// fold: Sources/Training/Sampling.swift TokenStream LanguageModel.generateStream LanguageModel.generate sampleToken
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.crossEntropyBackward NaiveKernels.adamW
+// fold: Sources/Training/Sampling.swift TokenStream LanguageModel.generateStream LanguageModel.generate SamplingOptions sampleToken samplingWeights drawIndex
 //
 // Reading the loss figure: the grey line is each step's batch loss, and the green line its running mean
 // over the last 100 steps (2% of the 5000). Before step 100 the window holds every step so far, back to
@@ -387,14 +410,14 @@ for pytorchInitialization in [false, true] {
 //
 // From this chapter's small start the scale makes no difference beyond one run's noise: without it the val
 // loss ends about 0.01 lower (one seed), and the softmax sees scores of about the same spread (the variance column),
-// with rows as sharp. So the unscaled model's q . k is about sqrt(hs) smaller than the scaled model's before
-// its scale: training made up for the missing division. Two things let it: the weights start at
+// with rows as sharp. So the unscaled model's q . k has about 1/sqrt(hs) of the scaled model's spread
+// (standard deviation; 1/hs of its variance) before its scale: training made up for the missing division. Two things let it: the weights start at
 // N(0, 0.02^2), so every row starts uniform with or without the scale, and AdamW's steps are sized by the
 // learning rate, not by the gradient (weight decay aside), so q and k grow to whatever spread the loss asks for.
 //
 // From PyTorch's start, q and k have entries near unit size, section 3's case. Scaled, the rows start soft
-// (0.23) and the run ends about where ours does. Unscaled, they start sharp (0.68 in the third
-// column, against 0.13 for uniform rows), where the softmax's gradient is small; training never recovers:
+// (0.23) and the run ends about where ours does. Unscaled, its causal rows start sharp (0.68 in the third
+// column, against 0.13 for uniform causal rows; section 3's 0.68 was for unmasked rows), where the softmax's gradient is small; training never recovers:
 // its rows end nearly one-hot and its val loss near the bigram's 2.49. That is the scale's job: a soft start
 // whatever the initialization and the head size. It costs one multiplication per score, and gpt.py, nanoGPT
 // and every GPT keep it.

@@ -205,28 +205,48 @@ final class BlockStackLanguageModel: LanguageModel {
 // the text (the unigram's entropy, printed below). (Which of the two ideas rescues it? The exercises run
 // the stack with each one alone.)
 //
-// First, the reason measured where it starts: one batch through a fresh copy of each stack (the same first
-// weights as the two trained below), the loss's backward, and the size of each block's gradient (the norm
-// of all its parameters' gradients together), from the first block, farthest from the loss, to the last.
+// First, the reason measured where it starts: one batch through a fresh copy of each kind of stack (the
+// same first weights as the two trained below), for the plain stack, for each of its two halves-rescues
+// alone, and for the Blocks. Forward: how large each block's output is (its standard deviation over all
+// numbers). Backward: the size of each block's gradient (the norm of all its parameters' gradients
+// together) after the loss's backward. Both from the first block, farthest from the loss, to the last.
 
 section("4. Train the plain stack first...")
-/// Each block's gradient norm after one backward through a fresh stack, first block to last.
-func gradientNormsAtStart(residualsAndLayerNorm: Bool) -> [Float] {
-    let fresh = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings,
-                                        residualsAndLayerNorm: residualsAndLayerNorm, random: SeededRandom(seed: settings.seed))
+/// The standard deviation of all of a tensor's numbers.
+func standardDeviation(_ x: Tensor) -> Float {
+    let values = x.values, mean = values.reduce(0, +) / Float(values.count)
+    return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)).squareRoot()
+}
+/// One batch through a fresh stack whose plain blocks keep `keeps` (nil: real Blocks): each block's output
+/// standard deviation, then each block's gradient norm after one backward, first block to last.
+func measuredAtStart(keeps: PlainBlock.Keeps?) -> (outputSpread: [Float], gradientNorms: [Float]) {
+    let fresh = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings, residualsAndLayerNorm: keeps == nil,
+                                        plainKeeps: keeps ?? .nothing, random: SeededRandom(seed: settings.seed))
     let batch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 7))
-    let logits = fresh.logits(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize, training: false)
-    crossEntropy(logits, targets: batch.targets).backward()
-    let layers = residualsAndLayerNorm ? fresh.blocks.map(\.namedParameters) : fresh.plainBlocks.map(\.namedParameters)
-    return layers.map { parameters in
+    var x = fresh.embedding(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize)    // (B, T, C)
+    var spreads: [Float] = []
+    let layers: [(Tensor) -> Tensor] = fresh.blocks.map { block in { block($0, training: false) } }
+        + fresh.plainBlocks.map { block in { block($0, training: false) } }
+    for layer in layers {
+        x = layer(x)                                                                              // (B, T, C)
+        spreads.append(standardDeviation(x))
+    }
+    crossEntropy(fresh.languageModelHead(x), targets: batch.targets).backward()
+    let blocks = keeps == nil ? fresh.blocks.map(\.namedParameters) : fresh.plainBlocks.map(\.namedParameters)
+    let norms = blocks.map { parameters in
         parameters.reduce(Float(0)) { total, named in total + (named.1.gradValues ?? []).reduce(0) { $0 + $1 * $1 } }.squareRoot()
     }
+    return (spreads, norms)
 }
-print("each block's gradient norm at the start, first block to last:")
-let plainNorms = gradientNormsAtStart(residualsAndLayerNorm: false), blockNorms = gradientNormsAtStart(residualsAndLayerNorm: true)
-for (name, norms) in [("plain stack", plainNorms), ("Blocks     ", blockNorms)] {
-    print("  \(name)  " + norms.map { String(format: "%.1e", $0) }.joined(separator: "  "))
+let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
+                                                           ("residuals only", .residuals), ("Blocks (both)", nil)]
+let measured = variants.map { measuredAtStart(keeps: $0.keeps) }
+func row(_ numbers: [Float]) -> String { numbers.map { String(format: "%8.1e", $0) }.joined(separator: " ") }
+print("at the start, first block to last:  each block's output std          each block's gradient norm")
+for (variant, numbers) in zip(variants, measured) {
+    print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))   \(row(numbers.outputSpread))   \(row(numbers.gradientNorms))")
 }
+let plainNorms = measured[0].gradientNorms
 // Backward through y = x W^T, each of x's n inputs gets a sum over W's column: a Linear of n inputs whose
 // weights are N(0, 0.02^2) multiplies the gradient's norm by about 0.02 sqrt(n); ReLU zeroes about half of it.
 // Without a residual the gradient goes through the whole plain block in turn: the feed-forward's contract
@@ -253,12 +273,22 @@ let unigramLoss = -dataset.val.reduce(0.0) { $0 + log(Double(characterCounts[$1]
 print(String(format: "\nthe unigram on the val text (each character by its training frequency, no context): %.4f nats; "
              + "the plain stack: %.4f", unigramLoss, plainTrainer.evaluations.last?.valLoss ?? .nan))
 
-// The gradient norms at the top of the output say why. In the plain stack the gradient shrinks about a
-// thousand times with each block on its way down, as the weights' scale predicts (every `Linear` starts from
-// N(0, 0.02^2), chapter 02): the first block's whole gradient is near 1e-11, each
-// number in it smaller still, below AdamW's epsilon (1e-8, which keeps m / (sqrt(v) + epsilon) finite), so the
-// first blocks barely move. With residuals every Block gets a gradient of about the same size: `+` passes it
-// on unchanged, past the sublayers, to every Block below.
+// The table at the top of the output says why, both ways. Backward: in the plain stack the gradient shrinks
+// about a thousand times with each block on its way down, as the weights' scale predicts (every `Linear`
+// starts from N(0, 0.02^2), chapter 02): the first block's whole gradient is near 1e-11, each number in it
+// smaller still, below AdamW's epsilon (1e-8, which keeps m / (sqrt(v) + epsilon) finite), so the first blocks
+// barely move. Forward: the same factor shrinks the signal on its way up, from 1e-5 after the first block to
+// 1e-14 after the last, so the vocabulary head reads next to nothing about the context, whatever the last
+// block learns. Its logits are then its bias alone, one distribution for every position: the characters'
+// frequencies, the unigram, which is where the plain stack settles below.
+//
+// The two rescues measured alone: with residuals every Block gets a gradient of about the same size (`+`
+// passes it on unchanged, past the sublayers, to every Block below) and the signal reaches the head whole.
+// LayerNorm alone keeps both sizes healthy at the start too, by rescaling what each half reads, yet it
+// trains no better than the plain stack (exercise 4). So size is not the whole story. Without residuals,
+// each position's own character reaches the next block only through attention, which at the start averages
+// it with every character before it, four blocks over; the residual carries it past. (That last reason is
+// not measured here.)
 
 // MARK: - 5. ...then the real Blocks, same settings, same seed, same batches
 //
@@ -293,10 +323,7 @@ let streamScales: [Float] = withoutGradients {
     var x = model.embedding(streamInput, batchSize: 1, length: streamInput.count)   // (1, T, C)
     var scales = [x]
     for block in model.blocks { x = block(x, training: false); scales.append(x) }
-    return scales.map { tensor in
-        let values = tensor.values, mean = values.reduce(0, +) / Float(values.count)
-        return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)).squareRoot()
-    }
+    return scales.map(standardDeviation)
 }
 print("the residual stream's standard deviation, after the embedding and after each Block: "
       + streamScales.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "\n")

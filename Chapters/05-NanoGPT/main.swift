@@ -5,8 +5,8 @@
 // final LayerNorm and a Linear layer to vocabulary logits. This is the model of Karpathy's gpt.py (with
 // the dropout after the embeddings that nanoGPT's model.py adds, 0 here), at the size nanoGPT trains on a
 // CPU. nanoGPT's model.py also ties the token embedding to the output layer, uses GELU where gpt.py and
-// this chapter use ReLU, packs every head's keys, queries and values into one `c_attn` (as the library's
-// MultiHead does), scales the initial output projections down by 1/sqrt(2 × n_layer), and names its
+// this chapter use ReLU, packs every head's queries, keys and values into one `c_attn` (the library's
+// MultiHead packs them too, as keys, queries, values: the order only has to match the split), scales the initial output projections down by 1/sqrt(2 × n_layer), and names its
 // parameters its own way. We train it, then generate two ways: `generate()` returns the whole
 // sequence at the end, `generateStream()` hands over each token the moment it is sampled, and this
 // chapter prints each one at once. Temperature and top-k change how adventurous the sampling is. The stream
@@ -69,14 +69,19 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // show: Sources/Attention/MultiHead.swift MultiHead.init
 // show: Sources/Transformer/Block.swift Block.init
 //
-// Training without dropout, as here, takes `causalSelfAttention`'s last line: `causalAttention` computes the masked
-// softmax(q K^T / sqrt(hs)) V a tile of keys at a time without storing the weights (chapter 05b shows how); what
-// it computes for each query is exactly the plain loops of section 4, `NaiveKernels.cachedAttention`, with
-// nothing cached before (Tests/TensorCoreTests/TiledAttentionTests.swift holds the tiled kernel to the
-// textbook attention of one query, forward and backward). The first line, a call with a cache, is generation's, section 4.
-// With dropout on (`--dropout 0.2`), training takes the `if` above it, which keeps the weights to drop some of them:
-// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads
+// How it attends: split the packed product into heads, attend, join the heads, project. The first line hands
+// a call with a cache to generation (section 4); the scale is 1/sqrt(hs):
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
 //
+// Training without dropout, as here, takes `causalSelfAttention`'s last line, `causalAttention`. What it
+// computes for one head and one query, as plain loops: a score q . k_j * scale for every key the query may
+// see (keys 0 ... its own position: the causal mask), their softmax, and the weighted sum of the values:
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
+// `causalAttention` computes exactly that for every head and query at once, a tile of keys at a time and
+// without storing the (B, nh, T, T) weights; chapter 05b shows how, and
+// Tests/TensorCoreTests/TiledAttentionTests.swift holds it to these loops, forward and backward. With dropout
+// on (`--dropout 0.2`), training takes the `if` instead, which keeps the weights to drop some of them.
+
 // Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU (relu(x) = max(0, x), element
 // by element), project back to C:
 // show: Sources/Transformer/FeedForward.swift FeedForward
@@ -153,7 +158,7 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // with v), and `backward()` (chapter 00: every op's gradient, in reverse order).
 //
 // Expect the val loss near 1.6 at the end (chapter 04 reached 1.88), and the train loss below it by a gap of
-// about 0.17 that opens in the first 1,500 steps and then stays about the same while both keep falling: the
+// about 0.17 that opens in the first 1,500 steps and then stays between 0.16 and 0.21 while both keep falling: the
 // model fits its training text a little better than the rest, but what it learns still carries over.
 
 section("3. Training")
@@ -206,14 +211,13 @@ exitOnError { try report.plotLoss(trainer) }
 // show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.callAsFunction
 //
 // `splitHeads` (chapter 03) cuts the packed (B, T, 3C) product into keys, queries and values of (B, nh, T,
-// hs) each, and the mask with an offset is one small type: query i sees keys 0 ... offset + i.
+// hs) each:
 // show: Sources/TensorCore/Ops/Shape.swift splitHeads
-// show: Sources/TensorCore/Backend/Backend.swift CausalMask
 //
 // The attention over the cache lets query i of the n new positions see every cached position up to its
-// own: the causal mask shifted by the count already cached. (attentionWeights and weightedSum are the
-// kernels of the weights path, softmaxOfProducts and causalMatmul: the masked softmax(q K^T * scale), then
-// its product with V. Training computes the same without storing the weights: chapter 05b.)
+// own: the causal mask shifted by the count already cached (`CausalMask(queries: n, offset: total - n)`:
+// query i sees keys 0 ... offset + i). It runs in two backend kernels, the masked softmax(q K^T * scale)
+// into `weights`, then their product with V:
 // show: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
 //
 // What that computes, as plain loops over the cache's own storage: for every head and every new query, the

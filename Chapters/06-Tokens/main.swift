@@ -68,7 +68,9 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // where the plain one is already more than ten times slower, and the gap grows with the text. The library's keeps each
 // distinct chunk as a linked list of tokens, with an index from each pair to the places it occurs and a
 // running count of every pair, so a merge touches only the places where its pair is and updates the
-// counts there (a stale place, merged away since, is skipped when it comes up). A pair is two token ids:
+// counts there (a stale place, merged away since, is skipped when it comes up). Finding the most frequent
+// pair still looks at every distinct pair's count, once a merge: far fewer than the text's tokens. A pair
+// is two token ids:
 // show: Sources/TextData/PairMerging.swift TokenPair MergeableChunks
 //
 // The training loop on top of it, on the first 90% of the text only (the validation text must stay
@@ -234,6 +236,14 @@ exitOnError {
 // validation text: token loss / characters per token / ln 2. Expect the byte pairs to win by a few
 // percent: about 2.21 bits per character against 2.31.
 //
+// Each val loss is an estimate, as in every chapter: the mean cross-entropy of `evalIters` (100) batches of
+// B random windows of T tokens from the val split, drawn from their own seeded stream, in inference mode.
+// Chapter 01's batches, and the estimate that averages them:
+// show: Sources/TextData/TokenDataset.swift TokenDataset.batch
+// show: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.estimateLossRecordingNothing
+// Characters per token is measured on the whole val split (section 2), so bits per character divides the
+// estimate by that split's average.
+//
 // What is held equal: the model's shape, the steps, and B × T tokens per step. What is not: the byte pairs'
 // embedding and output layer have 512 rows instead of 65, so it has more parameters (the table below says
 // how many), though a step costs about the same (the Blocks' products dominate both); and
@@ -291,7 +301,7 @@ exitOnError {
 // MARK: - 6. Streaming from the token model, whole characters only
 //
 // chapter 05's generateStream on the byte-pair model, from the newline byte (the byte pairs' start token),
-// printed through the streaming decoder of section 3. Tiny Shakespeare is ASCII, so no byte waits here;
+// sampled at temperature 0.8 as in chapter 05, printed through the streaming decoder of section 3. Tiny Shakespeare is ASCII, so no byte waits here;
 // section 3 showed one that does.
 
 section("6. Streaming from the token model, whole characters only")
@@ -318,11 +328,11 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // need; so `nanogpt generate` streams from it. The
 // JSON form (`Tokenizer.encode(to:)`, section 3, adds the "type" key in front of it), and the save:
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
-// show: Sources/Checkpoints/Checkpoint.swift Checkpoint.save Checkpoint.metadata
+// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save Checkpoint.metadata
 //
 // Loading reads the same metadata back, strictly: the config, then the tokenizer (through `init(from:)` above,
 // which checks every merge), each tensor against the config (chapter 05's format, docs/nanogpt.md):
-// show: Sources/Checkpoints/Checkpoint.swift Checkpoint.load(data:name:configFile:)
+// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.load(data:name:configFile:)
 // The section loads the file back and checks that its tokenizer is this one and encodes the same.
 //
 // The attention figure shows the first layer's heads on the first 16 tokens of the val text: look for a head

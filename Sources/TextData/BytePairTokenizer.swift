@@ -78,12 +78,12 @@ public struct BytePairTokenizer: Equatable, Sendable, Codable {
                 weights.append(1)
             }
         }
-        var text = MergeableChunks(chunks: chunks, weights: weights, countPairs: true)
+        var pieces = MergeableChunks(chunks: chunks, weights: weights, countPairs: true)
         var merges: [TokenPair] = []
         for newToken in 256..<vocabularySize {
-            guard let pair = text.mostFrequentPair() else { break }
-            let count = text.pairCounts[pair] ?? 0
-            text.merge(pair, into: newToken)
+            guard let pair = pieces.mostFrequentPair() else { break }
+            let count = pieces.pairCounts[pair] ?? 0
+            pieces.merge(pair, into: newToken)
             merges.append(pair)
             progress?(pair, newToken, count)
         }

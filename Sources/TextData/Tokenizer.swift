@@ -69,8 +69,8 @@ public enum Tokenizer: Equatable, Sendable, Codable {
         }
     }
 
-    /// For printing tokens as they are sampled: each `text(after:)` returns the text that is complete so
-    /// far, never half a character.
+    /// For printing tokens as they are sampled: each `text(after:)` returns the text that token completes
+    /// (what is new since the last call), never half a character.
     public func streamingDecoder() -> TokenTextDecoder { TokenTextDecoder(tokenizer: self) }
 
     // In files (a checkpoint's metadata): {"type": "char", "characters": ["\n", " ", ...]} or {"type": "bpe",

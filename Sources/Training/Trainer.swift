@@ -155,7 +155,7 @@ public final class Trainer {
             guard loss.isFinite else { throw TrainingError.diverged(step: step, loss: loss) }
             progress.update(step: step, loss: loss, trainingSeconds: trainingSeconds)
         }
-        progress.finish()
+        progress.finish()   // clears the progress line before the last estimate prints (the defer covers a return)
         if let evaluation = evaluate(log: log) {
             try checkReplicasAgree()
             try afterEvaluation(evaluation)
