@@ -33,7 +33,7 @@ let defaults = Hyperparameters(
     embeddingSize: 32,     // C: channels per position; the head size is C as well (one head)
     learningRate: 1e-2,    // a model this small tolerates a large step...
     minLearningRate: 1e-3, // ...decayed along a cosine so training settles at the end
-    weightDecay: 0.01,     // PyTorch's AdamW default, as in gpt.py
+    weightDecay: 0.01,     // PyTorch's AdamW default, as in gpt.py (beta2 is nanoGPT's 0.99: exercise 3)
     seed: 1337,
     evalInterval: 500,     // estimate the loss every 500 steps...
     evalIters: 200,        // ...over 200 batches of each split
@@ -269,9 +269,10 @@ print(String(format: "the listing's loss on one batch: %.6f; the model's: %.6f\n
 // last blockSize tokens before every forward pass (`context.suffix(blockSize)`):
 // show: Sources/Training/Sampling.swift LanguageModel.logitsAfter
 // Training is chapter 01's: each step the cross-entropy of the logits against the next characters, its
-// backward through every op, and an AdamW update at the cosine schedule's rate. Its code, and the generation
-// loop, for reference:
-// fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.loss
+// backward through every op, and an AdamW update at the cosine schedule's rate (no warmup and no gradient
+// clipping here: both 0 in this chapter's settings, which is why the table above leaves them out; chapter 05
+// turns them on). Its code, and the generation loop, for reference:
+// fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.loss Trainer.estimateLoss
 // fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
 // fold: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
 // fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
@@ -281,9 +282,9 @@ print(String(format: "the listing's loss on one batch: %.6f; the model's: %.6f\n
 //
 // Reading the loss figure: the grey line is each step's batch loss, and the green line its running mean
 // over the last 100 steps (2% of the 5000). Before step 100 the window holds every step so far, back to
-// the first loss of 4.17, so the mean lags above the batch losses; at step 100 that first, highest loss
-// leaves the window and the mean drops at once to meet them. That drop is the kink near step 100, an
-// artefact of the average, not of training. The dots are `estimateLoss` every 500 steps.
+// the first loss of 4.17, so the mean lags above the batch losses; from step 100 on the window slides, and
+// the first steps' high losses leave it one a step, so within a few dozen steps the mean falls to meet the
+// batch losses. That fall is the kink near step 100, an artefact of the average, not of training. The dots are `estimateLoss` every 500 steps.
 
 section("6. Training")
 exitOnError { try trainer.train() }

@@ -112,7 +112,8 @@ let model = NanoGPT(config, seed: settings.seed)
 //
 //   n_embd -> embeddingSize          n_head -> heads              n_layer -> layers
 //   block_size -> blockSize          batch_size -> batchSize      max_iters -> steps
-//   lm_head -> languageModelHead     ln_f -> finalNorm
+//   lm_head -> languageModelHead     ln_f -> finalNorm            sa -> attention
+//   ffwd -> feedForward              ln1, ln2 -> norm1, norm2     proj -> projection
 //   forward(idx, targets) -> (logits, loss): here logits(...), then crossEntropy(logits, targets) in the Trainer
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
 for (name, tensor) in model.stateDictionary.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
@@ -160,6 +161,8 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // Expect the val loss near 1.6 at the end (chapter 04 reached 1.88), and the train loss below it by a gap of
 // about 0.17 that opens in the first 1,500 steps and then stays between 0.16 and 0.21 while both keep falling: the
 // model fits its training text a little better than the rest, but what it learns still carries over.
+// (In the loss figure, grey is each step's batch loss, green its running mean over the last 2% of the steps,
+// 100 here, and the dots the estimates.)
 
 section("3. Training")
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
@@ -184,9 +187,7 @@ exitOnError { try report.plotLoss(trainer) }
 // `generate()` recomputes; NanoGPT's `generateStream()` uses the key/value cache below unless told
 // `.recompute`. (This chapter asks for `.keyValueCache`: the cache through the model's own Tensor ops, the
 // form shown here. The default, `.decode`, runs each new token through the same kernels on buffers made
-// once, chapter 08, and gives the same tokens.) (Why `generate()` does not pick up the cache: it is written once, for every model, against the
-// `LanguageModel` protocol, and calls the protocol's own `generateStream`; NanoGPT's, with its `mode`, is a
-// different method that only a caller holding a NanoGPT can call.) The section streams both ways and times them:
+// once, chapter 08, and gives the same tokens.) The section streams both ways and times them:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter
 //
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,

@@ -241,12 +241,18 @@ exitOnError {
 // Chapter 01's batches, and the estimate that averages them:
 // show: Sources/TextData/TokenDataset.swift TokenDataset.batch
 // show: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.estimateLossRecordingNothing
+// The training step both runs take, chapter 05's: a batch, the model's logits, the cross-entropy, its
+// backward, clipping, and AdamW at the schedule's rate; and the model's forward pass:
+// fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.loss
+// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
 // Characters per token is measured on the whole val split (section 2), so bits per character divides the
 // estimate by that split's average.
 //
 // What is held equal: the model's shape, the steps, and B × T tokens per step. What is not: the byte pairs'
 // embedding and output layer have 512 rows instead of 65, so it has more parameters (the table below says
-// how many), though a step costs about the same (the Blocks' products dominate both); and
+// how many), though a step costs about the same: the Blocks' products dominate both, and the larger output
+// layer adds about 7% to a step's multiply-adds (the table's two training times vary by more than that from
+// run to run on these VMs); and
 // a token is about two characters, so per step the byte-pair model reads about twice the text, sees about
 // twice as far back in characters (126 against 64), and goes over the training text about twice as often.
 // That is the point of tokens, and also why the comparison is of whole recipes, not of tokenizers alone.
@@ -326,7 +332,7 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // metadata as JSON, for byte pairs {"type": "bpe", "format": "nanogpt-swift-bpe", "version": 1, "preSplit": ...,
 // "merges": [[a, b], ...]}, the merges in the order they were learned, which is all `encode` and `decode`
 // need; so `nanogpt generate` streams from it. The
-// JSON form (`Tokenizer.encode(to:)`, section 3, adds the "type" key in front of it), and the save:
+// JSON form (`Tokenizer.encode(to:)`, section 3, adds the "type" key to it), and the save:
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
 // fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save Checkpoint.metadata
 //

@@ -17,7 +17,7 @@
 //
 // It measures chapter 05's checkpoint (checkpoints/05-nanogpt, written by `ch05`); without one it first
 // trains chapter 05's recipe itself (about 4 minutes). Expected: int8 costs less than 0.001 nats of val loss,
-// greedy text stays the same for a hundred tokens or more, and config M streams about 1.3 to 1.9 times as
+// greedy text stays the same for a hundred tokens or more, and config M streams about 1.3 to 2.3 times as
 // fast in int8 (runs on a 2-core AMD EPYC vary that much; chapter 05's model, whose weights fit in the caches,
 // gains little or nothing).
 import Attention
@@ -424,8 +424,9 @@ exitOnError {
 
 // MARK: - 7. When it does not pay
 //
-// S's float32 weights (3.2 MB) already sit in the caches, so reading them is not what bounds it, and int8 can
-// even be slower there (section 6's ratio for S): its kernel runs on one core where sgemv uses both, and each
+// S's float32 weights (3.2 MB) already sit in the caches, so reading them is not what bounds it, and int8
+// gains little there or even loses (section 6's ratio for S, about 0.8 to 1.2 from run to run on this
+// machine): its kernel runs on one core where sgemv uses both, and each
 // product first quantizes x. What remains is the attention over the cache, the refills and sampling. And a prompt is
 // processed all at once, a matrix product whose arithmetic, not its reads, sets the time: int8 runs it
 // through sgemm on the dequantized weights (made at the first prompt and kept), so the wait for the first

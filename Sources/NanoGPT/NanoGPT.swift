@@ -153,6 +153,34 @@ public final class NanoGPT: LanguageModel, Module {
         logits(ids, batchSize: batchSize, length: length, training: training, cache: nil)
     }
 
+    public var namedParameters: [(String, Tensor)] {
+        embedding.namedParameters
+            + blocks.enumerated().flatMap { $1.parameters(prefixedWith: "blocks.\($0)") }
+            + finalNorm.parameters(prefixedWith: "ln_f") + languageModelHead.parameters(prefixedWith: "lm_head")
+    }
+}
+
+// For plots and checkpoints.
+extension NanoGPT {
+    /// Every block's attention weights from the latest forward pass: [layer][head] -> (B, T, T).
+    public var lastAttention: [[Tensor]] { blocks.map(\.attention.lastAttention) }
+
+    /// Every tensor under the name and shape the reference PyTorch model gives it, for checkpoints:
+    /// `namedParameters`, with each MultiHead's packed (3C, C) matrix as PyTorch's per-head (hs, C) weights
+    /// (views into it). The order of `config.parameterShapes`.
+    public var stateDictionary: [(String, Tensor)] {
+        embedding.namedParameters
+            + blocks.enumerated().flatMap { layer, block in
+                let packed = MultiHead.perHeadViews(of: block.attention.keyQueryValue.weight, headCount: config.heads)
+                return packed.map { ("blocks.\(layer).sa.\($0.0)", $0.1) }
+                    + block.parameters(prefixedWith: "blocks.\(layer)").filter { !$0.0.hasSuffix(".sa.key_query_value.weight") }
+            }
+            + finalNorm.parameters(prefixedWith: "ln_f") + languageModelHead.parameters(prefixedWith: "lm_head")
+    }
+}
+
+// Generation's decode path (chapter 08).
+extension NanoGPT {
     /// The logits (V) after one new token at batch 1, through the cache: the forward pass above for one
     /// position, module by module (each module's `decode` is in an extension right below it), on buffers made once per
     /// generation. No Tensor, no autograd record and no buffer is made per op: at config S those cost as
@@ -185,27 +213,5 @@ public final class NanoGPT: LanguageModel, Module {
             block = Block.DecodeBuffers(embeddingSize: config.embeddingSize, headCount: config.heads,
                                         capacity: config.blockSize, on: backend)
         }
-    }
-
-    /// Every block's attention weights from the latest forward pass: [layer][head] -> (B, T, T).
-    public var lastAttention: [[Tensor]] { blocks.map(\.attention.lastAttention) }
-
-    /// Every tensor under the name and shape the reference PyTorch model gives it, for checkpoints:
-    /// `namedParameters`, with each MultiHead's packed (3C, C) matrix as PyTorch's per-head (hs, C) weights
-    /// (views into it). The order of `config.parameterShapes`.
-    public var stateDictionary: [(String, Tensor)] {
-        embedding.namedParameters
-            + blocks.enumerated().flatMap { layer, block in
-                let packed = MultiHead.perHeadViews(of: block.attention.keyQueryValue.weight, headCount: config.heads)
-                return packed.map { ("blocks.\(layer).sa.\($0.0)", $0.1) }
-                    + block.parameters(prefixedWith: "blocks.\(layer)").filter { !$0.0.hasSuffix(".sa.key_query_value.weight") }
-            }
-            + finalNorm.parameters(prefixedWith: "ln_f") + languageModelHead.parameters(prefixedWith: "lm_head")
-    }
-
-    public var namedParameters: [(String, Tensor)] {
-        embedding.namedParameters
-            + blocks.enumerated().flatMap { $1.parameters(prefixedWith: "blocks.\($0)") }
-            + finalNorm.parameters(prefixedWith: "ln_f") + languageModelHead.parameters(prefixedWith: "lm_head")
     }
 }

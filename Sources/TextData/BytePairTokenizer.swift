@@ -120,8 +120,9 @@ public struct BytePairTokenizer: Equatable, Sendable, Codable {
         return tokens
     }
 
-    /// Token ids to text: their bytes joined, read as UTF-8. Any sequence of ids decodes; bytes that are not
-    /// valid UTF-8 (a model can sample half a character) become U+FFFD, as in minbpe's errors="replace".
+    /// Token ids to text: their bytes joined, read as UTF-8. Any sequence of valid ids (0 ..< vocabularySize)
+    /// decodes; bytes that are not valid UTF-8 (a model can sample half a character) become U+FFFD, as in
+    /// minbpe's errors="replace".
     ///
     ///     decode([258])  ->  bytes [97, 97, 97, 98]  ->  "aaab"
     public func decode(_ tokens: [Int]) -> String {
