@@ -149,7 +149,7 @@ final class BigramLanguageModel: LanguageModel {
         self.vocabularySize = vocabularySize
         self.blockSize = blockSize
         // GPT practice: small random numbers, N(0, 0.02^2). Every row's softmax then starts almost
-        // exactly uniform, so the first loss is ln(V). (gpt.py keeps nn.Embedding's N(0, 1) and starts higher.)
+        // exactly uniform, so the first loss is ln(V). (The lecture's bigram.py keeps nn.Embedding's N(0, 1) and starts higher.)
         table = Tensor.normal([vocabularySize, vocabularySize], std: 0.02, random: random, requiresGrad: true)
     }
 

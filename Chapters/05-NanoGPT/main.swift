@@ -56,8 +56,10 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //   -> LayerNorm (B, T, C) -> Linear (B, T, V): logits
 //
 // The model now lives in the library (NanoGPT/NanoGPT.swift), because `nanogpt train`, `nanogpt generate`
-// and chapter 06 use it too. Its forward pass (the `cache` lines are generation's, section 4):
-// show: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
+// and chapter 06 use it too. The whole class, as gpt.py's GPTLanguageModel: its layers, their initialization,
+// the forward pass and the parameters' names (the `cache` lines are generation's, section 4). Against
+// chapter 04's stack it adds the config, dropout after the embeddings and the final LayerNorm:
+// show: Sources/NanoGPT/NanoGPT.swift NanoGPT
 //
 // Each Block is chapter 04's: attention, then the feed-forward layer, each on a LayerNorm of x and added
 // back to x (the `cache` arguments are generation's, section 4):
@@ -118,8 +120,6 @@ let model = NanoGPT(config, seed: settings.seed)
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
 for (name, tensor) in model.stateDictionary.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
 print("  ... \(model.stateDictionary.count - 12) more\n")
-
-// diff: Chapters/04-Block/main.swift BlockStackLanguageModel -> Sources/NanoGPT/NanoGPT.swift NanoGPT
 
 // MARK: - 3. Training
 //
