@@ -92,6 +92,9 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // for `nanogpt generate --weights int8`, chapter 08),
 // LayerNorm normalizes each position over its C features, then scales and shifts:
 // show: Sources/Layers/Layers.swift Linear LayerNorm
+// What the embedding lookup and LayerNorm compute, as plain loops (the kernels the model runs are held to
+// these by the tests):
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.layerNorm
 //
 // Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
 // recipe, `--dropout 0.2` turns them on): while training,
@@ -117,6 +120,8 @@ let model = NanoGPT(config, seed: settings.seed)
 //   lm_head -> languageModelHead     ln_f -> finalNorm            sa -> attention
 //   ffwd -> feedForward              ln1, ln2 -> norm1, norm2     proj -> projection
 //   forward(idx, targets) -> (logits, loss): here logits(...), then crossEntropy(logits, targets) in the Trainer
+// How the packed matrix becomes those per-head names:
+// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.stateDictionary
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
 for (name, tensor) in model.stateDictionary.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
 print("  ... \(model.stateDictionary.count - 12) more\n")
@@ -143,6 +148,8 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // show: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
 // show: Sources/TensorCore/Optimization/Parameters.swift Parameters.init Parameters.gradNorm Parameters.clipGradNorm
 // show: Sources/TensorCore/Optimization/AdamW.swift AdamW.init AdamW.update
+// The cross-entropy and one AdamW update, as plain loops (the kernels the Trainer runs are held to these):
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.crossEntropyBackward NaiveKernels.adamW
 //
 // The Trainer adopts the model's parameter arena and builds its AdamW from the settings' weight decay (0.1),
 // with the betas above (0.9, 0.99); training batches and evaluation batches come from two generators of
