@@ -258,6 +258,10 @@ let listingLosses: (byHand: Float, model: Float) = withoutGradients {
     return (byHand.scalar, byModel.scalar)
 }
 print(String(format: "the listing's loss on one batch: %.6f; the model's: %.6f\n", listingLosses.byHand, listingLosses.model))
+if abs(listingLosses.byHand - listingLosses.model) > 1e-5 {   // a check, not a demo: the run (and its test) fails
+    FileHandle.standardError.write(Data("error: the listing's loss is not the model's\n".utf8))
+    exit(1)
+}
 
 // MARK: - 6. Training
 //
