@@ -6,8 +6,9 @@
 // the dropout after the embeddings that nanoGPT's model.py adds, 0 here), at the size nanoGPT trains on a
 // CPU. nanoGPT's model.py also ties the token embedding to the output layer, uses GELU where gpt.py and
 // this chapter use ReLU, packs every head's queries, keys and values into one `c_attn` (the library's
-// MultiHead packs them too, as keys, queries, values: the order only has to match the split), scales the initial output projections down by 1/sqrt(2 × n_layer), and names its
-// parameters its own way. We train it, then generate two ways: `generate()` returns the whole
+// MultiHead packs them too, as keys, queries, values: the order only has to match the split), scales the
+// initial output projections down by 1/sqrt(2 × n_layer), leaves the biases out of its Linear and LayerNorm
+// layers by default (`bias=False`; gpt.py and this chapter keep them), and names its parameters its own way. We train it, then generate two ways: `generate()` returns the whole
 // sequence at the end, `generateStream()` hands over each token the moment it is sampled, and this
 // chapter prints each one at once. Temperature and top-k change how adventurous the sampling is. The stream
 // keeps a key/value cache: every layer's keys and values of the positions so far, so each new token costs
@@ -95,14 +96,18 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // What the embedding lookup and LayerNorm compute, as plain loops (the kernels the model runs are held to
 // these by the tests):
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.layerNorm
+// The embedding layer with positions, chapter 02's (chapter 01's lookup, twice): a token table (V, C) and a
+// position table (T, C), both drawn from
+// N(0, 0.02²); its forward adds row `id` of the first to row `position` of the second (section 4 shows it):
+// fold: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.init
 //
 // Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
 // recipe, `--dropout 0.2` turns them on): while training,
 // each activation is zeroed with probability p and the rest scaled by 1/(1 - p), so the expected value
 // stays the same; at evaluation and generation it does nothing. Each mask comes from a counter-based
-// generator (Philox), the same on every device:
-// show: Sources/Layers/Dropout.swift Dropout
-// show: Sources/TensorCore/Ops/Elementwise.swift dropout
+// generator (Philox), the same on every device. The layer and its op, folded (dropout is off here):
+// fold: Sources/Layers/Dropout.swift Dropout
+// fold: Sources/TensorCore/Ops/Elementwise.swift dropout
 //
 // Its shape, from the settings: one initializer turns the knobs above into the model's sizes.
 // show: Sources/NanoGPT/NanoGPT.swift GPTConfig.init(_:vocabularySize:)
@@ -146,8 +151,12 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // dimensions (the matrices and the embedding tables) decay, biases and LayerNorm gains do not (`decays`):
 // show: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
 // show: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
-// show: Sources/TensorCore/Optimization/Parameters.swift Parameters.init Parameters.gradNorm Parameters.clipGradNorm
-// show: Sources/TensorCore/Optimization/AdamW.swift AdamW.init AdamW.update
+// show: Sources/TensorCore/Optimization/Parameters.swift Parameters.gradNorm Parameters.clipGradNorm
+// show: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
+// How the arena is made (each tensor copied into one buffer and re-pointed there, its `decays` decided), and
+// AdamW's two moment buffers:
+// fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.init
+// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.init
 // The cross-entropy and one AdamW update, as plain loops (the kernels the Trainer runs are held to these):
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.crossEntropyBackward NaiveKernels.adamW
 //
@@ -157,13 +166,17 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // loss estimate, gpt.py's estimate_loss (the mean loss over `evalIters` random batches of each split, 100
 // here, with no gradients and dropout off), logged and kept in `evaluations`; a step whose loss is not finite
 // stops the run. (The `processes` lines are chapter 07's; here there is one process.)
-// show: Sources/Training/Trainer.swift Trainer.init Trainer.train Trainer.evaluate(log:) Trainer.estimateLoss Trainer.estimateLossRecordingNothing
+// show: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.estimateLossRecordingNothing
+// The Trainer's initializer, and the logging of each estimate:
+// fold: Sources/Training/Trainer.swift Trainer.init Trainer.evaluate(log:)
 //
 // The trainStep's `else` branch (`dataParallelGradient`) is chapter 07's, for several processes; here one
 // process computes the whole batch. Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
 // a copy of the id's row), `layerNorm` (chapter 04: (x - mean) / sqrt(variance + 1e-5) × gain + bias),
-// `softmaxOfProducts` and `causalMatmul` (chapters 02 and 03: the masked softmax of q k^T, then its product
-// with v), and `backward()` (chapter 00: every op's gradient, in reverse order).
+// `causalAttention` (section 2's plain loops, a tile of keys at a time: chapter 05b), and `backward()`
+// (chapter 00: each op records how to push its output's gradient to its inputs, and backward runs those in
+// reverse order; each op's backward sits beside its forward, as crossEntropy's does above). The plain AdamW
+// loop decays whatever it is given; the Trainer's kernel decays only the slots marked `decays`.
 //
 // Expect the val loss near 1.6 at the end (chapter 04 reached 1.88), and the train loss below it by a gap of
 // about 0.17 that opens in the first 1,500 steps and then stays between 0.16 and 0.21 while both keep falling: the
@@ -192,7 +205,10 @@ exitOnError { try report.plotLoss(trainer) }
 // (chapter 01's, for any model) collects the stream, asking for the logits the simplest way, gpt.py's: the
 // whole context, cropped to the last blockSize tokens, through the model (`idx[:, -block_size:]`). So
 // `generate()` recomputes; NanoGPT's `generateStream()` uses the key/value cache below unless told
-// `.recompute`. (This chapter asks for `.keyValueCache`: the cache through the model's own Tensor ops, the
+// `.recompute`. (Why `generate` does not reach NanoGPT's own: `generate` is written once, in an extension of
+// the LanguageModel protocol, and Swift binds a call inside a protocol extension to the protocol's method
+// when it compiles it, unless that method is a requirement of the protocol. `model.generateStream(...)` on a
+// NanoGPT calls NanoGPT's.) (This chapter asks for `.keyValueCache`: the cache through the model's own Tensor ops, the
 // form shown here. The default, `.decode`, runs each new token through the same kernels on buffers made
 // once, chapter 08, and gives the same tokens.) The section streams both ways and times them:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter
@@ -202,7 +218,9 @@ exitOnError { try report.plotLoss(trainer) }
 // tokens whose probabilities add up to p. This chapter's flags set the first two (`--temperature`, 0.8
 // by default, and `--top-k`, 0 for all); `nanogpt generate` also takes `--top-p`. Both generations start
 // from one token, `startToken`: the newline (id 0, the first character in sorted order).
-// show: Sources/Training/Sampling.swift SamplingOptions sampleToken samplingWeights drawIndex
+// show: Sources/Training/Sampling.swift sampleToken samplingWeights
+// The options themselves, and the draw (a uniform number against the running sum of the weights):
+// fold: Sources/Training/Sampling.swift SamplingOptions drawIndex
 //
 // What NanoGPT adds is a faster way to get the logits after the context: a key/value cache. In a causal
 // model the keys and values of earlier positions never change when a token is appended, so keep them,

@@ -16,8 +16,8 @@
 //   swift run -c release ch08            (--quick: a tiny model trained here, a few seconds)
 //
 // It measures chapter 05's checkpoint (checkpoints/05-nanogpt, written by `ch05`); without one it first
-// trains chapter 05's recipe itself (about 4 minutes). Expected: int8 costs less than 0.001 nats of val loss,
-// greedy text stays the same for a hundred tokens or more, and config M streams about 1.3 to 2.3 times as
+// trains chapter 05's recipe itself (3 to 4 minutes). Expected: int8 costs less than 0.001 nats of val loss,
+// greedy text stays the same for a hundred tokens or more, and config M streams about 2 to 3 times as
 // fast in int8 (runs on a 2-core AMD EPYC vary that much; chapter 05's model, whose weights fit in the caches,
 // gains little or nothing).
 import Attention
@@ -70,8 +70,8 @@ print("\(model.parameterCount) parameters; C \(model.config.embeddingSize), \(mo
 // mantissa's the precision: the gap between 1 and the next number up is 2^-(mantissa bits), and every
 // number is stored to about half that, relative to its size. bfloat16 is float32 with the mantissa cut to 7
 // bits: the same range, 3 significant digits. float16 keeps 10 mantissa bits but only 5 exponent bits, so
-// it overflows past 65,504. int8 holds the 255 whole numbers -127 ... 127 (-128 is left out so the range
-// is symmetric); with one scale d per block it holds d × q, equal steps of d, whatever the weights' size.
+// it overflows past 65,504. int8 holds the 255 whole numbers -127 ... 127 (-128 is left out: the range is
+// symmetric, and the kernels' |w| and pairs of products, 2 × 127 × 127 = 32,258, fit in 8 and 16 bits); with one scale d per block it holds d × q, equal steps of d, whatever the weights' size.
 // Swift has Float and Float16 but no bfloat16 type, so rounding to it is written out: keep the top 16 bits
 // of the float32, rounding to nearest (ties to even).
 
@@ -107,7 +107,7 @@ for (name, values) in rounded {
 print()
 // The histogram of each error (rounded - w, in units of the std): bfloat16's errors grow with each weight's
 // size; int8's are spread evenly over ±d/2 within each block (a plateau, its width set by the blocks' d), with
-// a small bump at 0: each block's largest weight, 1 in 32, is stored exactly. Int8's are the larger ones here, in half the bits
+// a small bump at 0: each block's largest weight, 1 in 32, is stored nearly exactly (up to d's rounding to half precision). Int8's are the larger ones here, in half the bits
 // of bfloat16; section 4 measures whether the model notices.
 exitOnError {
     let bins = 41, width = 0.02 / Double(bins / 2)    // ±0.02 std
@@ -173,6 +173,27 @@ print(" ... (\(Int8Matrix.blockSize) in the block)\n")
 // convert in one instruction), so the inner loop reads each block's two scales as one float, ready-made.
 // One macro writes the loop for both instruction sets:
 // show: Sources/CInt8Kernels/Int8Kernels.c combine_scales INT8_MATVEC_ROWS
+//
+// And two cores. A token's products at config M take tens of microseconds each, too short to wake a thread
+// pool for every one. So while a token decodes, OpenBLAS steps down to one thread (`BLAS.lendingCores`, which
+// `decode` calls, section 5), and a product of 128 KB or more hands its second half of rows to one helper
+// thread, which keeps polling for the next half for 0.5 ms before it sleeps. Each row is computed whole
+// by one thread, so the product is the same bit for bit (a test compares them). The products take `threads`;
+// a product the helper does not take (too small, or another thread sharing one just now) runs on the caller:
+// show: Sources/CInt8Kernels/Int8Kernels.c int8_matvec_int8
+// The caller writes the helper's half into `share`, then counts it in `posted`; the helper polls `posted`,
+// computes, and stores its number in `finished`, which the caller waits for. Before sleeping the helper says
+// so in `sleeping` and then reads `posted` once more, while the caller counts first and then reads
+// `sleeping`: with C11's default, sequentially consistent atomics one of the two sees the other's write,
+// so a share is never posted to a helper about to sleep without waking it. `taken` keeps a second caller
+// from overwriting a share in flight. The caller keeps the first rows, a multiple of the kernels' four:
+// show: Sources/CInt8Kernels/Int8Sharing.c int8_share_rows helper_loop
+// The helper keeps polling for up to 0.5 ms after a token, when OpenBLAS has its threads back: a refill's
+// first half millisecond (of about 19 at M) has both. The lending, and what asks for it (`sharesRows` is on
+// unless `bench` turns it off to compare one thread with two). useInt8Weights gives every matrix, the output
+// head included, its int8 blocks, so `decode` asks the head:
+// show: Sources/TensorCore/Backend/CPU/BLAS.swift BLAS.lendingCores
+// show: Sources/Quantization/Int8Matrix.swift Int8Matrix.wantsCores
 //
 // The path is chosen at run time from the CPU's features, and the tests hold every path to the plain loops
 // (Tests/ModelTests/Int8Tests.swift). A few positions (a generated token) go through the kernels; a prompt (many
@@ -317,8 +338,10 @@ print()
 // Int8 shrinks the products; the rest and the refills do not shrink with the weights. M's 11.4 MB of int8 would
 // fit in this machine's L3 cache (printed below), but the cache is shared with whatever else runs (on a VM,
 // other machines' work too), and the refills sweep the 43 MB float32 copy: divide 11.4 MB by the int8
-// products' time below to see the rate they are read at, and compare it with the memory line. Their kernel
-// reads on one core, where sgemv reads on every BLAS thread.
+// products' time below to see the rate they are read at, and compare it with the memory line. While a token
+// decodes with int8 weights, OpenBLAS steps down to one thread and each product of 128 KB or more (all of M's
+// but the output head; none of S's) shares its rows with a helper thread of the kernels' own (section 3
+// shows how); the products alone are timed that way too.
 
 section("6. What it buys: tokens per second")
 let configM = GPTConfig(vocabularySize: tokenizer.vocabularySize, blockSize: 256, embeddingSize: 384, heads: 6, layers: 6)
@@ -396,14 +419,14 @@ for int8 in [false, true] {
             let extra = (round % 4) * (configOfM.blockSize / 2 - 8) / 4   // rounds at other cache lengths, room for 8 more
             for _ in 0..<extra { _ = measuredM.decode(1, cache: cache, buffers: buffers) }
             forward.append(milliseconds { for _ in 0..<8 { _ = measuredM.decode(2, cache: cache, buffers: buffers).toHost() } } / 8)
-            products.append(milliseconds {
+            products.append(milliseconds { BLAS.lendingCores(if: int8) {
                 for (index, matrix) in measuredM.multiplyingMatrices.enumerated() {
                     let (rows, columns) = (matrix.weight.shape[0], matrix.weight.shape[1])
                     if int8 { int8Matrices[index]!.product(inputs[index], into: outputs[index]) }
                     else { Backends.current.gemm(transposeB: true, m: 1, n: rows, k: columns, a: MatrixOperand(inputs[index]),
                                                  b: MatrixOperand(matrix.weight.storage), beta: 0, c: MatrixOperand(outputs[index])) }
                 }
-            })
+            } })
         }
     }
     let streamed = 1e3 / points.first { $0.name == "M" && $0.int8 == int8 }!.rate
@@ -426,8 +449,8 @@ exitOnError {
 //
 // S's float32 weights (3.2 MB) already sit in the caches, so reading them is not what bounds it, and int8
 // gains little there or even loses (section 6's ratio for S, about 0.8 to 1.2 from run to run on this
-// machine): its kernel runs on one core where sgemv uses both, and each
-// product first quantizes x. What remains is the attention over the cache, the refills and sampling. And a prompt is
+// machine): its products are too small to share between two threads (section 6), so its kernel runs on one
+// core where sgemv uses both, and each product first quantizes x. What remains is the attention over the cache, the refills and sampling. And a prompt is
 // processed all at once, a matrix product whose arithmetic, not its reads, sets the time: int8 runs it
 // through sgemm on the dequantized weights (made at the first prompt and kept), so the wait for the first
 // token after a full prompt stays about the same.

@@ -59,16 +59,19 @@ public final class KeyValueCache {
                         total: count + q.shape[q.shape.count - 2], scale: scale)
     }
 
-    /// The same for one new position, from and into storages of (rows, hs) numbers, with `weights` (rows *
-    /// capacity floats) as scratch: the decode path's attention, the same kernels.
-    public func attention(queries q: Storage, layer: Int, scale: Float, weights: Storage, into out: Storage) {
-        cachedAttention(queries: q, newest: 1, size: headSize, keys: keys[layer], values: values[layer], rows: rows,
-                        capacity: capacity, total: count + 1, scale: scale, weights: weights, out: out)
-    }
-
     /// Called by the model once every layer has stored its n new positions.
     public func advance(by n: Int) { count += n }
 
     /// Forgets every position (the storage is reused).
     public func clear() { count = 0 }
+}
+
+// The decode path's attention (chapter 08).
+extension KeyValueCache {
+    /// `attention` for one new position, from and into storages of (rows, hs) numbers, with `weights` (rows *
+    /// capacity floats) as scratch: the same kernels, nothing allocated.
+    public func attention(queries q: Storage, layer: Int, scale: Float, weights: Storage, into out: Storage) {
+        cachedAttention(queries: q, newest: 1, size: headSize, keys: keys[layer], values: values[layer], rows: rows,
+                        capacity: capacity, total: count + 1, scale: scale, weights: weights, out: out)
+    }
 }

@@ -8,10 +8,12 @@ import Training
 
 extension Bench {
     /// For each config: 4,000 streamed tokens through the key/value cache, float32 through the Tensor ops
-    /// (`.keyValueCache`) and through the decode path (`.decode`, buffers made once), then int8 weights with
-    /// int8 and with float32 activations (decode path), in `compareRounds` rounds (each round runs the four
-    /// once, in turn), medians reported; beside them the ceilings (every multiplying matrix through sgemv in
-    /// float32, or through the int8 kernel, once per token) and the first token after a full prompt.
+    /// (`.keyValueCache`) and through the decode path (`.decode`, buffers made once), then int8 weights
+    /// through the decode path: with int8 activations, each product's rows shared by two threads (the
+    /// default) and on one thread, and with float32 activations; in `compareRounds` rounds (each round runs
+    /// the five once, in turn), medians reported. Beside them the ceilings (every multiplying matrix once per
+    /// token: through sgemv in float32, through the int8 kernel as the row runs it) and the first token
+    /// after a full prompt.
     func int8Streaming() {
         let tokens = 4_000
         print("Streaming at batch 1 (weights at initialization): \(tokens) tokens through the key/value cache, float32 against")
@@ -23,11 +25,17 @@ extension Bench {
             let model = NanoGPT(config, seed: 1)
             let int8 = NanoGPT(config, seed: 1)
             int8.useInt8Weights()
-            typealias Variant = (label: String, model: NanoGPT, mode: GenerationMode, activations: Int8Matrix.Activations)
-            let variants: [Variant] = [("float32, Tensor ops", model, .keyValueCache, .int8), ("float32", model, .decode, .int8),
-                                       ("int8", int8, .decode, .int8), ("int8, f32 x", int8, .decode, .float32)]
-            func stream(_ variant: Variant, _ count: Int) -> Double {
+            typealias Variant = (label: String, model: NanoGPT, mode: GenerationMode, activations: Int8Matrix.Activations,
+                                 shared: Bool)
+            let variants: [Variant] = [("float32, Tensor ops", model, .keyValueCache, .int8, true), ("float32", model, .decode, .int8, true),
+                                       ("int8", int8, .decode, .int8, true), ("int8, one thread", int8, .decode, .int8, false),
+                                       ("int8, f32 x", int8, .decode, .float32, true)]
+            func use(_ variant: Variant) {
                 Int8Matrix.activations = variant.activations
+                Int8Matrix.sharesRows = variant.shared
+            }
+            func stream(_ variant: Variant, _ count: Int) -> Double {
+                use(variant)
                 return seconds {
                     _ = Array(variant.model.generateStream(prompt: [0], maxNewTokens: count, random: SeededRandom(seed: 2), mode: variant.mode))
                 }
@@ -38,16 +46,18 @@ extension Bench {
             for _ in 0..<compareRounds {
                 for (index, variant) in variants.enumerated() {
                     times[index].append(stream(variant, tokens))
+                    use(variant)
                     let (forward, refill) = oneTokenAndRefillSeconds(variant.model, tensorOps: variant.mode == .keyValueCache)
                     forwards[index].append(forward); refills[index].append(refill)
                 }
             }
             let prompt = (0..<config.blockSize).map { $0 % config.vocabularySize }
             let float32Ceiling = 1 / weightReadingTime(model)
-            let ceilings = [float32Ceiling, float32Ceiling, 1 / int8ReadingTime(int8, activations: .int8),
-                            1 / int8ReadingTime(int8, activations: .float32)]
+            let ceilings = [float32Ceiling, float32Ceiling, 1 / int8ReadingTime(int8, activations: .int8, shared: true),
+                            1 / int8ReadingTime(int8, activations: .int8, shared: false),
+                            1 / int8ReadingTime(int8, activations: .float32, shared: true)]
             for (index, variant) in variants.enumerated() {
-                Int8Matrix.activations = variant.activations
+                use(variant)
                 let first = median((0..<5).map { _ in
                     seconds {
                         _ = Array(variant.model.generateStream(prompt: prompt, maxNewTokens: 1, random: SeededRandom(seed: 3), mode: variant.mode))
@@ -69,7 +79,7 @@ extension Bench {
                              refillShare * 1e6, (total - forward - refillShare) * 1e6))
             }
             for (label, faster, slower) in [("float32 decode ÷ float32 Tensor ops", 1, 0), ("int8 ÷ float32 Tensor ops", 2, 0),
-                                             ("int8 ÷ float32 decode", 2, 1)] {
+                                             ("int8 ÷ float32 decode", 2, 1), ("int8 ÷ int8 on one thread", 2, 3)] {
                 let ratios = zip(times[slower], times[faster]).map { $0 / $1 }
                 print(String(format: "%@  %@ per round: %@ (median %.2fx)", pad(name, 6), label,
                              ratios.map { String(format: "%.2f", $0) }.joined(separator: " "), median(ratios)))
@@ -77,6 +87,7 @@ extension Bench {
             if comparePytorch { compareStreamingWithPyTorch(name, ours: [Double(tokens) / median(times[1]), Double(tokens) / median(times[2])]) }
         }
         Int8Matrix.activations = .int8
+        Int8Matrix.sharesRows = true
     }
 
     /// The PyTorch reference streaming through its key/value cache, float32 and with quantize_dynamic's int8
@@ -129,14 +140,17 @@ extension Bench {
         }
     }
 
-    /// Seconds to multiply one vector by every int8 matrix of `model` (median of 21 sweeps).
-    func int8ReadingTime(_ model: NanoGPT, activations: Int8Matrix.Activations) -> Double {
+    /// Seconds to multiply one vector by every int8 matrix of `model` (median of 21 sweeps), on one thread
+    /// or, `shared`, with the cores lent as the decode path lends them.
+    func int8ReadingTime(_ model: NanoGPT, activations: Int8Matrix.Activations, shared: Bool) -> Double {
         Int8Matrix.activations = activations
+        Int8Matrix.sharesRows = shared
+        defer { Int8Matrix.sharesRows = true }
         let matrices = model.multiplyingMatrices.map { Int8Matrix(quantizing: $0.weight) }
         let inputs = matrices.map { Tensor.zeros([1, $0.columns]) }
         func sweep() { for (matrix, x) in zip(matrices, inputs) { _ = withoutGradients { matrix.product(x, bias: nil) } } }
         for _ in 0..<5 { sweep() }
-        return median((0..<21).map { _ in seconds(sweep) })
+        return BLAS.lendingCores(if: shared) { median((0..<21).map { _ in seconds(sweep) }) }
     }
 }
 

@@ -9,6 +9,7 @@
 //             (pairs summed to int32), or with vpdpbusd in one instruction (4 products summed per int32
 //             lane); the 32-term sum is exact, then converted once and multiplied by the two scales.
 #include "Int8Kernels.h"
+#include "Int8Sharing.h"
 
 #include <math.h>
 #include <string.h>
@@ -228,15 +229,27 @@ Int8Path int8_use_path(Int8Path path) {
     return (Int8Path)chosen;
 }
 
-void int8_matvec_float(const int8_t *w, const uint16_t *scales, int rows, int blocks, const float *x, float *y) {
+void int8_matvec_float(const int8_t *w, const uint16_t *scales, int rows, int blocks, const float *x, float *y,
+                       int threads) {
+    if (threads < 2 || !int8_share_rows(w, scales, rows, blocks, NULL, NULL, x, y))
+        int8_matvec_float_unshared(w, scales, rows, blocks, x, y);
+}
+
+void int8_matvec_int8(const int8_t *w, const uint16_t *scales, int rows, int blocks, const int8_t *xq,
+                      const float *xScales, float *y, int threads) {
+    if (threads < 2 || !int8_share_rows(w, scales, rows, blocks, xq, xScales, NULL, y))
+        int8_matvec_int8_unshared(w, scales, rows, blocks, xq, xScales, y);
+}
+
+void int8_matvec_float_unshared(const int8_t *w, const uint16_t *scales, int rows, int blocks, const float *x, float *y) {
 #ifdef INT8_X86
     if (int8_current_path() >= INT8_PATH_AVX2) { matvec_float_avx2(w, scales, rows, blocks, x, y); return; }
 #endif
     matvec_float_plain(w, scales, rows, blocks, x, y);
 }
 
-void int8_matvec_int8(const int8_t *w, const uint16_t *scales, int rows, int blocks, const int8_t *xq,
-                      const float *xScales, float *y) {
+void int8_matvec_int8_unshared(const int8_t *w, const uint16_t *scales, int rows, int blocks, const int8_t *xq,
+                               const float *xScales, float *y) {
 #ifdef INT8_X86
     switch (int8_current_path()) {
     case INT8_PATH_VNNI: matvec_int8_vnni(w, scales, rows, blocks, xq, xScales, y); return;
@@ -247,16 +260,34 @@ void int8_matvec_int8(const int8_t *w, const uint16_t *scales, int rows, int blo
     matvec_int8_plain(w, scales, rows, blocks, xq, xScales, y);
 }
 
-void int8_quantize_activations(const float *x, int blocks, int8_t *xq, float *xScales) {
-    for (int b = 0; b < blocks; ++b) {
-        const float *block = x + b * 32;
-        float largest = 0;
-        for (int i = 0; i < 32; ++i) largest = fmaxf(largest, fabsf(block[i]));
-        float inverse = largest > 0 ? 127 / largest : 0;
-        for (int i = 0; i < 32; ++i) {
-            float q = roundf(block[i] * inverse);
-            xq[b * 32 + i] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
-        }
-        xScales[b] = largest / 127;
+// Quantizing x, written once and compiled twice: for any x86-64, where roundf is a call into libm, and for
+// AVX2 machines, where the rounding below is two instructions and the loop vectorizes. roundf's rounding
+// (halves away from zero, as Swift's rounded()): v - trunc(v) is exact in float, and a half or more moves
+// the value one step out.
+#define QUANTIZE_ACTIVATIONS(NAME, TARGET)                                                                       \
+    TARGET static void NAME(const float *x, int blocks, int8_t *xq, float *xScales) {                           \
+        for (int b = 0; b < blocks; ++b) {                                                                       \
+            const float *block = x + b * 32;                                                                     \
+            float largest = 0;                                                                                   \
+            for (int i = 0; i < 32; ++i) largest = fmaxf(largest, fabsf(block[i]));                             \
+            float inverse = largest > 0 ? 127 / largest : 0;                                                     \
+            for (int i = 0; i < 32; ++i) {                                                                       \
+                float v = block[i] * inverse, whole = truncf(v);                                                 \
+                float q = fabsf(v - whole) >= 0.5f ? whole + copysignf(1.0f, v) : whole;                         \
+                xq[b * 32 + i] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);                                  \
+            }                                                                                                    \
+            xScales[b] = largest / 127;                                                                          \
+        }                                                                                                        \
     }
+
+QUANTIZE_ACTIVATIONS(quantize_plain, )
+#ifdef INT8_X86
+QUANTIZE_ACTIVATIONS(quantize_avx2, AVX2)
+#endif
+
+void int8_quantize_activations(const float *x, int blocks, int8_t *xq, float *xScales) {
+#ifdef INT8_X86
+    if (int8_current_path() >= INT8_PATH_AVX2) { quantize_avx2(x, blocks, xq, xScales); return; }
+#endif
+    quantize_plain(x, blocks, xq, xScales);
 }

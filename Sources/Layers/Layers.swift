@@ -21,6 +21,9 @@ public protocol InferenceWeight: AnyObject {
     func product(_ x: Tensor, bias: Tensor?) -> Tensor
     /// y = W x for one position, x (in) and y (out) storages the caller owns: the decode path.
     func product(_ x: Storage, into y: Storage)
+    /// Whether its one-position products split their work between threads of their own, so that the
+    /// decode path should take the cores from OpenBLAS meanwhile (`BLAS.lendingCores`).
+    var wantsCores: Bool { get }
 }
 
 /// y = x W^T + b, PyTorch's nn.Linear: weight (out, in), bias (out).

@@ -188,17 +188,21 @@ extension NanoGPT {
     /// same numbers. The returned storage is `buffers.logits`, overwritten by the next call.
     public func decode(_ token: Int, cache: KeyValueCache, buffers b: DecodeBuffers) -> Storage {
         precondition(cache.count < config.blockSize, "the cache is full: \(cache.count) of \(config.blockSize) positions")
-        let backend = b.x.backend, width = config.embeddingSize
-        backend.embedding(table: embedding.token.weight.storage, ids: [token], out: b.x, width: width)
-        backend.embedding(table: embedding.position.weight.storage, ids: [cache.count], out: b.position, width: width)
-        backend.accumulate(b.position, into: b.x)                                      // x = token + position (C)
-        for (layer, block) in blocks.enumerated() {
-            block.decode(b.x, cache: cache, layer: layer, buffers: b.block)            // x += ... (C)
+        // Int8 weights (every matrix has them, the head included) split each large product between two
+        // threads of their own: OpenBLAS steps down to one meanwhile (chapter 08).
+        return BLAS.lendingCores(if: languageModelHead.inferenceWeight?.wantsCores ?? false) {
+            let backend = b.x.backend, width = config.embeddingSize
+            backend.embedding(table: embedding.token.weight.storage, ids: [token], out: b.x, width: width)
+            backend.embedding(table: embedding.position.weight.storage, ids: [cache.count], out: b.position, width: width)
+            backend.accumulate(b.position, into: b.x)                                      // x = token + position (C)
+            for (layer, block) in blocks.enumerated() {
+                block.decode(b.x, cache: cache, layer: layer, buffers: b.block)            // x += ... (C)
+            }
+            cache.advance(by: 1)
+            finalNorm.decode(b.x, into: b.block.normed, mean: b.block.mean, rstd: b.block.rstd)
+            languageModelHead.decode(b.block.normed, into: b.logits)                       // (V)
+            return b.logits
         }
-        cache.advance(by: 1)
-        finalNorm.decode(b.x, into: b.block.normed, mean: b.block.mean, rstd: b.block.rstd)
-        languageModelHead.decode(b.block.normed, into: b.logits)                       // (V)
-        return b.logits
     }
 
     /// What `decode` writes: x (C), the position's row (C), the logits (V), and what the blocks share.

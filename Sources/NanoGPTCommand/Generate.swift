@@ -68,7 +68,7 @@ struct Generate: ParsableCommand {
         let ids = text.isEmpty ? [loaded.tokenizer.startToken] : try loaded.tokenizer.encode(text)
         let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP)
         let stream = loaded.model.generateStream(prompt: ids, maxNewTokens: maxNewTokens, options: options,
-                                                 random: SeededRandom(seed: seed), mode: recompute ? .recompute : .keyValueCache)
+                                                 random: SeededRandom(seed: seed), mode: recompute ? .recompute : .decode)
         let start = Date()
         var generated: [Int] = []
         if noStream {

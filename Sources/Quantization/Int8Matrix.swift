@@ -136,10 +136,9 @@ public final class Int8Matrix: InferenceWeight {
     }
 
     /// x (..., columns) -> (..., rows) plus the bias, with no autograd records. A few rows (generation's
-    /// one new token) go through the int8 kernels, on this thread: x's row is quantized block by block (in
-    /// C, as `quantizeActivations` does it), then multiplied by every row of blocks. (Sharing the rows with a
-    /// second thread made config M stream more slowly on the 2-core EPYC, measured with `bench --int8`: the
-    /// threads then compete with OpenBLAS's, which stay awake between its calls.)
+    /// one new token) go through the int8 kernels: x's row is quantized block by block (in C, as
+    /// `quantizeActivations` does it), then multiplied by every row of blocks, on this thread, or shared
+    /// with a second one while the decode path has the cores (`BLAS.lendingCores`, `sharesRows`).
     /// More rows (a prompt) are a matrix product, bounded by arithmetic rather than by reading the weights:
     /// they run through sgemm on the dequantized matrix, made once and kept.
     public func product(_ x: Tensor, bias: Tensor?) -> Tensor {
@@ -168,14 +167,15 @@ public final class Int8Matrix: InferenceWeight {
     /// copied into `scratch` (padded to whole blocks) and, for int8 activations, quantized there.
     private func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         scratch.row.update(from: x, count: columns)
+        let threads: Int32 = Self.sharesRows && BLAS.lentThreads > 0 ? 2 : 1
         weights.withUnsafeBufferPointer { w in scales.withUnsafeBufferPointer { d in
             let halves = UnsafeRawPointer(d.baseAddress!).assumingMemoryBound(to: UInt16.self)
             switch Self.activations {
             case .float32:
-                int8_matvec_float(w.baseAddress!, halves, Int32(rows), Int32(blocks), scratch.row, y)
+                int8_matvec_float(w.baseAddress!, halves, Int32(rows), Int32(blocks), scratch.row, y, threads)
             case .int8:
                 int8_quantize_activations(scratch.row, Int32(blocks), scratch.quantized, scratch.scales)
-                int8_matvec_int8(w.baseAddress!, halves, Int32(rows), Int32(blocks), scratch.quantized, scratch.scales, y)
+                int8_matvec_int8(w.baseAddress!, halves, Int32(rows), Int32(blocks), scratch.quantized, scratch.scales, y, threads)
             }
         } }
     }
@@ -193,6 +193,15 @@ public final class Int8Matrix: InferenceWeight {
         deinit { row.deallocate(); quantized.deallocate(); scales.deallocate() }
     }
     private lazy var scratch = Scratch(blocks: blocks)
+
+    /// Whether a token's products share their rows with a second thread while `NanoGPT.decode` lends the
+    /// cores (OpenBLAS on one thread meanwhile). On by default; `bench --int8` turns it off to compare.
+    /// Sharing while OpenBLAS keeps its own threads busy-waiting on the same cores halved config M's speed.
+    nonisolated(unsafe) public static var sharesRows = true
+
+    /// The decode path lends the int8 products the cores OpenBLAS would otherwise keep: the same for every
+    /// int8 matrix (each product decides for itself whether it is large enough to share).
+    public var wantsCores: Bool { Self.sharesRows }
 
     /// Up to this many rows of x go through the int8 kernels, one row at a time.
     public static let rowsThroughKernels = 4

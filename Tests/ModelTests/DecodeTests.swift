@@ -21,11 +21,13 @@ extension Int8Tests {
             return model
         }
 
-        // Head sizes 4 and 3, widths off the int8 blocks of 32 (12, 40) and on them (64).
+        // Head sizes 4 and 3, widths off the int8 blocks of 32 (12, 40) and on them (64, 128).
         static let configs = [GPTConfig(vocabularySize: 13, blockSize: 10, embeddingSize: 16, heads: 4, layers: 2),
                               GPTConfig(vocabularySize: 9, blockSize: 7, embeddingSize: 12, heads: 4, layers: 3),
                               GPTConfig(vocabularySize: 70, blockSize: 16, embeddingSize: 40, heads: 2, layers: 1),
-                              GPTConfig(vocabularySize: 65, blockSize: 12, embeddingSize: 64, heads: 2, layers: 2)]
+                              GPTConfig(vocabularySize: 65, blockSize: 12, embeddingSize: 64, heads: 2, layers: 2),
+                              // int8 products of 128 KB and more (the feed-forward's), shared with a second thread while decoding
+                              GPTConfig(vocabularySize: 65, blockSize: 6, embeddingSize: 192, heads: 2, layers: 1)]
 
         @Test(arguments: configs, [false, true])
         func decodingGivesTheLogitsOfTheTensorPathBitForBit(config: GPTConfig, int8: Bool) {

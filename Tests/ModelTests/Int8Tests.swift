@@ -73,9 +73,49 @@ struct Int8Tests {
         x[5] = 0.5; x[40...71] = ArraySlice(repeating: 0, count: 32)   // a zero block
         let (swiftValues, swiftScales) = x.withUnsafeBufferPointer { matrix.quantizeActivations($0) }
         var padded = x + [Float](repeating: 0, count: 128 - 100)
-        var values = [Int8](repeating: 0, count: 128), scales = [Float](repeating: 0, count: 4)
-        int8_quantize_activations(&padded, 4, &values, &scales)
-        #expect(values == swiftValues && scales == swiftScales)
+        let saved = Int8Kernels.current
+        defer { Int8Kernels.current = saved }
+        for path in Int8Kernels.Path.allCases where path.rawValue <= Int8Kernels.best.rawValue {
+            Int8Kernels.current = path   // the plain loop, or the same loop compiled for AVX2
+            var values = [Int8](repeating: 0, count: 128), scales = [Float](repeating: 0, count: 4)
+            int8_quantize_activations(&padded, 4, &values, &scales)
+            #expect(values == swiftValues && scales == swiftScales, "\(path)")
+            // Halves round away from zero, as Swift's rounded(): a block whose largest value is 127 is scaled by 1.
+            var halves: [Float] = [127, 0.5, 1.5, -2.5, 126.5, -0.5, 0.49999997, -126.5] + [Float](repeating: 3.25, count: 24)
+            var halfValues = [Int8](repeating: 0, count: 32), halfScale = [Float](repeating: 0, count: 1)
+            int8_quantize_activations(&halves, 1, &halfValues, &halfScale)
+            #expect(Array(halfValues.prefix(8)) == [127, 1, 2, -3, 127, -1, 0, -127] && halfValues[8] == 3, "\(path)")
+            let oneBlock = Int8Matrix(quantizing: Tensor.zeros([1, 32]))
+            #expect(halfValues == halves.withUnsafeBufferPointer { oneBlock.quantizeActivations($0) }.values)
+        }
+    }
+
+    /// A product shared with the helper thread (each row computed whole by one thread) is the unshared
+    /// product bit for bit, on every path and both kinds of activations: rows not a multiple of the kernels'
+    /// four, and sizes on both sides of the 128 KB below which a product is not shared.
+    @Test(arguments: [(1027, 67), (130, 1270), (261, 500), (16, 64)])
+    func aSharedProductIsTheUnsharedOneBitForBit(rows: Int, columns: Int) {
+        let blocks = (columns + 31) / 32
+        let weights = (0..<(rows * blocks * 32)).map { Int8(truncatingIfNeeded: ($0 * 37 + 11) % 255 - 127) }
+        let scales = (0..<(rows * blocks)).map { Float16(0.001 * Float($0 % 13 + 1)).bitPattern }
+        let x = (0..<(blocks * 32)).map { Float(($0 * 7) % 19) - 9 }
+        var xq = [Int8](repeating: 0, count: blocks * 32), xScales = [Float](repeating: 0, count: blocks)
+        int8_quantize_activations(x, Int32(blocks), &xq, &xScales)
+        let saved = Int8Kernels.current
+        defer { Int8Kernels.current = saved }
+        for path in Int8Kernels.Path.allCases where path.rawValue <= Int8Kernels.best.rawValue {
+            Int8Kernels.current = path
+            for threads: Int32 in [1, 2] {
+                var float = [Float](repeating: .nan, count: rows), int8 = float
+                int8_matvec_float(weights, scales, Int32(rows), Int32(blocks), x, &float, threads)
+                int8_matvec_int8(weights, scales, Int32(rows), Int32(blocks), xq, xScales, &int8, threads)
+                var aloneFloat = [Float](repeating: .nan, count: rows), aloneInt8 = aloneFloat
+                int8_matvec_float(weights, scales, Int32(rows), Int32(blocks), x, &aloneFloat, 1)
+                int8_matvec_int8(weights, scales, Int32(rows), Int32(blocks), xq, xScales, &aloneInt8, 1)
+                #expect(float == aloneFloat && int8 == aloneInt8, "\(path), \(threads) threads")
+                #expect(!float.contains { $0.isNaN } && !int8.contains { $0.isNaN })
+            }
+        }
     }
 
     /// Many rows (a prompt) go through sgemm on the dequantized matrix; the bias is added either way.

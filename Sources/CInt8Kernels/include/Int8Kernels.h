@@ -21,12 +21,15 @@ Int8Path int8_use_path(Int8Path path);
 
 /// y[r] = sum over c of weight[r][c] * x[c], for rows 0 ..< rows, with x in float32 (blocks * 32 values,
 /// zero past the columns): each block of weights is widened to float and multiplied with FMA.
-void int8_matvec_float(const int8_t *weights, const uint16_t *scales, int rows, int blocks, const float *x, float *y);
+/// With `threads` 2, a product of at least 128 KB of weights shares its rows with a helper thread
+/// (Int8Sharing.c); with 1 it runs on the calling thread alone. Each row is computed the same way either way.
+void int8_matvec_float(const int8_t *weights, const uint16_t *scales, int rows, int blocks, const float *x, float *y,
+                       int threads);
 
 /// The same product with x quantized too, block by block (xq: blocks * 32 int8 values, xScales: blocks
 /// floats): each block's dot product is exact in int32, then scaled by the two scales.
 void int8_matvec_int8(const int8_t *weights, const uint16_t *scales, int rows, int blocks, const int8_t *xq,
-                      const float *xScales, float *y);
+                      const float *xScales, float *y, int threads);
 
 /// Quantizes x (blocks * 32 floats) block by block as the int8 product needs it: scale = max|x| / 127, and
 /// q = round(x * 127 / max|x|), rounding halves away from zero (Int8Matrix.quantizeActivations, in C).

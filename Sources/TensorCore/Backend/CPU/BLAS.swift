@@ -13,6 +13,25 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Threads that `lendingCores` has taken from OpenBLAS for kernels of our own (0 outside it).
+    nonisolated(unsafe) public private(set) static var lentThreads = 0
+
+    /// Runs `body` with OpenBLAS on one thread, lending the other cores to kernels that split their work
+    /// themselves (the int8 products, which share each product with one helper thread: Int8Sharing.c,
+    /// chapter 08); with `lend` false, or a single thread, runs it as it is. Two pools polling for work on
+    /// the same cores slow each other down: with both, config M's int8 stream ran at half the speed of one
+    /// thread. OpenBLAS's thread count is the process's, so lend from one thread at a time (one stream
+    /// decoding), as generation does.
+    @inline(__always)
+    public static func lendingCores<T>(if lend: Bool, _ body: () -> T) -> T {
+        let threads = threadCount
+        guard lend, threads > 1, lentThreads == 0 else { return body() }
+        openblas_set_num_threads(1)
+        lentThreads = threads - 1
+        defer { lentThreads = 0; openblas_set_num_threads(Int32(threads)) }
+        return body()
+    }
+
     /// The CPU kernel OpenBLAS picked at start-up (for example "Zen" or "Haswell").
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
