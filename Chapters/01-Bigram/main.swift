@@ -296,9 +296,9 @@ print(String(format: "trained %d steps in %.2f s (the loss estimates included)",
 // `Trainer` is this loop, plus the evaluation schedule, the log line, a progress line with tokens/s and
 // the time left, and a stop for a loss that turns NaN. Every later chapter trains with it. Its step is the
 // loop's body above, with two additions: the gradient clipping of chapter 05 (`gradientClip` 0 here: off),
-// and an `else` branch for a batch computed in pieces, by several processes or as several micro-batches
-// (chapter 07 · Data parallel). This chapter trains in one process, one piece, so it takes the first branch:
-// fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.loss
+// and a first line in `lossAndGradient` for a batch computed in pieces, by several processes or as several
+// micro-batches (chapter 07 · Data parallel). This chapter trains in one process, one piece, so it skips it:
+// fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.loss
 //
 // To be sure it is the same loop, train a second bigram from the same seed with Trainer and compare
 // every weight. They should be equal bit for bit: same initial table, same batches, same arithmetic.

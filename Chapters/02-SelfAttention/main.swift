@@ -276,7 +276,7 @@ if abs(listingLosses.byHand - listingLosses.model) > 1e-5 {   // a check, not a 
 // backward through every op, and an AdamW update at the cosine schedule's rate (no warmup and no gradient
 // clipping here: both 0 in this chapter's settings, which is why the table above leaves them out; chapter 05
 // turns them on). Its code, and the generation loop, for reference:
-// fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.loss Trainer.estimateLoss
+// fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.lossAndGradient Trainer.loss Trainer.estimateLoss
 // fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
 // fold: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
 // fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate

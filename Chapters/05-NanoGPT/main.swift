@@ -96,10 +96,11 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // What the embedding lookup and LayerNorm compute, as plain loops (the kernels the model runs are held to
 // these by the tests):
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.layerNorm
-// The embedding layer with positions, chapter 02's (chapter 01's lookup, twice): a token table (V, C) and a
-// position table (T, C), both drawn from
-// N(0, 0.02²); its forward adds row `id` of the first to row `position` of the second (section 4 shows it):
-// fold: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.init
+// The model's first step, the embedding layer with positions, chapter 02's (chapter 01's lookup, twice): a
+// token table (V, C) and a position table (T, C), both drawn from N(0, 0.02²); its forward adds row `id` of
+// the first to row `position` of the second. Positions start at `firstPosition`, 0 in training; generation
+// with a cache starts them after the cached ones (section 4):
+// show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.init TokenAndPositionEmbedding.callAsFunction
 //
 // Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
 // recipe, `--dropout 0.2` turns them on): while training,
@@ -137,7 +138,7 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // no clipping): 5,000 steps of 12 x 64 tokens, with a warmup and a cosine decay (chapter 01's schedule), the global
 // gradient norm clipped at 1, and AdamW's weight decay on the matrices and embedding tables only. The
 // Trainer's step, which does it, and the loss it minimizes, the cross-entropy of the logits against the next tokens (chapter 01):
-// show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.loss
+// show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.loss
 //
 // A batch: B random windows of T + 1 tokens from the training text, the inputs its first T and the targets
 // the same window shifted by one, so each position's target is the token after it. The loss (chapter 01's
@@ -170,8 +171,8 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // The Trainer's initializer, and the logging of each estimate:
 // fold: Sources/Training/Trainer.swift Trainer.init Trainer.evaluate(log:)
 //
-// The trainStep's `else` branch (`dataParallelGradient`) is chapter 07's, for several processes; here one
-// process computes the whole batch. Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
+// The first line of `lossAndGradient` (`dataParallelGradient`) is chapter 07's, for several processes; here
+// one process computes the whole batch. Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
 // a copy of the id's row), `layerNorm` (chapter 04: (x - mean) / sqrt(variance + 1e-5) × gain + bias),
 // `causalAttention` (section 2's plain loops, a tile of keys at a time: chapter 05b), and `backward()`
 // (chapter 00: each op records how to push its output's gradient to its inputs, and backward runs those in
@@ -231,10 +232,9 @@ exitOnError { try report.plotLoss(trainer) }
 //
 // Who fills it: each MultiHead, given the cache, stores its new keys and values and attends over all
 // stored ones (`attendingWithCache`, which `MultiHead.callAsFunction` hands a call with a cache to); the
-// position embedding starts at the cache's count (`firstPosition`); and `NanoGPT.logits` (section 2) calls
-// `advance` once every layer has stored its positions.
+// position embedding starts at the cache's count (`firstPosition`, section 2); and `NanoGPT.logits` (section 2)
+// calls `advance` once every layer has stored its positions.
 // show: Sources/Attention/MultiHead.swift MultiHead.attendingWithCache
-// show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.callAsFunction
 //
 // `splitHeads` (chapter 03) cuts the packed (B, T, 3C) product into keys, queries and values of (B, nh, T,
 // hs) each:
@@ -291,7 +291,7 @@ for token in model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: 
 print(printable.finish(), terminator: "")
 let generationRate = Double(streamed.count) / max(Date().timeIntervalSince(generationStart), 1e-9)
 // The same stream recomputing the whole context for every token, timed over the same number of tokens, not
-// printed (the rate above includes printing each token, which costs little next to a forward pass).
+// printed (the rate above includes printing and flushing each token; this one does not).
 let (recomputed, recomputeRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
     Array(model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, options: sampling,
                                random: SeededRandom(seed: settings.seed, stream: .sampling), mode: .recompute))

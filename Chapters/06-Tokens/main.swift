@@ -243,7 +243,7 @@ exitOnError {
 // show: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.estimateLossRecordingNothing
 // The training step both runs take, chapter 05's: a batch, the model's logits, the cross-entropy, its
 // backward, clipping, and AdamW at the schedule's rate; and the model's forward pass:
-// fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.loss
+// fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.lossAndGradient Trainer.loss
 // fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
 // Characters per token is measured on the whole val split (section 2), so bits per character divides the
 // estimate by that split's average.

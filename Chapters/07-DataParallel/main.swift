@@ -101,7 +101,7 @@ print("every process received the same: \(agreed.lowerBound == agreed.upperBound
 // (`no_sync`). Here B is the global batch, the same whatever N and K: a run means the same thing on one
 // process or many, which is what lets a checkpoint move between them.
 // show: Sources/Training/ProcessGroup.swift Batch.sequences
-// show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.dataParallelGradient
+// show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.dataParallelGradient
 //
 // The checksum, at every evaluation: a sum of all the weights, its smallest and largest value across the
 // processes (`range`, an all-reduce with MPI_MIN and MPI_MAX), which must be equal.

@@ -288,8 +288,8 @@ model.useFloat32Weights()
 // show: Sources/Transformer/FeedForward.swift FeedForward.decode
 //
 // A prompt and a window refill (many positions at once: a matrix product) still go through the Tensor ops
-// in one batched pass. The generator chooses:
-// show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
+// in one batched pass; `generateStream` sends the rest, one new token at a time, through `decode`:
+// show: Sources/NanoGPT/Generation.swift NanoGPT.generateStream
 //
 // Checked on chapter 05's model, float32 and then int8: 300 tokens streamed from the same seed through the
 // decode path and through the Tensor ops (refills included), and the buffers each hands out for one token.

@@ -44,8 +44,13 @@ extension NanoGPT {
                                logitsAfter: { self.logitsAfter($0, cache: cache) })
         case .decode:
             let cache = KeyValueCache(config), buffers = DecodeBuffers(config)
+            // The newest token alone through `decode`; the prompt and every refill as `.keyValueCache` does.
+            func decodingLogits(after context: [Int]) -> [Float] {
+                if cache.count > 0 && !cache.isFull { return self.decode(context.last!, cache: cache, buffers: buffers).toHost() }
+                return self.logitsAfter(context, cache: cache)
+            }
             return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
-                               logitsAfter: { self.logitsAfter($0, cache: cache, decodeBuffers: buffers) })
+                               logitsAfter: decodingLogits)
         }
     }
 
@@ -56,11 +61,7 @@ extension NanoGPT {
     /// refill, a pass over T/2 tokens, comes only once every T/2 + 1 tokens, and every window still holds
     /// at least T/2 tokens, the newest included. (Refilling from all T tokens would slide exactly like
     /// recomputation, but the cache would be full again at once: a whole forward pass for every token.)
-    /// With `decodeBuffers`, the newest token alone goes through `decode` instead of the Tensor ops.
-    public func logitsAfter(_ context: [Int], cache: KeyValueCache, decodeBuffers: DecodeBuffers? = nil) -> [Float] {
-        if let decodeBuffers, cache.count > 0, !cache.isFull {
-            return decode(context.last!, cache: cache, buffers: decodeBuffers).toHost()     // the newest token only
-        }
+    public func logitsAfter(_ context: [Int], cache: KeyValueCache) -> [Float] {
         let tokens: [Int]
         if cache.count == 0 {
             tokens = Array(context.suffix(blockSize))                     // first call: the whole (cropped) context

@@ -90,25 +90,27 @@ public final class Trainer {
         return crossEntropy(logits, targets: batch.targets)
     }
 
-    /// One optimizer step. Returns the training loss of its batch.
+    /// One optimizer step, gpt.py's loop body. Returns the training loss of its batch.
     @discardableResult
     public func trainStep() -> Float {
         let batch = dataset.batch(.train, batchSize: hyperparameters.batchSize, blockSize: hyperparameters.blockSize,
-                                  random: batchRandom)
-        parameters.zeroGrad()
-        let value: Float
-        if processes == nil && accumulationSteps == 1 {
-            let loss = loss(on: batch, training: true)
-            loss.backward()
-            value = loss.scalar
-        } else {
-            value = dataParallelGradient(of: batch)
-        }
+                                  random: batchRandom)                                      // xb, yb = get_batch('train')
+        parameters.zeroGrad()                                                               // optimizer.zero_grad()
+        let loss = lossAndGradient(of: batch)                                               // model(xb, yb); loss.backward()
         if hyperparameters.gradientClip > 0 { parameters.clipGradNorm(to: hyperparameters.gradientClip) }
-        optimizer.update(parameters, learningRate: hyperparameters.schedule.rate(at: step))
+        optimizer.update(parameters, learningRate: hyperparameters.schedule.rate(at: step)) // optimizer.step()
         step += 1
-        stepLosses.append(value)
-        return value
+        stepLosses.append(loss)
+        return loss
+    }
+
+    /// The batch's loss, with its gradient in every parameter's `grad`: one forward and one backward pass over
+    /// the whole batch; with several processes or micro-batches (chapter 07), each piece's.
+    func lossAndGradient(of batch: Batch) -> Float {
+        if processes != nil || accumulationSteps > 1 { return dataParallelGradient(of: batch) }   // chapter 07
+        let loss = loss(on: batch, training: true)
+        loss.backward()
+        return loss.scalar
     }
 
     /// The gradient of the mean loss over `batch`, computed in pieces: every process takes its contiguous
