@@ -263,7 +263,8 @@ exitOnError { try report.plotLoss(trainer) }
 // every token would pay a whole forward pass; refilling from 1 token would be cheap but leave the next
 // tokens almost no context. From T/2, the T/2 tokens after a refill go in one at a time, so a refill
 // comes once every T/2 + 1 tokens, and every window holds at least T/2 tokens, the newest included.
-// Within the block size (64 new tokens here) it samples exactly what recomputation would (a test checks it:
+// Within the block size (here 64 new tokens, after a one-token prompt) it samples exactly what recomputation
+// would (a test checks it:
 // `theKeyValueCacheGivesTheTokensOfFullRecomputationWithinTheBlock`, Tests/ModelTests/ModelTests.swift);
 // past it, the two slide their windows differently. They may still go on agreeing for a while: both streams
 // draw the same uniform numbers from the same seed, and sampling by the cumulative probabilities picks the

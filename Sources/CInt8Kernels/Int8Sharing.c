@@ -1,12 +1,11 @@
 // One product's rows shared with a second thread (int8_matvec_* with threads 2). Streaming one token at
 // config M runs 25 matrix-vector products of 0.1 to 0.6 MB of int8 weights, tens of microseconds each:
-// too short to hand to a thread pool that must be woken every time (GCD's wake-up costs about as much as
-// a product). So the helper is one thread that keeps polling for the next share for 0.5 ms after each one,
+// too short to wake a sleeping thread for each. So the helper is one thread that keeps polling for the next share for 0.5 ms after each one,
 // longer than the gaps between a token's products, and only then sleeps on a condition variable.
 //
 // The caller takes the first rows (a multiple of the kernels' four), the helper the rest; each row is
 // computed whole by one thread exactly as it would be alone, so a shared product is bit for bit the
-// unshared one (Int8KernelTests compares them).
+// unshared one (Tests/ModelTests/Int8Tests.swift compares them).
 #include "Int8Sharing.h"
 
 #include <pthread.h>
@@ -22,7 +21,7 @@
 #endif
 
 // Products with fewer weights than this stay on the calling thread. Config M's are 147 to 590 KB (all but
-// the output head, 25 KB) and stream 1.3x faster shared; config S's are at most 64 KB, and streamed 0.77x
+// the output head, 25 KB) and streamed 1.3x to 1.7x as fast shared; config S's are at most 64 KB, and streamed 0.77x
 // as fast when those were shared (bench --int8, 2-core EPYC): the handing over costs more than it saves.
 enum { SMALLEST_SHARED_BYTES = 128 * 1024 };
 // How long the helper polls for the next share before it sleeps: longer than the gaps between a token's

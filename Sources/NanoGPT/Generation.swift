@@ -29,9 +29,8 @@ extension NanoGPT {
     /// gives the same tokens for the same seed while the text fits in the block size; past it they slide
     /// differently: `.recompute` moves its window on by one token every token, the cache refills from the
     /// last half block whenever it is full (`logitsAfter(_:cache:)`). `.keyValueCache` and `.decode` give
-    /// the same tokens throughout: the same cache and the same numbers, the second without a Tensor per op.
-    /// (With int8 weights `.decode` keeps OpenBLAS on one thread; where OpenBLAS would thread the attention's
-    /// products over a long cache, it may sum them in another order, and the last bits can differ.)
+    /// the same tokens throughout: the same cache and the same numbers, the second without a Tensor per op
+    /// (with int8 weights, see `decode`).
     public func generateStream(prompt: [Int], maxNewTokens: Int, options: SamplingOptions = SamplingOptions(),
                                random: SeededRandom, mode: GenerationMode = .decode) -> TokenStream {
         switch mode {

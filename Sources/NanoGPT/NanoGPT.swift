@@ -185,7 +185,9 @@ extension NanoGPT {
     /// position, module by module (each module's `decode` is in an extension right below it), on buffers made once per
     /// generation. No Tensor, no autograd record and no buffer is made per op: at config S those cost as
     /// much as the products. The same kernels in the same order as `logits(_:cache:)` at length 1, so the
-    /// same numbers. The returned storage is `buffers.logits`, overwritten by the next call.
+    /// same numbers. The returned storage is `buffers.logits`, overwritten by the next call. (With int8
+    /// weights OpenBLAS runs on one thread meanwhile; where it would thread the attention's products over a
+    /// long cache, it may sum them in another order, and the last bits can differ from the Tensor path's.)
     public func decode(_ token: Int, cache: KeyValueCache, buffers b: DecodeBuffers) -> Storage {
         precondition(cache.count < config.blockSize, "the cache is full: \(cache.count) of \(config.blockSize) positions")
         // Int8 weights (every matrix has them, the head included) split each large product between two

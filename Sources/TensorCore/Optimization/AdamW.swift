@@ -17,7 +17,7 @@ public final class AdamW {
     }
 
     /// One update of every parameter from its gradient:
-    ///   p -= lr * weightDecay * p                 (decayed parameters only: matrices)
+    ///   p -= lr * weightDecay * p                 (decayed parameters only: matrices and embedding tables)
     ///   m  = beta1 * m + (1 - beta1) * g
     ///   v  = beta2 * v + (1 - beta2) * g^2
     ///   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
