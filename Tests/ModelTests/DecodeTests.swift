@@ -2,6 +2,7 @@
 // the numbers of the Tensor path bit for bit, float32 and int8, and take no buffer per token. Nested in the
 // serialized int8 suite, whose tests switch the global int8 kernel settings these compare under.
 import Attention
+import CInt8Kernels
 import NanoGPT
 import Quantization
 import TensorCore
@@ -21,7 +22,7 @@ extension Int8Tests {
             return model
         }
 
-        // Head sizes 4 and 3, widths off the int8 blocks of 32 (12, 40) and on them (64, 128).
+        // Head sizes 4 and 3, widths off the int8 blocks of 32 (12, 40) and on them (64, 192).
         static let configs = [GPTConfig(vocabularySize: 13, blockSize: 10, embeddingSize: 16, heads: 4, layers: 2),
                               GPTConfig(vocabularySize: 9, blockSize: 7, embeddingSize: 12, heads: 4, layers: 3),
                               GPTConfig(vocabularySize: 70, blockSize: 16, embeddingSize: 40, heads: 2, layers: 1),
@@ -35,6 +36,7 @@ extension Int8Tests {
             if int8 { model.useInt8Weights() }
             let tensorCache = KeyValueCache(config), decodeCache = KeyValueCache(config), buffers = NanoGPT.DecodeBuffers(config)
             let prompt = [1, 5, 2]
+            let sharedBefore = int8_shared_products()
             withoutGradients {
                 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false, cache: tensorCache)
                 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false, cache: decodeCache)
@@ -46,6 +48,10 @@ extension Int8Tests {
                 }
             }
             #expect(decodeCache.isFull && tensorCache.isFull)
+            if int8 && config.embeddingSize >= 192 && BLAS.threadCount > 1 {
+                // Its feed-forward products are large enough: decode lent the cores and shared them.
+                #expect(int8_shared_products() > sharedBefore, "no int8 product was shared while decoding")
+            }
             for layer in 0..<config.layers {
                 #expect(decodeCache.keys[layer].toHost() == tensorCache.keys[layer].toHost())
                 #expect(decodeCache.values[layer].toHost() == tensorCache.values[layer].toHost())

@@ -31,6 +31,10 @@ void int8_matvec_float(const int8_t *weights, const uint16_t *scales, int rows, 
 void int8_matvec_int8(const int8_t *weights, const uint16_t *scales, int rows, int blocks, const int8_t *xq,
                       const float *xScales, float *y, int threads);
 
+/// How many products the helper thread has taken half of, since the process started: lets a test tell a
+/// shared product from one that quietly ran on the caller alone.
+unsigned long int8_shared_products(void);
+
 /// Quantizes x (blocks * 32 floats) block by block as the int8 product needs it: scale = max|x| / 127, and
 /// q = round(x * 127 / max|x|), rounding halves away from zero (Int8Matrix.quantizeActivations, in C).
 void int8_quantize_activations(const float *x, int blocks, int8_t *xq, float *xScales);
