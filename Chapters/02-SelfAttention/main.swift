@@ -33,7 +33,7 @@ let defaults = Hyperparameters(
     embeddingSize: 32,     // C: channels per position; the head size is C as well (one head)
     learningRate: 1e-2,    // a model this small tolerates a large step...
     minLearningRate: 1e-3, // ...decayed along a cosine so training settles at the end
-    weightDecay: 0.01,     // PyTorch's AdamW default, as in gpt.py (beta2 is nanoGPT's 0.99: exercise 3)
+    weightDecay: 0.01,     // PyTorch's AdamW default, as in gpt.py (beta2 is 0.99, from nanoGPT's Shakespeare config: exercise 3)
     seed: 1337,
     evalInterval: 500,     // estimate the loss every 500 steps...
     evalIters: 200,        // ...over 200 batches of each split
@@ -98,29 +98,18 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // (How the gradient flows back through these ops, and the code of `matmul`, `scale` and the embeddings' `+`, is section 10.)
 //
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
-// as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's. The
-// `inferenceWeight` line is for int8 weights at generation, `nanogpt generate --weights int8`, chapter 08; it
-// is nil here.)
+// as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's, and
+// section 10 shows it. Chapter 08 gives the layer int8 weights for generation: its two lines are left out
+// here, and its page shows `Linear` whole.)
 // show: Sources/Layers/Layers.swift Linear
 //
 // The causal mask lives in the softmax: `softmax(scores, causal: true)` gives query i (row i of each
-// (T, T) block of scores) probabilities over keys 0 ... i only. The op hands the rows to the backend's
-// kernel, with a `CausalMask` saying how many keys each row sees, and records the backward. The two
-// pieces of autograd plumbing in it are chapter 00's (Tensors and autograd): `Tensor.result` makes the output
-// and keeps the backward closure, and `grads.destination(for: x)` is the buffer where x's gradient goes
-// (nil when x needs none):
-// show: Sources/TensorCore/Ops/Softmax.swift softmax
-//
-// What the kernels compute, as plain code: the forward is chapter 01's row softmax over the visible keys,
-// with zeros for the future; the backward, for y = softmax(x) and the loss's gradient dy, is
-// dx = y * (dy - sum(y * dy)), row by row, and 0 for the future (its y is 0). (From the softmax's
-// derivative, dy_i/dx_j = y_i (1[i = j] - y_j), so dx_j = sum over i of dy_i y_i (1[i = j] - y_j), which
-// is y_j dy_j - y_j sum(y dy).)
-// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalSoftmax NaiveKernels.causalSoftmaxBackward
+// (T, T) block of scores) probabilities over keys 0 ... i only. What it computes, as plain code (the op
+// itself and its backward are in section 10, the fast kernels in section 11): chapter 01's row softmax over
+// the visible keys, with zeros for the future.
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalSoftmax
 // The plain row softmax it calls, chapter 01's:
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.softmax
-// (The library's kernels do this eight floats at a time, on rows whose visible length `CausalMask` gives;
-// the last section shows them.)
 
 section("2. One Head of self-attention")
 func variance(_ x: Tensor) -> Float {
@@ -233,8 +222,10 @@ let before = trainer.estimateLoss()
 print(String(format: "loss before training: train %.4f, val %.4f (ln(%d) = %.2f)", before.train, before.val,
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
 let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
-// (The sample before training is chapter 01's, character for character: a nearly uniform model and the
-// same sampling generator draw the same characters.)
+// (Every sample starts from `tokenizer.startToken`, the newline character, id 0, as gpt.py's
+// `torch.zeros((1, 1))` does: so each sample opens with a fresh line. The sample before training is chapter
+// 01's, character for character: a nearly uniform model and the same sampling generator draw the same
+// characters.)
 print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)))\n---\n")
 
 // The whole path from ids to the loss in one listing, as gpt.py writes it: the ops alone, on this model's own
@@ -245,7 +236,7 @@ let listingLosses: (byHand: Float, model: Float) = withoutGradients {
     let (b, t) = (batch.batchSize, batch.blockSize)
     let tokens = embedding(model.embedding.token.weight, ids: batch.inputs, shape: [b, t])          // (B, T, C)
     let positions = embedding(model.embedding.position.weight, ids: Array(0..<t), shape: [t])       // (T, C)
-    let x = tokens + positions                                                                      // (B, T, C)
+    let x = tokens + positions                                          // (B, T, C): `+` is the add op, broadcast over B
     let k = linear(x, weight: model.head.key.weight, bias: nil)                                     // (B, T, hs)
     let q = linear(x, weight: model.head.query.weight, bias: nil)                                   // (B, T, hs)
     let v = linear(x, weight: model.head.value.weight, bias: nil)                                   // (B, T, hs)
@@ -275,14 +266,16 @@ if abs(listingLosses.byHand - listingLosses.model) > 1e-5 {   // a check, not a 
 // Training is chapter 01's: each step the cross-entropy of the logits against the next characters, its
 // backward through every op, and an AdamW update at the cosine schedule's rate (no warmup and no gradient
 // clipping here: both 0 in this chapter's settings, which is why the table above leaves them out; chapter 05
-// turns them on). Its code, and the generation loop, for reference:
-// fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.lossAndGradient Trainer.loss Trainer.estimateLoss
+// turns them on). Chapter 01's page explains all of it; the batch (gpt.py's get_batch), the step, the loss,
+// the loop with its estimates, and generation's loop, for reference (the cross-entropy and AdamW also as the
+// plain loops the library's kernels are tested against):
 // fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
 // fold: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
 // fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
-// fold: Sources/TensorCore/Ops/Loss.swift crossEntropy
-// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.crossEntropyBackward NaiveKernels.adamW
-// fold: Sources/Training/Sampling.swift TokenStream LanguageModel.generateStream LanguageModel.generate SamplingOptions sampleToken samplingWeights drawIndex
+// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
+// fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.loss Trainer.train Trainer.estimateLoss Trainer.meanLoss
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.adamW
+// fold: Sources/Training/Sampling.swift TokenStream LanguageModel.generateStream LanguageModel.generate sampleToken
 //
 // Reading the loss figure: the grey line is each step's batch loss, and the green line its running mean
 // over the last 100 steps (2% of the 5000). Before step 100 the window holds every step so far, back to
@@ -302,32 +295,36 @@ let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewT
 }
 let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")
-
-// MARK: - 7. What the Head looks at
-//
-// Run the first T characters of the validation text through the model and draw the head's T x T
-// attention: row t shows how position t spread its attention over positions 0...t. (`printLoss` at the end
-// draws the loss curves as text on a terminal; when the output is a file, as for this page, it prints nothing.)
-
-section("7. What the Head looks at")
-let prompt = Array(dataset.val.prefix(settings.blockSize))
-_ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
+// The sample and a summary of the run, written beside the plots (`printLoss` draws the loss curves as text on
+// a terminal; when the output is a file, as for this page, it prints nothing):
 exitOnError {
-    try report.plotAttention([("one head", model.head.lastAttention!)], prompt: prompt, tokenizer: tokenizer, name: "attention",
-                             title: "\(report.heading): attention on \(tokenizer.decode(prompt).replacingOccurrences(of: "\n", with: "⏎"))")
     try report.writeSample(sample)
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
-print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")
+print("wrote \(report.folder.path)/: sample.txt, summary.json")
+
+// MARK: - 7. What the Head looks at
+//
+// Run the first T characters of the validation text through the model and draw the head's T x T
+// attention: row t shows how position t spread its attention over positions 0...t.
+
+section("7. What the Head looks at")
+let prompt = Array(dataset.val.prefix(settings.blockSize))
+_ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)   // a forward pass keeps the Head's weights
+exitOnError {
+    try report.plotAttention([("one head", model.head.lastAttention!)], prompt: prompt, tokenizer: tokenizer, name: "attention",
+                             title: "\(report.heading): attention on \(tokenizer.decode(prompt).replacingOccurrences(of: "\n", with: "⏎"))")
+}
 
 // Reading the heatmap: row t (a query) is one softmax over the keys 0...t, so each row sums to 1 and
 // everything right of the diagonal is 0 (the causal mask, `softmax(scores, causal: true)`). Dark cells
 // are large weights (white is 0, dark purple 1). Many rows put most of their weight on the diagonal, a
 // position attending to itself: its own value carries the current character, the bigram's whole
-// information. The orange and red cells just left of the diagonal are the character or two before (in
-// "GREMIO" and "morrow"); a row that puts its weight on one earlier cell has found one character that
-// predicts the next well ("h" looks back at the "g" of "neigh"). One head has only one softmax per
+// information. The orange and red cells just left of the diagonal are the character or two before: row "R"
+// puts about half its weight on the "G" before it, the "w" of "morrow" on its "o", the "o" of "neighbou" on
+// its "b". A row that puts almost all its weight on one earlier cell has found one character that predicts
+// the next well ("h" looks back at the "g" of "neigh"). One head has only one softmax per
 // position, so it has to choose one such pattern per position: chapter 03 gives it several.
 
 // MARK: - 8. How sharp training makes the scores
@@ -364,8 +361,8 @@ print(String(format: "the trained Head's q . k: variance %.1f before the scale, 
              visibleVariance(trainedProducts), visibleVariance(scoresSeen), meanLargestWeight(model)))
 
 // The softmax of section 6's trained Head sees scores with a variance near 150, a spread of about 12, and its
-// rows are sharp (their largest weight is 0.75 on average). That is what the model learned,
-// not what the scale failed to prevent.
+// rows are sharp (their largest weight is 0.75 on average). Training made them so: at the start (section 2)
+// every row was nearly uniform, scale or no scale.
 
 // MARK: - 9. Does the scale matter here?
 //
@@ -374,7 +371,9 @@ print(String(format: "the trained Head's q . k: variance %.1f before the scale, 
 // false)`). And the same pair again from PyTorch's default initialization (N(0, 1) embeddings, Linear weights
 // uniform in +-1/sqrt(fan-in), what the lecture's first gpt.py starts from): there x has entries of variance 2
 // and q, k of about 2/3, near section 3's unit size. To keep the chapter quick, each of the four trains 2,000
-// steps (section 6 trained 5,000), quietly, with the same schedule squeezed into those steps.
+// steps (section 6 trained 5,000), quietly, with the same schedule squeezed into those steps. PyTorch's
+// initialization, redrawn over the model's parameters:
+// fold: Sources/Layers/PyTorchInitialization.swift PyTorchInitialization
 
 section("9. Does the scale matter here?")
 /// A model as section 5 drew it, from `initialDraw` (or from PyTorch's initialization).
@@ -421,7 +420,7 @@ for pytorchInitialization in [false, true] {
 // learning rate, not by the gradient (weight decay aside), so q and k grow to whatever spread the loss asks for.
 //
 // From PyTorch's start, q and k have entries near unit size, section 3's case. Scaled, the rows start soft
-// (0.23) and the run ends about where ours does. Unscaled, its causal rows start sharp (0.68 in the third
+// (0.23) and the run ends about where our initialization's scaled run does (both 2,000 steps). Unscaled, its causal rows start sharp (0.68 in the third
 // column, against 0.13 for uniform causal rows; section 3's 0.68 was for unmasked rows), where the softmax's gradient is small; training never recovers:
 // its rows end nearly one-hot and its val loss near the bigram's 2.49. That is the scale's job: a soft start
 // whatever the initialization and the head size. It costs one multiplication per score, and gpt.py, nanoGPT
@@ -433,22 +432,32 @@ for pytorchInitialization in [false, true] {
 // forward pass in reverse, and each op's closure writes its inputs' gradients (chapter 00 · Tensors and
 // autograd). For out = P v with P = softmax(S) and S = q k^T / sqrt(hs), the gradient dOut becomes:
 //   out = P v           dP = dOut v^T           dv = P^T dOut           (matmul's backward)
-//   P = softmax(S)      dS = P * (dP - rowsum(P * dP)), 0 where masked  (the causal softmax's, section 2)
+//   P = softmax(S)      dS = P * (dP - rowsum(P * dP)), 0 where masked  (the causal softmax's, below)
 //   S = A / sqrt(hs)    dA = dS / sqrt(hs)                              (scale's)
 //   A = q k^T           dq = dA k               dk = dA^T q             (matmul's, with transposeB)
 //   q = x Wq^T          dWq = dq^T x            dx = dq Wq              (linear's, chapter 00; k, v alike)
-// x feeds the key, the query and the value, so its gradient is the sum of three products. No op adds them
-// itself: every op's closure writes (copies, or a product with beta 0) into the buffer that
-// `grads.destination(for: x)` hands it, and chapter 00's GradientBuffers hands the first gradient to arrive
-// x's own buffer and each later one a fresh buffer, which the engine adds into x's once the closure has run.
+// x feeds the key, the query and the value, so its gradient is the sum of three products. The Head's ops do
+// not add them up themselves: each op's closure writes into the buffer that `grads.destination(for: x)` hands
+// it, and chapter 00's GradientBuffers hands the first gradient to arrive x's own buffer and each later one a
+// fresh buffer, which the engine adds into x's once the closure has run:
+// fold: Sources/TensorCore/Autograd.swift GradientBuffers
 // In matmul's code, for C = A B the chain rule gives dA = dC B^T and dB = A^T dC, and with the transpose
 // flags each is again one product; `linear` (the Linear layers) is the same with a shared weight; `scale`
 // multiplies the gradient by the same number, and `+` hands it to both inputs:
 // fold: Sources/TensorCore/Ops/Matmul.swift matmul linear
 // fold: Sources/TensorCore/Ops/Elementwise.swift scale add
 //
-// The engine's side of the sum, chapter 00's `GradientBuffers`: which buffer each closure writes into.
-// fold: Sources/TensorCore/Autograd.swift GradientBuffers
+// The softmax op, forward and backward side by side: it hands the rows to the backend's kernel, with a
+// `CausalMask` saying how many keys each row sees. The two pieces of autograd plumbing in it are chapter
+// 00's: `Tensor.result` makes the output and keeps the backward closure, and `grads.destination(for: x)` is
+// the buffer where x's gradient goes (nil when x needs none). (Its `scale` argument is 1 here: section 11.)
+// show: Sources/TensorCore/Ops/Softmax.swift softmax
+//
+// What the backward kernel computes, as plain code: for y = softmax(x) and the loss's gradient dy,
+// dx = y * (dy - sum(y * dy)), row by row, and 0 for the future (its y is 0). (From the softmax's
+// derivative, dy_i/dx_j = y_i (1[i = j] - y_j), so dx_j = sum over i of dy_i y_i (1[i = j] - y_j), which
+// is y_j dy_j - y_j sum(y dy).)
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalSoftmaxBackward
 //
 // Checked the way chapter 00 checks its ops: every gradient of a small Head (x and the three weight
 // matrices, weights 20 times larger than at initialization so that the softmax is far from uniform) against
@@ -500,4 +509,3 @@ let scoreRows = (0..<prompt.count).map { Array(scoresSeen.values[($0 * prompt.co
 let readableWeights = NaiveKernels.causalSoftmax(scoreRows).flatMap { $0 }
 let kernelDifference = zip(model.head.lastAttention!.values, readableWeights).map { abs($0 - $1) }.max() ?? 0
 print(String(format: "the kernel's attention against NaiveKernels.causalSoftmax: largest difference %.1e", kernelDifference))
-

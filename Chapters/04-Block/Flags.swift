@@ -11,3 +11,17 @@ struct Chapter04: ChapterCommand {
     @Option(help: "What the comparison stack keeps of a Block: nothing, residuals or layer-norm (see the exercises).")
     var plainKeeps: PlainBlock.Keeps = .nothing
 }
+
+extension PlainBlock {
+    /// What the plain stack keeps of a Block (`--plain-keeps`): nothing, the residuals, or LayerNorm.
+    enum Keeps: String, ExpressibleByArgument, CaseIterable {
+        case nothing, residuals, layerNorm = "layer-norm"
+        var label: String {
+            switch self {
+            case .nothing: return "without residuals and LayerNorm"
+            case .residuals: return "with residuals but no LayerNorm"
+            case .layerNorm: return "with LayerNorm but no residuals"
+            }
+        }
+    }
+}

@@ -63,28 +63,37 @@ print("\(settings.table(showing: .all))\n")
 // show: Sources/Transformer/FeedForward.swift FeedForward
 // show: Sources/Transformer/Block.swift Block
 //
+// LayerNorm works on each position alone, over its C channels (the last axis), never across positions or
+// the batch: the C numbers are shifted to mean 0 and scaled to variance 1, then multiplied by a learned
+// gain and shifted by a learned bias, one of each per channel (PyTorch's nn.LayerNorm(C): `weight`
+// starts at 1, `bias` at 0, so a fresh LayerNorm only normalizes). The variance gets epsilon = 1e-5 added
+// before the square root, as in PyTorch, so a position whose numbers are all equal divides by sqrt(1e-5),
+// not by 0.
+// show: Sources/Layers/Layers.swift LayerNorm
+//
+// What its kernel computes for one position, as plain code (the fast kernel is in the last section):
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.layerNorm
+// The op the module calls, forward and backward (the autograd plumbing is chapter 00's: `Tensor.result`
+// keeps the backward closure, `grads.destination` is where each input's gradient goes):
+// fold: Sources/TensorCore/Ops/Softmax.swift layerNorm
+//
 // The `attention` a Block calls is chapter 03's MultiHead, in the library's packed form: one product
 // makes every head's key, query and value, and all heads attend as one batch. Chapter 03 writes out the
-// per-head form (n Heads, concatenated, projected) and proves the two equal. The `cache` argument is
-// chapter 05's generation; training passes none. Without dropout, `causalSelfAttention` runs
-// `causalAttention`, the masked softmax(q k^T / sqrt(hs)) v a tile of keys at a time (chapter 05b shows how).
+// per-head form (n Heads, concatenated, projected) and proves the two equal. The `cache` and `layer`
+// arguments are chapter 05's generation (MultiHead's line for them is left out here); training passes
+// none. Without dropout, `causalSelfAttention` runs `causalAttention`, the masked softmax(q k^T / sqrt(hs)) v,
+// a tile of keys at a time (chapter 05b shows how).
 // The pieces from earlier chapters: `Linear` (x W^T + b; `keyQueryValue` is one without a bias) and the
 // token and position embeddings (chapter 02), `relu` (max(0, x)), `Dropout` (off here; chapter 05), the
 // Trainer (chapter 01: AdamW on the same seeded batches for both stacks), and the `+` of the residuals, whose
 // backward passes the gradient on unchanged to both of its inputs (chapter 00).
-// show: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads
-// What `causalAttention` computes for one query row of one head, as plain loops (chapter 03 checks the op against it):
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
+// The rest of MultiHead, chapter 03's (its layers, the attention step, and the reshapes between (B, T, C) and
+// (B, nh, T, hs)), and what `causalAttention` computes for one query row of one head, as plain loops (chapter
+// 03 checks the op against it):
+// fold: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.scoreScale MultiHead.causalSelfAttention MultiHead.joinHeads
+// fold: Sources/TensorCore/Ops/Shape.swift splitHeads
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
-//
-// LayerNorm works on each position alone, over its C channels (the last axis), never across positions or
-// the batch: the C numbers are shifted to mean 0 and scaled to variance 1, then multiplied by a learned
-// gain and shifted by a learned bias, one of each per channel (PyTorch's nn.LayerNorm(C): `weight`
-// starts at 1, `bias` at 0, so a fresh LayerNorm only normalizes).
-// show: Sources/Layers/Layers.swift LayerNorm
-// show: Sources/TensorCore/Ops/Softmax.swift layerNorm
-//
-// What its kernel computes for one position, as plain code (the fast kernel is in the last section):
-// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.layerNorm
 
 section("1. FeedForward and the Block, shape by shape")
 let random = SeededRandom(seed: settings.seed)
@@ -106,6 +115,8 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // The stack is chapter 03's model with N blocks where it had one MultiHead. To see what residuals and
 // LayerNorm buy, the same stack is also built from `PlainBlock`, which chains the same two halves with
 // neither: x = FeedForward(MultiHead(x)). (`--plain-keeps residuals` or `layer-norm` gives it one of them back.)
+// One model type holds either kind of block, like an nn.Sequential of Blocks, so the two stacks share every
+// line but their blocks, and start from the same weights (the same seed, drawn in the same order).
 //
 // Neither stack has the final LayerNorm that chapter 05's model puts before its Linear to the vocabulary
 // (GPT-2's `ln_f`), on purpose: the two stacks differ only in their blocks, so the comparison measures
@@ -119,17 +130,8 @@ section("3. Two stacks: with and without residuals and LayerNorm")
 /// The same two halves as a Block, chained plainly: x = FeedForward(MultiHead(x)). No residual
 /// connections, no LayerNorm, unless it is told to keep one of them. Only here to show what a Block
 /// gains from each.
+/// (What it keeps, `Keeps`: nothing, residuals or LayerNorm, is in Flags.swift with the flag that sets it.)
 final class PlainBlock: Module {
-    enum Keeps: String, ExpressibleByArgument, CaseIterable {
-        case nothing, residuals, layerNorm = "layer-norm"
-        var label: String {
-            switch self {
-            case .nothing: return "without residuals and LayerNorm"
-            case .residuals: return "with residuals but no LayerNorm"
-            case .layerNorm: return "with LayerNorm but no residuals"
-            }
-        }
-    }
     let attention: MultiHead
     let feedForward: FeedForward
     let norm1: LayerNorm?, norm2: LayerNorm?   // only when it keeps LayerNorm
@@ -155,41 +157,56 @@ final class PlainBlock: Module {
     }
 }
 
-/// ids (B, T) -> token + position embedding -> N blocks -> Linear -> logits (B, T, V)
-final class BlockStackLanguageModel: LanguageModel {
+/// What the stack is made of: (B, T, C) -> (B, T, C). The Block is one; so is the PlainBlock above.
+protocol StackedBlock: Module {
+    func callAsFunction(_ x: Tensor, training: Bool) -> Tensor
+}
+extension PlainBlock: StackedBlock {}
+extension Block: StackedBlock {
+    func callAsFunction(_ x: Tensor, training: Bool) -> Tensor { self(x, training: training, cache: nil) }
+}
+
+/// ids (B, T) -> token + position embedding -> N blocks -> Linear -> logits (B, T, V), for either kind of
+/// block: BlockStackLanguageModel<Block> or BlockStackLanguageModel<PlainBlock>.
+final class BlockStackLanguageModel<Layer: StackedBlock>: LanguageModel {
     let embedding: TokenAndPositionEmbedding
-    let blocks: [Block], plainBlocks: [PlainBlock]
+    let blocks: [Layer]
     let languageModelHead: Linear
     let blockSize: Int, vocabularySize: Int
 
-    init(vocabularySize: Int, settings: Hyperparameters, residualsAndLayerNorm: Bool, plainKeeps: PlainBlock.Keeps = .nothing,
-         random: SeededRandom) {
+    /// `makeBlock` builds one block from the model's dropout and generator.
+    init(vocabularySize: Int, settings: Hyperparameters, random: SeededRandom,
+         makeBlock: (Dropout, SeededRandom) -> Layer) {
         self.vocabularySize = vocabularySize
         blockSize = settings.blockSize
         embedding = TokenAndPositionEmbedding(vocabularySize: vocabularySize, blockSize: settings.blockSize,
                                               embeddingSize: settings.embeddingSize, random: random)
-        let (width, heads) = (settings.embeddingSize, settings.heads)
         let dropout = Dropout(probability: settings.dropout, seed: RandomStream.dropout.seed(from: settings.seed))   // --dropout (0: off)
-        blocks = residualsAndLayerNorm
-            ? (0..<settings.layers).map { _ in Block(embeddingSize: width, headCount: heads, dropout: dropout, random: random) } : []
-        plainBlocks = residualsAndLayerNorm
-            ? [] : (0..<settings.layers).map { _ in
-                PlainBlock(embeddingSize: width, headCount: heads, keeps: plainKeeps, dropout: dropout, random: random)
-            }
-        languageModelHead = Linear(width, vocabularySize, random: random)
+        blocks = (0..<settings.layers).map { _ in makeBlock(dropout, random) }
+        languageModelHead = Linear(settings.embeddingSize, vocabularySize, random: random)
     }
 
     func logits(_ ids: [Int], batchSize: Int, length: Int, training: Bool) -> Tensor {
         var x = embedding(ids, batchSize: batchSize, length: length)     // (B, T, C)
         for block in blocks { x = block(x, training: training) }          // (B, T, C)
-        for block in plainBlocks { x = block(x, training: training) }     // (B, T, C)
         return languageModelHead(x)                                       // (B, T, V)
     }
 
     var namedParameters: [(String, Tensor)] {
         embedding.namedParameters + blocks.enumerated().flatMap { $1.parameters(prefixedWith: "blocks.\($0)") }
-            + plainBlocks.enumerated().flatMap { $1.parameters(prefixedWith: "blocks.\($0)") }
             + languageModelHead.parameters(prefixedWith: "lm_head")
+    }
+}
+
+/// The two stacks this chapter trains, from the same seed: Blocks, or plain blocks that keep `keeps`.
+func blockStack(_ settings: Hyperparameters, vocabularySize: Int) -> BlockStackLanguageModel<Block> {
+    BlockStackLanguageModel(vocabularySize: vocabularySize, settings: settings, random: SeededRandom(seed: settings.seed)) {
+        Block(embeddingSize: settings.embeddingSize, headCount: settings.heads, dropout: $0, random: $1)
+    }
+}
+func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBlock.Keeps) -> BlockStackLanguageModel<PlainBlock> {
+    BlockStackLanguageModel(vocabularySize: vocabularySize, settings: settings, random: SeededRandom(seed: settings.seed)) {
+        PlainBlock(embeddingSize: settings.embeddingSize, headCount: settings.heads, keeps: keeps, dropout: $0, random: $1)
     }
 }
 
@@ -211,53 +228,18 @@ final class BlockStackLanguageModel: LanguageModel {
 // numbers), and how much the last position's output at the top still depends on the last character itself
 // (change that one character and measure the change at the top, relative to the output's size).
 // Backward: the size of each block's gradient (the norm of all its parameters' gradients together) after
-// the loss's backward. Blocks are listed from the first, farthest from the loss, to the last.
+// the loss's backward. Blocks are listed from the first, farthest from the loss, to the last. The
+// measurement itself (this chapter's Measurements.swift):
+// fold: Chapters/04-Block/Measurements.swift measuredAtStart
 
 section("4. Train the plain stack first...")
-/// The standard deviation of all of a tensor's numbers.
-func standardDeviation(_ x: Tensor) -> Float {
-    let values = x.values, mean = values.reduce(0, +) / Float(values.count)
-    return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)).squareRoot()
-}
-/// One batch through a fresh stack whose plain blocks keep `keeps` (nil: real Blocks): each block's output
-/// standard deviation; the relative change of the top's last position when the last character changes; each
-/// block's gradient norm after one backward. Blocks first to last.
-func measuredAtStart(keeps: PlainBlock.Keeps?) -> (outputSpread: [Float], lastCharacterSay: Float, gradientNorms: [Float]) {
-    let fresh = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings, residualsAndLayerNorm: keeps == nil,
-                                        plainKeeps: keeps ?? .nothing, random: SeededRandom(seed: settings.seed))
-    let batch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 7))
-    let (b, t) = (batch.batchSize, batch.blockSize)
-    let layers: [(Tensor) -> Tensor] = fresh.blocks.map { block in { block($0, training: false) } }
-        + fresh.plainBlocks.map { block in { block($0, training: false) } }
-    var x = fresh.embedding(batch.inputs, batchSize: b, length: t)                           // (B, T, C)
-    var spreads: [Float] = []
-    for layer in layers {
-        x = layer(x)                                                                      // (B, T, C)
-        spreads.append(standardDeviation(x))
-    }
-    // The same batch with each sequence's last character replaced by the next one in the vocabulary.
-    var changed = batch.inputs
-    for sequence in 0..<b { changed[sequence * t + t - 1] = (changed[sequence * t + t - 1] + 1) % tokenizer.vocabularySize }
-    let top = x.values, changedTop: [Float] = withoutGradients {
-        layers.reduce(fresh.embedding(changed, batchSize: b, length: t)) { x, layer in layer(x) }.values
-    }
-    var squaredChange: Float = 0, squaredSize: Float = 0   // over every sequence's last position
-    for sequence in 0..<b {
-        for i in ((sequence * t + t - 1) * settings.embeddingSize)..<((sequence * t + t) * settings.embeddingSize) {
-            squaredChange += (top[i] - changedTop[i]) * (top[i] - changedTop[i])
-            squaredSize += top[i] * top[i]
-        }
-    }
-    crossEntropy(fresh.languageModelHead(x), targets: batch.targets).backward()
-    let blocks = keeps == nil ? fresh.blocks.map(\.namedParameters) : fresh.plainBlocks.map(\.namedParameters)
-    let norms = blocks.map { parameters in
-        parameters.reduce(Float(0)) { total, named in total + (named.1.gradValues ?? []).reduce(0) { $0 + $1 * $1 } }.squareRoot()
-    }
-    return (spreads, (squaredChange / squaredSize).squareRoot(), norms)
-}
 let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
                                                            ("residuals only", .residuals), ("Blocks (both)", nil)]
-let measured = variants.map { measuredAtStart(keeps: $0.keeps) }
+let measuredBatch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 7))
+let measured = variants.map { variant in   // each from a fresh stack, the same first weights as the two trained below
+    variant.keeps.map { measuredAtStart(plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: $0), on: measuredBatch) }
+        ?? measuredAtStart(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
+}
 func row(_ numbers: [Float]) -> String { numbers.map { String(format: "%8.1e", $0) }.joined(separator: " ") }
 print("at the start, first block to last:  each block's output std          last character's say   each block's gradient norm")
 for (variant, numbers) in zip(variants, measured) {
@@ -266,7 +248,8 @@ for (variant, numbers) in zip(variants, measured) {
 }
 let plainNorms = measured[0].gradientNorms
 // Backward through y = x W^T, each of x's n inputs gets a sum over W's column: a Linear of n inputs whose
-// weights are N(0, 0.02^2) multiplies the gradient's norm by about 0.02 sqrt(n); ReLU zeroes about half of it.
+// weights are N(0, 0.02^2) multiplies the gradient's norm by about 0.02 sqrt(n); ReLU zeroes about half of its
+// entries, which multiplies the norm by about sqrt(1/2).
 // Without a residual the gradient goes through the whole plain block in turn: the feed-forward's contract
 // (4C inputs), ReLU and expand (C), then attention's projection and value (C each; the query and key paths
 // carry almost nothing at the start, when the scores are all near 0). The table's norms are of each block's
@@ -279,12 +262,11 @@ print(String(format: "plain stack, one block down: estimated from the weights' s
 print()
 let plainLabel = command.plainKeeps.label
 print("== \(plainLabel) ==")
-let plain = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings, residualsAndLayerNorm: false,
-                                    plainKeeps: command.plainKeeps, random: SeededRandom(seed: settings.seed))
+let plain = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: command.plainKeeps)
 let plainTrainer = Trainer(model: plain, dataset: dataset, hyperparameters: settings)
 do { try plainTrainer.train() } catch { print("the plain stack failed: \(error)") }   // a finding, not a fatal error
 // The unigram's loss on the val text: -mean ln p(c) over its characters, p the training text's frequencies
-// (a character the training text lacks counts once, so no probability is 0).
+// (every count starts at 1, add-one smoothing, so a character the training text lacks has no probability 0).
 var characterCounts = [Int](repeating: 1, count: tokenizer.vocabularySize)
 for token in dataset.train { characterCounts[token] += 1 }
 let countTotal = Double(characterCounts.reduce(0, +))
@@ -294,7 +276,7 @@ print(String(format: "\nthe unigram on the val text (each character by its train
 
 // The table at the top of the output says why, both ways. Backward: in the plain stack the gradient shrinks
 // about a thousand times with each block on its way down, as the weights' scale predicts (every `Linear`
-// starts from N(0, 0.02^2), chapter 02): the first block's whole gradient is near 1e-11, each number in it
+// starts from N(0, 0.02^2) with a bias of 0, chapter 02): the first block's whole gradient is near 1e-11, each number in it
 // smaller still, below AdamW's epsilon (1e-8, which keeps m / (sqrt(v) + epsilon) finite), so the first blocks
 // barely move. Forward: the same factor shrinks the signal on its way up, from 1e-5 after the first block to
 // 1e-14 after the last, so the vocabulary head reads next to nothing about the context, whatever the last
@@ -309,9 +291,12 @@ print(String(format: "\nthe unigram on the val text (each character by its train
 // residuals, each position's own character reaches the next block only through attention, which at the start
 // averages it with every character before it (1/32 of the last row's weight, at T = 32), four blocks over:
 // on the order of (1/32)^4, about 1e-06, and measured, changing the character moves the top's output by
-// about 5e-06 of its size. The residual carries it past
+// about 2e-06 of its size in the plain stack and 5e-06 with LayerNorm alone. The residual carries it past
 // every block: 1.0 with residuals alone (the character's embedding is still most of x at the start), 0.72
-// with both.
+// with both. With both, x's spread grows a little with every Block (each adds its output to the stream: the
+// growth section 3 spoke of), and the gradients differ from block to block: LayerNorm scales each half's
+// small input up to unit size, so the halves' own paths carry a real share of the gradient, where with
+// residuals alone (every block's gradient the same) they carry almost none.
 
 // MARK: - 5. ...then the real Blocks, same settings, same seed, same batches
 //
@@ -319,8 +304,7 @@ print(String(format: "\nthe unigram on the val text (each character by its train
 
 section("5. ...then the real Blocks, same settings, same seed, same batches")
 print("\n== with residuals and LayerNorm (the Transformer Block) ==")
-let model = BlockStackLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings,
-                                    residualsAndLayerNorm: true, random: SeededRandom(seed: settings.seed))
+let model = blockStack(settings, vocabularySize: tokenizer.vocabularySize)
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
 print("parameters: \(trainer.parameters.count)")
 let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed, stream: .untrainedSample))
@@ -361,19 +345,14 @@ exitOnError {
 // 24 characters, large enough to read them: most look close by, at the character itself and the one or
 // two before, and some further back, to the last space. The linked full-size figure has every layer on 32
 // characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
-// each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept. (`printLoss` draws the
-// loss curves as text on a terminal; when the output is a file, as for this page, it prints nothing.)
+// each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
 
 section("6. Every head of every layer")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24
-_ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
+_ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)   // a forward pass keeps each head's queries and keys
 exitOnError {
     try report.plotAttentionByLayer(model.blocks.map(\.attention.lastAttention), prompt: prompt, tokenizer: tokenizer, what: "the trained Blocks")
-    try report.writeSample(sample)
-    try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
-report.printLoss(trainer.evaluations)
-print("wrote \(report.folder.path)/: loss.png (both models), attention.png, attention-all-layers.png, sample.txt, summary.json")
 
 // MARK: - 7. How the library runs it fast
 //
@@ -397,3 +376,11 @@ let normReadable = (0..<prompt.count).flatMap { t in
 print(String(format: "LayerNorm's kernel against NaiveKernels.layerNorm on %d positions: largest difference %.1e",
              prompt.count, zip(normFast, normReadable).map { abs($0 - $1) }.max() ?? 0))
 
+// The run's files, beside its plots: the sample and a summary (`printLoss` draws the loss curves as text on a
+// terminal; when the output is a file, as for this page, it prints nothing).
+exitOnError {
+    try report.writeSample(sample)
+    try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
+}
+report.printLoss(trainer.evaluations)
+print("wrote \(report.folder.path)/: loss.png (both models), attention.png, attention-all-layers.png, sample.txt, summary.json")

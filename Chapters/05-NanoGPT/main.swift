@@ -8,7 +8,7 @@
 // this chapter use ReLU, packs every head's queries, keys and values into one `c_attn` (the library's
 // MultiHead packs them too, as keys, queries, values: the order only has to match the split), scales the
 // initial output projections down by 1/sqrt(2 × n_layer), leaves the biases out of its Linear and LayerNorm
-// layers by default (`bias=False`; gpt.py and this chapter keep them), and names its parameters its own way. We train it, then generate two ways: `generate()` returns the whole
+// layers by default (`bias=False`; gpt.py and this chapter keep them, except in the key, query and value projections), and names its parameters its own way. We train it, then generate two ways: `generate()` returns the whole
 // sequence at the end, `generateStream()` hands over each token the moment it is sampled, and this
 // chapter prints each one at once. Temperature and top-k change how adventurous the sampling is. The stream
 // keeps a key/value cache: every layer's keys and values of the positions so far, so each new token costs
@@ -62,6 +62,20 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // chapter 04's stack it adds the config, dropout after the embeddings and the final LayerNorm:
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT
 //
+// Its first step, the embedding layer with positions, chapter 02's (chapter 01's lookup, twice): a
+// token table (V, C) and a position table (T, C), both drawn from N(0, 0.02²); its forward adds row `id` of
+// the first to row `position` of the second. Positions start at `firstPosition`, 0 in training; generation
+// with a cache starts them after the cached ones (section 4):
+// show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.init TokenAndPositionEmbedding.callAsFunction
+//
+// Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
+// recipe, `--dropout 0.2` turns them on): while training,
+// each activation is zeroed with probability p and the rest scaled by 1/(1 - p), so the expected value
+// stays the same; at evaluation and generation it does nothing. Each mask comes from a counter-based
+// generator (Philox), the same on every device. The layer and its op, folded (dropout is off here):
+// fold: Sources/Layers/Dropout.swift Dropout
+// fold: Sources/TensorCore/Ops/Elementwise.swift dropout
+//
 // Each Block is chapter 04's: attention, then the feed-forward layer, each on a LayerNorm of x and added
 // back to x (the `cache` arguments are generation's, section 4):
 // show: Sources/Transformer/Block.swift Block.callAsFunction
@@ -75,6 +89,9 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // How it attends: split the packed product into heads, attend, join the heads, project. The first line hands
 // a call with a cache to generation (section 4); the scale is 1/sqrt(hs):
 // show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
+// `splitHeads` (chapter 03) cuts the packed (B, T, 3C) product into keys, queries and values of (B, nh, T,
+// hs) each:
+// show: Sources/TensorCore/Ops/Shape.swift splitHeads
 //
 // Training without dropout, as here, takes `causalSelfAttention`'s last line, `causalAttention`. What it
 // computes for one head and one query, as plain loops: a score q . k_j * scale for every key the query may
@@ -89,27 +106,13 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // by element), project back to C:
 // show: Sources/Transformer/FeedForward.swift FeedForward
 //
-// The layers underneath, from chapters 02 and 04: Linear is x W^T + b (its `inferenceWeight` holds int8 weights
-// for `nanogpt generate --weights int8`, chapter 08),
+// The layers underneath, from chapters 02 and 04: Linear is x W^T + b (chapter 08 adds int8 weights for
+// generation, two lines left out here), and
 // LayerNorm normalizes each position over its C features, then scales and shifts:
 // show: Sources/Layers/Layers.swift Linear LayerNorm
 // What the embedding lookup and LayerNorm compute, as plain loops (the kernels the model runs are held to
 // these by the tests):
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.layerNorm
-// The model's first step, the embedding layer with positions, chapter 02's (chapter 01's lookup, twice): a
-// token table (V, C) and a position table (T, C), both drawn from N(0, 0.02²); its forward adds row `id` of
-// the first to row `position` of the second. Positions start at `firstPosition`, 0 in training; generation
-// with a cache starts them after the cached ones (section 4):
-// show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.init TokenAndPositionEmbedding.callAsFunction
-//
-// Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
-// recipe, `--dropout 0.2` turns them on): while training,
-// each activation is zeroed with probability p and the rest scaled by 1/(1 - p), so the expected value
-// stays the same; at evaluation and generation it does nothing. Each mask comes from a counter-based
-// generator (Philox), the same on every device. The layer and its op, folded (dropout is off here):
-// fold: Sources/Layers/Dropout.swift Dropout
-// fold: Sources/TensorCore/Ops/Elementwise.swift dropout
-//
 // Its shape, from the settings: one initializer turns the knobs above into the model's sizes.
 // show: Sources/NanoGPT/NanoGPT.swift GPTConfig.init(_:vocabularySize:)
 
@@ -166,13 +169,12 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // their own. The loop around the step: at step 0, every `evalInterval` steps (500 here) and at the end, the
 // loss estimate, gpt.py's estimate_loss (the mean loss over `evalIters` random batches of each split, 100
 // here, with no gradients and dropout off), logged and kept in `evaluations`; a step whose loss is not finite
-// stops the run. (The `processes` lines are chapter 07's; here there is one process.)
-// show: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.estimateLossRecordingNothing
+// stops the run.
+// show: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.meanLoss
 // The Trainer's initializer, and the logging of each estimate:
 // fold: Sources/Training/Trainer.swift Trainer.init Trainer.evaluate(log:)
 //
-// The first line of `lossAndGradient` (`dataParallelGradient`) is chapter 07's, for several processes; here
-// one process computes the whole batch. Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
+// Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
 // a copy of the id's row), `layerNorm` (chapter 04: (x - mean) / sqrt(variance + 1e-5) × gain + bias),
 // `causalAttention` (section 2's plain loops, a tile of keys at a time: chapter 05b), and `backward()`
 // (chapter 00: each op records how to push its output's gradient to its inputs, and backward runs those in
@@ -206,12 +208,10 @@ exitOnError { try report.plotLoss(trainer) }
 // (chapter 01's, for any model) collects the stream, asking for the logits the simplest way, gpt.py's: the
 // whole context, cropped to the last blockSize tokens, through the model (`idx[:, -block_size:]`). So
 // `generate()` recomputes; NanoGPT's `generateStream()` uses the key/value cache below unless told
-// `.recompute`. (Why `generate` does not reach NanoGPT's own: `generate` is written once, in an extension of
-// the LanguageModel protocol, and Swift binds a call inside a protocol extension to the protocol's method
-// when it compiles it, unless that method is a requirement of the protocol. `model.generateStream(...)` on a
-// NanoGPT calls NanoGPT's.) (This chapter asks for `.keyValueCache`: the cache through the model's own Tensor ops, the
-// form shown here. The default, `.decode`, runs each new token through the same kernels on buffers made
-// once, chapter 08, and gives the same tokens.) The section streams both ways and times them:
+// `.recompute`. (`generate` is the protocol's own loop, written once for every model, so it never reaches
+// NanoGPT's cache.) This chapter asks for `.keyValueCache`, the cache through the model's Tensor ops shown
+// here; the default, `.decode`, gives the same tokens faster (chapter 08). The section streams both ways and
+// times them:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter
 //
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,
@@ -236,10 +236,6 @@ exitOnError { try report.plotLoss(trainer) }
 // calls `advance` once every layer has stored its positions.
 // show: Sources/Attention/MultiHead.swift MultiHead.attendingWithCache
 //
-// `splitHeads` (chapter 03) cuts the packed (B, T, 3C) product into keys, queries and values of (B, nh, T,
-// hs) each:
-// show: Sources/TensorCore/Ops/Shape.swift splitHeads
-//
 // The attention over the cache lets query i of the n new positions see every cached position up to its
 // own: the causal mask shifted by the count already cached (`CausalMask(queries: n, offset: total - n)`:
 // query i sees keys 0 ... offset + i). It runs in two backend kernels, the masked softmax(q K^T * scale)
@@ -263,6 +259,20 @@ exitOnError { try report.plotLoss(trainer) }
 // every token would pay a whole forward pass; refilling from 1 token would be cheap but leave the next
 // tokens almost no context. From T/2, the T/2 tokens after a refill go in one at a time, so a refill
 // comes once every T/2 + 1 tokens, and every window holds at least T/2 tokens, the newest included.
+// Worked by hand at T = 8, from a one-token prompt p (t1, t2, ... are the sampled tokens; each call returns the
+// logits of the last row it ran, and the next token is sampled from them):
+//
+//   call   context ends in   runs through the model               at positions   count after
+//   1      p                 p (the whole prompt)                 0              1
+//   2      t1                t1                                   1              2
+//   ...
+//   8      t7                t7                                   7              8: full
+//   9      t8                t5 t6 t7 t8 (cleared, then refilled)  0 1 2 3        4
+//   10     t9                t9                                   4              5
+//   ...
+//   13     t12               t12                                  7              8: full
+//   14     t13               t10 t11 t12 t13 (refilled)           0 1 2 3        4
+//
 // Within the block size (here 64 new tokens, after a one-token prompt) it samples exactly what recomputation
 // would (a test checks it:
 // `theKeyValueCacheGivesTheTokensOfFullRecomputationWithinTheBlock`, Tests/ModelTests/ModelTests.swift);
@@ -333,7 +343,8 @@ print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.w
 // val text, large enough to read them; the linked full-size figure has every layer on all 32 (one row of
 // panels per layer). Compare how far back each head looks: some stay on the current character or the one
 // before, others spread their weight over the recent past. The weights are recomputed from the queries and
-// keys of this forward pass (training never stores them), and the plot cuts each to its first 24 positions:
+// keys of this forward pass (training never stores them), and the plot cuts each to its first 24 positions.
+// On the axes, ⏎ is a newline and ␣ a space:
 // show: Sources/Attention/MultiHead.swift MultiHead.lastAttention
 //
 // Then the run's files: sample.txt is section 4's streamed text, summary.json the numbers `compare` reads
@@ -342,7 +353,7 @@ print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.w
 
 section("6. Every head of every layer, the sample and the summary")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24
-_ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
+_ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)   // a forward pass keeps each head's queries and keys
 exitOnError {
     try report.plotAttentionByLayer(model.lastAttention, prompt: prompt, tokenizer: tokenizer, what: "the trained model")
     try report.writeSample(tokenizer.decode(streamed))

@@ -62,7 +62,8 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 // and PreSplit.swift's GPT2Scanner is that expression as a scanner, one rule per line (a test checks it
 // against the expression on random Unicode; the section prints an example):
-// show: Sources/TextData/PreSplit.swift PreSplit GPT2Scanner
+// show: Sources/TextData/PreSplit.swift PreSplit
+// fold: Sources/TextData/PreSplit.swift GPT2Scanner
 //
 // The plain version rescans the whole text for every merge: the section times both on 20,000 characters,
 // where the plain one is already more than ten times slower, and the gap grows with the text. The library's keeps each
@@ -83,6 +84,14 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // The tokenizer it returns spells every token as bytes: a merged token is its pair's bytes joined
 // (minbpe's vocab), built once from the merges:
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init
+
+/// 1234567 -> "1,234,567", for the printed counts.
+func grouped(_ n: Int) -> String {
+    let formatter = NumberFormatter()
+    formatter.numberStyle = .decimal
+    formatter.groupingSeparator = ","
+    return formatter.string(from: NSNumber(value: n)) ?? "\(n)"
+}
 
 section("1. Training a byte-pair tokenizer")
 let text = exitOnError { try Corpus.load(path: options.data) }
@@ -118,7 +127,7 @@ print(String(format: "\non the first 20,000 characters: %d merges; recounting ev
              + "the same merges: %@", plainMerges.count, plainSeconds, fastSeconds, plainMerges == fastMerges ? "yes" : "NO"))
 let plainTokens = PlainBytePairs.encode(excerpt, merges: bytePairs.merges, preSplit: preSplit)
 print("encoding those characters with the merges above, minbpe's way and the library's: "
-      + (plainTokens == bytePairs.encode(excerpt) ? "the same \(plainTokens.count) tokens" : "DIFFERENT tokens"))
+      + (plainTokens == bytePairs.encode(excerpt) ? "the same \(grouped(plainTokens.count)) tokens" : "DIFFERENT tokens"))
 print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
       + PreSplit.gpt2.chunks("I'm 42 ok!!").map { "\"" + String(decoding: Array("I'm 42 ok!!".utf8)[$0], as: UTF8.self) + "\"" }
         .joined(separator: " "))
@@ -160,7 +169,7 @@ print(String(format: "\nencoded %@ characters (%@ bytes) into %@ tokens in %.3f 
              grouped(characterCount), grouped(text.utf8.count), grouped(allTokens.count), encodeSeconds,
              Double(characterCount) / Double(max(allTokens.count, 1))))
 print(String(format: "the validation text alone: %.2f characters per token (the merges never saw it)",
-             tokenData.charactersPerToken(in: .val) ?? 1))
+             tokenData.charactersPerToken(in: .val)!))
 print(String(format: "a block of %d tokens spans about %.0f characters (the character model sees %d)", settings.blockSize,
              Double(settings.blockSize) * Double(characterCount) / Double(max(allTokens.count, 1)), settings.blockSize))
 
@@ -173,16 +182,17 @@ print("  " + tokenData.val.prefix(60).map { String(decoding: bytePairs.tokenByte
 // Any text encodes, because every byte is a token: characters the tokenizer never saw fall apart into
 // their UTF-8 bytes. Decoding joins the tokens' bytes and reads them as UTF-8, so
 // decode(encode(s)) == s always (the tests check it on random Unicode). Below, "the same bytes" compares
-// the UTF-8 bytes, not Swift's String ==, which would call "e" + combining acute equal to "é":
+// the UTF-8 bytes, not Swift's String ==, which would call "e" + combining acute equal to "é" (the third
+// string is that pair, which prints as "é"):
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.decode
 //
 // Every tokenizer, characters or byte pairs, answers the same questions for the chapters (its size, encode
 // and decode, the start token, a token's bytes and how it looks, the streaming decoder, and its JSON form
-// for checkpoints), each by asking the tokenizer it holds. The whole type:
-// show: Sources/TextData/Tokenizer.swift Tokenizer
+// for checkpoints), each by asking the tokenizer it holds:
+// fold: Sources/TextData/Tokenizer.swift Tokenizer
 //
 // The byte-pair tokenizer's size, how a token is printed, and the limits a tokenizer file is held to:
-// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.vocabularySize BytePairTokenizer.display BytePairTokenizer.display(bytes:) BytePairTokenizer.maximumVocabularySize BytePairTokenizer.maximumSpelledBytes
+// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.vocabularySize BytePairTokenizer.display BytePairTokenizer.display(bytes:) BytePairTokenizer.maximumVocabularySize BytePairTokenizer.maximumSpelledBytes
 //
 // A token can end in the middle of a character ("é" is two bytes, c3 a9, and may be two tokens). Printing
 // token by token, as generation does, must hold such bytes back until their character is whole. The
@@ -240,19 +250,23 @@ exitOnError {
 // B random windows of T tokens from the val split, drawn from their own seeded stream, in inference mode.
 // Chapter 01's batches, and the estimate that averages them:
 // show: Sources/TextData/TokenDataset.swift TokenDataset.batch
-// show: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.estimateLossRecordingNothing
+// show: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
 // The training step both runs take, chapter 05's: a batch, the model's logits, the cross-entropy, its
 // backward, clipping, and AdamW at the schedule's rate; and the model's forward pass:
 // fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.lossAndGradient Trainer.loss
-// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
-// Characters per token is measured on the whole val split (section 2), so bits per character divides the
-// estimate by that split's average.
+// Each estimate is kept in the trainer's `evaluations`, which the table and the plots below read; and the
+// dataset keeps its two splits' character counts for `charactersPerToken`:
+// fold: Sources/Training/Trainer.swift Trainer.evaluate(log:)
+// fold: Sources/TextData/TokenDataset.swift TokenDataset.characterCounts
+// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits(_:batchSize:length:training:) NanoGPT.logits(_:batchSize:length:training:cache:)
 //
 // What is held equal: the model's shape, the steps, and B × T tokens per step. What is not: the byte pairs'
 // embedding and output layer have 512 rows instead of 65, so it has more parameters (the table below says
 // how many), though a step costs about the same: the Blocks' products dominate both, and the larger output
-// layer adds about 7% to a step's multiply-adds (the table's two training times vary by more than that from
-// run to run on these VMs); and
+// layer adds about 7% to a step's multiply-adds (and the softmax and cross-entropy over 512 classes a
+// little more). So expect the byte-pair run to take about 7% longer; the table's two training times are one
+// run each on a VM whose speed drifts by up to half from one run to the next, so they can differ by more than
+// that, in either direction. And
 // a token is about two characters, so per step the byte-pair model reads about twice the text, sees about
 // twice as far back in characters (126 against 64), and goes over the training text about twice as often.
 // That is the point of tokens, and also why the comparison is of whole recipes, not of tokenizers alone.
@@ -260,12 +274,17 @@ exitOnError {
 // over 512 tokens costs log2(512) / 1.94 bits per character, over 65 characters log2(65).)
 
 section("5. The same NanoGPT on characters and on tokens")
+/// Loss in nats per token -> bits per character of the same text. (Both datasets were cut from text, so both
+/// count their characters: `charactersPerToken` is nil only for a dataset of bare tokens.)
+func bitsPerCharacter(_ loss: Float, _ trainer: Trainer, on split: Split = .val) -> Double {
+    Double(loss) / trainer.dataset.charactersPerToken(in: split)! / log(2)
+}
 func trainNanoGPT(_ tokenizer: Tokenizer, on dataset: TokenDataset, label: String) -> (model: NanoGPT, trainer: Trainer) {
     let config = GPTConfig(settings, vocabularySize: tokenizer.vocabularySize)
     let model = NanoGPT(config, seed: settings.seed)
     print(String(format: "\n%@: vocabulary %@, %@ parameters, train %@ tokens, val %@ tokens (%.2f characters each)",
                  label, tokenizer.summary, grouped(model.parameterCount), grouped(dataset.train.count),
-                 grouped(dataset.val.count), dataset.charactersPerToken(in: .val) ?? 1))
+                 grouped(dataset.val.count), dataset.charactersPerToken(in: .val)!))
     let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
     exitOnError { try trainer.train() }
     return (model, trainer)
@@ -273,17 +292,12 @@ func trainNanoGPT(_ tokenizer: Tokenizer, on dataset: TokenDataset, label: Strin
 let characterRun = trainNanoGPT(characters, on: characterData, label: "characters")
 let tokenRun = trainNanoGPT(tokenizer, on: tokenData, label: "byte pairs")
 
-/// Loss in nats per token -> bits per character of the same text.
-func bitsPerCharacter(_ loss: Float, _ trainer: Trainer, on split: Split = .val) -> Double {
-    Double(loss) / (trainer.dataset.charactersPerToken(in: split) ?? 1) / log(2)
-}
-
 var table = "| model | vocabulary | parameters | characters per token | val loss (nats per token) | val bits per character | training time |\n"
 table += "|---|---:|---:|---:|---:|---:|---:|\n"
 for (label, run) in [("characters", characterRun), (preSplit == .none ? "byte pairs" : "byte pairs, \(preSplit.rawValue) pre-split", tokenRun)] {
     let last = run.trainer.evaluations.last!
     table += String(format: "| %@ | %d | %@ | %.2f | %.4f | **%.3f** | %.0f s |\n", label, run.model.vocabularySize,
-                    grouped(run.model.parameterCount), run.trainer.dataset.charactersPerToken(in: .val) ?? 1, last.valLoss,
+                    grouped(run.model.parameterCount), run.trainer.dataset.charactersPerToken(in: .val)!, last.valLoss,
                     bitsPerCharacter(last.valLoss, run.trainer), run.trainer.trainingSeconds)
 }
 table += "\nSame model, same steps, same B x T tokens per step; \(Machine.description).\n"
@@ -337,8 +351,10 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save Checkpoint.metadata
 //
 // Loading reads the same metadata back, strictly: the config, then the tokenizer (through `init(from:)` above,
-// which checks every merge), each tensor against the config (chapter 05's format, docs/nanogpt.md):
-// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.load(data:name:configFile:)
+// which checks every merge), each tensor against the config (chapter 05's format, docs/nanogpt.md). The call
+// below finds the file, then reads it (the reader also takes int8 files and PyTorch's, chapter 08 and
+// docs/nanogpt.md):
+// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.load(from:configFile:) Checkpoint.load(data:name:configFile:)
 // The section loads the file back and checks that its tokenizer is this one and encodes the same.
 //
 // The attention figure shows the first layer's heads on the first 16 tokens of the val text: look for a head
@@ -366,9 +382,3 @@ exitOnError {
 }
 print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, loss.png, attention.png, attention-all-layers.png, comparison.md, sample.txt, summary.json")
 
-func grouped(_ n: Int) -> String {
-    let formatter = NumberFormatter()
-    formatter.numberStyle = .decimal
-    formatter.groupingSeparator = ","
-    return formatter.string(from: NSNumber(value: n)) ?? "\(n)"
-}

@@ -86,14 +86,15 @@ print("every process received the same: \(agreed.lowerBound == agreed.upperBound
 
 // MARK: - 3. One step, split between the processes
 //
-// The Trainer's step with other processes: the same global batch on every process, each its own slice,
+// `DataParallelTrainer` is the Trainer (chapter 05's step, AdamW and schedule) with the step's gradient and
+// the loss estimates computed in pieces. Its step: the same global batch on every process, each its own slice,
 // the gradient of its mean loss, then the average of the processes' gradients. The mean of N equal
 // slices' means is the mean of the whole batch, so the averaged gradient is the one a single process
 // would compute; only the order of the float sums differs. Every process then applies the same AdamW
 // update, and the weights stay identical (a checksum compared across processes at every evaluation
 // checks it). With `accumulationSteps` K, each slice is cut once more into K micro-batches whose gradients
 // add up, each scaled by 1/K: the same step in smaller pieces, for less memory. B must split evenly: the
-// Trainer refuses a batch that does not (`nanogpt train` says so in one line). Clipping comes after the
+// trainer refuses a batch that does not (`nanogpt train` says so in one line). Clipping comes after the
 // average, so every process clips the same gradient.
 //
 // nanoGPT's DDP does it the other way round: each process draws its own batch of B, so the global batch is
@@ -101,11 +102,14 @@ print("every process received the same: \(agreed.lowerBound == agreed.upperBound
 // (`no_sync`). Here B is the global batch, the same whatever N and K: a run means the same thing on one
 // process or many, which is what lets a checkpoint move between them.
 // show: Sources/Training/ProcessGroup.swift Batch.sequences
-// show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.dataParallelGradient
+// show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient
+// show: Sources/Training/DataParallelTrainer.swift DataParallelTrainer.init DataParallelTrainer.lossAndGradient
 //
-// The checksum, at every evaluation: a sum of all the weights, its smallest and largest value across the
-// processes (`range`, an all-reduce with MPI_MIN and MPI_MAX), which must be equal.
-// show: Sources/Training/Trainer.swift Trainer.checkReplicasAgree
+// The training loop is the Trainer's, with two checks added: all processes stop at the same step when any
+// is asked to (Ctrl-C), and after every evaluation the checksum: a sum of all the weights, its smallest and
+// largest value across the processes (`range`, an all-reduce with MPI_MIN and MPI_MAX), which must be
+// equal. Each process computes its share of the evaluation batches, and their losses are summed.
+// show: Sources/Training/DataParallelTrainer.swift DataParallelTrainer.train DataParallelTrainer.everyProcessAgrees(toStop:) DataParallelTrainer.checkReplicasAgree DataParallelTrainer.meanLoss
 // show: Sources/DataParallel/MPIProcessGroup.swift MPIProcessGroup.range
 //
 // The proof on this model: train it with every process, then let process 0 train the same model alone,
@@ -117,8 +121,8 @@ print("every process received the same: \(agreed.lowerBound == agreed.upperBound
 
 section("3. One step, split between the processes")
 // One step each, from fresh copies of the model: the difference is only the rounding.
-let firstStep = Trainer(model: NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed),
-                        dataset: dataset, hyperparameters: settings, processes: group)
+let firstStep = DataParallelTrainer(model: NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed),
+                                    dataset: dataset, hyperparameters: settings, processes: group)
 firstStep.trainStep()
 if group.rank == 0 {
     let single = Trainer(model: NanoGPT(model.config, seed: settings.seed),
@@ -126,13 +130,13 @@ if group.rank == 0 {
     single.trainStep()
     let gap = zip(firstStep.parameters.values.toHost(), single.parameters.values.toHost()).map { abs($0 - $1) }.max() ?? 0
     print(String(format: "after one step, %d processes against 1: weights differ by at most %.1e", group.size, gap))
-    let accumulated = Trainer(model: NanoGPT(model.config, seed: settings.seed), dataset: dataset, hyperparameters: settings,
-                              accumulationSteps: 2)   // one process, the batch in 2 micro-batches
+    let accumulated = DataParallelTrainer(model: NanoGPT(model.config, seed: settings.seed), dataset: dataset,
+                                          hyperparameters: settings, processes: nil, accumulationSteps: 2)   // one process, the batch in 2 micro-batches
     accumulated.trainStep()
     let accumulationGap = zip(accumulated.parameters.values.toHost(), single.parameters.values.toHost()).map { abs($0 - $1) }.max() ?? 0
     print(String(format: "after one step, 1 process with 2 accumulation steps against 1 without: at most %.1e", accumulationGap))
 }
-let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings, processes: group)
+let trainer = DataParallelTrainer(model: model, dataset: dataset, hyperparameters: settings, processes: group)
 exitOnError { try trainer.train() }
 exitOnError { try trainer.checkReplicasAgree() }
 print("every process holds the same weights after \(trainer.step) steps (their checksums agree)")
@@ -196,7 +200,7 @@ section("5. More processes than cores")
 func timeStepsAndStop(_ steps: Int) -> Never {
     let (_, tokenizer, dataset) = options.loadChapterData(settings)
     let model = NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed)
-    let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings, processes: group)
+    let trainer = DataParallelTrainer(model: model, dataset: dataset, hyperparameters: settings, processes: group)
     for _ in 0..<3 { trainer.trainStep() }
     let start = Date()
     for _ in 0..<steps { trainer.trainStep() }

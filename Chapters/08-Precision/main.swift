@@ -19,7 +19,7 @@
 // trains chapter 05's recipe itself (3 to 4 minutes). Expected: int8 costs less than 0.001 nats of val loss,
 // greedy text stays the same for a hundred tokens or more, and config M streams about 2 to 3 times as
 // fast in int8 (runs on a 2-core AMD EPYC vary that much; chapter 05's model, whose weights fit in the caches,
-// gains a little: 1.1 to 1.25 times).
+// gains a little: 1.1 to 1.3 times).
 import Attention
 import ChapterSupport
 import Checkpoints
@@ -288,8 +288,9 @@ model.useFloat32Weights()
 // show: Sources/Transformer/FeedForward.swift FeedForward.decode
 //
 // A prompt and a window refill (many positions at once: a matrix product) still go through the Tensor ops
-// in one batched pass; `generateStream` sends the rest, one new token at a time, through `decode`:
-// show: Sources/NanoGPT/Generation.swift NanoGPT.generateStream
+// in one batched pass; `generateStream`'s `.decode` mode sends the rest, one new token at a time, through
+// `decode`:
+// show: Sources/NanoGPT/Generation.swift NanoGPT.decodingLogitsAfter
 //
 // Checked on chapter 05's model, float32 and then int8: 300 tokens streamed from the same seed through the
 // decode path and through the Tensor ops (refills included), and the buffers each hands out for one token.
@@ -448,7 +449,7 @@ exitOnError {
 // MARK: - 7. When it does not pay
 //
 // S's float32 weights (3.2 MB) already sit in the caches, so reading them is not what bounds it, and int8
-// gains little there (section 6's ratio for S, about 1.1 to 1.25 from run to run on this machine): its
+// gains little there (section 6's ratio for S, about 1.1 to 1.3 from run to run on this machine): its
 // products are too small to share between two threads (section 6), so its kernel runs on one core where
 // sgemv uses both, and each product first quantizes x. What remains is the attention over the cache, the
 // refills and sampling. And a prompt is

@@ -43,7 +43,7 @@ public final class MultiHead: Module {
     /// x (B, T, C) -> (B, T, C): one product for every head's key, query and value, attention for all heads
     /// at once, the heads' outputs side by side (the concatenation), then the projection.
     public func callAsFunction(_ x: Tensor, training: Bool, cache: KeyValueCache? = nil, layer: Int = 0) -> Tensor {
-        if let cache { return attendingWithCache(x, cache: cache, layer: layer) }     // generation: chapter 05
+        if let cache { return attendingWithCache(x, cache: cache, layer: layer) }     // later, chapter 05: generation's cache
         let kqv = splitHeads(keyQueryValue(x), parts: 3, heads: headCount)              // (B, T, 3C) -> 3 x (B, nh, T, hs)
         let (k, q, v) = (kqv[0], kqv[1], kqv[2])
         let mixed = causalSelfAttention(q, k, v, scale: scoreScale, training: training) // (B, nh, T, hs)

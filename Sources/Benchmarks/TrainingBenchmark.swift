@@ -24,8 +24,10 @@ extension Bench {
                                        embeddingSize: config.embeddingSize, heads: config.heads,
                                        layers: config.layers, learningRate: 1e-3, evalInterval: 1_000_000, evalIters: 1)
         let dataset = try! TokenDataset(tokens: tokens, blockSize: config.blockSize)
-        return Trainer(model: NanoGPT(config, seed: 1), dataset: dataset, hyperparameters: settings, processes: processes,
-                       accumulationSteps: accumulationSteps)
+        let model = NanoGPT(config, seed: 1)
+        guard processes != nil || accumulationSteps > 1 else { return Trainer(model: model, dataset: dataset, hyperparameters: settings) }
+        return DataParallelTrainer(model: model, dataset: dataset, hyperparameters: settings, processes: processes,
+                                   accumulationSteps: accumulationSteps)
     }
 
     /// The model sizes of the speed comparison with PyTorch (T, S, M), and M's model at T 1024 (L).

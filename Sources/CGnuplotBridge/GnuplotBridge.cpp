@@ -3,6 +3,7 @@
 
 #include <gnuplot-iostream.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -91,7 +92,15 @@ void emitLineCommands(Stream &gp, const GnuplotLinePlot &plot) {
     if (plot.barWidth > 0) {
         char width[32];
         std::snprintf(width, sizeof width, "%g", plot.barWidth);
-        gp << "set boxwidth " << width << " absolute\nset style fill solid 0.6 border -1\nset yrange [0:*]\nset xtics 1\n";
+        // Room above the tallest bar (autoscaling would end the axis at its top, under the frame).
+        double tallest = 0;
+        for (int s = 0; s < plot.seriesCount; ++s)
+            for (int i = 0; i < plot.series[s].count; ++i)
+                if (std::isfinite(plot.series[s].y[i]) && plot.series[s].y[i] > tallest) tallest = plot.series[s].y[i];
+        char top[32];
+        std::snprintf(top, sizeof top, "%g", tallest > 0 ? tallest * 1.1 : 1.0);
+        gp << "set boxwidth " << width << " absolute\nset style fill solid 0.6 border -1\nset yrange [0:" << top
+           << "]\nset xtics 1\n";
     }
 }
 
@@ -99,7 +108,14 @@ void emitLineCommands(Stream &gp, const GnuplotLinePlot &plot) {
 std::string seriesStyle(const GnuplotLinePlot &plot, int series) {
     if (plot.barWidth > 0) return "with boxes";
     switch (plot.series[series].style) {
-    case GNUPLOT_STYLE_THIN_LINE: return "with lines linewidth 1 linecolor rgb \"#b8b8b8\"";
+    case GNUPLOT_STYLE_THIN_LINE: {
+        // Pale, behind the rest: grey for the first thin line, then a pale khaki and a pale lilac, so that
+        // two models' batch losses in one plot can be told apart.
+        static const char *shades[] = {"#b8b8b8", "#d6c98f", "#c2aedb"};
+        int earlier = 0;
+        for (int s = 0; s < series; ++s) earlier += plot.series[s].style == GNUPLOT_STYLE_THIN_LINE;
+        return std::string("with lines linewidth 1 linecolor rgb \"") + shades[earlier % 3] + "\"";
+    }
     case GNUPLOT_STYLE_POINTS: return "with points pointtype 7 pointsize 1.2";
     default: return "with lines linewidth 2";
     }
@@ -207,7 +223,10 @@ extern "C" int gnuplot_write_heatmaps(const GnuplotHeatmaps *plot, const char *d
             gp << "set output " << quoted((std::string(baseName) + ".png").c_str()) << "\n";
             gp << "set xtics (";
             for (int c = 0; c < plot->columns; ++c) gp << (c ? ", " : "") << quotedTickLabel(plot->columnLabels[c]) << " " << c;
-            gp << ") scale 0 noenhanced\n";
+            // Labels wider than a character or two (byte-pair tokens) would run into each other: stand them up.
+            size_t widest = 0;
+            for (int c = 0; c < plot->columns; ++c) widest = std::max(widest, std::string(plot->columnLabels[c]).size());
+            gp << ") scale 0 noenhanced" << (widest > 4 ? " rotate by 90 right" : "") << "\n";
             gp << "set ytics (";
             for (int r = 0; r < plot->rows; ++r) gp << (r ? ", " : "") << quotedTickLabel(plot->rowLabels[r]) << " " << r;
             gp << ") scale 0 noenhanced\n";

@@ -31,8 +31,7 @@ public protocol InferenceWeight: AnyObject {
 public final class Linear: Module {
     public let weight: Tensor
     public let bias: Tensor?
-    /// The weight as inference reads it when stored another way (int8 blocks); nil: `weight`.
-    public var inferenceWeight: InferenceWeight?
+    public var inferenceWeight: InferenceWeight?   // later, chapter 08: the weight stored as int8 for generation (nil: `weight`)
 
     public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, random: SeededRandom) {
         weight = Tensor.normal([outputs, inputs], std: 0.02, random: random, requiresGrad: true)
@@ -46,7 +45,7 @@ public final class Linear: Module {
 
     /// (..., in) -> (..., out)
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        if let stored = inferenceWeight, !recordsGradients { return stored.product(x, bias: bias) }   // int8 weights (chapter 08)
+        if let stored = inferenceWeight, !recordsGradients { return stored.product(x, bias: bias) }   // later, chapter 08: int8 weights
         return linear(x, weight: weight, bias: bias)
     }
 

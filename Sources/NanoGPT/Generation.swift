@@ -41,25 +41,27 @@ extension NanoGPT {
             let cache = KeyValueCache(config)
             return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
                                logitsAfter: { self.logitsAfter($0, cache: cache) })
-        case .decode:
-            let cache = KeyValueCache(config), buffers = DecodeBuffers(config)
-            // The newest token alone through `decode`; the prompt and every refill as `.keyValueCache` does.
-            func decodingLogits(after context: [Int]) -> [Float] {
-                if cache.count > 0 && !cache.isFull { return self.decode(context.last!, cache: cache, buffers: buffers).toHost() }
-                return self.logitsAfter(context, cache: cache)
-            }
+        case .decode:   // chapter 08
             return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
-                               logitsAfter: decodingLogits)
+                               logitsAfter: decodingLogitsAfter())
+        }
+    }
+
+    /// `.decode`'s logits after the context, with a cache of its own: the newest token alone through
+    /// `decode` (chapter 08); the prompt and every refill through `logitsAfter(_:cache:)`, as `.keyValueCache`.
+    func decodingLogitsAfter() -> ([Int]) -> [Float] {
+        let cache = KeyValueCache(config), buffers = DecodeBuffers(config)
+        return { context in
+            if cache.count > 0 && !cache.isFull { return self.decode(context.last!, cache: cache, buffers: buffers).toHost() }
+            return self.logitsAfter(context, cache: cache)
         }
     }
 
     /// The logits of the token after `context`, through the cache. The first call fills it with the context
     /// (cropped to the block) in one forward pass; each later call runs only the newest token. Position
     /// embeddings stop at the block size, so a full cache cannot take another position: it is cleared and
-    /// refilled from the last blockSize/2 tokens (their positions restart at 0). Half a block, so that a
-    /// refill, a pass over T/2 tokens, comes only once every T/2 + 1 tokens, and every window still holds
-    /// at least T/2 tokens, the newest included. (Refilling from all T tokens would slide exactly like
-    /// recomputation, but the cache would be full again at once: a whole forward pass for every token.)
+    /// refilled from the last blockSize/2 tokens (their positions restart at 0; why half a block: chapter 05,
+    /// section 4).
     public func logitsAfter(_ context: [Int], cache: KeyValueCache) -> [Float] {
         let tokens: [Int]
         if cache.count == 0 {

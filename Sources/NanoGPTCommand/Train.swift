@@ -99,8 +99,10 @@ struct Train: ParsableCommand {
         try settings.checkFitsInMemory(vocabularySize: config.vocabularySize)
         let dataset = try TokenDataset(text: text, tokenizer: tokenizer, blockSize: settings.blockSize)
         let model = saved?.checkpoint.model ?? NanoGPT(config, seed: settings.seed)
-        let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings, processes: group,
-                              accumulationSteps: accumulationSteps)
+        let trainer = group == nil && accumulationSteps == 1
+            ? Trainer(model: model, dataset: dataset, hyperparameters: settings)
+            : DataParallelTrainer(model: model, dataset: dataset, hyperparameters: settings, processes: group,
+                                  accumulationSteps: accumulationSteps)
         try saved?.restore(into: trainer)
         if trainer.step >= settings.steps {
             throw CommandFailure(description: "the run in \(out.path) already reached step \(trainer.step); pass a larger --steps to continue")

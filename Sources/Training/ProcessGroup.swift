@@ -1,6 +1,6 @@
 // Data parallel: several processes train one model, each on its own slice of every batch, and combine
 // their gradients before every update, so every process applies the same update to the same weights.
-// The Trainer needs only these collective operations; Sources/DataParallel supplies them over Open MPI.
+// DataParallelTrainer needs only these collective operations; Sources/DataParallel supplies them over Open MPI.
 import TensorCore
 import TextData
 

@@ -27,7 +27,7 @@ public enum TrainingError: Error, CustomStringConvertible {
     }
 }
 
-public final class Trainer {
+public class Trainer {
     public let model: LanguageModel
     public let parameters: Parameters
     public let optimizer: AdamW
@@ -41,20 +41,8 @@ public final class Trainer {
     /// The training loss of every step's batch, in order (noisy: one batch each; the evaluations average many).
     public private(set) var stepLosses: [Float] = []
     public private(set) var trainingSeconds = 0.0
-    /// The other processes of a data-parallel run (nil: this one trains alone), and how many micro-batches
-    /// each step's batch (or this process's slice of it) is cut into. Neither changes what a step computes,
-    /// only where and in how many pieces: the gradient is the mean over the same B sequences either way.
-    public let processes: ProcessGroup?
-    public let accumulationSteps: Int
 
-    /// `hyperparameters.batchSize` must divide into `processes.size` × `accumulationSteps` equal parts.
-    public init(model: LanguageModel, dataset: TokenDataset, hyperparameters: Hyperparameters,
-                processes: ProcessGroup? = nil, accumulationSteps: Int = 1) {
-        let parts = (processes?.size ?? 1) * accumulationSteps
-        precondition(accumulationSteps >= 1 && hyperparameters.batchSize % parts == 0,
-                     "a batch of \(hyperparameters.batchSize) does not split into \(parts) equal parts")
-        self.processes = processes
-        self.accumulationSteps = accumulationSteps
+    public init(model: LanguageModel, dataset: TokenDataset, hyperparameters: Hyperparameters) {
         self.model = model
         self.dataset = dataset
         self.hyperparameters = hyperparameters
@@ -67,22 +55,19 @@ public final class Trainer {
     public var tokensPerStep: Int { hyperparameters.batchSize * hyperparameters.blockSize }
 
     /// The mean loss over `evalIters` random batches of each split, with dropout off (gpt.py's estimate_loss).
-    public func estimateLoss() -> (train: Float, val: Float) { withoutGradients { estimateLossRecordingNothing() } }
+    public func estimateLoss() -> (train: Float, val: Float) {
+        withoutGradients { (meanLoss(.train), meanLoss(.val)) }   // @torch.no_grad()
+    }
 
-    private func estimateLossRecordingNothing() -> (train: Float, val: Float) {
-        func meanLoss(_ split: Split) -> Float {
-            var total: Float = 0
-            for index in 0..<hyperparameters.evalIters {
-                // Every process draws every batch (so their generators agree) and computes its share of them.
-                let batch = dataset.batch(split, batchSize: hyperparameters.batchSize,
-                                          blockSize: hyperparameters.blockSize, random: evaluationRandom)
-                if let processes, index % processes.size != processes.rank { continue }
-                total += loss(on: batch, training: false).scalar
-            }
-            if let processes { total = Float(processes.sum([Double(total)])[0]) }
-            return total / Float(hyperparameters.evalIters)
+    /// The mean loss of `evalIters` batches of `split`.
+    func meanLoss(_ split: Split) -> Float {
+        var total: Float = 0
+        for _ in 0..<hyperparameters.evalIters {
+            let batch = dataset.batch(split, batchSize: hyperparameters.batchSize, blockSize: hyperparameters.blockSize,
+                                      random: evaluationRandom)
+            total += loss(on: batch, training: false).scalar
         }
-        return (meanLoss(.train), meanLoss(.val))
+        return total / Float(hyperparameters.evalIters)
     }
 
     public func loss(on batch: Batch, training: Bool) -> Tensor {
@@ -104,34 +89,12 @@ public final class Trainer {
         return loss
     }
 
-    /// The batch's loss, with its gradient in every parameter's `grad`: one forward and one backward pass over
-    /// the whole batch; with several processes or micro-batches (chapter 07), each piece's.
+    /// The batch's loss, with its gradient in every parameter's `grad`: one forward and one backward pass
+    /// over the whole batch. (Chapter 07's DataParallelTrainer computes the same gradient in pieces.)
     func lossAndGradient(of batch: Batch) -> Float {
-        if processes != nil || accumulationSteps > 1 { return dataParallelGradient(of: batch) }   // chapter 07
         let loss = loss(on: batch, training: true)
         loss.backward()
         return loss.scalar
-    }
-
-    /// The gradient of the mean loss over `batch`, computed in pieces: every process takes its contiguous
-    /// slice of B / N sequences, cuts it into K micro-batches of B / (N K), and adds up their gradients,
-    /// each scaled by 1 / K (the engine adds a second backward's gradients to the first's); then the
-    /// processes average theirs. The mean of means of equal parts is the mean of the whole: only the order
-    /// of the float sums differs from one process computing the batch at once. Returns the batch's loss.
-    private func dataParallelGradient(of batch: Batch) -> Float {
-        let (rank, size) = (processes?.rank ?? 0, processes?.size ?? 1)
-        let perProcess = batch.batchSize / size, perMicroBatch = perProcess / accumulationSteps
-        var localLoss: Float = 0
-        for micro in 0..<accumulationSteps {
-            let first = rank * perProcess + micro * perMicroBatch
-            let loss = scale(loss(on: batch.sequences(first..<(first + perMicroBatch)), training: true),
-                             by: 1 / Float(accumulationSteps))
-            loss.backward()
-            localLoss += loss.scalar
-        }
-        guard let processes else { return localLoss }
-        processes.average(parameters.grads)                                // the all-reduce
-        return Float(processes.sum([Double(localLoss)])[0]) / Float(size)
     }
 
     /// Runs every step, estimating the loss at step 0, every `evalInterval` steps and at the end, and
@@ -142,15 +105,13 @@ public final class Trainer {
     /// A loss that is NaN or infinite stops training with `TrainingError.diverged`.
     public func train(log: (String) -> Void = { print($0) }, afterEvaluation: (Evaluation) throws -> Void = { _ in },
                       shouldStop: () -> Bool = { false }) throws {
-        let progress = ProgressLine(totalSteps: hyperparameters.steps, tokensPerStep: tokensPerStep,
-                                    shown: (processes?.rank ?? 0) == 0)
+        let progress = ProgressLine(totalSteps: hyperparameters.steps, tokensPerStep: tokensPerStep, shown: showsProgress)
         defer { progress.finish() }
         while step < hyperparameters.steps {
             if step % hyperparameters.evalInterval == 0, let evaluation = evaluate(log: log) {
-                try checkReplicasAgree()
                 try afterEvaluation(evaluation)
             }
-            if everyProcessAgrees(toStop: shouldStop()) { return }
+            if shouldStop() { return }
             let started = DispatchTime.now().uptimeNanoseconds
             let loss = trainStep()
             trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
@@ -158,27 +119,11 @@ public final class Trainer {
             progress.update(step: step, loss: loss, trainingSeconds: trainingSeconds)
         }
         progress.finish()   // clears the progress line before the last estimate prints (the defer covers a return)
-        if let evaluation = evaluate(log: log) {
-            try checkReplicasAgree()
-            try afterEvaluation(evaluation)
-        }
+        if let evaluation = evaluate(log: log) { try afterEvaluation(evaluation) }
     }
 
-    /// Whether to stop before this step. With other processes, all stop at the same step if any was asked
-    /// to (a signal reaches them at slightly different moments): one left waiting in the next all-reduce
-    /// would wait forever.
-    private func everyProcessAgrees(toStop stop: Bool) -> Bool {
-        guard let processes else { return stop }
-        return processes.sum([stop ? 1 : 0])[0] > 0
-    }
-
-    /// Checks that every process holds the same weights: a sum of them all, compared across processes.
-    public func checkReplicasAgree() throws {
-        guard let processes else { return }
-        let checksum = parameters.values.toHost().reduce(0.0) { $0 + Double($1) }
-        let range = processes.range(checksum)
-        guard range.lowerBound == range.upperBound else { throw TrainingError.replicasDiffer(step: step) }
-    }
+    /// Whether `train` draws its progress line on the terminal (in a data-parallel run, process 0 alone).
+    var showsProgress: Bool { true }
 
     /// Estimates the loss now and logs it, unless this step was already estimated.
     private func evaluate(log: (String) -> Void) -> Evaluation? {

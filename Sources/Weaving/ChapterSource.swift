@@ -184,8 +184,10 @@ public struct ChapterSource {
         let thisFile = "Chapters/\(folder)/main.swift"
         if words.first == "show:" || words.first == "fold:" {
             guard words.count >= 3 else { throw WeaveError("`// \(content)` needs a file and a declaration") }
+            let number = String(folder.prefix { $0 != "-" })
             return try words[2...].map { name in
-                let code = try Declarations.text(of: Reference(path: words[1], declaration: name), root: root)
+                let code = Declarations.leavingOutLaterChapters(
+                    try Declarations.text(of: Reference(path: words[1], declaration: name), root: root), onPageOf: number)
                 return words.first == "show:" ? .shown(path: words[1], declaration: name, code: code)
                                               : .folded(path: words[1], declaration: name, code: code)
             }

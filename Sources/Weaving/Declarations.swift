@@ -17,6 +17,24 @@ public enum Declarations {
         return text
     }
 
+    /// `code` as the page of chapter `page` (its number: "02", "05b") shows it: a line that ends in
+    /// `// later, chapter NN: what it is for` belongs to a later chapter's idea (int8 weights in `Linear`,
+    /// the cache's branch in `MultiHead`), so a page before chapter NN shows, in its place, a comment that
+    /// says what was left out and where it is shown; chapter NN's page and the later ones show the line,
+    /// its comment as `// chapter NN: ...`.
+    public static func leavingOutLaterChapters(_ code: String, onPageOf page: String) -> String {
+        code.components(separatedBy: "\n").map { line in
+            guard let marker = line.range(of: "// later, chapter ") else { return line }
+            let rest = line[marker.upperBound...]
+            let chapter = String(rest.prefix { $0 != ":" })
+            guard !chapter.isEmpty else { return line }
+            guard page < chapter else { return line.replacingCharacters(in: marker, with: "// chapter ") }
+            let note = rest.dropFirst(chapter.count + 1).trimmingCharacters(in: .whitespaces)
+            let indent = String(line.prefix { $0 == " " })
+            return indent + "// (one line of chapter \(chapter)'s, left out here: \(note))"
+        }.joined(separator: "\n")
+    }
+
     public static func find(_ name: String, in source: String) -> String? {
         let lines = source.components(separatedBy: "\n")
         let parts = name.split(separator: ".").map(String.init)
@@ -135,9 +153,11 @@ public enum Declarations {
             inString = false
             // A declaration with no body ends on its own line, unless its line leaves a bracket open.
             // One that spans lines (`let x = Settings(` ... `)`) ends where its brackets close.
+            // A signature whose result type (`-> T {`) or `where` clause is on the next line goes on too.
             let code = lines[index].components(separatedBy: "//").first!.trimmingCharacters(in: .whitespaces)
+            let next = index + 1 < lines.count ? lines[index + 1].trimmingCharacters(in: .whitespaces) : ""
             if !opened, brackets <= 0, !code.hasSuffix("{"), !code.hasSuffix("(") && !code.hasSuffix(",")
-                && !code.hasSuffix("[") && !code.hasSuffix("=") {
+                && !code.hasSuffix("[") && !code.hasSuffix("="), !next.hasPrefix("->"), !next.hasPrefix("where ") {
                 return index
             }
             index += 1

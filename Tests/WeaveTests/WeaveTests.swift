@@ -59,7 +59,9 @@ struct ChecklistTests {
             for entry in entries {
                 let words = entry.split(separator: " ").map(String.init)
                 try #require(words.count == 2, "Chapters/\(folder)/Checklist.txt: `\(entry)` is not `FILE DECLARATION`")
-                let code = try Declarations.text(of: Reference(path: words[0], declaration: words[1]), root: packageRoot)
+                let code = Declarations.leavingOutLaterChapters(
+                    try Declarations.text(of: Reference(path: words[0], declaration: words[1]), root: packageRoot),
+                    onPageOf: String(folder.prefix { $0 != "-" }))
                 #expect(blocks.contains { $0.contains(code) },
                         "Chapters/\(folder)/README.md does not show \(words[1]) (\(words[0])) whole: show it, or weave again")
             }
@@ -194,6 +196,23 @@ struct WeavePartTests {
         #expect(Declarations.find("Config.init(_:vocabularySize:)", in: source)
                 == "/// From settings.\ninit(_ settings: Settings, vocabularySize: Int) {\n    self.init(width: 1)\n}")
         #expect(Declarations.find("Config.init(height:)", in: source) == nil)
+    }
+
+    @Test func findsADeclarationWhoseResultTypeIsOnTheNextLine() {
+        let source = "func measured<L>(_ x: Stack<L>, on batch: Batch)\n    -> (spread: [Float], say: Float) {\n    (x.s, 1)\n}\nfunc other() {}\n"
+        #expect(Declarations.find("measured", in: source)
+                == "func measured<L>(_ x: Stack<L>, on batch: Batch)\n    -> (spread: [Float], say: Float) {\n    (x.s, 1)\n}")
+    }
+
+    @Test func leavesALaterChaptersLinesOutOfEarlierPages() {
+        let code = "func f(_ x: Int) -> Int {\n    if quantized { return g(x) }   // later, chapter 08: int8 weights\n    return x\n}"
+        #expect(Declarations.leavingOutLaterChapters(code, onPageOf: "02")
+                == "func f(_ x: Int) -> Int {\n    // (one line of chapter 08's, left out here: int8 weights)\n    return x\n}")
+        let shown = "func f(_ x: Int) -> Int {\n    if quantized { return g(x) }   // chapter 08: int8 weights\n    return x\n}"
+        #expect(Declarations.leavingOutLaterChapters(code, onPageOf: "08") == shown)    // its own chapter shows it
+        #expect(Declarations.leavingOutLaterChapters(code, onPageOf: "08a") == shown)   // and so does every later page
+        #expect(Declarations.leavingOutLaterChapters(code, onPageOf: "05b").contains("left out here"))
+        #expect(Declarations.leavingOutLaterChapters("let a = 1   // later", onPageOf: "01") == "let a = 1   // later")
     }
 
     @Test func theBookIndexTakesEachChaptersIdeaFromTheReadmeTable() {
