@@ -214,6 +214,9 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
 
 // MARK: - 4. Train the plain stack first...
 //
+// In one sentence: without residuals, each plain block shrinks the gradient about a thousand times on its way
+// down and the signal as much on its way up, so the stack learns only how often each character occurs.
+//
 // Four plain blocks deep, the gradient has to pass through every attention and FeedForward on its way
 // down, and each layer's output scale drifts. Expect it to learn far less than chapter 03's one layer
 // (val 2.07): it stalls within the first hundred steps, above even chapter 01's bigram (2.49), so it has
@@ -229,8 +232,10 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
 // (change that one character and measure the change at the top, relative to the output's size).
 // Backward: the size of each block's gradient (the norm of all its parameters' gradients together) after
 // the loss's backward. Blocks are listed from the first, farthest from the loss, to the last. The
-// measurement itself (this chapter's Measurements.swift):
-// fold: Chapters/04-Block/Measurements.swift measuredAtStart
+// measurement itself (this chapter's Measurements.swift), and what the plain blocks may keep (`--plain-keeps`,
+// Flags.swift):
+// fold: Chapters/04-Block/Measurements.swift measuredAtStart standardDeviation
+// fold: Chapters/04-Block/Flags.swift PlainBlock.Keeps
 
 section("4. Train the plain stack first...")
 let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
