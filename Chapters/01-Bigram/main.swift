@@ -81,6 +81,7 @@ if case .characters(let characters) = tokenizer {
 } else {
     print("vocabulary: \(tokenizer.summary)")
 }
+endOfCell()
 // (With your own text, the example is its first few characters, since "hii there" may not encode.)
 let example = (try? tokenizer.encode("hii there")) != nil ? "hii there" : String(text.prefix(9))
 let exampleIds = exitOnError { try tokenizer.encode(example) }
@@ -324,6 +325,7 @@ let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewT
 }
 let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")
+endOfCell()
 
 // Each row of softmax(table) is a probability distribution over the next character: a heatmap of
 // the model's entire knowledge. Dark cells are likely pairs (the scale runs from white, 0, to dark
@@ -343,6 +345,7 @@ exitOnError {
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, bigram.png, sample.txt, summary.json\n")
+endOfCell()
 
 // How good is 2.49? A bigram table can be filled without any training: count, in the training text, how
 // often each character follows each other one, and divide each row by its total (makemore's first model).

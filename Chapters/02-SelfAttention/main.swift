@@ -33,7 +33,7 @@ let defaults = Hyperparameters(
     embeddingSize: 32,     // C: channels per position; the head size is C as well (one head)
     learningRate: 1e-2,    // a model this small tolerates a large step...
     minLearningRate: 1e-3, // ...decayed along a cosine so training settles at the end
-    weightDecay: 0.01,     // PyTorch's AdamW default, as in gpt.py (beta2 is 0.99, from nanoGPT's Shakespeare config: exercise 3)
+    weightDecay: 0.01,     // PyTorch's AdamW default, as in gpt.py
     seed: 1337,
     evalInterval: 500,     // estimate the loss every 500 steps...
     evalIters: 200,        // ...over 200 batches of each split
@@ -81,7 +81,7 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //   Mask:    positions s > t get probability 0 (as if their score were -infinity).
 //   Weights: softmax over s.     Output: weights @ v  (B, T, T) @ (B, T, hs) -> (B, T, hs)
 //
-// The Head, the whole of Attention/Head.swift (its `dropout` is off in this chapter; chapter 05 turns it on):
+// The Head, whole (its `dropout` is off in this chapter; chapter 05 turns it on):
 // show: Sources/Attention/Head.swift Head
 //
 // Line by line against gpt.py's Head.forward:
@@ -127,14 +127,20 @@ print(String(format: "(%d non-zero weights summing to %.3f, then zeros for the f
 
 print(String(format: "the scores of this fresh Head: variance %.1e",
              variance(matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true))))
-
-// (The toy input and this demo Head draw from `random`, the generator the model of section 5 is drawn from
-// next: the run is reproducible as it is, but without these two demos the model would start from other
-// weights and print other losses.)
-//
+endOfCell()
 // The four weights are almost exactly 1/4: a fresh Head's weights are small (N(0, 0.02^2)), so every
 // score q . k is nearly 0 (the variance above) and the softmax is nearly the plain average of section 1.
-// Training is what makes the scores, and so the weights, differ.
+// Training is what makes the scores, and so the weights, differ. To see a Head choose before any training,
+// make its query and key weights 30 times larger by hand: every score grows 900 times, to a variance near 2,
+// and the same row's weights now depend on what each earlier position holds.
+
+for weight in [demoHead.query.weight, demoHead.key.weight] {
+    weight.storage.copy(fromHost: weight.values.map { 30 * $0 })   // a stand-in for what training does
+}
+_ = demoHead(toy, training: false)
+let chosen = (0..<8).map { demoHead.lastAttention![0, 3, $0] }
+print("the same row, query and key weights x30: " + chosen.map { String(format: "%.3f", $0) }.joined(separator: " "))
+endOfCell()
 
 // MARK: - 3. Why divide by sqrt(hs)
 //
@@ -222,11 +228,13 @@ let before = trainer.estimateLoss()
 print(String(format: "loss before training: train %.4f, val %.4f (ln(%d) = %.2f)", before.train, before.val,
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
 let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
+endOfCell()
 // (Every sample starts from `tokenizer.startToken`, the newline character, id 0, as gpt.py's
 // `torch.zeros((1, 1))` does: so each sample opens with a fresh line. The sample before training is chapter
 // 01's, character for character: a nearly uniform model and the same sampling generator draw the same
 // characters.)
 print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: samplingRandom)))\n---\n")
+endOfCell()
 
 // The whole path from ids to the loss in one listing, as gpt.py writes it: the ops alone, on this model's own
 // weights, for one batch of 4 windows. It must give the model's loss on that batch exactly, since it is
@@ -266,16 +274,11 @@ if abs(listingLosses.byHand - listingLosses.model) > 1e-5 {   // a check, not a 
 // Training is chapter 01's: each step the cross-entropy of the logits against the next characters, its
 // backward through every op, and an AdamW update at the cosine schedule's rate (no warmup and no gradient
 // clipping here: both 0 in this chapter's settings, which is why the table above leaves them out; chapter 05
-// turns them on). Chapter 01's page explains all of it; the batch (gpt.py's get_batch), the step, the loss,
-// the loop with its estimates, and generation's loop, for reference (the cross-entropy and AdamW also as the
-// plain loops the library's kernels are tested against):
+// turns them on). Chapter 01's page shows all of it, line by line: the schedule, AdamW, the loop with its
+// estimates, the cross-entropy and generation's loop. For reference here, the batch (gpt.py's get_batch) and
+// one step:
 // fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
-// fold: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
-// fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
-// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
-// fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.loss Trainer.train Trainer.estimateLoss Trainer.meanLoss
-// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.adamW
-// fold: Sources/Training/Sampling.swift TokenStream LanguageModel.generateStream LanguageModel.generate sampleToken
+// fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.loss
 //
 // Reading the loss figure: the grey line is each step's batch loss, and the green line its running mean
 // over the last 100 steps (2% of the 5000). Before step 100 the window holds every step so far, back to
@@ -295,6 +298,7 @@ let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewT
 }
 let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")
+endOfCell()
 // The sample and a summary of the run, written beside the plots (`printLoss` draws the loss curves as text on
 // a terminal; when the output is a file, as for this page, it prints nothing):
 exitOnError {
@@ -412,19 +416,28 @@ for pytorchInitialization in [false, true] {
 // Uniform causal rows give 0.13 (row i spreads over i + 1 keys, and 1/(i + 1) averages 0.13 over 32 rows),
 // one-hot rows 1. "Variance seen" is that of the scores the softmax sees, after the scale where there is one.
 //
-// From this chapter's small start the scale makes no difference beyond one run's noise: without it the val
-// loss ends about 0.01 lower (one seed), and the softmax sees scores of about the same spread (the variance column),
-// with rows as sharp. So the unscaled model's q . k has about 1/sqrt(hs) of the scaled model's spread
-// (standard deviation; 1/hs of its variance) before its scale: training made up for the missing division. Two things let it: the weights start at
-// N(0, 0.02^2), so every row starts uniform with or without the scale, and AdamW's steps are sized by the
-// learning rate, not by the gradient (weight decay aside), so q and k grow to whatever spread the loss asks for.
+// Each row is one run of one seed, so differences of a few hundredths are within what another seed could
+// change. From this chapter's small start, the scale makes no difference beyond that:
 //
-// From PyTorch's start, q and k have entries near unit size, section 3's case. Scaled, the rows start soft
-// (0.23) and the run ends about where our initialization's scaled run does (both 2,000 steps). Unscaled, its causal rows start sharp (0.68 in the third
-// column, against 0.13 for uniform causal rows; section 3's 0.68 was for unmasked rows), where the softmax's gradient is small; training never recovers:
-// its rows end nearly one-hot and its val loss near the bigram's 2.49. That is the scale's job: a soft start
-// whatever the initialization and the head size. It costs one multiplication per score, and gpt.py, nanoGPT
-// and every GPT keep it.
+// - Without it the val loss ends about 0.01 lower.
+// - The softmax sees scores of about the same spread either way (the variance column), and the rows end as
+//   sharp. Training made up for the missing division: the unscaled model's raw q . k has about the spread
+//   the scaled model's has after dividing by sqrt(hs), so a standard deviation about sqrt(hs) times smaller
+//   than the scaled model's raw q . k.
+// - Two things let it. The weights start at N(0, 0.02^2), so every row starts uniform with or without the
+//   scale. And AdamW's steps are sized by the learning rate, not by the gradient, so q and k grow to whatever
+//   spread the loss asks for.
+//
+// From PyTorch's start, q and k have entries near unit size, section 3's case:
+//
+// - Scaled, the rows start soft (0.23) and the run ends about where our initialization's scaled run does.
+// - Unscaled, the rows start sharp (0.68 in the third column, against 0.13 for uniform causal rows), where
+//   the softmax's gradient is small. (That section 3's unmasked rows of N(0, 1) scores also gave 0.68 is a
+//   coincidence of two different measurements.) Training never recovers: the rows end nearly one-hot and the val loss
+//   near the bigram's 2.49.
+//
+// That is the scale's job: a soft start whatever the initialization and the head size. It costs one
+// multiplication per score, and gpt.py, nanoGPT and every GPT keep it.
 
 // MARK: - 10. The gradient through a Head
 //

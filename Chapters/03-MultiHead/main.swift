@@ -257,6 +257,7 @@ let packedOutput = packed(demoInput, training: false)
 print("packed: \(packed.namedParameters.map { "\($0.0) \($0.1.shape)" }.joined(separator: ", "))")
 let layoutDifference = zip(perHeadOutput.values, packedOutput.values).map { abs($0 - $1) }.max() ?? 0
 print(String(format: "per-head and packed on the same weights: outputs differ by at most %.1e (float rounding)", layoutDifference))
+endOfCell()
 
 // And the gradients: the same number L = sum(R * output), for a fixed random R, through both forms, then
 // backward, and every gradient compared (x's, the three projections' rows against the packed matrix's, the

@@ -75,19 +75,17 @@ print("\(settings.table(showing: .all))\n")
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.layerNorm
 // The op the module calls, forward and backward (the autograd plumbing is chapter 00's: `Tensor.result`
 // keeps the backward closure, `grads.destination` is where each input's gradient goes):
-// fold: Sources/TensorCore/Ops/Softmax.swift layerNorm
+// fold: Sources/TensorCore/Ops/Normalization.swift layerNorm
 //
 // The `attention` a Block calls is chapter 03's MultiHead, in the library's packed form: one product
 // makes every head's key, query and value, and all heads attend as one batch. Chapter 03 writes out the
-// per-head form (n Heads, concatenated, projected) and proves the two equal. The `cache` and `layer`
-// arguments are chapter 05's generation (MultiHead's line for them is left out here); training passes
-// none. Without dropout, `causalSelfAttention` runs `causalAttention`, the masked softmax(q k^T / sqrt(hs)) v,
+// per-head form (n Heads, concatenated, projected) and proves the two equal. Without dropout, `causalSelfAttention` runs `causalAttention`, the masked softmax(q k^T / sqrt(hs)) v,
 // a tile of keys at a time (chapter 05b shows how).
 // The pieces from earlier chapters: `Linear` (x W^T + b; `keyQueryValue` is one without a bias) and the
 // token and position embeddings (chapter 02), `relu` (max(0, x)), `Dropout` (off here; chapter 05), the
 // Trainer (chapter 01: AdamW on the same seeded batches for both stacks), and the `+` of the residuals, whose
 // backward passes the gradient on unchanged to both of its inputs (chapter 00).
-// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
+// fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
 // The rest of MultiHead, chapter 03's (its layers, the attention step, and the reshapes between (B, T, C) and
 // (B, nh, T, hs)), and what `causalAttention` computes for one query row of one head, as plain loops (chapter
 // 03 checks the op against it):
@@ -162,9 +160,7 @@ protocol StackedBlock: Module {
     func callAsFunction(_ x: Tensor, training: Bool) -> Tensor
 }
 extension PlainBlock: StackedBlock {}
-extension Block: StackedBlock {
-    func callAsFunction(_ x: Tensor, training: Bool) -> Tensor { self(x, training: training, cache: nil) }
-}
+extension Block: StackedBlock {}
 
 /// ids (B, T) -> token + position embedding -> N blocks -> Linear -> logits (B, T, V), for either kind of
 /// block: BlockStackLanguageModel<Block> or BlockStackLanguageModel<PlainBlock>.
@@ -214,12 +210,15 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
 
 // MARK: - 4. Train the plain stack first...
 //
-// In one sentence: without residuals, each plain block shrinks the gradient about a thousand times on its way
-// down and the signal as much on its way up, so the stack learns only how often each character occurs.
+// In one sentence: without residuals, a position's own character reaches the top of the stack only through
+// four rounds of attention's averaging, and at the start each plain block also shrinks the signal and the
+// gradient about a thousand times, so the stack learns only how often each character occurs.
 //
-// Four plain blocks deep, the gradient has to pass through every attention and FeedForward on its way
-// down, and each layer's output scale drifts. Expect it to learn far less than chapter 03's one layer
-// (val 2.07): it stalls within the first hundred steps, above even chapter 01's bigram (2.49), so it has
+// Two things stand in its way, and the first is the one that decides (exercise 4 trains the stack with
+// each rescue alone): each position's own character has no path to the top except through attention, which
+// at the start mixes it with every character before it; and four plain blocks deep, the signal and the
+// gradient pass through every attention and FeedForward, each of which scales them down. Expect it to learn
+// far less than chapter 03's one layer (val 2.07): it stalls within the first hundred steps, above even chapter 01's bigram (2.49), so it has
 // not learned which character follows which. Where it stalls says what it learned: compare its loss with
 // that of a model that ignores the context altogether and predicts every character by its frequency in
 // the text (the unigram's entropy, printed below). (Which of the two ideas rescues it? The exercises run
@@ -231,7 +230,9 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
 // numbers), and how much the last position's output at the top still depends on the last character itself
 // (change that one character and measure the change at the top, relative to the output's size).
 // Backward: the size of each block's gradient (the norm of all its parameters' gradients together) after
-// the loss's backward. Blocks are listed from the first, farthest from the loss, to the last. The
+// the loss's backward. Blocks are listed from the first, farthest from the loss, to the last. To predict
+// the sizes: every `Linear` starts from N(0, 0.02^2) with a bias of 0, and so do the embedding tables
+// (chapter 02); LayerNorm, where there is one, rescales only what each half reads. The
 // measurement itself (this chapter's Measurements.swift), and what the plain blocks may keep (`--plain-keeps`,
 // Flags.swift):
 // fold: Chapters/04-Block/Measurements.swift measuredAtStart standardDeviation
@@ -246,30 +247,64 @@ let measured = variants.map { variant in   // each from a fresh stack, the same 
         ?? measuredAtStart(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
 }
 func row(_ numbers: [Float]) -> String { numbers.map { String(format: "%8.1e", $0) }.joined(separator: " ") }
-print("at the start, first block to last:  each block's output std          last character's say   each block's gradient norm")
+func column(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+print(column("at the start", 21) + column("each block's output std", 38) + column("last character's", 22) + "each block's gradient norm")
+print(column("", 21) + column("(first block to last)", 38) + column("effect at the top", 22) + "(first block to last)")
 for (variant, numbers) in zip(variants, measured) {
     print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))   \(row(numbers.outputSpread))   "
           + String(format: "%8.1e", numbers.lastCharacterSay) + "              \(row(numbers.gradientNorms))")
 }
 let plainNorms = measured[0].gradientNorms
+endOfCell()
+// What the table says, both ways:
+//
+// - Backward (the last columns): in the plain stack the gradient shrinks about a thousand times with each
+//   block on its way down. The first block's whole gradient is near 1e-11, each number in it smaller still,
+//   below AdamW's epsilon (1e-8, which keeps m / (sqrt(v) + epsilon) finite), so the first blocks barely move.
+// - Forward (the first columns): the same factor shrinks the signal on its way up, from 1e-5 after the first
+//   block to 1e-14 after the last. The vocabulary head reads next to nothing about the context, whatever the
+//   last block learns, so its logits are nearly its bias alone: one distribution for every position, the
+//   characters' frequencies (the unigram, below).
+//
+// Each rescue alone:
+//
+// - Residuals alone: every Block gets a gradient of about the same size (`+` passes it on unchanged, past the
+//   sublayers, to every Block below), and the signal reaches the head whole.
+// - LayerNorm alone keeps both sizes healthy at the start too, by rescaling what each half reads, yet it
+//   trains no better than the plain stack (exercise 4). The "last character's effect" column shows why.
+//   Without residuals, each position's own character reaches the next block only through attention, which at
+//   the start averages it with every character before it (1/32 of the last row's weight, at T = 32). Four
+//   blocks over, that is on the order of (1/32)^4, about 1e-06; measured, changing the character moves the
+//   top's output by about 2e-06 of its size in the plain stack and 5e-06 with LayerNorm alone.
+// - The residual carries the character past every block: 1.0 with residuals alone (the character's
+//   embedding is still most of x at the start), 0.72 with both.
+// - With both, x's spread grows a little with every Block (each adds its output to the stream: the growth
+//   section 3 spoke of), and the gradients differ from block to block: LayerNorm scales each half's small
+//   input up to unit size, so the halves' own paths carry a real share of the gradient, where with residuals
+//   alone (every block's gradient the same) they carry almost none.
+//
 // Backward through y = x W^T, each of x's n inputs gets a sum over W's column: a Linear of n inputs whose
 // weights are N(0, 0.02^2) multiplies the gradient's norm by about 0.02 sqrt(n); ReLU zeroes about half of its
 // entries, which multiplies the norm by about sqrt(1/2).
 // Without a residual the gradient goes through the whole plain block in turn: the feed-forward's contract
 // (4C inputs), ReLU and expand (C), then attention's projection and value (C each; the query and key paths
-// carry almost nothing at the start, when the scores are all near 0). The table's norms are of each block's
-// parameters' gradients, which scale with the gradient reaching the block, so their ratios show the same factor.
+// carry almost nothing at the start, when the scores are all near 0). The estimate leaves out attention's
+// averaging over positions; the measured factor, printed beside it, says how little that changes. (The
+// table's norms are of each block's parameters' gradients, which scale with the gradient reaching the block,
+// so their ratios show the same factor.)
 let throughLinear = { (inputs: Int) in 0.02 * Double(inputs).squareRoot() }
 let perPlainBlock = throughLinear(4 * settings.embeddingSize) * 0.5.squareRoot() * throughLinear(settings.embeddingSize)
     * throughLinear(settings.embeddingSize) * throughLinear(settings.embeddingSize)
 print(String(format: "plain stack, one block down: estimated from the weights' scale %.1e; measured %@", perPlainBlock,
              zip(plainNorms, plainNorms.dropFirst()).map { String(format: "%.1e", $0 / $1) }.joined(separator: ", ")))
-print()
+endOfCell()
+// Now the plain stack trains, on the Trainer of chapter 01:
 let plainLabel = command.plainKeeps.label
 print("== \(plainLabel) ==")
 let plain = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: command.plainKeeps)
 let plainTrainer = Trainer(model: plain, dataset: dataset, hyperparameters: settings)
 do { try plainTrainer.train() } catch { print("the plain stack failed: \(error)") }   // a finding, not a fatal error
+endOfCell()
 // The unigram's loss on the val text: -mean ln p(c) over its characters, p the training text's frequencies
 // (every count starts at 1, add-one smoothing, so a character the training text lacks has no probability 0).
 var characterCounts = [Int](repeating: 1, count: tokenizer.vocabularySize)
@@ -278,30 +313,8 @@ let countTotal = Double(characterCounts.reduce(0, +))
 let unigramLoss = -dataset.val.reduce(0.0) { $0 + log(Double(characterCounts[$1]) / countTotal) } / Double(dataset.val.count)
 print(String(format: "\nthe unigram on the val text (each character by its training frequency, no context): %.4f nats; "
              + "the plain stack: %.4f", unigramLoss, plainTrainer.evaluations.last?.valLoss ?? .nan))
-
-// The table at the top of the output says why, both ways. Backward: in the plain stack the gradient shrinks
-// about a thousand times with each block on its way down, as the weights' scale predicts (every `Linear`
-// starts from N(0, 0.02^2) with a bias of 0, chapter 02): the first block's whole gradient is near 1e-11, each number in it
-// smaller still, below AdamW's epsilon (1e-8, which keeps m / (sqrt(v) + epsilon) finite), so the first blocks
-// barely move. Forward: the same factor shrinks the signal on its way up, from 1e-5 after the first block to
-// 1e-14 after the last, so the vocabulary head reads next to nothing about the context, whatever the last
-// block learns. Its logits are then nearly its bias alone, one distribution for every position: the characters'
-// frequencies, the unigram, which is where the plain stack settles (its val loss and the unigram's differ by
-// less than its estimates moved from one evaluation to the next).
-//
-// The two rescues measured alone: with residuals every Block gets a gradient of about the same size (`+`
-// passes it on unchanged, past the sublayers, to every Block below) and the signal reaches the head whole.
-// LayerNorm alone keeps both sizes healthy at the start too, by rescaling what each half reads, yet it
-// trains no better than the plain stack (exercise 4). The "last character's say" column shows why: without
-// residuals, each position's own character reaches the next block only through attention, which at the start
-// averages it with every character before it (1/32 of the last row's weight, at T = 32), four blocks over:
-// on the order of (1/32)^4, about 1e-06, and measured, changing the character moves the top's output by
-// about 2e-06 of its size in the plain stack and 5e-06 with LayerNorm alone. The residual carries it past
-// every block: 1.0 with residuals alone (the character's embedding is still most of x at the start), 0.72
-// with both. With both, x's spread grows a little with every Block (each adds its output to the stream: the
-// growth section 3 spoke of), and the gradients differ from block to block: LayerNorm scales each half's
-// small input up to unit size, so the halves' own paths carry a real share of the gradient, where with
-// residuals alone (every block's gradient the same) they carry almost none.
+// The plain stack settles at the unigram, as the table predicted: its val loss and the unigram's differ by
+// less than its estimates moved from one evaluation to the next.
 
 // MARK: - 5. ...then the real Blocks, same settings, same seed, same batches
 //
@@ -327,9 +340,12 @@ let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewT
 }
 let sample = tokenizer.decode(generated)
 print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
+endOfCell()
 // Section 3 said the residual stream's scale grows with every Block, which is why chapter 05 adds a final
 // LayerNorm. Measured on the trained Blocks, over the first 32 characters of the val text: the standard
-// deviation of x after the embedding and after each Block.
+// deviation of x after the embedding and after each Block. Expect the first Block to multiply it many times
+// over: the embedding tables stay small, while what a Block adds does not depend on x's scale (LayerNorm
+// rescales what each half reads to unit size), so each Block writes onto the stream at its own size.
 let streamInput = Array(dataset.val.prefix(min(settings.blockSize, 32)))
 let streamScales: [Float] = withoutGradients {
     var x = model.embedding(streamInput, batchSize: 1, length: streamInput.count)   // (1, T, C)
@@ -346,9 +362,10 @@ exitOnError {
 
 // MARK: - 6. Every head of every layer
 //
-// The trained Blocks' attention on the val text. The page shows the first layer's four heads on its first
-// 24 characters, large enough to read them: most look close by, at the character itself and the one or
-// two before, and some further back, to the last space. The linked full-size figure has every layer on 32
+// The trained Blocks' attention on the val text (which starts where the 90% cut falls, mid-line, so its
+// first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
+// enough to read them: most look close by, at the character itself and the one or two before, and one
+// (head 2) further back, to the last space. The linked full-size figure has every layer on 32
 // characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
 // each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
 
@@ -380,6 +397,7 @@ let normReadable = (0..<prompt.count).flatMap { t in
 }
 print(String(format: "LayerNorm's kernel against NaiveKernels.layerNorm on %d positions: largest difference %.1e",
              prompt.count, zip(normFast, normReadable).map { abs($0 - $1) }.max() ?? 0))
+endOfCell()
 
 // The run's files, beside its plots: the sample and a summary (`printLoss` draws the loss curves as text on a
 // terminal; when the output is a file, as for this page, it prints nothing).

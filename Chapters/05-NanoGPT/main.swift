@@ -4,12 +4,8 @@
 // Everything so far, assembled and scaled up: token + position embedding, dropout, a stack of Blocks, a
 // final LayerNorm and a Linear layer to vocabulary logits. This is the model of Karpathy's gpt.py (with
 // the dropout after the embeddings that nanoGPT's model.py adds, 0 here), at the size nanoGPT trains on a
-// CPU. nanoGPT's model.py also ties the token embedding to the output layer, uses GELU where gpt.py and
-// this chapter use ReLU, packs every head's queries, keys and values into one `c_attn` (the library's
-// MultiHead packs them too, as keys, queries, values: the order only has to match the split), scales the
-// initial output projections down by 1/sqrt(2 × n_layer), leaves the biases out of its Linear and LayerNorm
-// layers by default (`bias=False`; gpt.py and this chapter keep them, except in the key, query and value projections), and names its parameters its own way. We train it, then generate two ways: `generate()` returns the whole
-// sequence at the end, `generateStream()` hands over each token the moment it is sampled, and this
+// CPU (how nanoGPT's model.py differs: section 2). We train it, then generate two ways: `generate()` returns
+// the whole sequence at the end, `generateStream()` hands over each token the moment it is sampled, and this
 // chapter prints each one at once. Temperature and top-k change how adventurous the sampling is. The stream
 // keeps a key/value cache: every layer's keys and values of the positions so far, so each new token costs
 // one position's work instead of a forward pass over the whole context; when the cache is full (T
@@ -58,7 +54,7 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //
 // The model now lives in the library (NanoGPT/NanoGPT.swift), because `nanogpt train`, `nanogpt generate`
 // and chapter 06 use it too. The whole class, as gpt.py's GPTLanguageModel: its layers, their initialization,
-// the forward pass and the parameters' names (the `cache` lines are generation's, section 4). Against
+// the forward pass and the parameters' names (generation's forward, with a cache, is section 4's). Against
 // chapter 04's stack it adds the config, dropout after the embeddings and the final LayerNorm:
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT
 //
@@ -77,7 +73,7 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // fold: Sources/TensorCore/Ops/Elementwise.swift dropout
 //
 // Each Block is chapter 04's: attention, then the feed-forward layer, each on a LayerNorm of x and added
-// back to x (the `cache` arguments are generation's, section 4):
+// back to x:
 // show: Sources/Transformer/Block.swift Block.callAsFunction
 //
 // Its attention step, chapter 03's MultiHead: one product makes every head's keys, queries and values, and
@@ -86,8 +82,8 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // show: Sources/Attention/MultiHead.swift MultiHead.init
 // show: Sources/Transformer/Block.swift Block.init
 //
-// How it attends: split the packed product into heads, attend, join the heads, project. The first line hands
-// a call with a cache to generation (section 4); the scale is 1/sqrt(hs):
+// How it attends: split the packed product into heads, attend, join the heads, project; the scale is
+// 1/sqrt(hs):
 // show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
 // `splitHeads` (chapter 03) cuts the packed (B, T, 3C) product into keys, queries and values of (B, nh, T,
 // hs) each:
@@ -131,6 +127,12 @@ let model = NanoGPT(config, seed: settings.seed)
 //   forward(idx, targets) -> (logits, loss): here logits(...), then crossEntropy(logits, targets) in the Trainer
 // How the packed matrix becomes those per-head names:
 // fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.stateDictionary
+//
+// nanoGPT's model.py, the other model people know, differs in a few details: it ties the token embedding to
+// the output layer, uses GELU where gpt.py and this chapter use ReLU, packs every head's queries, keys and
+// values into one `c_attn` as this library does (its order q, k, v, ours k, q, v: the order only has to match
+// the split), scales the initial output projections down by 1/sqrt(2 × n_layer), leaves the biases out of its
+// Linear and LayerNorm layers by default (`bias=False`), and names its parameters its own way.
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
 for (name, tensor) in model.stateDictionary.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
 print("  ... \(model.stateDictionary.count - 12) more\n")
@@ -157,22 +159,17 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // show: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
 // show: Sources/TensorCore/Optimization/Parameters.swift Parameters.gradNorm Parameters.clipGradNorm
 // show: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
-// How the arena is made (each tensor copied into one buffer and re-pointed there, its `decays` decided), and
-// AdamW's two moment buffers:
+// How the arena is made, each tensor's `decays` decided as it is copied in:
 // fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.init
-// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.init
-// The cross-entropy and one AdamW update, as plain loops (the kernels the Trainer runs are held to these):
-// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.crossEntropy NaiveKernels.crossEntropyBackward NaiveKernels.adamW
+// (Chapter 01 writes the cross-entropy and AdamW's update out as plain loops, which the kernels are held to.)
 //
 // The Trainer adopts the model's parameter arena and builds its AdamW from the settings' weight decay (0.1),
-// with the betas above (0.9, 0.99); training batches and evaluation batches come from two generators of
+// with AdamW's default betas, 0.9 and 0.99 (nanoGPT's Shakespeare config; PyTorch's default beta2 is 0.999); training batches and evaluation batches come from two generators of
 // their own. The loop around the step: at step 0, every `evalInterval` steps (500 here) and at the end, the
 // loss estimate, gpt.py's estimate_loss (the mean loss over `evalIters` random batches of each split, 100
 // here, with no gradients and dropout off), logged and kept in `evaluations`; a step whose loss is not finite
 // stops the run.
 // show: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.meanLoss
-// The Trainer's initializer, and the logging of each estimate:
-// fold: Sources/Training/Trainer.swift Trainer.init Trainer.evaluate(log:)
 //
 // Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
 // a copy of the id's row), `layerNorm` (chapter 04: (x - mean) / sqrt(variance + 1e-5) × gain + bias),
@@ -186,6 +183,8 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // model fits its training text a little better than the rest, but what it learns still carries over.
 // (In the loss figure, grey is each step's batch loss, green its running mean over the last 2% of the steps,
 // 100 here, and the dots the estimates.)
+// The sample before training starts, as every sample does, from the newline character (`startToken`,
+// section 4), so it opens with a fresh line.
 
 section("3. Training")
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
@@ -201,17 +200,20 @@ exitOnError { try report.plotLoss(trainer) }
 
 // MARK: - 4. Generation, whole and streamed
 //
-// generate() runs to the end and returns everything; generateStream() is a lazy sequence whose every
-// step samples one token. Generation never prints: the caller decides, here one character at a time,
-// flushed, so you watch the text appear. Both are chapter 01's one sampling loop, `TokenStream`: each
-// `next()` asks for the logits after the context, samples a token from them, appends it. `generate`
-// (chapter 01's, for any model) collects the stream, asking for the logits the simplest way, gpt.py's: the
-// whole context, cropped to the last blockSize tokens, through the model (`idx[:, -block_size:]`). So
-// `generate()` recomputes; NanoGPT's `generateStream()` uses the key/value cache below unless told
-// `.recompute`. (`generate` is the protocol's own loop, written once for every model, so it never reaches
-// NanoGPT's cache.) This chapter asks for `.keyValueCache`, the cache through the model's Tensor ops shown
-// here; the default, `.decode`, gives the same tokens faster (chapter 08). The section streams both ways and
-// times them:
+// Two ways to generate, one sampling loop. Both run chapter 01's `TokenStream`: each `next()` asks for the
+// logits after the context, samples a token from them and appends it. They differ in how they get those
+// logits:
+//
+// - `generate()` (chapter 01's, written once for every model) runs the whole context, cropped to the last
+//   blockSize tokens, through the model for every token: gpt.py's `idx[:, -block_size:]`. It returns the
+//   tokens at the end.
+// - NanoGPT's `generateStream()` hands over each token the moment it is sampled, and gets the logits through
+//   a key/value cache (below). This chapter asks for `mode: .keyValueCache`, the cache through the Tensor
+//   ops shown here; `.recompute` is `generate()`'s way, and `.decode` (the default, chapter 08) is the
+//   same cache with the same tokens, faster.
+//
+// Generation never prints: the caller decides, here one character at a time, flushed, so you watch the text
+// appear. The section streams with the cache, then times the cache against recomputing:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter
 //
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,
@@ -230,11 +232,15 @@ exitOnError { try report.plotLoss(trainer) }
 // show: Sources/Attention/KeyValueCache.swift KeyValueCache
 // show: Sources/NanoGPT/Generation.swift KeyValueCache.init
 //
-// Who fills it: each MultiHead, given the cache, stores its new keys and values and attends over all
-// stored ones (`attendingWithCache`, which `MultiHead.callAsFunction` hands a call with a cache to); the
-// position embedding starts at the cache's count (`firstPosition`, section 2); and `NanoGPT.logits` (section 2)
-// calls `advance` once every layer has stored its positions.
-// show: Sources/Attention/MultiHead.swift MultiHead.attendingWithCache
+// Who fills it: the model's forward pass with a cache, beside the training one of section 2. The position
+// embedding starts at the cache's count (`firstPosition`, section 2), there is no dropout, every Block is
+// called with the cache and its layer number, and `advance` counts the new positions once every layer has
+// stored them:
+// show: Sources/NanoGPT/Generation.swift NanoGPT.logits(_:batchSize:length:cache:)
+// The Block passes the cache on to its attention:
+// show: Sources/Transformer/Block.swift Block.callAsFunction(_:cache:layer:)
+// and each MultiHead stores its new keys and values, then attends over all stored ones:
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction(_:cache:layer:)
 //
 // The attention over the cache lets query i of the n new positions see every cached position up to its
 // own: the causal mask shifted by the count already cached (`CausalMask(queries: n, offset: total - n)`:
@@ -299,10 +305,15 @@ for token in model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: 
     fflush(stdout)
     streamed.append(token)
 }
-print(printable.finish(), terminator: "")
+print(printable.finish() + "\n---")
 let generationRate = Double(streamed.count) / max(Date().timeIntervalSince(generationStart), 1e-9)
-// The same stream recomputing the whole context for every token, timed over the same number of tokens, not
-// printed (the rate above includes printing and flushing each token; this one does not).
+endOfCell()
+// The same stream timed again without printing, once with the cache and once recomputing the whole context
+// for every token (the rate above includes printing and flushing each token):
+let (_, cacheRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
+    Array(model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, options: sampling,
+                               random: SeededRandom(seed: settings.seed, stream: .sampling), mode: .keyValueCache))
+}
 let (recomputed, recomputeRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
     Array(model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, options: sampling,
                                random: SeededRandom(seed: settings.seed, stream: .sampling), mode: .recompute))
@@ -318,9 +329,9 @@ for token in streamed.prefix(2 * settings.blockSize + 4) {
     counts.append(replay.count)
     replayed.append(token)
 }
-print(String(format: "\n---\n(%.0f tokens/s with the key/value cache; %.0f tokens/s recomputing the context for every token, "
-             + "%.1f times slower; the two give the same first %d tokens, then slide their windows differently)\n",
-             generationRate, recomputeRate, generationRate / recomputeRate, sameUntil))
+print(String(format: "streamed and printed: %.0f tokens/s. Not printed: %.0f tokens/s with the key/value cache, %.0f recomputing "
+             + "the context for every token, %.1f times slower; the two give the same first %d tokens, then slide their "
+             + "windows differently\n", generationRate, cacheRate, recomputeRate, cacheRate / recomputeRate, sameUntil))
 let starts = counts.indices.filter { $0 == 0 || counts[$0] != counts[$0 - 1] + 1 }   // the first call, and each refill
 let runs = zip(starts, starts.dropFirst() + [counts.count]).map { "\(counts[$0]) ... \(counts[$1 - 1])" }
 print("positions in the cache after each of the first \(counts.count) tokens: \(runs.joined(separator: " | refill | "))\n")

@@ -72,7 +72,9 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // counts there (a stale place, merged away since, is skipped when it comes up). Finding the most frequent
 // pair still looks at every distinct pair's count, once a merge: far fewer than the text's tokens. A pair
 // is two token ids:
-// show: Sources/TextData/PairMerging.swift TokenPair MergeableChunks
+// show: Sources/TextData/PairMerging.swift TokenPair
+// The structure itself, folded (its merge, count and find-the-best loops, about 120 lines):
+// fold: Sources/TextData/PairMerging.swift MergeableChunks
 //
 // The training loop on top of it, on the first 90% of the text only (the validation text must stay
 // unseen by the tokenizer too; the cut is the same one every chapter makes, in characters, before any
@@ -114,6 +116,7 @@ for (index, pair) in bytePairs.merges.prefix(10).enumerated() {
 }
 let longest = (256..<bytePairs.vocabularySize).sorted { bytePairs.tokenBytes[$0].count > bytePairs.tokenBytes[$1].count }.prefix(8)
 print("the longest tokens: " + longest.map { bytePairs.display($0) }.joined(separator: "  "))
+endOfCell()
 
 // The plain version and the library's, on the first 20,000 characters: the same merges, at two speeds.
 let excerpt = String(trainingText.prefix(20_000))
@@ -243,8 +246,8 @@ exitOnError {
 // show: Sources/NanoGPT/NanoGPT.swift GPTConfig.init(_:vocabularySize:)
 //
 // A loss per token is not a loss per character, so the fair measure is bits per character of the same
-// validation text: token loss / characters per token / ln 2. Expect the byte pairs to win by a few
-// percent: about 2.21 bits per character against 2.31.
+// validation text: token loss / characters per token / ln 2. Expect the byte pairs to win, by a few
+// percent: why, the paragraph after the next listings says.
 //
 // Each val loss is an estimate, as in every chapter: the mean cross-entropy of `evalIters` (100) batches of
 // B random windows of T tokens from the val split, drawn from their own seeded stream, in inference mode.
@@ -258,16 +261,18 @@ exitOnError {
 // dataset keeps its two splits' character counts for `charactersPerToken`:
 // fold: Sources/Training/Trainer.swift Trainer.evaluate(log:)
 // fold: Sources/TextData/TokenDataset.swift TokenDataset.characterCounts
-// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits(_:batchSize:length:training:) NanoGPT.logits(_:batchSize:length:training:cache:)
+// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
 //
 // What is held equal: the model's shape, the steps, and B × T tokens per step. What is not: the byte pairs'
 // embedding and output layer have 512 rows instead of 65, so it has more parameters (the table below says
-// how many), though a step costs about the same: the Blocks' products dominate both, and the larger output
-// layer adds about 7% to a step's multiply-adds (and the softmax and cross-entropy over 512 classes a
+// how many), though a step costs about the same. Per token, the four Blocks' products take about 4 × 12C²
+// = 786,432 multiply-adds (C = 128) and attention about 33,000 more; the output layer takes C × V, 8,320 at 65
+// classes and 65,536 at 512, about 7% more in all (and the softmax and cross-entropy over 512 classes a
 // little more). So expect the byte-pair run to take about 7% longer; the table's two training times are one
 // run each on a VM whose speed drifts by up to half from one run to the next, so they can differ by more than
-// that, in either direction. And
-// a token is about two characters, so per step the byte-pair model reads about twice the text, sees about
+// that, in either direction.
+//
+// And a token is about two characters, so per step the byte-pair model reads about twice the text, sees about
 // twice as far back in characters (126 against 64), and goes over the training text about twice as often.
 // That is the point of tokens, and also why the comparison is of whole recipes, not of tokenizers alone.
 // (At step 0 the byte pairs are already ahead in bits per character, by construction: a uniform guess
@@ -302,6 +307,7 @@ for (label, run) in [("characters", characterRun), (preSplit == .none ? "byte pa
 }
 table += "\nSame model, same steps, same B x T tokens per step; \(Machine.description).\n"
 print("\n" + table)
+endOfCell()
 
 // Both models in one plot, in bits per character against step: the fair picture. (loss.png, after it, shows
 // each model's own loss, per token: its two models' curves are not comparable with each other.)

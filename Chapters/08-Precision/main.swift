@@ -305,10 +305,10 @@ for int8 in [false, true] {
     let sameTokens = stream(.decode) == stream(.keyValueCache)
     let cache = KeyValueCache(model.config), buffers = NanoGPT.DecodeBuffers(model.config)
     let (tensorOpsBuffers, decodeBuffers) = withoutGradients {
-        _ = model.logits([tokenizer.startToken], batchSize: 1, length: 1, training: false, cache: cache)   // the prompt
+        _ = model.logits([tokenizer.startToken], batchSize: 1, length: 1, cache: cache)   // the prompt
         _ = model.decode(1, cache: cache, buffers: buffers)   // an int8 matrix makes its scratch at its first product
         var before = BufferPool.handedOut
-        _ = model.logits([2], batchSize: 1, length: 1, training: false, cache: cache)             // one token, Tensor ops
+        _ = model.logits([2], batchSize: 1, length: 1, cache: cache)             // one token, Tensor ops
         let tensorOps = BufferPool.handedOut - before
         before = BufferPool.handedOut
         _ = model.decode(3, cache: cache, buffers: buffers)                                       // one token, decode
@@ -415,7 +415,7 @@ for int8 in [false, true] {
         for round in 0..<21 {
             refill.append(milliseconds {
                 cache.clear()
-                _ = measuredM.logits(window, batchSize: 1, length: window.count, training: false, cache: cache)
+                _ = measuredM.logits(window, batchSize: 1, length: window.count, cache: cache)
             })
             let extra = (round % 4) * (configOfM.blockSize / 2 - 8) / 4   // rounds at other cache lengths, room for 8 more
             for _ in 0..<extra { _ = measuredM.decode(1, cache: cache, buffers: buffers) }

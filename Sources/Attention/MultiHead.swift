@@ -11,8 +11,8 @@ import TensorCore
 /// matrix, so all the projections are one product and the attention of every head one batch. Checkpoints
 /// use the per-head names and shapes of the PyTorch reference (`perHeadViews`).
 ///
-/// Given a `KeyValueCache`, it also stores this call's keys and values in the cache's rows for `layer` and
-/// attends over everything stored: generation, through the weights path's kernels (`cachedAttention`).
+/// Generation (chapter 05) calls it with a `KeyValueCache` instead: it stores the call's keys and values in
+/// the cache's rows for `layer` and attends over everything stored (`callAsFunction(_:cache:layer:)`).
 public final class MultiHead: Module {
     public let headCount: Int
     /// x -> every head's key, query and value: a Linear without bias whose weight (3C, C) holds the keys of
@@ -42,8 +42,7 @@ public final class MultiHead: Module {
 
     /// x (B, T, C) -> (B, T, C): one product for every head's key, query and value, attention for all heads
     /// at once, the heads' outputs side by side (the concatenation), then the projection.
-    public func callAsFunction(_ x: Tensor, training: Bool, cache: KeyValueCache? = nil, layer: Int = 0) -> Tensor {
-        if let cache { return attendingWithCache(x, cache: cache, layer: layer) }     // later, chapter 05: generation's cache
+    public func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
         let kqv = splitHeads(keyQueryValue(x), parts: 3, heads: headCount)              // (B, T, 3C) -> 3 x (B, nh, T, hs)
         let (k, q, v) = (kqv[0], kqv[1], kqv[2])
         let mixed = causalSelfAttention(q, k, v, scale: scoreScale, training: training) // (B, nh, T, hs)
@@ -109,10 +108,10 @@ public final class MultiHead: Module {
 
 // Generation (chapter 05).
 extension MultiHead {
-    /// `callAsFunction` with a key/value cache: x holds the T positions that follow the cached ones. Their keys
-    /// and values are stored in the cache's rows for `layer`, then each query attends to every cached position
-    /// up to its own (the causal mask, shifted by what the cache held before).
-    public func attendingWithCache(_ x: Tensor, cache: KeyValueCache, layer: Int) -> Tensor {
+    /// x (B, T, C) -> (B, T, C) with a key/value cache: x holds the T positions that follow the cached ones.
+    /// Their keys and values are stored in the cache's rows for `layer`, then each query attends to every
+    /// cached position up to its own (the causal mask, shifted by what the cache held before).
+    public func callAsFunction(_ x: Tensor, cache: KeyValueCache, layer: Int) -> Tensor {
         let kqv = splitHeads(keyQueryValue(x), parts: 3, heads: headCount)              // (B, T, 3C) -> 3 x (B, nh, T, hs)
         cache.store(keys: kqv[0], values: kqv[2], layer: layer)
         let mixed = cache.attention(queries: kqv[1], layer: layer, scale: scoreScale)  // (B, nh, T, hs)

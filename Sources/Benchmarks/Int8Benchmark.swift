@@ -126,13 +126,13 @@ extension Bench {
         let config = model.config, half = config.blockSize / 2
         let cache = KeyValueCache(config), buffers = NanoGPT.DecodeBuffers(config)
         let window = (0..<half).map { $0 % config.vocabularySize }
-        func refill() { cache.clear(); _ = model.logits(window, batchSize: 1, length: half, training: false, cache: cache) }
+        func refill() { cache.clear(); _ = model.logits(window, batchSize: 1, length: half, cache: cache) }
         return withoutGradients {
             let refillTime = seconds(refill)
             let forwardTime = seconds {
                 for position in half..<config.blockSize {
                     let token = position % config.vocabularySize
-                    if tensorOps { _ = model.logits([token], batchSize: 1, length: 1, training: false, cache: cache).storage.toHost() }
+                    if tensorOps { _ = model.logits([token], batchSize: 1, length: 1, cache: cache).storage.toHost() }
                     else { _ = model.decode(token, cache: cache, buffers: buffers).toHost() }
                 }
             }

@@ -13,3 +13,20 @@ public func section(_ title: String) {
 
 /// The two characters around a section title (the weave looks for them).
 public let sectionRule = "──"
+
+/// Ends a code cell's output. On the chapter's page, what the section printed since its title (or since the
+/// last `endOfCell()`) goes right under the code cell that calls this, instead of under the section's last
+/// code cell, so each listing is followed by what it printed. The weave leaves the call itself off the page.
+/// In a terminal it prints nothing: it marks the output only when the weave runs the chapter
+/// (`weaveVariable` set).
+public func endOfCell() {
+    guard ProcessInfo.processInfo.environment[weaveVariable] != nil else { return }
+    print(cellBreak)
+    fflush(stdout)
+}
+
+/// The line `endOfCell()` prints for the weave (Sources/Weaving/ChapterRun.swift looks for the same).
+public let cellBreak = "── end of cell ──"
+
+/// The environment variable the weave sets when it runs a chapter.
+public let weaveVariable = "NANOGPT_WEAVE"

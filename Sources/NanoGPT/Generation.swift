@@ -9,7 +9,7 @@ public enum GenerationMode: Sendable {
     /// Run the whole context (the last blockSize tokens) through the model for every token: gpt.py's method.
     case recompute
     /// Keep every layer's keys and values and compute only the new position, through the model's Tensor
-    /// ops (`logits(_:cache:)`), one op at a time.
+    /// ops (`logits(_:batchSize:length:cache:)`), one op at a time.
     case keyValueCache
     /// The same cache, and each new token through `decode`: the same kernels on buffers made once, with no
     /// Tensor per op. Prompts and refills stay one batched pass through the Tensor ops. The default.
@@ -33,18 +33,17 @@ extension NanoGPT {
     /// (with int8 weights, see `decode`).
     public func generateStream(prompt: [Int], maxNewTokens: Int, options: SamplingOptions = SamplingOptions(),
                                random: SeededRandom, mode: GenerationMode = .decode) -> TokenStream {
+        let nextLogits: ([Int]) -> [Float]   // the logits of the token after a context
         switch mode {
         case .recompute:
-            return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
-                               logitsAfter: { self.logitsAfter($0) })
+            nextLogits = { self.logitsAfter($0) }                  // the whole context, every token
         case .keyValueCache:
             let cache = KeyValueCache(config)
-            return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
-                               logitsAfter: { self.logitsAfter($0, cache: cache) })
-        case .decode:   // chapter 08
-            return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
-                               logitsAfter: decodingLogitsAfter())
+            nextLogits = { self.logitsAfter($0, cache: cache) }    // the newest token, through the cache
+        case .decode:
+            nextLogits = decodingLogitsAfter()                     // the same cache, without a Tensor per op (chapter 08)
         }
+        return TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random, logitsAfter: nextLogits)
     }
 
     /// `.decode`'s logits after the context, with a cache of its own: the newest token alone through
@@ -55,6 +54,19 @@ extension NanoGPT {
             if cache.count > 0 && !cache.isFull { return self.decode(context.last!, cache: cache, buffers: buffers).toHost() }
             return self.logitsAfter(context, cache: cache)
         }
+    }
+
+    /// ids (B, T) -> logits (B, T, V) for the T positions that follow the cached ones: they take the next T
+    /// positions, and every layer stores their keys and values. Generation only, so no dropout.
+    public func logits(_ ids: [Int], batchSize: Int, length: Int, cache: KeyValueCache) -> Tensor {
+        let first = cache.count
+        precondition(first + length <= config.blockSize, "context of \(first + length) tokens exceeds the block size \(config.blockSize)")
+        var x = embedding(ids, batchSize: batchSize, length: length, firstPosition: first)   // (B, T, C)
+        for (layer, block) in blocks.enumerated() {
+            x = block(x, cache: cache, layer: layer)                                       // (B, T, C)
+        }
+        cache.advance(by: length)                                                          // every layer stored T positions
+        return languageModelHead(finalNorm(x))                                             // (B, T, V)
     }
 
     /// The logits of the token after `context`, through the cache. The first call fills it with the context
@@ -72,7 +84,7 @@ extension NanoGPT {
         } else {
             tokens = [context.last!]                                      // the newest token only
         }
-        let logits = logits(tokens, batchSize: 1, length: tokens.count, training: false, cache: cache)   // (1, n, V)
+        let logits = logits(tokens, batchSize: 1, length: tokens.count, cache: cache)   // (1, n, V)
         return logits.storage.toHost((logits.count - vocabularySize)..<logits.count)                    // the last row
     }
 }

@@ -134,23 +134,15 @@ public final class NanoGPT: LanguageModel, Module {
     public var blockSize: Int { config.blockSize }
     public var vocabularySize: Int { config.vocabularySize }
 
-    /// ids (B, T) -> logits (B, T, V). With a key/value cache (generation), the T positions follow the
-    /// cached ones: they take the next T positions, and every layer stores their keys and values.
-    public func logits(_ ids: [Int], batchSize: Int, length: Int, training: Bool, cache: KeyValueCache?) -> Tensor {
-        let first = cache?.count ?? 0
-        precondition(first + length <= config.blockSize, "context of \(first + length) tokens exceeds the block size \(config.blockSize)")
-        var x = embedding(ids, batchSize: batchSize, length: length, firstPosition: first)   // (B, T, C)
-        x = dropout(x, training: training)
-        for (layer, block) in blocks.enumerated() {
-            x = block(x, training: training, cache: cache, layer: layer)                 // (B, T, C)
-        }
-        cache?.advance(by: length)                                                       // every layer stored T positions
-        return languageModelHead(finalNorm(x))                                           // (B, T, V)
-    }
-
-    /// ids (B, T) -> logits (B, T, V), no cache: LanguageModel's requirement (training, evaluation).
+    /// ids (B, T) -> logits (B, T, V): training, evaluation, and generation without a cache.
     public func logits(_ ids: [Int], batchSize: Int, length: Int, training: Bool) -> Tensor {
-        logits(ids, batchSize: batchSize, length: length, training: training, cache: nil)
+        precondition(length <= config.blockSize, "context of \(length) tokens exceeds the block size \(config.blockSize)")
+        var x = embedding(ids, batchSize: batchSize, length: length)   // (B, T, C)
+        x = dropout(x, training: training)
+        for block in blocks {
+            x = block(x, training: training)                           // (B, T, C)
+        }
+        return languageModelHead(finalNorm(x))                         // (B, T, V)
     }
 
     public var namedParameters: [(String, Tensor)] {
@@ -184,7 +176,7 @@ extension NanoGPT {
     /// The logits (V) after one new token at batch 1, through the cache: the forward pass above for one
     /// position, module by module (each module's `decode` is in an extension right below it), on buffers made once per
     /// generation. No Tensor, no autograd record and no buffer is made per op: at config S those cost as
-    /// much as the products. The same kernels in the same order as `logits(_:cache:)` at length 1, so the
+    /// much as the products. The same kernels in the same order as `logits(_:batchSize:length:cache:)` at length 1, so the
     /// same numbers. The returned storage is `buffers.logits`, overwritten by the next call. (With int8
     /// weights OpenBLAS runs on one thread meanwhile; where it would thread the attention's products over a
     /// long cache, it may sum them in another order, and the last bits can differ from the Tensor path's.)

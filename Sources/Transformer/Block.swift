@@ -21,16 +21,25 @@ public final class Block: Module {
         norm2 = LayerNorm(embeddingSize)
     }
 
-    /// x (B, T, C) -> (B, T, C). With a cache (generation), x holds the positions that follow the cached
-    /// ones, and this block is layer `layer` of the cache.
-    public func callAsFunction(_ x: Tensor, training: Bool, cache: KeyValueCache? = nil, layer: Int = 0) -> Tensor {
-        let afterAttention = x + attention(norm1(x), training: training, cache: cache, layer: layer)
+    /// x (B, T, C) -> (B, T, C).
+    public func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
+        let afterAttention = x + attention(norm1(x), training: training)
         return afterAttention + feedForward(norm2(afterAttention), training: training)
     }
 
     public var namedParameters: [(String, Tensor)] {
         attention.parameters(prefixedWith: "sa") + feedForward.parameters(prefixedWith: "ffwd")
             + norm1.parameters(prefixedWith: "ln1") + norm2.parameters(prefixedWith: "ln2")
+    }
+}
+
+// Generation with a key/value cache (chapter 05).
+extension Block {
+    /// x (B, T, C) -> (B, T, C) for the T positions that follow the cached ones; this block is layer `layer`
+    /// of the cache. Generation only, so no dropout.
+    public func callAsFunction(_ x: Tensor, cache: KeyValueCache, layer: Int) -> Tensor {
+        let afterAttention = x + attention(norm1(x), cache: cache, layer: layer)
+        return afterAttention + feedForward(norm2(afterAttention), training: false)
     }
 }
 

@@ -1,4 +1,5 @@
 // Running a chapter: its executable, to the end, with its output captured.
+import ChapterSupport
 import Foundation
 
 /// A chapter executable, run to the end with its output captured.
@@ -10,6 +11,7 @@ enum ChapterProcess {
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = folder
+        process.environment = ProcessInfo.processInfo.environment.merging([weaveVariable: "1"]) { $1 }   // endOfCell() marks
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors

@@ -12,6 +12,8 @@ public struct RunSummary: Decodable {
     public var trainTokensPerSecond: Double
     /// "char" or "bpe" (absent in summaries written before it was recorded).
     public var tokenizer: String?
+    /// Characters per validation token (absent before it was recorded).
+    public var charactersPerToken: Double?
 }
 
 public struct ChapterRun {
@@ -34,8 +36,25 @@ public struct ChapterRun {
     /// Tiny Shakespeare, the default corpus: its length in characters.
     public static let tinyShakespeareCharacters = 1_115_394
 
+    /// What `endOfCell()` prints when the weave runs a chapter (ChapterSupport's `cellBreak`).
+    public static let cellBreak = "── end of cell ──"
+
+    /// A section's output cut at each `endOfCell()`: one part per call, then what follows the last. A
+    /// cell whose last print ended without a newline leaves the mark at the end of that line.
+    public static func cellOutputs(_ lines: [String]) -> [[String]] {
+        var parts: [[String]] = [[]]
+        for line in lines {
+            guard line.hasSuffix(cellBreak) else { parts[parts.count - 1].append(line); continue }
+            let before = String(line.dropLast(cellBreak.count))
+            if !before.isEmpty { parts[parts.count - 1].append(before) }
+            parts.append([])
+        }
+        return parts
+    }
+
     /// `── 2. One Head of self-attention ──` -> "2. One Head of self-attention"
     public static func sectionTitle(in line: String) -> String? {
+        guard line != cellBreak else { return nil }
         let rule = "──"
         guard line.hasPrefix(rule + " "), line.hasSuffix(" " + rule), line.count > 2 * rule.count + 2 else { return nil }
         return String(line.dropFirst(rule.count + 1).dropLast(rule.count + 1))

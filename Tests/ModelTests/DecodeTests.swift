@@ -38,11 +38,11 @@ extension Int8Tests {
             let prompt = [1, 5, 2]
             let sharedBefore = int8_shared_products()
             withoutGradients {
-                _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false, cache: tensorCache)
-                _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false, cache: decodeCache)
+                _ = model.logits(prompt, batchSize: 1, length: prompt.count, cache: tensorCache)
+                _ = model.logits(prompt, batchSize: 1, length: prompt.count, cache: decodeCache)
                 for step in 0..<(config.blockSize - prompt.count) {
                     let token = (step * 7 + 3) % config.vocabularySize
-                    let expected = model.logits([token], batchSize: 1, length: 1, training: false, cache: tensorCache).values
+                    let expected = model.logits([token], batchSize: 1, length: 1, cache: tensorCache).values
                     let decoded = model.decode(token, cache: decodeCache, buffers: buffers).toHost()
                     #expect(decoded == expected, "step \(step)")
                 }
@@ -79,13 +79,13 @@ extension Int8Tests {
             if int8 { model.useInt8Weights() }
             let cache = KeyValueCache(config), buffers = NanoGPT.DecodeBuffers(config)
             withoutGradients {
-                _ = model.logits([1, 2], batchSize: 1, length: 2, training: false, cache: cache)
+                _ = model.logits([1, 2], batchSize: 1, length: 2, cache: cache)
                 _ = model.decode(3, cache: cache, buffers: buffers)   // the first product of each int8 matrix makes its scratch
                 let before = BufferPool.handedOut
                 for token in 4..<10 { _ = model.decode(token, cache: cache, buffers: buffers) }
                 #expect(BufferPool.handedOut == before)
                 // The counter sees the Tensor path's buffers: one token that way takes many.
-                _ = model.logits([10], batchSize: 1, length: 1, training: false, cache: cache)
+                _ = model.logits([10], batchSize: 1, length: 1, cache: cache)
                 #expect(BufferPool.handedOut > before + 20)
             }
         }

@@ -231,7 +231,7 @@ struct ModelTests {
         let cache = KeyValueCache(model.config)
         withoutGradients {
             for (position, token) in tokens.enumerated() {
-                let next = model.logits([token], batchSize: 1, length: 1, training: false, cache: cache).values
+                let next = model.logits([token], batchSize: 1, length: 1, cache: cache).values
                 #expect(largestDifference(next, Array(full[(position * 9)..<((position + 1) * 9)])) < 1e-5)
             }
         }
@@ -252,11 +252,11 @@ struct ModelTests {
         let batched = KeyValueCache(model.config), oneByOne = KeyValueCache(model.config)
         withoutGradients {
             let head = Array(tokens.prefix(alreadyCached)), rest = Array(tokens.dropFirst(alreadyCached))
-            if !head.isEmpty { _ = model.logits(head, batchSize: 1, length: head.count, training: false, cache: batched) }
-            let together = model.logits(rest, batchSize: 1, length: rest.count, training: false, cache: batched).values
+            if !head.isEmpty { _ = model.logits(head, batchSize: 1, length: head.count, cache: batched) }
+            let together = model.logits(rest, batchSize: 1, length: rest.count, cache: batched).values
             var separate: [Float] = []
             for token in tokens {
-                let logits = model.logits([token], batchSize: 1, length: 1, training: false, cache: oneByOne).values
+                let logits = model.logits([token], batchSize: 1, length: 1, cache: oneByOne).values
                 separate += logits
             }
             #expect(largestDifference(together, Array(separate.suffix(together.count))) < 1e-4)
@@ -274,7 +274,7 @@ struct ModelTests {
         let full = model.logits(tokens, batchSize: 1, length: 77, training: false).values
         withoutGradients {
             let again = KeyValueCache(model.config)
-            let filled = model.logits(tokens, batchSize: 1, length: 77, training: false, cache: again).values
+            let filled = model.logits(tokens, batchSize: 1, length: 77, cache: again).values
             #expect(largestDifference(filled, full) < 1e-4)
         }
     }

@@ -163,6 +163,27 @@ struct WeavePartTests {
         #expect(Page.codeBlocks(inPage: page.markdown) == source.codeBlocks)
     }
 
+    /// A code cell ending in `endOfCell()` gets the output printed up to that call right under it; the
+    /// call itself is not on the page, and a run that ends a different number of cells is refused.
+    @Test func placesEachCellsOutputUnderThatCell() throws {
+        let twoCells = chapter.replacingOccurrences(of: "print(\"one\")\n", with: "print(\"one\")\nendOfCell()\n// Then more.\nprint(\"more\")\n")
+        let source = try ChapterSource.parse(twoCells, folder: "09-Toy", root: try root())
+        #expect(source.sections[0].cells.suffix(3) == [.code("print(\"one\")"), .prose("Then more."), .code("print(\"more\")")])
+        #expect(source.sections[0].cellsEndingOutput == [2])
+        let run = ChapterRun(command: "ch09", output: ["── 1. First ──", "one", ChapterRun.cellBreak, "more", "── 2. Second ──", "two"],
+                             wallSeconds: 1, machine: "test", threads: 1, summary: nil, woven: "today")
+        let markdown = try Page.render(source, run: run, previous: nil, next: nil, exercises: nil).markdown
+        #expect(markdown.contains("```swift\nprint(\"one\")\n```\n\n```text\none\n```\n\nThen more.\n\n```swift\nprint(\"more\")\n```\n\n```text\nmore\n```"))
+        #expect(!markdown.contains("endOfCell") && !markdown.contains(ChapterRun.cellBreak))
+        #expect(ChapterRun.cellOutputs(["a", "streamed, no newline" + ChapterRun.cellBreak, "b"]) == [["a", "streamed, no newline"], ["b"]])
+        #expect(Page.codeBlocks(inPage: markdown) == source.codeBlocks)
+        let unmarked = ChapterRun(command: "ch09", output: ["── 1. First ──", "one", "more", "── 2. Second ──", "two"],
+                                  wallSeconds: 1, machine: "test", threads: 1, summary: nil, woven: "today")
+        #expect(throws: WeaveError.self) { try Page.render(source, run: unmarked, previous: nil, next: nil, exercises: nil) }
+        let afterProse = chapter.replacingOccurrences(of: "print(\"one\")\n", with: "print(\"one\")\n// prose\nendOfCell()\n")
+        #expect(throws: WeaveError.self) { try ChapterSource.parse(afterProse, folder: "09-Toy", root: try root()) }
+    }
+
     @Test func diffsShowWhatIsGoneThenWhatIsNew() {
         let lines = LineDiff.lines(from: ["a", "b", "c"], to: ["a", "x", "c", "d"]).map(\.text)
         #expect(lines == [" a", "-b", "+x", " c", "+d"])
@@ -196,6 +217,12 @@ struct WeavePartTests {
         #expect(Declarations.find("Config.init(_:vocabularySize:)", in: source)
                 == "/// From settings.\ninit(_ settings: Settings, vocabularySize: Int) {\n    self.init(width: 1)\n}")
         #expect(Declarations.find("Config.init(height:)", in: source) == nil)
+    }
+
+    /// A member is found by its name even when an earlier member's body declares a local of the same name.
+    @Test func findsAMemberNotALocalOfTheSameName() {
+        let source = "extension Model {\n    func stream() {\n        let next = 1\n    }\n\n    func next() -> Int {\n        2\n    }\n}\n"
+        #expect(Declarations.find("Model.next", in: source) == "func next() -> Int {\n    2\n}")
     }
 
     @Test func findsADeclarationWhoseResultTypeIsOnTheNextLine() {

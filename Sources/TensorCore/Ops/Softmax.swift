@@ -1,4 +1,4 @@
-// Softmax over the last axis, optionally with a causal mask, and LayerNorm.
+// Softmax over the last axis, optionally with a causal mask, and softmax of products as one op.
 
 /// softmax over the last axis. With `causal`, the last two axes must be a square T x T block of attention
 /// scores, and position i only sees positions j <= i (the rest get probability 0). `scale` (> 0) multiplies
@@ -17,26 +17,6 @@ public func softmax(_ x: Tensor, causal: Bool = false, scale: Float = 1) -> Tens
                                 scale: scale)
     }
     backend.softmax(x.storage, out: out.storage, rows: rows, columns: columns, causal: mask, scale: scale)
-    return out
-}
-
-/// Normalizes each position's C features to mean 0 and variance 1, then applies a learned gain and bias.
-/// x (..., C), gain (C), bias (C).
-/// The epsilon under LayerNorm's square root: PyTorch's default.
-public let layerNormEpsilon: Float = 1e-5
-
-public func layerNorm(_ x: Tensor, gain: Tensor, bias: Tensor, epsilon: Float = layerNormEpsilon) -> Tensor {
-    let columns = x.shape.last!
-    precondition(gain.shape == [columns] && bias.shape == [columns], "layerNorm: gain/bias must be (\(columns))")
-    let rows = x.count / columns, backend = x.backend
-    let mean = Storage(count: rows, on: backend), rstd = Storage(count: rows, on: backend)
-    let out = Tensor.result(x.shape, of: [x, gain, bias]) { out, grads in
-        backend.layerNormBackward(out.grad!, x: x.storage, gain: gain.storage, mean: mean, rstd: rstd,
-                                  xGrad: grads.destination(for: x), gainGrad: grads.destination(for: gain),
-                                  biasGrad: grads.destination(for: bias), rows: rows, columns: columns)
-    }
-    backend.layerNorm(x.storage, gain: gain.storage, bias: bias.storage, out: out.storage, mean: mean, rstd: rstd,
-                      rows: rows, columns: columns, epsilon: epsilon)
     return out
 }
 

@@ -34,6 +34,11 @@ extension CPUBackend {
     /// of its step: `bench --time-steps 200 --configs S`, eight interleaved rounds).
     static func isOneTile(m: Int, n: Int, d: Int) -> Bool { m <= queryTile && n <= keyTile(headSize: d) }
 
+    /// The multiply-adds of a head's largest tile product, which decide whether its batch is worth splitting
+    /// between threads (`BLAS.forEachProduct`): the tile's, or the whole head's when it is smaller. At T = 8
+    /// (config T) the heads' 8 x 8 x 32 products are too little work to wake a second thread for.
+    static func largestTileProduct(m: Int, n: Int, d: Int) -> Int { min(queryTile, m) * min(keyTile(headSize: d), n) * d }
+
     /// The log-sum-exp of every row, or a one-tile head's weights.
     public func tiledAttentionSavedCount(batch: Int, m: Int, n: Int, d: Int) -> Int {
         Self.isOneTile(m: m, n: n, d: d) ? batch * m * n : batch * m
@@ -43,7 +48,7 @@ extension CPUBackend {
                                saved: Storage, batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
         precondition(causal.queries == m && causal.fits(keys: n), "causal mask \(causal) for \(m) x \(n) scores")
         let (tile, keyTile, oneTile) = (Self.queryTile, Self.keyTile(headSize: d), Self.isOneTile(m: m, n: n, d: d))
-        BLAS.forEachProduct(batch: batch, size: tile * keyTile * d) { i in
+        BLAS.forEachProduct(batch: batch, size: Self.largestTileProduct(m: m, n: n, d: d)) { i in
             let q = queries.pointer + i * m * d, k = keys.pointer + i * keysBatchStride, v = values.pointer + i * keysBatchStride
             let o = out.pointer + i * m * d, lse = saved.pointer + i * m
             withUnsafeTemporaryAllocation(of: Float.self, capacity: tile * keyTile + 2 * tile) { scratch in
@@ -66,10 +71,14 @@ extension CPUBackend {
                             let seen = Swift.min(columns, causal.offset + r0 + r + 1 - c0)
                             guard seen > 0 else { row.update(repeating: 0, count: columns); continue }
                             let newMax = Swift.max(maxima[r], VectorMath.maximum(row, seen))
-                            let correction = VectorMath.exp(Float8(repeating: (maxima[r] - newMax) * scale))[0]
-                            sums[r] = sums[r] * correction + VectorMath.shiftedExp(row, shift: newMax, scale: scale, out: row, seen)
+                            if oneTile {   // the row's only tile: nothing so far to correct
+                                sums[r] = VectorMath.shiftedExp(row, shift: newMax, scale: scale, out: row, seen)
+                            } else {
+                                let correction = VectorMath.exp(Float8(repeating: (maxima[r] - newMax) * scale))[0]
+                                sums[r] = sums[r] * correction + VectorMath.shiftedExp(row, shift: newMax, scale: scale, out: row, seen)
+                                if correction != 1 { VectorMath.scale(o + (r0 + r) * d, by: correction, d) }
+                            }
                             if seen < columns { (row + seen).update(repeating: 0, count: columns - seen) }
-                            if correction != 1 { VectorMath.scale(o + (r0 + r) * d, by: correction, d) }
                             maxima[r] = newMax
                         }
                         // o[rows] += P V[columns]
@@ -89,7 +98,7 @@ extension CPUBackend {
                                        saved: Storage, queriesGrad: Storage?, keysGrad: Storage?, valuesGrad: Storage?,
                                        batch: Int, m: Int, n: Int, d: Int, causal: CausalMask, scale: Float) {
         let (tile, keyTile, oneTile) = (Self.queryTile, Self.keyTile(headSize: d), Self.isOneTile(m: m, n: n, d: d))
-        BLAS.forEachProduct(batch: batch, size: tile * keyTile * d) { i in
+        BLAS.forEachProduct(batch: batch, size: Self.largestTileProduct(m: m, n: n, d: d)) { i in
             let q = queries.pointer + i * m * d, k = keys.pointer + i * n * d, v = values.pointer + i * n * d
             let o = out.pointer + i * m * d, dO = g.pointer + i * m * d, lse = saved.pointer + i * m
             let dq = queriesGrad.map { $0.pointer + i * m * d }, dk = keysGrad.map { $0.pointer + i * n * d }
