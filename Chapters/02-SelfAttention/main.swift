@@ -131,8 +131,9 @@ endOfCell()
 // The four weights are almost exactly 1/4: a fresh Head's weights are small (N(0, 0.02^2)), so every
 // score q . k is nearly 0 (the variance above) and the softmax is nearly the plain average of section 1.
 // Training is what makes the scores, and so the weights, differ. To see a Head choose before any training,
-// make its query and key weights 30 times larger by hand: every score grows 900 times, to a variance near 2,
-// and the same row's weights now depend on what each earlier position holds.
+// make its query and key weights 30 times larger by hand: every q . k grows 900 times, to a variance near 2
+// (the softmax sees a quarter of that, after the Head's 1/sqrt(4)), and the same row's weights now depend on
+// what each earlier position holds.
 
 for weight in [demoHead.query.weight, demoHead.key.weight] {
     weight.storage.copy(fromHost: weight.values.map { 30 * $0 })   // a stand-in for what training does
@@ -147,8 +148,10 @@ endOfCell()
 // Then why the scale, if the scores start near 0 anyway? Because not every model starts that small. When q
 // and k start with entries of variance about 1 (PyTorch's default initialization comes close, section 9), q . k is a
 // sum of hs products of variance 1: its variance is hs. A softmax of scores that spread so wide puts most of
-// its weight on the largest one (measured below on rows of 32 scores, with no mask: 0.68 of it on average), and its gradient shrinks
-// as that share nears 1. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q
+// its weight on the largest one (measured below on rows of 32 scores, with no mask), and its gradient shrinks
+// as that share nears 1. How much gradient a row lets through, measured too: the softmax's Jacobian is
+// dp_i/ds_j = p_i (δ_ij - p_j), and the sum of its diagonal, 1 - Σ p_i², is 0 for a one-hot row and 1 - 1/32
+// for a uniform one. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q
 // and k drawn from N(0, 1) with this chapter's head size (their own generator: the model's weights are
 // untouched). Section 9 then trains this chapter's model with and without the scale, from our small start and
 // from PyTorch's: it matters only from the second.
@@ -163,12 +166,18 @@ func largestWeight(_ scores: Tensor) -> Float {   // the mean over rows of each 
     let weights = softmax(scores).values, n = positions
     return (0..<n).map { row in weights[(row * n)..<((row + 1) * n)].max()! }.reduce(0, +) / Float(n)
 }
+func gradientPassed(_ scores: Tensor) -> Float {   // the mean over rows of 1 - Σ p², the Jacobian's trace
+    let weights = softmax(scores).values, n = positions
+    return (0..<n).map { row in 1 - weights[(row * n)..<((row + 1) * n)].reduce(0) { $0 + $1 * $1 } }.reduce(0, +) / Float(n)
+}
 let unscaled = matmul(unitQ, unitK, transposeB: true)                          // (1, T, T)
 let scaled = scale(unscaled, by: 1 / Float(headSize).squareRoot())
 print(String(format: "q, k ~ N(0, 1), hs = %d: variance of q.k = %.1f unscaled, %.2f divided by sqrt(hs)", headSize,
              variance(unscaled), variance(scaled)))
-print(String(format: "the largest softmax weight of a row of %d: %.2f unscaled, %.2f scaled (1/%d = %.3f is uniform)\n",
+print(String(format: "the largest softmax weight of a row of %d: %.2f unscaled, %.2f scaled (1/%d = %.3f is uniform)",
              positions, largestWeight(unscaled), largestWeight(scaled), positions, 1.0 / Double(positions)))
+print(String(format: "the gradient a row lets through, 1 - sum p^2: %.2f unscaled, %.2f scaled (%.2f uniform, 0 one-hot)\n",
+             gradientPassed(unscaled), gradientPassed(scaled), 1 - 1.0 / Double(positions)))
 
 // MARK: - 4. The data (as in chapter 01)
 
@@ -239,28 +248,35 @@ endOfCell()
 // The whole path from ids to the loss in one listing, as gpt.py writes it: the ops alone, on this model's own
 // weights, for one batch of 4 windows. It must give the model's loss on that batch exactly, since it is
 // what `OneHeadLanguageModel.logits`, `Head` and `Trainer.loss` compute between them.
-let listingLosses: (byHand: Float, model: Float) = withoutGradients {
-    let batch = dataset.batch(.train, batchSize: 4, blockSize: settings.blockSize, random: SeededRandom(seed: 0))
-    let (b, t) = (batch.batchSize, batch.blockSize)
-    let tokens = embedding(model.embedding.token.weight, ids: batch.inputs, shape: [b, t])          // (B, T, C)
-    let positions = embedding(model.embedding.position.weight, ids: Array(0..<t), shape: [t])       // (T, C)
-    let x = tokens + positions                                          // (B, T, C): `+` is the add op, broadcast over B
-    let k = linear(x, weight: model.head.key.weight, bias: nil)                                     // (B, T, hs)
-    let q = linear(x, weight: model.head.query.weight, bias: nil)                                   // (B, T, hs)
-    let v = linear(x, weight: model.head.value.weight, bias: nil)                                   // (B, T, hs)
-    let scores = scale(matmul(q, k, transposeB: true), by: 1 / Float(model.head.headSize).squareRoot())  // (B, T, T)
-    let weights = softmax(scores, causal: true)                                                     // (B, T, T)
-    let attended = matmul(weights, v)                                                               // (B, T, hs)
-    let logits = linear(attended, weight: model.languageModelHead.weight, bias: model.languageModelHead.bias)  // (B, T, V)
-    let byHand = crossEntropy(logits, targets: batch.targets)                                       // mean of -ln p(next)
-    let byModel = crossEntropy(model.logits(batch.inputs, batchSize: b, length: t, training: false), targets: batch.targets)
-    return (byHand.scalar, byModel.scalar)
+func listingLosses() -> (byHand: Float, model: Float) {
+    withoutGradients {
+        let batch = dataset.batch(.train, batchSize: 4, blockSize: settings.blockSize, random: SeededRandom(seed: 0))
+        let (b, t) = (batch.batchSize, batch.blockSize)
+        let tokens = embedding(model.embedding.token.weight, ids: batch.inputs, shape: [b, t])          // (B, T, C)
+        let positions = embedding(model.embedding.position.weight, ids: Array(0..<t), shape: [t])       // (T, C)
+        let x = tokens + positions                                          // (B, T, C): `+` is the add op, broadcast over B
+        let k = linear(x, weight: model.head.key.weight, bias: nil)                                     // (B, T, hs)
+        let q = linear(x, weight: model.head.query.weight, bias: nil)                                   // (B, T, hs)
+        let v = linear(x, weight: model.head.value.weight, bias: nil)                                   // (B, T, hs)
+        let scores = scale(matmul(q, k, transposeB: true), by: 1 / Float(model.head.headSize).squareRoot())  // (B, T, T)
+        let weights = softmax(scores, causal: true)                                                     // (B, T, T)
+        let attended = matmul(weights, v)                                                               // (B, T, hs)
+        let logits = linear(attended, weight: model.languageModelHead.weight, bias: model.languageModelHead.bias)  // (B, T, V)
+        let byHand = crossEntropy(logits, targets: batch.targets)                                       // mean of -ln p(next)
+        let byModel = crossEntropy(model.logits(batch.inputs, batchSize: b, length: t, training: false), targets: batch.targets)
+        return (byHand.scalar, byModel.scalar)
+    }
 }
-print(String(format: "the listing's loss on one batch: %.6f; the model's: %.6f\n", listingLosses.byHand, listingLosses.model))
-if abs(listingLosses.byHand - listingLosses.model) > 1e-5 {   // a check, not a demo: the run (and its test) fails
-    FileHandle.standardError.write(Data("error: the listing's loss is not the model's\n".utf8))
-    exit(1)
+/// Prints the two losses and stops the run when they differ: a check, not a demo (the run and its test fail).
+func checkTheListing(_ when: String) {
+    let losses = listingLosses()
+    print(String(format: "%@, the listing's loss on one batch: %.6f; the model's: %.6f\n", when, losses.byHand, losses.model))
+    if abs(losses.byHand - losses.model) > 1e-5 {
+        FileHandle.standardError.write(Data("error: the listing's loss is not the model's\n".utf8))
+        exit(1)
+    }
 }
+checkTheListing("at initialization")
 
 // MARK: - 6. Training
 //
@@ -272,7 +288,8 @@ if abs(listingLosses.byHand - listingLosses.model) > 1e-5 {   // a check, not a 
 // last blockSize tokens before every forward pass (`context.suffix(blockSize)`):
 // show: Sources/Training/Sampling.swift LanguageModel.logitsAfter
 // Training is chapter 01's: each step the cross-entropy of the logits against the next characters, its
-// backward through every op, and an AdamW update at the cosine schedule's rate (no warmup and no gradient
+// backward through every op, and an AdamW update (betas 0.9 and 0.99, the library's defaults, from nanoGPT's
+// Shakespeare config) at the cosine schedule's rate (no warmup and no gradient
 // clipping here: both 0 in this chapter's settings, which is why the table above leaves them out; chapter 05
 // turns them on). Chapter 01's page shows all of it, line by line: the schedule, AdamW, the loop with its
 // estimates, the cross-entropy and generation's loop. For reference here, the batch (gpt.py's get_batch) and
@@ -298,6 +315,11 @@ let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewT
 }
 let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")
+endOfCell()
+// Section 5's listing again, on the trained weights. At initialization every logit was near 0, so any
+// listing would have given about ln 65 whatever its attention did; now the weights are far from 0, and the
+// listing of ops must still give exactly the model's loss:
+checkTheListing("after training")
 endOfCell()
 // The sample and a summary of the run, written beside the plots (`printLoss` draws the loss curves as text on
 // a terminal; when the output is a file, as for this page, it prints nothing):

@@ -221,8 +221,8 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 // (B, nh, T, hs), one copy each (part p, head h, position t are columns p*C + h*hs ..< +hs of row
 // (b, t): a cut of the columns, a reshape and a swap of axes 1 and 2, in one copy), and the attention of all heads runs as one batch: fewer, bigger products
 // than n Heads make. After it, `joinHeads` puts head h's output in columns h*hs ..< (h+1)*hs of each
-// position: that is the concatenation of the per-head form. (Chapter 05's generation adds a first line that
-// hands a call with a key/value cache to the cache's own path; it is left out here.) The helpers it calls follow it: the attention of all heads, one op,
+// position: that is the concatenation of the per-head form. (Chapter 05 adds a second forward beside it, for
+// generation with a key/value cache.) The helpers it calls follow it: the attention of all heads, one op,
 // `causalAttention`: softmax(q k^T / sqrt(hs)) v with the causal mask, computed a tile of keys at a time so
 // that the (B, nh, T, T) weights are never stored (dropout on the attention weights needs them, so with
 // dropout the weights path runs instead: chapter 05 turns dropout on); and the join:

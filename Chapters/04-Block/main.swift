@@ -3,7 +3,7 @@
 //
 // Attention lets positions exchange information; a FeedForward network then lets each position think
 // about what it gathered. A Transformer Block is one of each, and a GPT is a stack of Blocks. Stacking
-// works with two more ideas (the first does most of it, as the exercises measure), which this chapter
+// works with two more ideas (which of them matters more, the exercises measure), which this chapter
 // shows by training the same stack with and without them:
 //   - residual connections: x = x + f(x), so every block adds to a running stream instead of replacing it,
 //     and the gradient flows straight from the loss to the first block;
@@ -214,15 +214,11 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
 // four rounds of attention's averaging, and at the start each plain block also shrinks the signal and the
 // gradient about a thousand times, so the stack learns only how often each character occurs.
 //
-// Two things stand in its way, and the first is the one that decides (exercise 4 trains the stack with
-// each rescue alone): each position's own character has no path to the top except through attention, which
-// at the start mixes it with every character before it; and four plain blocks deep, the signal and the
-// gradient pass through every attention and FeedForward, each of which scales them down. Expect it to learn
-// far less than chapter 03's one layer (val 2.07): it stalls within the first hundred steps, above even chapter 01's bigram (2.49), so it has
+// Expect it to learn far less than chapter 03's one layer (val 2.07): it stalls within the first hundred
+// steps, above even chapter 01's bigram (2.49), so it has
 // not learned which character follows which. Where it stalls says what it learned: compare its loss with
 // that of a model that ignores the context altogether and predicts every character by its frequency in
-// the text (the unigram's entropy, printed below). (Which of the two ideas rescues it? The exercises run
-// the stack with each one alone.)
+// the text (the unigram's entropy, printed below).
 //
 // First, the reason measured where it starts: one batch through a fresh copy of each kind of stack (the
 // same first weights as the two trained below): the plain stack, the plain stack with only one of the two
@@ -270,8 +266,8 @@ endOfCell()
 //
 // - Residuals alone: every Block gets a gradient of about the same size (`+` passes it on unchanged, past the
 //   sublayers, to every Block below), and the signal reaches the head whole.
-// - LayerNorm alone keeps both sizes healthy at the start too, by rescaling what each half reads, yet it
-//   trains no better than the plain stack (exercise 4). The "last character's effect" column shows why.
+// - LayerNorm alone keeps both sizes healthy at the start too, by rescaling what each half reads. The "last
+//   character's effect" column shows what it cannot fix (exercise 4 trains it to see what that costs).
 //   Without residuals, each position's own character reaches the next block only through attention, which at
 //   the start averages it with every character before it (1/32 of the last row's weight, at T = 32). Four
 //   blocks over, that is on the order of (1/32)^4, about 1e-06; measured, changing the character moves the
@@ -283,9 +279,10 @@ endOfCell()
 //   input up to unit size, so the halves' own paths carry a real share of the gradient, where with residuals
 //   alone (every block's gradient the same) they carry almost none.
 //
-// Backward through y = x W^T, each of x's n inputs gets a sum over W's column: a Linear of n inputs whose
-// weights are N(0, 0.02^2) multiplies the gradient's norm by about 0.02 sqrt(n); ReLU zeroes about half of its
-// entries, which multiplies the norm by about sqrt(1/2).
+// Backward through y = x W^T (W is outputs x inputs), dx = dy W: each of x's n inputs gets a sum over the
+// outputs, dy times a column of W, with a variance of about 0.02^2 |dy|^2 when W's entries are N(0, 0.02^2).
+// The n of them together: a norm about 0.02 sqrt(n) times dy's. ReLU zeroes about half of its entries, which
+// multiplies the norm by about sqrt(1/2).
 // Without a residual the gradient goes through the whole plain block in turn: the feed-forward's contract
 // (4C inputs), ReLU and expand (C), then attention's projection and value (C each; the query and key paths
 // carry almost nothing at the start, when the scores are all near 0). The estimate leaves out attention's
@@ -365,7 +362,7 @@ exitOnError {
 // The trained Blocks' attention on the val text (which starts where the 90% cut falls, mid-line, so its
 // first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
 // enough to read them: most look close by, at the character itself and the one or two before, and one
-// (head 2) further back, to the last space. The linked full-size figure has every layer on 32
+// (head 2) further back, to the last space or newline. The linked full-size figure has every layer on 32
 // characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
 // each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
 

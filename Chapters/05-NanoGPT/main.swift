@@ -164,12 +164,14 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // (Chapter 01 writes the cross-entropy and AdamW's update out as plain loops, which the kernels are held to.)
 //
 // The Trainer adopts the model's parameter arena and builds its AdamW from the settings' weight decay (0.1),
-// with AdamW's default betas, 0.9 and 0.99 (nanoGPT's Shakespeare config; PyTorch's default beta2 is 0.999); training batches and evaluation batches come from two generators of
+// with the library AdamW's default betas, 0.9 and 0.99 (nanoGPT's Shakespeare config, where gpt.py keeps
+// PyTorch's 0.999; `AdamW.init`, folded below); training batches and evaluation batches come from two generators of
 // their own. The loop around the step: at step 0, every `evalInterval` steps (500 here) and at the end, the
 // loss estimate, gpt.py's estimate_loss (the mean loss over `evalIters` random batches of each split, 100
 // here, with no gradients and dropout off), logged and kept in `evaluations`; a step whose loss is not finite
 // stops the run.
 // show: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.meanLoss
+// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.init
 //
 // Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
 // a copy of the id's row), `layerNorm` (chapter 04: (x - mean) / sqrt(variance + 1e-5) × gain + bias),
@@ -206,14 +208,19 @@ exitOnError { try report.plotLoss(trainer) }
 //
 // - `generate()` (chapter 01's, written once for every model) runs the whole context, cropped to the last
 //   blockSize tokens, through the model for every token: gpt.py's `idx[:, -block_size:]`. It returns the
-//   tokens at the end.
+//   tokens at the end. It is written for any `LanguageModel`, so the stream it collects is the protocol's
+//   own `generateStream` below (Swift picks it by the protocol, not by the model): it recomputes on
+//   NanoGPT too.
 // - NanoGPT's `generateStream()` hands over each token the moment it is sampled, and gets the logits through
 //   a key/value cache (below). This chapter asks for `mode: .keyValueCache`, the cache through the Tensor
 //   ops shown here; `.recompute` is `generate()`'s way, and `.decode` (the default, chapter 08) is the
 //   same cache with the same tokens, faster.
 //
 // Generation never prints: the caller decides, here one character at a time, flushed, so you watch the text
-// appear. The section streams with the cache, then times the cache against recomputing:
+// appear. The section streams with the cache, then times the cache against recomputing. Expect the cache to
+// win by less than the ratio of positions run (one against about 48 on average): at one position every
+// op's fixed cost (a Tensor made, a kernel called) weighs as much as its arithmetic, which is what chapter
+// 08's `.decode` takes away:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter
 //
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,
@@ -352,8 +359,9 @@ print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.w
 //
 // 16 heads, as in chapter 04 (4 layers of 4). The page shows the first layer's four on the first 24 characters of the
 // val text, large enough to read them; the linked full-size figure has every layer on all 32 (one row of
-// panels per layer). Compare how far back each head looks: some stay on the current character or the one
-// before, others spread their weight over the recent past. The weights are recomputed from the queries and
+// panels per layer). Compare how far back each head looks: head 1 of layer 0 is almost purely the previous
+// character (the line just left of the diagonal), heads 0 and 2 mostly the character itself and the one
+// before, and head 3 spreads its weight over the recent past. The weights are recomputed from the queries and
 // keys of this forward pass (training never stores them), and the plot cuts each to its first 24 positions.
 // On the axes, ⏎ is a newline and ␣ a space:
 // show: Sources/Attention/MultiHead.swift MultiHead.lastAttention
