@@ -1,5 +1,5 @@
-// Section 4's measurements of a fresh stack, before any training: how large each block's output is, how much
-// the top still depends on the last character, and how large each block's gradient is.
+// Section 4's measurements of a stack, fresh or trained: how large each block's output is, how much the top
+// still depends on the last character, and how large each block's gradient is.
 import TensorCore
 import TextData
 
@@ -9,14 +9,14 @@ func standardDeviation(_ x: Tensor) -> Float {
     return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)).squareRoot()
 }
 
-/// One batch through a fresh stack: each block's output standard deviation; the relative change of the top's
-/// last position when the last character changes; each block's gradient norm after one backward. Blocks
-/// first to last.
-func measuredAtStart<Layer>(_ fresh: BlockStackLanguageModel<Layer>, on batch: Batch)
-    -> (outputSpread: [Float], lastCharacterSay: Float, gradientNorms: [Float]) {
+/// One batch through a stack: each block's output standard deviation; the relative change of the top's last
+/// position when the last character changes; each block's gradient norm after one backward (the stack's
+/// gradients must be zero before: a fresh stack's are). Blocks first to last.
+func measure<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch)
+    -> (outputSpread: [Float], lastCharacterEffect: Float, gradientNorms: [Float]) {
     let (b, t) = (batch.batchSize, batch.blockSize)
-    let layers = fresh.blocks.map { block in { (x: Tensor) in block(x, training: false) } }
-    var x = fresh.embedding(batch.inputs, batchSize: b, length: t)                           // (B, T, C)
+    let layers = stack.blocks.map { block in { (x: Tensor) in block(x, training: false) } }
+    var x = stack.embedding(batch.inputs, batchSize: b, length: t)                           // (B, T, C)
     var spreads: [Float] = []
     for layer in layers {
         x = layer(x)                                                                      // (B, T, C)
@@ -24,9 +24,9 @@ func measuredAtStart<Layer>(_ fresh: BlockStackLanguageModel<Layer>, on batch: B
     }
     // The same batch with each sequence's last character replaced by the next one in the vocabulary.
     var changed = batch.inputs
-    for sequence in 0..<b { changed[sequence * t + t - 1] = (changed[sequence * t + t - 1] + 1) % fresh.vocabularySize }
+    for sequence in 0..<b { changed[sequence * t + t - 1] = (changed[sequence * t + t - 1] + 1) % stack.vocabularySize }
     let top = x.values, changedTop: [Float] = withoutGradients {
-        layers.reduce(fresh.embedding(changed, batchSize: b, length: t)) { x, layer in layer(x) }.values
+        layers.reduce(stack.embedding(changed, batchSize: b, length: t)) { x, layer in layer(x) }.values
     }
     let width = x.shape[2]   // C
     var squaredChange: Float = 0, squaredSize: Float = 0   // over every sequence's last position
@@ -36,8 +36,8 @@ func measuredAtStart<Layer>(_ fresh: BlockStackLanguageModel<Layer>, on batch: B
             squaredSize += top[i] * top[i]
         }
     }
-    crossEntropy(fresh.languageModelHead(x), targets: batch.targets).backward()
-    let norms = fresh.blocks.map(\.namedParameters).map { parameters in
+    crossEntropy(stack.languageModelHead(x), targets: batch.targets).backward()
+    let norms = stack.blocks.map(\.namedParameters).map { parameters in
         parameters.reduce(Float(0)) { total, named in total + (named.1.gradValues ?? []).reduce(0) { $0 + $1 * $1 } }.squareRoot()
     }
     return (spreads, (squaredChange / squaredSize).squareRoot(), norms)

@@ -231,7 +231,7 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
 // (chapter 02); LayerNorm, where there is one, rescales only what each half reads. The
 // measurement itself (this chapter's Measurements.swift), and what the plain blocks may keep (`--plain-keeps`,
 // Flags.swift):
-// fold: Chapters/04-Block/Measurements.swift measuredAtStart standardDeviation
+// fold: Chapters/04-Block/Measurements.swift measure standardDeviation
 // fold: Chapters/04-Block/Flags.swift PlainBlock.Keeps
 
 section("4. Train the plain stack first...")
@@ -239,8 +239,8 @@ let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .not
                                                            ("residuals only", .residuals), ("Blocks (both)", nil)]
 let measuredBatch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 7))
 let measured = variants.map { variant in   // each from a fresh stack, the same first weights as the two trained below
-    variant.keeps.map { measuredAtStart(plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: $0), on: measuredBatch) }
-        ?? measuredAtStart(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
+    variant.keeps.map { measure(plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: $0), on: measuredBatch) }
+        ?? measure(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
 }
 func row(_ numbers: [Float]) -> String { numbers.map { String(format: "%8.1e", $0) }.joined(separator: " ") }
 func column(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
@@ -248,7 +248,7 @@ print(column("at the start", 21) + column("each block's output std", 38) + colum
 print(column("", 21) + column("(first block to last)", 38) + column("effect at the top", 22) + "(first block to last)")
 for (variant, numbers) in zip(variants, measured) {
     print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))   \(row(numbers.outputSpread))   "
-          + String(format: "%8.1e", numbers.lastCharacterSay) + "              \(row(numbers.gradientNorms))")
+          + String(format: "%8.1e", numbers.lastCharacterEffect) + "              \(row(numbers.gradientNorms))")
 }
 let plainNorms = measured[0].gradientNorms
 endOfCell()
@@ -312,6 +312,20 @@ print(String(format: "\nthe unigram on the val text (each character by its train
              + "the plain stack: %.4f", unigramLoss, plainTrainer.evaluations.last?.valLoss ?? .nan))
 // The plain stack settles at the unigram, as the table predicted: its val loss and the unigram's differ by
 // less than its estimates moved from one evaluation to the next.
+//
+// Is that only how it started? The same measurement on the trained plain stack, the same batch:
+plainTrainer.parameters.zeroGrad()   // the last step's gradients, gone before the measurement's backward
+let afterTraining = measure(plain, on: measuredBatch)
+let atStart = zip(variants, measured).first { $0.0.keeps == command.plainKeeps }!.1   // the same kind of stack, fresh
+print("the trained plain stack, first block to last:\n  output std     " + row(afterTraining.outputSpread)
+      + "   (at the start " + row(atStart.outputSpread) + ")\n  gradient norm  " + row(afterTraining.gradientNorms)
+      + "   (at the start " + row(atStart.gradientNorms) + ")\n  last character's effect at the top "
+      + String(format: "%.1e (at the start %.1e)", afterTraining.lastCharacterEffect, atStart.lastCharacterEffect))
+// Training did not open either path. The gradient still shrinks about a thousand times per block on its
+// way down, to about 1e-12 at the first block, so the lower blocks have hardly moved. The last block's
+// output has grown to a real size, yet the last character's effect on it is 0: in float32 the top is the
+// same whichever character comes last. What the last block learned is a constant, from its biases, the
+// same for every context: the unigram's logits.
 
 // MARK: - 5. ...then the real Blocks, same settings, same seed, same batches
 //
