@@ -310,6 +310,7 @@ let countTotal = Double(characterCounts.reduce(0, +))
 let unigramLoss = -dataset.val.reduce(0.0) { $0 + log(Double(characterCounts[$1]) / countTotal) } / Double(dataset.val.count)
 print(String(format: "\nthe unigram on the val text (each character by its training frequency, no context): %.4f nats; "
              + "the plain stack: %.4f", unigramLoss, plainTrainer.evaluations.last?.valLoss ?? .nan))
+endOfCell()
 // The plain stack settles at the unigram, as the table predicted: its val loss and the unigram's differ by
 // less than its estimates moved from one evaluation to the next.
 //
@@ -322,9 +323,9 @@ print("the trained plain stack, first block to last:\n  output std     " + row(a
       + "   (at the start " + row(atStart.gradientNorms) + ")\n  last character's effect at the top "
       + String(format: "%.1e (at the start %.1e)", afterTraining.lastCharacterEffect, atStart.lastCharacterEffect))
 // Training did not open either path. The gradient still shrinks about a thousand times per block on its
-// way down, to about 1e-12 at the first block, so the lower blocks have hardly moved. The last block's
-// output has grown to a real size, yet the last character's effect on it is 0: in float32 the top is the
-// same whichever character comes last. What the last block learned is a constant, from its biases, the
+// way down, to about 1e-12 at the first block, so the lower blocks have hardly moved. Every block's output
+// has grown, the last one's to a real size, yet the last character's effect on the top is 0: in float32 the
+// top is the same whichever character comes last. What the last block learned is a constant, from its biases, the
 // same for every context: the unigram's logits.
 
 // MARK: - 5. ...then the real Blocks, same settings, same seed, same batches

@@ -217,10 +217,11 @@ exitOnError { try report.plotLoss(trainer) }
 //   same cache with the same tokens, faster.
 //
 // Generation never prints: the caller decides, here one character at a time, flushed, so you watch the text
-// appear. The section streams with the cache, then times the cache against recomputing. Expect the cache to
-// win by less than the ratio of positions run (one against about 48 on average): at one position every
-// op's fixed cost (a Tensor made, a kernel called) weighs as much as its arithmetic, which is what chapter
-// 08's `.decode` takes away:
+// appear. The section streams with the cache, then times the cache against recomputing. Over 500 tokens,
+// recomputing runs about 60 positions a token (up to 64), the cache about 1.8 (one, plus a refill of 32 every
+// 33 tokens): about 33 times less arithmetic. Expect the cache to win by less than that: at one position
+// every op's fixed cost (a Tensor made, a kernel called) weighs as much as its arithmetic, which is what
+// chapter 08's `.decode` takes away:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter
 //
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,

@@ -247,21 +247,7 @@ exitOnError {
 //
 // A loss per token is not a loss per character, so the fair measure is bits per character of the same
 // validation text: token loss / characters per token / ln 2. Expect the byte pairs to win, by a few
-// percent: why, the paragraph after the next listings says.
-//
-// Each val loss is an estimate, as in every chapter: the mean cross-entropy of `evalIters` (100) batches of
-// B random windows of T tokens from the val split, drawn from their own seeded stream, in inference mode.
-// Chapter 01's batches, and the estimate that averages them:
-// show: Sources/TextData/TokenDataset.swift TokenDataset.batch
-// show: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
-// The training step both runs take, chapter 05's: a batch, the model's logits, the cross-entropy, its
-// backward, clipping, and AdamW at the schedule's rate; and the model's forward pass:
-// fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.lossAndGradient Trainer.loss
-// Each estimate is kept in the trainer's `evaluations`, which the table and the plots below read; and the
-// dataset keeps its two splits' character counts for `charactersPerToken`:
-// fold: Sources/Training/Trainer.swift Trainer.evaluate(log:)
-// fold: Sources/TextData/TokenDataset.swift TokenDataset.characterCounts
-// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
+// percent. Why, and what the comparison holds equal:
 //
 // What is held equal: the model's shape, the steps, and B × T tokens per step. What is not: the byte pairs'
 // embedding and output layer have 512 rows instead of 65, so it has more parameters (the table below says
@@ -277,6 +263,20 @@ exitOnError {
 // That is the point of tokens, and also why the comparison is of whole recipes, not of tokenizers alone.
 // (At step 0 the byte pairs are already ahead in bits per character, by construction: a uniform guess
 // over 512 tokens costs log2(512) / 1.94 bits per character, over 65 characters log2(65).)
+//
+// Each val loss is an estimate, as in every chapter: the mean cross-entropy of `evalIters` (100) batches of
+// B random windows of T tokens from the val split, drawn from their own seeded stream, in inference mode.
+// Chapter 01's batches, and the estimate that averages them:
+// show: Sources/TextData/TokenDataset.swift TokenDataset.batch
+// show: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
+// The training step both runs take, chapter 05's: a batch, the model's logits, the cross-entropy, its
+// backward, clipping, and AdamW at the schedule's rate; and the model's forward pass:
+// fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.lossAndGradient Trainer.loss
+// Each estimate is kept in the trainer's `evaluations`, which the table and the plots below read; and the
+// dataset keeps its two splits' character counts for `charactersPerToken`:
+// fold: Sources/Training/Trainer.swift Trainer.evaluate(log:)
+// fold: Sources/TextData/TokenDataset.swift TokenDataset.characterCounts
+// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
 
 section("5. The same NanoGPT on characters and on tokens")
 /// Loss in nats per token -> bits per character of the same text. (Both datasets were cut from text, so both

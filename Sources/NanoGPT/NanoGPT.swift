@@ -173,11 +173,11 @@ extension NanoGPT {
 
 // Generation's decode path (chapter 08).
 extension NanoGPT {
-    /// The logits (V) after one new token at batch 1, through the cache: the forward pass above for one
-    /// position, module by module (each module's `decode` is in an extension right below it), on buffers made once per
-    /// generation. No Tensor, no autograd record and no buffer is made per op: at config S those cost as
-    /// much as the products. The same kernels in the same order as `logits(_:batchSize:length:cache:)` at length 1, so the
-    /// same numbers. The returned storage is `buffers.logits`, overwritten by the next call. (With int8
+    /// The logits (V) after one new token at batch 1, through the cache: the forward pass with a cache
+    /// (`logits(_:batchSize:length:cache:)`, chapter 05) for one position, module by module (each module's
+    /// `decode` is in an extension right below it), on buffers made once per generation. No Tensor, no
+    /// autograd record and no buffer is made per op: at config S those cost as much as the products. The same
+    /// kernels in the same order as that forward pass at length 1, so the same numbers. The returned storage is `buffers.logits`, overwritten by the next call. (With int8
     /// weights OpenBLAS runs on one thread meanwhile; where it would thread the attention's products over a
     /// long cache, it may sum them in another order, and the last bits can differ from the Tensor path's.)
     public func decode(_ token: Int, cache: KeyValueCache, buffers b: DecodeBuffers) -> Storage {

@@ -115,7 +115,7 @@ public struct Page {
         var out = ["## What this run measured"]
         if let expected {   // "Expected: ...", from main.swift's opening comment, without its "Measured on ..." (the table's)
             let expectation = expected.components(separatedBy: " Measured ").first!
-            out.append("**" + expectation.replacingOccurrences(of: ":", with: "** (main.swift's opening comment):", options: [],
+            out.append("**" + expectation.replacingOccurrences(of: ":", with: "** (as the chapter put it before this run):", options: [],
                                                                   range: expectation.range(of: ":")))
         }
         out.append("This page's run (`\(run.command)`, \(run.machine), \(run.threads) BLAS thread\(run.threads == 1 ? "" : "s"), "
