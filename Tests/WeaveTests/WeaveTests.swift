@@ -184,6 +184,28 @@ struct WeavePartTests {
         #expect(throws: WeaveError.self) { try ChapterSource.parse(afterProse, folder: "09-Toy", root: try root()) }
     }
 
+    /// The header names the run and its text but no result; the results, and the chapter's expectation without
+    /// its own "Measured on" figures, close the page. A byte-pair run's closing table adds bits per character.
+    @Test func theResultsCloseThePage() throws {
+        let json = #"{"parameterCount": 931584, "steps": 5000, "tokensSeen": 3840000, "finalTrainLoss": 2.5, "finalValLoss": 2.976, "#
+            + #""trainTokensPerSecond": 20000, "tokenizer": "bpe", "charactersPerToken": 1.94}"#
+        let summary = try JSONDecoder().decode(RunSummary.self, from: Data(json.utf8))
+        let run = ChapterRun(command: "ch09", output: ["── 1. First ──", "one", "── 2. Second ──", "two"], wallSeconds: 61,
+                             machine: "2 cores, AMD EPYC", threads: 2, summary: summary, woven: "today")
+        let source = try ChapterSource.parse(chapter.replacingOccurrences(of: "// Expected: nothing much.",
+                                                                          with: "// Expected: nothing much. Measured on a VM: 1.23."),
+                                             folder: "09-Toy", root: try root())
+        let markdown = try Page.render(source, run: run, previous: nil, next: nil, exercises: nil).markdown
+        let results = try #require(markdown.range(of: "## What this run measured"))
+        #expect(markdown[..<results.lowerBound].contains("on a 2-core AMD EPYC (2 BLAS threads"))
+        #expect(!markdown[..<results.lowerBound].contains("2.9760") && !markdown[..<results.lowerBound].contains("Expected"))
+        let closing = markdown[results.upperBound...]
+        #expect(closing.contains("**Expected** (as the chapter put it before this run): nothing much."))
+        #expect(!closing.contains("1.23"))
+        #expect(closing.contains("| val bits per character | 2.213 (the val loss / 1.94 characters per token / ln 2) |"))
+        #expect(closing.contains("| final loss | train 2.5000, val 2.9760 after 5,000 steps (3,840,000 tokens) (the byte-pair model, nats per token) |"))
+    }
+
     @Test func diffsShowWhatIsGoneThenWhatIsNew() {
         let lines = LineDiff.lines(from: ["a", "b", "c"], to: ["a", "x", "c", "d"]).map(\.text)
         #expect(lines == [" a", "-b", "+x", " c", "+d"])
