@@ -26,7 +26,5 @@ run ch02-lecture ch02 --batch-size 32 --block-size 8 --embedding-size 32 --learn
 run ch02-lecture-constant ch02 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --min-learning-rate 1e-3 --steps 5000
 run ch03-one-head ch03 --heads 1
 run ch04-one-layer ch04 --layers 1
-run ch04-residuals-only ch04 --plain-keeps residuals
-run ch04-layer-norm-only ch04 --plain-keeps layer-norm
 run ch05-1000-steps ch05 --steps 1000 --checkpoint "$out/checkpoint"
 echo "(logs in $out)"

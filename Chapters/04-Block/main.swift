@@ -3,17 +3,18 @@
 //
 // Attention lets positions exchange information; a FeedForward network then lets each position think
 // about what it gathered. A Transformer Block is one of each, and a GPT is a stack of Blocks. Stacking
-// works with two more ideas (which of them matters more, the exercises measure), which this chapter
-// shows by training the same stack with and without them:
+// works with two more ideas, which this chapter shows by training the same stack four times: with
+// neither, with each one alone, and with both:
 //   - residual connections: x = x + f(x), so every block adds to a running stream instead of replacing it,
 //     and the gradient flows straight from the loss to the first block;
 //   - LayerNorm before each half (pre-norm), so every block reads inputs of a steady scale.
 //
 //   swift run -c release ch04            (--quick for a few seconds, --help for every flag)
 //
-// Expected: below 1.9 with residuals and LayerNorm, stuck far higher without them. Measured on a 2-core
-// AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch04 --data tinyshakespeare.txt`:
-// val loss 1.8789 with them and 3.3445 without, 2000 steps each.
+// Expected: below 1.9 with residuals and LayerNorm, stuck far higher without them; one of the two alone
+// does nearly all of the rescue. Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
+// `swift run -c release ch04 --data tinyshakespeare.txt`: val loss 1.8789 with both, 3.3445 with neither,
+// 3.3449 with LayerNorm alone and 1.9296 with residuals alone, 2000 steps each.
 import ArgumentParser
 import Attention
 import ChapterSupport
@@ -29,7 +30,7 @@ import Transformer
 // Each can be overridden by a flag of the same name (`--layers 2`, `--gradient-clip 0`, ...).
 
 let defaults = Hyperparameters(
-    steps: 2000,            // optimizer steps (for each of the two models)
+    steps: 2000,            // optimizer steps (for each of the four stacks)
     batchSize: 32,          // B: sequences per step
     blockSize: 32,          // T: context length
     embeddingSize: 64,      // C: channels per position
@@ -43,7 +44,7 @@ let defaults = Hyperparameters(
     dropout: 0,
     seed: 1337,
     evalInterval: 250,      // estimate the loss every 250 steps, over 50 batches of each split
-    evalIters: 50,          // (fewer than chapter 03's 200: this chapter trains two models)
+    evalIters: 50,          // (fewer than chapter 03's 200: this chapter trains four models)
     maxNewTokens: 500)
 
 let (command, settings, report) = Chapter04.start(defaults, plots: "04-block", title: "Transformer Block")   // the flags: Flags.swift
@@ -83,7 +84,7 @@ print("\(settings.table(showing: .all))\n")
 // a tile of keys at a time (chapter 05b shows how).
 // The pieces from earlier chapters: `Linear` (x W^T + b; `keyQueryValue` is one without a bias) and the
 // token and position embeddings (chapter 02), `relu` (max(0, x)), `Dropout` (off here; chapter 05), the
-// Trainer (chapter 01: AdamW on the same seeded batches for both stacks), and the `+` of the residuals, whose
+// Trainer (chapter 01: AdamW on the same seeded batches for every stack), and the `+` of the residuals, whose
 // backward passes the gradient on unchanged to both of its inputs (chapter 00).
 // fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
 // The rest of MultiHead, chapter 03's (its layers, the attention step, and the reshapes between (B, T, C) and
@@ -112,12 +113,12 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //
 // The stack is chapter 03's model with N blocks where it had one MultiHead. To see what residuals and
 // LayerNorm buy, the same stack is also built from `PlainBlock`, which chains the same two halves with
-// neither: x = FeedForward(MultiHead(x)). (`--plain-keeps residuals` or `layer-norm` gives it one of them back.)
-// One model type holds either kind of block, like an nn.Sequential of Blocks, so the two stacks share every
+// neither: x = FeedForward(MultiHead(x)), or with one of the two (`Keeps`), for sections 4 and 5.
+// One model type holds either kind of block, like an nn.Sequential of Blocks, so the stacks share every
 // line but their blocks, and start from the same weights (the same seed, drawn in the same order).
 //
-// Neither stack has the final LayerNorm that chapter 05's model puts before its Linear to the vocabulary
-// (GPT-2's `ln_f`), on purpose: the two stacks differ only in their blocks, so the comparison measures
+// Neither kind of stack has the final LayerNorm that chapter 05's model puts before its Linear to the vocabulary
+// (GPT-2's `ln_f`), on purpose: the stacks differ only in their blocks, so the comparison measures
 // the Block alone. ln_f is there for a reason pre-LayerNorm creates: each Block normalizes what it reads,
 // but adds its output to the residual stream x unnormalized, so x's scale grows with every Block and
 // nothing normalizes it before the vocabulary head, whose logits then grow with it: the predictions get
@@ -128,8 +129,19 @@ section("3. Two stacks: with and without residuals and LayerNorm")
 /// The same two halves as a Block, chained plainly: x = FeedForward(MultiHead(x)). No residual
 /// connections, no LayerNorm, unless it is told to keep one of them. Only here to show what a Block
 /// gains from each.
-/// (What it keeps, `Keeps`: nothing, residuals or LayerNorm, is in Flags.swift with the flag that sets it.)
 final class PlainBlock: Module {
+    /// What it keeps of a Block: nothing, the residuals, or LayerNorm.
+    enum Keeps {
+        case nothing, residuals, layerNorm
+        var label: String {
+            switch self {
+            case .nothing: return "without residuals and LayerNorm"
+            case .residuals: return "with residuals but no LayerNorm"
+            case .layerNorm: return "with LayerNorm but no residuals"
+            }
+        }
+    }
+
     let attention: MultiHead
     let feedForward: FeedForward
     let norm1: LayerNorm?, norm2: LayerNorm?   // only when it keeps LayerNorm
@@ -194,7 +206,7 @@ final class BlockStackLanguageModel<Layer: StackedBlock>: LanguageModel {
     }
 }
 
-/// The two stacks this chapter trains, from the same seed: Blocks, or plain blocks that keep `keeps`.
+/// The stacks this chapter trains, from the same seed: Blocks, or plain blocks that keep `keeps`.
 func blockStack(_ settings: Hyperparameters, vocabularySize: Int) -> BlockStackLanguageModel<Block> {
     BlockStackLanguageModel(vocabularySize: vocabularySize, settings: settings, random: SeededRandom(seed: settings.seed)) {
         Block(embeddingSize: settings.embeddingSize, headCount: settings.heads, dropout: $0, random: $1)
@@ -221,7 +233,7 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
 // the text (the unigram's entropy, printed below).
 //
 // First, the reason measured where it starts: one batch through a fresh copy of each kind of stack (the
-// same first weights as the two trained below): the plain stack, the plain stack with only one of the two
+// same first weights as the four trained below): the plain stack, the plain stack with only one of the two
 // rescues, and the Blocks. Forward: how large each block's output is (its standard deviation over all
 // numbers), and how much the last position's output at the top still depends on the last character itself
 // (change that one character and measure the change at the top, relative to the output's size).
@@ -229,16 +241,14 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
 // the loss's backward. Blocks are listed from the first, farthest from the loss, to the last. To predict
 // the sizes: every `Linear` starts from N(0, 0.02^2) with a bias of 0, and so do the embedding tables
 // (chapter 02); LayerNorm, where there is one, rescales only what each half reads. The
-// measurement itself (this chapter's Measurements.swift), and what the plain blocks may keep (`--plain-keeps`,
-// Flags.swift):
+// measurement itself (this chapter's Measurements.swift):
 // fold: Chapters/04-Block/Measurements.swift measure standardDeviation
-// fold: Chapters/04-Block/Flags.swift PlainBlock.Keeps
 
 section("4. Train the plain stack first...")
 let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
                                                            ("residuals only", .residuals), ("Blocks (both)", nil)]
 let measuredBatch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 7))
-let measured = variants.map { variant in   // each from a fresh stack, the same first weights as the two trained below
+let measured = variants.map { variant in   // each from a fresh stack, the same first weights as the four trained below
     variant.keeps.map { measure(plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: $0), on: measuredBatch) }
         ?? measure(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
 }
@@ -267,7 +277,7 @@ endOfCell()
 // - Residuals alone: every Block gets a gradient of about the same size (`+` passes it on unchanged, past the
 //   sublayers, to every Block below), and the signal reaches the head whole.
 // - LayerNorm alone keeps both sizes healthy at the start too, by rescaling what each half reads. The "last
-//   character's effect" column shows what it cannot fix (exercise 4 trains it to see what that costs).
+//   character's effect" column shows what it cannot fix (section 5 trains it to see what that costs).
 //   Without residuals, each position's own character reaches the next block only through attention, which at
 //   the start averages it with every character before it (1/32 of the last row's weight, at T = 32). Four
 //   blocks over, that is on the order of (1/32)^4, about 1e-06; measured, changing the character moves the
@@ -296,9 +306,8 @@ print(String(format: "plain stack, one block down: estimated from the weights' s
              zip(plainNorms, plainNorms.dropFirst()).map { String(format: "%.1e", $0 / $1) }.joined(separator: ", ")))
 endOfCell()
 // Now the plain stack trains, on the Trainer of chapter 01:
-let plainLabel = command.plainKeeps.label
-print("== \(plainLabel) ==")
-let plain = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: command.plainKeeps)
+print("== \(PlainBlock.Keeps.nothing.label) ==")
+let plain = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .nothing)
 let plainTrainer = Trainer(model: plain, dataset: dataset, hyperparameters: settings)
 do { try plainTrainer.train() } catch { print("the plain stack failed: \(error)") }   // a finding, not a fatal error
 endOfCell()
@@ -317,7 +326,7 @@ endOfCell()
 // Is that only how it started? The same measurement on the trained plain stack, the same batch:
 plainTrainer.parameters.zeroGrad()   // the last step's gradients, gone before the measurement's backward
 let afterTraining = measure(plain, on: measuredBatch)
-let atStart = zip(variants, measured).first { $0.0.keeps == command.plainKeeps }!.1   // the same kind of stack, fresh
+let atStart = measured[0]   // the same kind of stack, fresh
 print("the trained plain stack, first block to last:\n  output std     " + row(afterTraining.outputSpread)
       + "   (at the start " + row(atStart.outputSpread) + ")\n  gradient norm  " + row(afterTraining.gradientNorms)
       + "   (at the start " + row(atStart.gradientNorms) + ")\n  last character's effect at the top "
@@ -328,11 +337,37 @@ print("the trained plain stack, first block to last:\n  output std     " + row(a
 // top is the same whichever character comes last. What the last block learned is a constant, from its biases, the
 // same for every context: the unigram's logits.
 
-// MARK: - 5. ...then the real Blocks, same settings, same seed, same batches
+// MARK: - 5. ...then each rescue alone
 //
-// Expect the val loss to end below 1.9, and the loss plot to show both runs.
+// Which of the two ideas makes the stack learn? Section 4's table at the start gave LayerNorm alone healthy
+// sizes both ways, but left the last character's path to the top as thin as in the plain stack; residuals
+// alone gave it both. The same stack trains twice more, the same settings, seed and batches: with
+// LayerNorm but no residuals, then with residuals but no LayerNorm. Predict both val losses before reading
+// on.
 
-section("5. ...then the real Blocks, same settings, same seed, same batches")
+section("5. ...then each rescue alone")
+let oneRescue = [PlainBlock.Keeps.layerNorm, .residuals].map { keeps in
+    print("== \(keeps.label) ==")
+    let stack = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: keeps)
+    let stackTrainer = Trainer(model: stack, dataset: dataset, hyperparameters: settings)
+    do { try stackTrainer.train() } catch { print("this stack failed: \(error)") }
+    print()
+    return (keeps: keeps, trainer: stackTrainer)
+}
+endOfCell()
+// LayerNorm alone learns nothing more than the plain stack: the unigram again, although it starts with
+// both sizes healthy. What it lacks is the path: each character still reaches the head only through four
+// rounds of attention that start by averaging it with everything before it. Residuals alone train nearly
+// as well as the Block: `+` carries every character past every block, and carries the gradient down to
+// every block unchanged. LayerNorm adds the last few hundredths on top of them (section 6 prints how the
+// residual stream grows from block to block, which is what LayerNorm keeps each half's input steady
+// against).
+
+// MARK: - 6. ...then the real Blocks, same settings, same seed, same batches
+//
+// Expect the val loss to end below 1.9, and the loss plot to show all four runs.
+
+section("6. ...then the real Blocks, same settings, same seed, same batches")
 print("\n== with residuals and LayerNorm (the Transformer Block) ==")
 let model = blockStack(settings, vocabularySize: tokenizer.vocabularySize)
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
@@ -342,9 +377,14 @@ print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
 print(String(format: "The first log line (step 0) is the loss before training: about ln(%d) = %.2f.\n",
              tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
 exitOnError { try trainer.train() }
-let withBoth = trainer.evaluations.last!, without = plainTrainer.evaluations.last!
-print(String(format: "\nval loss after %d steps: %.4f with residuals and LayerNorm, %.4f %@",
-             settings.steps, withBoth.valLoss, without.valLoss, plainLabel))
+let stacks = [(PlainBlock.Keeps.nothing.label, plainTrainer)] + oneRescue.map { ($0.keeps.label, $0.trainer) }
+    + [("with residuals and LayerNorm (the Block)", trainer)]
+print("\nval loss after \(settings.steps) steps, the same stack four ways:")
+for (label, stackTrainer) in stacks {
+    print("  \(label.padding(toLength: 42, withPad: " ", startingAt: 0)) "
+          + String(format: "%.4f", stackTrainer.evaluations.last?.valLoss ?? .nan))
+}
+print()
 
 let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
@@ -367,12 +407,16 @@ let streamScales: [Float] = withoutGradients {
 }
 print("the residual stream's standard deviation, after the embedding and after each Block: "
       + streamScales.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "\n")
+endOfCell()
+// The four runs' losses in one plot. LayerNorm alone and the plain stack draw the same curve, at the
+// unigram's loss: the plain stack's, drawn last, hides the other.
 exitOnError {
-    try report.plotLoss([("Blocks", trainer), ("plain", plainTrainer)],
-                        title: "\(report.heading): with and without residuals + LayerNorm")
+    try report.plotLoss([("Blocks", trainer), ("residuals only", oneRescue[1].trainer),
+                         ("LayerNorm only", oneRescue[0].trainer), ("plain", plainTrainer)],
+                        title: "\(report.heading): with and without residuals and LayerNorm")
 }
 
-// MARK: - 6. Every head of every layer
+// MARK: - 7. Every head of every layer
 //
 // The trained Blocks' attention on the val text (which starts where the 90% cut falls, mid-line, so its
 // first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
@@ -381,14 +425,14 @@ exitOnError {
 // characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
 // each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
 
-section("6. Every head of every layer")
+section("7. Every head of every layer")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24
 _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)   // a forward pass keeps each head's queries and keys
 exitOnError {
     try report.plotAttentionByLayer(model.blocks.map(\.attention.lastAttention), prompt: prompt, tokenizer: tokenizer, what: "the trained Blocks")
 }
 
-// MARK: - 7. How the library runs it fast
+// MARK: - 8. How the library runs it fast
 //
 // LayerNorm's CPU kernel, forward beside backward. The forward keeps each position's mean and
 // 1/sqrt(variance + eps) for the backward, which then never recomputes them; the sums run eight floats at
@@ -399,7 +443,7 @@ exitOnError {
 // `softmaxLayerNormAndCrossEntropyMatchTheReferences` (Tests/TensorCoreTests/KernelTests.swift) and
 // `layerNorm` (GradientCheckTests.swift). The same comparison on the first Block's ln1 over the val text:
 
-section("7. How the library runs it fast")
+section("8. How the library runs it fast")
 let normInput = withoutGradients { model.embedding(prompt, batchSize: 1, length: prompt.count) }   // (1, T, C)
 let normFast = withoutGradients { model.blocks[0].norm1(normInput) }.values
 let normWidth = settings.embeddingSize
@@ -418,4 +462,4 @@ exitOnError {
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 report.printLoss(trainer.evaluations)
-print("wrote \(report.folder.path)/: loss.png (both models), attention.png, attention-all-layers.png, sample.txt, summary.json")
+print("wrote \(report.folder.path)/: loss.png (all four stacks), attention.png, attention-all-layers.png, sample.txt, summary.json")

@@ -179,6 +179,31 @@ print(String(format: "a block of %d tokens spans about %.0f characters (the char
 print("\nthe start of the validation text, token by token (| marks the boundaries):")
 print("  " + tokenData.val.prefix(60).map { String(decoding: bytePairs.tokenBytes[$0], as: UTF8.self) }.joined(separator: "|")
       .replacingOccurrences(of: "\n", with: "⏎"))
+endOfCell()
+// What GPT-2's pre-split changes: the same number of merges learned from the same training text, with no
+// merge allowed across the chunks of section 1 (the other pre-split is trained here only to compare; the
+// models below use the run's, `none` unless `--pre-split gpt2`). Expect fewer characters per token with
+// the pre-split, since no token may hold the end of one word and the start of the next. A token holding a
+// space after its first byte is one that could not exist under GPT-2's rules, which attach a space to the
+// word after it:
+let otherSplit: PreSplit = preSplit == .none ? .gpt2 : .none
+let otherPairs = exitOnError { try BytePairTokenizer.train(on: trainingText, vocabularySize: vocabularySize, preSplit: otherSplit) }
+let otherData = exitOnError { try TokenDataset(text: text, tokenizer: .bytePairs(otherPairs), blockSize: settings.blockSize) }
+for (split, pairs, data) in [(preSplit, bytePairs, tokenData), (otherSplit, otherPairs, otherData)] {
+    let spanning = (256..<pairs.vocabularySize).filter { pairs.tokenBytes[$0].dropFirst().contains(UInt8(ascii: " ")) }
+    print("pre-split \(split.rawValue):".padding(toLength: 20, withPad: " ", startingAt: 0)
+          + String(format: "%.2f characters per token on the validation text; ", data.charactersPerToken(in: .val)!)
+          + "\(spanning.count) of \(pairs.merges.count) merged tokens hold a space after their first byte")
+}
+print("the same start of the validation text with pre-split \(otherSplit.rawValue):\n  "
+      + otherData.val.prefix(40).map { String(decoding: otherPairs.tokenBytes[$0], as: UTF8.self) }.joined(separator: "|")
+        .replacingOccurrences(of: "\n", with: "⏎"))
+endOfCell()
+// Without a pre-split a third of the merges hold a space inside them: the end of one word with the start
+// of the next ("e t"), or a word with the space after it ("ood "). GPT-2's rules forbid both, so its
+// vocabulary spends every merge inside words and their leading spaces, and the text takes a few percent
+// more tokens. The models below are trained on the run's tokenizer only: whether one pre-split then
+// predicts the text better, per character, is exercise 4's question.
 
 // MARK: - 3. Round trips on tricky strings
 //
@@ -351,16 +376,15 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // The checkpoint carries its merges: `Checkpoint.save` (chapter 05) writes the tokenizer into the file's
 // metadata as JSON, for byte pairs {"type": "bpe", "format": "nanogpt-swift-bpe", "version": 1, "preSplit": ...,
 // "merges": [[a, b], ...]}, the merges in the order they were learned, which is all `encode` and `decode`
-// need; so `nanogpt generate` streams from it. The
-// JSON form (`Tokenizer.encode(to:)`, section 3, adds the "type" key to it), and the save:
-// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
+// need; so `nanogpt generate` streams from it. The JSON form (`Tokenizer.encode(to:)`, section 3, adds
+// the "type" key to it):
+// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm
+// Its Codable plumbing, and the save (chapter 05's):
+// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
 // fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save Checkpoint.metadata
 //
-// Loading reads the same metadata back, strictly: the config, then the tokenizer (through `init(from:)` above,
-// which checks every merge), each tensor against the config (chapter 05's format, docs/nanogpt.md). The call
-// below finds the file, then reads it (the reader also takes int8 files and PyTorch's, chapter 08 and
-// docs/nanogpt.md):
-// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.load(from:configFile:) Checkpoint.load(data:name:configFile:)
+// Loading (chapter 05's `Checkpoint.load`) reads the same metadata back, strictly: the config, then the
+// tokenizer (through `SavedForm.tokenizer()`, which checks every merge), then each tensor against the config.
 // The section loads the file back and checks that its tokenizer is this one and encodes the same.
 //
 // The attention figure shows the first layer's heads on the first 16 tokens of the val text: look for a head

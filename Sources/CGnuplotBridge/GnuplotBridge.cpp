@@ -120,10 +120,12 @@ std::string seriesStyle(const GnuplotLinePlot &plot, int series) {
         // The strong series (running means, estimates) take colours in order from a list that keeps each one
         // apart from the others: green, blue, orange for the first model's mean, train and val; vermilion,
         // purple, black for a second model's (gnuplot's default cycle gives two near-identical blues there).
+        // A series that names its colour takes that one.
         static const char *strong[] = {"#009e73", "#0072b2", "#e69f00", "#d55e00", "#9400d3", "#000000"};
         int earlier = 0;
         for (int s = 0; s < series; ++s) earlier += plot.series[s].style != GNUPLOT_STYLE_THIN_LINE;
-        const std::string colour = std::string(" linecolor rgb \"") + strong[earlier % 6] + "\"";
+        const int index = plot.series[series].colour >= 0 ? plot.series[series].colour : earlier;
+        const std::string colour = std::string(" linecolor rgb \"") + strong[index % 6] + "\"";
         if (plot.series[series].style == GNUPLOT_STYLE_POINTS) return "with points pointtype 7 pointsize 1.2" + colour;
         return "with lines linewidth 2" + colour;
     }

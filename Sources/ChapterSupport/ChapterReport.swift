@@ -51,18 +51,26 @@ public struct ChapterReport {
 
     /// The loss curves of one or more training runs, against step: the loss of every step's batch (thin and
     /// noisy), its running mean over the last 2% of the steps, and the estimates of train and val loss
-    /// (markers, drawn only at the steps where they were measured). Prints where the picture went.
+    /// (markers, drawn only at the steps where they were measured). With more than two runs, each run is
+    /// only its running mean and its val estimates, in one colour of its own. Prints where the picture went.
     @discardableResult
     public func plotLoss(_ runs: [(label: String?, trainer: Trainer)], name: String = "loss",
                          title plotTitle: String? = nil) throws -> String {
-        let series = runs.flatMap { label, trainer -> [Series] in
+        let series = runs.enumerated().flatMap { index, run -> [Series] in
+            let (label, trainer) = run
             let suffix = label.map { ", \($0)" } ?? ""
             let losses = trainer.stepLosses.map(Double.init)
             let firstStep = trainer.step - losses.count + 1   // steps are counted from 1 once taken
             let steps = losses.indices.map { Double(firstStep + $0) }
             let evaluations = trainer.evaluations
+            let runningMean = Self.runningMean(losses, window: max(1, losses.count / 50))
+            if runs.count > 2 {
+                return [Series((label ?? "run \(index + 1)") + ": running mean", x: steps, y: runningMean, colour: index),
+                        Series((label ?? "run \(index + 1)") + ": val (estimated)", x: evaluations.map { Double($0.step) },
+                               y: evaluations.map { Double($0.valLoss) }, style: .points, colour: index)]
+            }
             return [Series("loss of each step's batch" + suffix, x: steps, y: losses, style: .thinLine),
-                    Series("its running mean" + suffix, x: steps, y: Self.runningMean(losses, window: max(1, losses.count / 50))),
+                    Series("its running mean" + suffix, x: steps, y: runningMean),
                     Series("train (estimated)" + suffix, x: evaluations.map { Double($0.step) },
                            y: evaluations.map { Double($0.trainLoss) }, style: .points),
                     Series("val (estimated)" + suffix, x: evaluations.map { Double($0.step) },

@@ -16,9 +16,12 @@ public struct Series: Sendable {
     public var x: [Double]
     public var y: [Double]
     public var style: Style
-    public init(_ title: String, x: [Double], y: [Double], style: Style = .line) {
+    /// Which of the plot's strong colours (green, blue, orange, vermilion, purple, black) it takes; nil for
+    /// the next in order. Series that share one read as one model's.
+    public var colour: Int?
+    public init(_ title: String, x: [Double], y: [Double], style: Style = .line, colour: Int? = nil) {
         precondition(x.count == y.count, "a series needs as many x values as y values")
-        self.title = title; self.x = x; self.y = y; self.style = style
+        self.title = title; self.x = x; self.y = y; self.style = style; self.colour = colour
     }
 }
 
@@ -121,7 +124,8 @@ public final class Plotter: @unchecked Sendable {
             _ = y.initialize(from: curve.y)
             buffers += [x, y]
             return GnuplotSeries(title: titles.pointers[index], count: Int32(curve.x.count),
-                                 x: x.baseAddress, y: y.baseAddress, style: curve.style.rawValue)
+                                 x: x.baseAddress, y: y.baseAddress, style: curve.style.rawValue,
+                                 colour: Int32(curve.colour ?? -1))
         }
         return withExtendedLifetime(titles) {
             title.withCString { cTitle in xLabel.withCString { cX in yLabel.withCString { cY in

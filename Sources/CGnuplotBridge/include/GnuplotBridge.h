@@ -18,12 +18,15 @@ extern "C" {
 enum { GNUPLOT_STYLE_LINE = 0, GNUPLOT_STYLE_THIN_LINE = 1, GNUPLOT_STYLE_POINTS = 2 };
 
 /// One curve: `count` points (x[i], y[i]), drawn in `style`. NaN values of y are skipped by gnuplot.
+/// `colour`: an index into the bridge's list of strong colours, so that several series (one model's
+/// line and its markers) can share one; -1 for the next colour in order.
 typedef struct {
     const char *title;
     int count;
     const double *x;
     const double *y;
     int style;
+    int colour;
 } GnuplotSeries;
 
 /// Several curves on one pair of axes, e.g. train and val loss against step. With `barWidth` > 0 each
