@@ -1,7 +1,9 @@
 // Section 4's measurements of a stack, fresh or trained: how large each block's output is, how much the top
 // still depends on the last character, and how large each block's gradient is.
+import Foundation
 import TensorCore
 import TextData
+import Training
 
 /// The standard deviation of all of a tensor's numbers.
 func standardDeviation(_ x: Tensor) -> Float {
@@ -41,4 +43,24 @@ func measure<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch)
         parameters.reduce(Float(0)) { total, named in total + (named.1.gradValues ?? []).reduce(0) { $0 + $1 * $1 } }.squareRoot()
     }
     return (spreads, (squaredChange / squaredSize).squareRoot(), norms)
+}
+
+/// The mean cross-entropy at each position of the context (0 ..< T), over `batches` val batches drawn from
+/// their own seeded stream: how much a stack has learned with 0, 1, ..., T - 1 characters before the one
+/// it predicts. Inference mode.
+func lossByPosition(_ model: some LanguageModel, dataset: TokenDataset, batchSize: Int, blockSize: Int,
+                    batches: Int) -> [Double] {
+    let random = SeededRandom(seed: 11)
+    var totals = [Double](repeating: 0, count: blockSize)
+    for _ in 0..<batches {
+        let batch = dataset.batch(.val, batchSize: batchSize, blockSize: blockSize, random: random)
+        let logits = withoutGradients { model.logits(batch.inputs, batchSize: batchSize, length: blockSize, training: false) }
+        let values = logits.values, width = logits.shape[2]   // (B, T, V)
+        for row in 0..<(batchSize * blockSize) {
+            let scores = values[(row * width)..<((row + 1) * width)], largest = scores.max()!
+            let logSum = log(scores.reduce(0.0) { $0 + exp(Double($1 - largest)) }) + Double(largest)
+            totals[row % blockSize] += logSum - Double(scores[scores.startIndex + batch.targets[row]])
+        }
+    }
+    return totals.map { $0 / Double(batches * batchSize) }
 }

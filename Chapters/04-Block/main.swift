@@ -86,13 +86,9 @@ print("\(settings.table(showing: .all))\n")
 // token and position embeddings (chapter 02), `relu` (max(0, x)), `Dropout` (off here; chapter 05), the
 // Trainer (chapter 01: AdamW on the same seeded batches for every stack), and the `+` of the residuals, whose
 // backward passes the gradient on unchanged to both of its inputs (chapter 00).
-// fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
-// The rest of MultiHead, chapter 03's (its layers, the attention step, and the reshapes between (B, T, C) and
-// (B, nh, T, hs)), and what `causalAttention` computes for one query row of one head, as plain loops (chapter
-// 03 checks the op against it):
-// fold: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.scoreScale MultiHead.causalSelfAttention MultiHead.joinHeads
-// fold: Sources/TensorCore/Ops/Shape.swift splitHeads
-// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
+// MultiHead's forward and its layers, chapter 03's (which also shows the attention step, the reshapes
+// between (B, T, C) and (B, nh, T, hs), and the plain loops `causalAttention` is checked against):
+// fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.init
 
 section("1. FeedForward and the Block, shape by shape")
 let random = SeededRandom(seed: settings.seed)
@@ -109,7 +105,7 @@ section("2. The data (as in chapter 01)")
 let (text, tokenizer, dataset) = options.loadChapterData(settings)   // text, tokenizer, 90/10 split; absurd sizes refused
 print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 
-// MARK: - 3. Two stacks: with and without residuals and LayerNorm
+// MARK: - 3. Two kinds of block, one stack
 //
 // The stack is chapter 03's model with N blocks where it had one MultiHead. To see what residuals and
 // LayerNorm buy, the same stack is also built from `PlainBlock`, which chains the same two halves with
@@ -117,14 +113,11 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // One model type holds either kind of block, like an nn.Sequential of Blocks, so the stacks share every
 // line but their blocks, and start from the same weights (the same seed, drawn in the same order).
 //
-// Neither kind of stack has the final LayerNorm that chapter 05's model puts before its Linear to the vocabulary
-// (GPT-2's `ln_f`), on purpose: the stacks differ only in their blocks, so the comparison measures
-// the Block alone. ln_f is there for a reason pre-LayerNorm creates: each Block normalizes what it reads,
-// but adds its output to the residual stream x unnormalized, so x's scale grows with every Block and
-// nothing normalizes it before the vocabulary head, whose logits then grow with it: the predictions get
-// sharper from the size of x rather than from what it says. Chapter 05 adds that one LayerNorm.
+// No stack here has the final LayerNorm that chapter 05's model puts before its Linear to the vocabulary
+// (GPT-2's `ln_f`), on purpose: the stacks differ only in their blocks, so the comparison measures the
+// blocks alone. (Section 6 measures why chapter 05 adds it.)
 
-section("3. Two stacks: with and without residuals and LayerNorm")
+section("3. Two kinds of block, one stack")
 
 /// The same two halves as a Block, chained plainly: x = FeedForward(MultiHead(x)). No residual
 /// connections, no LayerNorm, unless it is told to keep one of them. Only here to show what a Block
@@ -262,32 +255,27 @@ for (variant, numbers) in zip(variants, measured) {
 }
 let plainNorms = measured[0].gradientNorms
 endOfCell()
-// What the table says, both ways:
+// What the table says, row by row:
 //
-// - Backward (the last columns): in the plain stack the gradient shrinks about a thousand times with each
-//   block on its way down. The first block's whole gradient is near 1e-11, each number in it smaller still,
-//   below AdamW's epsilon (1e-8, which keeps m / (sqrt(v) + epsilon) finite), so the first blocks barely move.
-// - Forward (the first columns): the same factor shrinks the signal on its way up, from 1e-5 after the first
-//   block to 1e-14 after the last. The vocabulary head reads next to nothing about the context, whatever the
-//   last block learns, so its logits are nearly its bias alone: one distribution for every position, the
-//   characters' frequencies (the unigram, below).
-//
-// Each rescue alone:
-//
-// - Residuals alone: every Block gets a gradient of about the same size (`+` passes it on unchanged, past the
-//   sublayers, to every Block below), and the signal reaches the head whole.
-// - LayerNorm alone keeps both sizes healthy at the start too, by rescaling what each half reads. The "last
-//   character's effect" column shows what it cannot fix (section 5 trains it to see what that costs).
-//   Without residuals, each position's own character reaches the next block only through attention, which at
-//   the start averages it with every character before it (1/32 of the last row's weight, at T = 32). Four
-//   blocks over, that is on the order of (1/32)^4, about 1e-06; measured, changing the character moves the
-//   top's output by about 2e-06 of its size in the plain stack and 5e-06 with LayerNorm alone.
-// - The residual carries the character past every block: 1.0 with residuals alone (the character's
-//   embedding is still most of x at the start), 0.72 with both.
-// - With both, x's spread grows a little with every Block (each adds its output to the stream: the growth
-//   section 3 spoke of), and the gradients differ from block to block: LayerNorm scales each half's small
-//   input up to unit size, so the halves' own paths carry a real share of the gradient, where with residuals
-//   alone (every block's gradient the same) they carry almost none.
+// - The plain stack: about a thousand times per block, the signal shrinks on its way up (1e-5 after the
+//   first block, 1e-14 after the last) and the gradient on its way down (1e-11 at the first block, each
+//   number in it below AdamW's epsilon of 1e-8, so the first blocks barely move). The vocabulary head reads
+//   next to nothing about the context, so its logits are nearly its bias alone: one distribution for every
+//   position, the characters' frequencies (the unigram, below).
+// - LayerNorm alone: both sizes healthy, since each half reads its input rescaled to unit size. What it
+//   does not fix is the middle column: each position's own character reaches the next block only through
+//   attention, which at the start averages it with every character before it (1/32 of the last row's
+//   weight, at T = 32); four blocks over, on the order of (1/32)^4, about 1e-06. Measured: 2e-06 of the
+//   top's size in the plain stack, 5e-06 here. (An early position has fewer characters to be averaged
+//   with; section 5 measures what each position learns.)
+// - Residuals alone: the character reaches the top whole (1.0: at the start its embedding is most of x),
+//   and every block gets the same gradient, since `+` hands it down unchanged and each half's own path adds
+//   only a few hundredths (exercise 4).
+// - Both: the character's effect is 0.72, and x's spread grows with every Block, each adding its output to
+//   the stream. The gradient now grows on its way down, from 7.7e-02 at the last Block to 1.2e-01 at the
+//   first: each half's own path is no longer negligible (LayerNorm's backward multiplies by 1 / std of what
+//   it read, 20 to 35 at the sizes of x here, 0.03 to 0.05), and adds to what `+` hands down, so the lower
+//   a Block, the more halves above it have added.
 //
 // Backward through y = x W^T (W is outputs x inputs), dx = dy W: each of x's n inputs gets a sum over the
 // outputs, dy times a column of W, with a variance of about 0.02^2 |dy|^2 when W's entries are N(0, 0.02^2).
@@ -352,16 +340,39 @@ let oneRescue = [PlainBlock.Keeps.layerNorm, .residuals].map { keeps in
     let stackTrainer = Trainer(model: stack, dataset: dataset, hyperparameters: settings)
     do { try stackTrainer.train() } catch { print("this stack failed: \(error)") }
     print()
-    return (keeps: keeps, trainer: stackTrainer)
+    return (keeps: keeps, stack: stack, trainer: stackTrainer)
 }
 endOfCell()
-// LayerNorm alone learns nothing more than the plain stack: the unigram again, although it starts with
-// both sizes healthy. What it lacks is the path: each character still reaches the head only through four
-// rounds of attention that start by averaging it with everything before it. Residuals alone train nearly
-// as well as the Block: `+` carries every character past every block, and carries the gradient down to
-// every block unchanged. LayerNorm adds the last few hundredths on top of them (section 6 prints how the
-// residual stream grows from block to block, which is what LayerNorm keeps each half's input steady
-// against).
+// LayerNorm alone ends where the plain stack did, at the unigram; residuals alone end close to the Block.
+// Section 4's thin path explains the last position, not every one: position 0 attends only to itself, so
+// its own character reaches the top of the LayerNorm-only stack whole, and a stack that used it would
+// predict there at least as well as the bigram (chapter 01: 2.49). Did it? Each stack's val loss at each
+// position of the window, over 50 val batches (at position 0 the model has one character to go on, at
+// position 31 it has 32), and section 4's measurement again, on the trained LayerNorm-only stack:
+let positions = [0, 1, 2, 3, 7, 15, 31].filter { $0 < settings.blockSize }
+print("val loss at position  " + positions.map { String(format: "%6d", $0) }.joined())
+for (label, stack) in [("plain stack", plain as any LanguageModel), ("LayerNorm only", oneRescue[0].stack),
+                       ("residuals only", oneRescue[1].stack)] {
+    let losses = lossByPosition(stack, dataset: dataset, batchSize: settings.batchSize, blockSize: settings.blockSize, batches: 50)
+    print("  " + label.padding(toLength: 20, withPad: " ", startingAt: 0) + positions.map { String(format: "%6.2f", losses[$0]) }.joined())
+}
+oneRescue[0].trainer.parameters.zeroGrad()
+let layerNormTrained = measure(oneRescue[0].stack, on: measuredBatch)
+print("the trained LayerNorm-only stack, first block to last:\n  gradient norm  " + row(layerNormTrained.gradientNorms)
+      + "   (at the start " + row(measured[1].gradientNorms) + ")\n  last character's effect at the top "
+      + String(format: "%.1e (at the start %.1e)", layerNormTrained.lastCharacterEffect, measured[1].lastCharacterEffect))
+endOfCell()
+// It did not: the LayerNorm-only stack predicts the unigram at every position, position 0 included, the
+// same numbers as the plain stack. It started with healthy sizes, but by the end of training both paths
+// are closed: its gradient shrinks about a thousand times per block on its way down, as the plain stack's
+// did from the start, and the top hardly depends on the last character (the loss plot below shows it at
+// the unigram within the first hundred steps, and staying there). Without residuals each block sees the
+// text only through the block below it: once a block's output stops depending on its input, no gradient
+// passes below it, and nothing trains the blocks below back.
+// Residuals alone learn at every position, the bigram's loss at position 0 and better with each character
+// of context: `+` carries every character past every block, and the gradient down to every block, whatever
+// the blocks' halves do. LayerNorm then adds the last few hundredths (section 6 prints how the residual
+// stream grows from block to block, which is what LayerNorm keeps each half's input steady against).
 
 // MARK: - 6. ...then the real Blocks, same settings, same seed, same batches
 //
@@ -393,8 +404,10 @@ let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewT
 let sample = tokenizer.decode(generated)
 print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
 endOfCell()
-// Section 3 said the residual stream's scale grows with every Block, which is why chapter 05 adds a final
-// LayerNorm. Measured on the trained Blocks, over the first 32 characters of the val text: the standard
+// Why chapter 05 adds a final LayerNorm (GPT-2's `ln_f`): each Block normalizes what it reads, but adds its
+// output to the residual stream x unnormalized, so x's scale grows with every Block, and nothing normalizes
+// it before the vocabulary head, whose logits grow with it: the predictions get sharper from the size of x
+// rather than from what it says. Measured on the trained Blocks, over the first 32 characters of the val text: the standard
 // deviation of x after the embedding and after each Block. Expect the first Block to multiply it many times
 // over: the embedding tables stay small, while what a Block adds does not depend on x's scale (LayerNorm
 // rescales what each half reads to unit size), so each Block writes onto the stream at its own size.
@@ -420,8 +433,9 @@ exitOnError {
 //
 // The trained Blocks' attention on the val text (which starts where the 90% cut falls, mid-line, so its
 // first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
-// enough to read them: most look close by, at the character itself and the one or two before, and one
-// (head 2) further back, to the last space or newline. The linked full-size figure has every layer on 32
+// enough to read them. Each has a habit of its own: head 3 looks at the character just before, head 1 at
+// the first letter of the current word (the G of "Good", the m of "morrow"), head 2 at the last space or
+// newline, and head 0 spreads over the last few characters. The linked full-size figure has every layer on 32
 // characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
 // each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
 
