@@ -183,9 +183,9 @@ endOfCell()
 // What GPT-2's pre-split changes: the same number of merges learned from the same training text, with no
 // merge allowed across the chunks of section 1 (the other pre-split is trained here only to compare; the
 // models below use the run's, `none` unless `--pre-split gpt2`). Expect fewer characters per token with
-// the pre-split, since no token may hold the end of one word and the start of the next. A token holding a
-// space after its first byte is one that could not exist under GPT-2's rules, which attach a space to the
-// word after it:
+// the pre-split, since no token may hold the end of one word and the start of the next. Count the tokens
+// holding a space after their first byte: GPT-2's rules attach a space to the word after it, so under them
+// only a run of whitespace could make one:
 let otherSplit: PreSplit = preSplit == .none ? .gpt2 : .none
 let otherPairs = exitOnError { try BytePairTokenizer.train(on: trainingText, vocabularySize: vocabularySize, preSplit: otherSplit) }
 let otherData = exitOnError { try TokenDataset(text: text, tokenizer: .bytePairs(otherPairs), blockSize: settings.blockSize) }
@@ -214,13 +214,9 @@ endOfCell()
 // string is that pair, which prints as "é"):
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.decode
 //
-// Every tokenizer, characters or byte pairs, answers the same questions for the chapters (its size, encode
-// and decode, the start token, a token's bytes and how it looks, the streaming decoder, and its JSON form
-// for checkpoints), each by asking the tokenizer it holds:
-// fold: Sources/TextData/Tokenizer.swift Tokenizer
-//
-// The byte-pair tokenizer's size, how a token is printed, and the limits a tokenizer file is held to:
-// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.vocabularySize BytePairTokenizer.display BytePairTokenizer.display(bytes:) BytePairTokenizer.maximumVocabularySize BytePairTokenizer.maximumSpelledBytes
+// The chapters hold either kind of tokenizer as one `Tokenizer` (Sources/TextData/Tokenizer.swift), which
+// answers each question (its size, encode, decode, the start token, the streaming decoder) by asking the
+// characters or the byte pairs it holds.
 //
 // A token can end in the middle of a character ("é" is two bytes, c3 a9, and may be two tokens). Printing
 // token by token, as generation does, must hold such bytes back until their character is whole. The
@@ -272,7 +268,7 @@ exitOnError {
 //
 // A loss per token is not a loss per character, so the fair measure is bits per character of the same
 // validation text: token loss / characters per token / ln 2. Expect the byte pairs to win, by a few
-// percent. Why, and what the comparison holds equal:
+// percent; why comes after what the comparison holds equal.
 //
 // What is held equal: the model's shape, the steps, and B × T tokens per step. What is not: the byte pairs'
 // embedding and output layer have 512 rows instead of 65, so it has more parameters (the table below says
@@ -294,14 +290,9 @@ exitOnError {
 // Chapter 01's batches, and the estimate that averages them:
 // show: Sources/TextData/TokenDataset.swift TokenDataset.batch
 // show: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
-// The training step both runs take, chapter 05's: a batch, the model's logits, the cross-entropy, its
-// backward, clipping, and AdamW at the schedule's rate; and the model's forward pass:
-// fold: Sources/Training/Trainer.swift Trainer.train Trainer.trainStep Trainer.lossAndGradient Trainer.loss
-// Each estimate is kept in the trainer's `evaluations`, which the table and the plots below read; and the
-// dataset keeps its two splits' character counts for `charactersPerToken`:
-// fold: Sources/Training/Trainer.swift Trainer.evaluate(log:)
-// fold: Sources/TextData/TokenDataset.swift TokenDataset.characterCounts
-// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.logits
+// The training step both runs take is chapter 05's, unchanged (`Trainer.trainStep`: a batch, the logits,
+// the cross-entropy and its backward, clipping, AdamW at the schedule's rate). Each estimate is kept in the
+// trainer's `evaluations`, which the table and the plots below read.
 
 section("5. The same NanoGPT on characters and on tokens")
 /// Loss in nats per token -> bits per character of the same text. (Both datasets were cut from text, so both
@@ -348,6 +339,14 @@ exitOnError {
     try report.plotLoss([("characters", characterRun.trainer), ("byte pairs", tokenRun.trainer)],
                         title: "\(report.heading): each model's loss per token (not comparable across the two)")
 }
+endOfCell()
+// In the bits-per-character figure the byte pairs' train and val curves part sooner and end further apart
+// than the characters'. Two reasons. Each step covers about twice the text, so 5,000 steps go over the
+// training text about twice as often, with 115k more parameters in the larger tables: the byte-pair model
+// starts to memorize sooner. And a little of the gap is the yardstick: the train curve divides by the
+// training text's characters per token, the val curve by the validation text's, which the merges never saw
+// and which compresses a little less (section 2), so the same loss per token is fewer bits per character
+// on the training text.
 
 // MARK: - 6. Streaming from the token model, whole characters only
 //
@@ -379,9 +378,8 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // need; so `nanogpt generate` streams from it. The JSON form (`Tokenizer.encode(to:)`, section 3, adds
 // the "type" key to it):
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm
-// Its Codable plumbing, and the save (chapter 05's):
-// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
-// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save Checkpoint.metadata
+// The save, chapter 05's, which puts it in the metadata:
+// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save
 //
 // Loading (chapter 05's `Checkpoint.load`) reads the same metadata back, strictly: the config, then the
 // tokenizer (through `SavedForm.tokenizer()`, which checks every merge), then each tensor against the config.

@@ -115,10 +115,12 @@ extension LanguageModel {
         TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random, logitsAfter: logitsAfter)
     }
 
-    /// The stream collected: prompt + `maxNewTokens` new tokens. `onToken` sees each token as it is chosen.
+    /// gpt.py's generate(), for every model: prompt + `maxNewTokens` new tokens, each sampled after the whole
+    /// (cropped) context, returned together at the end. `onToken` sees each token as it is chosen.
     public func generate(prompt: [Int], maxNewTokens: Int, options: SamplingOptions = SamplingOptions(),
                          random: SeededRandom, onToken: (Int) -> Void = { _ in }) -> [Int] {
-        let stream = generateStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random)
+        let stream = TokenStream(prompt: prompt, maxNewTokens: maxNewTokens, options: options, random: random,
+                                 logitsAfter: { self.logitsAfter($0) })   // the whole context, every token
         for token in stream { onToken(token) }
         return stream.context
     }
