@@ -2,17 +2,17 @@
 // ============================================================
 //
 // Attention lets positions exchange information; a FeedForward network then lets each position think
-// about what it gathered. A Transformer Block is one of each, and a GPT is a stack of Blocks. Stacking
-// works with two more ideas, which this chapter shows by training the same stack four times: with
-// neither, with each one alone, and with both:
+// about what it gathered. A Transformer Block is one of each, and a GPT is a stack of Blocks. A Block
+// wraps each half in two more ideas, and this chapter measures what each is worth by training the same
+// stack four times: with neither, with each one alone, and with both:
 //   - residual connections: x = x + f(x), so every block adds to a running stream instead of replacing it,
 //     and the gradient flows straight from the loss to the first block;
 //   - LayerNorm before each half (pre-norm), so every block reads inputs of a steady scale.
 //
 //   swift run -c release ch04            (--quick for a few seconds, --help for every flag)
 //
-// Expected: below 1.9 with residuals and LayerNorm, stuck far higher without them; one of the two alone
-// does nearly all of the rescue. Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
+// Expected: below 1.9 with residuals and LayerNorm, stuck far higher without them; residuals alone do
+// nearly all of the rescue. Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
 // `swift run -c release ch04 --data tinyshakespeare.txt`: val loss 1.8789 with both, 3.3445 with neither,
 // 3.3449 with LayerNorm alone and 1.9296 with residuals alone, 2000 steps each.
 import ArgumentParser
@@ -74,21 +74,14 @@ print("\(settings.table(showing: .all))\n")
 //
 // What its kernel computes for one position, as plain code (the fast kernel is in the last section):
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.layerNorm
-// The op the module calls, forward and backward (the autograd plumbing is chapter 00's: `Tensor.result`
-// keeps the backward closure, `grads.destination` is where each input's gradient goes):
-// fold: Sources/TensorCore/Ops/Normalization.swift layerNorm
+// The module calls the op `layerNorm` (TensorCore/Ops/Normalization.swift), which records its backward for
+// autograd as chapter 00's ops do; the backward's arithmetic is in the last section, beside the kernel's.
 //
-// The `attention` a Block calls is chapter 03's MultiHead, in the library's packed form: one product
-// makes every head's key, query and value, and all heads attend as one batch. Chapter 03 writes out the
-// per-head form (n Heads, concatenated, projected) and proves the two equal. Without dropout, `causalSelfAttention` runs `causalAttention`, the masked softmax(q k^T / sqrt(hs)) v,
-// a tile of keys at a time (chapter 05b shows how).
-// The pieces from earlier chapters: `Linear` (x W^T + b; `keyQueryValue` is one without a bias) and the
-// token and position embeddings (chapter 02), `relu` (max(0, x)), `Dropout` (off here; chapter 05), the
-// Trainer (chapter 01: AdamW on the same seeded batches for every stack), and the `+` of the residuals, whose
-// backward passes the gradient on unchanged to both of its inputs (chapter 00).
-// MultiHead's forward and its layers, chapter 03's (which also shows the attention step, the reshapes
-// between (B, T, C) and (B, nh, T, hs), and the plain loops `causalAttention` is checked against):
-// fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.init
+// The `attention` a Block calls is chapter 03's MultiHead: every head's masked softmax(q k^T / sqrt(hs)) v,
+// concatenated and projected (its forward, folded). The rest is from earlier chapters too: `Linear` is
+// x W^T + b, `relu` is max(0, x), and the `+` of the residuals passes the gradient on unchanged to both of
+// its inputs (chapter 00).
+// fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
 
 section("1. FeedForward and the Block, shape by shape")
 let random = SeededRandom(seed: settings.seed)
@@ -105,7 +98,7 @@ section("2. The data (as in chapter 01)")
 let (text, tokenizer, dataset) = options.loadChapterData(settings)   // text, tokenizer, 90/10 split; absurd sizes refused
 print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 
-// MARK: - 3. Two kinds of block, one stack
+// MARK: - 3. One stack, four kinds of block
 //
 // The stack is chapter 03's model with N blocks where it had one MultiHead. To see what residuals and
 // LayerNorm buy, the same stack is also built from `PlainBlock`, which chains the same two halves with
@@ -115,9 +108,9 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //
 // No stack here has the final LayerNorm that chapter 05's model puts before its Linear to the vocabulary
 // (GPT-2's `ln_f`), on purpose: the stacks differ only in their blocks, so the comparison measures the
-// blocks alone. (Section 6 measures why chapter 05 adds it.)
+// blocks alone. (Section 6 measures the growth chapter 05 adds it against.)
 
-section("3. Two kinds of block, one stack")
+section("3. One stack, four kinds of block")
 
 /// The same two halves as a Block, chained plainly: x = FeedForward(MultiHead(x)). No residual
 /// connections, no LayerNorm, unless it is told to keep one of them. Only here to show what a Block
@@ -148,6 +141,7 @@ final class PlainBlock: Module {
     }
 
     func callAsFunction(_ x: Tensor, training: Bool) -> Tensor {
+        // norm1.map { $0(x) } ?? x: LayerNorm(x) when the block keeps LayerNorm, else x itself
         let attended = attention(norm1.map { $0(x) } ?? x, training: training)
         let afterAttention = residual ? x + attended : attended
         let computed = feedForward(norm2.map { $0(afterAttention) } ?? afterAttention, training: training)
@@ -211,30 +205,21 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
     }
 }
 
-// diff: Chapters/03-MultiHead/main.swift MultiHeadLanguageModel -> BlockStackLanguageModel
 
 // MARK: - 4. Train the plain stack first...
 //
-// In one sentence: without residuals, a position's own character reaches the top of the stack only through
-// four rounds of attention's averaging, and at the start each plain block also shrinks the signal and the
-// gradient about a thousand times, so the stack learns only how often each character occurs.
+// Expect the plain stack to learn far less than chapter 03's one layer (val 2.07): it stalls within the
+// first hundred steps, above even chapter 01's bigram (2.49). Where it stalls says what it learned: compare
+// its loss with the unigram's, a model that predicts every character by its frequency alone (printed below).
 //
-// Expect it to learn far less than chapter 03's one layer (val 2.07): it stalls within the first hundred
-// steps, above even chapter 01's bigram (2.49), so it has
-// not learned which character follows which. Where it stalls says what it learned: compare its loss with
-// that of a model that ignores the context altogether and predicts every character by its frequency in
-// the text (the unigram's entropy, printed below).
-//
-// First, the reason measured where it starts: one batch through a fresh copy of each kind of stack (the
-// same first weights as the four trained below): the plain stack, the plain stack with only one of the two
-// rescues, and the Blocks. Forward: how large each block's output is (its standard deviation over all
-// numbers), and how much the last position's output at the top still depends on the last character itself
-// (change that one character and measure the change at the top, relative to the output's size).
-// Backward: the size of each block's gradient (the norm of all its parameters' gradients together) after
-// the loss's backward. Blocks are listed from the first, farthest from the loss, to the last. To predict
-// the sizes: every `Linear` starts from N(0, 0.02^2) with a bias of 0, and so do the embedding tables
-// (chapter 02); LayerNorm, where there is one, rescales only what each half reads. The
-// measurement itself (this chapter's Measurements.swift):
+// First, why, measured where training starts: one batch through a fresh copy of each kind of stack (the
+// same first weights as the four trained below), three measurements each. How large each block's output is
+// (its standard deviation over all numbers); how much the top's last position still depends on the last
+// character (change that character, and measure the change at the top relative to the top's size); and
+// each block's gradient norm (all its parameters' gradients together) after the loss's backward. Blocks run
+// from the first, farthest from the loss, to the last. To predict the sizes: every `Linear` starts from
+// N(0, 0.02^2) with a bias of 0, and so do the embedding tables (chapter 02); LayerNorm, where there is one,
+// rescales only what each half reads. The measurement (this chapter's Measurements.swift):
 // fold: Chapters/04-Block/Measurements.swift measure standardDeviation
 
 section("4. Train the plain stack first...")
@@ -268,14 +253,17 @@ endOfCell()
 //   weight, at T = 32); four blocks over, on the order of (1/32)^4, about 1e-06. Measured: 2e-06 of the
 //   top's size in the plain stack, 5e-06 here. (An early position has fewer characters to be averaged
 //   with; section 5 measures what each position learns.)
-// - Residuals alone: the character reaches the top whole (1.0: at the start its embedding is most of x),
-//   and every block gets the same gradient, since `+` hands it down unchanged and each half's own path adds
+// - Residuals alone: the character reaches the top whole. At the start the blocks add next to nothing, so
+//   the top is x = token embedding + position embedding, each row from N(0, 0.02^2); changing the character
+//   swaps one token row for another, a change of size sqrt(2) 0.02 sqrt(C), the size of x itself
+//   (sqrt(0.02^2 + 0.02^2) sqrt(C)): an effect of 1.0. And every block gets the same gradient, since `+` hands it down unchanged and each half's own path adds
 //   only a few hundredths (exercise 4).
-// - Both: the character's effect is 0.72, and x's spread grows with every Block, each adding its output to
-//   the stream. The gradient now grows on its way down, from 7.7e-02 at the last Block to 1.2e-01 at the
-//   first: each half's own path is no longer negligible (LayerNorm's backward multiplies by 1 / std of what
-//   it read, 20 to 35 at the sizes of x here, 0.03 to 0.05), and adds to what `+` hands down, so the lower
-//   a Block, the more halves above it have added.
+// - Both: the character's effect is 0.72, less than 1.0 because each half, reading x at unit size through
+//   LayerNorm, already adds an output of real size to the stream, which dilutes the embedding in x; and x's
+//   spread grows with every Block, each adding its output. The gradient now grows on its way down, from 7.7e-02 at the last Block to 1.2e-01 at the
+//   first: each half's own path is no longer negligible, and adds to what `+` hands down (LayerNorm's
+//   backward multiplies by 1 / std of what it read, and x's std here is 0.03 to 0.05, so the factor is 20
+//   to 35), so the lower a Block, the more halves above it have added.
 //
 // Backward through y = x W^T (W is outputs x inputs), dx = dy W: each of x's n inputs gets a sum over the
 // outputs, dy times a column of W, with a variance of about 0.02^2 |dy|^2 when W's entries are N(0, 0.02^2).
@@ -365,14 +353,49 @@ endOfCell()
 // It did not: the LayerNorm-only stack predicts the unigram at every position, position 0 included, the
 // same numbers as the plain stack. It started with healthy sizes, but by the end of training both paths
 // are closed: its gradient shrinks about a thousand times per block on its way down, as the plain stack's
-// did from the start, and the top hardly depends on the last character (the loss plot below shows it at
-// the unigram within the first hundred steps, and staying there). Without residuals each block sees the
-// text only through the block below it: once a block's output stops depending on its input, no gradient
-// passes below it, and nothing trains the blocks below back.
-// Residuals alone learn at every position, the bigram's loss at position 0 and better with each character
-// of context: `+` carries every character past every block, and the gradient down to every block, whatever
-// the blocks' halves do. LayerNorm then adds the last few hundredths (section 6 prints how the residual
-// stream grows from block to block, which is what LayerNorm keeps each half's input steady against).
+// did from the start, and the top hardly depends on the last character.
+//
+// When did they close, and how? A fresh copy of the same stack, with the same settings and batches,
+// measured every few steps: how much each block's output still differs from one position to the next (its
+// context variation: 1 or so when every position has a vector of its own, 0 when all have the same one),
+// and section 4's last character's effect and gradient norms. The two new measurements, folded:
+// fold: Chapters/04-Block/Measurements.swift lossByPosition contextVariation
+let watched = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .layerNorm)
+let watchedTrainer = Trainer(model: watched, dataset: dataset, hyperparameters: settings)
+print("LayerNorm only    context variation       last character's   each block's gradient norm")
+print("step  batch loss    (first block to last)   effect at the top  (first block to last)")
+var lastBatchLoss: Float?
+for step in 0...200 {
+    if [0, 10, 20, 30, 60, 200].contains(step) {
+        watchedTrainer.parameters.zeroGrad()   // the last step's gradients, gone before the measurement's backward
+        let numbers = measure(watched, on: measuredBatch)
+        print(String(format: "%4d  ", step) + (lastBatchLoss.map { String(format: "%10.3f", $0) } ?? "         -") + "    "
+              + contextVariation(watched, on: measuredBatch).map { String(format: "%4.2f", $0) }.joined(separator: " ")
+              + String(format: "     %8.1e      ", numbers.lastCharacterEffect) + row(numbers.gradientNorms))
+    }
+    if step < 200 { lastBatchLoss = watchedTrainer.trainStep() }
+}
+endOfCell()
+// Within 20 steps the blocks above the first stop telling positions apart: their outputs become the same
+// vector at every position of every sequence (context variation 0.01 and below). LayerNorm cannot undo
+// that: it normalizes each position over its own C channels, and the same vector at every position is
+// still the same vector after it. So the top no longer depends on the text (the effect column), the
+// gradient reaching the blocks below falls by orders of magnitude, and a top that is the same everywhere
+// is just what the unigram needs: the vocabulary head turns it into the characters' frequencies, the loss
+// the stack reaches at step 30 and keeps. With residuals each block's output is x + f(x), and x, the
+// embedding carried up, differs at every position whatever f does.
+//
+// Why training goes there rather than to a bigram: at the start the text barely reaches the top (an effect
+// of 5e-06), while every bias in the stack moves the logits of every position at once, and the unigram is
+// a large, easy part of the loss (4.17 to 3.35; a bigram would take it another 0.86 down). The first
+// steps follow that gradient, each of them making the blocks' outputs more alike, until nothing of the
+// text is left to learn from.
+//
+// Residuals alone learn at every position: about the bigram's loss at position 0 (2.55, against chapter
+// 01's 2.49) and better with each character of context. `+` carries every character past every block,
+// and the gradient down to every block, whatever the blocks' halves do. LayerNorm then adds the last few
+// hundredths (section 6 prints how the residual stream grows from block to block, which is what LayerNorm
+// keeps each half's input steady against).
 
 // MARK: - 6. ...then the real Blocks, same settings, same seed, same batches
 //
@@ -406,11 +429,11 @@ print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
 endOfCell()
 // Why chapter 05 adds a final LayerNorm (GPT-2's `ln_f`): each Block normalizes what it reads, but adds its
 // output to the residual stream x unnormalized, so x's scale grows with every Block, and nothing normalizes
-// it before the vocabulary head, whose logits grow with it: the predictions get sharper from the size of x
-// rather than from what it says. Measured on the trained Blocks, over the first 32 characters of the val text: the standard
-// deviation of x after the embedding and after each Block. Expect the first Block to multiply it many times
-// over: the embedding tables stay small, while what a Block adds does not depend on x's scale (LayerNorm
-// rescales what each half reads to unit size), so each Block writes onto the stream at its own size.
+// it before the vocabulary head, whose logits would grow with it. Measured on the trained Blocks, over the
+// first 32 characters of the val text: the standard deviation of x after the embedding (which grew in
+// training, from 0.03) and after each Block. Expect the first Block to multiply it many times over: what a
+// Block adds does not depend on x's scale (LayerNorm rescales what each half reads to unit size), so each
+// Block writes onto the stream at its own size, far above the embedding's.
 let streamInput = Array(dataset.val.prefix(min(settings.blockSize, 32)))
 let streamScales: [Float] = withoutGradients {
     var x = model.embedding(streamInput, batchSize: 1, length: streamInput.count)   // (1, T, C)
@@ -435,7 +458,7 @@ exitOnError {
 // first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
 // enough to read them. Each has a habit of its own: head 3 looks at the character just before, head 1 at
 // the first letter of the current word (the G of "Good", the m of "morrow"), head 2 at the last space or
-// newline, and head 0 spreads over the last few characters. The linked full-size figure has every layer on 32
+// newline, and head 0 mixes the last few characters. The linked full-size figure has every layer on 32
 // characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
 // each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
 
