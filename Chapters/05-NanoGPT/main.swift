@@ -58,11 +58,14 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // chapter 04's stack it adds the config, dropout after the embeddings and the final LayerNorm:
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT
 //
-// Its first step, the embedding layer with positions, chapter 02's (chapter 01's lookup, twice): a
-// token table (V, C) and a position table (T, C), both drawn from N(0, 0.02²); its forward adds row `id` of
-// the first to row `position` of the second. Positions start at `firstPosition`, 0 in training; generation
-// with a cache starts them after the cached ones (section 4):
-// show: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.init TokenAndPositionEmbedding.callAsFunction
+// Every piece below the class comes from an earlier chapter, so each is folded, under the line of gpt.py it
+// stands for; open one to see the Swift. Only the cache (section 4) is new code.
+//
+// The embedding layer with positions, chapter 02's, gpt.py's `self.token_embedding_table(idx) +
+// self.position_embedding_table(torch.arange(T))`: a token table (V, C) and a position table (T, C), both
+// drawn from N(0, 0.02²). Positions start at `firstPosition`, 0 in training; generation with a cache starts
+// them after the cached ones (section 4):
+// fold: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.init TokenAndPositionEmbedding.callAsFunction
 //
 // Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
 // recipe, `--dropout 0.2` turns them on): while training,
@@ -72,44 +75,39 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // fold: Sources/Layers/Dropout.swift Dropout
 // fold: Sources/TensorCore/Ops/Elementwise.swift dropout
 //
-// Each Block is chapter 04's: attention, then the feed-forward layer, each on a LayerNorm of x and added
-// back to x:
+// Each Block is chapter 04's, gpt.py's `x = x + self.sa(self.ln1(x)); x = x + self.ffwd(self.ln2(x))`:
 // show: Sources/Transformer/Block.swift Block.callAsFunction
 //
-// Its attention step, chapter 03's MultiHead: one product makes every head's keys, queries and values, and
-// all heads attend at once. Its weights, and the Block's: the packed (3C, C) matrix (drawn head by head), the
-// (C, C) projection, the feed-forward layer and two LayerNorms:
-// show: Sources/Attention/MultiHead.swift MultiHead.init
-// show: Sources/Transformer/Block.swift Block.init
+// Its attention step is chapter 03's MultiHead, gpt.py's `MultiHeadAttention`: one product makes every
+// head's keys, queries and values (a packed (3C, C) matrix, drawn head by head), all heads attend at once,
+// then the heads are joined and projected, with the scale 1/sqrt(hs). Its layers and the Block's:
+// fold: Sources/Attention/MultiHead.swift MultiHead.init
+// fold: Sources/Transformer/Block.swift Block.init
+// Its forward, and `splitHeads`, which cuts the packed (B, T, 3C) product into keys, queries and values of
+// (B, nh, T, hs) each:
+// fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
+// fold: Sources/TensorCore/Ops/Shape.swift splitHeads
 //
-// How it attends: split the packed product into heads, attend, join the heads, project; the scale is
-// 1/sqrt(hs):
-// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
-// `splitHeads` (chapter 03) cuts the packed (B, T, 3C) product into keys, queries and values of (B, nh, T,
-// hs) each:
-// show: Sources/TensorCore/Ops/Shape.swift splitHeads
-//
-// Training without dropout, as here, takes `causalSelfAttention`'s last line, `causalAttention`. What it
-// computes for one head and one query, as plain loops: a score q . k_j * scale for every key the query may
-// see (keys 0 ... its own position: the causal mask), their softmax, and the weighted sum of the values:
-// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
+// Training without dropout, as here, takes `causalSelfAttention`'s last line, `causalAttention`, gpt.py's
+// `wei = q @ k.transpose(-2, -1) * hs**-0.5; wei = wei.masked_fill(tril == 0, -inf); softmax(wei) @ v`. What it
+// computes for one head and one query, as plain loops:
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
 // `causalAttention` computes exactly that for every head and query at once, a tile of keys at a time and
 // without storing the (B, nh, T, T) weights; chapter 05b shows how, and
 // Tests/TensorCoreTests/TiledAttentionTests.swift holds it to these loops, forward and backward. With dropout
 // on (`--dropout 0.2`), training takes the `if` instead, which keeps the weights to drop some of them.
 
-// Its feed-forward layer, as chapter 04 built it: widen each position to 4C, ReLU (relu(x) = max(0, x), element
-// by element), project back to C:
-// show: Sources/Transformer/FeedForward.swift FeedForward
+// Its feed-forward layer, chapter 04's, gpt.py's `nn.Sequential(nn.Linear(C, 4 * C), nn.ReLU(),
+// nn.Linear(4 * C, C), nn.Dropout(dropout))`:
+// fold: Sources/Transformer/FeedForward.swift FeedForward
 //
-// The layers underneath, from chapters 02 and 04: Linear is x W^T + b (chapter 08 adds int8 weights for
-// generation, two lines left out here), and
-// LayerNorm normalizes each position over its C features, then scales and shifts:
-// show: Sources/Layers/Layers.swift Linear LayerNorm
-// What the embedding lookup and LayerNorm compute, as plain loops (the kernels the model runs are held to
-// these by the tests):
+// The layers underneath, from chapters 02 and 04: Linear, `nn.Linear` (x W^T + b; chapter 08 adds int8
+// weights for generation), and LayerNorm, `nn.LayerNorm(C)` (each position normalized over its C features,
+// then scaled and shifted), and what the embedding lookup and LayerNorm compute, as plain loops:
+// fold: Sources/Layers/Layers.swift Linear LayerNorm
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.layerNorm
-// Its shape, from the settings: one initializer turns the knobs above into the model's sizes.
+//
+// The model's shape, from the settings: one initializer turns the knobs above into the model's sizes.
 // show: Sources/NanoGPT/NanoGPT.swift GPTConfig.init(_:vocabularySize:)
 
 section("2. The model")
@@ -145,40 +143,40 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // Trainer's step, which does it, and the loss it minimizes, the cross-entropy of the logits against the next tokens (chapter 01):
 // show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.loss
 //
-// A batch: B random windows of T + 1 tokens from the training text, the inputs its first T and the targets
-// the same window shifted by one, so each position's target is the token after it. The loss (chapter 01's
-// op) is the mean over the B × T positions of -log softmax(logits)[target]:
-// show: Sources/TextData/TokenDataset.swift TokenDataset.batch
-// show: Sources/TensorCore/Ops/Loss.swift crossEntropy
+// Every piece of the step comes from chapter 01, so each is folded under the line of gpt.py or PyTorch it
+// stands for. A batch, gpt.py's `get_batch`: B random windows of T + 1 tokens, the inputs its first T and
+// the targets the same window shifted by one. The loss, `F.cross_entropy(logits, targets)`: the mean over the
+// B × T positions of -log softmax(logits)[target]:
+// fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
+// fold: Sources/TensorCore/Ops/Loss.swift crossEntropy
 //
-// The learning rate at each step (the settings' warmup, peak and final rate, over their steps), the clipping of
-// the gradient's global norm, and AdamW's update with its betas (chapter 01 writes the update out as a plain
-// loop). Which parameters decay is decided when the model packs them into one arena: tensors of two or more
-// dimensions (the matrices and the embedding tables) decay, biases and LayerNorm gains do not (`decays`):
-// show: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
-// show: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
-// show: Sources/TensorCore/Optimization/Parameters.swift Parameters.gradNorm Parameters.clipGradNorm
-// show: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
-// How the arena is made, each tensor's `decays` decided as it is copied in:
+// The learning rate at each step, nanoGPT's `get_lr` (linear warmup, then a cosine from the peak to the final
+// rate); the clipping, `torch.nn.utils.clip_grad_norm_(params, 1.0)`; and AdamW's update, `optimizer.step()`
+// (chapter 01 writes it out as a plain loop). Which parameters decay is decided when the model packs them
+// into one arena, as nanoGPT's `configure_optimizers` does: tensors of two or more dimensions (the matrices
+// and the embedding tables) decay, biases and LayerNorm gains do not (`decays`):
+// fold: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
+// fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
+// fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.gradNorm Parameters.clipGradNorm
+// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
+// Where `decays` is set, as each tensor is copied into the arena:
 // fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.init
-// (Chapter 01 writes the cross-entropy and AdamW's update out as plain loops, which the kernels are held to.)
 //
 // The Trainer adopts the model's parameter arena and builds its AdamW from the settings' weight decay (0.1),
 // with the library AdamW's default betas, 0.9 and 0.99 (nanoGPT's Shakespeare config, where gpt.py keeps
-// PyTorch's 0.999; `AdamW.init`, folded below); training batches and evaluation batches come from two generators of
+// PyTorch's 0.999); training batches and evaluation batches come from two generators of
 // their own. The loop around the step: at step 0, every `evalInterval` steps (500 here) and at the end, the
 // loss estimate, gpt.py's estimate_loss (the mean loss over `evalIters` random batches of each split, 100
 // here, with no gradients and dropout off), logged and kept in `evaluations`; a step whose loss is not finite
-// stops the run.
-// show: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.meanLoss
-// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.init
+// stops the run. gpt.py's training loop and estimate_loss, folded:
+// fold: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.meanLoss
 //
 // Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
 // a copy of the id's row), `layerNorm` (chapter 04: (x - mean) / sqrt(variance + 1e-5) × gain + bias),
 // `causalAttention` (section 2's plain loops, a tile of keys at a time: chapter 05b), and `backward()`
 // (chapter 00: each op records how to push its output's gradient to its inputs, and backward runs those in
-// reverse order; each op's backward sits beside its forward, as crossEntropy's does above). The plain AdamW
-// loop decays whatever it is given; the Trainer's kernel decays only the slots marked `decays`.
+// reverse order; each op's backward sits beside its forward, as crossEntropy's does above). Chapter 01's
+// plain AdamW loop decays whatever it is given; the Trainer's kernel decays only the slots marked `decays`.
 //
 // Expect the val loss near 1.6 at the end (chapter 04 reached 1.88), and the train loss below it by a gap of
 // about 0.17 that opens in the first 1,500 steps and then stays between 0.16 and 0.21 while both keep falling: the
@@ -206,23 +204,21 @@ exitOnError { try report.plotLoss(trainer) }
 // logits after the context, samples a token from them and appends it. They differ in how they get those
 // logits:
 //
-// - `generate()` (chapter 01's, written once for every model) runs the whole context, cropped to the last
-//   blockSize tokens, through the model for every token: gpt.py's `idx[:, -block_size:]`. It returns the
-//   tokens at the end. It is written for any `LanguageModel`, so the stream it collects is the protocol's
-//   own `generateStream` below (Swift picks it by the protocol, not by the model): it recomputes on
-//   NanoGPT too.
-// - NanoGPT's `generateStream()` hands over each token the moment it is sampled, and gets the logits through
-//   a key/value cache (below). This chapter asks for `mode: .keyValueCache`, the cache through the Tensor
+// - `generate()` (chapter 01's) runs the whole context, cropped to the last blockSize tokens, through the
+//   model for every token: gpt.py's `idx[:, -block_size:]`. It returns the tokens at the end. It is written
+//   once for every `LanguageModel`, on `logitsAfter(_:)` below, so it recomputes on NanoGPT too.
+// - NanoGPT's own `generateStream(..., mode:)` hands over each token the moment it is sampled, and gets the
+//   logits through a key/value cache (below). This chapter asks for `mode: .keyValueCache`, the cache through the Tensor
 //   ops shown here; `.recompute` is `generate()`'s way, and `.decode` (the default, chapter 08) is the
 //   same cache with the same tokens, faster.
 //
 // Generation never prints: the caller decides, here one character at a time, flushed, so you watch the text
 // appear. The section streams with the cache, then times the cache against recomputing. Over 500 tokens,
-// recomputing runs about 60 positions a token (up to 64), the cache about 1.8 (one, plus a refill of 32 every
-// 33 tokens): about 33 times less arithmetic. Expect the cache to win by less than that: at one position
+// recomputing runs about 60 positions a token (up to 64), the cache about 1.9 (one, plus a refill of 32 every
+// 33 tokens): about 30 times less arithmetic. Expect the cache to win by about ten times, not thirty: at one position
 // every op's fixed cost (a Tensor made, a kernel called) weighs as much as its arithmetic, which is what
 // chapter 08's `.decode` takes away:
-// show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.generateStream LanguageModel.logitsAfter
+// show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.logitsAfter
 //
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,
 // above 1 flattens), top-k keeps only the k most likely tokens, and top-p the smallest set of most likely
@@ -298,7 +294,7 @@ exitOnError { try report.plotLoss(trainer) }
 // show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
 
 section("4. Generation, whole and streamed")
-let whole = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 60, random: SeededRandom(seed: 7))
+let whole = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 60, random: SeededRandom(seed: 7))   // its own seed: a different text from the stream's
 print("generate(), 60 tokens (temperature 1, every token kept), returned at once:\n---\n\(tokenizer.decode(whole))\n---")
 
 let sampling = SamplingOptions(temperature: command.temperature, topK: command.topK > 0 ? command.topK : nil)
