@@ -29,10 +29,10 @@ struct Plot: ParsableCommand {
         let logs = try runs.map { try RunLogFile(path: $0) }
         let labels = RunLogFile.labels(for: logs)
         var series: [Series] = []
-        for (log, label) in zip(logs, labels) {
+        for (index, (log, label)) in zip(logs, labels).enumerated() {   // each run in one colour: its val line, its train points
             let x = log.entries.map { against == .step ? Double($0.step) : Double($0.tokens) }
-            series.append(Series("\(label): val", x: x, y: log.entries.map(\.valLoss), style: .line))
-            series.append(Series("\(label): train", x: x, y: log.entries.map(\.trainLoss), style: .points))
+            series.append(Series("\(label): val", x: x, y: log.entries.map(\.valLoss), style: .line, colour: index))
+            series.append(Series("\(label): train", x: x, y: log.entries.map(\.trainLoss), style: .points, colour: index))
         }
         let xLabel = against == .step ? "step" : "tokens seen"
         let files = try Plotter.shared.lines(series, title: "nanogpt train: " + labels.joined(separator: ", "), xLabel: xLabel,
