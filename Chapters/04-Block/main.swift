@@ -108,7 +108,7 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //
 // No stack here has the final LayerNorm that chapter 05's model puts before its Linear to the vocabulary
 // (GPT-2's `ln_f`), on purpose: the stacks differ only in their blocks, so the comparison measures the
-// blocks alone. (Section 6 measures the growth chapter 05 adds it against.)
+// blocks alone. (Why chapter 05 adds it, the residual stream's growth, is measured in section 6.)
 
 section("3. One stack, four kinds of block")
 

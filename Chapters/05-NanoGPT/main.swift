@@ -58,14 +58,15 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // chapter 04's stack it adds the config, dropout after the embeddings and the final LayerNorm:
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT
 //
-// Every piece below the class comes from an earlier chapter, so each is folded, under the line of gpt.py it
-// stands for; open one to see the Swift. Only the cache (section 4) is new code.
+// Every piece inside the class comes from an earlier chapter. Each is the line of gpt.py beside it, and its
+// Swift, whole, is in section 7 at the end of the page, so that this section goes on to what is new:
 //
-// The embedding layer with positions, chapter 02's, gpt.py's `self.token_embedding_table(idx) +
-// self.position_embedding_table(torch.arange(T))`: a token table (V, C) and a position table (T, C), both
-// drawn from N(0, 0.02²). Positions start at `firstPosition`, 0 in training; generation with a cache starts
-// them after the cached ones (section 4):
-// fold: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.init TokenAndPositionEmbedding.callAsFunction
+// | piece | chapter | gpt.py |
+// |---|---|---|
+// | `TokenAndPositionEmbedding` | 02 | `token_embedding_table(idx) + position_embedding_table(torch.arange(T))` |
+// | `MultiHead` | 03 | `MultiHeadAttention`: every head's `softmax(q k^T / sqrt(hs))`, masked, times `v`, concatenated, projected |
+// | `FeedForward` | 04 | `nn.Sequential(nn.Linear(C, 4 * C), nn.ReLU(), nn.Linear(4 * C, C), nn.Dropout(dropout))` |
+// | `Linear`, `LayerNorm` | 02, 04 | `nn.Linear`, `nn.LayerNorm(C)` |
 //
 // Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
 // recipe, `--dropout 0.2` turns them on): while training,
@@ -77,35 +78,6 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //
 // Each Block is chapter 04's, gpt.py's `x = x + self.sa(self.ln1(x)); x = x + self.ffwd(self.ln2(x))`:
 // show: Sources/Transformer/Block.swift Block.callAsFunction
-//
-// Its attention step is chapter 03's MultiHead, gpt.py's `MultiHeadAttention`: one product makes every
-// head's keys, queries and values (a packed (3C, C) matrix, drawn head by head), all heads attend at once,
-// then the heads are joined and projected, with the scale 1/sqrt(hs). Its layers and the Block's:
-// fold: Sources/Attention/MultiHead.swift MultiHead.init
-// fold: Sources/Transformer/Block.swift Block.init
-// Its forward, and `splitHeads`, which cuts the packed (B, T, 3C) product into keys, queries and values of
-// (B, nh, T, hs) each:
-// fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
-// fold: Sources/TensorCore/Ops/Shape.swift splitHeads
-//
-// Training without dropout, as here, takes `causalSelfAttention`'s last line, `causalAttention`, gpt.py's
-// `wei = q @ k.transpose(-2, -1) * hs**-0.5; wei = wei.masked_fill(tril == 0, -inf); softmax(wei) @ v`. What it
-// computes for one head and one query, as plain loops:
-// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
-// `causalAttention` computes exactly that for every head and query at once, a tile of keys at a time and
-// without storing the (B, nh, T, T) weights; chapter 05b shows how, and
-// Tests/TensorCoreTests/TiledAttentionTests.swift holds it to these loops, forward and backward. With dropout
-// on (`--dropout 0.2`), training takes the `if` instead, which keeps the weights to drop some of them.
-
-// Its feed-forward layer, chapter 04's, gpt.py's `nn.Sequential(nn.Linear(C, 4 * C), nn.ReLU(),
-// nn.Linear(4 * C, C), nn.Dropout(dropout))`:
-// fold: Sources/Transformer/FeedForward.swift FeedForward
-//
-// The layers underneath, from chapters 02 and 04: Linear, `nn.Linear` (x W^T + b; chapter 08 adds int8
-// weights for generation), and LayerNorm, `nn.LayerNorm(C)` (each position normalized over its C features,
-// then scaled and shifted), and what the embedding lookup and LayerNorm compute, as plain loops:
-// fold: Sources/Layers/Layers.swift Linear LayerNorm
-// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.layerNorm
 //
 // The model's shape, from the settings: one initializer turns the knobs above into the model's sizes.
 // show: Sources/NanoGPT/NanoGPT.swift GPTConfig.init(_:vocabularySize:)
@@ -123,8 +95,7 @@ let model = NanoGPT(config, seed: settings.seed)
 //   lm_head -> languageModelHead     ln_f -> finalNorm            sa -> attention
 //   ffwd -> feedForward              ln1, ln2 -> norm1, norm2     proj -> projection
 //   forward(idx, targets) -> (logits, loss): here logits(...), then crossEntropy(logits, targets) in the Trainer
-// How the packed matrix becomes those per-head names:
-// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.stateDictionary
+// How the packed matrix becomes those per-head names: `stateDictionary`, in section 7.
 //
 // nanoGPT's model.py, the other model people know, differs in a few details: it ties the token embedding to
 // the output layer, uses GELU where gpt.py and this chapter use ReLU, packs every head's queries, keys and
@@ -143,24 +114,18 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // Trainer's step, which does it, and the loss it minimizes, the cross-entropy of the logits against the next tokens (chapter 01):
 // show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.loss
 //
-// Every piece of the step comes from chapter 01, so each is folded under the line of gpt.py or PyTorch it
-// stands for. A batch, gpt.py's `get_batch`: B random windows of T + 1 tokens, the inputs its first T and
-// the targets the same window shifted by one. The loss, `F.cross_entropy(logits, targets)`: the mean over the
-// B × T positions of -log softmax(logits)[target]:
-// fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
-// fold: Sources/TensorCore/Ops/Loss.swift crossEntropy
+// Every piece of the step comes from chapter 01. Each is the line of gpt.py or PyTorch beside it, and its
+// Swift is in section 7:
 //
-// The learning rate at each step, nanoGPT's `get_lr` (linear warmup, then a cosine from the peak to the final
-// rate); the clipping, `torch.nn.utils.clip_grad_norm_(params, 1.0)`; and AdamW's update, `optimizer.step()`
-// (chapter 01 writes it out as a plain loop). Which parameters decay is decided when the model packs them
-// into one arena, as nanoGPT's `configure_optimizers` does: tensors of two or more dimensions (the matrices
-// and the embedding tables) decay, biases and LayerNorm gains do not (`decays`):
-// fold: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
-// fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
-// fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.gradNorm Parameters.clipGradNorm
-// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
-// Where `decays` is set, as each tensor is copied into the arena:
-// fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.init
+// | piece | gpt.py, nanoGPT or PyTorch |
+// |---|---|
+// | `TokenDataset.batch` | `get_batch`: B random windows of T + 1 tokens, the targets shifted by one |
+// | `crossEntropy` | `F.cross_entropy(logits, targets)`: the mean of -log softmax(logits)[target] |
+// | `LearningRateSchedule.rate` | nanoGPT's `get_lr`: linear warmup, then a cosine from the peak to the final rate |
+// | `Parameters.clipGradNorm` | `torch.nn.utils.clip_grad_norm_(params, 1.0)` |
+// | `AdamW.update` | `optimizer.step()` (chapter 01 writes it out as a plain loop) |
+// | `Parameters.init` | nanoGPT's `configure_optimizers`: tensors of two or more dimensions decay, biases and gains do not |
+// | `Trainer.train`, `estimateLoss` | the training loop, and `estimate_loss` |
 //
 // The Trainer adopts the model's parameter arena and builds its AdamW from the settings' weight decay (0.1),
 // with the library AdamW's default betas, 0.9 and 0.99 (nanoGPT's Shakespeare config, where gpt.py keeps
@@ -168,8 +133,7 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // their own. The loop around the step: at step 0, every `evalInterval` steps (500 here) and at the end, the
 // loss estimate, gpt.py's estimate_loss (the mean loss over `evalIters` random batches of each split, 100
 // here, with no gradients and dropout off), logged and kept in `evaluations`; a step whose loss is not finite
-// stops the run. gpt.py's training loop and estimate_loss, folded:
-// fold: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.meanLoss
+// stops the run.
 //
 // Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
 // a copy of the id's row), `layerNorm` (chapter 04: (x - mean) / sqrt(variance + 1e-5) × gain + bias),
@@ -377,3 +341,37 @@ exitOnError {
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png, attention.png, attention-all-layers.png, sample.txt, summary.json")
+
+// MARK: - 7. The pieces from earlier chapters
+//
+// The code behind sections 2 and 3's tables, in their order, for the reader rebuilding the model from this
+// page alone.
+//
+// The embedding (chapter 02). Positions start at `firstPosition`, 0 in training; generation with a cache
+// starts them after the cached ones (section 4):
+// fold: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.init TokenAndPositionEmbedding.callAsFunction
+// MultiHead (chapter 03) and the Block's layers: one packed (3C, C) product makes every head's keys, queries
+// and values; `splitHeads` cuts it into (B, nh, T, hs) each; without dropout, as here, `causalSelfAttention`
+// runs `causalAttention`, which computes what the plain loops below do, a tile of keys at a time (chapter 05b):
+// fold: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
+// fold: Sources/Transformer/Block.swift Block.init
+// fold: Sources/TensorCore/Ops/Shape.swift splitHeads
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
+// FeedForward (chapter 04), Linear and LayerNorm (chapters 02 and 04; chapter 08 adds int8 weights to Linear
+// for generation), and what the embedding lookup and LayerNorm compute, as plain loops:
+// fold: Sources/Transformer/FeedForward.swift FeedForward
+// fold: Sources/Layers/Layers.swift Linear LayerNorm
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.layerNorm
+// The checkpoint's names for the packed matrix's rows:
+// fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.stateDictionary
+// The training step's pieces (chapter 01), then where `decays` is set, and the loop with its loss estimate:
+// fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
+// fold: Sources/TensorCore/Ops/Loss.swift crossEntropy
+// fold: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
+// fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
+// fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.gradNorm Parameters.clipGradNorm
+// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
+// fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.init
+// fold: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.meanLoss
+
+section("7. The pieces from earlier chapters")
