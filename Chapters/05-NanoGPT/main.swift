@@ -137,9 +137,9 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 //
 // Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
 // a copy of the id's row), `layerNorm` (chapter 04: (x - mean) / sqrt(variance + 1e-5) × gain + bias),
-// `causalAttention` (section 2's plain loops, a tile of keys at a time: chapter 05b), and `backward()`
+// `causalAttention` (section 7's plain loops, a tile of keys at a time: chapter 05b), and `backward()`
 // (chapter 00: each op records how to push its output's gradient to its inputs, and backward runs those in
-// reverse order; each op's backward sits beside its forward, as crossEntropy's does above). Chapter 01's
+// reverse order; each op's backward sits beside its forward, as crossEntropy's does in section 7). Chapter 01's
 // plain AdamW loop decays whatever it is given; the Trainer's kernel decays only the slots marked `decays`.
 //
 // Expect the val loss near 1.6 at the end (chapter 04 reached 1.88), and the train loss below it by a gap of
@@ -187,11 +187,10 @@ exitOnError { try report.plotLoss(trainer) }
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,
 // above 1 flattens), top-k keeps only the k most likely tokens, and top-p the smallest set of most likely
 // tokens whose probabilities add up to p. This chapter's flags set the first two (`--temperature`, 0.8
-// by default, and `--top-k`, 0 for all); `nanogpt generate` also takes `--top-p`. Both generations start
-// from one token, `startToken`: the newline (id 0, the first character in sorted order).
-// show: Sources/Training/Sampling.swift sampleToken samplingWeights
-// The options themselves, and the draw (a uniform number against the running sum of the weights):
-// fold: Sources/Training/Sampling.swift SamplingOptions drawIndex
+// by default, and `--top-k`, 0 for all); `nanogpt generate` also takes `--top-p`. The step itself is
+// chapter 01's `sampleToken`, gpt.py's `torch.multinomial(F.softmax(logits / temperature, dim=-1), 1)` after
+// the top-k and top-p cuts; its code is in section 7. Both generations start from one token, `startToken`:
+// the newline (id 0, the first character in sorted order).
 //
 // What NanoGPT adds is a faster way to get the logits after the context: a key/value cache. In a causal
 // model the keys and values of earlier positions never change when a token is appended, so keep them,
@@ -201,7 +200,7 @@ exitOnError { try report.plotLoss(trainer) }
 // show: Sources/NanoGPT/Generation.swift KeyValueCache.init
 //
 // Who fills it: the model's forward pass with a cache, beside the training one of section 2. The position
-// embedding starts at the cache's count (`firstPosition`, section 2), there is no dropout, every Block is
+// embedding starts at the cache's count (`firstPosition`, section 7), there is no dropout, every Block is
 // called with the cache and its layer number, and `advance` counts the new positions once every layer has
 // stored them:
 // show: Sources/NanoGPT/Generation.swift NanoGPT.logits(_:batchSize:length:cache:)
@@ -344,8 +343,8 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, attention-all-laye
 
 // MARK: - 7. The pieces from earlier chapters
 //
-// The code behind sections 2 and 3's tables, in their order, for the reader rebuilding the model from this
-// page alone.
+// The code behind sections 2 and 3's tables, in their order, and section 4's sampling step, for the reader
+// rebuilding the model from this page alone.
 //
 // The embedding (chapter 02). Positions start at `firstPosition`, 0 in training; generation with a cache
 // starts them after the cached ones (section 4):
@@ -373,5 +372,8 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, attention-all-laye
 // fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
 // fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.init
 // fold: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.meanLoss
+// Sampling one token (chapter 01): the weights e^((logit - max) / temperature) after the top-k and top-p
+// cuts, then a uniform number against their running sum; and the options:
+// fold: Sources/Training/Sampling.swift sampleToken samplingWeights drawIndex SamplingOptions
 
 section("7. The pieces from earlier chapters")
