@@ -361,8 +361,9 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, attention-all-laye
 // fold: Sources/Transformer/FeedForward.swift FeedForward
 // fold: Sources/Layers/Layers.swift Linear LayerNorm
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.layerNorm
-// The checkpoint's names for the packed matrix's rows:
+// The checkpoint's names for the packed matrix's rows, and the per-head views they are read from:
 // fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.stateDictionary
+// fold: Sources/Attention/MultiHead.swift MultiHead.perHeadViews
 // The training step's pieces (chapter 01), then where `decays` is set, and the loop with its loss estimate:
 // fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
 // fold: Sources/TensorCore/Ops/Loss.swift crossEntropy
