@@ -72,9 +72,8 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // recipe, `--dropout 0.2` turns them on): while training,
 // each activation is zeroed with probability p and the rest scaled by 1/(1 - p), so the expected value
 // stays the same; at evaluation and generation it does nothing. Each mask comes from a counter-based
-// generator (Philox), the same on every device. The layer and its op, folded (dropout is off here):
-// fold: Sources/Layers/Dropout.swift Dropout
-// fold: Sources/TensorCore/Ops/Elementwise.swift dropout
+// generator (Philox), the same on every device. Dropout is off in this run; its layer and op are in
+// section 7.
 //
 // Each Block is chapter 04's, gpt.py's `x = x + self.sa(self.ln1(x)); x = x + self.ffwd(self.ln2(x))`:
 // show: Sources/Transformer/Block.swift Block.callAsFunction
@@ -349,6 +348,9 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, attention-all-laye
 // The embedding (chapter 02). Positions start at `firstPosition`, 0 in training; generation with a cache
 // starts them after the cached ones (section 4):
 // fold: Sources/Layers/TokenAndPositionEmbedding.swift TokenAndPositionEmbedding.init TokenAndPositionEmbedding.callAsFunction
+// Dropout, section 2's, off in this run: the layer, and the op that draws each mask:
+// fold: Sources/Layers/Dropout.swift Dropout
+// fold: Sources/TensorCore/Ops/Elementwise.swift dropout
 // MultiHead (chapter 03) and the Block's layers: one packed (3C, C) product makes every head's keys, queries
 // and values; `splitHeads` cuts it into (B, nh, T, hs) each; without dropout, as here, `causalSelfAttention`
 // runs `causalAttention`, which computes what the plain loops below do, a tile of keys at a time (chapter 05b):
