@@ -193,38 +193,12 @@ exitOnError { try report.plotLoss(trainer) }
 //
 // What NanoGPT adds is a faster way to get the logits after the context: a key/value cache. In a causal
 // model the keys and values of earlier positions never change when a token is appended, so keep them,
-// for every layer, and compute only the new position. The cache, whole (its `rows` are B × nh: one per
-// sequence and head; here B = 1), and the initializer that sizes it from the model's config:
-// show: Sources/Attention/KeyValueCache.swift KeyValueCache
-// show: Sources/NanoGPT/Generation.swift KeyValueCache.init
-//
-// Who fills it: the model's forward pass with a cache, beside the training one of section 2. The position
-// embedding starts at the cache's count (`firstPosition`, section 7), there is no dropout, every Block is
-// called with the cache and its layer number, and `advance` counts the new positions once every layer has
-// stored them:
-// show: Sources/NanoGPT/Generation.swift NanoGPT.logits(_:batchSize:length:cache:)
-// The Block passes the cache on to its attention:
-// show: Sources/Transformer/Block.swift Block.callAsFunction(_:cache:layer:)
-// and each MultiHead stores its new keys and values, then attends over all stored ones:
-// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction(_:cache:layer:)
-//
-// The attention over the cache lets query i of the n new positions see every cached position up to its
-// own: the causal mask shifted by the count already cached (`CausalMask(queries: n, offset: total - n)`:
-// query i sees keys 0 ... offset + i). It runs in two backend kernels, the masked softmax(q K^T * scale)
-// into `weights`, then their product with V:
-// show: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
-//
-// What that computes, as plain loops over the cache's own storage: for every head and every new query, the
-// scores against the keys it may see (the shifted mask is the loop's end, `visible`), their softmax, and the
-// weighted sum of the values. The tests hold the kernels to these loops
-// (`cachedAttentionMatchesTheDefinition`, Tests/TensorCoreTests/KernelTests.swift):
-// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.cachedAttention
-//
-// `generateStream` picks the method:
+// for every layer, and compute only the new position. From the top down, first `generateStream`, which
+// picks how the stream gets its logits:
 // show: Sources/NanoGPT/Generation.swift NanoGPT.generateStream
 //
-// And the cache's side of it. The first call fills the cache with the whole prompt in one forward pass;
-// every later call runs the newest token alone. The model has only T position embeddings, so a full
+// With the cache, `logitsAfter(_:cache:)` (below) drives it. The first call fills the cache with the whole
+// prompt in one forward pass; every later call runs the newest token alone. The model has only T position embeddings, so a full
 // cache cannot take one more position: it is cleared and refilled from the last T/2 tokens, whose
 // positions restart at 0. Why T/2: a refill is a forward pass over the tokens it keeps. Refilling from
 // all T tokens would slide exactly like recomputation, but the cache would be full again at once, so
@@ -254,6 +228,33 @@ exitOnError { try report.plotLoss(trainer) }
 // After the stream, the section replays its tokens through a fresh cache and prints how many positions it holds
 // after each one: 1 ... T while it fills, then T/2 ... T after each refill.
 // show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
+//
+// Under `logitsAfter(_:cache:)`, the model's forward pass with a cache, beside the training one of section 2.
+// The position embedding starts at the cache's count (`firstPosition`, section 7), there is no dropout, every Block is
+// called with the cache and its layer number, and `advance` counts the new positions once every layer has
+// stored them:
+// show: Sources/NanoGPT/Generation.swift NanoGPT.logits(_:batchSize:length:cache:)
+// The Block passes the cache on to its attention:
+// show: Sources/Transformer/Block.swift Block.callAsFunction(_:cache:layer:)
+// and each MultiHead stores its new keys and values, then attends over all stored ones:
+// show: Sources/Attention/MultiHead.swift MultiHead.callAsFunction(_:cache:layer:)
+//
+// The cache, whole (its `rows` are B × nh: one per sequence and head; here B = 1), and the initializer
+// that sizes it from the model's config:
+// show: Sources/Attention/KeyValueCache.swift KeyValueCache
+// show: Sources/NanoGPT/Generation.swift KeyValueCache.init
+//
+// The attention over the cache lets query i of the n new positions see every cached position up to its
+// own: the causal mask shifted by the count already cached (`CausalMask(queries: n, offset: total - n)`:
+// query i sees keys 0 ... offset + i). It runs in two backend kernels, the masked softmax(q K^T * scale)
+// into `weights`, then their product with V:
+// show: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
+//
+// What that computes, as plain loops over the cache's own storage: for every head and every new query, the
+// scores against the keys it may see (the shifted mask is the loop's end, `visible`), their softmax, and the
+// weighted sum of the values. The tests hold the kernels to these loops
+// (`cachedAttentionMatchesTheDefinition`, Tests/TensorCoreTests/KernelTests.swift):
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.cachedAttention
 
 section("4. Generation, whole and streamed")
 let whole = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 60, random: SeededRandom(seed: 7))   // its own seed: a different text from the stream's
