@@ -171,16 +171,15 @@ exitOnError { try report.plotLoss(trainer) }
 //   model for every token: gpt.py's `idx[:, -block_size:]`. It returns the tokens at the end. It is written
 //   once for every `LanguageModel`, on `logitsAfter(_:)` below, so it recomputes on NanoGPT too.
 // - NanoGPT's own `generateStream(..., mode:)` hands over each token the moment it is sampled, and gets the
-//   logits through a key/value cache (below). This chapter asks for `mode: .keyValueCache`, the cache through the Tensor
-//   ops shown here; `.recompute` is `generate()`'s way, and `.decode` (the default, chapter 08) is the
-//   same cache with the same tokens, faster.
+//   logits through a key/value cache (below), `mode: .keyValueCache`; `mode: .recompute` is `generate()`'s
+//   way. (Its third mode, `.decode`, the default, is chapter 08's: the same cache and the same tokens,
+//   faster. This chapter does not use it.)
 //
 // Generation never prints: the caller decides, here one character at a time, flushed, so you watch the text
 // appear. The section streams with the cache, then times the cache against recomputing. Over 500 tokens,
 // recomputing runs about 60 positions a token (up to 64), the cache about 1.9 (one, plus a refill of 32 every
 // 33 tokens): about 30 times less arithmetic. Expect the cache to win by about ten times, not thirty: at one position
-// every op's fixed cost (a Tensor made, a kernel called) weighs as much as its arithmetic, which is what
-// chapter 08's `.decode` takes away:
+// every op's fixed cost (a Tensor made, a kernel called) weighs as much as its arithmetic:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.logitsAfter
 //
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,
