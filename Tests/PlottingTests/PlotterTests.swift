@@ -47,6 +47,22 @@ struct PlotterTests {
         #expect(data.contains("0.8 50\n") && data.contains("1.2 60\n"))   // each series shifted by half a bar
     }
 
+    /// A series that names a colour takes it, so one run's line and markers match; one that names none takes
+    /// the next colour in order (the list: green, blue, orange, vermilion, purple, black).
+    @Test func seriesThatNameAColourShareIt() throws {
+        let files = try Plotter(gnuplot: nil).lines(
+            [Series("run A: mean", x: [0, 1], y: [2, 1], colour: 3), Series("run A: val", x: [0, 1], y: [2.1, 1.1], style: .points, colour: 3),
+             Series("unnamed", x: [0, 1], y: [3, 2])],
+            title: "t", xLabel: "x", yLabel: "y", in: folder, name: "colours")
+        let lines = try read(files.script).split(separator: "\n")
+        func colour(ofIndex index: Int) -> Substring? {
+            guard let line = lines.first(where: { $0.contains("index \(index) using") }), let hash = line.firstIndex(of: "#") else { return nil }
+            return line[hash...].prefix(7)
+        }
+        #expect(colour(ofIndex: 0) == "#d55e00" && colour(ofIndex: 1) == "#d55e00")
+        #expect(colour(ofIndex: 2) == "#e69f00")   // the third strong series, in order
+    }
+
     @Test func withoutGnuplotTheDataAndScriptAreStillWritten() throws {
         let files = try Plotter(gnuplot: nil).lines(losses, title: "t", xLabel: "x", yLabel: "y", in: folder, name: "nognuplot")
         #expect(!files.rendered)
