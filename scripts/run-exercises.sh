@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The runs behind the exercise solutions in Chapters/*/Exercises.md, one after the other, each with its
 # last evaluation line. Pass the corpus:  scripts/run-exercises.sh path/to/tinyshakespeare.txt
-# (chapter 06's run, the longest, takes about 9 minutes on 2 cores). Outputs go to a temporary folder; nothing in Plots/ is touched.
+# (the longest, chapter 06's and chapter 05's at 10,000 steps, take about 9 minutes each on 2 cores). Outputs go to a temporary folder; nothing in Plots/ is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=(--data "${1:?pass the corpus, e.g. tinyshakespeare.txt}")
@@ -24,8 +24,12 @@ run ch03-lecture-recipe ch03 --batch-size 32 --block-size 8 --embedding-size 32 
 run ch03-lecture-ours ch03 --batch-size 32 --block-size 8 --embedding-size 32 --steps 5000
 run ch02-lecture ch02 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --steps 5000
 run ch02-lecture-constant ch02 --batch-size 32 --block-size 8 --embedding-size 32 --learning-rate 1e-3 --min-learning-rate 1e-3 --steps 5000
-run ch03-one-head ch03 --heads 1
+run ch03-eight-heads ch03 --heads 8
+run ch03-sixteen-heads ch03 --heads 16
 run ch04-one-layer ch04 --layers 1
 run ch05-1000-steps ch05 --steps 1000 --checkpoint "$out/checkpoint"
+run ch05-context-128 ch05 --block-size 128 --batch-size 6 --checkpoint "$out/checkpoint-context"
+run ch05-10000-steps ch05 --steps 10000 --checkpoint "$out/checkpoint-steps"
+run ch05-context-128-twice-the-text ch05 --block-size 128 --checkpoint "$out/checkpoint-both"
 run ch06-gpt2 ch06 --pre-split gpt2 --checkpoint "$out/checkpoint-06"
 echo "(logs in $out)"

@@ -72,10 +72,7 @@ print("the first 200:\n---\n\(text.prefix(200))\n---\n")
 section("2. A character tokenizer")
 let tokenizer = exitOnError { try options.makeTokenizer(for: text) }
 let vocabularySize = tokenizer.vocabularySize
-exitOnError {   // the bigram's table is V x V, and a step keeps B x T rows of V logits: refuse sizes that cannot fit
-    let (v, positions) = (Double(vocabularySize), Double(settings.batchSize) * Double(settings.blockSize))
-    try MemoryBudget.check(parameters: v * v, activations: positions * v * 2)
-}
+exitOnError { try Chapter01.checkTheTableFits(vocabularySize: vocabularySize, settings) }   // absurd sizes refused (Flags.swift)
 if case .characters(let characters) = tokenizer {
     print("vocabulary: \(vocabularySize) characters: \(String(characters.characters).debugDescription)")
 } else {
@@ -109,12 +106,18 @@ print("train: \(dataset.train.count) tokens, val: \(dataset.val.count) tokens\n"
 // so a seed gives the same batches, weights and samples on every run. Each use draws from a stream of its
 // own (the batches, the evaluation's batches, the samples, ...), seeded from the run's seed plus a fixed
 // number, so that drawing more of one leaves the others unchanged:
-// fold: Sources/TensorCore/Random.swift SeededRandom RandomStream
+// fold: Sources/TensorCore/Random.swift SeededRandom RandomStream SeededRandom.init(seed:stream:)
+//
+// A peek at one batch of 4 windows, and its first window decoded back to text. It draws from a generator
+// seeded with the bare run seed (the weights' stream, 0, though a generator of its own: drawing from it
+// changes no other draw); training's batches come from the `.batches` stream.
 
 section("4. Batches")
 let peek = dataset.batch(.train, batchSize: 4, blockSize: settings.blockSize, random: SeededRandom(seed: settings.seed))
-print("inputs  (B=4, T=\(settings.blockSize)): \(Array(peek.inputs.prefix(settings.blockSize)))  ...")
-print("targets (B=4, T=\(settings.blockSize)): \(Array(peek.targets.prefix(settings.blockSize)))  ...")
+print("inputs  (B=4, T=\(settings.blockSize)), row 0 of 4: \(Array(peek.inputs.prefix(settings.blockSize)))")
+print("targets (B=4, T=\(settings.blockSize)), row 0 of 4: \(Array(peek.targets.prefix(settings.blockSize)))")
+print("as text: inputs \(tokenizer.decode(Array(peek.inputs.prefix(settings.blockSize))).debugDescription), "
+      + "targets \(tokenizer.decode(Array(peek.targets.prefix(settings.blockSize))).debugDescription)")
 for t in 0..<min(3, settings.blockSize) {
     let context = Array(peek.inputs[0...t])
     print("  when the input is \(context) the target is \(peek.targets[t])")
@@ -136,8 +139,11 @@ print()
 //
 // What the two kernels compute, as plain loops over arrays: the forward copies row ids[i] of the table;
 // the backward adds each row's gradient back into the table row it came from, so a character that occurs
-// twice in a batch collects both gradients.
+// twice in a batch collects both gradients. (That is why the op asks for a gradient buffer that starts at
+// zero, `zeroedDestination`: the kernel adds into it, where most ops' backward kernels write every element.)
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.embeddingBackward
+// The table's first numbers come from `Tensor.normal`, draws of the seeded generator:
+// fold: Sources/TensorCore/Tensor.swift Tensor.normal
 
 section("5. The bigram model")
 /// A bigram language model: the next character depends only on the current one.
@@ -163,7 +169,9 @@ final class BigramLanguageModel: LanguageModel {
 
 let model = BigramLanguageModel(vocabularySize: vocabularySize, blockSize: settings.blockSize,
                                 random: SeededRandom(seed: settings.seed))
-print("parameters: \(model.table.count) (a \(vocabularySize) x \(vocabularySize) table)\n")
+print("parameters: \(model.table.count) (a \(vocabularySize) x \(vocabularySize) table)")
+let peekLogits = model.logits(peek.inputs, batchSize: peek.batchSize, length: peek.blockSize, training: false)
+print("the logits of section 4's batch: \(peekLogits.shape)   (B, T, V)\n")
 
 // MARK: - 6. The loss, before training
 //
@@ -208,8 +216,10 @@ print(String(format: "loss before training: train %.4f, val %.4f (a uniform gues
 // Sampling: feed the context, turn the logits of the last position into probabilities (softmax), draw
 // the next token from them, append it, and repeat. Every model in this project samples with this one
 // loop, `TokenStream`: each `next()` asks for the logits after the context, samples one token, appends
-// it. `generate` collects the stream; `generateStream` hands out each token as it comes (chapter 05).
-// show: Sources/Training/Sampling.swift TokenStream LanguageModel.generateStream LanguageModel.generate
+// it. `generate` (gpt.py's) runs the stream to its end and returns the context:
+// show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate
+// (`generateStream` hands out the same stream to a caller that prints each token as it comes: chapter 05's.)
+// fold: Sources/Training/Sampling.swift LanguageModel.generateStream
 //
 // The logits after the context: the context, cropped to the last blockSize tokens (the positions a model
 // has; the bigram only uses the last one), through the model, and the last position's row:
@@ -232,6 +242,9 @@ print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 
 // MARK: - 8. Training, written out
 //
+// One step is five lines of the loop below: a batch, its logits, the loss, backward(), AdamW. This section
+// shows what each one calls, then the loop.
+//
 // Each step: a random batch, the forward pass and its loss, the gradients zeroed and then computed by
 // backward(), and one AdamW update. Every `evalInterval` steps (and at the end) we estimate the loss.
 // The parameters live in one flat buffer (`Parameters`), so zeroing every gradient is one fill and AdamW
@@ -244,18 +257,15 @@ print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---\n")
 // from the loss's gradient 1, and runs the closures from the loss back to the table. Here that is two
 // closures: crossEntropy's writes dlogits, embedding's adds each row of it into the table's gradient.
 // show: Sources/TensorCore/Tensor.swift Tensor.result
-// show: Sources/TensorCore/Autograd.swift Tensor.backward
-// fold: Sources/TensorCore/Autograd.swift Tensor.topologicalOrder
+// fold: Sources/TensorCore/Autograd.swift Tensor.backward Tensor.topologicalOrder
 // The order is a depth-first walk: a tensor comes after everything it was computed from, so walking it
-// backwards, every tensor's gradient is complete before its own closure runs. Where a closure writes a
-// gradient is `GradientBuffers`' choice: into the tensor's own gradient for the first one to arrive (for a
-// parameter, its slice of the flat buffer, zeroed by zeroGrad), into a temporary added in once the closure
-// returns for each later one, as when one tensor feeds two ops. The bigram's table feeds one op, so its
-// gradient is written in place:
-// fold: Sources/TensorCore/Autograd.swift GradientBuffers
+// backwards, every tensor's gradient is complete before its own closure runs. (When one tensor feeds two
+// ops, the second gradient to arrive is added to the first: chapter 00's `GradientBuffers`. The bigram's
+// table feeds one op.)
 //
 // The schedule: the learning rate follows a cosine from 1e-2 down to 1e-3 over the run (nanoGPT's
-// get_lr; the warmup is 0 steps here, chapter 04 uses one):
+// get_lr; the warmup is 0 steps here, chapter 04 uses one). `settings.schedule` builds it from the settings:
+// show: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
 // show: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
 //
 // AdamW keeps a running mean m of each gradient and of its square v, and moves each weight by m / sqrt(v):
@@ -283,12 +293,12 @@ for step in 0...settings.steps {
         print(String(format: "step %d: train loss %.4f, val loss %.4f", step, train, val))
     }
     if step == settings.steps { break }
-    let batch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: batchRandom)
-    let logits = model.logits(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize, training: true)  // (B, T, V)
-    let loss = crossEntropy(logits, targets: batch.targets)                                                      // scalar
-    parameters.zeroGrad()
-    loss.backward()
-    optimizer.update(parameters, learningRate: settings.schedule.rate(at: step))
+    let batch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: batchRandom)  // xb, yb = get_batch('train')
+    let logits = model.logits(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize, training: true)  // (B, T, V): model(xb)
+    let loss = crossEntropy(logits, targets: batch.targets)                 // F.cross_entropy(logits, yb), a scalar
+    parameters.zeroGrad()                                                   // optimizer.zero_grad(set_to_none=True)
+    loss.backward()                                                         // loss.backward()
+    optimizer.update(parameters, learningRate: settings.schedule.rate(at: step))   // optimizer.step(), at get_lr(step)
 }
 print(String(format: "trained %d steps in %.2f s (the loss estimates included)", settings.steps, Date().timeIntervalSince(started)))
 
@@ -317,6 +327,12 @@ print(String(format: "loss after training: train %.4f, val %.4f  (%.0f training 
              after.trainLoss, after.valLoss, trainer.tokensPerSecond))
 exitOnError { try report.plotLoss(trainer) }
 
+// Reading the loss figure: the grey line is each step's batch loss, the green line its running mean over the
+// last 60 steps (2% of the 3,000), and the dots the estimates every 300 steps. A trailing mean of a falling
+// curve lags above it: while the loss falls fast, over the first 300 steps or so, the green line sits above
+// the grey one (the kink at step 60 is where the first loss, 4.17, leaves its window); once the loss is
+// flat, the two agree.
+
 // MARK: - 10. After training: text, and what the table learned
 
 section("10. After training: text, and what the table learned")
@@ -331,7 +347,8 @@ endOfCell()
 // the model's entire knowledge. Dark cells are likely pairs (the scale runs from white, 0, to dark
 // purple, 1). Look for the row of q, almost all of it on u (and Q on U); the rows of ':', '.' and '?',
 // which lead to a newline (⏎); the orange column of spaces (␣) after lowercase letters; and v and z,
-// mostly followed by e.
+// mostly followed by e. The rows of rare characters ('$', '&', '3') stay pale and nearly uniform: they
+// occur a handful of times in the text, so their rows were updated only in the few batches that held them.
 let probabilities = softmax(model.table)
 let labels = ChapterReport.tickLabels(Array(0..<vocabularySize), tokenizer: tokenizer)
 exitOnError {
@@ -359,11 +376,23 @@ let countedLoss = zip(dataset.val, dataset.val.dropFirst())
     .map { current, next in -log(pairCounts[current][next] / rowTotals[current]) }.reduce(0, +) / Double(dataset.val.count - 1)
 print(String(format: "counted pairs: val loss %.4f over all %d pairs of the val text; the trained table: %.4f (over %d batches)",
              countedLoss, dataset.val.count - 1, trainer.evaluations.last!.valLoss, settings.evalIters))
+// A few of the table's probabilities beside the counts' (row: the current character; column: the next):
+let trainedProbabilities = probabilities.values   // softmax(table), (V, V), from the heatmap above
+for (current, next) in [("q", "u"), (":", "\n"), ("e", " "), ("t", "h"), ("h", "e")] {
+    guard let c = try? tokenizer.encode(current).first, let n = try? tokenizer.encode(next).first else { continue }
+    print(String(format: "  P(%@ | %@): trained %.3f, counted %.3f", next.debugDescription, current.debugDescription,
+                 trainedProbabilities[c * vocabularySize + n], pairCounts[c][n] / rowTotals[c]))
+}
+if let q = try? tokenizer.encode("q").first, let u = try? tokenizer.encode("u").first {   // the counts behind P(u | q)
+    print("  (q in the training text: \(Int(rowTotals[q]) - vocabularySize) times, followed by u \(Int(pairCounts[q][u]) - 1) times)")
+}
 
 // Training got within about 0.01 of counting: starting from random numbers, gradient descent found nearly
-// the table that counting writes down directly. (As logits: the trained table's softmax is close to the
-// counts divided by their row's total, the probabilities with the lowest loss on the training text; the +1
-// only keeps unseen pairs possible.)
+// the table that counting writes down directly: each row's softmax is close to the counts divided by
+// their row's total, the probabilities with the lowest loss on the training text. The rows of common
+// characters agree to a few thousandths. q's does not: in the training text every q is followed by u,
+// but the +1 on each of q's 65 counts (it keeps unseen pairs possible) gives u only 564 / 628 = 0.898,
+// where training, free of that rule, went on to 0.991.
 // The two are measured a little differently (the trained table over 200 random batches, the counts over
 // every pair of the val text once), so the last digits are noise. To go lower, a model must look at more
 // than one character: chapter 02.

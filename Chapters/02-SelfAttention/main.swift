@@ -81,7 +81,14 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 //   Mask:    positions s > t get probability 0 (as if their score were -infinity).
 //   Weights: softmax over s.     Output: weights @ v  (B, T, T) @ (B, T, hs) -> (B, T, hs)
 //
-// The Head, whole (its `dropout` is off in this chapter; chapter 05 turns it on):
+// Attention is communication: each position gathers from the others, weighted by how well their keys match
+// its query, and the mask decides who may talk to whom. A decoder like this one masks the future, because it
+// learns to predict it; an encoder (BERT, or a translation model reading its source sentence) leaves the mask
+// out and lets every position see every other. In cross-attention the keys and values come from another
+// sequence altogether. Here q, k and v all come from the same x: self-attention.
+//
+// The Head, whole (its `dropout` is off in this chapter; chapter 05 turns it on). In Swift,
+// `callAsFunction` is what Python calls `__call__` (PyTorch's `forward`): `head(x, training: false)` calls it.
 // show: Sources/Attention/Head.swift Head
 //
 // Line by line against gpt.py's Head.forward:
@@ -95,12 +102,11 @@ print(String(format: "max |loop - matmul| = %.1e, max |loop - softmax| = %.1e  (
 // The ops it calls are chapter 00's, each with its backward beside it: `matmul` multiplies the last two axes
 // batch by batch (`transposeB: true` uses k^T), and `scale` multiplies every element by a number.
 //
-// (How the gradient flows back through these ops, and the code of `matmul`, `scale` and the embeddings' `+`, is section 10.)
+// (How the gradient flows back through these ops is section 10; the code of the `matmul` op is section 11's.)
 //
 // key, query and value are `Linear` layers without a bias: y = x W^T, with the weight stored (out, in)
-// as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's, and
-// section 10 shows it. Chapter 08 gives the layer int8 weights for generation: its two lines are left out
-// here, and its page shows `Linear` whole.)
+// as in PyTorch's nn.Linear, and drawn from N(0, 0.02^2). (The `linear` op it calls is chapter 00's;
+// section 11 shows it.)
 // show: Sources/Layers/Layers.swift Linear
 //
 // The causal mask lives in the softmax: `softmax(scores, causal: true)` gives query i (row i of each
@@ -131,30 +137,38 @@ endOfCell()
 // The four weights are almost exactly 1/4: a fresh Head's weights are small (N(0, 0.02^2)), so every
 // score q . k is nearly 0 (the variance above) and the softmax is nearly the plain average of section 1.
 // Training is what makes the scores, and so the weights, differ. To see a Head choose before any training,
-// make its query and key weights 30 times larger by hand: every q . k grows 900 times, to a variance near 2
-// (the softmax sees a quarter of that, after the Head's 1/sqrt(4)), and the same row's weights now depend on
-// what each earlier position holds.
+// make its query and key weights 30 times larger by hand. Then every q and k is 30 times larger, every
+// q . k 900 times, and their variance 900² = 810,000 times: from 2.4e-6 to about 2 (the softmax sees a
+// quarter of that, after the Head's 1/sqrt(4)). The same row's weights now depend on what each earlier
+// position holds.
 
 for weight in [demoHead.query.weight, demoHead.key.weight] {
     weight.storage.copy(fromHost: weight.values.map { 30 * $0 })   // a stand-in for what training does
 }
 _ = demoHead(toy, training: false)
 let chosen = (0..<8).map { demoHead.lastAttention![0, 3, $0] }
-print("the same row, query and key weights x30: " + chosen.map { String(format: "%.3f", $0) }.joined(separator: " "))
+let largerScores = matmul(demoHead.query(toy), demoHead.key(toy), transposeB: true)   // (4, 8, 8)
+print(String(format: "query and key weights x30: the scores' variance %.2f, %.2f after the scale", variance(largerScores),
+             variance(scale(largerScores, by: demoHead.scoreScale))))
+print("the same row now: " + chosen.map { String(format: "%.3f", $0) }.joined(separator: " "))
 endOfCell()
 
 // MARK: - 3. Why divide by sqrt(hs)
 //
+// The scale's story takes three sections: here, what it does to q and k of unit size; section 8, how far
+// training takes the scores anyway; section 9, training with and without it, from two starts.
+//
 // Then why the scale, if the scores start near 0 anyway? Because not every model starts that small. When q
-// and k start with entries of variance about 1 (PyTorch's default initialization comes close, section 9), q . k is a
-// sum of hs products of variance 1: its variance is hs. A softmax of scores that spread so wide puts most of
-// its weight on the largest one (measured below on rows of 32 scores, with no mask), and its gradient shrinks
-// as that share nears 1. How much gradient a row lets through, measured too: the softmax's Jacobian is
-// dp_i/ds_j = p_i (δ_ij - p_j), and the sum of its diagonal, 1 - Σ p_i², is 0 for a one-hot row and 1 - 1/32
-// for a uniform one. Dividing by sqrt(hs) brings the variance back to 1, for any head size. Measured on q
-// and k drawn from N(0, 1) with this chapter's head size (their own generator: the model's weights are
-// untouched). Section 9 then trains this chapter's model with and without the scale, from our small start and
-// from PyTorch's: it matters only from the second.
+// and k start with entries of variance about 1 (PyTorch's default initialization comes close, section 9),
+// q . k is a sum of hs products of variance 1: its variance is hs. A softmax of scores that spread so wide
+// puts most of its weight on the largest one, and its gradient shrinks as that share nears 1. Dividing by
+// sqrt(hs) brings the variance back to 1, for any head size.
+//
+// Measured below, on q and k drawn from N(0, 1) with this chapter's head size (their own generator: the
+// model's weights are untouched), in rows of 32 scores with no mask: the variance, the largest weight of a
+// row, and how much gradient a row lets through. For that last one: the softmax's Jacobian is
+// dp_i/ds_j = p_i (δ_ij - p_j), and the sum of its diagonal, 1 - Σ p_i², is 0 for a one-hot row and
+// 1 - 1/32 for a uniform one.
 
 section("3. Why divide by sqrt(hs)")
 let unitRandom = SeededRandom(seed: 2)
@@ -287,15 +301,16 @@ checkTheListing("at initialization")
 // model has only T = 32 positions (the position table has 32 rows), so `logitsAfter` keeps the context's
 // last blockSize tokens before every forward pass (`context.suffix(blockSize)`):
 // show: Sources/Training/Sampling.swift LanguageModel.logitsAfter
-// Training is chapter 01's: each step the cross-entropy of the logits against the next characters, its
-// backward through every op, and an AdamW update (betas 0.9 and 0.99, the library's defaults, from nanoGPT's
+// Training is chapter 01's, in gpt.py's terms `F.cross_entropy(logits, targets)`, `loss.backward()` and
+// `torch.optim.AdamW(params, lr, betas=(0.9, 0.99), weight_decay=0.01).step()`: each step the cross-entropy
+// of the logits against the next characters, its backward through every op, and an AdamW update (betas 0.9 and 0.99, the library's defaults, from nanoGPT's
 // Shakespeare config) at the cosine schedule's rate (no warmup and no gradient
 // clipping here: both 0 in this chapter's settings, which is why the table above leaves them out; chapter 05
 // turns them on). Chapter 01's page shows all of it, line by line: the schedule, AdamW, the loop with its
-// estimates, the cross-entropy and generation's loop. For reference here, the batch (gpt.py's get_batch) and
-// one step:
-// fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
-// fold: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.loss
+// estimates, the cross-entropy and generation's loop. For reference here, one step:
+// fold: Sources/Training/Trainer.swift Trainer.trainStep
+// And generation, chapter 01's loop, which `logitsAfter` above feeds:
+// fold: Sources/Training/Sampling.swift LanguageModel.generate
 //
 // Reading the loss figure: the grey line is each step's batch loss, and the green line its running mean
 // over the last 100 steps (2% of the 5000). Before step 100 the window holds every step so far, back to
@@ -358,7 +373,12 @@ exitOnError {
 // Section 3's "variance 1" is a statement about q and k with entries of unit size: there, the scale keeps
 // the softmax soft whatever hs is, so every key gets some gradient. It is not a limit on where training goes.
 // The loss rewards sharp attention (the heatmap's dark cells), so training grows q and k far past unit size.
-// Measured on the trained Head's scores for the val text of section 7, over the visible entries only (key
+// How far is not set by anything in the model. A row that picks one key needs only a modest gap: the middle
+// row of the 32 sees 16 keys, and a top score 4 above the other 15 already gives that key
+// 1 / (1 + 15 e^-4) = 0.78 of the weight. But the scores of the keys a row ignores can sit anywhere below
+// the top, and they all count in a variance. So expect rows that are sharp but not one-hot (a largest
+// weight between about 0.5 and 0.9), and scores spread over tens of units: a variance in the hundreds. Measured on the trained
+// Head's scores for the val text of section 7, over the visible entries only (key
 // j <= query i; the masked ones never reach the softmax):
 
 section("8. How sharp training makes the scores")
@@ -373,6 +393,13 @@ func visibleVariance(_ scores: Tensor) -> Float {   // the variance of the entri
     let T = prompt.count, values = scores.values
     let visible = (0..<T).flatMap { i in (0...i).map { j in values[i * T + j] } }
     return variance(Tensor(shape: [visible.count], values: visible))
+}
+/// The mean over the rows of the attention on `prompt` of the weight each position puts on itself (the
+/// diagonal): 1 for a Head that only ever looks at the current character, a bigram's information.
+func meanWeightOnItself(_ model: OneHeadLanguageModel) -> Float {
+    _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
+    let weights = model.head.lastAttention!.values, T = prompt.count
+    return (0..<T).map { weights[$0 * T + $0] }.reduce(0, +) / Float(T)
 }
 /// The mean over the rows of the attention on `prompt` of each row's largest weight (1/T to 1 for a
 /// uniform row; 1 for a one-hot row): how sharp the Head looks.
@@ -400,6 +427,15 @@ print(String(format: "the trained Head's q . k: variance %.1f before the scale, 
 // steps (section 6 trained 5,000), quietly, with the same schedule squeezed into those steps. PyTorch's
 // initialization, redrawn over the model's parameters:
 // fold: Sources/Layers/PyTorchInitialization.swift PyTorchInitialization
+//
+// Each row of the table is one run of one seed, so differences of a few hundredths are within what another
+// seed could change.
+//
+// The table's columns: "largest weight" is the mean over the 32 rows of the val text's attention of each
+// row's largest weight. Uniform causal rows give 0.13 (row i spreads over i + 1 keys, and 1/(i + 1)
+// averages 0.13 over 32 rows), one-hot rows 1. It is measured before training ("at start") and after.
+// "Variance seen" is that of the scores the softmax sees after training, after the scale where there is one.
+// "On itself" is the mean weight a position puts on its own character, after training.
 
 section("9. Does the scale matter here?")
 /// A model as section 5 drew it, from `initialDraw` (or from PyTorch's initialization).
@@ -414,49 +450,58 @@ func freshModel(scaled: Bool, pytorchInitialization: Bool) -> OneHeadLanguageMod
 }
 var shorter = settings
 shorter.steps = settings.steps * 2 / 5                                     // 2,000 at the chapter's defaults
-/// Trains `fresh` for `shorter.steps`, printing nothing; every run draws the same batches. Returns the final val loss.
-func trainQuietly(_ fresh: OneHeadLanguageModel) -> Float {
+/// Trains `fresh` for `shorter.steps`, printing nothing; every run draws the same batches.
+func trainQuietly(_ fresh: OneHeadLanguageModel) -> Trainer {
     let quietTrainer = Trainer(model: fresh, dataset: dataset, hyperparameters: shorter)
     exitOnError { try quietTrainer.train(log: { _ in }) }
-    return quietTrainer.evaluations.last!.valLoss
+    return quietTrainer
 }
-print("initialization      scale         largest weight at start   val loss   variance seen   largest weight")
+var scaleRuns: [(label: String?, trainer: Trainer)] = []   // for the plot after the table
+print("initialization      scale         largest weight at start   val loss   variance seen   largest weight   on itself")
 for pytorchInitialization in [false, true] {
     for scaled in [true, false] {
         let trained = freshModel(scaled: scaled, pytorchInitialization: pytorchInitialization)
         let sharpAtStart = meanLargestWeight(trained)
-        let valLoss = trainQuietly(trained)
+        let quietTrainer = trainQuietly(trained)
+        let valLoss = quietTrainer.evaluations.last!.valLoss
+        scaleRuns.append(((pytorchInitialization ? "PyTorch's start, " : "N(0, 0.02^2) start, ")
+                          + (scaled ? "scaled" : "unscaled"), quietTrainer))
         let seen = scale(headScores(trained, prompt), by: trained.head.scoreScale)   // what its softmax sees
         print(String(format: "%@  %@  %23.2f   %8.4f   %13.1f   %14.2f",
                      (pytorchInitialization ? "PyTorch's defaults" : "N(0, 0.02^2)      ") as NSString,
                      (scaled ? "1/sqrt(hs)  " : "none        ") as NSString,
-                     sharpAtStart, valLoss, visibleVariance(seen), meanLargestWeight(trained)))
+                     sharpAtStart, valLoss, visibleVariance(seen), meanLargestWeight(trained))
+              + String(format: "   %9.2f", meanWeightOnItself(trained)))
     }
 }
+exitOnError {
+    try report.plotLoss(scaleRuns, name: "scale", title: "\(report.heading): with and without the scale, from two starts")
+}
 
-// Reading the table: "largest weight" is the mean over the 32 rows of each row's largest attention weight.
-// Uniform causal rows give 0.13 (row i spreads over i + 1 keys, and 1/(i + 1) averages 0.13 over 32 rows),
-// one-hot rows 1. "Variance seen" is that of the scores the softmax sees, after the scale where there is one.
+// From this chapter's small start, the scale makes no difference beyond a seed's few hundredths:
 //
-// Each row is one run of one seed, so differences of a few hundredths are within what another seed could
-// change. From this chapter's small start, the scale makes no difference beyond that:
-//
-// - Without it the val loss ends about 0.01 lower.
 // - The softmax sees scores of about the same spread either way (the variance column), and the rows end as
-//   sharp. Training made up for the missing division: the unscaled model's raw q . k has about the spread
-//   the scaled model's has after dividing by sqrt(hs), so a standard deviation about sqrt(hs) times smaller
-//   than the scaled model's raw q . k.
+//   sharp. Training made up for the missing division by growing q and k less.
+// - How far the spread goes differs from run to run, 80 to 150 here, while the rows end equally sharp: as
+//   section 8 said, the scores a row ignores count in the variance, and the loss does not care where they sit.
 // - Two things let it. The weights start at N(0, 0.02^2), so every row starts uniform with or without the
-//   scale. And AdamW's steps are sized by the learning rate, not by the gradient, so q and k grow to whatever
+//   scale. And AdamW's steps are sized by the learning rate, not by the gradient (chapter 01: each weight
+//   moves by about the learning rate times m / sqrt(v), a number near ±1), so q and k grow to whatever
 //   spread the loss asks for.
 //
 // From PyTorch's start, q and k have entries near unit size, section 3's case:
 //
 // - Scaled, the rows start soft (0.23) and the run ends about where our initialization's scaled run does.
 // - Unscaled, the rows start sharp (0.68 in the third column, against 0.13 for uniform causal rows), where
-//   the softmax's gradient is small. (That section 3's unmasked rows of N(0, 1) scores also gave 0.68 is a
-//   coincidence of two different measurements.) Training never recovers: the rows end nearly one-hot and the val loss
-//   near the bigram's 2.49.
+//   the softmax's gradient is small. Within these 2,000 steps training does not recover: the
+//   rows end nearly one-hot and the val loss near the bigram's 2.49. The figure shows it: that run's curve
+//   (dashed, the fourth) falls to the bigram's level within a few hundred steps and stays there, while the
+//   other three go on falling together. What it locked onto: 0.79 of its weight on the character itself
+//   (the other runs 0.67 to 0.69), in rows that are nearly one-hot, so it mostly reads the current
+//   character alone, a bigram's information, and ends with a bigram's loss. Why AdamW does not get it out:
+//   a step is sized by the learning rate, but its direction still comes from the gradient, and through a
+//   nearly one-hot row that gradient says almost nothing about the keys the row ignores (section 3's
+//   1 - Σ p², near 0), so no step points towards them.
 //
 // That is the scale's job: a soft start whatever the initialization and the head size. It costs one
 // multiplication per score, and gpt.py, nanoGPT and every GPT keep it.
@@ -471,21 +516,21 @@ for pytorchInitialization in [false, true] {
 //   S = A / sqrt(hs)    dA = dS / sqrt(hs)                              (scale's)
 //   A = q k^T           dq = dA k               dk = dA^T q             (matmul's, with transposeB)
 //   q = x Wq^T          dWq = dq^T x            dx = dq Wq              (linear's, chapter 00; k, v alike)
-// x feeds the key, the query and the value, so its gradient is the sum of three products. The Head's ops do
-// not add them up themselves: each op's closure writes into the buffer that `grads.destination(for: x)` hands
-// it, and chapter 00's GradientBuffers hands the first gradient to arrive x's own buffer and each later one a
-// fresh buffer, which the engine adds into x's once the closure has run:
-// fold: Sources/TensorCore/Autograd.swift GradientBuffers
-// In matmul's code, for C = A B the chain rule gives dA = dC B^T and dB = A^T dC, and with the transpose
-// flags each is again one product; `linear` (the Linear layers) is the same with a shared weight; `scale`
-// multiplies the gradient by the same number, and `+` hands it to both inputs:
-// fold: Sources/TensorCore/Ops/Matmul.swift matmul linear
+// x feeds the key, the query and the value, so its gradient is the sum of three products (chapter 00's
+// autograd engine adds a gradient into one already there, as PyTorch's does).
+//
+// Four of the five rows are products. For C = A B, the chain rule on c_ij = sum over p of a_ip b_pj gives
+// dA = dC B^T and dB = A^T dC: each gradient is one more product. As plain code:
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.matmulBackward
+// The `matmul` op computes the same with the transpose flags of one gemm call (section 11, and the test
+// `matmulBackwardMatchesTheReadableVersion`); `linear` (the Linear layers) is matmul with a shared weight.
+// `scale` multiplies the gradient by the same number, and `+` hands it to both inputs:
 // fold: Sources/TensorCore/Ops/Elementwise.swift scale add
 //
 // The softmax op, forward and backward side by side: it hands the rows to the backend's kernel, with a
 // `CausalMask` saying how many keys each row sees. The two pieces of autograd plumbing in it are chapter
 // 00's: `Tensor.result` makes the output and keeps the backward closure, and `grads.destination(for: x)` is
-// the buffer where x's gradient goes (nil when x needs none). (Its `scale` argument is 1 here: section 11.)
+// the buffer where x's gradient goes (nil when x needs none).
 // show: Sources/TensorCore/Ops/Softmax.swift softmax
 //
 // What the backward kernel computes, as plain code: for y = softmax(x) and the loss's gradient dy,
@@ -516,6 +561,10 @@ print("a Head's gradients against central differences: \(headCheck.checkedElemen
 // Every product above (`matmul`, `linear`) ends in `backend.gemm`: C = alpha op(A) op(B) + beta C, for a
 // batch of matrices at a stride. What it computes is chapter 00's plain triple loop:
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.matmul
+// The ops, forward and backward side by side. A transposed operand is never copied: gemm reads it through
+// its flag, so each gradient of section 10 (dA = dC B^T, dB = A^T dC) is one gemm call with the flags
+// flipped. `linear` copies the bias into every output row first and lets the gemm add onto it (beta = 1):
+// fold: Sources/TensorCore/Ops/Matmul.swift matmul linear
 // The CPU backend hands each batch element to OpenBLAS's sgemm (sgemv for a single row), sharing the batch
 // between threads when the products are small:
 // show: Sources/TensorCore/Backend/CPU/CPUBackend.swift CPUBackend.gemm
@@ -526,12 +575,10 @@ print("a Head's gradients against central differences: \(headCheck.checkedElemen
 // show: Sources/TensorCore/Backend/Backend.swift CausalMask
 //
 // The softmax kernel of the CPU backend, which `softmax(scores, causal: true)` calls: row r of the scores
-// is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys(row: r)` = offset + i + 1 of them).
-// The offset is 0 in this chapter. It is not 0 only when generating with chapter 05's key/value cache, whose
-// new queries come after `offset` keys already stored. It takes the row's maximum, exponentiates and sums eight floats at a time, normalizes, and
-// sets the rest of the row to exactly 0. Its `scale` multiplies the scores first; Head scales them itself
-// (`scale(matmul(q, k))` above), so here it is 1. The fused `softmaxOfProducts` of chapter 03 passes
-// 1/sqrt(hs) in instead, and never writes the unscaled scores. The backward sits beside the forward:
+// is query i = r % T, which sees keys 0 ... offset + i (`visibleKeys(row: r)` = offset + i + 1 of them;
+// the offset is 0 here). It takes the row's maximum, exponentiates and sums eight floats at a time,
+// normalizes, and sets the rest of the row to exactly 0. Its `scale` multiplies the scores first; Head
+// scales them itself (`scale(matmul(q, k))` above), so here it is 1. The backward sits beside the forward:
 // show: Sources/TensorCore/Backend/CPU/SoftmaxKernels.swift CPUBackend.softmax CPUBackend.softmaxBackward
 //
 // The test that holds it to the readable `NaiveKernels.causalSoftmax`:

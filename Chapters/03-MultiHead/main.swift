@@ -4,12 +4,11 @@
 // One head computes one kind of affinity: a single softmax per position. But a character has several
 // things to look for at once (the previous letter, the start of the word, the last vowel...). So we
 // run n smaller heads side by side, each of size C / n, concatenate their outputs back to C channels,
-// and mix them with a projection (then dropout, off in this chapter; in the library, as in gpt.py, it also
-// drops attention weights inside each head). Same cost as one big head (plus a C x C projection), more kinds of looking.
+// and mix them with a projection. Same cost as one big head (plus a C x C projection), more kinds of looking.
 //
 //   swift run -c release ch03            (--quick for a few seconds, --help for every flag)
 //
-// Expected: better than chapter 02's single head, and heads that look in different ways (one of them back to the start of the word).
+// Expected: better than chapter 02's single head, and heads that lean different ways (one of them, a little, back to the start of the word).
 // Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
 // `swift run -c release ch03 --data tinyshakespeare.txt`: val loss 2.0733 after 5000 steps.
 import ArgumentParser
@@ -34,7 +33,7 @@ let defaults = Hyperparameters(
     learningRate: 1e-2,    // peak learning rate...
     minLearningRate: 1e-3, // ...decayed along a cosine
     weightDecay: 0.01,
-    dropout: 0,            // no dropout yet: the train-val gap (about 0.15 at the end) is small enough to go without
+    dropout: 0,            // no dropout yet: the train-val gap stays small enough to go without
     seed: 1337,
     evalInterval: 500,
     evalIters: 200,
@@ -44,7 +43,7 @@ let (command, settings, report) = Chapter03.start(defaults, plots: "03-multi-hea
 let options = command.training
 print("Chapter 03 · MultiHead\n")
 section("Hyperparameters")
-print("\(settings.table(showing: [.embeddingSize, .heads, .dropout]))\n")   // one attention layer: no layers yet
+print("\(settings.table(showing: [.embeddingSize, .heads, .dropout]))\n")   // one attention layer (`layers` comes in chapter 04)
 
 // MARK: - 1. MultiHead, shape by shape
 //
@@ -59,7 +58,18 @@ print("\(settings.table(showing: [.embeddingSize, .heads, .dropout]))\n")   // o
 // (it only changes how training gets there). It matters from chapter 04 on, where the output of one
 // attention layer goes back into the residual stream that the next Block reads.
 //
-// As gpt.py writes it: n of chapter 02's Heads, each of size C/n, side by side. The Head again:
+// As gpt.py writes it: n of chapter 02's Heads, each of size C/n, side by side. In PyTorch (this project's
+// reference, Tests/Reference/nanogpt_reference.py, gpt.py's class without its dropout):
+//
+//   class MultiHeadAttention(nn.Module):
+//       def __init__(self, n_embd, num_heads, block_size, dropout):
+//           head_size = n_embd // num_heads
+//           self.heads = nn.ModuleList([Head(n_embd, head_size, block_size, dropout) for _ in range(num_heads)])
+//           self.proj = nn.Linear(n_embd, n_embd)
+//       def forward(self, x):
+//           return self.proj(torch.cat([h(x) for h in self.heads], dim=-1))
+//
+// The Head again:
 // show: Sources/Attention/Head.swift Head
 
 section("1. MultiHead, shape by shape")
@@ -77,7 +87,7 @@ final class PerHeadMultiHead {
 
     /// x (B, T, C) -> (B, T, C)
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let joined = concatenate(heads.map { $0(x, training: false) })   // n x (B, T, C/n) -> (B, T, C)
+        let joined = concatenate(heads.map { $0(x, training: false) })   // n x (B, T, C/n) -> (B, T, C): torch.cat(dim=-1)
         return projection(joined)                                        // (B, T, C); dropout: none in this chapter
     }
 
@@ -145,6 +155,7 @@ final class MultiHeadLanguageModel: LanguageModel {
 
 // diff: Chapters/02-SelfAttention/main.swift OneHeadLanguageModel -> MultiHeadLanguageModel
 
+let initialDraw = random.state   // section 4 draws a one-head model from the same state
 let model = MultiHeadLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: settings, random: random)
 if command.pytorchInitialization {   // N(0, 1) embeddings and uniform +-1/sqrt(fan-in) Linear layers instead of N(0, 0.02^2)
     PyTorchInitialization.apply(to: model.namedParameters, random: SeededRandom(seed: settings.seed, stream: .pytorchInitialization))
@@ -162,18 +173,46 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 //
 // Same steps, same batches as chapter 02. Expect the val loss to end well below chapter 02's 2.32. But
 // chapter 02's head was also narrower (32 channels against 64 here): is it the four heads or the width?
-// Exercise 1 runs the fair comparison, one head of 64 in this same model.
+// So the section trains this same model again, quietly, printing no evaluation lines (the page leaves out
+// every run's progress lines: ten from each of the four runs), with one head of 64 instead of four of 16: the same
+// parameters, the same batches, only the number of softmaxes per position differs (and each head's score
+// scale, 1/sqrt(64) against 1/sqrt(16): each divides by the square root of its own size, which keeps both
+// starts equally soft, chapter 02's section 3). And both again from a second seed, to see how much one
+// seed's result can move.
 
 section("4. Training")
 exitOnError { try trainer.train() }
 exitOnError { try report.plotLoss(trainer) }
 let after = trainer.evaluations.last!
 print(String(format: "\nloss after training: train %.4f, val %.4f (chapter 02's one head of 32: 2.32)", after.trainLoss, after.valLoss))
+/// Trains the same model with `heads` heads, quietly (no progress lines, no plot); returns its final val loss.
+func valLoss(heads: Int, seed: UInt64, random: SeededRandom) -> Float {
+    var varied = settings
+    (varied.heads, varied.seed) = (heads, seed)
+    let variedModel = MultiHeadLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: varied, random: random)
+    let variedTrainer = Trainer(model: variedModel, dataset: dataset, hyperparameters: varied)
+    exitOnError { try variedTrainer.train(log: { _ in }) }
+    return variedTrainer.evaluations.last!.valLoss
+}
+let secondSeed = settings.seed + 1
+print(String(format: "val loss, %d heads of %d against one head of %d (the same %d parameters):", settings.heads,
+             settings.embeddingSize / settings.heads, settings.embeddingSize, trainer.parameters.count))
+print(String(format: "  seed %d: %.4f (above) against %.4f", settings.seed, after.valLoss,
+             valLoss(heads: 1, seed: settings.seed, random: SeededRandom(state: initialDraw))))
+print(String(format: "  seed %d: %.4f against %.4f", secondSeed,
+             valLoss(heads: settings.heads, seed: secondSeed, random: SeededRandom(seed: secondSeed)),
+             valLoss(heads: 1, seed: secondSeed, random: SeededRandom(seed: secondSeed))))
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
     model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
 }
 let sample = tokenizer.decode(generated)
 print("sample after training:\n---\n\(sample)\n---\n")
+
+// One head of 64 lands where chapter 02's one head of 32 did, about 0.24 above four heads of 16, with the
+// same parameters and the same batches, and the second seed moves each result by far less than that gap.
+// So it is the heads, not the width: one softmax per position can average only one kind of thing, however
+// wide its vectors, and four softmaxes can look at four things at once. (The sample above is the four-head
+// model's.)
 
 // MARK: - 5. What each head looks at
 //
@@ -192,17 +231,41 @@ exitOnError {
     try report.writeSample(sample)
     try report.writeSummary(trainer: trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
-report.printLoss(trainer.evaluations)
+report.printLoss(trainer.evaluations)   // the loss curve as text, on a terminal only: nothing on this page
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")
 
-// Reading the heatmaps (rows are queries, white is 0, dark purple 1). Head 1 is mostly the diagonal, each
-// character looking at itself, with a few long jumps (the "," looks back 13 positions, to the ":"). Head 0
-// puts nearly all of a row's weight on one earlier character, usually the one just before, sometimes the last
-// vowel (both r's of "morrow" look at its o). Head 2 looks at the character itself in about half the rows, and
-// otherwise one back or to the start of the word (the R and E of GREMIO at its G). Head 3 looks back to the
-// start of the word: the two o's of "Good" at its G, the o, r and r of "morrow" at its m. Each position now has
-// four softmaxes where chapter 02 had one, and they divide the work: itself, the character before, the word's
-// start.
+// Reading the heatmaps (rows are queries, white is 0, dark purple 1). No head keeps to one rule, but each
+// leans its own way. Head 0 puts most of a row's weight on one earlier character, often the one just before,
+// sometimes further (both r's of "morrow" look at its o). Head 1's dark cells lie mostly on the diagonal,
+// each character looking at itself; its exceptions look back (the "," at the ":" 13 positions before it; the
+// I and the O of GREMIO at its M). Head 2 looks at the character itself in about half the rows, and
+// otherwise back into the word (the R and E of GREMIO at its G). Head 3 sometimes looks back towards the
+// start of the word: the two o's of "Good" at its G, the o, r and r of "morrow" at its m. These 24 rows
+// are one short text, so take the leanings as what this text shows, not as laws. Each position now has
+// four softmaxes where chapter 02 had one, and each leans towards a different kind of looking.
+//
+// Three numbers per head measure the leanings, over all 32 positions of the val text's first window (the
+// figure shows its first 24): the
+// mean weight a row puts on the character itself, on the character just before it, and, over the rows at
+// least two characters into a word, on the word's first character.
+
+let isBreak = prompt.map { [" ", "\n"].contains(tokenizer.decode([$0])) }   // a space or a newline
+let wordStart = prompt.indices.map { t in (0...t).last { $0 == 0 || isBreak[$0 - 1] }! }   // where t's word begins
+let deepInAWord = prompt.indices.filter { wordStart[$0] < $0 - 1 && !isBreak[$0] }
+print("          on itself   on the one before   on the word's first letter (\(deepInAWord.count) rows)")
+for (head, weights) in model.attention.lastAttention.enumerated() {   // (1, T, T) each
+    let w = weights.values, T = prompt.count
+    let itself = (0..<T).map { w[$0 * T + $0] }.reduce(0, +) / Float(T)
+    let before = (1..<T).map { w[$0 * T + $0 - 1] }.reduce(0, +) / Float(T - 1)
+    let first = deepInAWord.map { w[$0 * T + wordStart[$0]] }.reduce(0, +) / Float(max(deepInAWord.count, 1))
+    print(String(format: "head %d    %9.2f   %17.2f   %26.2f", head, itself, before, first))
+}
+
+// The numbers bear the leanings out, as differences of degree. Head 1 keeps 0.73 of its weight on the
+// character itself. Head 0 puts the most on the character before (0.45). Head 3 is the only one that gives
+// the word's first letter a real share, 0.19 against 0.05 or less for the others, on the 18 rows at least
+// two characters into a word. Every head still spends much of its weight on the character itself: the heads
+// divide the work by leaning, not by rule.
 
 // MARK: - 6. The packed form: every head in one product
 //
@@ -215,19 +278,28 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summar
 //   rows 2C ..< 3C      every head's value:  head h's is rows 2C + h*hs ..< 2C + (h+1)*hs
 //
 // Why that is the same computation: x @ W^T for a W stacked from blocks W_1, ..., W_n is the blocks'
-// products side by side, x @ W_1^T | ... | x @ W_n^T. So one product x @ keyQueryValue^T gives (B, T, 3C):
-// for each position, every head's key, then every query, then every value, exactly the n Heads'. (nanoGPT
-// packs its c_attn as queries, keys, values, with a bias; the order only has to match the split.) `splitHeads` cuts it into keys, queries and values of shape
-// (B, nh, T, hs), one copy each (part p, head h, position t are columns p*C + h*hs ..< +hs of row
-// (b, t): a cut of the columns, a reshape and a swap of axes 1 and 2, in one copy), and the attention of all heads runs as one batch: fewer, bigger products
-// than n Heads make. After it, `joinHeads` puts head h's output in columns h*hs ..< (h+1)*hs of each
-// position: that is the concatenation of the per-head form. (Chapter 05 adds a second forward beside it, for
-// generation with a key/value cache.) The helpers it calls follow it: the attention of all heads, one op,
-// `causalAttention`: softmax(q k^T / sqrt(hs)) v with the causal mask, computed a tile of keys at a time so
-// that the (B, nh, T, T) weights are never stored (dropout on the attention weights needs them, so with
-// dropout the weights path runs instead: chapter 05 turns dropout on); and the join:
-// show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
+// products side by side, x @ W_1^T | ... | x @ W_n^T. (nanoGPT packs its c_attn as queries, keys, values,
+// with a bias; the order only has to match the split.) The forward, in four steps:
+//
+//   1. one product, x @ keyQueryValue^T: (B, T, C) -> (B, T, 3C), for each position every head's key,
+//      then every query, then every value, exactly the n Heads' k, q and v side by side;
+//   2. `splitHeads` cuts it into k, q and v of shape (B, nh, T, hs) each: head h of part p (0 keys,
+//      1 queries, 2 values) is columns p*C + h*hs ..< p*C + (h+1)*hs of each position's row. It is
+//      PyTorch's .split(C, dim=2), .view(B, T, nh, hs) and .transpose(1, 2), in one copy;
+//   3. `causalAttention` runs every head's softmax(q k^T / sqrt(hs)) v, with the causal mask, as one batch
+//      of (B * nh) products: (B, nh, T, hs). Fewer, bigger products than n Heads make;
+//   4. `joinHeads` puts head h's output in columns h*hs ..< (h+1)*hs of each position, (B, T, C): the
+//      per-head form's concatenation. Then the projection, as in section 1.
+//
+// The MultiHead, with the helpers it calls (its second forward, for generation with a cache, is chapter 05's;
+// how `causalAttention` runs is section 7):
+// show: Sources/Attention/MultiHead.swift MultiHead.keyQueryValue MultiHead.init MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale MultiHead.namedParameters
 // show: Sources/TensorCore/Ops/Shape.swift splitHeads
+// (The closure given to `Tensor.result` is the op's backward, chapter 00's pattern: it adds each part's
+// gradient into that part's columns of the packed gradient, so the buffer starts at zero.)
+//
+// gpt.py has no packed matrix, so the packed layer's name is ours: `key_query_value` (nanoGPT's `c_attn`,
+// in another row order), printed below. The projection keeps gpt.py's name, `proj`.
 //
 // The proof: copy the per-head weights of section 1 into a packed MultiHead, in that row order, and run
 // both on the same input: first the packed product, cut by `splitHeads`, against each Head's own key, query
@@ -285,7 +357,9 @@ print(String(format: "and their gradients (x, key/query/value, the projection's 
 // fold: Sources/TensorCore/Backend/CPU/LayoutKernels.swift CPUBackend.moveHeads
 //
 // And the op `causalAttention`: a forward kernel that writes the output and one log-sum-exp per query
-// row, and a backward kernel that recomputes the weights from them. The kernels are chapter 05b's subject
+// row, and a backward kernel that recomputes the weights from them. It works a tile of keys at a time, so
+// the (B, nh, T, T) weights are never stored. (Dropout on the attention weights needs them: with dropout
+// on, chapter 05's setting, MultiHead takes the weights path instead, softmax then dropout then @ v.) The kernels are chapter 05b's subject
 // (Attention without the T x T matrix), which shows them whole; here, what matters is that they compute
 // the textbook function below, for all heads of all sequences in one call:
 // fold: Sources/TensorCore/Ops/TiledAttention.swift causalAttention
@@ -297,9 +371,12 @@ print(String(format: "and their gradients (x, key/query/value, the projection's 
 // What `causalAttention` must compute, for one query row of one head, written as the textbook does (the
 // readable reference its tests hold it to; chapter 05b builds the tiled kernel from it):
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
+// And over a whole sequence, with the causal mask as a plain loop: query t over keys and values 0 ... t.
+// show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalAttention
 //
-// The attention op against that reference: random q, k and v for every head of this chapter's shape, and for
-// each head and position t, NaiveKernels.attention of query t over keys and values 0 ... t.
+// The attention op against that reference: random q, k and v for every head of this chapter's shape, each
+// head's rows through `NaiveKernels.causalAttention`. (The test `causalAttentionIsThePlainCausalLoop`
+// does the same at awkward lengths.)
 
 section("7. How the library runs it fast")
 let attentionRandom = SeededRandom(seed: 4)
@@ -308,15 +385,15 @@ let (q, k, v) = (Tensor.normal([1, settings.heads, positions, headSize], std: 1,
                  Tensor.normal([1, settings.heads, positions, headSize], std: 1, random: attentionRandom),
                  Tensor.normal([1, settings.heads, positions, headSize], std: 1, random: attentionRandom))
 let attended = causalAttention(q, k, v, scale: 1 / Float(headSize).squareRoot()).values               // (1, nh, T, hs)
-func row(_ x: Tensor, _ h: Int, _ t: Int) -> [Float] { Array(x.values[((h * positions + t) * headSize)..<((h * positions + t + 1) * headSize)]) }
+func rows(_ x: [Float], head h: Int) -> [[Float]] {   // head h's (T, hs) rows
+    (0..<positions).map { t in Array(x[((h * positions + t) * headSize)..<((h * positions + t + 1) * headSize)]) }
+}
 var attentionDifference: Float = 0
 for h in 0..<settings.heads {
-    for t in 0..<positions {
-        let expected = NaiveKernels.attention(query: row(q, h, t), keys: (0...t).map { row(k, h, $0) },
-                                              values: (0...t).map { row(v, h, $0) }, scale: 1 / Float(headSize).squareRoot())
-        let got = attended[((h * positions + t) * headSize)..<((h * positions + t + 1) * headSize)]
-        attentionDifference = max(attentionDifference, zip(got, expected).map { abs($0 - $1) }.max()!)
-    }
+    let expected = NaiveKernels.causalAttention(queries: rows(q.values, head: h), keys: rows(k.values, head: h),
+                                                values: rows(v.values, head: h), scale: 1 / Float(headSize).squareRoot())
+    attentionDifference = max(attentionDifference,
+                              zip(rows(attended, head: h).joined(), expected.joined()).map { abs($0 - $1) }.max()!)
 }
 print(String(format: "causalAttention against NaiveKernels.attention, %d heads x %d positions: largest difference %.1e",
              settings.heads, positions, attentionDifference))

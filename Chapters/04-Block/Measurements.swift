@@ -11,38 +11,39 @@ func standardDeviation(_ x: Tensor) -> Float {
     return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)).squareRoot()
 }
 
-/// One batch through a stack: each block's output standard deviation; the relative change of the top's last
-/// position when the last character changes; each block's gradient norm after one backward (the stack's
-/// gradients must be zero before: a fresh stack's are). Blocks first to last.
+/// One batch through a stack: each block's output standard deviation; after each block, the relative change
+/// of the last position when the last character changes; each block's gradient norm after one backward (the
+/// stack's gradients must be zero before: a fresh stack's are). Blocks first to last.
 func measure<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch)
-    -> (outputSpread: [Float], lastCharacterEffect: Float, gradientNorms: [Float]) {
+    -> (outputSpread: [Float], lastCharacterEffects: [Float], gradientNorms: [Float]) {
     let (b, t) = (batch.batchSize, batch.blockSize)
     let layers = stack.blocks.map { block in { (x: Tensor) in block(x, training: false) } }
-    var x = stack.embedding(batch.inputs, batchSize: b, length: t)                           // (B, T, C)
-    var spreads: [Float] = []
-    for layer in layers {
-        x = layer(x)                                                                      // (B, T, C)
-        spreads.append(standardDeviation(x))
-    }
     // The same batch with each sequence's last character replaced by the next one in the vocabulary.
     var changed = batch.inputs
     for sequence in 0..<b { changed[sequence * t + t - 1] = (changed[sequence * t + t - 1] + 1) % stack.vocabularySize }
-    let top = x.values, changedTop: [Float] = withoutGradients {
-        layers.reduce(stack.embedding(changed, batchSize: b, length: t)) { x, layer in layer(x) }.values
-    }
-    let width = x.shape[2]   // C
-    var squaredChange: Float = 0, squaredSize: Float = 0   // over every sequence's last position
-    for sequence in 0..<b {
-        for i in ((sequence * t + t - 1) * width)..<((sequence * t + t) * width) {
-            squaredChange += (top[i] - changedTop[i]) * (top[i] - changedTop[i])
-            squaredSize += top[i] * top[i]
+    var x = stack.embedding(batch.inputs, batchSize: b, length: t)                           // (B, T, C)
+    var xChanged = withoutGradients { stack.embedding(changed, batchSize: b, length: t) }
+    var spreads: [Float] = [], effects: [Float] = []
+    for layer in layers {
+        x = layer(x)                                                                      // (B, T, C)
+        xChanged = withoutGradients { layer(xChanged) }
+        spreads.append(standardDeviation(x))
+        // |change| / |x| over every sequence's last position
+        let (now, then, width) = (x.values, xChanged.values, x.shape[2])
+        var squaredChange: Float = 0, squaredSize: Float = 0
+        for sequence in 0..<b {
+            for i in ((sequence * t + t - 1) * width)..<((sequence * t + t) * width) {
+                squaredChange += (now[i] - then[i]) * (now[i] - then[i])
+                squaredSize += now[i] * now[i]
+            }
         }
+        effects.append((squaredChange / squaredSize).squareRoot())
     }
     crossEntropy(stack.languageModelHead(x), targets: batch.targets).backward()
     let norms = stack.blocks.map(\.namedParameters).map { parameters in
         parameters.reduce(Float(0)) { total, named in total + (named.1.gradValues ?? []).reduce(0) { $0 + $1 * $1 } }.squareRoot()
     }
-    return (spreads, (squaredChange / squaredSize).squareRoot(), norms)
+    return (spreads, effects, norms)
 }
 
 /// The mean cross-entropy at each position of the context (0 ..< T), over `batches` val batches drawn from
@@ -82,5 +83,29 @@ func contextVariation<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: 
             }
             return (varying / total).squareRoot()
         }
+    }
+}
+
+/// Each block's output (B, T, C) on `batch`, as numbers: first block to last. Inference mode.
+func blockOutputs<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch) -> [[Float]] {
+    withoutGradients {
+        var x = stack.embedding(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize)   // (B, T, C)
+        return stack.blocks.map { block in
+            x = block(x, training: false)
+            return x.values
+        }
+    }
+}
+
+/// For each block, how much of the change in its output between `start` and `now` (the same batch) is one
+/// vector added at every position: the root mean square of the change's mean row, over the root mean square
+/// of the change's rows. 1 when every position moved by the same vector; small when each moved its own way.
+func sharedPartOfTheChange(_ now: [[Float]], since start: [[Float]], width: Int) -> [Float] {
+    zip(now, start).map { now, start in
+        let change = zip(now, start).map { $0 - $1 }, rows = change.count / width
+        let meanRow = (0..<width).map { j in stride(from: j, to: change.count, by: width).reduce(0) { $0 + change[$1] } / Float(rows) }
+        let meanRowSize = meanRow.reduce(0) { $0 + $1 * $1 }
+        let rowSize = change.reduce(0) { $0 + $1 * $1 } / Float(rows)
+        return (meanRowSize / rowSize).squareRoot()
     }
 }

@@ -74,8 +74,10 @@ print("\(settings.table(showing: .all))\n")
 //
 // What its kernel computes for one position, as plain code (the fast kernel is in the last section):
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.layerNorm
-// The module calls the op `layerNorm` (TensorCore/Ops/Normalization.swift), which records its backward for
-// autograd as chapter 00's ops do; the backward's arithmetic is in the last section, beside the kernel's.
+// The module calls the op `layerNorm`, which records its backward for autograd as chapter 00's ops do:
+// the closure given to `Tensor.result` is the backward, handing the kernel the row statistics the forward
+// kept. The backward's arithmetic is in the last section, beside the kernel's.
+// fold: Sources/TensorCore/Ops/Normalization.swift layerNorm
 //
 // The `attention` a Block calls is chapter 03's MultiHead: every head's masked softmax(q k^T / sqrt(hs)) v,
 // concatenated and projected (its forward, folded). The rest is from earlier chapters too: `Linear` is
@@ -232,11 +234,12 @@ let measured = variants.map { variant in   // each from a fresh stack, the same 
 }
 func row(_ numbers: [Float]) -> String { numbers.map { String(format: "%8.1e", $0) }.joined(separator: " ") }
 func column(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
-print(column("at the start", 21) + column("each block's output std", 38) + column("last character's", 22) + "each block's gradient norm")
-print(column("", 21) + column("(first block to last)", 38) + column("effect at the top", 22) + "(first block to last)")
+print(column("at the start", 19) + column("each block's output std", 38) + column("the last character's effect", 38)
+      + "each block's gradient norm")
+print(column("", 19) + column("(first block to last)", 38) + column("after each block", 38) + "(first block to last)")
 for (variant, numbers) in zip(variants, measured) {
-    print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))   \(row(numbers.outputSpread))   "
-          + String(format: "%8.1e", numbers.lastCharacterEffect) + "              \(row(numbers.gradientNorms))")
+    print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))\(row(numbers.outputSpread))   "
+          + "\(row(numbers.lastCharacterEffects))   \(row(numbers.gradientNorms))")
 }
 let plainNorms = measured[0].gradientNorms
 endOfCell()
@@ -248,27 +251,32 @@ endOfCell()
 //   next to nothing about the context, so its logits are nearly its bias alone: one distribution for every
 //   position, the characters' frequencies (the unigram, below).
 // - LayerNorm alone: both sizes healthy, since each half reads its input rescaled to unit size. What it
-//   does not fix is the middle column: each position's own character reaches the next block only through
-//   attention, which at the start averages it with every character before it (1/32 of the last row's
-//   weight, at T = 32); four blocks over, on the order of (1/32)^4, about 1e-06. Measured: 2e-06 of the
-//   top's size in the plain stack, 5e-06 here. (An early position has fewer characters to be averaged
-//   with; section 5 measures what each position learns.)
+//   does not fix is the middle columns: each position's own character reaches the next block only through
+//   attention, which at the start averages it with every character before it, with equal weights. In the
+//   first block the last position (T = 32) averages 32 independent rows: the last character's row counts
+//   1/32, while the average shrinks only by sqrt(32), so the effect is about 1/sqrt(32) = 0.18, measured
+//   as 0.16. After that, every position holds an average of the same earlier rows, so averaging them no
+//   longer shrinks the whole, and each block divides the effect by about 32 more: 0.18 / 32^3 = 5e-06 at
+//   the top (measured 5.3e-06; 1.7e-06 in the plain stack). (An early position has fewer characters to be
+//   averaged with; section 5 measures what each position learns.)
 // - Residuals alone: the character reaches the top whole. At the start the blocks add next to nothing, so
-//   the top is x = token embedding + position embedding, each row from N(0, 0.02^2); changing the character
-//   swaps one token row for another, a change of size sqrt(2) 0.02 sqrt(C), the size of x itself
-//   (sqrt(0.02^2 + 0.02^2) sqrt(C)): an effect of 1.0. And every block gets the same gradient, since `+` hands it down unchanged and each half's own path adds
-//   only a few hundredths (exercise 4).
+//   the top is x = token embedding + position embedding, each row from N(0, 0.02^2). Changing the character
+//   swaps one token row for another: change / size = sqrt(2) 0.02 sqrt(C) / (sqrt(2) 0.02 sqrt(C)) = 1.0
+//   (the difference of two independent rows, over the sum of two). And every block gets the same
+//   gradient, since `+` hands it down unchanged and each half's own path adds only a few hundredths
+//   (exercise 4).
 // - Both: the character's effect is 0.72, less than 1.0 because each half, reading x at unit size through
 //   LayerNorm, already adds an output of real size to the stream, which dilutes the embedding in x; and x's
 //   spread grows with every Block, each adding its output. The gradient now grows on its way down, from 7.7e-02 at the last Block to 1.2e-01 at the
 //   first: each half's own path is no longer negligible, and adds to what `+` hands down (LayerNorm's
-//   backward multiplies by 1 / std of what it read, and x's std here is 0.03 to 0.05, so the factor is 20
+//   backward multiplies by 1 / std of what it read, and x's std here is 0.03 to 0.08, so the factor is 13
 //   to 35), so the lower a Block, the more halves above it have added.
 //
 // Backward through y = x W^T (W is outputs x inputs), dx = dy W: each of x's n inputs gets a sum over the
 // outputs, dy times a column of W, with a variance of about 0.02^2 |dy|^2 when W's entries are N(0, 0.02^2).
-// The n of them together: a norm about 0.02 sqrt(n) times dy's. ReLU zeroes about half of its entries, which
-// multiplies the norm by about sqrt(1/2).
+// The n of them together: a norm about 0.02 sqrt(n) times dy's. ReLU passes the gradient only where its
+// input was positive, about half of the entries for inputs spread evenly around 0 as at the start: half the
+// squared norm survives, so the norm is multiplied by about sqrt(1/2).
 // Without a residual the gradient goes through the whole plain block in turn: the feed-forward's contract
 // (4C inputs), ReLU and expand (C), then attention's projection and value (C each; the query and key paths
 // carry almost nothing at the start, when the scores are all near 0). The estimate leaves out attention's
@@ -306,7 +314,7 @@ let atStart = measured[0]   // the same kind of stack, fresh
 print("the trained plain stack, first block to last:\n  output std     " + row(afterTraining.outputSpread)
       + "   (at the start " + row(atStart.outputSpread) + ")\n  gradient norm  " + row(afterTraining.gradientNorms)
       + "   (at the start " + row(atStart.gradientNorms) + ")\n  last character's effect at the top "
-      + String(format: "%.1e (at the start %.1e)", afterTraining.lastCharacterEffect, atStart.lastCharacterEffect))
+      + String(format: "%.1e (at the start %.1e)", afterTraining.lastCharacterEffects.last!, atStart.lastCharacterEffects.last!))
 // Training did not open either path. The gradient still shrinks about a thousand times per block on its
 // way down, to about 1e-12 at the first block, so the lower blocks have hardly moved. Every block's output
 // has grown, the last one's to a real size, yet the last character's effect on the top is 0: in float32 the
@@ -348,7 +356,7 @@ oneRescue[0].trainer.parameters.zeroGrad()
 let layerNormTrained = measure(oneRescue[0].stack, on: measuredBatch)
 print("the trained LayerNorm-only stack, first block to last:\n  gradient norm  " + row(layerNormTrained.gradientNorms)
       + "   (at the start " + row(measured[1].gradientNorms) + ")\n  last character's effect at the top "
-      + String(format: "%.1e (at the start %.1e)", layerNormTrained.lastCharacterEffect, measured[1].lastCharacterEffect))
+      + String(format: "%.1e (at the start %.1e)", layerNormTrained.lastCharacterEffects.last!, measured[1].lastCharacterEffects.last!))
 endOfCell()
 // It did not: the LayerNorm-only stack predicts the unigram at every position, position 0 included, the
 // same numbers as the plain stack. It started with healthy sizes, but by the end of training both paths
@@ -357,13 +365,16 @@ endOfCell()
 //
 // When did they close, and how? A fresh copy of the same stack, with the same settings and batches,
 // measured every few steps: how much each block's output still differs from one position to the next (its
-// context variation: 1 or so when every position has a vector of its own, 0 when all have the same one),
-// and section 4's last character's effect and gradient norms. The two new measurements, folded:
-// fold: Chapters/04-Block/Measurements.swift lossByPosition contextVariation
+// context variation: 1 or so when every position has a vector of its own, 0 when all have the same one);
+// how much of what training has changed in each block's output since step 0 is one vector added at every
+// position (1 if all of it, near 0 if each position moved its own way); and section 4's gradient norms. The
+// new measurements, folded:
+// fold: Chapters/04-Block/Measurements.swift lossByPosition contextVariation blockOutputs sharedPartOfTheChange
 let watched = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .layerNorm)
 let watchedTrainer = Trainer(model: watched, dataset: dataset, hyperparameters: settings)
-print("LayerNorm only    context variation       last character's   each block's gradient norm")
-print("step  batch loss    (first block to last)   effect at the top  (first block to last)")
+let startingOutputs = blockOutputs(watched, on: measuredBatch)
+print("LayerNorm only    context variation       shared part of each    each block's gradient norm")
+print("step  batch loss    (first block to last)   block's change so far  (first block to last)")
 var lastBatchLoss: Float?
 for step in 0...200 {
     if [0, 10, 20, 30, 60, 200].contains(step) {
@@ -371,25 +382,61 @@ for step in 0...200 {
         let numbers = measure(watched, on: measuredBatch)
         print(String(format: "%4d  ", step) + (lastBatchLoss.map { String(format: "%10.3f", $0) } ?? "         -") + "    "
               + contextVariation(watched, on: measuredBatch).map { String(format: "%4.2f", $0) }.joined(separator: " ")
-              + String(format: "     %8.1e      ", numbers.lastCharacterEffect) + row(numbers.gradientNorms))
+              + "    " + (step == 0 ? "   -    -    -    -"
+                           : sharedPartOfTheChange(blockOutputs(watched, on: measuredBatch), since: startingOutputs,
+                                                   width: settings.embeddingSize).map { String(format: "%4.2f", $0) }.joined(separator: " "))
+              + "    " + row(numbers.gradientNorms))
     }
     if step < 200 { lastBatchLoss = watchedTrainer.trainStep() }
 }
 endOfCell()
 // Within 20 steps the blocks above the first stop telling positions apart: their outputs become the same
-// vector at every position of every sequence (context variation 0.01 and below). LayerNorm cannot undo
-// that: it normalizes each position over its own C channels, and the same vector at every position is
-// still the same vector after it. So the top no longer depends on the text (the effect column), the
-// gradient reaching the blocks below falls by orders of magnitude, and a top that is the same everywhere
-// is just what the unigram needs: the vocabulary head turns it into the characters' frequencies, the loss
-// the stack reaches at step 30 and keeps. With residuals each block's output is x + f(x), and x, the
-// embedding carried up, differs at every position whatever f does.
+// vector at every position of every sequence (context variation 0.01 and below). The middle columns say
+// how: nearly all that training changed in each block's output (0.93 to 0.98 of it by step 10) is one
+// vector added at every position. That shared vector grows until it swamps what differed from one
+// position to the next. LayerNorm cannot undo it: it normalizes each position over its own C channels,
+// and the same vector at every position is still the same vector after it. So the top no longer depends
+// on the text, the gradient reaching the blocks below falls by orders of magnitude, and a top that is the
+// same everywhere is just what the unigram needs: the vocabulary head turns it into the characters'
+// frequencies, the loss the stack reaches at step 30 and keeps. With residuals each block's output is
+// x + f(x), and x, the embedding carried up, differs at every position whatever f does.
 //
-// Why training goes there rather than to a bigram: at the start the text barely reaches the top (an effect
-// of 5e-06), while every bias in the stack moves the logits of every position at once, and the unigram is
-// a large, easy part of the loss (4.17 to 3.35; a bigram would take it another 0.86 down). The first
-// steps follow that gradient, each of them making the blocks' outputs more alike, until nothing of the
-// text is left to learn from.
+// Why training adds the same vector everywhere, rather than learning a bigram: at the start the text
+// barely reaches the top (an effect of 5e-06), so every position's logits are nearly the same, and so is
+// the loss's gradient at every position: move every prediction towards the characters' frequencies, a
+// large and easy part of the loss (4.17 to 3.35; a bigram would take it another 0.86 down). Each step
+// follows that gradient, which asks every position for the same change, until nothing of the text is left
+// to learn from.
+//
+// (Context variation starts below 1, at 0.38 to 0.58, because attention's equal weights at the start
+// already average each position with the ones before it, which pulls the positions' vectors together.)
+//
+// That the collapsed stacks predict the unigram, measured: each trained stack's next-character
+// distribution at every position of section 4's batch (32 x 32 positions), against the characters'
+// frequencies in the training text, by the total variation distance (half the sum of |p - q| over the
+// vocabulary: 0 for the same distribution, 1 for disjoint ones), with the residuals-only stack, which
+// learned, for comparison.
+
+let unigram = characterCounts.map { Double($0) / countTotal }   // (V): the unigram's probabilities
+/// The distance from the unigram of `model`'s prediction at each position of the measured batch.
+func distancesFromTheUnigram(_ model: some LanguageModel) -> [Double] {
+    withoutGradients {
+        let logits = model.logits(measuredBatch.inputs, batchSize: measuredBatch.batchSize,
+                                  length: measuredBatch.blockSize, training: false)          // (B, T, V)
+        let p = softmax(logits).values, V = unigram.count                                   // each row sums to 1
+        return (0..<(p.count / V)).map { row in 0.5 * (0..<V).reduce(0.0) { $0 + abs(Double(p[row * V + $1]) - unigram[$1]) } }
+    }
+}
+for (label, stack) in [("plain stack", plain as any LanguageModel), ("LayerNorm only", oneRescue[0].stack),
+                       ("residuals only", oneRescue[1].stack)] {
+    let distances = distancesFromTheUnigram(stack)
+    print(label.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "distance from the unigram: mean %.3f, largest %.3f",
+          distances.reduce(0, +) / Double(distances.count), distances.max()!))
+}
+endOfCell()
+// The two collapsed stacks are the unigram to within about a hundredth, and their mean and largest distance
+// are the same: one distribution at every position, whatever the text. The residuals-only stack's
+// predictions are far from it, as a model that reads its context must be.
 //
 // Residuals alone learn at every position: about the bigram's loss at position 0 (2.55, against chapter
 // 01's 2.49) and better with each character of context. `+` carries every character past every block,
@@ -445,7 +492,7 @@ print("the residual stream's standard deviation, after the embedding and after e
       + streamScales.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "\n")
 endOfCell()
 // The four runs' losses in one plot. LayerNorm alone and the plain stack draw the same curve, at the
-// unigram's loss: the plain stack's, drawn last, hides the other.
+// unigram's loss: the plain stack's is drawn last, dashed, so the other shows between its dashes.
 exitOnError {
     try report.plotLoss([("Blocks", trainer), ("residuals only", oneRescue[1].trainer),
                          ("LayerNorm only", oneRescue[0].trainer), ("plain", plainTrainer)],
@@ -456,7 +503,8 @@ exitOnError {
 //
 // The trained Blocks' attention on the val text (which starts where the 90% cut falls, mid-line, so its
 // first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
-// enough to read them. Each has a habit of its own: head 3 looks at the character just before, head 1 at
+// enough to read them. Each leans its own way: head 3 mostly at the character just before, though its
+// weight spreads over the last two to four characters; head 1 at
 // the first letter of the current word (the G of "Good", the m of "morrow"), head 2 at the last space or
 // newline, and head 0 mixes the last few characters. The linked full-size figure has every layer on 32
 // characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes

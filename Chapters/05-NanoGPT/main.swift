@@ -1,15 +1,13 @@
 // Chapter 05 · NanoGPT: the whole model, and streaming generation
 // ================================================================
 //
-// Everything so far, assembled and scaled up: token + position embedding, dropout, a stack of Blocks, a
-// final LayerNorm and a Linear layer to vocabulary logits. This is the model of Karpathy's gpt.py (with
-// the dropout after the embeddings that nanoGPT's model.py adds, 0 here), at the size nanoGPT trains on a
-// CPU (how nanoGPT's model.py differs: section 2). We train it, then generate two ways: `generate()` returns
-// the whole sequence at the end, `generateStream()` hands over each token the moment it is sampled, and this
-// chapter prints each one at once. Temperature and top-k change how adventurous the sampling is. The stream
-// keeps a key/value cache: every layer's keys and values of the positions so far, so each new token costs
-// one position's work instead of a forward pass over the whole context; when the cache is full (T
-// positions) it is refilled from the last T/2 tokens.
+// Everything so far, assembled and scaled up: token + position embedding, a stack of Blocks, a final
+// LayerNorm and a Linear layer to vocabulary logits. This is Karpathy's gpt.py, at the size nanoGPT trains
+// on a CPU. We train it, then generate two ways. `generate()` returns the whole sequence at the end.
+// `generateStream()` hands over each token the moment it is sampled, and the chapter prints it at once.
+// The stream keeps a key/value cache: every layer's keys and values of the positions so far. So each new
+// token runs one position through the model, not the whole context (its attention still reads every
+// cached key). When the cache is full, at T positions, it is refilled from the last T/2 tokens.
 //
 //   swift run -c release ch05            (--quick for a few seconds, --help for every flag)
 //
@@ -52,10 +50,10 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //   -> Block x N                  each: x + MultiHead(LN(x)), then x + FeedForward(LN(x))
 //   -> LayerNorm (B, T, C) -> Linear (B, T, V): logits
 //
-// The model now lives in the library (NanoGPT/NanoGPT.swift), because `nanogpt train`, `nanogpt generate`
-// and chapter 06 use it too. The whole class, as gpt.py's GPTLanguageModel: its layers, their initialization,
-// the forward pass and the parameters' names (generation's forward, with a cache, is section 4's). Against
-// chapter 04's stack it adds the config, dropout after the embeddings and the final LayerNorm:
+// The model lives in the library (NanoGPT/NanoGPT.swift): `nanogpt train`, `nanogpt generate` and chapter 06
+// use it too. Here is the whole class, gpt.py's GPTLanguageModel: its layers, their initialization, the
+// forward pass and the parameters' names. Against chapter 04's stack it adds the config, dropout after the
+// embeddings and the final LayerNorm. (Generation's forward, with a cache, is section 4's.)
 // show: Sources/NanoGPT/NanoGPT.swift NanoGPT
 //
 // Every piece inside the class comes from an earlier chapter. Each is the line of gpt.py beside it, and its
@@ -68,12 +66,10 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // | `FeedForward` | 04 | `nn.Sequential(nn.Linear(C, 4 * C), nn.ReLU(), nn.Linear(4 * C, C), nn.Dropout(dropout))` |
 // | `Linear`, `LayerNorm` | 02, 04 | `nn.Linear`, `nn.LayerNorm(C)` |
 //
-// Dropout after the embeddings, new in the model (the Blocks' came in chapter 04; all 0 in this chapter's
-// recipe, `--dropout 0.2` turns them on): while training,
-// each activation is zeroed with probability p and the rest scaled by 1/(1 - p), so the expected value
-// stays the same; at evaluation and generation it does nothing. Each mask comes from a counter-based
-// generator (Philox), the same on every device. Dropout is off in this run; its layer and op are in
-// section 7.
+// Dropout after the embeddings is new in the model; the Blocks' came in chapter 04. While training, it
+// zeroes each activation with probability p and scales the rest by 1/(1 - p), so the expected value stays
+// the same. At evaluation and generation it does nothing. It is off in this run (p = 0; `--dropout 0.2`
+// turns it on), and its code is in section 7.
 //
 // Each Block is chapter 04's, gpt.py's `x = x + self.sa(self.ln1(x)); x = x + self.ffwd(self.ln2(x))`:
 // show: Sources/Transformer/Block.swift Block.callAsFunction
@@ -84,22 +80,20 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 section("2. The model")
 let config = GPTConfig(settings, vocabularySize: tokenizer.vocabularySize)
 let model = NanoGPT(config, seed: settings.seed)
-// The parameters as a checkpoint names them: gpt.py's names, so a state dict looks them up by name. (The
-// model trains each Block's keys, queries and values as one packed (3C, C) matrix, `key_query_value`; a
-// checkpoint writes its rows under these per-head names, `stateDictionary`, every head's key first, then
-// the queries, then the values.) The Swift names of the same things, against gpt.py's:
+// The parameters as a checkpoint names them: gpt.py's names, so a PyTorch state dict looks them up by name.
+// (Each Block trains its keys, queries and values as chapter 03's one packed matrix; a checkpoint writes
+// it under gpt.py's per-head names, with `stateDictionary`, section 7.) The Swift names of the same
+// things, against gpt.py's:
 //
 //   n_embd -> embeddingSize          n_head -> heads              n_layer -> layers
 //   block_size -> blockSize          batch_size -> batchSize      max_iters -> steps
 //   lm_head -> languageModelHead     ln_f -> finalNorm            sa -> attention
 //   ffwd -> feedForward              ln1, ln2 -> norm1, norm2     proj -> projection
 //   forward(idx, targets) -> (logits, loss): here logits(...), then crossEntropy(logits, targets) in the Trainer
-// How the packed matrix becomes those per-head names: `stateDictionary`, in section 7.
 //
 // nanoGPT's model.py, the other model people know, differs in a few details: it ties the token embedding to
-// the output layer, uses GELU where gpt.py and this chapter use ReLU, packs every head's queries, keys and
-// values into one `c_attn` as this library does (its order q, k, v, ours k, q, v: the order only has to match
-// the split), scales the initial output projections down by 1/sqrt(2 × n_layer), leaves the biases out of its
+// the output layer, uses GELU where gpt.py and this chapter use ReLU, adds dropout after the embeddings (as
+// this model does, 0 here), packs its heads' weights in the order q, k, v (ours: k, q, v), scales the initial output projections down by 1/sqrt(2 × n_layer), leaves the biases out of its
 // Linear and LayerNorm layers by default (`bias=False`), and names its parameters its own way.
 print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M), named as in PyTorch:")
 for (name, tensor) in model.stateDictionary.prefix(12) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(tensor.shape)") }
@@ -107,10 +101,11 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 
 // MARK: - 3. Training
 //
-// nanoGPT's recipe, not gpt.py's (gpt.py trains at a constant 3e-4 with AdamW's default betas 0.9 and 0.999, and
-// no clipping): 5,000 steps of 12 x 64 tokens, with a warmup and a cosine decay (chapter 01's schedule), the global
-// gradient norm clipped at 1, and AdamW's weight decay on the matrices and embedding tables only. The
-// Trainer's step, which does it, and the loss it minimizes, the cross-entropy of the logits against the next tokens (chapter 01):
+// nanoGPT's recipe, not gpt.py's: 5,000 steps of 12 x 64 tokens, a warmup and then a cosine decay of the
+// learning rate (chapter 01's schedule), the global gradient norm clipped at 1, and AdamW's weight decay on
+// the matrices and embedding tables only. (gpt.py trains at a constant 3e-4, with AdamW's default betas 0.9
+// and 0.999, and no clipping.) The Trainer's step, and the loss it minimizes, the cross-entropy of the
+// logits against the next tokens (chapter 01):
 // show: Sources/Training/Trainer.swift Trainer.trainStep Trainer.lossAndGradient Trainer.loss
 //
 // Every piece of the step comes from chapter 01. Each is the line of gpt.py or PyTorch beside it, and its
@@ -126,26 +121,29 @@ print("  ... \(model.stateDictionary.count - 12) more\n")
 // | `Parameters.init` | nanoGPT's `configure_optimizers`: tensors of two or more dimensions decay, biases and gains do not |
 // | `Trainer.train`, `estimateLoss` | the training loop, and `estimate_loss` |
 //
-// The Trainer adopts the model's parameter arena and builds its AdamW from the settings' weight decay (0.1),
-// with the library AdamW's default betas, 0.9 and 0.99 (nanoGPT's Shakespeare config, where gpt.py keeps
-// PyTorch's 0.999); training batches and evaluation batches come from two generators of
-// their own. The loop around the step: at step 0, every `evalInterval` steps (500 here) and at the end, the
-// loss estimate, gpt.py's estimate_loss (the mean loss over `evalIters` random batches of each split, 100
-// here, with no gradients and dropout off), logged and kept in `evaluations`; a step whose loss is not finite
-// stops the run.
+// How the Trainer is set up (its initializer and AdamW's are in section 7):
 //
-// Under everything, earlier chapters' ops: the embedding lookup (chapter 01:
-// a copy of the id's row), `layerNorm` (chapter 04: (x - mean) / sqrt(variance + 1e-5) × gain + bias),
-// `causalAttention` (section 7's plain loops, a tile of keys at a time: chapter 05b), and `backward()`
-// (chapter 00: each op records how to push its output's gradient to its inputs, and backward runs those in
-// reverse order; each op's backward sits beside its forward, as crossEntropy's does in section 7). Chapter 01's
-// plain AdamW loop decays whatever it is given; the Trainer's kernel decays only the slots marked `decays`.
+// - it adopts the model's parameters, packed in one flat buffer, and builds AdamW with the settings' weight
+//   decay (0.1) and the library's betas, 0.9 and 0.99 (nanoGPT's Shakespeare config; gpt.py keeps
+//   PyTorch's 0.999);
+// - training batches and evaluation batches come from two generators of their own;
+// - the loop around the step estimates the loss at step 0, every 500 steps and at the end: gpt.py's
+//   estimate_loss, the mean loss over 100 random batches of each split, with no gradients and dropout off.
+//   Each estimate is logged and kept in `evaluations`. A step whose loss is not finite stops the run.
+//
+// Under everything are earlier chapters' ops, each with its backward beside its forward:
+//
+// - the embedding lookup (chapter 01): a copy of the id's row;
+// - `layerNorm` (chapter 04): (x - mean) / sqrt(variance + 1e-5) × gain + bias;
+// - `causalAttention` (chapter 03): section 7's plain loops, computed a tile of keys at a time (chapter 05b);
+// - `backward()` (chapter 00): runs each op's recorded backward, from the loss back to the parameters.
 //
 // Expect the val loss near 1.6 at the end (chapter 04 reached 1.88), and the train loss below it by a gap of
 // about 0.17 that opens in the first 1,500 steps and then stays between 0.16 and 0.21 while both keep falling: the
 // model fits its training text a little better than the rest, but what it learns still carries over.
 // (In the loss figure, grey is each step's batch loss, green its running mean over the last 2% of the steps,
-// 100 here, and the dots the estimates.)
+// 100 here, and the dots the estimates. While the loss falls fast, in the first few hundred steps, the
+// trailing mean lags above the batch losses.)
 // The sample before training starts, as every sample does, from the newline character (`startToken`,
 // section 4), so it opens with a fresh line.
 
@@ -172,14 +170,10 @@ exitOnError { try report.plotLoss(trainer) }
 //   once for every `LanguageModel`, on `logitsAfter(_:)` below, so it recomputes on NanoGPT too.
 // - NanoGPT's own `generateStream(..., mode:)` hands over each token the moment it is sampled, and gets the
 //   logits through a key/value cache (below), `mode: .keyValueCache`; `mode: .recompute` is `generate()`'s
-//   way. (Its third mode, `.decode`, the default, is chapter 08's: the same cache and the same tokens,
-//   faster. This chapter does not use it.)
+//   way. (A third mode, `.decode`, is chapter 08's.)
 //
 // Generation never prints: the caller decides, here one character at a time, flushed, so you watch the text
-// appear. The section streams with the cache, then times the cache against recomputing. Over 500 tokens,
-// recomputing runs about 60 positions a token (up to 64), the cache about 1.9 (one, plus a refill of 32 every
-// 33 tokens): about 30 times less arithmetic. Expect the cache to win by about ten times, not thirty: at one position
-// every op's fixed cost (a Tensor made, a kernel called) weighs as much as its arithmetic:
+// appear. The section streams with the cache, then times the cache against recomputing:
 // show: Sources/Training/Sampling.swift TokenStream LanguageModel.generate LanguageModel.logitsAfter
 //
 // The sampling step's options: the temperature divides the logits before the softmax (below 1 sharpens,
@@ -191,12 +185,11 @@ exitOnError { try report.plotLoss(trainer) }
 // the newline (id 0, the first character in sorted order).
 //
 // What NanoGPT adds is a faster way to get the logits after the context: a key/value cache. In a causal
-// model the keys and values of earlier positions never change when a token is appended, so keep them,
-// for every layer, and compute only the new position. From the top down, first `generateStream`, which
-// picks how the stream gets its logits:
-// show: Sources/NanoGPT/Generation.swift NanoGPT.generateStream
+// model the keys and values of earlier positions never change when a token is appended: position t's key
+// is computed from tokens 0 ... t only, and the mask keeps later tokens out. So keep them, for every layer,
+// and compute only the new position: its logits are recomputation's, up to float rounding.
 //
-// With the cache, `logitsAfter(_:cache:)` (below) drives it. The first call fills the cache with the whole
+// How the cache runs, before its code: `logitsAfter(_:cache:)` (below) drives it. The first call fills the cache with the whole
 // prompt in one forward pass; every later call runs the newest token alone. The model has only T position embeddings, so a full
 // cache cannot take one more position: it is cleared and refilled from the last T/2 tokens, whose
 // positions restart at 0. Why T/2: a refill is a forward pass over the tokens it keeps. Refilling from
@@ -225,7 +218,12 @@ exitOnError { try report.plotLoss(trainer) }
 // draw the same uniform numbers from the same seed, and sampling by the cumulative probabilities picks the
 // same token whenever the two slightly different distributions put that draw in the same token's interval.
 // After the stream, the section replays its tokens through a fresh cache and prints how many positions it holds
-// after each one: 1 ... T while it fills, then T/2 ... T after each refill.
+// after each one: 1 ... T while it fills, then T/2 ... T after each refill, and how far its logits are from
+// recomputation's while the window has not yet slid (the first T tokens).
+//
+// The code, from the top down. First `generateStream`, which picks how the stream gets its logits:
+// show: Sources/NanoGPT/Generation.swift NanoGPT.generateStream
+// Then `logitsAfter(_:cache:)`, with the refill:
 // show: Sources/NanoGPT/Generation.swift NanoGPT.logitsAfter
 //
 // Under `logitsAfter(_:cache:)`, the model's forward pass with a cache, beside the training one of section 2.
@@ -244,15 +242,11 @@ exitOnError { try report.plotLoss(trainer) }
 // show: Sources/NanoGPT/Generation.swift KeyValueCache.init
 //
 // The attention over the cache lets query i of the n new positions see every cached position up to its
-// own: the causal mask shifted by the count already cached (`CausalMask(queries: n, offset: total - n)`:
-// query i sees keys 0 ... offset + i). It runs in two backend kernels, the masked softmax(q K^T * scale)
-// into `weights`, then their product with V:
-// show: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
-//
-// What that computes, as plain loops over the cache's own storage: for every head and every new query, the
-// scores against the keys it may see (the shifted mask is the loop's end, `visible`), their softmax, and the
-// weighted sum of the values. The tests hold the kernels to these loops
-// (`cachedAttentionMatchesTheDefinition`, Tests/TensorCoreTests/KernelTests.swift):
+// own: the causal mask, shifted by the count already cached. As plain loops over the cache's own storage:
+// for every head and every new query, the scores against the keys it may see (the shifted mask is the
+// loop's end, `visible`), their softmax, and the weighted sum of the values. (The op `MultiHead` calls,
+// `cachedAttention`, section 7, hands this to two CPU-backend kernels built on sgemm; these loops stand in
+// for them here, and the test `cachedAttentionMatchesTheDefinition` holds the kernels to them.)
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.cachedAttention
 
 section("4. Generation, whole and streamed")
@@ -275,7 +269,12 @@ print(printable.finish() + "\n---")
 let generationRate = Double(streamed.count) / max(Date().timeIntervalSince(generationStart), 1e-9)
 endOfCell()
 // The same stream timed again without printing, once with the cache and once recomputing the whole context
-// for every token (the rate above includes printing and flushing each token):
+// for every token (the rate above includes printing and flushing each token). What to expect: over 500
+// tokens, recomputing runs about 60 positions a token (up to 64). The cache runs 1.94 in steady state: in
+// every 33 tokens after the first fill, 32 passes of one position and one refill pass of 32 positions, 64
+// positions for 33 tokens (about 1.87 over these 500 tokens, counting the first fill's 64 single positions). That is about 30 times less arithmetic. Expect the cache to win by about ten times, not
+// thirty: at one position, every op's fixed cost (a Tensor made, a kernel called) weighs as much as its
+// arithmetic.
 let (_, cacheRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
     Array(model.generateStream(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, options: sampling,
                                random: SeededRandom(seed: settings.seed, stream: .sampling), mode: .keyValueCache))
@@ -289,9 +288,13 @@ let sameUntil = zip(streamed, recomputed).prefix { $0 == $1 }.count
 // fills again. Replayed on the streamed tokens with a fresh cache, one `logitsAfter` call per token, as the stream
 // made them.
 let replay = KeyValueCache(config)
-var replayed = [tokenizer.startToken], counts: [Int] = []
+var replayed = [tokenizer.startToken], counts: [Int] = [], largestLogitDifference: Float = 0
 for token in streamed.prefix(2 * settings.blockSize + 4) {
-    _ = withoutGradients { model.logitsAfter(replayed, cache: replay) }   // as the stream calls it: no autograd records
+    let cached = withoutGradients { model.logitsAfter(replayed, cache: replay) }   // as the stream calls it: no autograd records
+    if replayed.count <= settings.blockSize {   // the window has not slid yet: recomputation sees the same context
+        let recomputedLogits = withoutGradients { model.logitsAfter(replayed) }
+        largestLogitDifference = max(largestLogitDifference, zip(cached, recomputedLogits).map { abs($0 - $1) }.max()!)
+    }
     counts.append(replay.count)
     replayed.append(token)
 }
@@ -300,14 +303,19 @@ print(String(format: "streamed and printed: %.0f tokens/s. Not printed: %.0f tok
              + "windows differently\n", generationRate, cacheRate, recomputeRate, cacheRate / recomputeRate, sameUntil))
 let starts = counts.indices.filter { $0 == 0 || counts[$0] != counts[$0 - 1] + 1 }   // the first call, and each refill
 let runs = zip(starts, starts.dropFirst() + [counts.count]).map { "\(counts[$0]) ... \(counts[$1 - 1])" }
-print("positions in the cache after each of the first \(counts.count) tokens: \(runs.joined(separator: " | refill | "))\n")
+print("positions in the cache after each of the first \(counts.count) tokens: \(runs.joined(separator: " | refill | "))")
+print(String(format: "over the first %d tokens, the cache's logits and recomputation's differ by at most %.1e\n",
+             settings.blockSize, largestLogitDifference))
 
 // MARK: - 5. Save the model
 //
-// safetensors, with PyTorch's parameter names, and the config and vocabulary in the file's metadata,
-// so the model can be loaded again for generation without this chapter (or by PyTorch). Written
-// atomically: a kill in the middle leaves the previous file whole.
+// safetensors: gpt.py's parameter names and shapes (those of the state dict that the parity tests' PyTorch
+// reference writes), and the config and vocabulary in the file's metadata, so the model can be loaded
+// again for generation without this chapter. Written atomically: a kill in the middle leaves the previous
+// file whole.
 // show: Sources/Checkpoints/Checkpoint.swift Checkpoint.save
+// The metadata, every value a string (safetensors' rule):
+// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.metadata
 
 section("5. Save the model")
 let checkpointFolder = URL(fileURLWithPath: command.checkpoint)
@@ -319,8 +327,11 @@ print("saved the model to \(checkpointFolder.appendingPathComponent(Checkpoint.w
 // 16 heads, as in chapter 04 (4 layers of 4). The page shows the first layer's four on the first 24 characters of the
 // val text, large enough to read them; the linked full-size figure has every layer on all 32 (one row of
 // panels per layer). Compare how far back each head looks: head 1 of layer 0 is almost purely the previous
-// character (the line just left of the diagonal), heads 0 and 2 mostly the character itself and the one
-// before, and head 3 spreads its weight over the recent past. The weights are recomputed from the queries and
+// character (the line just left of the diagonal), except on a few rows that look at themselves (the
+// newline after "GREMIO:", the last space); head 0 mostly the previous character too, a little more
+// spread, head 2 the last two or three characters, and head 3 spreads its weight thinly over the recent past.
+// In the full-size figure some deeper heads draw vertical stripes (layer 1's head 2, layer 2's head 1):
+// row after row looks at one key, the newline that ends "GREMIO:", the start of the speech. The weights are recomputed from the queries and
 // keys of this forward pass (training never stores them), and the plot cuts each to its first 24 positions.
 // On the axes, ⏎ is a newline and ␣ a space:
 // show: Sources/Attention/MultiHead.swift MultiHead.lastAttention
@@ -353,16 +364,22 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, attention-all-laye
 // fold: Sources/TensorCore/Ops/Elementwise.swift dropout
 // MultiHead (chapter 03) and the Block's layers: one packed (3C, C) product makes every head's keys, queries
 // and values; `splitHeads` cuts it into (B, nh, T, hs) each; without dropout, as here, `causalSelfAttention`
-// runs `causalAttention`, which computes what the plain loops below do, a tile of keys at a time (chapter 05b):
+// runs `causalAttention`, which computes what the plain loops below do (the causal mask: query t over keys
+// 0 ... t), a tile of keys at a time (chapter 05b):
 // fold: Sources/Attention/MultiHead.swift MultiHead.init MultiHead.callAsFunction MultiHead.causalSelfAttention MultiHead.joinHeads MultiHead.scoreScale
 // fold: Sources/Transformer/Block.swift Block.init
 // fold: Sources/TensorCore/Ops/Shape.swift splitHeads
-// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.attention
+// fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.causalAttention NaiveKernels.attention
 // FeedForward (chapter 04), Linear and LayerNorm (chapters 02 and 04; chapter 08 adds int8 weights to Linear
 // for generation), and what the embedding lookup and LayerNorm compute, as plain loops:
 // fold: Sources/Transformer/FeedForward.swift FeedForward
 // fold: Sources/Layers/Layers.swift Linear LayerNorm
 // fold: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.embedding NaiveKernels.layerNorm
+// The attention over the cache as the library runs it (section 4): the masked softmax(q K^T * scale) into
+// `weights`, then their product with V, each one backend kernel; and the mask's two numbers (query i sees
+// keys 0 ... offset + i):
+// fold: Sources/TensorCore/Ops/CachedAttention.swift cachedAttention
+// fold: Sources/TensorCore/Backend/Backend.swift CausalMask
 // The checkpoint's names for the packed matrix's rows, and the per-head views they are read from:
 // fold: Sources/NanoGPT/NanoGPT.swift NanoGPT.stateDictionary
 // fold: Sources/Attention/MultiHead.swift MultiHead.perHeadViews
@@ -372,10 +389,11 @@ print("wrote \(report.folder.path)/: loss.png, attention.png, attention-all-laye
 // fold: Sources/Training/Hyperparameters.swift Hyperparameters.schedule
 // fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate
 // fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.gradNorm Parameters.clipGradNorm
-// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
+// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.init AdamW.update
 // fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.init
-// fold: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.meanLoss
-// Sampling one token (chapter 01): the weights e^((logit - max) / temperature) after the top-k and top-p
+// fold: Sources/Training/Trainer.swift Trainer.init Trainer.train Trainer.estimateLoss Trainer.meanLoss
+// Sampling one token (chapter 01): the weights e^((logit - max) / temperature) (the same softmax as
+// e^(logit / temperature), the maximum subtracted so that nothing overflows) after the top-k and top-p
 // cuts, then a uniform number against their running sum; and the options:
 // fold: Sources/Training/Sampling.swift sampleToken samplingWeights drawIndex SamplingOptions
 

@@ -139,9 +139,14 @@ print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
 //
 // The same text is now a shorter sequence: each token covers a few characters, so a block of T tokens
 // spans about twice T characters, and the model sees further back for the same cost per position.
-// Encoding replays the merges in the order they were learned, on the same MergeableChunks (a merge can
-// only create pairs whose merges were learned later, so one pass in order gives what minbpe's
-// lowest-rank-first loop gives; the tests check both against each other):
+// Encoding replays the merges in the order they were learned, on the same MergeableChunks. minbpe's encode
+// loops instead: find the pair of the lowest rank (the earliest merge) in the sequence, merge it, repeat.
+// Both give the same tokens. Merge r makes token 256 + r, and every merge that uses that token was learned
+// after it, so it has a higher rank: merging never creates a pair of a lower rank than the one just merged.
+// So minbpe's lowest rank only grows, and it visits the merges in the order one pass does, skipping those
+// whose pair is absent. On "aaab" with the merges of `BytePairTokenizer.train`'s doc comment (256 = a a,
+// 257 = a b, 258 = 256 257), both go
+// a a a b -> 256 a b -> 256 257 -> 258. (Section 1 printed both on the same text; the tests check them too.)
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.encode
 //
 // Characters per token, measured two ways below: over the whole text, and over the validation text
@@ -222,7 +227,8 @@ endOfCell()
 // token by token, as generation does, must hold such bytes back until their character is whole. The
 // streaming decoder every chapter prints generated text with:
 // show: Sources/TextData/Tokenizer.swift TokenTextDecoder
-// show: Sources/TextData/UTF8StreamDecoder.swift UTF8StreamDecoder
+// The byte-level decoder under it, which holds back the bytes of an unfinished character:
+// fold: Sources/TextData/UTF8StreamDecoder.swift UTF8StreamDecoder
 
 section("3. Round trips on tricky strings")
 print("\nround trips:")
@@ -252,12 +258,21 @@ let textShares = shares(tokenData.val.map { bytePairs.tokenBytes[$0].count })
 print("\ntoken length (bytes):   " + (1...maxLength).map { String(format: "%5d", $0) }.joined())
 print("% of the vocabulary:    " + vocabularyShares.map { String(format: "%5.1f", $0) }.joined())
 print("% of the val tokens:    " + textShares.map { String(format: "%5.1f", $0) }.joined())
+var singleByteCounts: [Int: Int] = [:]   // how often the val text uses each single-byte token
+for token in tokenData.val where bytePairs.tokenBytes[token].count == 1 { singleByteCounts[token, default: 0] += 1 }
+let commonest = singleByteCounts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(16)
+print("the commonest single-byte val tokens: " + commonest.map { "\(bytePairs.display($0.key)) \($0.value)" }.joined(separator: ", "))
 exitOnError {
     report.drew(try Plotter.shared.bars([Series("share of the vocabulary", x: (1...maxLength).map(Double.init), y: vocabularyShares),
                              Series("share of the validation text's tokens", x: (1...maxLength).map(Double.init), y: textShares)],
                             title: "\(report.heading): how long tokens are (\(bytePairs.vocabularySize) tokens)",
                             xLabel: "token length (bytes)", yLabel: "%", in: report.folder, name: "token-lengths"))
 }
+
+// The bytes that still stand alone are not rare ones. They are the space and common lowercase letters,
+// where the 256 merges found no longer piece to put them in, and capitals (A, I, T): Tiny Shakespeare's
+// speaker names are in capitals (GREMIO, BAPTISTA), and its capitals are too few for many merges. A larger
+// vocabulary would fold more of them into longer tokens.
 
 // MARK: - 5. The same NanoGPT on characters and on tokens
 //
@@ -270,26 +285,29 @@ exitOnError {
 // validation text: token loss / characters per token / ln 2. Expect the byte pairs to win, by a few
 // percent; why comes after what the comparison holds equal.
 //
-// What is held equal: the model's shape, the steps, and B × T tokens per step. What is not: the byte pairs'
-// embedding and output layer have 512 rows instead of 65, so it has more parameters (the table below says
-// how many), though a step costs about the same. Per token, the four Blocks' products take about 4 × 12C²
-// = 786,432 multiply-adds (C = 128) and attention about 33,000 more; the output layer takes C × V, 8,320 at 65
-// classes and 65,536 at 512, about 7% more in all (and the softmax and cross-entropy over 512 classes a
-// little more). So expect the byte-pair run to take about 7% longer; the table's two training times are one
-// run each on a VM whose speed drifts by up to half from one run to the next, so they can differ by more than
-// that, in either direction.
+// What is held equal, and what is not:
+//
+// - equal: the model's shape, the steps, and B × T tokens per step;
+// - the parameters: the byte pairs' embedding and output layer have 512 rows instead of 65, so 447 ×
+//   (128 + 128 + 1) = 114,879 more parameters (an embedding row, an output row and its bias per extra token);
+// - the cost of a step: about the same. Per token, the four Blocks' products take about 4 × 12C² = 786,432
+//   multiply-adds (C = 128: 3C² for k, q, v, C² for the projection, 8C² for the feed-forward); the output
+//   layer takes C × V, 8,320 at 65 classes and 65,536 at 512. So expect the byte-pair run to take about 7%
+//   longer. The table's two times are one run each, on a VM whose speed drifts from run to run, so they can
+//   differ by more than that, in either direction.
 //
 // And a token is about two characters, so per step the byte-pair model reads about twice the text, sees about
 // twice as far back in characters (126 against 64), and goes over the training text about twice as often.
 // That is the point of tokens, and also why the comparison is of whole recipes, not of tokenizers alone.
+
 // (At step 0 the byte pairs are already ahead in bits per character, by construction: a uniform guess
-// over 512 tokens costs log2(512) / 1.94 bits per character, over 65 characters log2(65).)
+// over 512 tokens costs log2(512) / 1.94 = 4.64 bits per character, over 65 characters log2(65) = 6.02.)
 //
 // Each val loss is an estimate, as in every chapter: the mean cross-entropy of `evalIters` (100) batches of
 // B random windows of T tokens from the val split, drawn from their own seeded stream, in inference mode.
 // Chapter 01's batches, and the estimate that averages them:
-// show: Sources/TextData/TokenDataset.swift TokenDataset.batch
-// show: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
+// fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
+// fold: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
 // The training step both runs take is chapter 05's, unchanged (`Trainer.trainStep`: a batch, the logits,
 // the cross-entropy and its backward, clipping, AdamW at the schedule's rate). Each estimate is kept in the
 // trainer's `evaluations`, which the table and the plots below read.
@@ -324,6 +342,22 @@ for (label, run) in [("characters", characterRun), (preSplit == .none ? "byte pa
 table += "\nSame model, same steps, same B x T tokens per step; \(Machine.description).\n"
 print("\n" + table)
 endOfCell()
+// Why do the byte pairs win? Per step they see about twice as far back in characters, and read about twice
+// the text. Chapter 05's character model (the same as this page's) pulls the two apart: exercise 3's
+// commands, one run each by `scripts/run-exercises.sh` on the same 2-core AMD EPYC VM, measured in bits per
+// character of the same validation text:
+//
+// | chapter 05's character model | context (characters) | characters a step | val bits per character |
+// |---|---:|---:|---:|
+// | as on this page: T 64, B 12, 5,000 steps | 64 | 768 | 2.309 |
+// | twice the context: T 128, B 6 | 128 | 768 | 2.344 |
+// | twice the text: 10,000 steps | 64 | 768, twice the steps | 2.198 |
+// | both: T 128, B 12 | 128 | 1,536 | 2.222 |
+//
+// The longer context alone does not help this small model (with the same characters a step it has fewer
+// windows, and far-back characters matter little to it). Reading twice the text is the whole win, and a
+// little more. The byte-pair model reads about twice the text at about the cost of one character step:
+// that is what a tokenizer buys, more text for the same compute.
 
 // Both models in one plot, in bits per character against step: the fair picture. (loss.png, after it, shows
 // each model's own loss, per token: its two models' curves are not comparable with each other.)
@@ -352,7 +386,9 @@ endOfCell()
 //
 // chapter 05's generateStream on the byte-pair model, from the newline byte (the byte pairs' start token),
 // sampled at temperature 0.8 as in chapter 05, printed through the streaming decoder of section 3. Tiny Shakespeare is ASCII, so no byte waits here;
-// section 3 showed one that does.
+// section 3 showed one that does. (`tokenizer` is the library's `Tokenizer` enum around the byte pairs,
+// whose other case is chapter 01's characters; models and checkpoints hold one. Its start token:)
+// fold: Sources/TextData/Tokenizer.swift Tokenizer.startToken
 
 section("6. Streaming from the token model, whole characters only")
 print("generateStream() from the byte-pair model, \(settings.maxNewTokens) tokens:\n---")
@@ -375,9 +411,9 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // The checkpoint carries its merges: `Checkpoint.save` (chapter 05) writes the tokenizer into the file's
 // metadata as JSON, for byte pairs {"type": "bpe", "format": "nanogpt-swift-bpe", "version": 1, "preSplit": ...,
 // "merges": [[a, b], ...]}, the merges in the order they were learned, which is all `encode` and `decode`
-// need; so `nanogpt generate` streams from it. The JSON form (`Tokenizer.encode(to:)`, section 3, adds
-// the "type" key to it):
-// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm
+// need; so `nanogpt generate` streams from it. The JSON form (the `Tokenizer` enum around it adds the "type"
+// key, which says byte pairs or characters):
+// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm
 // The save, chapter 05's, which puts it in the metadata:
 // fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save
 //
@@ -409,4 +445,11 @@ exitOnError {
     try report.writeSummary(trainer: tokenRun.trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
 print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, loss.png, attention.png, attention-all-layers.png, comparison.md, sample.txt, summary.json")
+
+// Reading the attention figure: every head's first row is all on itself, the only key it can see. Head 2
+// is a previous-token head: most rows put most of their weight on the token just before (r on "mor", "ow"
+// on r, "ne" on ", ", "igh" on "ne"). Chapter 03's character model had such a head too, but a token here is
+// about two characters, so the same pattern reaches twice as far back in the text. Head 1 spreads its
+// weight thinly over the whole past, with a little more on the first token and on "IO:⏎", the end of the
+// speaker's name; heads 0 and 3 look a few tokens back.
 

@@ -43,7 +43,15 @@ std::string quoted(const char *text) {
 std::string quotedTickLabel(const char *text) {
     std::string escaped;
     for (const char *c = text ? text : ""; *c; ++c) escaped += (*c == '%') ? std::string("%%") : std::string(1, *c);
-    return quoted(escaped.c_str());
+    // gnuplot draws a lone quote written single-quoted ('''') as an empty tick label. Double quotes show it,
+    // but gnuplot runs a `command` inside them, so only a label with no backquote gets them.
+    if (escaped.find('\'') == std::string::npos || escaped.find('`') != std::string::npos) return quoted(escaped.c_str());
+    std::string out = "\"";
+    for (char c : escaped) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += (c == '\n' || c == '\r') ? ' ' : c;
+    }
+    return out + "\"";
 }
 
 std::string joinPath(const std::string &directory, const std::string &file) {
@@ -127,7 +135,7 @@ std::string seriesStyle(const GnuplotLinePlot &plot, int series) {
         const int index = plot.series[series].colour >= 0 ? plot.series[series].colour : earlier;
         const std::string colour = std::string(" linecolor rgb \"") + strong[index % 6] + "\"";
         if (plot.series[series].style == GNUPLOT_STYLE_POINTS) return "with points pointtype 7 pointsize 1.2" + colour;
-        return "with lines linewidth 2" + colour;
+        return std::string("with lines linewidth 2") + (plot.series[series].dashed ? " dashtype 2" : "") + colour;
     }
     }
 }
@@ -226,12 +234,17 @@ extern "C" int gnuplot_write_heatmaps(const GnuplotHeatmaps *plot, const char *d
         const int panelPixels = std::max(320, std::min(wanted, maximumWidth / std::max(1, gridColumns)));
         const int width = gridColumns * panelPixels;
         const int height = gridRows * panelPixels + 40;
+        // The square plot takes about 0.8 of a panel less 50 px of labels: below about 14 px a row, a 10-point
+        // tick label runs into the next one, so the ticks get a smaller font (not below 6 points).
+        const double pitch = (0.8 * panelPixels - 50) / std::max(1, std::max(plot->rows, plot->columns));
+        const int tickPoints = pitch >= 14 ? 10 : std::max(6, std::min(9, int(pitch * 0.7)));
         {
             Gnuplot gp(">" + gpFile + ".tmp");
             gp << "# " << (plot->title ? plot->title : "") << "\n";
             gp << "# Re-render from this folder with:  gnuplot " << baseName << ".gp\n";
             gp << "set terminal pngcairo size " << width << "," << height << " noenhanced font \"Sans,10\"\n";
             gp << "set output " << quoted((std::string(baseName) + ".png").c_str()) << "\n";
+            if (tickPoints < 10) gp << "set tics font \"Sans," << tickPoints << "\"\n";
             gp << "set xtics (";
             for (int c = 0; c < plot->columns; ++c) gp << (c ? ", " : "") << quotedTickLabel(plot->columnLabels[c]) << " " << c;
             // Labels wider than a character or two (byte-pair tokens) would run into each other: stand them up.

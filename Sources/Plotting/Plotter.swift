@@ -19,9 +19,11 @@ public struct Series: Sendable {
     /// Which of the plot's strong colours (green, blue, orange, vermilion, purple, black) it takes; nil for
     /// the next in order. Series that share one read as one model's.
     public var colour: Int?
-    public init(_ title: String, x: [Double], y: [Double], style: Style = .line, colour: Int? = nil) {
+    /// A line drawn in dashes, which stays visible where it runs under another.
+    public var dashed: Bool
+    public init(_ title: String, x: [Double], y: [Double], style: Style = .line, colour: Int? = nil, dashed: Bool = false) {
         precondition(x.count == y.count, "a series needs as many x values as y values")
-        self.title = title; self.x = x; self.y = y; self.style = style; self.colour = colour
+        self.title = title; self.x = x; self.y = y; self.style = style; self.colour = colour; self.dashed = dashed
     }
 }
 
@@ -125,7 +127,7 @@ public final class Plotter: @unchecked Sendable {
             buffers += [x, y]
             return GnuplotSeries(title: titles.pointers[index], count: Int32(curve.x.count),
                                  x: x.baseAddress, y: y.baseAddress, style: curve.style.rawValue,
-                                 colour: Int32(curve.colour ?? -1))
+                                 colour: Int32(curve.colour ?? -1), dashed: curve.dashed ? 1 : 0)
         }
         return withExtendedLifetime(titles) {
             title.withCString { cTitle in xLabel.withCString { cX in yLabel.withCString { cY in

@@ -63,16 +63,10 @@ public func samplingWeights(_ logits: [Float], options: SamplingOptions) -> (wei
     return (weights, total)
 }
 
-/// Generation: a lazy, pull-based sequence of sampled tokens. Each `next()` asks for the logits of the
-/// token after the context, samples one token from them and appends it. Nothing is computed until someone
-/// iterates, and iteration can stop at any point; the caller decides what to do with each token (print
-/// it, collect it). A class: one pass over one context (and, for NanoGPT, one key/value cache), so copies
-/// of it must not diverge.
-///
-///     var printable = tokenizer.streamingDecoder()
-///     for token in model.generateStream(prompt: ids, maxNewTokens: 500, random: random) {
-///         print(printable.text(after: token), terminator: "")
-///     }
+/// gpt.py's generation loop as a sequence: each `next()` asks for the logits of the token after the
+/// context, samples one token from them and appends it. Nothing runs until someone iterates, iteration can
+/// stop at any point, and the caller decides what to do with each token (collect it, print it). A class, so
+/// that every copy advances the same context.
 public final class TokenStream: Sequence, IteratorProtocol {
     /// The prompt and every token sampled so far.
     public private(set) var context: [Int]

@@ -21,6 +21,7 @@ public struct Page {
                        + "chapter prints each section's title (`── 1. ... ──`) before that section's output, in this page's order.")
         }
         out.append(runHeader(run))
+        out.append(swiftForPythonReaders)
         out.append("The chapter's imports, the libraries it builds on:")
         out.append(fence(chapter.imports, "swift"))
 
@@ -58,6 +59,26 @@ public struct Page {
             + "do not edit: edit the chapter and weave again. -->\n\n" + out.joined(separator: "\n\n") + "\n"
         return Page(markdown: markdown, figures: figures)
     }
+
+    /// The Swift a page uses that a Python reader may not know, folded under every page's header.
+    static let swiftForPythonReaders = """
+        <details><summary>The Swift on this page, for a Python reader (click to open)</summary>
+
+        ```text
+        let x = 3 / var x = 3            a constant / a variable
+        f(x, by: 2)                      arguments are named by their labels
+        xs.map { $0 * 2 }                a closure (a lambda; $0, $1 are its arguments), written after the call
+        xs.max()!                        ! unwraps an optional (a value or nil); on nil the program stops
+        func callAsFunction(_ x:)        Python's __call__: `model(x)` calls it
+        withoutGradients { ... }         torch.no_grad(): nothing inside is recorded for backward
+        exitOnError { try f() }          runs f; on an error, prints one line and exits (no stack trace)
+        guard c else { return }          leaves early unless c holds
+        a &+ b, a &* b                   + and * that wrap around on overflow instead of stopping the program
+        if case .characters(let c) = t   matches one case of an enum, like Python's match/case
+        ```
+
+        </details>
+        """
 
     static func navigation(previous: ChapterSource?, next: ChapterSource?) -> String {
         let back = previous.map { "[← \($0.title)](../\($0.folder)/README.md)" }

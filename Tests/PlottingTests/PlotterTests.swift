@@ -63,6 +63,17 @@ struct PlotterTests {
         #expect(colour(ofIndex: 2) == "#e69f00")   // the third strong series, in order
     }
 
+    /// A dashed series is drawn in dashes and keeps its colour; the others stay solid.
+    @Test func aDashedSeriesIsDrawnInDashes() throws {
+        let files = try Plotter(gnuplot: nil).lines(
+            [Series("solid", x: [0, 1], y: [2, 1], colour: 0), Series("dashed", x: [0, 1], y: [2, 1], colour: 1, dashed: true)],
+            title: "t", xLabel: "x", yLabel: "y", in: folder, name: "dashes")
+        let lines = try read(files.script).split(separator: "\n")
+        let solid = lines.first { $0.contains("index 0 using") }, dashed = lines.first { $0.contains("index 1 using") }
+        #expect(solid.map { !$0.contains("dashtype") } == true)
+        #expect(dashed.map { $0.contains("dashtype 2") && $0.contains("#0072b2") } == true)
+    }
+
     @Test func withoutGnuplotTheDataAndScriptAreStillWritten() throws {
         let files = try Plotter(gnuplot: nil).lines(losses, title: "t", xLabel: "x", yLabel: "y", in: folder, name: "nognuplot")
         #expect(!files.rendered)
@@ -92,7 +103,7 @@ struct PlotterTests {
         #expect(files.rendered)
         #expect(isPNG(files.image))
         let script = try read(files.script)
-        #expect(script.contains(#"set xtics ('''' 0, '"' 1, '\' 2, '_' 3"#))
+        #expect(script.contains(#"set xtics ("'" 0, '"' 1, '\' 2, '_' 3"#))   // a lone quote shows only double-quoted
         #expect(script.contains("'a b' 8") && script.contains("'100%%' 11, '%%d' 12"))
         #expect(script.contains("set multiplot layout 2,2 title 'attention'"))
         #expect(script.contains("'attention.dat' index 2 matrix with image"))

@@ -145,6 +145,26 @@ struct KernelTests {
         }
     }
 
+    /// The op's backward (transpose flags handed to gemm) against the plain dA = dC B^T, dB = A^T dC.
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func matmulBackwardMatchesTheReadableVersion(transposes: (Bool, Bool)) {
+        let (m, n, k) = (4, 6, 5), (transposeA, transposeB) = transposes
+        let a = randomTensor(transposeA ? [k, m] : [m, k], random, requiresGrad: true)
+        let b = randomTensor(transposeB ? [n, k] : [k, n], random, requiresGrad: true)
+        let outputGradient = (0..<(m * n)).map { _ in random.normal() }
+        matmul(a, b, transposeA: transposeA, transposeB: transposeB).backward(seed: outputGradient)
+        // The plain version takes A (M, K) and B (K, N) as stored untransposed.
+        func untransposed(_ x: [Float], rows: Int, columns: Int) -> [Float] {   // x stored (columns, rows)
+            (0..<(rows * columns)).map { x[($0 % columns) * rows + $0 / columns] }
+        }
+        let plainA = transposeA ? untransposed(a.values, rows: m, columns: k) : a.values
+        let plainB = transposeB ? untransposed(b.values, rows: k, columns: n) : b.values
+        let (da, db) = NaiveKernels.matmulBackward(plainA, plainB, outputGradient: outputGradient, m: m, n: n, k: k)
+        let gradA = a.grad!.toHost(), gradB = b.grad!.toHost()
+        #expect(maxAbsoluteDifference(transposeA ? untransposed(gradA, rows: m, columns: k) : gradA, da) < 1e-5)
+        #expect(maxAbsoluteDifference(transposeB ? untransposed(gradB, rows: k, columns: n) : gradB, db) < 1e-5)
+    }
+
     @Test func linearIsMatmulWithTheTransposedWeightPlusBias() {
         let x = randomTensor([6, 4], random, requiresGrad: false), weight = randomTensor([3, 4], random, requiresGrad: false)
         let bias = randomTensor([3], random, requiresGrad: false)

@@ -59,6 +59,25 @@ struct TiledAttentionTests {
         }
     }
 
+    /// The op every model trains with, against the plain causal loop (query t over keys 0 ... t), head by
+    /// head, at lengths of one tile, of one tile and a bit, and of one position.
+    @Test(arguments: [9, 70, 1])
+    func causalAttentionIsThePlainCausalLoop(positions: Int) {
+        let (heads, size) = (3, 5)
+        let (q, k, v) = (randomTensor([1, heads, positions, size], random, requiresGrad: false),
+                         randomTensor([1, heads, positions, size], random, requiresGrad: false),
+                         randomTensor([1, heads, positions, size], random, requiresGrad: false))
+        let out = causalAttention(q, k, v, scale: 0.4).values
+        func head(_ x: [Float], _ h: Int) -> [[Float]] {   // (T, hs) rows of head h
+            (0..<positions).map { t in Array(x[((h * positions + t) * size)..<((h * positions + t + 1) * size)]) }
+        }
+        for h in 0..<heads {
+            let expected = NaiveKernels.causalAttention(queries: head(q.values, h), keys: head(k.values, h),
+                                                        values: head(v.values, h), scale: 0.4)
+            #expect(maxAbsoluteDifference(head(out, h).flatMap { $0 }, expected.flatMap { $0 }) < 1e-5, "head \(h)")
+        }
+    }
+
     /// With a cache's offset and rows `capacity` apart, query i sees keys 0 ... offset + i: each row equals
     /// the textbook attention over exactly those keys. 5 queries are one tile; 70 are two, over 135 keys.
     @Test(arguments: [5, 70])

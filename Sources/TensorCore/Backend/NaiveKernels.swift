@@ -22,6 +22,15 @@ public enum NaiveKernels {
         return c
     }
 
+    /// The gradients of C = A B, for A (M, K), B (K, N) and the loss's gradient dC (M, N). The chain rule on
+    /// c_ij = sum over p of a_ip b_pj gives dA = dC B^T and dB = A^T dC: each is one more product.
+    public static func matmulBackward(_ a: [Float], _ b: [Float], outputGradient dc: [Float],
+                                      m: Int, n: Int, k: Int) -> (a: [Float], b: [Float]) {
+        let da = matmul(dc, b, m: m, n: k, k: n, transposeB: true)   // (M, N) @ (N, K) -> (M, K)
+        let db = matmul(a, dc, m: k, n: n, k: m, transposeA: true)   // (K, M) @ (M, N) -> (K, N)
+        return (da, db)
+    }
+
     /// softmax of one row, in Double, by the textbook formula exp(x_j) / sum_k exp(x_k) after
     /// subtracting the maximum.
     public static func softmax(_ row: [Float]) -> [Float] {
@@ -96,6 +105,14 @@ public enum NaiveKernels {
         let scores = keys.map { k in scale * zip(q, k).reduce(0) { $0 + $1.0 * $1.1 } }
         let p = softmax(scores)
         return (0..<q.count).map { c in zip(p, values).reduce(0) { $0 + $1.0 * $1.1[c] } }
+    }
+
+    /// One head's causal attention over a sequence, as gpt.py's masked_fill and softmax compute it: query t
+    /// sees keys 0 ... t only (that is the mask), and gets the textbook attention over them.
+    /// q, k, v: T rows of hs numbers each -> T rows of hs.
+    public static func causalAttention(queries q: [[Float]], keys k: [[Float]], values v: [[Float]],
+                                       scale: Float) -> [[Float]] {
+        q.indices.map { t in attention(query: q[t], keys: Array(k[0...t]), values: Array(v[0...t]), scale: scale) }
     }
 
     /// The same output in one pass over the keys, holding three things instead of T scores (the online
