@@ -186,7 +186,7 @@ exitOnError { try report.plotLoss(trainer) }
 let after = trainer.evaluations.last!
 print(String(format: "\nloss after training: train %.4f, val %.4f (chapter 02's one head of 32: 2.32)", after.trainLoss, after.valLoss))
 /// Trains the same model with `heads` heads, quietly (no progress lines, no plot); returns its final val loss.
-func valLoss(heads: Int, seed: UInt64, random: SeededRandom) -> Float {
+func trainedValLoss(heads: Int, seed: UInt64, random: SeededRandom) -> Float {
     var varied = settings
     (varied.heads, varied.seed) = (heads, seed)
     let variedModel = MultiHeadLanguageModel(vocabularySize: tokenizer.vocabularySize, settings: varied, random: random)
@@ -194,14 +194,14 @@ func valLoss(heads: Int, seed: UInt64, random: SeededRandom) -> Float {
     exitOnError { try variedTrainer.train(log: { _ in }) }
     return variedTrainer.evaluations.last!.valLoss
 }
-let secondSeed = settings.seed + 1
+let secondSeed = settings.seed &+ 1   // &+: any seed is a valid flag, even the largest
 print(String(format: "val loss, %d heads of %d against one head of %d (the same %d parameters):", settings.heads,
              settings.embeddingSize / settings.heads, settings.embeddingSize, trainer.parameters.count))
-print(String(format: "  seed %d: %.4f (above) against %.4f", settings.seed, after.valLoss,
-             valLoss(heads: 1, seed: settings.seed, random: SeededRandom(state: initialDraw))))
-print(String(format: "  seed %d: %.4f against %.4f", secondSeed,
-             valLoss(heads: settings.heads, seed: secondSeed, random: SeededRandom(seed: secondSeed)),
-             valLoss(heads: 1, seed: secondSeed, random: SeededRandom(seed: secondSeed))))
+print("  seed \(settings.seed): " + String(format: "%.4f (above) against %.4f", after.valLoss,
+             trainedValLoss(heads: 1, seed: settings.seed, random: SeededRandom(state: initialDraw))))
+print("  seed \(secondSeed): " + String(format: "%.4f against %.4f",
+             trainedValLoss(heads: settings.heads, seed: secondSeed, random: SeededRandom(seed: secondSeed)),
+             trainedValLoss(heads: 1, seed: secondSeed, random: SeededRandom(seed: secondSeed))))
 let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
     model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
 }

@@ -120,6 +120,16 @@ struct ChapterQuickRunTests {
         _ = try runTrainingChapter("ch03", plots: ["attention"])
     }
 
+    /// Any seed is a valid flag: chapter 03 trains a second seed (its seed + 1), which must wrap at the largest.
+    @Test func chapter03TakesTheLargestSeed() throws {
+        let data = Executables.writePlayText(to: folder)
+        let out = folder.appendingPathComponent("ch03-largest-seed")
+        let run = try Executables.run("ch03", ["--quick", "--data", data, "--out", out.path, "--threads", "1",
+                                               "--seed", String(UInt64.max)])
+        #expect(run.status == 0, "ch03 --seed \(UInt64.max) failed: \(run.errors)")
+        #expect(run.output.contains("seed 0: "))   // the second seed, wrapped
+    }
+
     /// The exercise's flag: PyTorch's initialization starts the loss above ln(V) (N(0, 1) embeddings), and it still trains.
     @Test func chapter03WithPyTorchInitialization() throws {
         let data = Executables.writePlayText(to: folder)
