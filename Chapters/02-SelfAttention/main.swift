@@ -423,7 +423,8 @@ print(String(format: "the trained Head's q . k: variance %.1f before the scale, 
 // weights (`initialDraw`), on the same batches, trained with and without the scale (`Head(..., scaled:
 // false)`). And the same pair again from PyTorch's default initialization (N(0, 1) embeddings, Linear weights
 // uniform in +-1/sqrt(fan-in), what the lecture's first gpt.py starts from): there x has entries of variance 2
-// and q, k of about 2/3, near section 3's unit size. To keep the chapter quick, each of the four trains 2,000
+// and q, k of variance 2/3 (a size of about 0.8, the table's fourth column), near section 3's unit size.
+// To keep the chapter quick, each of the four trains 2,000
 // steps (section 6 trained 5,000), quietly, with the same schedule squeezed into those steps. PyTorch's
 // initialization, redrawn over the model's parameters:
 // fold: Sources/Layers/PyTorchInitialization.swift PyTorchInitialization
@@ -434,8 +435,11 @@ print(String(format: "the trained Head's q . k: variance %.1f before the scale, 
 // The table's columns: "largest weight" is the mean over the 32 rows of the val text's attention of each
 // row's largest weight. Uniform causal rows give 0.13 (row i spreads over i + 1 keys, and 1/(i + 1)
 // averages 0.13 over 32 rows), one-hot rows 1. It is measured before training ("at start") and after.
+// "q, k size" is the root mean square of the query's and key's entries on the val text, at start and after.
 // "Variance seen" is that of the scores the softmax sees after training, after the scale where there is one.
-// "On itself" is the mean weight a position puts on its own character, after training.
+// "1 - Σp²" is section 3's gradient a row lets through, the mean over the 32 rows after training (uniform
+// causal rows give 0.87, one-hot rows 0). "On itself" is the mean weight a position puts on its own
+// character, after training.
 
 section("9. Does the scale matter here?")
 /// A model as section 5 drew it, from `initialDraw` (or from PyTorch's initialization).
@@ -450,6 +454,21 @@ func freshModel(scaled: Bool, pytorchInitialization: Bool) -> OneHeadLanguageMod
 }
 var shorter = settings
 shorter.steps = settings.steps * 2 / 5                                     // 2,000 at the chapter's defaults
+/// The root mean square of q's and k's entries on `prompt`: how large the Head's queries and keys are.
+func queryKeySize(_ model: OneHeadLanguageModel) -> Float {
+    withoutGradients {
+        let x = model.embedding(prompt, batchSize: 1, length: prompt.count)          // (1, T, C)
+        let entries = model.head.query(x).values + model.head.key(x).values          // 2 T hs numbers
+        return (entries.reduce(0) { $0 + $1 * $1 } / Float(entries.count)).squareRoot()
+    }
+}
+/// The mean over the rows of the attention on `prompt` of 1 - Σ p², section 3's gradient a row lets
+/// through: 0 for a one-hot row. (Row i has i + 1 visible keys, so uniform rows give 0.87 here, not 0.97.)
+func meanGradientPassed(_ model: OneHeadLanguageModel) -> Float {
+    _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
+    let weights = model.head.lastAttention!.values, T = prompt.count
+    return (0..<T).map { row in 1 - weights[(row * T)..<((row + 1) * T)].reduce(0) { $0 + $1 * $1 } }.reduce(0, +) / Float(T)
+}
 /// Trains `fresh` for `shorter.steps`, printing nothing; every run draws the same batches.
 func trainQuietly(_ fresh: OneHeadLanguageModel) -> Trainer {
     let quietTrainer = Trainer(model: fresh, dataset: dataset, hyperparameters: shorter)
@@ -457,21 +476,22 @@ func trainQuietly(_ fresh: OneHeadLanguageModel) -> Trainer {
     return quietTrainer
 }
 var scaleRuns: [(label: String?, trainer: Trainer)] = []   // for the plot after the table
-print("initialization      scale         largest weight at start   val loss   variance seen   largest weight   on itself")
+print("                                   at start                    after training")
+print("initialization      scale           largest w.  q, k size   val loss  variance seen  q, k size  largest w.  1 - Σp²  on itself")
 for pytorchInitialization in [false, true] {
     for scaled in [true, false] {
         let trained = freshModel(scaled: scaled, pytorchInitialization: pytorchInitialization)
-        let sharpAtStart = meanLargestWeight(trained)
+        let sharpAtStart = meanLargestWeight(trained), sizeAtStart = queryKeySize(trained)
         let quietTrainer = trainQuietly(trained)
         let valLoss = quietTrainer.evaluations.last!.valLoss
         scaleRuns.append(((pytorchInitialization ? "PyTorch's start, " : "N(0, 0.02^2) start, ")
                           + (scaled ? "scaled" : "unscaled"), quietTrainer))
         let seen = scale(headScores(trained, prompt), by: trained.head.scoreScale)   // what its softmax sees
-        print(String(format: "%@  %@  %23.2f   %8.4f   %13.1f   %14.2f",
+        print(String(format: "%@  %@  %10.2f  %9.3f   %8.4f  %13.1f  %9.2f  %10.2f  %7.2f  %9.2f",
                      (pytorchInitialization ? "PyTorch's defaults" : "N(0, 0.02^2)      ") as NSString,
                      (scaled ? "1/sqrt(hs)  " : "none        ") as NSString,
-                     sharpAtStart, valLoss, visibleVariance(seen), meanLargestWeight(trained))
-              + String(format: "   %9.2f", meanWeightOnItself(trained)))
+                     sharpAtStart, sizeAtStart, valLoss, visibleVariance(seen), queryKeySize(trained),
+                     meanLargestWeight(trained), meanGradientPassed(trained), meanWeightOnItself(trained)))
     }
 }
 exitOnError {
@@ -481,7 +501,10 @@ exitOnError {
 // From this chapter's small start, the scale makes no difference beyond a seed's few hundredths:
 //
 // - The softmax sees scores of about the same spread either way (the variance column), and the rows end as
-//   sharp. Training made up for the missing division by growing q and k less.
+//   sharp. Training made up for the missing division by growing q and k less: their entries end at 0.80
+//   unscaled against 1.79 scaled. A score is a sum of products of a q and a k entry, so to give the same
+//   scores without the division by sqrt(32) = 5.7, each needs to be 32^(1/4) = 2.4 times smaller, and
+//   1.79 / 0.80 = 2.2.
 // - How far the spread goes differs from run to run, 80 to 150 here, while the rows end equally sharp: as
 //   section 8 said, the scores a row ignores count in the variance, and the loss does not care where they sit.
 // - Two things let it. The weights start at N(0, 0.02^2), so every row starts uniform with or without the
@@ -501,7 +524,7 @@ exitOnError {
 //   character alone, a bigram's information, and ends with a bigram's loss. Why AdamW does not get it out:
 //   a step is sized by the learning rate, but its direction still comes from the gradient, and through a
 //   nearly one-hot row that gradient says almost nothing about the keys the row ignores (section 3's
-//   1 - Σ p², near 0), so no step points towards them.
+//   1 - Σ p²: 0.08 in that run, against 0.37 in the other three), so no step points towards them.
 //
 // That is the scale's job: a soft start whatever the initialization and the head size. It costs one
 // multiplication per score, and gpt.py, nanoGPT and every GPT keep it.

@@ -265,12 +265,14 @@ endOfCell()
 //   (the difference of two independent rows, over the sum of two). And every block gets the same
 //   gradient, since `+` hands it down unchanged and each half's own path adds only a few hundredths
 //   (exercise 4).
-// - Both: the character's effect is 0.72, less than 1.0 because each half, reading x at unit size through
-//   LayerNorm, already adds an output of real size to the stream, which dilutes the embedding in x; and x's
-//   spread grows with every Block, each adding its output. The gradient now grows on its way down, from 7.7e-02 at the last Block to 1.2e-01 at the
-//   first: each half's own path is no longer negligible, and adds to what `+` hands down (LayerNorm's
-//   backward multiplies by 1 / std of what it read, and x's std here is 0.03 to 0.08, so the factor is 13
-//   to 35), so the lower a Block, the more halves above it have added.
+// - Both, the character: its effect at the top is 0.72, less than the residuals-only 1.0, because each half
+//   reads x at unit size through LayerNorm and so adds an output of real size to the stream, which dilutes
+//   the embedding in x. The spread column shows x growing with every Block, each adding its output.
+// - Both, the gradient: it now grows on its way down, from 7.7e-02 at the last Block to 1.2e-01 at the
+//   first. `+` hands it down unchanged, as in residuals only, but each half's own path is no longer
+//   negligible and adds to it: LayerNorm's backward multiplies by 1 / std of what it read, and x's std here
+//   is 0.03 to 0.08, a factor of 13 to 35 that makes up for the small weights. The lower a Block, the more
+//   halves above it have added their share.
 //
 // Backward through y = x W^T (W is outputs x inputs), dx = dy W: each of x's n inputs gets a sum over the
 // outputs, dy times a column of W, with a variance of about 0.02^2 |dy|^2 when W's entries are N(0, 0.02^2).
@@ -400,6 +402,13 @@ endOfCell()
 // same everywhere is just what the unigram needs: the vocabulary head turns it into the characters'
 // frequencies, the loss the stack reaches at step 30 and keeps. With residuals each block's output is
 // x + f(x), and x, the embedding carried up, differs at every position whatever f does.
+//
+// Position 0's path, which section 4's thin-path estimate left open, closes the same way. The first
+// block's output still varies from position to position (0.10 at step 200), and position 0's character
+// is part of what varies there. But every block above adds its shared vector to whatever it reads, so
+// what varied becomes a smaller and smaller part of each output: 0.00 from the second block up. By the
+// top, position 0 is no different from any other: the stack's prediction there is the unigram's too, to
+// within the distance measured below (0.014 at every position).
 //
 // Why training adds the same vector everywhere, rather than learning a bigram: at the start the text
 // barely reaches the top (an effect of 5e-06), so every position's logits are nearly the same, and so is

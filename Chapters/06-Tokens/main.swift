@@ -65,18 +65,8 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // show: Sources/TextData/PreSplit.swift PreSplit
 // fold: Sources/TextData/PreSplit.swift GPT2Scanner
 //
-// The plain version rescans the whole text for every merge: the section times both on 20,000 characters,
-// where the plain one is already more than ten times slower, and the gap grows with the text. The library's keeps each
-// distinct chunk as a linked list of tokens, with an index from each pair to the places it occurs and a
-// running count of every pair, so a merge touches only the places where its pair is and updates the
-// counts there (a stale place, merged away since, is skipped when it comes up). Finding the most frequent
-// pair still looks at every distinct pair's count, once a merge: far fewer than the text's tokens. A pair
-// is two token ids:
-// show: Sources/TextData/PairMerging.swift TokenPair
-// The structure itself, folded (its merge, count and find-the-best loops, about 120 lines):
-// fold: Sources/TextData/PairMerging.swift MergeableChunks
-//
-// The training loop on top of it, on the first 90% of the text only (the validation text must stay
+// The library trains the same merges as the plain version, faster, in a structure (`MergeableChunks`)
+// shown after its first results. Its training loop, on the first 90% of the text only (the validation text must stay
 // unseen by the tokenizer too; the cut is the same one every chapter makes, in characters, before any
 // encoding). Each distinct chunk is merged once and counted as often as it occurs (with `--pre-split gpt2`, where
 // the same word recurs as a chunk; without a pre-split the whole text is one chunk):
@@ -118,6 +108,17 @@ let longest = (256..<bytePairs.vocabularySize).sorted { bytePairs.tokenBytes[$0]
 print("the longest tokens: " + longest.map { bytePairs.display($0) }.joined(separator: "  "))
 endOfCell()
 
+// The plain version rescans the whole text for every merge: on the first 20,000 characters, below, it is
+// already more than ten times slower than the library's, and the gap grows with the text. The library's
+// keeps each distinct chunk as a linked list of tokens, with an index from each pair to the places it
+// occurs and a running count of every pair, so a merge touches only the places where its pair is and
+// updates the counts there (a stale place, merged away since, is skipped when it comes up). Finding the
+// most frequent pair still looks at every distinct pair's count, once a merge: far fewer than the text's
+// tokens. A pair is two token ids:
+// show: Sources/TextData/PairMerging.swift TokenPair
+// The structure itself, folded (its merge, count and find-the-best loops, about 120 lines):
+// fold: Sources/TextData/PairMerging.swift MergeableChunks
+//
 // The plain version and the library's, on the first 20,000 characters: the same merges, at two speeds.
 let excerpt = String(trainingText.prefix(20_000))
 let plainStart = Date()
@@ -159,6 +160,11 @@ print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
 // (The character vocabulary is built from the whole text, as in chapter 01 and gpt.py: a list of the
 // characters that occur learns nothing else from the text, and the validation text could not be encoded
 // without its characters.)
+//
+// Models, checkpoints and the Trainer hold a `Tokenizer`, so that they do not care which kind it is: an
+// enum of the two kinds, chapter 01's characters and this chapter's byte pairs, whose every method
+// switches on the case and calls that tokenizer's own:
+// fold: Sources/TextData/Tokenizer.swift Tokenizer
 
 section("2. What the model sees")
 let tokenizer = Tokenizer.bytePairs(bytePairs)
@@ -343,8 +349,9 @@ table += "\nSame model, same steps, same B x T tokens per step; \(Machine.descri
 print("\n" + table)
 endOfCell()
 // Why do the byte pairs win? Per step they see about twice as far back in characters, and read about twice
-// the text. Chapter 05's character model (the same as this page's) pulls the two apart: exercise 3's
-// commands, one run each by `scripts/run-exercises.sh` on the same 2-core AMD EPYC VM, measured in bits per
+// the text. Chapter 05's character model (the same as this page's) pulls the two apart, one run each on
+// the same 2-core AMD EPYC VM (`ch05 --data tinyshakespeare.txt` with `--block-size 128 --batch-size 6`,
+// `--steps 10000` and `--block-size 128`; `scripts/run-exercises.sh` runs all three), measured in bits per
 // character of the same validation text:
 //
 // | chapter 05's character model | context (characters) | characters a step | val bits per character |

@@ -68,7 +68,12 @@ public struct Page {
         let x = 3 / var x = 3            a constant / a variable
         f(x, by: 2)                      arguments are named by their labels
         xs.map { $0 * 2 }                a closure (a lambda; $0, $1 are its arguments), written after the call
+        for i in 0..<n, 0...n            range(n), range(n + 1)
+        xs.map(\\.count)                  a key path: xs.map(lambda x: x.count), checked by the compiler
         xs.max()!                        ! unwraps an optional (a value or nil); on nil the program stops
+        xs.max() ?? 0                    the optional's value, or 0 when it is nil
+        try? f()                         runs f; on an error, gives nil instead of stopping
+        func f(_ x: inout T) / f(&x)     f may change the caller's x in place (passed by reference)
         func callAsFunction(_ x:)        Python's __call__: `model(x)` calls it
         withoutGradients { ... }         torch.no_grad(): nothing inside is recorded for backward
         exitOnError { try f() }          runs f; on an error, prints one line and exits (no stack trace)
