@@ -503,8 +503,8 @@ exitOnError {
 // - The softmax sees scores of about the same spread either way (the variance column), and the rows end as
 //   sharp. Training made up for the missing division by growing q and k less: their entries end at 0.80
 //   unscaled against 1.79 scaled. A score is a sum of products of a q and a k entry, so to give the same
-//   scores without the division by sqrt(32) = 5.7, each needs to be 32^(1/4) = 2.4 times smaller, and
-//   1.79 / 0.80 = 2.2.
+//   scores without the division by sqrt(32) = 5.7, each needs to be 32^(1/4) = 2.4 times smaller; the
+//   runs' ratio is 1.79 / 0.80 = 2.2.
 // - How far the spread goes differs from run to run, 80 to 150 here, while the rows end equally sharp: as
 //   section 8 said, the scores a row ignores count in the variance, and the loss does not care where they sit.
 // - Two things let it. The weights start at N(0, 0.02^2), so every row starts uniform with or without the
