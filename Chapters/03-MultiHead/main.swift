@@ -87,7 +87,7 @@ final class PerHeadMultiHead {
 
     /// x (B, T, C) -> (B, T, C)
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let joined = concatenate(heads.map { $0(x, training: false) })   // n x (B, T, C/n) -> (B, T, C): torch.cat(dim=-1)
+        let joined = concatenate(heads.map { $0(x, training: false) })   // n x (B, T, C/n) -> (B, T, C), side by side on the last axis: torch.cat(dim=-1)
         return projection(joined)                                        // (B, T, C); dropout: none in this chapter
     }
 
@@ -171,14 +171,19 @@ print("sample before training:\n---\n\(tokenizer.decode(model.generate(prompt: [
 
 // MARK: - 4. Training
 //
-// Same steps, same batches as chapter 02. Expect the val loss to end well below chapter 02's 2.32. But
-// chapter 02's head was also narrower (32 channels against 64 here): is it the four heads or the width?
-// So the section trains this same model again, quietly, printing no evaluation lines (the page leaves out
-// every run's progress lines: ten from each of the four runs), with one head of 64 instead of four of 16: the same
-// parameters, the same batches, only the number of softmaxes per position differs (and each head's score
-// scale, 1/sqrt(64) against 1/sqrt(16): each divides by the square root of its own size, which keeps both
-// starts equally soft, chapter 02's section 3). And both again from a second seed, to see how much one
-// seed's result can move.
+// Same steps, same batches as chapter 02. Expect the val loss to end well below chapter 02's 2.32.
+//
+// - The question: chapter 02's head was also narrower (32 channels against 64 here). Is the gain the four
+//   heads or the width?
+// - The control: this same model again with one head of 64 instead of four of 16. The same parameters and
+//   batches; only the number of softmaxes per position differs. (Each head's score scale differs too,
+//   1/sqrt(64) against 1/sqrt(16): each divides by the square root of its own size, which keeps both starts
+//   equally soft, chapter 02's section 3.) It starts from the same first weights as the four-head model
+//   (`initialDraw`), so only the heads differ.
+// - The seeds: both again from a second seed, each model drawn from that seed's own generator, to see how
+//   much one seed's result can move.
+// - What prints: the four-head run's evaluation lines, then one line per seed. The three extra runs print
+//   no evaluation lines; their progress lines, like the first run's, are left off the page.
 
 section("4. Training")
 exitOnError { try trainer.train() }
@@ -211,8 +216,8 @@ print("sample after training:\n---\n\(sample)\n---\n")
 // One head of 64 lands where chapter 02's one head of 32 did, about 0.24 above four heads of 16, with the
 // same parameters and the same batches, and the second seed moves each result by far less than that gap.
 // So it is the heads, not the width: one softmax per position can average only one kind of thing, however
-// wide its vectors, and four softmaxes can look at four things at once. (The sample above is the four-head
-// model's.)
+// wide its vectors, and four softmaxes can each weigh the past differently. (The sample above is the
+// four-head model's.)
 
 // MARK: - 5. What each head looks at
 //
@@ -233,6 +238,7 @@ exitOnError {
 }
 report.printLoss(trainer.evaluations)   // the loss curve as text, on a terminal only: nothing on this page
 print("wrote \(report.folder.path)/: loss.png, attention.png, sample.txt, summary.json")
+endOfCell()
 
 // Reading the heatmaps (rows are queries, white is 0, dark purple 1). No head keeps to one rule, but each
 // leans its own way. Head 0 puts most of a row's weight on one earlier character, often the one just before,
@@ -265,7 +271,9 @@ for (head, weights) in model.attention.lastAttention.enumerated() {   // (1, T, 
 // character itself. Head 0 puts the most on the character before (0.45). Head 3 is the only one that gives
 // the word's first letter a real share, 0.19 against 0.05 or less for the others, on the 18 rows at least
 // two characters into a word. Every head still spends much of its weight on the character itself: the heads
-// divide the work by leaning, not by rule.
+// divide the work by leaning, not by rule. That is what the opening's "several things to look for at once" comes to here: not four
+// heads with four jobs, but four different mixtures of the same few sources (the character itself, the one
+// before it, the start of its word), which one softmax, giving one mixture per position, cannot offer.
 
 // MARK: - 6. The packed form: every head in one product
 //
@@ -290,6 +298,17 @@ for (head, weights) in model.attention.lastAttention.enumerated() {   // (1, T, 
 //      of (B * nh) products: (B, nh, T, hs). Fewer, bigger products than n Heads make;
 //   4. `joinHeads` puts head h's output in columns h*hs ..< (h+1)*hs of each position, (B, T, C): the
 //      per-head form's concatenation. Then the projection, as in section 1.
+//
+// The same four steps in PyTorch, as nanoGPT writes them (with `is_causal` doing the mask):
+//
+//   k, q, v = key_query_value(x).split(C, dim=2)                      # 1. (B, T, C) each
+//   k, q, v = [t.view(B, T, nh, hs).transpose(1, 2) for t in (k, q, v)]   # 2. (B, nh, T, hs)
+//   y = F.scaled_dot_product_attention(q, k, v, is_causal=True)       # 3. (B, nh, T, hs)
+//   y = y.transpose(1, 2).contiguous().view(B, T, C)                   # 4. (B, T, C)
+//   return proj(y)
+//
+// In the Swift below, `causalSelfAttention` has a second branch, for dropout in training (chapter 05's
+// setting; this chapter's dropout is 0): it keeps the (B, nh, T, T) weights whole, which dropout needs.
 //
 // The MultiHead, with the helpers it calls (its second forward, for generation with a cache, is chapter 05's;
 // how `causalAttention` runs is section 7):

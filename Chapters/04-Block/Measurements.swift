@@ -67,23 +67,29 @@ func lossByPosition(_ model: some LanguageModel, dataset: TokenDataset, batchSiz
 }
 
 /// For each block of `stack`, how much its output (B, T, C) still differs from one position and sequence to
-/// the next: the root mean square of each row minus the mean row, over the root mean square of the rows.
-/// 1 or so for outputs that differ everywhere; near 0 when every position gets the same vector.
+/// the next (`variationAcrossRows`). 1 or so for outputs that differ everywhere; near 0 when every position
+/// gets the same vector.
 func contextVariation<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch) -> [Float] {
     withoutGradients {
         var x = stack.embedding(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize)   // (B, T, C)
         return stack.blocks.map { block in
             x = block(x, training: false)
-            let values = x.values, width = x.shape[2], rows = values.count / width
-            let meanRow = (0..<width).map { j in stride(from: j, to: values.count, by: width).reduce(0) { $0 + values[$1] } / Float(rows) }
-            var varying: Float = 0, total: Float = 0
-            for (i, value) in values.enumerated() {
-                varying += (value - meanRow[i % width]) * (value - meanRow[i % width])
-                total += value * value
-            }
-            return (varying / total).squareRoot()
+            return variationAcrossRows(x.values, width: x.shape[2])
         }
     }
+}
+
+/// How much rows of `width` numbers differ from their mean row: the root mean square of each row minus the
+/// mean row, over the root mean square of the rows. 0 when every row is the same.
+func variationAcrossRows(_ values: [Float], width: Int) -> Float {
+    let rows = values.count / width
+    let meanRow = (0..<width).map { j in stride(from: j, to: values.count, by: width).reduce(0) { $0 + values[$1] } / Float(rows) }
+    var varying: Float = 0, total: Float = 0
+    for (i, value) in values.enumerated() {
+        varying += (value - meanRow[i % width]) * (value - meanRow[i % width])
+        total += value * value
+    }
+    return (varying / total).squareRoot()
 }
 
 /// Each block's output (B, T, C) on `batch`, as numbers: first block to last. Inference mode.

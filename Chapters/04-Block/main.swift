@@ -60,6 +60,10 @@ print("\(settings.table(showing: .all))\n")
 //     x = x + MultiHead(LayerNorm(x))      communication
 //     x = x + FeedForward(LayerNorm(x))    computation
 //
+// gpt.py's Block.forward, line for line with the Swift `callAsFunction` below:
+//     x = x + self.sa(self.ln1(x))          let afterAttention = x + attention(norm1(x), training: training)
+//     x = x + self.ffwd(self.ln2(x))        return afterAttention + feedForward(norm2(afterAttention), training: training)
+//
 // The two halves and the Block, from the library (Transformer/):
 // show: Sources/Transformer/FeedForward.swift FeedForward
 // show: Sources/Transformer/Block.swift Block
@@ -220,11 +224,41 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
 // character (change that character, and measure the change at the top relative to the top's size); and
 // each block's gradient norm (all its parameters' gradients together) after the loss's backward. Blocks run
 // from the first, farthest from the loss, to the last. To predict the sizes: every `Linear` starts from
-// N(0, 0.02^2) with a bias of 0, and so do the embedding tables (chapter 02); LayerNorm, where there is one,
-// rescales only what each half reads. The measurement (this chapter's Measurements.swift):
+// N(0, 0.02^2) with a bias of 0, as GPT-2 and nanoGPT start (PyTorch's own default is larger, below), and
+// so do the embedding tables (chapter 02); LayerNorm, where there is one, rescales only what each half
+// reads. The initializer, and the measurement (this chapter's Measurements.swift):
+// fold: Sources/Layers/Layers.swift Linear.init(_:_:bias:random:)
 // fold: Chapters/04-Block/Measurements.swift measure standardDeviation
+//
+// Predict the plain stack's gradient first. Backward through y = x W^T (W is outputs x inputs),
+// dx = dy W: each of x's n inputs gets a sum over the outputs, dy times a column of W, with a variance of about 0.02^2 |dy|^2 when W's entries are N(0, 0.02^2).
+// The n of them together: a norm about 0.02 sqrt(n) times dy's. ReLU passes the gradient only where its
+// input was positive, about half of the entries for inputs spread evenly around 0 as at the start: half the
+// squared norm survives, so the norm is multiplied by about sqrt(1/2).
+// Without a residual the gradient goes through the whole plain block in turn: the feed-forward's contract
+// (4C inputs), ReLU and expand (C), then attention's projection and value (C each; the query and key paths
+// carry almost nothing at the start, when the scores are all near 0). The estimate leaves out attention's
+// averaging over positions; the measured factor, printed after the table, says how little that changes. (The
+// table's norms are of each block's parameters' gradients, which scale with the gradient reaching the block,
+// so their ratios show the same factor.)
 
 section("4. Train the plain stack first...")
+let throughLinear = { (inputs: Int) in 0.02 * Double(inputs).squareRoot() }
+let perPlainBlock = throughLinear(4 * settings.embeddingSize) * 0.5.squareRoot() * throughLinear(settings.embeddingSize)
+    * throughLinear(settings.embeddingSize) * throughLinear(settings.embeddingSize)
+print(String(format: "plain stack, the gradient's factor one block down, estimated from the weights' scale: %.1e", perPlainBlock))
+// PyTorch's default Linear: uniform in +-1/sqrt(inputs), a standard deviation of 1/sqrt(3 inputs)
+let throughPyTorchLinear = { (inputs: Int) in (1 / (3 * Double(inputs)).squareRoot()) * Double(inputs).squareRoot() }
+let perPlainBlockPyTorch = throughPyTorchLinear(4 * settings.embeddingSize) * 0.5.squareRoot()
+    * throughPyTorchLinear(settings.embeddingSize) * throughPyTorchLinear(settings.embeddingSize) * throughPyTorchLinear(settings.embeddingSize)
+print(String(format: "the same estimate with PyTorch's default Linear initialization: %.1e a block", perPlainBlockPyTorch))
+endOfCell()
+// Both lines are estimates. The first predicts a loss of about a thousand times per block, so about a
+// billion from the last block to the first of four. With PyTorch's default start (the second line, not
+// run on this page) each Linear passes 1/sqrt(3) of the gradient's norm whatever its width, and the loss
+// from the last block to the first would be about 2,000 times.
+//
+// Now the measurement, on all four kinds of stack:
 let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
                                                            ("residuals only", .residuals), ("Blocks (both)", nil)]
 let measuredBatch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 7))
@@ -256,13 +290,17 @@ endOfCell()
 //   first block the last position (T = 32) averages 32 independent rows: the last character's row counts
 //   1/32, while the average shrinks only by sqrt(32), so the effect is about 1/sqrt(32) = 0.18, measured
 //   as 0.16. After that, every position holds an average of the same earlier rows, so averaging them no
-//   longer shrinks the whole, and each block divides the effect by about 32 more: 0.18 / 32^3 = 5e-06 at
-//   the top (measured 5.3e-06; 1.7e-06 in the plain stack). (An early position has fewer characters to be
-//   averaged with; section 5 measures what each position learns.)
+//   longer shrinks the whole, and each block divides the effect by about 32 more (the table's row runs
+//   1.6e-01, 4.6e-03, 1.8e-04, 5.3e-06: ratios of 26 to 35), so 0.18 / 32^3 = 5e-06 at the top (measured
+//   5.3e-06; in the plain stack 1.7e-06). (An early position has fewer characters to be averaged with;
+//   section 5 measures what each position learns.) So healthy sizes are not enough: the sizes say the signal and the
+//   gradient survive, not that the character does. Whether this stack can learn from what little of the
+//   character gets through is section 5's question.
 // - Residuals alone: the character reaches the top whole. At the start the blocks add next to nothing, so
 //   the top is x = token embedding + position embedding, each row from N(0, 0.02^2). Changing the character
-//   swaps one token row for another: change / size = sqrt(2) 0.02 sqrt(C) / (sqrt(2) 0.02 sqrt(C)) = 1.0
-//   (the difference of two independent rows, over the sum of two). And every block gets the same
+//   swaps one token row for another: change / size = |difference of two token rows| / |token row + position
+//   row| = sqrt(2) 0.02 sqrt(C) / (sqrt(2) 0.02 sqrt(C)) = 1.0 (two independent rows of N(0, 0.02^2) entries,
+//   whether subtracted or added, have a norm of sqrt(2) 0.02 sqrt(C)). And every block gets the same
 //   gradient, since `+` hands it down unchanged and each half's own path adds only a few hundredths
 //   (exercise 4).
 // - Both, the character: its effect at the top is 0.72, less than the residuals-only 1.0, because each half
@@ -274,24 +312,13 @@ endOfCell()
 //   is 0.03 to 0.08, a factor of 13 to 35 that makes up for the small weights. The lower a Block, the more
 //   halves above it have added their share.
 //
-// Backward through y = x W^T (W is outputs x inputs), dx = dy W: each of x's n inputs gets a sum over the
-// outputs, dy times a column of W, with a variance of about 0.02^2 |dy|^2 when W's entries are N(0, 0.02^2).
-// The n of them together: a norm about 0.02 sqrt(n) times dy's. ReLU passes the gradient only where its
-// input was positive, about half of the entries for inputs spread evenly around 0 as at the start: half the
-// squared norm survives, so the norm is multiplied by about sqrt(1/2).
-// Without a residual the gradient goes through the whole plain block in turn: the feed-forward's contract
-// (4C inputs), ReLU and expand (C), then attention's projection and value (C each; the query and key paths
-// carry almost nothing at the start, when the scores are all near 0). The estimate leaves out attention's
-// averaging over positions; the measured factor, printed beside it, says how little that changes. (The
-// table's norms are of each block's parameters' gradients, which scale with the gradient reaching the block,
-// so their ratios show the same factor.)
-let throughLinear = { (inputs: Int) in 0.02 * Double(inputs).squareRoot() }
-let perPlainBlock = throughLinear(4 * settings.embeddingSize) * 0.5.squareRoot() * throughLinear(settings.embeddingSize)
-    * throughLinear(settings.embeddingSize) * throughLinear(settings.embeddingSize)
-print(String(format: "plain stack, one block down: estimated from the weights' scale %.1e; measured %@", perPlainBlock,
+// The plain stack's factor per block, measured from the table's gradient norms, against the estimate:
+print(String(format: "plain stack, one block down: estimated %.1e; measured %@", perPlainBlock,
              zip(plainNorms, plainNorms.dropFirst()).map { String(format: "%.1e", $0 / $1) }.joined(separator: ", ")))
 endOfCell()
-// Now the plain stack trains, on the Trainer of chapter 01:
+// Now the plain stack trains, on the Trainer of chapter 01. One step of it, folded: a batch, the loss and
+// its backward, the gradients clipped to a norm of 1, the learning rate of the schedule, and AdamW:
+// fold: Sources/Training/Trainer.swift Trainer.trainStep
 print("== \(PlainBlock.Keeps.nothing.label) ==")
 let plain = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .nothing)
 let plainTrainer = Trainer(model: plain, dataset: dataset, hyperparameters: settings)
@@ -342,6 +369,10 @@ let oneRescue = [PlainBlock.Keeps.layerNorm, .residuals].map { keeps in
 }
 endOfCell()
 // LayerNorm alone ends where the plain stack did, at the unigram; residuals alone end close to the Block.
+// The LayerNorm-only log matches the plain stack's to within a few thousandths at every evaluation from
+// step 250 on, because both predict nearly the unigram at every position (measured at the end of this
+// section), and each estimate is over the same batches: two models that predict the same distribution
+// score the same.
 // Section 4's thin path explains the last position, not every one: position 0 attends only to itself, so
 // its own character reaches the top of the LayerNorm-only stack whole, and a stack that used it would
 // predict there at least as well as the bigram (chapter 01: 2.49). Did it? Each stack's val loss at each
@@ -371,7 +402,7 @@ endOfCell()
 // how much of what training has changed in each block's output since step 0 is one vector added at every
 // position (1 if all of it, near 0 if each position moved its own way); and section 4's gradient norms. The
 // new measurements, folded:
-// fold: Chapters/04-Block/Measurements.swift lossByPosition contextVariation blockOutputs sharedPartOfTheChange
+// fold: Chapters/04-Block/Measurements.swift lossByPosition contextVariation variationAcrossRows blockOutputs sharedPartOfTheChange
 let watched = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .layerNorm)
 let watchedTrainer = Trainer(model: watched, dataset: dataset, hyperparameters: settings)
 let startingOutputs = blockOutputs(watched, on: measuredBatch)
@@ -402,6 +433,24 @@ endOfCell()
 // same everywhere is just what the unigram needs: the vocabulary head turns it into the characters'
 // frequencies, the loss the stack reaches at step 30 and keeps. With residuals each block's output is
 // x + f(x), and x, the embedding carried up, differs at every position whatever f does.
+//
+// LayerNorm and a shared vector, in numbers: four positions' own vectors x (entries N(0, 1)) plus one
+// vector s shared by all four (entries N(0, 1) too) times a growing size, through a LayerNorm of gain 1 and
+// bias 0, and how much the four outputs still differ (the context variation above). Expect it to fall about
+// as 1 / size: LayerNorm rescales each row to unit size, and a row is mostly s once s is large.
+
+let demoRandom = SeededRandom(seed: 13)                                                // its own generator
+let ownRows = Tensor.normal([4, settings.embeddingSize], std: 1, random: demoRandom)  // (4, C): one row per position
+let shared = Tensor.normal([settings.embeddingSize], std: 1, random: demoRandom)      // (C): added to every row
+let (unitGain, zeroBias) = (Tensor.filled([settings.embeddingSize], with: 1), Tensor.zeros([settings.embeddingSize]))
+for size: Float in [0, 1, 3, 10, 30] {
+    let normalized = withoutGradients { layerNorm(ownRows + shared * size, gain: unitGain, bias: zeroBias) }   // (4, C)
+    print(String(format: "x + %4.0f s:  variation across the four rows after LayerNorm %.2f", size,
+                 variationAcrossRows(normalized.values, width: settings.embeddingSize)))
+}
+endOfCell()
+// LayerNorm keeps each row's direction and discards its size, so once the shared vector dominates every
+// row, the rows point the same way and LayerNorm hands on the same vector four times.
 //
 // Position 0's path, which section 4's thin-path estimate left open, closes the same way. The first
 // block's output still varies from position to position (0.10 at step 200), and position 0's character
