@@ -110,7 +110,9 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 // LayerNorm buy, the same stack is also built from `PlainBlock`, which chains the same two halves with
 // neither: x = FeedForward(MultiHead(x)), or with one of the two (`Keeps`), for sections 4 and 5.
 // One model type holds either kind of block, like an nn.Sequential of Blocks, so the stacks share every
-// line but their blocks, and start from the same weights (the same seed, drawn in the same order).
+// line but their blocks, and start from the same weights (the same seed, drawn in the same order; a
+// LayerNorm draws nothing, since its gain starts at 1 and its bias at 0). Every run trains on the same
+// batches too: the Trainer draws them from its own generator, seeded by the settings' seed.
 //
 // No stack here has the final LayerNorm that chapter 05's model puts before its Linear to the vocabulary
 // (GPT-2's `ln_f`), on purpose: the stacks differ only in their blocks, so the comparison measures the
@@ -246,17 +248,19 @@ section("4. Train the plain stack first...")
 let throughLinear = { (inputs: Int) in 0.02 * Double(inputs).squareRoot() }
 let perPlainBlock = throughLinear(4 * settings.embeddingSize) * 0.5.squareRoot() * throughLinear(settings.embeddingSize)
     * throughLinear(settings.embeddingSize) * throughLinear(settings.embeddingSize)
-print(String(format: "plain stack, the gradient's factor one block down, estimated from the weights' scale: %.1e", perPlainBlock))
+print(String(format: "plain stack, the gradient's factor one block down, estimated from the weights' scale: contract %.2f x ReLU %.2f "
+             + "x expand %.2f x projection %.2f x value %.2f = %.1e", throughLinear(4 * settings.embeddingSize), 0.5.squareRoot(),
+             throughLinear(settings.embeddingSize), throughLinear(settings.embeddingSize), throughLinear(settings.embeddingSize), perPlainBlock))
 // PyTorch's default Linear: uniform in +-1/sqrt(inputs), a standard deviation of 1/sqrt(3 inputs)
 let throughPyTorchLinear = { (inputs: Int) in (1 / (3 * Double(inputs)).squareRoot()) * Double(inputs).squareRoot() }
 let perPlainBlockPyTorch = throughPyTorchLinear(4 * settings.embeddingSize) * 0.5.squareRoot()
     * throughPyTorchLinear(settings.embeddingSize) * throughPyTorchLinear(settings.embeddingSize) * throughPyTorchLinear(settings.embeddingSize)
 print(String(format: "the same estimate with PyTorch's default Linear initialization: %.1e a block", perPlainBlockPyTorch))
 endOfCell()
-// Both lines are estimates. The first predicts a loss of about a thousand times per block, so about a
-// billion from the last block to the first of four. With PyTorch's default start (the second line, not
-// run on this page) each Linear passes 1/sqrt(3) of the gradient's norm whatever its width, and the loss
-// from the last block to the first would be about 2,000 times.
+// Both lines are estimates. The first predicts that the gradient shrinks about a thousand times per
+// block, so about a billion times from the last block to the first of four. With PyTorch's default start
+// (the second line, not run on this page) each Linear passes 1/sqrt(3) of the gradient's norm whatever its
+// width, and the gradient would shrink about 2,000 times from the last block to the first.
 //
 // Now the measurement, on all four kinds of stack:
 let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
@@ -293,9 +297,9 @@ endOfCell()
 //   longer shrinks the whole, and each block divides the effect by about 32 more (the table's row runs
 //   1.6e-01, 4.6e-03, 1.8e-04, 5.3e-06: ratios of 26 to 35), so 0.18 / 32^3 = 5e-06 at the top (measured
 //   5.3e-06; in the plain stack 1.7e-06). (An early position has fewer characters to be averaged with;
-//   section 5 measures what each position learns.) So healthy sizes are not enough: the sizes say the signal and the
-//   gradient survive, not that the character does. Whether this stack can learn from what little of the
-//   character gets through is section 5's question.
+//   section 5 measures what each position learns.) So healthy sizes are not enough: the sizes say the
+//   signal and the gradient survive, not that the character does. This thin path is only how the stack
+//   starts; section 5 trains it and measures how it then fails.
 // - Residuals alone: the character reaches the top whole. At the start the blocks add next to nothing, so
 //   the top is x = token embedding + position embedding, each row from N(0, 0.02^2). Changing the character
 //   swaps one token row for another: change / size = |difference of two token rows| / |token row + position
@@ -307,10 +311,7 @@ endOfCell()
 //   reads x at unit size through LayerNorm and so adds an output of real size to the stream, which dilutes
 //   the embedding in x. The spread column shows x growing with every Block, each adding its output.
 // - Both, the gradient: it now grows on its way down, from 7.7e-02 at the last Block to 1.2e-01 at the
-//   first. `+` hands it down unchanged, as in residuals only, but each half's own path is no longer
-//   negligible and adds to it: LayerNorm's backward multiplies by 1 / std of what it read, and x's std here
-//   is 0.03 to 0.08, a factor of 13 to 35 that makes up for the small weights. The lower a Block, the more
-//   halves above it have added their share.
+//   first, where residuals alone kept it flat. Why is exercise 4's question (with its worked solution).
 //
 // The plain stack's factor per block, measured from the table's gradient norms, against the estimate:
 print(String(format: "plain stack, one block down: estimated %.1e; measured %@", perPlainBlock,
@@ -356,7 +357,6 @@ print("the trained plain stack, first block to last:\n  output std     " + row(a
 // sizes both ways, but left the last character's path to the top as thin as in the plain stack; residuals
 // alone gave it both. The same stack trains twice more, the same settings, seed and batches: with
 // LayerNorm but no residuals, then with residuals but no LayerNorm. Predict both val losses before reading
-// on.
 
 section("5. ...then each rescue alone")
 let oneRescue = [PlainBlock.Keeps.layerNorm, .residuals].map { keeps in
@@ -562,8 +562,8 @@ exitOnError {
 // The trained Blocks' attention on the val text (which starts where the 90% cut falls, mid-line, so its
 // first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
 // enough to read them. Each leans its own way: head 3 mostly at the character just before, though its
-// weight spreads over the last two to four characters; head 1 at
-// the first letter of the current word (the G of "Good", the m of "morrow"), head 2 at the last space or
+// weight spreads over the last two to four characters; head 1 often back towards the start of the current
+// word (the G of "Good", the m of "morrow"), head 2 at the last space or
 // newline, and head 0 mixes the last few characters. The linked full-size figure has every layer on 32
 // characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
 // each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
@@ -574,6 +574,11 @@ _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)   
 exitOnError {
     try report.plotAttentionByLayer(model.blocks.map(\.attention.lastAttention), prompt: prompt, tokenizer: tokenizer, what: "the trained Blocks")
 }
+
+// The chapter in three lines. Two paths decide whether a stack learns: the signal up (each character's
+// effect on the top) and the gradient down (to the first block). Without residuals both shrink block by
+// block, and training collapses to about the unigram (val 3.34; the unigram's 3.35) with or without LayerNorm; `+` keeps both open
+// (1.93); LayerNorm then keeps each half's input steady as the stream grows (1.88).
 
 // MARK: - 8. How the library runs it fast
 //

@@ -55,23 +55,17 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // one it met first in the text, this the smallest, so that the order of a dictionary never matters):
 // show: Sources/TextData/PlainBytePairs.swift PlainBytePairs
 //
-// `preSplit` first cuts the text into chunks that no merge may cross. This chapter's default, `none`,
-// keeps the text whole (minbpe's BasicTokenizer), so a merge can glue the end of one word to the start of
-// the next ("e t"); `--pre-split gpt2` cuts it as GPT-2 does, into words, numbers, punctuation and spaces,
-// each word keeping the space before it. GPT-2's regular expression is
-//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-// and PreSplit.swift's GPT2Scanner is that expression as a scanner, one rule per line (a test checks it
-// against the expression on random Unicode; the section prints an example):
-// show: Sources/TextData/PreSplit.swift PreSplit
-// fold: Sources/TextData/PreSplit.swift GPT2Scanner
+// (`preSplit`, the chunks of the text that no merge may cross, is section 2's; this chapter's default,
+// `none`, keeps the text whole, as minbpe's BasicTokenizer does.)
 //
 // The library trains the same merges as the plain version, faster, in a structure (`MergeableChunks`)
-// shown after its first results. Its training loop, on the first 90% of the text only (the validation text must stay
-// unseen by the tokenizer too; the cut is the same one every chapter makes, in characters, before any
-// encoding). Each distinct chunk is merged once and counted as often as it occurs (with `--pre-split gpt2`, where
-// the same word recurs as a chunk; without a pre-split the whole text is one chunk):
-// show: Sources/TextData/TokenDataset.swift TokenDataset.cut TokenDataset.trainingText
+// shown after its first results. Its training loop, `BytePairTokenizer.train`, below, learns from the first
+// 90% of the text only: the validation text must stay unseen by the tokenizer too. Each distinct chunk is
+// merged once and counted as often as it occurs (with `--pre-split gpt2`, where the same word recurs as a
+// chunk; without a pre-split the whole text is one chunk):
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
+// The 90% it trains on is cut the same way every chapter cuts its text, in characters, before any encoding:
+// show: Sources/TextData/TokenDataset.swift TokenDataset.cut TokenDataset.trainingText
 //
 // The tokenizer it returns spells every token as bytes: a merged token is its pair's bytes joined
 // (minbpe's vocab), built once from the merges:
@@ -132,9 +126,6 @@ print(String(format: "\non the first 20,000 characters: %d merges; recounting ev
 let plainTokens = PlainBytePairs.encode(excerpt, merges: bytePairs.merges, preSplit: preSplit)
 print("encoding those characters with the merges above, minbpe's way and the library's: "
       + (plainTokens == bytePairs.encode(excerpt) ? "the same \(grouped(plainTokens.count)) tokens" : "DIFFERENT tokens"))
-print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
-      + PreSplit.gpt2.chunks("I'm 42 ok!!").map { "\"" + String(decoding: Array("I'm 42 ok!!".utf8)[$0], as: UTF8.self) + "\"" }
-        .joined(separator: " "))
 
 // MARK: - 2. What the model sees
 //
@@ -142,12 +133,16 @@ print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
 // spans about twice T characters, and the model sees further back for the same cost per position.
 // Encoding replays the merges in the order they were learned, on the same MergeableChunks. minbpe's encode
 // loops instead: find the pair of the lowest rank (the earliest merge) in the sequence, merge it, repeat.
-// Both give the same tokens. Merge r makes token 256 + r, and every merge that uses that token was learned
-// after it, so it has a higher rank: merging never creates a pair of a lower rank than the one just merged.
-// So minbpe's lowest rank only grows, and it visits the merges in the order one pass does, skipping those
-// whose pair is absent. On "aaab" with the merges of `BytePairTokenizer.train`'s doc comment (256 = a a,
-// 257 = a b, 258 = 256 257), both go
-// a a a b -> 256 a b -> 256 257 -> 258. (Section 1 printed both on the same text; the tests check them too.)
+// Both give the same tokens, in three steps:
+//   1. Merge r makes token 256 + r, and every merge that uses that token was learned after it, so it has a
+//      higher rank than r.
+//   2. So merging pair r never creates a pair of a lower rank than r: the lowest rank minbpe finds only grows.
+//   3. So minbpe visits the merges in rank order, the order one pass replays them in, skipping those whose
+//      pair is absent; and a pass that merges every occurrence of pair r before moving on leaves nothing
+//      of rank r for later.
+// On "aaab" with the merges of `BytePairTokenizer.train`'s doc comment (256 = a a, 257 = a b, 258 = 256 257),
+// both go a a a b -> 256 a b -> 256 257 -> 258. (Section 1 printed both on the same text; the tests check
+// them too.)
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.encode
 //
 // Characters per token, measured two ways below: over the whole text, and over the validation text
@@ -191,19 +186,33 @@ print("\nthe start of the validation text, token by token (| marks the boundarie
 print("  " + tokenData.val.prefix(60).map { String(decoding: bytePairs.tokenBytes[$0], as: UTF8.self) }.joined(separator: "|")
       .replacingOccurrences(of: "\n", with: "⏎"))
 endOfCell()
-// What GPT-2's pre-split changes: the same number of merges learned from the same training text, with no
-// merge allowed across the chunks of section 1 (the other pre-split is trained here only to compare; the
+// What a pre-split changes. `preSplit` first cuts the text into chunks that no merge may cross. This chapter's default, `none`,
+// keeps the text whole (minbpe's BasicTokenizer), so a merge can glue the end of one word to the start of
+// the next ("e t"); `--pre-split gpt2` cuts it as GPT-2 does, into words, numbers, punctuation and spaces,
+// each word keeping the space before it. GPT-2's regular expression is
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+// and PreSplit.swift's GPT2Scanner is that expression as a scanner, one rule per line (a test checks it
+// against the expression on random Unicode; an example is printed below):
+// show: Sources/TextData/PreSplit.swift PreSplit
+// fold: Sources/TextData/PreSplit.swift GPT2Scanner
+//
+// Trained with GPT-2's pre-split, the same number of merges learned from the same training text, with no
+// merge allowed across the chunks (the other pre-split is trained here only to compare; the
 // models below use the run's, `none` unless `--pre-split gpt2`). Expect fewer characters per token with
 // the pre-split, since no token may hold the end of one word and the start of the next. Count the tokens
 // holding a space after their first byte: GPT-2's rules attach a space to the word after it, so under them
 // only a run of whitespace could make one:
+print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
+      + PreSplit.gpt2.chunks("I'm 42 ok!!").map { "\"" + String(decoding: Array("I'm 42 ok!!".utf8)[$0], as: UTF8.self) + "\"" }
+        .joined(separator: " "))
 let otherSplit: PreSplit = preSplit == .none ? .gpt2 : .none
 let otherPairs = exitOnError { try BytePairTokenizer.train(on: trainingText, vocabularySize: vocabularySize, preSplit: otherSplit) }
 let otherData = exitOnError { try TokenDataset(text: text, tokenizer: .bytePairs(otherPairs), blockSize: settings.blockSize) }
 for (split, pairs, data) in [(preSplit, bytePairs, tokenData), (otherSplit, otherPairs, otherData)] {
     let spanning = (256..<pairs.vocabularySize).filter { pairs.tokenBytes[$0].dropFirst().contains(UInt8(ascii: " ")) }
     print("pre-split \(split.rawValue):".padding(toLength: 20, withPad: " ", startingAt: 0)
-          + String(format: "%.2f characters per token on the validation text; ", data.charactersPerToken(in: .val)!)
+          + String(format: "%.2f characters per token on the training text, %.2f on the validation text; ",
+                   data.charactersPerToken(in: .train)!, data.charactersPerToken(in: .val)!)
           + "\(spanning.count) of \(pairs.merges.count) merged tokens hold a space after their first byte")
 }
 print("the same start of the validation text with pre-split \(otherSplit.rawValue):\n  "
@@ -224,10 +233,6 @@ endOfCell()
 // the UTF-8 bytes, not Swift's String ==, which would call "e" + combining acute equal to "é" (the third
 // string is that pair, which prints as "é"):
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.decode
-//
-// The chapters hold either kind of tokenizer as one `Tokenizer` (Sources/TextData/Tokenizer.swift), which
-// answers each question (its size, encode, decode, the start token, the streaming decoder) by asking the
-// characters or the byte pairs it holds.
 //
 // A token can end in the middle of a character ("é" is two bytes, c3 a9, and may be two tokens). Printing
 // token by token, as generation does, must hold such bytes back until their character is whole. The
@@ -252,7 +257,11 @@ print("  streaming \"🙂!\" token by token prints: " + smiled.map { printable.t
 //
 // Half of the vocabulary is the 256 single bytes, most of which never occur in an ASCII text; the merges
 // are mostly 2 to 4 bytes long. The text uses 2-byte tokens more than their share of the vocabulary, and
-// the longer ones less.
+// the longer ones less. And 256 merges are few: expect a large share of the text's tokens to be single
+// bytes still. A byte stays alone wherever neither of its neighbours made a pair frequent enough to be
+// merged with it, which can happen to a common byte too: the space, for one, goes into a merge only with
+// its commonest neighbours (section 1's first merges hold "e " and "t "), and stays alone beside anything
+// rarer.
 
 section("4. Token lengths: what the vocabulary holds, and what the text uses")
 let maxLength = bytePairs.tokenBytes.map(\.count).max() ?? 1
@@ -298,12 +307,12 @@ exitOnError {
 //   (128 + 128 + 1) = 114,879 more parameters (an embedding row, an output row and its bias per extra token);
 // - the cost of a step: about the same. Per token, the four Blocks' products take about 4 × 12C² = 786,432
 //   multiply-adds (C = 128: 3C² for k, q, v, C² for the projection, 8C² for the feed-forward); the output
-//   layer takes C × V, 8,320 at 65 classes and 65,536 at 512. So expect the byte-pair run to take about 7%
-//   longer. The table's two times are one run each, on a VM whose speed drifts from run to run, so they can
-//   differ by more than that, in either direction.
+//   layer takes C × V, 8,320 at 65 classes and 65,536 at 512. So a byte-pair step costs about 7% more.
+//   (The table leaves out the two runs' wall times: one run each, on a VM whose speed drifts by more than
+//   7% from one run to the next, they would not show it.)
 //
 // And a token is about two characters, so per step the byte-pair model reads about twice the text, sees about
-// twice as far back in characters (126 against 64), and goes over the training text about twice as often.
+// twice as far back in characters (about 126 against 64), and goes over the training text about twice as often.
 // That is the point of tokens, and also why the comparison is of whole recipes, not of tokenizers alone.
 
 // (At step 0 the byte pairs are already ahead in bits per character, by construction: a uniform guess
@@ -337,34 +346,42 @@ func trainNanoGPT(_ tokenizer: Tokenizer, on dataset: TokenDataset, label: Strin
 let characterRun = trainNanoGPT(characters, on: characterData, label: "characters")
 let tokenRun = trainNanoGPT(tokenizer, on: tokenData, label: "byte pairs")
 
-var table = "| model | vocabulary | parameters | characters per token | val loss (nats per token) | val bits per character | training time |\n"
-table += "|---|---:|---:|---:|---:|---:|---:|\n"
+var table = "| model | vocabulary | parameters | characters per token | val loss (nats per token) | val bits per character |\n"
+table += "|---|---:|---:|---:|---:|---:|\n"
 for (label, run) in [("characters", characterRun), (preSplit == .none ? "byte pairs" : "byte pairs, \(preSplit.rawValue) pre-split", tokenRun)] {
     let last = run.trainer.evaluations.last!
-    table += String(format: "| %@ | %d | %@ | %.2f | %.4f | **%.3f** | %.0f s |\n", label, run.model.vocabularySize,
+    table += String(format: "| %@ | %d | %@ | %.2f | %.4f | **%.3f** |\n", label, run.model.vocabularySize,
                     grouped(run.model.parameterCount), run.trainer.dataset.charactersPerToken(in: .val)!, last.valLoss,
-                    bitsPerCharacter(last.valLoss, run.trainer), run.trainer.trainingSeconds)
+                    bitsPerCharacter(last.valLoss, run.trainer))
 }
 table += "\nSame model, same steps, same B x T tokens per step; \(Machine.description).\n"
 print("\n" + table)
 endOfCell()
+// Each row is one run of one seed, as is every run on this page: a second seed would move each number by
+// a little, so read a gap of a few hundredths of a bit as a tendency, not a law.
+//
 // Why do the byte pairs win? Per step they see about twice as far back in characters, and read about twice
-// the text. Chapter 05's character model (the same as this page's) pulls the two apart, one run each on
-// the same 2-core AMD EPYC VM (`ch05 --data tinyshakespeare.txt` with `--block-size 128 --batch-size 6`,
-// `--steps 10000` and `--block-size 128`; `scripts/run-exercises.sh` runs all three), measured in bits per
-// character of the same validation text:
+// the text. Chapter 05's character model (the same as this page's) separates the two effects. One run each, on
+// the same 2-core AMD EPYC VM, each `swift run -c release ch05 --data tinyshakespeare.txt` with the flags
+// of its row (`scripts/run-exercises.sh` runs all three), in bits per character of the same validation text:
 //
-// | chapter 05's character model | context (characters) | characters a step | val bits per character |
-// |---|---:|---:|---:|
-// | as on this page: T 64, B 12, 5,000 steps | 64 | 768 | 2.309 |
-// | twice the context: T 128, B 6 | 128 | 768 | 2.344 |
-// | twice the text: 10,000 steps | 64 | 768, twice the steps | 2.198 |
-// | both: T 128, B 12 | 128 | 1,536 | 2.222 |
+// | chapter 05's character model | flags | context (characters) | characters a step | val bits per character |
+// |---|---|---:|---:|---:|
+// | as on this page: T 64, B 12, 5,000 steps | none | 64 | 768 | 2.309 |
+// | twice the context | `--block-size 128 --batch-size 6` | 128 | 768 | 2.344 |
+// | twice the text | `--steps 10000` | 64 | 768, twice the steps | 2.198 |
+// | both | `--block-size 128` | 128 | 1,536 | 2.222 |
 //
-// The longer context alone does not help this small model (with the same characters a step it has fewer
-// windows, and far-back characters matter little to it). Reading twice the text is the whole win, and a
-// little more. The byte-pair model reads about twice the text at about the cost of one character step:
-// that is what a tokenizer buys, more text for the same compute.
+// - Twice the context alone does not help this small model; it is a little worse. With B 6 windows of 128
+//   instead of 12 of 64, a step reads the same characters from half as many places in the text, so its
+//   gradient averages fewer independent stretches. And the extra context is far back: a model of 4 layers
+//   at 128 wide predicts a character mostly from the last few dozen before it (chapter 05's attention
+//   figure), so positions 64 to 127 add little.
+// - Twice the text is worth 0.111 bits per character (2.309 to 2.198), more than the byte pairs' 0.095
+//   (2.309 to 2.214): reading more text accounts for about all of the byte pairs' win, within what one
+//   seed can tell (a second seed could move each of these by a few hundredths).
+// - The byte-pair model reads about twice the text at about the cost of one character step: that is what
+//   a tokenizer buys, more text for the same compute.
 
 // Both models in one plot, in bits per character against step: the fair picture. (loss.png, after it, shows
 // each model's own loss, per token: its two models' curves are not comparable with each other.)
@@ -381,21 +398,40 @@ exitOnError {
                         title: "\(report.heading): each model's loss per token (not comparable across the two)")
 }
 endOfCell()
-// In the bits-per-character figure the byte pairs' train and val curves part sooner and end further apart
-// than the characters'. Two reasons. Each step covers about twice the text, so 5,000 steps go over the
-// training text about twice as often, with 115k more parameters in the larger tables: the byte-pair model
-// starts to memorize sooner. And a little of the gap is the yardstick: the train curve divides by the
-// training text's characters per token, the val curve by the validation text's, which the merges never saw
-// and which compresses a little less (section 2), so the same loss per token is fewer bits per character
-// on the training text.
+// In the bits-per-character figure the byte pairs' train and val curves part early and end further apart
+// than the characters'. Already at step 500 the byte-pair model's val loss is 0.21 nats per token above its
+// train loss, the characters' 0.03, and that is before it has read its training text once (500 x 768 =
+// 384,000 of its 511,000 training tokens). So it is not memorizing passages of the text: it is fitting
+// the chance in sparse pair counts, and a model with no memory beyond counts shows the same gap: chapter 01's counting bigram, fit on the training split's pairs (adding 0.1 to
+// every count, so that no pair has probability 0) and scored on both splits.
+
+/// The counting bigram's loss in nats per token on `split`: -mean ln p(next | token), p from the training
+/// split's pair counts, each plus 0.1.
+func countedBigramLoss(_ data: TokenDataset, vocabularySize V: Int, on split: Split) -> Double {
+    var pairs = [Double](repeating: 0.1, count: V * V), firsts = [Double](repeating: 0.1 * Double(V), count: V)
+    for (a, b) in zip(data.train, data.train.dropFirst()) { pairs[a * V + b] += 1; firsts[a] += 1 }
+    let tokens = data[split]
+    return zip(tokens, tokens.dropFirst()).reduce(0.0) { $0 - log(pairs[$1.0 * V + $1.1] / firsts[$1.0]) } / Double(tokens.count - 1)
+}
+for (label, data, V) in [("characters", characterData, characters.vocabularySize), ("byte pairs", tokenData, tokenizer.vocabularySize)] {
+    let (train, val) = (countedBigramLoss(data, vocabularySize: V, on: .train), countedBigramLoss(data, vocabularySize: V, on: .val))
+    print(label.padding(toLength: 12, withPad: " ", startingAt: 0)
+          + String(format: "counted bigram, nats per token: train %.4f, val %.4f, val above train by %.2f", train, val, val - train))
+}
+endOfCell()
+// The counted bigram parts by about as much as the NanoGPT did at step 500. The cause is the vocabulary.
+// 65 characters make 4,225 possible pairs, each seen about 240 times in the training text on average, so
+// their counts carry over to new text. 512 tokens make 262,144 pairs, seen about twice each, so much of
+// what the training text says about which token follows which is chance, and any model fit to it, the
+// NanoGPT included, learns some of that chance. More text per token type, or fewer types, would close the
+// gap. (A little of the bits-per-character gap is also the yardstick: the train curve divides by the
+// training text's 1.96 characters per token, the val curve by the validation text's 1.94, section 2.)
 
 // MARK: - 6. Streaming from the token model, whole characters only
 //
 // chapter 05's generateStream on the byte-pair model, from the newline byte (the byte pairs' start token),
 // sampled at temperature 0.8 as in chapter 05, printed through the streaming decoder of section 3. Tiny Shakespeare is ASCII, so no byte waits here;
-// section 3 showed one that does. (`tokenizer` is the library's `Tokenizer` enum around the byte pairs,
-// whose other case is chapter 01's characters; models and checkpoints hold one. Its start token:)
-// fold: Sources/TextData/Tokenizer.swift Tokenizer.startToken
+// section 3 showed one that does. The start token is `Tokenizer.startToken`, in section 2's enum.
 
 section("6. Streaming from the token model, whole characters only")
 print("generateStream() from the byte-pair model, \(settings.maxNewTokens) tokens:\n---")

