@@ -56,7 +56,8 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // show: Sources/TextData/PlainBytePairs.swift PlainBytePairs
 //
 // (`preSplit`, the chunks of the text that no merge may cross, is section 2's; this chapter's default,
-// `none`, keeps the text whole, as minbpe's BasicTokenizer does.)
+// `none`, keeps the text whole, as minbpe's BasicTokenizer does: the simplest tokenizer, and the one this
+// page explains; exercise 4 measures GPT-2's.)
 //
 // The library trains the same merges as the plain version, faster, in a structure (`MergeableChunks`)
 // shown after its first results. Its training loop, `BytePairTokenizer.train`, below, learns from the first
@@ -307,12 +308,15 @@ exitOnError {
 //   (128 + 128 + 1) = 114,879 more parameters (an embedding row, an output row and its bias per extra token);
 // - the cost of a step: about the same. Per token, the four Blocks' products take about 4 × 12C² = 786,432
 //   multiply-adds (C = 128: 3C² for k, q, v, C² for the projection, 8C² for the feed-forward); the output
-//   layer takes C × V, 8,320 at 65 classes and 65,536 at 512. So a byte-pair step costs about 7% more.
+//   layer takes C × V, 8,320 at 65 classes and 65,536 at 512. Attention's own products (the scores and the
+//   weighted sum, about T C per layer and token under the causal mask) are the same for both, which have
+//   the same T and C. So a byte-pair step costs about 7% more.
 //   (The table leaves out the two runs' wall times: one run each, on a VM whose speed drifts by more than
 //   7% from one run to the next, they would not show it.)
 //
 // And a token is about two characters, so per step the byte-pair model reads about twice the text, sees about
-// twice as far back in characters (about 126 against 64), and goes over the training text about twice as often.
+// twice as far back in characters (about 126 against 64), and goes over the training text about twice as
+// often (which, the end of section 5 measures, is not what opens the byte pairs' gap between train and val).
 // That is the point of tokens, and also why the comparison is of whole recipes, not of tokenizers alone.
 
 // (At step 0 the byte pairs are already ahead in bits per character, by construction: a uniform guess
@@ -378,8 +382,9 @@ endOfCell()
 //   at 128 wide predicts a character mostly from the last few dozen before it (chapter 05's attention
 //   figure), so positions 64 to 127 add little.
 // - Twice the text is worth 0.111 bits per character (2.309 to 2.198), more than the byte pairs' 0.095
-//   (2.309 to 2.214): reading more text accounts for about all of the byte pairs' win, within what one
-//   seed can tell (a second seed could move each of these by a few hundredths).
+//   (2.309 to 2.214): reading more text is worth as much as the byte pairs' whole win. With one seed a run,
+//   read that as "most of the win", not as an exact split: a second seed could move each of these numbers
+//   by a few hundredths.
 // - The byte-pair model reads about twice the text at about the cost of one character step: that is what
 //   a tokenizer buys, more text for the same compute.
 
