@@ -11,7 +11,7 @@ run() {   # run NAME CHAPTER FLAGS...
     local name=$1 chapter=$2; shift 2
     echo "==> $chapter $*"
     ".build/release/$chapter" "${data[@]}" --out "$out/$name" "$@" > "$out/$name.log"
-    grep -E "^(parameters|step [0-9]+:|val loss after|loss after|\| byte pairs)" "$out/$name.log" | tail -3
+    grep -E "^(parameters|step [0-9]+:|val loss after|loss after|\| byte pairs|  with)" "$out/$name.log" | tail -6
 }
 run ch01-300-steps ch01 --steps 300
 run ch01-constant-rate ch01 --min-learning-rate 1e-2
@@ -27,6 +27,9 @@ run ch02-lecture-constant ch02 --batch-size 32 --block-size 8 --embedding-size 3
 run ch03-eight-heads ch03 --heads 8
 run ch03-sixteen-heads ch03 --heads 16
 run ch04-one-layer ch04 --layers 1
+run ch04-two-layers ch04 --layers 2
+run ch04-lower-rate ch04 --learning-rate 3e-4
+run ch04-pytorch-initialization ch04 --pytorch-initialization
 run ch05-1000-steps ch05 --steps 1000 --checkpoint "$out/checkpoint"
 run ch05-context-128 ch05 --block-size 128 --batch-size 6 --checkpoint "$out/checkpoint-context"
 run ch05-10000-steps ch05 --steps 10000 --checkpoint "$out/checkpoint-steps"

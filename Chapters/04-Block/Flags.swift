@@ -8,4 +8,6 @@ struct Chapter04: ChapterCommand {
     static let configuration = CommandConfiguration(
         commandName: "ch04", abstract: "Chapter 04 · Block: FeedForward, residual connections, LayerNorm, stacking.")
     @OptionGroup var training: TrainingOptions
+    @Flag(help: "Start every stack from PyTorch's default initialization instead of N(0, 0.02^2) (exercise 5).")
+    var pytorchInitialization = false
 }

@@ -46,6 +46,27 @@ func measure<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch)
     return (spreads, effects, norms)
 }
 
+/// The norm of the loss's gradient at each block's input (B, T, C), first block to last: what reaches the
+/// block from above. For each block, its input is copied into a leaf that records gradients, the blocks
+/// from there up and the head run forward, and the loss's backward stops at that leaf. (The parameters'
+/// gradients pile up meanwhile: use a stack whose gradients are not read afterwards.)
+func inputGradientNorms<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch) -> [Float] {
+    let inputs: [Tensor] = withoutGradients {                                    // each block's input, (B, T, C)
+        var x = stack.embedding(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize)
+        return stack.blocks.map { block in
+            defer { x = block(x, training: false) }
+            return x
+        }
+    }
+    return inputs.indices.map { first in
+        let leaf = Tensor(shape: inputs[first].shape, values: inputs[first].values, requiresGrad: true)
+        var x = leaf
+        for block in stack.blocks[first...] { x = block(x, training: false) }
+        crossEntropy(stack.languageModelHead(x), targets: batch.targets).backward()
+        return (leaf.gradValues ?? []).reduce(0) { $0 + $1 * $1 }.squareRoot()
+    }
+}
+
 /// The mean cross-entropy at each position of the context (0 ..< T), over `batches` val batches drawn from
 /// their own seeded stream: how much a stack has learned with 0, 1, ..., T - 1 characters before the one
 /// it predicts. Inference mode.

@@ -202,15 +202,22 @@ final class BlockStackLanguageModel<Layer: StackedBlock>: LanguageModel {
 }
 
 /// The stacks this chapter trains, from the same seed: Blocks, or plain blocks that keep `keeps`.
+/// (`--pytorch-initialization`, exercise 5's, redraws every stack's weights as PyTorch's layers start.)
 func blockStack(_ settings: Hyperparameters, vocabularySize: Int) -> BlockStackLanguageModel<Block> {
-    BlockStackLanguageModel(vocabularySize: vocabularySize, settings: settings, random: SeededRandom(seed: settings.seed)) {
+    startingWeights(BlockStackLanguageModel(vocabularySize: vocabularySize, settings: settings, random: SeededRandom(seed: settings.seed)) {
         Block(embeddingSize: settings.embeddingSize, headCount: settings.heads, dropout: $0, random: $1)
-    }
+    }, settings)
 }
 func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBlock.Keeps) -> BlockStackLanguageModel<PlainBlock> {
-    BlockStackLanguageModel(vocabularySize: vocabularySize, settings: settings, random: SeededRandom(seed: settings.seed)) {
+    startingWeights(BlockStackLanguageModel(vocabularySize: vocabularySize, settings: settings, random: SeededRandom(seed: settings.seed)) {
         PlainBlock(embeddingSize: settings.embeddingSize, headCount: settings.heads, keeps: keeps, dropout: $0, random: $1)
+    }, settings)
+}
+func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings: Hyperparameters) -> BlockStackLanguageModel<Layer> {
+    if command.pytorchInitialization {
+        PyTorchInitialization.apply(to: stack.namedParameters, random: SeededRandom(seed: settings.seed, stream: .pytorchInitialization))
     }
+    return stack
 }
 
 
@@ -221,46 +228,62 @@ func plainStack(_ settings: Hyperparameters, vocabularySize: Int, keeps: PlainBl
 // its loss with the unigram's, a model that predicts every character by its frequency alone (printed below).
 //
 // First, why, measured where training starts: one batch through a fresh copy of each kind of stack (the
-// same first weights as the four trained below), three measurements each. How large each block's output is
-// (its standard deviation over all numbers); how much the top's last position still depends on the last
-// character (change that character, and measure the change at the top relative to the top's size); and
-// each block's gradient norm (all its parameters' gradients together) after the loss's backward. Blocks run
-// from the first, farthest from the loss, to the last. To predict the sizes: every `Linear` starts from
-// N(0, 0.02^2) with a bias of 0, as GPT-2 and nanoGPT start (PyTorch's own default is larger, below), and
-// so do the embedding tables (chapter 02); LayerNorm, where there is one, rescales only what each half
-// reads. The initializer, and the measurement (this chapter's Measurements.swift):
-// fold: Sources/Layers/Layers.swift Linear.init(_:_:bias:random:)
-// fold: Chapters/04-Block/Measurements.swift measure standardDeviation
+// same first weights as the four trained below). The table below has three measurements, each for every
+// block, from the first (farthest from the loss) to the last:
+// - each block's output std: the standard deviation of all its output's numbers, the signal's size on its
+//   way up. Healthy: about the embedding's 0.03 or more, block after block.
+// - the last character's effect: change each sequence's last character, and measure how much the last
+//   position's output changes, relative to its size. Healthy: near 1; near 0 when the block's output no
+//   longer depends on that character.
+// - each block's gradient norm: all its parameters' gradients together after the loss's backward, the
+//   gradient's size on its way down. Healthy: about the same in every block; shrinking block after block
+//   means the first blocks barely learn.
 //
-// Predict the plain stack's gradient first. Backward through y = x W^T (W is outputs x inputs),
-// dx = dy W: each of x's n inputs gets a sum over the outputs, dy times a column of W, with a variance of about 0.02^2 |dy|^2 when W's entries are N(0, 0.02^2).
-// The n of them together: a norm about 0.02 sqrt(n) times dy's. ReLU passes the gradient only where its
-// input was positive, about half of the entries for inputs spread evenly around 0 as at the start: half the
-// squared norm survives, so the norm is multiplied by about sqrt(1/2).
-// Without a residual the gradient goes through the whole plain block in turn: the feed-forward's contract
-// (4C inputs), ReLU and expand (C), then attention's projection and value (C each; the query and key paths
-// carry almost nothing at the start, when the scores are all near 0). The estimate leaves out attention's
-// averaging over positions; the measured factor, printed after the table, says how little that changes. (The
-// table's norms are of each block's parameters' gradients, which scale with the gradient reaching the block,
-// so their ratios show the same factor.)
+// To predict the sizes: every `Linear` starts from N(0, 0.02^2) with a bias of 0, as GPT-2 and nanoGPT
+// start (PyTorch's own default is larger, below), and so do the embedding tables (chapter 02); LayerNorm,
+// where there is one, rescales only what each half reads. The initializer, and the measurement (this chapter's Measurements.swift):
+// fold: Sources/Layers/Layers.swift Linear.init(_:_:bias:random:)
+// fold: Chapters/04-Block/Measurements.swift measure standardDeviation inputGradientNorms
+//
+// Predict the plain stack's numbers first, from the weights' scale. Backward through y = x W^T (W is
+// outputs x inputs), dx = dy W: each of x's n inputs gets a sum over the outputs, dy times a column of W,
+// with a variance of about 0.02^2 |dy|^2 when W's entries are N(0, 0.02^2). The n of them together: a norm
+// about 0.02 sqrt(n) times dy's. ReLU passes the gradient only where its input was positive, about half of
+// the entries at the start: half the squared norm survives, a factor of sqrt(1/2). Without a residual the
+// gradient goes through the whole plain block in turn: the feed-forward's contract (4C inputs), ReLU and
+// expand (C), then attention's projection and value (C each; the query and key paths carry almost nothing
+// at the start, when the scores are all near 0). That is the gradient reaching each block's input, which
+// the lines under the table measure, with the factor each block passes down. (The table's own column is
+// the gradient of each block's parameters, what AdamW sees; it depends on the block's inputs as well.)
+//
+// Forward, the same Linears and ReLU act on the signal, with one factor more: at the start attention's
+// weights are equal, so position t averages t + 1 independent rows, which divides their size by
+// sqrt(t + 1); over the T positions that is sqrt(mean of 1/(t + 1)) in all. What enters the first block is
+// the embedding, a token row plus a position row, each N(0, 0.02^2): sqrt(2) 0.02 = 0.028.
 
 section("4. Train the plain stack first...")
 let throughLinear = { (inputs: Int) in 0.02 * Double(inputs).squareRoot() }
-let perPlainBlock = throughLinear(4 * settings.embeddingSize) * 0.5.squareRoot() * throughLinear(settings.embeddingSize)
-    * throughLinear(settings.embeddingSize) * throughLinear(settings.embeddingSize)
-print(String(format: "plain stack, the gradient's factor one block down, estimated from the weights' scale: contract %.2f x ReLU %.2f "
-             + "x expand %.2f x projection %.2f x value %.2f = %.1e", throughLinear(4 * settings.embeddingSize), 0.5.squareRoot(),
-             throughLinear(settings.embeddingSize), throughLinear(settings.embeddingSize), throughLinear(settings.embeddingSize), perPlainBlock))
+let (C, reLU) = (settings.embeddingSize, 0.5.squareRoot())
+let perPlainBlock = throughLinear(4 * C) * reLU * throughLinear(C) * throughLinear(C) * throughLinear(C)
+print(String(format: "plain stack, the gradient's factor one block down, estimated: contract %.2f x ReLU %.2f "
+             + "x expand %.2f x projection %.2f x value %.2f = %.1e",
+             throughLinear(4 * C), reLU, throughLinear(C), throughLinear(C), throughLinear(C), perPlainBlock))
+let attentionAverage = ((1...settings.blockSize).reduce(0.0) { $0 + 1 / Double($1) } / Double(settings.blockSize)).squareRoot()
+let embeddingSpread = 2.0.squareRoot() * 0.02
+print(String(format: "plain stack, the first block's output std, estimated: embedding %.3f x value %.2f x attention's average %.2f "
+             + "x projection %.2f x expand %.2f x ReLU %.2f x contract %.2f = %.1e", embeddingSpread, throughLinear(C),
+             attentionAverage, throughLinear(C), throughLinear(C), reLU, throughLinear(4 * C),
+             embeddingSpread * attentionAverage * perPlainBlock))
 // PyTorch's default Linear: uniform in +-1/sqrt(inputs), a standard deviation of 1/sqrt(3 inputs)
 let throughPyTorchLinear = { (inputs: Int) in (1 / (3 * Double(inputs)).squareRoot()) * Double(inputs).squareRoot() }
-let perPlainBlockPyTorch = throughPyTorchLinear(4 * settings.embeddingSize) * 0.5.squareRoot()
-    * throughPyTorchLinear(settings.embeddingSize) * throughPyTorchLinear(settings.embeddingSize) * throughPyTorchLinear(settings.embeddingSize)
-print(String(format: "the same estimate with PyTorch's default Linear initialization: %.1e a block", perPlainBlockPyTorch))
+let perPlainBlockPyTorch = throughPyTorchLinear(4 * C) * reLU * throughPyTorchLinear(C) * throughPyTorchLinear(C) * throughPyTorchLinear(C)
+print(String(format: "the gradient's factor with PyTorch's default Linear initialization instead: %.1e a block", perPlainBlockPyTorch))
 endOfCell()
-// Both lines are estimates. The first predicts that the gradient shrinks about a thousand times per
-// block, so about a billion times from the last block to the first of four. With PyTorch's default start
-// (the second line, not run on this page) each Linear passes 1/sqrt(3) of the gradient's norm whatever its
-// width, and the gradient would shrink about 2,000 times from the last block to the first.
+// All three lines are estimates. The first two predict that the gradient and the signal both shrink about
+// a thousand times per block: a billion times from the last block to the first of four. With PyTorch's
+// default start (the last line; `--pytorch-initialization` runs it, exercise 5) each Linear passes
+// 1/sqrt(3) of the norm whatever its width, and the gradient would shrink about 2,000 times from the last
+// block to the first.
 //
 // Now the measurement, on all four kinds of stack:
 let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
@@ -279,27 +302,35 @@ for (variant, numbers) in zip(variants, measured) {
     print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))\(row(numbers.outputSpread))   "
           + "\(row(numbers.lastCharacterEffects))   \(row(numbers.gradientNorms))")
 }
-let plainNorms = measured[0].gradientNorms
+print("\nthe gradient reaching each block's input: its norm (first block to last), and the factor each block passes down")
+let inputGradients = variants.map { variant in   // fresh stacks again, the same first weights
+    variant.keeps.map { inputGradientNorms(plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: $0), on: measuredBatch) }
+        ?? inputGradientNorms(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
+}
+for (variant, norms) in zip(variants, inputGradients) {
+    print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))\(row(norms))   factors "
+          + zip(norms, norms.dropFirst()).map { String(format: "%.2g", $0 / $1) }.joined(separator: " "))
+}
 endOfCell()
 // What the table says, row by row:
 //
-// - The plain stack: about a thousand times per block, the signal shrinks on its way up (1e-5 after the
-//   first block, 1e-14 after the last) and the gradient on its way down (1e-11 at the first block, each
-//   number in it below AdamW's epsilon of 1e-8, so the first blocks barely move). The vocabulary head reads
+// - The plain stack: about a thousand times per block, the signal shrinks on its way up (9.6e-06 after
+//   the first block, as estimated; 1e-14 after the last) and the gradient on its way down (1e-11 at the
+//   first block, each number in it below AdamW's epsilon of 1e-8, so the first blocks barely move). The vocabulary head reads
 //   next to nothing about the context, so its logits are nearly its bias alone: one distribution for every
 //   position, the characters' frequencies (the unigram, below).
-// - LayerNorm alone: both sizes healthy, since each half reads its input rescaled to unit size. What it
-//   does not fix is the middle columns: each position's own character reaches the next block only through
-//   attention, which at the start averages it with every character before it, with equal weights. In the
-//   first block the last position (T = 32) averages 32 independent rows: the last character's row counts
-//   1/32, while the average shrinks only by sqrt(32), so the effect is about 1/sqrt(32) = 0.18, measured
-//   as 0.16. After that, every position holds an average of the same earlier rows, so averaging them no
-//   longer shrinks the whole, and each block divides the effect by about 32 more (the table's row runs
-//   1.6e-01, 4.6e-03, 1.8e-04, 5.3e-06: ratios of 26 to 35), so 0.18 / 32^3 = 5e-06 at the top (measured
-//   5.3e-06; in the plain stack 1.7e-06). (An early position has fewer characters to be averaged with;
-//   section 5 measures what each position learns.) So healthy sizes are not enough: the sizes say the
-//   signal and the gradient survive, not that the character does. This thin path is only how the stack
-//   starts; section 5 trains it.
+// - LayerNorm alone, the sizes: both healthy, since each half reads its input rescaled to unit size.
+// - LayerNorm alone, the character in the first block: it reaches the next block only through attention,
+//   which at the start averages each position with every one before it, with equal weights. The last
+//   position (T = 32) averages 32 independent rows: the last character's row counts 1/32, while the
+//   average shrinks only by sqrt(32), so the effect is about 1/sqrt(32) = 0.18 (measured 0.16).
+// - LayerNorm alone, the blocks after it: each position already holds an average of the same earlier
+//   rows, so averaging them no longer shrinks the whole, and the last character's share is divided by
+//   about 32 again in each block: the row runs 1.6e-01, 4.6e-03, 1.8e-04, 5.3e-06 (ratios of 26 to 35),
+//   and 0.18 / 32^3 = 5e-06 at the top. (The plain stack's row falls the same way, to 1.7e-06.) So
+//   healthy sizes are not enough: they say the signal and the gradient survive, not that the character
+//   does. This thin path is the last position's, and only how the stack starts: section 5 trains it, and
+//   measures what each position learns.
 // - Residuals alone: the character reaches the top whole. At the start the blocks add next to nothing, so
 //   the top is x = token embedding + position embedding, each row from N(0, 0.02^2). Changing the character
 //   swaps one token row for another: change / size = |difference of two token rows| / |token row + position
@@ -310,12 +341,19 @@ endOfCell()
 // - Both, the character: its effect at the top is 0.72, less than the residuals-only 1.0, because each half
 //   reads x at unit size through LayerNorm and so adds an output of real size to the stream, which dilutes
 //   the embedding in x. The spread column shows x growing with every Block, each adding its output.
-// - Both, the gradient: it now grows on its way down, from 7.7e-02 at the last Block to 1.2e-01 at the
-//   first, where residuals alone kept it flat. Why is exercise 4's question (with its worked solution).
+// - Both, the gradient: it now grows on its way down, where residuals alone kept it flat (the factors
+//   under the table: 1 through every residuals-only block, 1.7, 1.3 and 1.2 through the Blocks). `+`
+//   still hands each Block's gradient down unchanged, but each half's own path is no longer negligible
+//   beside it. LayerNorm divides what the half reads by x's size, so its backward multiplies the gradient
+//   by 1 / size: about 1 / 0.029 = 35 at the first Block (the residuals-only row's output std). With the
+//   half's two Linears (about 0.16 each, derived above) the half passes back a gradient of order 1 times
+//   what it receives, not a few hundredths, and the Block adds it to what `+` hands down. The factor is
+//   largest at the first Block and falls block by block, as x grows (the spread column) and LayerNorm's
+//   1 / size with it. (Exercise 4 asks why residuals alone kept it flat.)
 //
-// The plain stack's factor per block, measured from the table's gradient norms, against the estimate:
+// The plain stack's factor per block, measured at the blocks' inputs, against the estimate:
 print(String(format: "plain stack, one block down: estimated %.1e; measured %@", perPlainBlock,
-             zip(plainNorms, plainNorms.dropFirst()).map { String(format: "%.1e", $0 / $1) }.joined(separator: ", ")))
+             zip(inputGradients[0], inputGradients[0].dropFirst()).map { String(format: "%.1e", $0 / $1) }.joined(separator: ", ")))
 endOfCell()
 // Now the plain stack trains, on the Trainer of chapter 01. One step of it, folded: a batch, the loss and
 // its backward, the gradients clipped to a norm of 1, the learning rate of the schedule, and AdamW:
@@ -372,14 +410,15 @@ endOfCell()
 // LayerNorm alone ends where the plain stack did, at the unigram; residuals alone end at 1.93, better than
 // chapter 03's one layer (2.07).
 // The LayerNorm-only log matches the plain stack's to within a few thousandths at every evaluation from
-// step 250 on, because both predict nearly the unigram at every position (measured at the end of this
-// section), and each estimate is over the same batches: two models that predict the same distribution
-// score the same.
+// step 250 on, because both predict nearly the unigram at every position (measured in section 8), and
+// each estimate is over the same batches: two models that predict the same distribution score the same.
 // Section 4's thin path explains the last position, not every one: position 0 attends only to itself, so
 // its own character reaches the top of the LayerNorm-only stack whole, and a stack that used it would
 // predict there at least as well as the bigram (chapter 01: 2.49). Did it? Each stack's val loss at each
 // position of the window, over 50 val batches (at position 0 the model has one character to go on, at
-// position 31 it has 32), and section 4's measurement again, on the trained LayerNorm-only stack:
+// position 31 it has 32; the loss per position, folded), and section 4's measurement again, on the
+// trained LayerNorm-only stack:
+// fold: Chapters/04-Block/Measurements.swift lossByPosition
 let positions = [0, 1, 2, 3, 7, 15, 31].filter { $0 < settings.blockSize }
 print("val loss at position  " + positions.map { String(format: "%6d", $0) }.joined())
 for (label, stack) in [("plain stack", plain as any LanguageModel), ("LayerNorm only", oneRescue[0].stack),
@@ -398,13 +437,107 @@ endOfCell()
 // are closed: its gradient shrinks about a thousand times per block on its way down, as the plain stack's
 // did from the start, and the top hardly depends on the last character.
 //
-// When did they close, and how? A fresh copy of the same stack, with the same settings and batches,
-// measured every few steps: how much each block's output still differs from one position to the next (its
+// How the paths closed during training, step by step, is section 8's aside, after the real Blocks: in
+// short, training adds one vector at every position until it swamps what differed from one position to
+// the next, and LayerNorm cannot undo a vector that every position shares.
+//
+// Residuals alone learn at every position: about the bigram's loss at position 0 (2.55, against chapter
+// 01's 2.49) and better with each character of context. `+` carries every character past every block,
+// and the gradient down to every block, whatever the blocks' halves do. LayerNorm then adds the last few
+// hundredths (section 6 prints how the residual stream grows from block to block, which is what LayerNorm
+// keeps each half's input steady against).
+
+// MARK: - 6. ...then the real Blocks, same settings, same seed, same batches
+//
+// Expect the val loss to end below 1.9, and the loss plot to show all four runs.
+
+section("6. ...then the real Blocks, same settings, same seed, same batches")
+print("\n== with residuals and LayerNorm (the Transformer Block) ==")
+let model = blockStack(settings, vocabularySize: tokenizer.vocabularySize)
+let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
+print("parameters: \(trainer.parameters.count)")
+let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed, stream: .untrainedSample))
+print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
+print(String(format: "The first log line (step 0) is the loss before training: about ln(%d) = %.2f.\n",
+             tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
+exitOnError { try trainer.train() }
+let stacks = [(PlainBlock.Keeps.nothing.label, plainTrainer)] + oneRescue.map { ($0.keeps.label, $0.trainer) }
+    + [("with residuals and LayerNorm (the Block)", trainer)]
+print("\nval loss after \(settings.steps) steps, the same stack four ways:")
+for (label, stackTrainer) in stacks {
+    print("  \(label.padding(toLength: 42, withPad: " ", startingAt: 0)) "
+          + String(format: "%.4f", stackTrainer.evaluations.last?.valLoss ?? .nan))
+}
+print()
+
+let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
+let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
+    model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
+}
+let sample = tokenizer.decode(generated)
+print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
+endOfCell()
+// Why chapter 05 adds a final LayerNorm (GPT-2's `ln_f`): each Block normalizes what it reads, but adds its
+// output to the residual stream x unnormalized, so x's scale grows with every Block, and nothing normalizes
+// it before the vocabulary head, whose logits would grow with it. Measured on the trained Blocks, over the
+// first 32 characters of the val text: the standard deviation of x after the embedding (which grew in
+// training, from 0.03) and after each Block. Expect the first Block to multiply it many times over: what a
+// Block adds does not depend on x's scale (LayerNorm rescales what each half reads to unit size), so each
+// Block writes onto the stream at its own size, far above the embedding's.
+let streamInput = Array(dataset.val.prefix(min(settings.blockSize, 32)))
+let streamScales: [Float] = withoutGradients {
+    var x = model.embedding(streamInput, batchSize: 1, length: streamInput.count)   // (1, T, C)
+    var scales = [x]
+    for block in model.blocks { x = block(x, training: false); scales.append(x) }
+    return scales.map(standardDeviation)
+}
+print("the residual stream's standard deviation, after the embedding and after each Block: "
+      + streamScales.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "\n")
+endOfCell()
+// The four runs' losses in one plot. LayerNorm alone and the plain stack draw the same curve, at the
+// unigram's loss: the plain stack's is drawn last, dashed, so the other shows between its dashes.
+exitOnError {
+    try report.plotLoss([("Blocks", trainer), ("residuals only", oneRescue[1].trainer),
+                         ("LayerNorm only", oneRescue[0].trainer), ("plain", plainTrainer)],
+                        title: "\(report.heading): with and without residuals and LayerNorm")
+}
+
+// The chapter in three lines. Two paths decide whether a stack learns: the signal up (each character's
+// effect on the top) and the gradient down (to the first block). Without residuals both shrink block by
+// block, and at these settings (4 blocks, weights from N(0, 0.02^2), learning rate 3e-3) training
+// collapses to about the unigram (val 3.34; the unigram's 3.35) with or without LayerNorm; exercise 5
+// tries others. `+` keeps both paths open (1.93); LayerNorm then keeps each half's input steady as the
+// stream grows (1.88).
+
+// MARK: - 7. Every head of every layer
+//
+// The trained Blocks' attention on the val text (which starts where the 90% cut falls, mid-line, so its
+// first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
+// enough to read them. Each leans its own way: head 3 mostly at the character just before, though its
+// weight spreads over the last two to four characters; head 1 often back towards the start of the current
+// word (the G of "Good", the m of "morrow"), head 2 at the last space or
+// newline, and head 0 mixes the last few characters. The linked full-size figure has every layer on 32
+// characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
+// each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
+
+section("7. Every head of every layer")
+let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24
+_ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)   // a forward pass keeps each head's queries and keys
+exitOnError {
+    try report.plotAttentionByLayer(model.blocks.map(\.attention.lastAttention), prompt: prompt, tokenizer: tokenizer, what: "the trained Blocks")
+}
+
+// MARK: - 8. Aside: how LayerNorm alone collapses
+//
+// Section 5's LayerNorm-only stack started with healthy sizes and ended at the unigram. When did its
+// paths close, and how? A fresh copy of the same stack, same settings and batches, measured every few steps: how much each block's output still differs from one position to the next (its
 // context variation: 1 or so when every position has a vector of its own, 0 when all have the same one);
 // how much of what training has changed in each block's output since step 0 is one vector added at every
 // position (1 if all of it, near 0 if each position moved its own way); and section 4's gradient norms. The
 // new measurements, folded:
-// fold: Chapters/04-Block/Measurements.swift lossByPosition contextVariation variationAcrossRows blockOutputs sharedPartOfTheChange
+// fold: Chapters/04-Block/Measurements.swift contextVariation variationAcrossRows blockOutputs sharedPartOfTheChange
+
+section("8. Aside: how LayerNorm alone collapses")
 let watched = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .layerNorm)
 let watchedTrainer = Trainer(model: watched, dataset: dataset, hyperparameters: settings)
 let startingOutputs = blockOutputs(watched, on: measuredBatch)
@@ -497,92 +630,8 @@ endOfCell()
 // The two collapsed stacks are the unigram to within about a hundredth, and their mean and largest distance
 // are the same: one distribution at every position, whatever the text. The residuals-only stack's
 // predictions are far from it, as a model that reads its context must be.
-//
-// Residuals alone learn at every position: about the bigram's loss at position 0 (2.55, against chapter
-// 01's 2.49) and better with each character of context. `+` carries every character past every block,
-// and the gradient down to every block, whatever the blocks' halves do. LayerNorm then adds the last few
-// hundredths (section 6 prints how the residual stream grows from block to block, which is what LayerNorm
-// keeps each half's input steady against).
 
-// MARK: - 6. ...then the real Blocks, same settings, same seed, same batches
-//
-// Expect the val loss to end below 1.9, and the loss plot to show all four runs.
-
-section("6. ...then the real Blocks, same settings, same seed, same batches")
-print("\n== with residuals and LayerNorm (the Transformer Block) ==")
-let model = blockStack(settings, vocabularySize: tokenizer.vocabularySize)
-let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
-print("parameters: \(trainer.parameters.count)")
-let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed, stream: .untrainedSample))
-print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
-print(String(format: "The first log line (step 0) is the loss before training: about ln(%d) = %.2f.\n",
-             tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
-exitOnError { try trainer.train() }
-let stacks = [(PlainBlock.Keeps.nothing.label, plainTrainer)] + oneRescue.map { ($0.keeps.label, $0.trainer) }
-    + [("with residuals and LayerNorm (the Block)", trainer)]
-print("\nval loss after \(settings.steps) steps, the same stack four ways:")
-for (label, stackTrainer) in stacks {
-    print("  \(label.padding(toLength: 42, withPad: " ", startingAt: 0)) "
-          + String(format: "%.4f", stackTrainer.evaluations.last?.valLoss ?? .nan))
-}
-print()
-
-let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
-let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
-    model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
-}
-let sample = tokenizer.decode(generated)
-print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
-endOfCell()
-// Why chapter 05 adds a final LayerNorm (GPT-2's `ln_f`): each Block normalizes what it reads, but adds its
-// output to the residual stream x unnormalized, so x's scale grows with every Block, and nothing normalizes
-// it before the vocabulary head, whose logits would grow with it. Measured on the trained Blocks, over the
-// first 32 characters of the val text: the standard deviation of x after the embedding (which grew in
-// training, from 0.03) and after each Block. Expect the first Block to multiply it many times over: what a
-// Block adds does not depend on x's scale (LayerNorm rescales what each half reads to unit size), so each
-// Block writes onto the stream at its own size, far above the embedding's.
-let streamInput = Array(dataset.val.prefix(min(settings.blockSize, 32)))
-let streamScales: [Float] = withoutGradients {
-    var x = model.embedding(streamInput, batchSize: 1, length: streamInput.count)   // (1, T, C)
-    var scales = [x]
-    for block in model.blocks { x = block(x, training: false); scales.append(x) }
-    return scales.map(standardDeviation)
-}
-print("the residual stream's standard deviation, after the embedding and after each Block: "
-      + streamScales.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "\n")
-endOfCell()
-// The four runs' losses in one plot. LayerNorm alone and the plain stack draw the same curve, at the
-// unigram's loss: the plain stack's is drawn last, dashed, so the other shows between its dashes.
-exitOnError {
-    try report.plotLoss([("Blocks", trainer), ("residuals only", oneRescue[1].trainer),
-                         ("LayerNorm only", oneRescue[0].trainer), ("plain", plainTrainer)],
-                        title: "\(report.heading): with and without residuals and LayerNorm")
-}
-
-// MARK: - 7. Every head of every layer
-//
-// The trained Blocks' attention on the val text (which starts where the 90% cut falls, mid-line, so its
-// first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
-// enough to read them. Each leans its own way: head 3 mostly at the character just before, though its
-// weight spreads over the last two to four characters; head 1 often back towards the start of the current
-// word (the G of "Good", the m of "morrow"), head 2 at the last space or
-// newline, and head 0 mixes the last few characters. The linked full-size figure has every layer on 32
-// characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
-// each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
-
-section("7. Every head of every layer")
-let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24
-_ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)   // a forward pass keeps each head's queries and keys
-exitOnError {
-    try report.plotAttentionByLayer(model.blocks.map(\.attention.lastAttention), prompt: prompt, tokenizer: tokenizer, what: "the trained Blocks")
-}
-
-// The chapter in three lines. Two paths decide whether a stack learns: the signal up (each character's
-// effect on the top) and the gradient down (to the first block). Without residuals both shrink block by
-// block, and training collapses to about the unigram (val 3.34; the unigram's 3.35) with or without LayerNorm; `+` keeps both open
-// (1.93); LayerNorm then keeps each half's input steady as the stream grows (1.88).
-
-// MARK: - 8. How the library runs it fast
+// MARK: - 9. How the library runs it fast
 //
 // LayerNorm's CPU kernel, forward beside backward. The forward keeps each position's mean and
 // 1/sqrt(variance + eps) for the backward, which then never recomputes them; the sums run eight floats at
@@ -593,7 +642,7 @@ exitOnError {
 // `softmaxLayerNormAndCrossEntropyMatchTheReferences` (Tests/TensorCoreTests/KernelTests.swift) and
 // `layerNorm` (GradientCheckTests.swift). The same comparison on the first Block's ln1 over the val text:
 
-section("8. How the library runs it fast")
+section("9. How the library runs it fast")
 let normInput = withoutGradients { model.embedding(prompt, batchSize: 1, length: prompt.count) }   // (1, T, C)
 let normFast = withoutGradients { model.blocks[0].norm1(normInput) }.values
 let normWidth = settings.embeddingSize

@@ -57,8 +57,6 @@ public struct BytePairTokenizer: Equatable, Sendable, Codable {
     ///       merge 257 = (97 'a', 98 'b')    ->  [256, 257, 100, 256, 257, 97, 99]   (ties with (256, 97): lower wins)
     ///       merge 258 = (256, 257) 'aaab'   ->  [258, 100, 258, 97, 99]
     ///
-    /// (minbpe breaks that tie the other way, taking the pair it met first in the text: (256, 97) at 257.)
-    ///
     /// Stops early if the text runs out of pairs. `progress` hears about each merge as it is made.
     public static func train(on text: String, vocabularySize: Int, preSplit: PreSplit = .none,
                              progress: ((_ merge: TokenPair, _ newToken: Int, _ count: Int) -> Void)? = nil) throws -> BytePairTokenizer {

@@ -31,7 +31,7 @@ public enum PlainBytePairs {
 
     /// Learns `vocabularySize - 256` merges: cut the text into chunks (`preSplit`; merges never cross
     /// them), start from their UTF-8 bytes, then again and again merge the most frequent pair (of equally
-    /// frequent pairs, the smallest: lowest first id, then lowest second id).
+    /// frequent pairs, the smallest).
     public static func train(_ text: String, vocabularySize: Int, preSplit: PreSplit = .none) -> [TokenPair] {
         let bytes = Array(text.utf8)
         var chunks = preSplit.chunks(text).map { bytes[$0].map(Int.init) }

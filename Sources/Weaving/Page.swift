@@ -75,6 +75,10 @@ public struct Page {
         try? f()                         runs f; on an error, gives nil instead of stopping
         func f(_ x: inout T) / f(&x)     f may change the caller's x in place (passed by reference)
         func callAsFunction(_ x:)        Python's __call__: `model(x)` calls it
+        protocol P { func f() }          an interface that types promise to implement (like typing.Protocol)
+        struct S<T: P>                   a generic type: T is any one type that implements P
+        func f(_ m: some P)              the same for a function, written short: any one type implementing P
+        [a as any P, b]                  a box for a value of any type implementing P (a list of mixed types)
         withoutGradients { ... }         torch.no_grad(): nothing inside is recorded for backward
         exitOnError { try f() }          runs f; on an error, prints one line and exits (no stack trace)
         guard c else { return }          leaves early unless c holds

@@ -38,6 +38,18 @@ struct BytePairTokenizerTests {
         #expect(tokenizer.tokenBytes[258] == Array("aaab".utf8))
     }
 
+    @Test func chapter06sTraceOfOneMergeInTheLinkedList() {
+        // Chapter 06's page traces MergeableChunks.merge on [1, 2, 3, 1, 2], merging (1, 2) into 4.
+        var chunks = MergeableChunks(chunks: [[UInt8]([1, 2, 3, 1, 2])], countPairs: true)
+        #expect(chunks.tokens == [1, 2, 3, 1, 2])
+        #expect(chunks.pairCounts == [TokenPair(1, 2): 2, TokenPair(2, 3): 1, TokenPair(3, 1): 1])
+        chunks.merge(TokenPair(1, 2), into: 4)
+        #expect(chunks.tokens == [4, -1, 3, 4, -1])                                   // positions 1 and 4 unlinked
+        #expect(chunks.pairCounts == [TokenPair(4, 3): 1, TokenPair(3, 4): 1])
+        #expect(chunks.tokens(ofChunk: 0) == [4, 3, 4])                               // read along `next`
+        #expect(chunks.mostFrequentPair() == TokenPair(3, 4))                         // a tie: 3 < 4
+    }
+
     @Test func tiesGoToTheLowestPairSoTrainingIsDeterministic() throws {
         // Every pair of "dcba" occurs once: the lowest, (98 'b', 97 'a'), wins; then (99, 256), then (100, 257).
         let tokenizer = try BytePairTokenizer.train(on: "dcba", vocabularySize: 300)
