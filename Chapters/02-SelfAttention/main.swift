@@ -180,9 +180,10 @@ func largestWeight(_ scores: Tensor) -> Float {   // the mean over rows of each 
     let weights = softmax(scores).values, n = positions
     return (0..<n).map { row in weights[(row * n)..<((row + 1) * n)].max()! }.reduce(0, +) / Float(n)
 }
-func gradientPassed(_ scores: Tensor) -> Float {   // the mean over rows of 1 - Σ p², the Jacobian's trace
-    let weights = softmax(scores).values, n = positions
-    return (0..<n).map { row in 1 - weights[(row * n)..<((row + 1) * n)].reduce(0) { $0 + $1 * $1 } }.reduce(0, +) / Float(n)
+/// The mean over the rows of an (n, n) attention matrix of 1 - Σ p², the softmax Jacobian's trace: the
+/// gradient a row lets through, 0 for a one-hot row. (Section 9 measures it again, after training.)
+func gradientPassed(_ weights: [Float], rows n: Int) -> Float {
+    (0..<n).map { row in 1 - weights[(row * n)..<((row + 1) * n)].reduce(0) { $0 + $1 * $1 } }.reduce(0, +) / Float(n)
 }
 let unscaled = matmul(unitQ, unitK, transposeB: true)                          // (1, T, T)
 let scaled = scale(unscaled, by: 1 / Float(headSize).squareRoot())
@@ -191,7 +192,8 @@ print(String(format: "q, k ~ N(0, 1), hs = %d: variance of q.k = %.1f unscaled, 
 print(String(format: "the largest softmax weight of a row of %d: %.2f unscaled, %.2f scaled (1/%d = %.3f is uniform)",
              positions, largestWeight(unscaled), largestWeight(scaled), positions, 1.0 / Double(positions)))
 print(String(format: "the gradient a row lets through, 1 - sum p^2: %.2f unscaled, %.2f scaled (%.2f uniform, 0 one-hot)\n",
-             gradientPassed(unscaled), gradientPassed(scaled), 1 - 1.0 / Double(positions)))
+             gradientPassed(softmax(unscaled).values, rows: positions), gradientPassed(softmax(scaled).values, rows: positions),
+             1 - 1.0 / Double(positions)))
 
 // MARK: - 4. The data (as in chapter 01)
 
@@ -462,12 +464,11 @@ func queryKeySize(_ model: OneHeadLanguageModel) -> Float {
         return (entries.reduce(0) { $0 + $1 * $1 } / Float(entries.count)).squareRoot()
     }
 }
-/// The mean over the rows of the attention on `prompt` of 1 - Σ p², section 3's gradient a row lets
-/// through: 0 for a one-hot row. (Row i has i + 1 visible keys, so uniform rows give 0.87 here, not 0.97.)
+/// Section 3's `gradientPassed`, on the trained head's attention over `prompt`. (Row i has i + 1 visible
+/// keys, so uniform rows give 0.87 here, not 0.97.)
 func meanGradientPassed(_ model: OneHeadLanguageModel) -> Float {
     _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)
-    let weights = model.head.lastAttention!.values, T = prompt.count
-    return (0..<T).map { row in 1 - weights[(row * T)..<((row + 1) * T)].reduce(0) { $0 + $1 * $1 } }.reduce(0, +) / Float(T)
+    return gradientPassed(model.head.lastAttention!.values, rows: prompt.count)   // (T, T) weights
 }
 /// Trains `fresh` for `shorter.steps`, printing nothing; every run draws the same batches.
 func trainQuietly(_ fresh: OneHeadLanguageModel) -> Trainer {

@@ -8,6 +8,6 @@ struct Chapter03: ChapterCommand {
     static let configuration = CommandConfiguration(
         commandName: "ch03", abstract: "Chapter 03 · MultiHead: several attention heads, concatenated and projected.")
     @OptionGroup var training: TrainingOptions
-    @Flag(help: "Start from PyTorch's default initialization, as the lecture's gpt.py does (see the exercises).")
+    @Flag(help: "Start from PyTorch's default initialization, as the code written in the lecture's video does (see the exercises).")
     var pytorchInitialization = false
 }

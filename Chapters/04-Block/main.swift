@@ -73,7 +73,10 @@ print("\(settings.table(showing: .all))\n")
 // gain and shifted by a learned bias, one of each per channel (PyTorch's nn.LayerNorm(C): `weight`
 // starts at 1, `bias` at 0, so a fresh LayerNorm only normalizes). The variance gets epsilon = 1e-5 added
 // before the square root, as in PyTorch, so a position whose numbers are all equal divides by sqrt(1e-5),
-// not by 0.
+// not by 0. Backward, it divides by the same σ: with x̂ = (x - mean) / σ and g = gain * dy,
+//   dx = (g - mean(g) - x̂ * mean(g * x̂)) / σ
+// so the gradient it passes down is about 1 / σ times what it receives: small inputs get large gradients
+// (section 4 measures what that does in a stack; the kernel that computes it is in the last section).
 // show: Sources/Layers/Layers.swift LayerNorm
 //
 // What its kernel computes for one position, as plain code (the fast kernel is in the last section):
@@ -84,7 +87,9 @@ print("\(settings.table(showing: .all))\n")
 // fold: Sources/TensorCore/Ops/Normalization.swift layerNorm
 //
 // The `attention` a Block calls is chapter 03's MultiHead: every head's masked softmax(q k^T / sqrt(hs)) v,
-// concatenated and projected (its forward, folded). The rest is from earlier chapters too: `Linear` is
+// concatenated and projected (its forward, folded). Its keys, queries and values come from one packed
+// weight, `key_query_value` (3C x C: every head's key, query and value rows stacked), where gpt.py has a
+// Linear per head for each; chapter 03 proves the two forms equal. The rest is from earlier chapters too: `Linear` is
 // x W^T + b, `relu` is max(0, x), and the `+` of the residuals passes the gradient on unchanged to both of
 // its inputs (chapter 00).
 // fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
@@ -116,7 +121,7 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //
 // No stack here has the final LayerNorm that chapter 05's model puts before its Linear to the vocabulary
 // (GPT-2's `ln_f`), on purpose: the stacks differ only in their blocks, so the comparison measures the
-// blocks alone. (Why chapter 05 adds it, the residual stream's growth, is measured in section 6.)
+// blocks alone. (Why chapter 05 adds it, the residual stream's growth, is measured in section 7.)
 
 section("3. One stack, four kinds of block")
 
@@ -223,9 +228,9 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 
 // MARK: - 4. Train the plain stack first...
 //
-// Expect the plain stack to learn far less than chapter 03's one layer (val 2.07): it stalls within the
-// first hundred steps, above even chapter 01's bigram (2.49). Where it stalls says what it learned: compare
-// its loss with the unigram's, a model that predicts every character by its frequency alone (printed below).
+// Predict where the plain stack ends, against chapter 03's one layer (val 2.07), chapter 01's bigram
+// (2.49) and the unigram, a model that predicts every character by its frequency alone (3.35, printed
+// below). Where it stalls says what it learned.
 //
 // First, why, measured where training starts: one batch through a fresh copy of each kind of stack (the
 // same first weights as the four trained below). The table below has three measurements, each for every
@@ -252,14 +257,17 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 // the entries at the start: half the squared norm survives, a factor of sqrt(1/2). Without a residual the
 // gradient goes through the whole plain block in turn: the feed-forward's contract (4C inputs), ReLU and
 // expand (C), then attention's projection and value (C each; the query and key paths carry almost nothing
-// at the start, when the scores are all near 0). That is the gradient reaching each block's input, which
+// at the start, when the scores are all near 0). Attention's averaging, which this leaves out, gets a line
+// of its own below. That is the gradient reaching each block's input, which
 // the lines under the table measure, with the factor each block passes down. (The table's own column is
 // the gradient of each block's parameters, what AdamW sees; it depends on the block's inputs as well.)
 //
 // Forward, the same Linears and ReLU act on the signal, with one factor more: at the start attention's
 // weights are equal, so position t averages t + 1 independent rows, which divides their size by
-// sqrt(t + 1); over the T positions that is sqrt(mean of 1/(t + 1)) in all. What enters the first block is
-// the embedding, a token row plus a position row, each N(0, 0.02^2): sqrt(2) 0.02 = 0.028.
+// sqrt(t + 1); over the T positions that is sqrt(mean of 1/(t + 1)) in all. That factor acts in the first
+// block only: past it, each position already holds an average of the same earlier rows, which averaging
+// again does not shrink. What enters the first block is the embedding, a token row plus a position row,
+// each N(0, 0.02^2): sqrt(2) 0.02 = 0.028.
 
 section("4. Train the plain stack first...")
 let throughLinear = { (inputs: Int) in 0.02 * Double(inputs).squareRoot() }
@@ -274,38 +282,58 @@ print(String(format: "plain stack, the first block's output std, estimated: embe
              + "x projection %.2f x expand %.2f x ReLU %.2f x contract %.2f = %.1e", embeddingSpread, throughLinear(C),
              attentionAverage, throughLinear(C), throughLinear(C), reLU, throughLinear(4 * C),
              embeddingSpread * attentionAverage * perPlainBlock))
+// Backward, the average's transpose sums each position's gradient into every earlier one: position s
+// gets the sum over t >= s of 1/(t + 1) times t's gradient. Its factor over the T positions, when the
+// gradients differ from position to position (the squares add), and when they are all alike (the sums do):
+let summedAlike = ((0..<settings.blockSize).map { s in (s..<settings.blockSize).reduce(0.0) { $0 + 1 / Double($1 + 1) } }
+    .reduce(0.0) { $0 + $1 * $1 } / Double(settings.blockSize)).squareRoot()
+print(String(format: "attention's average, backward: %.2f on gradients that differ from position to position, %.2f on alike ones",
+             attentionAverage, summedAlike))
 // PyTorch's default Linear: uniform in +-1/sqrt(inputs), a standard deviation of 1/sqrt(3 inputs)
 let throughPyTorchLinear = { (inputs: Int) in (1 / (3 * Double(inputs)).squareRoot()) * Double(inputs).squareRoot() }
 let perPlainBlockPyTorch = throughPyTorchLinear(4 * C) * reLU * throughPyTorchLinear(C) * throughPyTorchLinear(C) * throughPyTorchLinear(C)
 print(String(format: "the gradient's factor with PyTorch's default Linear initialization instead: %.1e a block", perPlainBlockPyTorch))
 endOfCell()
-// All three lines are estimates. The first two predict that the gradient and the signal both shrink about
-// a thousand times per block: a billion times from the last block to the first of four. With PyTorch's
-// default start (the last line; `--pytorch-initialization` runs it, exercise 5) each Linear passes
-// 1/sqrt(3) of the norm whatever its width, and the gradient would shrink about 2,000 times from the last
-// block to the first.
+// All four lines are estimates. The first two predict that the gradient and the signal both shrink about
+// a thousand times per block: a billion times from the last block to the first of four.
+//
+// The third is why the gradient's estimate leaves attention's averaging out. On a gradient that differs
+// from position to position, as the loss's does, the average's transpose shrinks it by the forward's
+// 0.36. But every plain block below the last receives a gradient that an attention above has already
+// summed this way, so neighbouring positions carry nearly the same gradient, and summing alike gradients
+// adds up instead (1.37). So the factors measured below, through the blocks below the last, come out 1.2
+// to 1.4 times the estimate without the averaging. (The Blocks' estimate, further down, keeps the 0.36:
+// there `+` hands each half the loss's own gradient, different at every position.)
+//
+// With PyTorch's default start (the last line; `--pytorch-initialization` runs it, exercise 5) each Linear
+// passes 1/sqrt(3) of the norm whatever its width, and the gradient would shrink about 2,000 times from the
+// last block to the first.
 //
 // Now the measurement, on all four kinds of stack:
 let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
                                                            ("residuals only", .residuals), ("Blocks (both)", nil)]
 let measuredBatch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 7))
 let measured = variants.map { variant in   // each from a fresh stack, the same first weights as the four trained below
-    variant.keeps.map { measure(plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: $0), on: measuredBatch) }
-        ?? measure(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
+    if let keeps = variant.keeps {
+        return measure(plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: keeps), on: measuredBatch)
+    }
+    return measure(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
 }
 func row(_ numbers: [Float]) -> String { numbers.map { String(format: "%8.1e", $0) }.joined(separator: " ") }
 func column(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
 print(column("at the start", 19) + column("each block's output std", 38) + column("the last character's effect", 38)
-      + "each block's gradient norm")
-print(column("", 19) + column("(first block to last)", 38) + column("after each block", 38) + "(first block to last)")
+      + "each block's parameters'")
+print(column("", 19) + column("(first block to last)", 38) + column("after each block", 38) + "gradient norm (first to last)")
 for (variant, numbers) in zip(variants, measured) {
     print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))\(row(numbers.outputSpread))   "
           + "\(row(numbers.lastCharacterEffects))   \(row(numbers.gradientNorms))")
 }
 print("\nthe gradient reaching each block's input: its norm (first block to last), and the factor each block passes down")
 let inputGradients = variants.map { variant in   // fresh stacks again, the same first weights
-    variant.keeps.map { inputGradientNorms(plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: $0), on: measuredBatch) }
-        ?? inputGradientNorms(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
+    if let keeps = variant.keeps {
+        return inputGradientNorms(plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: keeps), on: measuredBatch)
+    }
+    return inputGradientNorms(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
 }
 for (variant, norms) in zip(variants, inputGradients) {
     print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))\(row(norms))   factors "
@@ -314,12 +342,18 @@ for (variant, norms) in zip(variants, inputGradients) {
 endOfCell()
 // What the table says, row by row:
 //
-// - The plain stack: about a thousand times per block, the signal shrinks on its way up (9.6e-06 after
-//   the first block, as estimated; 1e-14 after the last) and the gradient on its way down (1e-11 at the
-//   first block, each number in it below AdamW's epsilon of 1e-8, so the first blocks barely move). The vocabulary head reads
-//   next to nothing about the context, so its logits are nearly its bias alone: one distribution for every
-//   position, the characters' frequencies (the unigram, below).
-// - LayerNorm alone, the sizes: both healthy, since each half reads its input rescaled to unit size.
+// - The plain stack, the first block: its output is 9.6e-06, as estimated.
+// - The plain stack, the blocks after it: the signal shrinks by the Linears and ReLU alone, 9.3e-04 a
+//   block, without attention's factor of 0.36 (measured 1.2e-08, 1.2e-11, 1.5e-14): its rows are already
+//   averages of the same earlier rows, which averaging again does not shrink (the LayerNorm-only bullets
+//   below say more). The gradient shrinks as much on its way down: the parameters' gradients are 1e-11 at
+//   the first block, each number in them below AdamW's epsilon of 1e-8, so the first blocks barely move.
+//   The vocabulary head reads next to nothing about the context, so its logits are nearly its bias alone:
+//   one distribution for every position, the characters' frequencies (the unigram, below).
+// - LayerNorm alone, the sizes: both healthy, since each half reads its input rescaled to unit size. The
+//   gradient even grows on its way down (factors 1.8, 1.5, 1.3), for the reason the Blocks' bullet below
+//   gives: LayerNorm's backward multiplies it by 1 / the size of what it read, about 30 for these small x,
+//   more than the Linears after it take away.
 // - LayerNorm alone, the character in the first block: it reaches the next block only through attention,
 //   which at the start averages each position with every one before it, with equal weights. The last
 //   position (T = 32) averages 32 independent rows: the last character's row counts 1/32, while the
@@ -345,15 +379,26 @@ endOfCell()
 //   under the table: 1 through every residuals-only block, 1.7, 1.3 and 1.2 through the Blocks). `+`
 //   still hands each Block's gradient down unchanged, but each half's own path is no longer negligible
 //   beside it. LayerNorm divides what the half reads by x's size, so its backward multiplies the gradient
-//   by 1 / size: about 1 / 0.029 = 35 at the first Block (the residuals-only row's output std). With the
-//   half's two Linears (about 0.16 each, derived above) the half passes back a gradient of order 1 times
-//   what it receives, not a few hundredths, and the Block adds it to what `+` hands down. The factor is
-//   largest at the first Block and falls block by block, as x grows (the spread column) and LayerNorm's
-//   1 / size with it. (Exercise 4 asks why residuals alone kept it flat.)
+//   by 1 / size: about 1 / 0.028 = 35 at the first Block, whose x is the embedding. With the half's own
+//   factors derived above, the attention half passes back 35 x 0.16 x 0.36 x 0.16 = 0.32 times what it
+//   receives and the feed-forward half 35 x 0.16 x 0.71 x 0.32 = 1.3, not a few hundredths. Each half's
+//   share adds to what `+` hands down, in a direction of its own at the start, so the norms add as
+//   squares: sqrt(1 + 0.32^2) x sqrt(1 + 1.3^2) = 1.7 through the first Block. Further up, x is larger
+//   (the spread column) and LayerNorm's 1 / size smaller, so the factor falls block by block. (Exercise 4
+//   asks why residuals alone kept it flat.)
 //
-// The plain stack's factor per block, measured at the blocks' inputs, against the estimate:
+// Both estimates against the gradients measured at the blocks' inputs, the Blocks' from the spread
+// column's x entering each Block:
 print(String(format: "plain stack, one block down: estimated %.1e; measured %@", perPlainBlock,
              zip(inputGradients[0], inputGradients[0].dropFirst()).map { String(format: "%.1e", $0 / $1) }.joined(separator: ", ")))
+let blockInputSpreads = [embeddingSpread] + measured[3].outputSpread.dropLast().map(Double.init)   // x's std entering each Block
+let throughBlock = blockInputSpreads.dropLast().map { spread -> Double in
+    let attentionHalf = (1 / spread) * throughLinear(C) * attentionAverage * throughLinear(C)   // LayerNorm, value, average, projection
+    let feedForwardHalf = (1 / spread) * throughLinear(C) * reLU * throughLinear(4 * C)         // LayerNorm, expand, ReLU, contract
+    return (1 + attentionHalf * attentionHalf).squareRoot() * (1 + feedForwardHalf * feedForwardHalf).squareRoot()
+}
+print("Blocks, one Block down: estimated " + throughBlock.map { String(format: "%.2f", $0) }.joined(separator: ", ")
+      + "; measured " + zip(inputGradients[3], inputGradients[3].dropFirst()).map { String(format: "%.2f", $0 / $1) }.joined(separator: ", "))
 endOfCell()
 // Now the plain stack trains, on the Trainer of chapter 01. One step of it, folded: a batch, the loss and
 // its backward, the gradients clipped to a norm of 1, the learning rate of the schedule, and AdamW:
@@ -410,7 +455,7 @@ endOfCell()
 // LayerNorm alone ends where the plain stack did, at the unigram; residuals alone end at 1.93, better than
 // chapter 03's one layer (2.07).
 // The LayerNorm-only log matches the plain stack's to within a few thousandths at every evaluation from
-// step 250 on, because both predict nearly the unigram at every position (measured in section 8), and
+// step 250 on, because both predict nearly the unigram at every position (measured in section 6), and
 // each estimate is over the same batches: two models that predict the same distribution score the same.
 // Section 4's thin path explains the last position, not every one: position 0 attends only to itself, so
 // its own character reaches the top of the LayerNorm-only stack whole, and a stack that used it would
@@ -437,97 +482,17 @@ endOfCell()
 // are closed: its gradient shrinks about a thousand times per block on its way down, as the plain stack's
 // did from the start, and the top hardly depends on the last character.
 //
-// How the paths closed during training, step by step, is section 8's aside, after the real Blocks: in
-// short, training adds one vector at every position until it swamps what differed from one position to
-// the next, and LayerNorm cannot undo a vector that every position shares.
+// How the paths closed during training, step by step, is the next section's aside: in short, training
+// adds one vector at every position until it swamps what differed from one position to the next, and
+// LayerNorm cannot undo a vector that every position shares.
 //
 // Residuals alone learn at every position: about the bigram's loss at position 0 (2.55, against chapter
 // 01's 2.49) and better with each character of context. `+` carries every character past every block,
 // and the gradient down to every block, whatever the blocks' halves do. LayerNorm then adds the last few
-// hundredths (section 6 prints how the residual stream grows from block to block, which is what LayerNorm
+// hundredths (section 7 prints how the residual stream grows from block to block, which is what LayerNorm
 // keeps each half's input steady against).
 
-// MARK: - 6. ...then the real Blocks, same settings, same seed, same batches
-//
-// Expect the val loss to end below 1.9, and the loss plot to show all four runs.
-
-section("6. ...then the real Blocks, same settings, same seed, same batches")
-print("\n== with residuals and LayerNorm (the Transformer Block) ==")
-let model = blockStack(settings, vocabularySize: tokenizer.vocabularySize)
-let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
-print("parameters: \(trainer.parameters.count)")
-let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed, stream: .untrainedSample))
-print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
-print(String(format: "The first log line (step 0) is the loss before training: about ln(%d) = %.2f.\n",
-             tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
-exitOnError { try trainer.train() }
-let stacks = [(PlainBlock.Keeps.nothing.label, plainTrainer)] + oneRescue.map { ($0.keeps.label, $0.trainer) }
-    + [("with residuals and LayerNorm (the Block)", trainer)]
-print("\nval loss after \(settings.steps) steps, the same stack four ways:")
-for (label, stackTrainer) in stacks {
-    print("  \(label.padding(toLength: 42, withPad: " ", startingAt: 0)) "
-          + String(format: "%.4f", stackTrainer.evaluations.last?.valLoss ?? .nan))
-}
-print()
-
-let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
-let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
-    model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
-}
-let sample = tokenizer.decode(generated)
-print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
-endOfCell()
-// Why chapter 05 adds a final LayerNorm (GPT-2's `ln_f`): each Block normalizes what it reads, but adds its
-// output to the residual stream x unnormalized, so x's scale grows with every Block, and nothing normalizes
-// it before the vocabulary head, whose logits would grow with it. Measured on the trained Blocks, over the
-// first 32 characters of the val text: the standard deviation of x after the embedding (which grew in
-// training, from 0.03) and after each Block. Expect the first Block to multiply it many times over: what a
-// Block adds does not depend on x's scale (LayerNorm rescales what each half reads to unit size), so each
-// Block writes onto the stream at its own size, far above the embedding's.
-let streamInput = Array(dataset.val.prefix(min(settings.blockSize, 32)))
-let streamScales: [Float] = withoutGradients {
-    var x = model.embedding(streamInput, batchSize: 1, length: streamInput.count)   // (1, T, C)
-    var scales = [x]
-    for block in model.blocks { x = block(x, training: false); scales.append(x) }
-    return scales.map(standardDeviation)
-}
-print("the residual stream's standard deviation, after the embedding and after each Block: "
-      + streamScales.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "\n")
-endOfCell()
-// The four runs' losses in one plot. LayerNorm alone and the plain stack draw the same curve, at the
-// unigram's loss: the plain stack's is drawn last, dashed, so the other shows between its dashes.
-exitOnError {
-    try report.plotLoss([("Blocks", trainer), ("residuals only", oneRescue[1].trainer),
-                         ("LayerNorm only", oneRescue[0].trainer), ("plain", plainTrainer)],
-                        title: "\(report.heading): with and without residuals and LayerNorm")
-}
-
-// The chapter in three lines. Two paths decide whether a stack learns: the signal up (each character's
-// effect on the top) and the gradient down (to the first block). Without residuals both shrink block by
-// block, and at these settings (4 blocks, weights from N(0, 0.02^2), learning rate 3e-3) training
-// collapses to about the unigram (val 3.34; the unigram's 3.35) with or without LayerNorm; exercise 5
-// tries others. `+` keeps both paths open (1.93); LayerNorm then keeps each half's input steady as the
-// stream grows (1.88).
-
-// MARK: - 7. Every head of every layer
-//
-// The trained Blocks' attention on the val text (which starts where the 90% cut falls, mid-line, so its
-// first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
-// enough to read them. Each leans its own way: head 3 mostly at the character just before, though its
-// weight spreads over the last two to four characters; head 1 often back towards the start of the current
-// word (the G of "Good", the m of "morrow"), head 2 at the last space or
-// newline, and head 0 mixes the last few characters. The linked full-size figure has every layer on 32
-// characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
-// each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
-
-section("7. Every head of every layer")
-let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24
-_ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)   // a forward pass keeps each head's queries and keys
-exitOnError {
-    try report.plotAttentionByLayer(model.blocks.map(\.attention.lastAttention), prompt: prompt, tokenizer: tokenizer, what: "the trained Blocks")
-}
-
-// MARK: - 8. Aside: how LayerNorm alone collapses
+// MARK: - 6. Aside: how LayerNorm alone collapses
 //
 // Section 5's LayerNorm-only stack started with healthy sizes and ended at the unigram. When did its
 // paths close, and how? A fresh copy of the same stack, same settings and batches, measured every few steps: how much each block's output still differs from one position to the next (its
@@ -537,7 +502,7 @@ exitOnError {
 // new measurements, folded:
 // fold: Chapters/04-Block/Measurements.swift contextVariation variationAcrossRows blockOutputs sharedPartOfTheChange
 
-section("8. Aside: how LayerNorm alone collapses")
+section("6. Aside: how LayerNorm alone collapses")
 let watched = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .layerNorm)
 let watchedTrainer = Trainer(model: watched, dataset: dataset, hyperparameters: settings)
 let startingOutputs = blockOutputs(watched, on: measuredBatch)
@@ -630,6 +595,86 @@ endOfCell()
 // The two collapsed stacks are the unigram to within about a hundredth, and their mean and largest distance
 // are the same: one distribution at every position, whatever the text. The residuals-only stack's
 // predictions are far from it, as a model that reads its context must be.
+
+// MARK: - 7. ...then the real Blocks, same settings, same seed, same batches
+//
+// Expect the val loss to end below 1.9, and the loss plot to show all four runs.
+
+section("7. ...then the real Blocks, same settings, same seed, same batches")
+print("\n== with residuals and LayerNorm (the Transformer Block) ==")
+let model = blockStack(settings, vocabularySize: tokenizer.vocabularySize)
+let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
+print("parameters: \(trainer.parameters.count)")
+let untrained = model.generate(prompt: [tokenizer.startToken], maxNewTokens: 100, random: SeededRandom(seed: settings.seed, stream: .untrainedSample))
+print("sample before training:\n---\n\(tokenizer.decode(untrained))\n---")
+print(String(format: "The first log line (step 0) is the loss before training: about ln(%d) = %.2f.\n",
+             tokenizer.vocabularySize, log(Double(tokenizer.vocabularySize))))
+exitOnError { try trainer.train() }
+let stacks = [(PlainBlock.Keeps.nothing.label, plainTrainer)] + oneRescue.map { ($0.keeps.label, $0.trainer) }
+    + [("with residuals and LayerNorm (the Block)", trainer)]
+print("\nval loss after \(settings.steps) steps, the same stack four ways:")
+for (label, stackTrainer) in stacks {
+    print("  \(label.padding(toLength: 42, withPad: " ", startingAt: 0)) "
+          + String(format: "%.4f", stackTrainer.evaluations.last?.valLoss ?? .nan))
+}
+print()
+
+let samplingRandom = SeededRandom(seed: settings.seed, stream: .sampling)
+let (generated, generationRate) = measureTokensPerSecond(count: settings.maxNewTokens) {
+    model.generate(prompt: [tokenizer.startToken], maxNewTokens: settings.maxNewTokens, random: samplingRandom)
+}
+let sample = tokenizer.decode(generated)
+print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
+endOfCell()
+// Why chapter 05 adds a final LayerNorm (GPT-2's `ln_f`): each Block normalizes what it reads, but adds its
+// output to the residual stream x unnormalized, so x's scale grows with every Block, and nothing normalizes
+// it before the vocabulary head, whose logits would grow with it. Measured on the trained Blocks, over the
+// first 32 characters of the val text: the standard deviation of x after the embedding (which grew in
+// training, from 0.03) and after each Block. Expect the first Block to multiply it many times over: what a
+// Block adds does not depend on x's scale (LayerNorm rescales what each half reads to unit size), so each
+// Block writes onto the stream at its own size, far above the embedding's.
+let streamInput = Array(dataset.val.prefix(min(settings.blockSize, 32)))
+let streamScales: [Float] = withoutGradients {
+    var x = model.embedding(streamInput, batchSize: 1, length: streamInput.count)   // (1, T, C)
+    var scales = [x]
+    for block in model.blocks { x = block(x, training: false); scales.append(x) }
+    return scales.map(standardDeviation)
+}
+print("the residual stream's standard deviation, after the embedding and after each Block: "
+      + streamScales.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "\n")
+endOfCell()
+// The four runs' losses in one plot. LayerNorm alone and the plain stack draw the same curve, at the
+// unigram's loss: the plain stack's is drawn last, dashed, so the other shows between its dashes.
+exitOnError {
+    try report.plotLoss([("Blocks", trainer), ("residuals only", oneRescue[1].trainer),
+                         ("LayerNorm only", oneRescue[0].trainer), ("plain", plainTrainer)],
+                        title: "\(report.heading): with and without residuals and LayerNorm")
+}
+
+// The chapter in three lines. Two paths decide whether a stack learns: the signal up (each character's
+// effect on the top) and the gradient down (to the first block). Without residuals both shrink block by
+// block, and at these settings (4 blocks, weights from N(0, 0.02^2), learning rate 3e-3) training
+// collapses to about the unigram (val 3.34; the unigram's 3.35) with or without LayerNorm; exercise 5
+// tries others. `+` keeps both paths open (1.93); LayerNorm then keeps each half's input steady as the
+// stream grows (1.88: one seed each, but the loss plot shows that gap through the whole run).
+
+// MARK: - 8. Every head of every layer
+//
+// The trained Blocks' attention on the val text (which starts where the 90% cut falls, mid-line, so its
+// first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
+// enough to read them. Each leans its own way: head 3 mostly at the character just before, though its
+// weight spreads over the last two to four characters; head 1 often back towards the start of the current
+// word (the G of "Good", the m of "morrow"), head 2 at the last space or
+// newline, and head 0 mixes the last few characters. The linked full-size figure has every layer on 32
+// characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
+// each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
+
+section("8. Every head of every layer")
+let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24
+_ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)   // a forward pass keeps each head's queries and keys
+exitOnError {
+    try report.plotAttentionByLayer(model.blocks.map(\.attention.lastAttention), prompt: prompt, tokenizer: tokenizer, what: "the trained Blocks")
+}
 
 // MARK: - 9. How the library runs it fast
 //

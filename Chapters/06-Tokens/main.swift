@@ -62,9 +62,8 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 //
 // The library trains the same merges as the plain version, faster, in a structure (`MergeableChunks`)
 // shown after its first results. Its training loop, `BytePairTokenizer.train`, below, learns from the first
-// 90% of the text only: the validation text must stay unseen by the tokenizer too. Each distinct chunk is
-// merged once and counted as often as it occurs (with `--pre-split gpt2`, where the same word recurs as a
-// chunk; without a pre-split the whole text is one chunk):
+// 90% of the text only: the validation text must stay unseen by the tokenizer too. (Its chunk weights
+// matter only with a pre-split, section 8; without one the whole text is one chunk, of weight 1.)
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
 // The 90% it trains on is cut the same way every chapter cuts its text, in characters, before any encoding:
 // show: Sources/TextData/TokenDataset.swift TokenDataset.cut TokenDataset.trainingText
@@ -83,6 +82,8 @@ func grouped(_ n: Int) -> String {
     return formatter.string(from: NSNumber(value: n)) ?? "\(n)"
 }
 
+// Before the output: which pair do you expect to be merged first, in Shakespeare's text? And how many
+// times more often than the tenth?
 section("1. Training a byte-pair tokenizer")
 let text = exitOnError { try Corpus.load(path: options.data) }
 let trainingText = TokenDataset.trainingText(of: text)
@@ -116,7 +117,7 @@ endOfCell()
 // show: Sources/TextData/PairMerging.swift TokenPair
 // One merge, traced on a single chunk [1, 2, 3, 1, 2]: merge (1, 2) into 4 at the places the index lists
 // for it, positions 0 and 3 (· marks a position merged into its left neighbour and unlinked; a test
-// checks the start and the end):
+// checks the tokens and the pair counts at the start and at the end):
 //   position   0  1  2  3  4   pair counts                  the list
 //   start      1  2  3  1  2   (1,2) 2   (2,3) 1   (3,1) 1    next[0] = 1
 //   at 0       4  ·  3  1  2   (1,2) 1   (4,3) 1   (3,1) 1    next[0] = 2: position 1 skipped
@@ -159,9 +160,9 @@ print("encoding those characters with the merges above, minbpe's way and the lib
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.encode
 //
 // Characters per token, measured below over the whole text and over each split: the validation text,
-// which the merges were not learned from, compresses a little less. Section 5's bits per character use
-// the validation text's: its val loss is a mean over random batches of the validation text (as every
-// chapter's is), divided by that split's average characters per token:
+// which the merges were not learned from, compresses a little less. Section 5 divides its val loss by the
+// validation text's number. (The val loss, as in every chapter, is a mean over random batches of the
+// validation text.)
 // show: Sources/TextData/TokenDataset.swift TokenDataset.charactersPerToken
 // show: Sources/TextData/TokenDataset.swift TokenDataset.init
 //
@@ -235,7 +236,7 @@ print("  streaming \"🙂!\" token by token prints: " + smiled.map { printable.t
 // bytes still. A byte stays alone wherever neither of its neighbours made a pair frequent enough to be
 // merged with it, which can happen to a common byte too: the space, for one, goes into a merge only with
 // its commonest neighbours (section 1's first merges hold "e " and "t "), and stays alone beside anything
-// rarer.
+// rarer. Before the table, guess what share of the text's tokens are still single bytes.
 
 section("4. Token lengths: what the vocabulary holds, and what the text uses")
 let maxLength = bytePairs.tokenBytes.map(\.count).max() ?? 1
@@ -283,9 +284,12 @@ exitOnError {
 //   multiply-adds (C = 128: 3C² for k, q, v, C² for the projection, 8C² for the feed-forward); the output
 //   layer takes C × V, 8,320 at 65 classes and 65,536 at 512. Attention's own products (the scores and the
 //   weighted sum, about T C per layer and token under the causal mask) are the same for both, which have
-//   the same T and C. So a byte-pair step costs about 7% more.
-//   (The table leaves out the two runs' wall times: one run each, on a VM whose speed drifts by more than
-//   7% from one run to the next, they would not show it.)
+//   the same T and C. So a byte-pair step costs about 7% more, by this count of the products alone. The
+//   work between them is left out: most of it costs the same for both (LayerNorms, attention's softmax,
+//   ReLUs), but some grows with V too (the output softmax and cross-entropy, AdamW's update of the extra
+//   parameters), so the 7% is an estimate, not a bound.
+//   (The two runs' wall times could not show it, on a VM whose speed drifts by more than 7% from one run
+//   to the next; after the table, alternating rounds of steps measure it.)
 //
 // And a token is about two characters, so per step the byte-pair model reads about twice the text, sees
 // about twice as far back in characters (about 126 against 64), and goes over the training text about
@@ -335,12 +339,41 @@ for (label, run) in [("characters", characterRun), (preSplit == .none ? "byte pa
 table += "\nSame model, same steps, same B x T tokens per step; \(Machine.description).\n"
 print("\n" + table)
 endOfCell()
-// Each row is one run of one seed, as is every run on this page: a second seed would move each number by
-// a little, so read a gap of a few hundredths of a bit as a tendency, not a law.
+// The cost of a step, measured: fresh copies of the two models (a step's time does not depend on the
+// weights), one warm-up step each, then 5 rounds of 10 steps, the two models taking turns so that the
+// VM's drift falls on both alike; the median round of each. The estimate above says about +7%.
+func medianStepMilliseconds(_ trainers: [Trainer], rounds: Int, steps: Int) -> [Double] {
+    for trainer in trainers { trainer.trainStep() }                                    // warm-up
+    var times = [[Double]](repeating: [], count: trainers.count)
+    for _ in 0..<rounds {
+        for (index, trainer) in trainers.enumerated() {
+            let start = Date()
+            for _ in 0..<steps { trainer.trainStep() }
+            times[index].append(Date().timeIntervalSince(start) * 1000 / Double(steps))
+        }
+    }
+    return times.map { $0.sorted()[rounds / 2] }
+}
+let stepTrainers = [(characters, characterData), (tokenizer, tokenData)].map { tokenizer, data in
+    Trainer(model: NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed),
+            dataset: data, hyperparameters: settings)
+}
+let stepTimes = medianStepMilliseconds(stepTrainers, rounds: 5, steps: 10)
+print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%+.0f%%)", stepTimes[0], stepTimes[1],
+             (stepTimes[1] / stepTimes[0] - 1) * 100))
+endOfCell()
+// (These rounds compare the two models, seconds apart; the training speed at the end of the page is the
+// mean over the byte-pair run's 5,000 steps, minutes earlier on a VM whose speed drifts, so the two need
+// not agree.)
+// Each row of the table is one run of one seed, as is every run on this page. How much a second seed
+// moves a result, chapter 03's page measures for its model: val 2.0733 from seed 1337, 2.0440 from seed
+// 1338, 0.03 nats (0.04 bits per character) apart. So read a gap of a few hundredths of a bit as a
+// tendency, not a law.
 //
 // Why do the byte pairs win? Per step they see about twice as far back in characters, and read about twice
-// the text. Chapter 05's character model (the same as this page's) separates the two effects. One run each, on
-// the same 2-core AMD EPYC VM, each `swift run -c release ch05 --data tinyshakespeare.txt` with the flags
+// the text. Chapter 05's character model (the same as this page's) separates the two effects. Before
+// reading the table, predict whether twice the context alone helps the character model, and by how much.
+// One run each, on the same 2-core AMD EPYC VM, each `swift run -c release ch05 --data tinyshakespeare.txt` with the flags
 // of its row (`scripts/run-exercises.sh` runs all three), in bits per character of the same validation text:
 //
 // | chapter 05's character model | flags | context (characters) | characters a step | val bits per character |
@@ -355,12 +388,20 @@ endOfCell()
 //   gradient averages fewer independent stretches. And the extra context is far back: a model of 4 layers
 //   at 128 wide predicts a character mostly from the last few dozen before it (chapter 05's attention
 //   figure), so positions 64 to 127 add little.
-// - Twice the text is worth 0.111 bits per character (2.309 to 2.198), more than the byte pairs' 0.095
-//   (2.309 to 2.214): reading more text is worth as much as the byte pairs' whole win. With one seed a run,
-//   read that as "most of the win", not as an exact split: a second seed could move each of these numbers
-//   by a few hundredths.
-// - The byte-pair model reads about twice the text at about the cost of one character step: that is what
-//   a tokenizer buys, more text for the same compute.
+// - "Both" is the row that matches the byte-pair model on both counts: it reads 1,536 characters a step
+//   and sees 128 back, where the byte pairs read about 1,490 (768 tokens of 1.94 characters) and see
+//   about 126. It scores 2.222 against the byte pairs' 2.214: the same, within the 0.04 bits by which a
+//   second seed moved chapter 03's model. (It pays for that with twice the compute a step: 1,536
+//   positions against the byte pairs' 768.) So the character model, given the text and context the byte
+//   pairs get per step, does about as well as they do: consistent with the byte pairs' win being that
+//   text and context, rather than something else about tokens.
+// - Of the two, the text does the work: twice the text alone gives 2.198, twice the context alone 2.344.
+//   (Twice the steps also stretches the learning rate's cosine schedule over 10,000 steps.)
+//   (The three rows are one seed each, so how the win splits between them is a tendency, not a
+//   measurement to the hundredth.)
+// - The byte-pair model gets that text at about the cost of one character step (about 7% more by the
+//   estimate; the step times above measure it): that is what a tokenizer buys, more text for the same
+//   compute.
 
 // Both models in one plot, in bits per character against step: the fair picture. (loss.png, after it, shows
 // each model's own loss, per token: its two models' curves are not comparable with each other.)
@@ -403,10 +444,11 @@ endOfCell()
 // 65 characters make 4,225 possible pairs, each seen about 240 times in the training text on average, so
 // their counts carry over to new text. 512 tokens make 262,144 pairs, seen about twice each, so much of
 // what the training text says about which token follows which is chance, and any model fit to it, the
-// NanoGPT included, learns some of that chance. Later the gap keeps growing as the passes add up: 0.445
-// nats per token at step 5,000, twice the bigram's, when the byte-pair model has gone over its training
-// text about 7.5 times (5,000 x 768 tokens over 511,000) and the character model about 3.8 times. More
-// text per token type, or fewer types, would close the gap. (A little of the bits-per-character gap is
+// NanoGPT included, learns some of that chance. Later the gap keeps growing, to 0.445 nats per token at
+// step 5,000, twice the bigram's. By then the byte-pair model has gone over its training text about 7.5
+// times (5,000 x 768 tokens over 511,000) and the character model about 3.8 times, so part of the later
+// growth may be passages learned by heart; this page does not separate the two causes. More text per
+// token type, or fewer types, would close the early gap. (A little of the bits-per-character gap is
 // also the yardstick: the train curve divides by the training text's 1.96 characters per token, the val
 // curve by the validation text's 1.94, section 2.)
 
@@ -438,12 +480,10 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // metadata as JSON, {"type": "bpe", "format": "nanogpt-swift-bpe", "version": 1, "preSplit": "none",
 // "merges": [[101, 32], ...]}, the merges in the order they were learned, which is all `encode` and
 // `decode` need, so `nanogpt generate` streams from the file. Loading checks every merge again. The
-// metadata, where the tokenizer goes in as JSON beside the config:
-// show: Sources/Checkpoints/Checkpoint.swift Checkpoint.metadata
-// The tokenizer's JSON is its `SavedForm`, both ways (decoding checks every merge, as the initializer
-// of section 1 does):
-// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
-// The JSON form itself and the save that writes the file, folded:
+// plumbing, folded: the metadata, where the tokenizer goes in as JSON beside the config; the tokenizer's
+// JSON both ways, through its `SavedForm`; and the save that writes the file:
+// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.metadata
+// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
 // fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm
 // fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save
 //
@@ -489,15 +529,18 @@ print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, 
 // punctuation and whitespace, each word keeping the space before it, by the expression
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 // which PreSplit.swift's GPT2Scanner follows one rule per line (a test checks it against the expression
-// on random Unicode). Both, folded:
+// on random Unicode). With a pre-split the same word recurs as a chunk, so `BytePairTokenizer.train`
+// (section 1) merges each distinct chunk once and counts its pairs as often as the chunk occurs: the
+// weights in its code. Both pre-split types, folded:
 // fold: Sources/TextData/PreSplit.swift PreSplit
 // fold: Sources/TextData/PreSplit.swift GPT2Scanner
 //
 // Below, the other pre-split trains the same number of merges on the same training text, only to compare
 // (the models use the run's). Expect fewer characters per token with GPT-2's, since no token may hold a
 // space after its first byte (the third column counts such tokens): neither a word with the space after
-// it nor the end of one word with the start of the next. The last lists the merged tokens that save the validation text the fewest tokens compared
-// with the training text (per character; a token of n bytes saves n - 1 tokens each time it is used):
+// it nor the end of one word with the start of the next. The last column lists the merged tokens that
+// the validation text uses much less, per character, than the training text (weighted by the tokens each
+// saves: one of n bytes saves n - 1 each time it is used):
 
 section("8. Aside: GPT-2's pre-split")
 print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
@@ -513,15 +556,16 @@ func savedPerCharacter(_ pairs: BytePairTokenizer, _ data: TokenDataset, _ split
     let characters = data.charactersPerToken(in: split)! * Double(data[split].count)
     return saved.map { $0 / characters }
 }
-print("\n       characters per token    merged tokens with    the merged tokens whose saving falls most")
-print("       training  validation    a space inside        from the training to the validation text")
+print("\n       characters per token    merged tokens with a    the merged tokens whose saving falls most")
+print("       training  validation    space after the first   from the training to the validation text")
+print("                               byte")
 for (split, pairs, data) in [(preSplit, bytePairs, tokenData), (otherSplit, otherPairs, otherData)] {
     let spanning = (256..<pairs.vocabularySize).filter { pairs.tokenBytes[$0].dropFirst().contains(UInt8(ascii: " ")) }
     let train = savedPerCharacter(pairs, data, .train), val = savedPerCharacter(pairs, data, .val)
     let falls = (256..<pairs.vocabularySize).sorted { train[$0] - val[$0] > train[$1] - val[$1] }.prefix(6)
     print(split.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
           + String(format: "%8.2f %11.2f", data.charactersPerToken(in: .train)!, data.charactersPerToken(in: .val)!)
-          + "    " + "\(spanning.count) of \(pairs.merges.count)".padding(toLength: 22, withPad: " ", startingAt: 0)
+          + "    " + "\(spanning.count) of \(pairs.merges.count)".padding(toLength: 24, withPad: " ", startingAt: 0)
           + falls.map { pairs.display($0) }.joined(separator: " "))
 }
 let acrossWords = (256..<bytePairs.vocabularySize).filter { bytePairs.tokenBytes[$0].dropFirst().dropLast().contains(UInt8(ascii: " ")) }

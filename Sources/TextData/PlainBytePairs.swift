@@ -39,6 +39,8 @@ public enum PlainBytePairs {
         for newToken in 256..<max(256, vocabularySize) {
             var counts: [TokenPair: Int] = [:]
             for chunk in chunks { pairCounts(chunk, into: &counts) }               // a full recount, every time
+            // The most frequent pair; `max(by:)` asks "is a below b?", and of two equally frequent pairs the
+            // smaller one counts as above, so it is the one picked.
             guard let (pair, _) = counts.max(by: { a, b in
                 a.value != b.value ? a.value < b.value : (a.key.first, a.key.second) > (b.key.first, b.key.second)
             }) else { break }                                                      // no pairs left
