@@ -293,6 +293,9 @@ print(String(format: "attention's average, backward: %.2f on gradients that diff
 let throughPyTorchLinear = { (inputs: Int) in (1 / (3 * Double(inputs)).squareRoot()) * Double(inputs).squareRoot() }
 let perPlainBlockPyTorch = throughPyTorchLinear(4 * C) * reLU * throughPyTorchLinear(C) * throughPyTorchLinear(C) * throughPyTorchLinear(C)
 print(String(format: "the gradient's factor with PyTorch's default Linear initialization instead: %.1e a block", perPlainBlockPyTorch))
+if command.pytorchInitialization {   // exercise 5's run: the estimates above and below assume N(0, 0.02^2)
+    print("(this run starts from PyTorch's defaults, so only the last line applies to it; the others are for N(0, 0.02^2))")
+}
 endOfCell()
 // All four lines are estimates. The first two predict that the gradient and the signal both shrink about
 // a thousand times per block: a billion times from the last block to the first of four.
@@ -336,7 +339,8 @@ let inputGradients = variants.map { variant in   // fresh stacks again, the same
     return inputGradientNorms(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
 }
 for (variant, norms) in zip(variants, inputGradients) {
-    print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))\(row(norms))   factors "
+    print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))\(row(norms))"
+          + (norms.count > 1 ? "   factors " : "")
           + zip(norms, norms.dropFirst()).map { String(format: "%.2g", $0 / $1) }.joined(separator: " "))
 }
 endOfCell()
@@ -389,16 +393,18 @@ endOfCell()
 //
 // Both estimates against the gradients measured at the blocks' inputs, the Blocks' from the spread
 // column's x entering each Block:
-print(String(format: "plain stack, one block down: estimated %.1e; measured %@", perPlainBlock,
-             zip(inputGradients[0], inputGradients[0].dropFirst()).map { String(format: "%.1e", $0 / $1) }.joined(separator: ", ")))
-let blockInputSpreads = [embeddingSpread] + measured[3].outputSpread.dropLast().map(Double.init)   // x's std entering each Block
-let throughBlock = blockInputSpreads.dropLast().map { spread -> Double in
-    let attentionHalf = (1 / spread) * throughLinear(C) * attentionAverage * throughLinear(C)   // LayerNorm, value, average, projection
-    let feedForwardHalf = (1 / spread) * throughLinear(C) * reLU * throughLinear(4 * C)         // LayerNorm, expand, ReLU, contract
-    return (1 + attentionHalf * attentionHalf).squareRoot() * (1 + feedForwardHalf * feedForwardHalf).squareRoot()
+if settings.layers > 1 {   // a factor per block needs two blocks at least
+    print(String(format: "plain stack, one block down: estimated %.1e; measured %@", perPlainBlock,
+                 zip(inputGradients[0], inputGradients[0].dropFirst()).map { String(format: "%.1e", $0 / $1) }.joined(separator: ", ")))
+    let blockInputSpreads = [embeddingSpread] + measured[3].outputSpread.dropLast().map(Double.init)   // x's std entering each Block
+    let throughBlock = blockInputSpreads.dropLast().map { spread -> Double in
+        let attentionHalf = (1 / spread) * throughLinear(C) * attentionAverage * throughLinear(C)   // LayerNorm, value, average, projection
+        let feedForwardHalf = (1 / spread) * throughLinear(C) * reLU * throughLinear(4 * C)         // LayerNorm, expand, ReLU, contract
+        return (1 + attentionHalf * attentionHalf).squareRoot() * (1 + feedForwardHalf * feedForwardHalf).squareRoot()
+    }
+    print("Blocks, one Block down: estimated " + throughBlock.map { String(format: "%.2f", $0) }.joined(separator: ", ")
+          + "; measured " + zip(inputGradients[3], inputGradients[3].dropFirst()).map { String(format: "%.2f", $0 / $1) }.joined(separator: ", "))
 }
-print("Blocks, one Block down: estimated " + throughBlock.map { String(format: "%.2f", $0) }.joined(separator: ", ")
-      + "; measured " + zip(inputGradients[3], inputGradients[3].dropFirst()).map { String(format: "%.2f", $0 / $1) }.joined(separator: ", "))
 endOfCell()
 // Now the plain stack trains, on the Trainer of chapter 01. One step of it, folded: a batch, the loss and
 // its backward, the gradients clipped to a norm of 1, the learning rate of the schedule, and AdamW:
