@@ -233,86 +233,54 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 // below). Where it stalls says what it learned.
 //
 // First, why, measured where training starts: one batch through a fresh copy of each kind of stack (the
-// same first weights as the four trained below). The table below has three measurements, each for every
-// block, from the first (farthest from the loss) to the last:
+// same first weights as the four trained below). Three measurements, each for every block, from the first
+// (farthest from the loss) to the last, each in a table of its own below:
 // - each block's output std: the standard deviation of all its output's numbers, the signal's size on its
 //   way up. Healthy: about the embedding's 0.03 or more, block after block.
 // - the last character's effect: change each sequence's last character, and measure how much the last
 //   position's output changes, relative to its size. Healthy: near 1; near 0 when the block's output no
 //   longer depends on that character.
-// - each block's gradient norm: all its parameters' gradients together after the loss's backward, the
-//   gradient's size on its way down. Healthy: about the same in every block; shrinking block after block
-//   means the first blocks barely learn.
+// - the gradient on its way down: its norm at each block's input, and each block's parameters' gradient
+//   norm (what AdamW sees). Healthy: about the same in every block; shrinking block after block means the
+//   first blocks barely learn.
 //
 // To predict the sizes: every `Linear` starts from N(0, 0.02^2) with a bias of 0, as GPT-2 and nanoGPT
-// start (PyTorch's own default is larger, below), and so do the embedding tables (chapter 02); LayerNorm,
-// where there is one, rescales only what each half reads. The initializer, and the measurement (this chapter's Measurements.swift):
+// start (PyTorch's own default is larger: exercise 5), and so do the embedding tables (chapter 02);
+// LayerNorm, where there is one, rescales only what each half reads. The initializer, and the
+// measurements (this chapter's Measurements.swift):
 // fold: Sources/Layers/Layers.swift Linear.init(_:_:bias:random:)
 // fold: Chapters/04-Block/Measurements.swift measure standardDeviation inputGradientNorms
 //
-// Predict the plain stack's numbers first, from the weights' scale. Backward through y = x W^T (W is
-// outputs x inputs), dx = dy W: each of x's n inputs gets a sum over the outputs, dy times a column of W,
-// with a variance of about 0.02^2 |dy|^2 when W's entries are N(0, 0.02^2). The n of them together: a norm
-// about 0.02 sqrt(n) times dy's. ReLU passes the gradient only where its input was positive, about half of
-// the entries at the start: half the squared norm survives, a factor of sqrt(1/2). Without a residual the
-// gradient goes through the whole plain block in turn: the feed-forward's contract (4C inputs), ReLU and
-// expand (C), then attention's projection and value (C each; the query and key paths carry almost nothing
-// at the start, when the scores are all near 0). Attention's averaging, which this leaves out, gets a line
-// of its own below. That is the gradient reaching each block's input, which
-// the lines under the table measure, with the factor each block passes down. (The table's own column is
-// the gradient of each block's parameters, what AdamW sees; it depends on the block's inputs as well.)
-//
-// Forward, the same Linears and ReLU act on the signal, with one factor more: at the start attention's
-// weights are equal, so position t averages t + 1 independent rows, which divides their size by
-// sqrt(t + 1); over the T positions that is sqrt(mean of 1/(t + 1)) in all. That factor acts in the first
-// block only: past it, each position already holds an average of the same earlier rows, which averaging
-// again does not shrink. What enters the first block is the embedding, a token row plus a position row,
-// each N(0, 0.02^2): sqrt(2) 0.02 = 0.028.
+// First the signal's size on its way up, predicted. Through y = x W^T (W is outputs x inputs, entries N(0, 0.02^2)), each
+// output is a sum of n inputs times weights: a variance of 0.02^2 |x|^2, so the output's std is about
+// 0.02 sqrt(n) times the input's. ReLU zeroes the negative half: a factor of sqrt(1/2). The plain block
+// applies attention's value and projection (n = C each) and the feed-forward's expand (C) and contract (4C),
+// and one factor more: at the start attention's weights are equal, so position t averages t + 1
+// independent rows, which divides their size by sqrt(t + 1); over the T positions that is sqrt(mean of
+// 1/(t + 1)) in all. The averaging acts in the first block only: past it, each position already holds an
+// average of the same earlier rows, which averaging again does not shrink. What enters the first block is
+// the embedding, a token row plus a position row, each N(0, 0.02^2): sqrt(2) 0.02 = 0.028.
 
 section("4. Train the plain stack first...")
 let throughLinear = { (inputs: Int) in 0.02 * Double(inputs).squareRoot() }
 let (C, reLU) = (settings.embeddingSize, 0.5.squareRoot())
 let perPlainBlock = throughLinear(4 * C) * reLU * throughLinear(C) * throughLinear(C) * throughLinear(C)
-print(String(format: "plain stack, the gradient's factor one block down, estimated: contract %.2f x ReLU %.2f "
-             + "x expand %.2f x projection %.2f x value %.2f = %.1e",
-             throughLinear(4 * C), reLU, throughLinear(C), throughLinear(C), throughLinear(C), perPlainBlock))
 let attentionAverage = ((1...settings.blockSize).reduce(0.0) { $0 + 1 / Double($1) } / Double(settings.blockSize)).squareRoot()
 let embeddingSpread = 2.0.squareRoot() * 0.02
 print(String(format: "plain stack, the first block's output std, estimated: embedding %.3f x value %.2f x attention's average %.2f "
              + "x projection %.2f x expand %.2f x ReLU %.2f x contract %.2f = %.1e", embeddingSpread, throughLinear(C),
              attentionAverage, throughLinear(C), throughLinear(C), reLU, throughLinear(4 * C),
              embeddingSpread * attentionAverage * perPlainBlock))
-// Backward, the average's transpose sums each position's gradient into every earlier one: position s
-// gets the sum over t >= s of 1/(t + 1) times t's gradient. Its factor over the T positions, when the
-// gradients differ from position to position (the squares add), and when they are all alike (the sums do):
-let summedAlike = ((0..<settings.blockSize).map { s in (s..<settings.blockSize).reduce(0.0) { $0 + 1 / Double($1 + 1) } }
-    .reduce(0.0) { $0 + $1 * $1 } / Double(settings.blockSize)).squareRoot()
-print(String(format: "attention's average, backward: %.2f on gradients that differ from position to position, %.2f on alike ones",
-             attentionAverage, summedAlike))
-// PyTorch's default Linear: uniform in +-1/sqrt(inputs), a standard deviation of 1/sqrt(3 inputs)
-let throughPyTorchLinear = { (inputs: Int) in (1 / (3 * Double(inputs)).squareRoot()) * Double(inputs).squareRoot() }
-let perPlainBlockPyTorch = throughPyTorchLinear(4 * C) * reLU * throughPyTorchLinear(C) * throughPyTorchLinear(C) * throughPyTorchLinear(C)
-print(String(format: "the gradient's factor with PyTorch's default Linear initialization instead: %.1e a block", perPlainBlockPyTorch))
-if command.pytorchInitialization {   // exercise 5's run: the estimates above and below assume N(0, 0.02^2)
-    print("(this run starts from PyTorch's defaults, so only the last line applies to it; the others are for N(0, 0.02^2))")
+print(String(format: "plain stack, each block after it, estimated: x %.1e (the same Linears and ReLU, no averaging)", perPlainBlock))
+if command.pytorchInitialization {   // exercise 5's run
+    // PyTorch's default Linear: uniform in +-1/sqrt(inputs), a standard deviation of 1/sqrt(3 inputs)
+    let throughPyTorchLinear = { (inputs: Int) in (1 / (3 * Double(inputs)).squareRoot()) * Double(inputs).squareRoot() }
+    print(String(format: "(this run starts from PyTorch's defaults, where these estimates and the gradient's below do not apply: "
+                 + "each Linear passes 1/sqrt(3), %.1e a block)", throughPyTorchLinear(4 * C) * reLU * pow(throughPyTorchLinear(C), 3)))
 }
 endOfCell()
-// All four lines are estimates. The first two predict that the gradient and the signal both shrink about
-// a thousand times per block: a billion times from the last block to the first of four.
-//
-// The third is why the gradient's estimate leaves attention's averaging out. On a gradient that differs
-// from position to position, as the loss's does, the average's transpose shrinks it by the forward's
-// 0.36. But every plain block below the last receives a gradient that an attention above has already
-// summed this way, so neighbouring positions carry nearly the same gradient, and summing alike gradients
-// adds up instead (1.37). So the factors measured below, through the blocks below the last, come out 1.2
-// to 1.4 times the estimate without the averaging. (The Blocks' estimate, further down, keeps the 0.36:
-// there `+` hands each half the loss's own gradient, different at every position.)
-//
-// With PyTorch's default start (the last line; `--pytorch-initialization` runs it, exercise 5) each Linear
-// passes 1/sqrt(3) of the norm whatever its width, and the gradient would shrink about 2,000 times from the
-// last block to the first.
-//
-// Now the measurement, on all four kinds of stack:
+// Both are estimates: the signal shrinks about a thousand times per block, a billion times from the
+// first block to the fourth. Now the measurement, on all four kinds of stack, and its first table:
 let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
                                                            ("residuals only", .residuals), ("Blocks (both)", nil)]
 let measuredBatch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 7))
@@ -323,15 +291,76 @@ let measured = variants.map { variant in   // each from a fresh stack, the same 
     return measure(blockStack(settings, vocabularySize: tokenizer.vocabularySize), on: measuredBatch)
 }
 func row(_ numbers: [Float]) -> String { numbers.map { String(format: "%8.1e", $0) }.joined(separator: " ") }
-func column(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
-print(column("at the start", 19) + column("each block's output std", 38) + column("the last character's effect", 38)
-      + "each block's parameters'")
-print(column("", 19) + column("(first block to last)", 38) + column("after each block", 38) + "gradient norm (first to last)")
-for (variant, numbers) in zip(variants, measured) {
-    print("  \(variant.name.padding(toLength: 16, withPad: " ", startingAt: 0))\(row(numbers.outputSpread))   "
-          + "\(row(numbers.lastCharacterEffects))   \(row(numbers.gradientNorms))")
+/// One small table: a row of numbers, first block to last, for each kind of stack.
+func printTable(_ title: String, _ rows: [[Float]]) {
+    print(title)
+    for (variant, numbers) in zip(variants, rows) { print("  " + variant.name.padding(toLength: 16, withPad: " ", startingAt: 0) + row(numbers)) }
 }
-print("\nthe gradient reaching each block's input: its norm (first block to last), and the factor each block passes down")
+printTable("each block's output std at the start, first block to last", measured.map(\.outputSpread))
+endOfCell()
+// - The plain stack, the first block: 9.6e-06, as estimated. The blocks after it: about 1e-03 each, as
+//   estimated (9.3e-04) without the averaging.
+// - LayerNorm alone: healthy, about the embedding's 0.03 in every block, since each half reads its input
+//   rescaled to unit size.
+// - Residuals alone: 0.029 throughout. At the start each half adds next to nothing, so every block's output
+//   is x, the embedding carried up.
+// - Both: x grows with every Block, since each half reads x at unit size through LayerNorm and so adds an
+//   output of real size to the stream. (This column is x's size entering the next Block, which the
+//   gradient's estimate below needs.)
+//
+// The second table: predict it from the averaging. The last position (T = 32) averages 32 independent
+// rows: the last character's row counts 1/32 of the average, while the average shrinks only by sqrt(32).
+printTable("\nthe last character's effect after each block, first block to last", measured.map(\.lastCharacterEffects))
+endOfCell()
+// - LayerNorm alone, the first block: the effect is about 1/32 / (1/sqrt(32)) = 1/sqrt(32) = 0.18
+//   (measured 0.16).
+// - LayerNorm alone, the blocks after it: each position already holds an average of the same earlier rows,
+//   so averaging them no longer shrinks the whole, and the last character's share is divided by about 32
+//   again in each block: the row runs 1.6e-01, 4.6e-03, 1.8e-04, 5.3e-06 (ratios of 26 to 35), and
+//   0.18 / 32^3 = 5e-06 at the top. The plain stack's row falls the same way, to 1.7e-06. So healthy
+//   sizes are not enough: they say the signal survives, not that the character does. This thin path is
+//   the last position's, and only how the stack starts: section 5 trains it, and measures what each
+//   position learns.
+// - Residuals alone: the character reaches the top whole. The top is x = token embedding + position
+//   embedding, each row from N(0, 0.02^2). Changing the character swaps one token row for another:
+//   change / size = |difference of two token rows| / |token row + position row| = sqrt(2) 0.02 sqrt(C) /
+//   (sqrt(2) 0.02 sqrt(C)) = 1.0 (two independent rows of N(0, 0.02^2) entries, whether subtracted or
+//   added, have a norm of sqrt(2) 0.02 sqrt(C)).
+// - Both: 0.72 at the top, less than the residuals' 1.0, because what the halves add dilutes the
+//   embedding in x (the first table's growth).
+//
+// Then the gradient's size on its way down, predicted. Backward through y = x W^T, dx = dy W: each of x's n inputs gets a
+// sum over the outputs, dy times a column of W, so the norm is about 0.02 sqrt(n) times dy's, the forward's
+// factor again; ReLU passes the gradient only where its input was positive, sqrt(1/2) again. Without a
+// residual the gradient goes through the whole plain block in turn: contract, ReLU, expand, projection and
+// value (the query and key paths carry almost nothing at the start, when the scores are all near 0).
+//
+// With a residual, `+` hands each Block's gradient down unchanged, and each half adds its own path's share.
+// LayerNorm divides what the half reads by x's size, so its backward multiplies the gradient by 1 / size:
+// about 1 / 0.028 = 35 at the first Block, whose x is the embedding, less further up, where x is larger
+// (the first table). The attention half then passes 1 / size x 0.16 x 0.36 x 0.16 (value, the average,
+// projection) and the feed-forward half 1 / size x 0.16 x 0.71 x 0.32 (expand, ReLU, contract). Each
+// half's share points in a direction of its own at the start, so the norms add as squares:
+// sqrt(1 + attention half^2) x sqrt(1 + feed-forward half^2) through one Block.
+let blockInputSpreads = [embeddingSpread] + measured[3].outputSpread.dropLast().map(Double.init)   // x's std entering each Block
+let throughBlock = blockInputSpreads.dropLast().map { spread -> Double in
+    let attentionHalf = (1 / spread) * throughLinear(C) * attentionAverage * throughLinear(C)   // LayerNorm, value, average, projection
+    let feedForwardHalf = (1 / spread) * throughLinear(C) * reLU * throughLinear(4 * C)         // LayerNorm, expand, ReLU, contract
+    return (1 + attentionHalf * attentionHalf).squareRoot() * (1 + feedForwardHalf * feedForwardHalf).squareRoot()
+}
+print(String(format: "\nplain stack, the gradient's factor one block down, estimated: contract %.2f x ReLU %.2f "
+             + "x expand %.2f x projection %.2f x value %.2f = %.1e",
+             throughLinear(4 * C), reLU, throughLinear(C), throughLinear(C), throughLinear(C), perPlainBlock))
+if settings.layers > 1 {   // a factor through a block needs a block above it
+    print("Blocks, the gradient's factor through each Block but the top one, first to last, estimated from the first table's x: "
+          + throughBlock.map { String(format: "%.2f", $0) }.joined(separator: ", "))
+}
+endOfCell()
+// So the plain stack's gradient should shrink about a thousand times per block, while the Blocks' should
+// grow a little on its way down. The third table, measured: the gradient's norm at each block's input, the
+// factor each block passes down (the norm below it over the norm above), and each block's parameters'
+// gradient norm:
+print("\nthe gradient at each block's input, first block to last, and the factor each block passes down")
 let inputGradients = variants.map { variant in   // fresh stacks again, the same first weights
     if let keeps = variant.keeps {
         return inputGradientNorms(plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: keeps), on: measuredBatch)
@@ -343,69 +372,26 @@ for (variant, norms) in zip(variants, inputGradients) {
           + (norms.count > 1 ? "   factors " : "")
           + zip(norms, norms.dropFirst()).map { String(format: "%.2g", $0 / $1) }.joined(separator: " "))
 }
+printTable("\neach block's parameters' gradient norm, first block to last", measured.map(\.gradientNorms))
 endOfCell()
-// What the table says, row by row:
+// - The plain stack: the factors are 1.1e-03 to 1.3e-03 against the estimate's 9.3e-04. The estimate
+//   leaves attention's averaging out on purpose. On the loss's gradient, which differs from position to
+//   position, the average's transpose would shrink it by the forward's 0.36 (the squares add). But every
+//   block below the last receives a gradient that an attention above has already summed into every
+//   earlier position, so neighbouring positions carry nearly the same gradient, and summing alike
+//   gradients adds up instead of shrinking: the measured factors come out a little above the estimate.
+//   The parameters' gradients are 1e-11 at the first block, each number in them below AdamW's epsilon of
+//   1e-8, so the first blocks barely move. The vocabulary head reads next to nothing about the context, so
+//   its logits are nearly its bias alone: one distribution for every position, the characters'
+//   frequencies (the unigram, below).
+// - LayerNorm alone: the gradient grows on its way down (factors 1.8, 1.5, 1.3), for the Blocks' reason:
+//   LayerNorm's backward multiplies it by 1 / the size of what it read, about 30 for these small x, more
+//   than the Linears after it take away.
+// - Residuals alone: every block gets the same gradient (factors 1), since `+` hands it down unchanged and
+//   each half's own path adds only a few hundredths (exercise 4).
+// - Both: factors 1.7, 1.3 and 1.2 against the estimate's 1.71, 1.29 and 1.17. The halves' paths, which
+//   residuals alone left negligible, now add to what `+` hands down.
 //
-// - The plain stack, the first block: its output is 9.6e-06, as estimated.
-// - The plain stack, the blocks after it: the signal shrinks by the Linears and ReLU alone, 9.3e-04 a
-//   block, without attention's factor of 0.36 (measured 1.2e-08, 1.2e-11, 1.5e-14): its rows are already
-//   averages of the same earlier rows, which averaging again does not shrink (the LayerNorm-only bullets
-//   below say more). The gradient shrinks as much on its way down: the parameters' gradients are 1e-11 at
-//   the first block, each number in them below AdamW's epsilon of 1e-8, so the first blocks barely move.
-//   The vocabulary head reads next to nothing about the context, so its logits are nearly its bias alone:
-//   one distribution for every position, the characters' frequencies (the unigram, below).
-// - LayerNorm alone, the sizes: both healthy, since each half reads its input rescaled to unit size. The
-//   gradient even grows on its way down (factors 1.8, 1.5, 1.3), for the reason the Blocks' bullet below
-//   gives: LayerNorm's backward multiplies it by 1 / the size of what it read, about 30 for these small x,
-//   more than the Linears after it take away.
-// - LayerNorm alone, the character in the first block: it reaches the next block only through attention,
-//   which at the start averages each position with every one before it, with equal weights. The last
-//   position (T = 32) averages 32 independent rows: the last character's row counts 1/32, while the
-//   average shrinks only by sqrt(32), so the effect is about 1/sqrt(32) = 0.18 (measured 0.16).
-// - LayerNorm alone, the blocks after it: each position already holds an average of the same earlier
-//   rows, so averaging them no longer shrinks the whole, and the last character's share is divided by
-//   about 32 again in each block: the row runs 1.6e-01, 4.6e-03, 1.8e-04, 5.3e-06 (ratios of 26 to 35),
-//   and 0.18 / 32^3 = 5e-06 at the top. (The plain stack's row falls the same way, to 1.7e-06.) So
-//   healthy sizes are not enough: they say the signal and the gradient survive, not that the character
-//   does. This thin path is the last position's, and only how the stack starts: section 5 trains it, and
-//   measures what each position learns.
-// - Residuals alone: the character reaches the top whole. At the start the blocks add next to nothing, so
-//   the top is x = token embedding + position embedding, each row from N(0, 0.02^2). Changing the character
-//   swaps one token row for another: change / size = |difference of two token rows| / |token row + position
-//   row| = sqrt(2) 0.02 sqrt(C) / (sqrt(2) 0.02 sqrt(C)) = 1.0 (two independent rows of N(0, 0.02^2) entries,
-//   whether subtracted or added, have a norm of sqrt(2) 0.02 sqrt(C)). And every block gets the same
-//   gradient, since `+` hands it down unchanged and each half's own path adds only a few hundredths
-//   (exercise 4).
-// - Both, the character: its effect at the top is 0.72, less than the residuals-only 1.0, because each half
-//   reads x at unit size through LayerNorm and so adds an output of real size to the stream, which dilutes
-//   the embedding in x. The spread column shows x growing with every Block, each adding its output.
-// - Both, the gradient: it now grows on its way down, where residuals alone kept it flat (the factors
-//   under the table: 1 through every residuals-only block, 1.7, 1.3 and 1.2 through the Blocks). `+`
-//   still hands each Block's gradient down unchanged, but each half's own path is no longer negligible
-//   beside it. LayerNorm divides what the half reads by x's size, so its backward multiplies the gradient
-//   by 1 / size: about 1 / 0.028 = 35 at the first Block, whose x is the embedding. With the half's own
-//   factors derived above, the attention half passes back 35 x 0.16 x 0.36 x 0.16 = 0.32 times what it
-//   receives and the feed-forward half 35 x 0.16 x 0.71 x 0.32 = 1.3, not a few hundredths. Each half's
-//   share adds to what `+` hands down, in a direction of its own at the start, so the norms add as
-//   squares: sqrt(1 + 0.32^2) x sqrt(1 + 1.3^2) = 1.7 through the first Block. Further up, x is larger
-//   (the spread column) and LayerNorm's 1 / size smaller, so the factor falls block by block. (Exercise 4
-//   asks why residuals alone kept it flat.)
-//
-// Both estimates against the gradients measured at the blocks' inputs, the Blocks' from the spread
-// column's x entering each Block:
-if settings.layers > 1 {   // a factor per block needs two blocks at least
-    print(String(format: "plain stack, one block down: estimated %.1e; measured %@", perPlainBlock,
-                 zip(inputGradients[0], inputGradients[0].dropFirst()).map { String(format: "%.1e", $0 / $1) }.joined(separator: ", ")))
-    let blockInputSpreads = [embeddingSpread] + measured[3].outputSpread.dropLast().map(Double.init)   // x's std entering each Block
-    let throughBlock = blockInputSpreads.dropLast().map { spread -> Double in
-        let attentionHalf = (1 / spread) * throughLinear(C) * attentionAverage * throughLinear(C)   // LayerNorm, value, average, projection
-        let feedForwardHalf = (1 / spread) * throughLinear(C) * reLU * throughLinear(4 * C)         // LayerNorm, expand, ReLU, contract
-        return (1 + attentionHalf * attentionHalf).squareRoot() * (1 + feedForwardHalf * feedForwardHalf).squareRoot()
-    }
-    print("Blocks, one Block down: estimated " + throughBlock.map { String(format: "%.2f", $0) }.joined(separator: ", ")
-          + "; measured " + zip(inputGradients[3], inputGradients[3].dropFirst()).map { String(format: "%.2f", $0 / $1) }.joined(separator: ", "))
-}
-endOfCell()
 // Now the plain stack trains, on the Trainer of chapter 01. One step of it, folded: a batch, the loss and
 // its backward, the gradients clipped to a norm of 1, the learning rate of the schedule, and AdamW:
 // fold: Sources/Training/Trainer.swift Trainer.trainStep
@@ -423,7 +409,7 @@ let unigramLoss = -dataset.val.reduce(0.0) { $0 + log(Double(characterCounts[$1]
 print(String(format: "\nthe unigram on the val text (each character by its training frequency, no context): %.4f nats; "
              + "the plain stack: %.4f", unigramLoss, plainTrainer.evaluations.last?.valLoss ?? .nan))
 endOfCell()
-// The plain stack settles at the unigram, as the table predicted: its val loss and the unigram's differ by
+// The plain stack settles at the unigram, as the tables predicted: its val loss and the unigram's differ by
 // less than its estimates moved from one evaluation to the next.
 //
 // Is that only how it started? The same measurement on the trained plain stack, the same batch:
@@ -442,7 +428,7 @@ print("the trained plain stack, first block to last:\n  output std     " + row(a
 
 // MARK: - 5. ...then each rescue alone
 //
-// Which of the two ideas makes the stack learn? Section 4's table at the start gave LayerNorm alone healthy
+// Which of the two ideas makes the stack learn? Section 4's tables at the start gave LayerNorm alone healthy
 // sizes both ways, but left the last character's path to the top as thin as in the plain stack; residuals
 // alone gave it both. The same stack trains twice more, the same settings, seed and batches: with
 // LayerNorm but no residuals, then with residuals but no LayerNorm. Predict both val losses, and each
@@ -500,12 +486,29 @@ endOfCell()
 
 // MARK: - 6. Aside: how LayerNorm alone collapses
 //
-// Section 5's LayerNorm-only stack started with healthy sizes and ended at the unigram. When did its
-// paths close, and how? A fresh copy of the same stack, same settings and batches, measured every few steps: how much each block's output still differs from one position to the next (its
-// context variation: 1 or so when every position has a vector of its own, 0 when all have the same one);
-// how much of what training has changed in each block's output since step 0 is one vector added at every
-// position (1 if all of it, near 0 if each position moved its own way); and section 4's gradient norms. The
-// new measurements, folded:
+// Section 5's LayerNorm-only stack started with healthy sizes and ended at the unigram. The mechanism, in
+// four steps, then the measurement that checks each:
+// 1. At the start the text barely reaches the top (the last character's effect there: 5e-06), so every
+//    position's logits are nearly the same, and so is the loss's gradient at every position: move every
+//    prediction towards the characters' frequencies, a large and easy part of the loss (4.17 to 3.35; a
+//    bigram would take it another 0.86 down).
+// 2. A gradient that is the same at every position asks every block for the same change at every
+//    position: training adds one vector to each block's output, the same at every position.
+// 3. LayerNorm cannot undo a shared vector: it normalizes each position over its own C channels, and the
+//    same vector at every position is still the same vector after it. As the shared vector grows, it
+//    swamps what differed from one position to the next, and the next block reads nearly the same input
+//    everywhere.
+// 4. So the top no longer depends on the text, the gradient reaching the blocks below falls by orders of
+//    magnitude, and a top that is the same everywhere is just what the unigram needs. With residuals each
+//    block's output is x + f(x), and x, the embedding carried up, differs at every position whatever f
+//    does.
+//
+// The check: a fresh copy of the same stack, same settings and batches, measured every few steps: how much
+// each block's output still differs from one position to the next (its context variation: 1 or so when
+// every position has a vector of its own, 0 when all have the same one; step 3); how much of what training
+// has changed in each block's output since step 0 is one vector added at every position (1 if all of it,
+// near 0 if each position moved its own way; step 2); and section 4's parameters' gradient norms (step 4).
+// The new measurements, folded:
 // fold: Chapters/04-Block/Measurements.swift contextVariation variationAcrossRows blockOutputs sharedPartOfTheChange
 
 section("6. Aside: how LayerNorm alone collapses")
@@ -529,16 +532,11 @@ for step in 0...200 {
     if step < 200 { lastBatchLoss = watchedTrainer.trainStep() }
 }
 endOfCell()
-// Within 20 steps the blocks above the first stop telling positions apart: their outputs become the same
-// vector at every position of every sequence (context variation 0.01 and below). The middle columns say
-// how: nearly all that training changed in each block's output (0.93 to 0.98 of it by step 10) is one
-// vector added at every position. That shared vector grows until it swamps what differed from one
-// position to the next. LayerNorm cannot undo it: it normalizes each position over its own C channels,
-// and the same vector at every position is still the same vector after it. So the top no longer depends
-// on the text, the gradient reaching the blocks below falls by orders of magnitude, and a top that is the
-// same everywhere is just what the unigram needs: the vocabulary head turns it into the characters'
-// frequencies, the loss the stack reaches at step 30 and keeps. With residuals each block's output is
-// x + f(x), and x, the embedding carried up, differs at every position whatever f does.
+// Each step of the mechanism, measured. Step 2: nearly all that training changed in each block's output
+// (0.93 to 0.98 of it by step 10) is one vector added at every position. Step 3: within 20 steps the
+// blocks above the first stop telling positions apart, their outputs the same vector at every position of
+// every sequence (context variation 0.01 and below). Step 4: the first blocks' gradient falls from 6e-02
+// to 1e-07 by step 200, and the batch loss reaches the unigram's at step 30 and keeps it.
 //
 // LayerNorm and a shared vector, in numbers: four positions' own vectors x (entries N(0, 1)) plus one
 // vector s shared by all four (entries N(0, 1) too) times a growing size, through a LayerNorm of gain 1 and
@@ -564,13 +562,6 @@ endOfCell()
 // what varied becomes a smaller and smaller part of each output: 0.00 from the second block up. By the
 // top, position 0 is no different from any other: the stack's prediction there is the unigram's too, to
 // within the distance measured below (0.014 at every position).
-//
-// Why training adds the same vector everywhere, rather than learning a bigram: at the start the text
-// barely reaches the top (an effect of 5e-06), so every position's logits are nearly the same, and so is
-// the loss's gradient at every position: move every prediction towards the characters' frequencies, a
-// large and easy part of the loss (4.17 to 3.35; a bigram would take it another 0.86 down). Each step
-// follows that gradient, which asks every position for the same change, until nothing of the text is left
-// to learn from.
 //
 // (Context variation starts below 1, at 0.38 to 0.58, because attention's equal weights at the start
 // already average each position with the ones before it, which pulls the positions' vectors together.)
