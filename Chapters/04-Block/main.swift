@@ -305,7 +305,7 @@ endOfCell()
 // - Residuals alone: 0.029 throughout. At the start each half adds next to nothing, so every block's output
 //   is x, the embedding carried up.
 // - Both: x grows with every Block, since each half reads x at unit size through LayerNorm and so adds an
-//   output of real size to the stream. (This column is x's size entering the next Block, which the
+//   output of real size to the stream. (This row is x's size entering the next Block, which the
 //   gradient's estimate below needs.)
 //
 // The second table: predict it from the averaging. The last position (T = 32) averages 32 independent
@@ -374,27 +374,25 @@ for (variant, norms) in zip(variants, inputGradients) {
 }
 printTable("\neach block's parameters' gradient norm, first block to last", measured.map(\.gradientNorms))
 endOfCell()
-// - The plain stack: the factors are 1.1e-03 to 1.3e-03 against the estimate's 9.3e-04. The estimate
-//   leaves attention's averaging out on purpose. On the loss's gradient, which differs from position to
-//   position, the average's transpose would shrink it by the forward's 0.36 (the squares add). But every
-//   block below the last receives a gradient that an attention above has already summed into every
-//   earlier position, so neighbouring positions carry nearly the same gradient, and summing alike
-//   gradients adds up instead of shrinking: the measured factors come out a little above the estimate.
-//   The parameters' gradients are 1e-11 at the first block, each number in them below AdamW's epsilon of
-//   1e-8, so the first blocks barely move. The vocabulary head reads next to nothing about the context, so
-//   its logits are nearly its bias alone: one distribution for every position, the characters'
-//   frequencies (the unigram, below).
+// - The plain stack: the factors are 1.1e-03 to 1.3e-03, as estimated (9.3e-04; why a little above,
+//   when the estimate leaves attention's averaging out, is exercise 6). The parameters' gradients are
+//   1e-11 at the first block, each number in them below AdamW's epsilon of 1e-8, so the first blocks
+//   barely move. The vocabulary head reads next to nothing about the context, so its logits are nearly its
+//   bias alone: one distribution for every position, the characters' frequencies (the unigram, below).
 // - LayerNorm alone: the gradient grows on its way down (factors 1.8, 1.5, 1.3), for the Blocks' reason:
-//   LayerNorm's backward multiplies it by 1 / the size of what it read, about 30 for these small x, more
-//   than the Linears after it take away.
+//   LayerNorm's backward multiplies it by 1 / the size of what it read, 25 to 35 for these small x (0.028 to
+//   0.04, the first table), more than the Linears after it take away.
 // - Residuals alone: every block gets the same gradient (factors 1), since `+` hands it down unchanged and
 //   each half's own path adds only a few hundredths (exercise 4).
 // - Both: factors 1.7, 1.3 and 1.2 against the estimate's 1.71, 1.29 and 1.17. The halves' paths, which
 //   residuals alone left negligible, now add to what `+` hands down.
 //
 // Now the plain stack trains, on the Trainer of chapter 01. One step of it, folded: a batch, the loss and
-// its backward, the gradients clipped to a norm of 1, the learning rate of the schedule, and AdamW:
+// its backward, the gradients clipped to a norm of 1, the learning rate of the schedule, and AdamW (the
+// clipping and AdamW's update folded too, as chapter 05 explains them):
 // fold: Sources/Training/Trainer.swift Trainer.trainStep
+// fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.clipGradNorm
+// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
 print("== \(PlainBlock.Keeps.nothing.label) ==")
 let plain = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .nothing)
 let plainTrainer = Trainer(model: plain, dataset: dataset, hyperparameters: settings)
@@ -489,11 +487,13 @@ endOfCell()
 // Section 5's LayerNorm-only stack started with healthy sizes and ended at the unigram. The mechanism, in
 // four steps, then the measurement that checks each:
 // 1. At the start the text barely reaches the top (the last character's effect there: 5e-06), so every
-//    position's logits are nearly the same, and so is the loss's gradient at every position: move every
-//    prediction towards the characters' frequencies, a large and easy part of the loss (4.17 to 3.35; a
-//    bigram would take it another 0.86 down).
-// 2. A gradient that is the same at every position asks every block for the same change at every
-//    position: training adds one vector to each block's output, the same at every position.
+//    position's logits are nearly the same. Each position's gradient still differs (its own target), but
+//    what they ask of a top that cannot tell positions apart, summed over the batch, is one change: move
+//    every prediction towards the characters' frequencies, a large and easy part of the loss (4.17 to 3.35;
+//    a bigram would take it another 0.86 down).
+// 2. A step changes each block's weights by that sum, and applied to inputs that barely differ from one
+//    position to the next, the changed weights move every position's output alike: training adds one
+//    vector to each block's output, the same at every position.
 // 3. LayerNorm cannot undo a shared vector: it normalizes each position over its own C channels, and the
 //    same vector at every position is still the same vector after it. As the shared vector grows, it
 //    swamps what differed from one position to the next, and the next block reads nearly the same input
@@ -536,7 +536,9 @@ endOfCell()
 // (0.93 to 0.98 of it by step 10) is one vector added at every position. Step 3: within 20 steps the
 // blocks above the first stop telling positions apart, their outputs the same vector at every position of
 // every sequence (context variation 0.01 and below). Step 4: the first blocks' gradient falls from 6e-02
-// to 1e-07 by step 200, and the batch loss reaches the unigram's at step 30 and keeps it.
+// to 1e-07 by step 200, and the batch loss reaches the unigram's at step 30 and keeps it. (Context variation
+// starts below 1, at 0.38 to 0.58, because attention's equal weights at the start already average each
+// position with the ones before it, which pulls the positions' vectors together.)
 //
 // LayerNorm and a shared vector, in numbers: four positions' own vectors x (entries N(0, 1)) plus one
 // vector s shared by all four (entries N(0, 1) too) times a growing size, through a LayerNorm of gain 1 and
@@ -562,9 +564,6 @@ endOfCell()
 // what varied becomes a smaller and smaller part of each output: 0.00 from the second block up. By the
 // top, position 0 is no different from any other: the stack's prediction there is the unigram's too, to
 // within the distance measured below (0.014 at every position).
-//
-// (Context variation starts below 1, at 0.38 to 0.58, because attention's equal weights at the start
-// already average each position with the ones before it, which pulls the positions' vectors together.)
 //
 // That the collapsed stacks predict the unigram, measured: each trained stack's next-character
 // distribution at every position of section 4's batch (32 x 32 positions), against the characters'
@@ -662,7 +661,8 @@ exitOnError {
 // enough to read them. Each leans its own way: head 3 mostly at the character just before, though its
 // weight spreads over the last two to four characters; head 1 often back towards the start of the current
 // word (the G of "Good", the m of "morrow"), head 2 at the last space or
-// newline, and head 0 mixes the last few characters. The linked full-size figure has every layer on 32
+// newline, and head 0 mixes the last few characters, with a sharp pick here and there (the O of GREMIO
+// looks almost only at the I before it). The linked full-size figure has every layer on 32
 // characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
 // each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
 

@@ -1,6 +1,7 @@
 // Comment text to Markdown. Chapters write their prose as plain comments, so the page keeps it as
-// written: paragraphs stay paragraphs, `- ` lines become a list, and indented lines (shape diagrams,
-// formulas such as `h = relu(x @ W^T + b)`) stay exactly as aligned, in a preformatted block.
+// written: paragraphs stay paragraphs, `- ` lines become a list and `1. ` lines a numbered one (an item
+// goes on in the lines indented under it), and other indented lines (shape diagrams, formulas such as
+// `h = relu(x @ W^T + b)`) stay exactly as aligned, in a preformatted block.
 enum Prose {
     /// `// text` -> `text`, `//` -> "".
     static func uncomment(_ line: String) -> String {
@@ -12,7 +13,7 @@ enum Prose {
     static func markdown(_ lines: [String]) -> String {
         var blocks: [String] = []
         var paragraph: [String] = [], preformatted: [String] = []
-        var inList = false
+        var inList = false, continuation = "  "
         func flushParagraph() {
             if !paragraph.isEmpty { blocks.append(paragraph.joined(separator: "\n")) }
             paragraph = []
@@ -31,12 +32,13 @@ enum Prose {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty {
                 flushParagraph(); flushPreformatted()
-            } else if trimmed.hasPrefix("- ") {
+            } else if indent == 0, let marker = listMarker(trimmed) {
                 flushPreformatted()
                 if !inList { flushParagraph(); inList = true }
-                paragraph.append("- " + escape(String(trimmed.dropFirst(2))))
+                paragraph.append(marker + escape(String(trimmed.dropFirst(marker.count))))
+                continuation = String(repeating: " ", count: marker.count)
             } else if inList, indent >= 2 {
-                paragraph.append("  " + escape(trimmed))   // the list item goes on
+                paragraph.append(continuation + escape(trimmed))   // the list item goes on
             } else if indent >= 2 {
                 flushParagraph()
                 preformatted.append(line)
@@ -48,6 +50,14 @@ enum Prose {
         }
         flushParagraph(); flushPreformatted()
         return blocks.joined(separator: "\n\n")
+    }
+
+    /// "- " for a bulleted item, "12. " for a numbered one, nil for a line that starts no item.
+    static func listMarker(_ line: String) -> String? {
+        if line.hasPrefix("- ") { return "- " }
+        let digits = line.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 2, line.dropFirst(digits.count).hasPrefix(". ") else { return nil }
+        return digits + ". "
     }
 
     /// Keeps Markdown from reading prose as markup: `*` and `<` are escaped outside `code spans`, and a

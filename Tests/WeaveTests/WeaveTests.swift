@@ -119,6 +119,15 @@ struct WeavePartTests {
         #expect(source.sections[1].cells == [.code("print(\"two\")"), .prose("trailing prose")])
     }
 
+    /// Bulleted and numbered items go on in the lines indented under them; a number that only starts a line
+    /// of a paragraph is escaped, and other indented lines stay preformatted.
+    @Test func proseListsKeepTheirItemsWhole() {
+        let markdown = Prose.markdown(["The steps:", "1. first, which", "   goes on", "2. second", "", "- a bullet,",
+                                       "  continued", "", "Text", "0.36 is a number, not an item", "", "  y = a * x"])
+        #expect(markdown == "The steps:\n\n1. first, which\n   goes on\n2. second\n\n- a bullet,\n  continued\n\n"
+                + "Text\n0\\.36 is a number, not an item\n\n```text\ny = a * x\n```")
+    }
+
     /// `fold:` shows a declaration closed in a <details> block, and a closing "How the library runs it fast"
     /// section is folded whole; the drift test still sees every folded block.
     @Test func foldsPlumbingAndTheFastSection() throws {
