@@ -123,8 +123,15 @@ endOfCell()
 //   at 0       4  ·  3  1  2   (1,2) 1   (4,3) 1   (3,1) 1    next[0] = 2: position 1 skipped
 //   at 3       4  ·  3  4  ·   (4,3) 1   (3,4) 1              next[3] = -1: the chunk ends
 // Reading along `next` from position 0 gives [4, 3, 4], as PlainBytePairs.merge returns. Each merged place
-// forgets the pairs it broke, (x, a) (a, b) (b, y), and records the pairs it made, (x, Z) (Z, y). The
-// structure itself, folded (its merge, count and find-the-best loops, about 120 lines):
+// forgets the pairs it broke, (x, a) (a, b) (b, y), and records the pairs it made, (x, Z) (Z, y).
+// A place can go stale: a pair that overlaps itself, as in [1, 1, 1] merging (1, 1) into 5, is listed at
+// positions 0 and 1, and merging at 0 takes position 1's left token away (the same test checks it):
+//   position   0  1  2   pair counts   the list
+//   start      1  1  1   (1,1) 2       next[0] = 1
+//   at 0       5  ·  1   (5,1) 1       next[0] = 2: both (1,1) pairs forgotten, (5,1) recorded
+//   at 1       5  ·  1   (5,1) 1       skipped: tokens[1] is no longer 1 (merge's "stale: merged since")
+// The result, [5, 1], is the plain version's left-to-right scan. The structure itself, folded (its merge,
+// count and find-the-best loops, about 120 lines):
 // fold: Sources/TextData/PairMerging.swift MergeableChunks
 //
 // The plain version and the library's, on the first 20,000 characters: the same merges, at two speeds.
@@ -280,17 +287,31 @@ exitOnError {
 // - equal: the model's shape, the steps, and B × T tokens per step;
 // - the parameters: the byte pairs' embedding and output layer have 512 rows instead of 65, so 447 ×
 //   (128 + 128 + 1) = 114,879 more parameters (an embedding row, an output row and its bias per extra token);
-// - the cost of a step: about the same. Per token, the four Blocks' products take about 4 × 12C² = 786,432
-//   multiply-adds (C = 128: 3C² for k, q, v, C² for the projection, 8C² for the feed-forward); the output
-//   layer takes C × V, 8,320 at 65 classes and 65,536 at 512. Attention's own products (the scores and the
-//   weighted sum, about T C per layer and token under the causal mask) are the same for both, which have
-//   the same T and C. So a byte-pair step costs about 7% more, by this count of the products alone. The
-//   work between them is left out: most of it costs the same for both (LayerNorms, attention's softmax,
-//   ReLUs), but some grows with V too (the output softmax and cross-entropy, AdamW's update of the extra
-//   parameters), so the 7% is an estimate, not a bound.
-//   (The two runs' wall times could not show it, on a VM whose speed drifts by more than 7% from one run
-//   to the next; after the table, alternating rounds of steps measure it.)
-//
+// - the cost of a step: about the same, counted right below. Per position, each Block's products take
+//   12C² multiply-adds (3C² for k, q, v, C² for the projection, 8C² for the feed-forward), and attention's
+//   scores and weighted sum C per visible key each, (T + 1) / 2 keys on average under the causal mask; the
+//   output layer takes C × V. Only C × V differs: 8,320 at 65 classes, 65,536 at 512. The work between
+//   the products is left out: most of it costs the same for both (LayerNorms, attention's softmax, ReLUs),
+//   but some grows with V too (the output softmax and cross-entropy, AdamW's update of the extra
+//   parameters), so the count is an estimate, not a bound. After the table, alternating rounds of steps
+//   measure it (the two runs' wall times could not, on a VM whose speed drifts by more from one run to the
+//   next).
+
+section("5. The same NanoGPT on characters and on tokens")
+/// Multiply-adds in one training step's forward products, by the count above (the backward's products do
+/// about twice as many again, for both models alike).
+func forwardMultiplyAdds(blockSize T: Int, batchSize B: Int, vocabularySize V: Int) -> Int {
+    let (C, layers) = (settings.embeddingSize, settings.layers)
+    let perPosition = layers * (12 * C * C + C * (T + 1)) + C * V   // attention: 2 C x (T + 1) / 2 visible keys
+    return B * T * perPosition
+}
+let characterStepCost = forwardMultiplyAdds(blockSize: settings.blockSize, batchSize: settings.batchSize,
+                                            vocabularySize: characters.vocabularySize)
+let bytePairStepCost = forwardMultiplyAdds(blockSize: settings.blockSize, batchSize: settings.batchSize,
+                                           vocabularySize: tokenizer.vocabularySize)
+print("a step's forward multiply-adds: characters \(grouped(characterStepCost)), byte pairs \(grouped(bytePairStepCost)) "
+      + String(format: "(%+.1f%%)", (Double(bytePairStepCost) / Double(characterStepCost) - 1) * 100))
+endOfCell()
 // And a token is about two characters, so per step the byte-pair model reads about twice the text, sees
 // about twice as far back in characters (about 126 against 64), and goes over the training text about
 // twice as often. (The end of this section measures that those passes are not what first opens the byte
@@ -309,7 +330,6 @@ exitOnError {
 // Each estimate is kept in the trainer's `evaluations`, which the table and the plots below read.
 // fold: Sources/Training/Trainer.swift Trainer.trainStep
 
-section("5. The same NanoGPT on characters and on tokens")
 /// Loss in nats per token -> bits per character of the same text. (Both datasets were cut from text, so both
 /// count their characters: `charactersPerToken` is nil only for a dataset of bare tokens.)
 func bitsPerCharacter(_ loss: Float, _ trainer: Trainer, on split: Split = .val) -> Double {
@@ -341,7 +361,7 @@ print("\n" + table)
 endOfCell()
 // The cost of a step, measured: fresh copies of the two models (a step's time does not depend on the
 // weights), one warm-up step each, then 5 rounds of 10 steps, the two models taking turns so that the
-// VM's drift falls on both alike; the median round of each. The estimate above says about +7%.
+// VM's drift falls on both alike; the median round of each. The count above says about +7%.
 func medianStepMilliseconds(_ trainers: [Trainer], rounds: Int, steps: Int) -> [Double] {
     for trainer in trainers { trainer.trainStep() }                                    // warm-up
     var times = [[Double]](repeating: [], count: trainers.count)
@@ -362,13 +382,29 @@ let stepTimes = medianStepMilliseconds(stepTrainers, rounds: 5, steps: 10)
 print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%+.0f%%)", stepTimes[0], stepTimes[1],
              (stepTimes[1] / stepTimes[0] - 1) * 100))
 endOfCell()
-// (These rounds compare the two models, seconds apart; the training speed at the end of the page is the
-// mean over the byte-pair run's 5,000 steps, minutes earlier on a VM whose speed drifts, so the two need
-// not agree.)
-// Each row of the table is one run of one seed, as is every run on this page. How much a second seed
-// moves a result, chapter 03's page measures for its model: val 2.0733 from seed 1337, 2.0440 from seed
-// 1338, 0.03 nats (0.04 bits per character) apart. So read a gap of a few hundredths of a bit as a
-// tendency, not a law.
+// Where the measured cost comes out above the count's, the difference is the work between the products
+// that grows with V, which the count leaves out: the output's softmax and cross-entropy over 512 classes,
+// AdamW's update of the extra parameters. (These rounds compare the two models, seconds apart; the
+// training speed at the end of the page is the mean over the byte-pair run's 5,000 steps, minutes earlier
+// on a VM whose speed drifts, so the two need not agree.)
+//
+// Each row of the table is one run of one seed. How far does a second seed move a result? The byte-pair
+// model once more, from seed 1338: other first weights, other batches, the same tokenizer and text
+// (its evaluation lines left out):
+var secondSeedSettings = settings
+secondSeedSettings.seed += 1
+let secondSeedTrainer = Trainer(model: NanoGPT(GPTConfig(secondSeedSettings, vocabularySize: tokenizer.vocabularySize),
+                                               seed: secondSeedSettings.seed),
+                                dataset: tokenData, hyperparameters: secondSeedSettings)
+exitOnError { try secondSeedTrainer.train(log: { _ in }) }
+let (firstSeedBits, secondSeedBits) = (bitsPerCharacter(tokenRun.trainer.evaluations.last!.valLoss, tokenRun.trainer),
+                                       bitsPerCharacter(secondSeedTrainer.evaluations.last!.valLoss, secondSeedTrainer))
+print(String(format: "byte pairs, val bits per character: seed %ld %.3f, seed %ld %.3f, %.3f apart", Int(settings.seed), firstSeedBits,
+             Int(secondSeedSettings.seed), secondSeedBits, abs(firstSeedBits - secondSeedBits)))
+endOfCell()
+// A difference between two rows of the table, or of the controls below, that is not much larger than
+// the two seeds' is a tendency, not a law. (Chapter 03's page found its model's two seeds 0.04 bits per
+// character apart.)
 //
 // Why do the byte pairs win? Per step they see about twice as far back in characters, and read about twice
 // the text. Chapter 05's character model (the same as this page's) separates the two effects. Before
@@ -383,6 +419,16 @@ endOfCell()
 // | twice the text | `--steps 10000` | 64 | 768, twice the steps | 2.198 |
 // | both | `--block-size 128` | 128 | 1,536 | 2.222 |
 //
+// What each row costs a step, by the count of section 5's start, against the byte-pair model's step:
+let (pageContext, pageBatch) = (settings.blockSize, settings.batchSize)   // T 64, B 12
+for (label, blockSize, batchSize, steps) in [("as on this page", pageContext, pageBatch, 1), ("twice the context", 2 * pageContext, pageBatch / 2, 1),
+                                             ("twice the text", pageContext, pageBatch, 2), ("both", 2 * pageContext, pageBatch, 1)] {
+    let cost = forwardMultiplyAdds(blockSize: blockSize, batchSize: batchSize, vocabularySize: characters.vocabularySize)
+    print(label.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "T %3d, B %2d: ", blockSize, batchSize)
+          + grouped(cost) + String(format: " forward multiply-adds a step, %.2f x the byte pairs'", Double(cost) / Double(bytePairStepCost))
+          + (steps > 1 ? ", for twice the steps" : ""))
+}
+endOfCell()
 // - Twice the context alone does not help this small model; it is a little worse. With B 6 windows of 128
 //   instead of 12 of 64, a step reads the same characters from half as many places in the text, so its
 //   gradient averages fewer independent stretches. And the extra context is far back: a model of 4 layers
@@ -390,9 +436,9 @@ endOfCell()
 //   figure), so positions 64 to 127 add little.
 // - "Both" is the row that matches the byte-pair model on both counts: it reads 1,536 characters a step
 //   and sees 128 back, where the byte pairs read about 1,490 (768 tokens of 1.94 characters) and see
-//   about 126. It scores 2.222 against the byte pairs' 2.214: the same, within the 0.04 bits by which a
-//   second seed moved chapter 03's model. (It pays for that with twice the compute a step: 1,536
-//   positions against the byte pairs' 768.) So the character model, given the text and context the byte
+//   about 126. It scores 2.222 against the byte pairs' 2.214: the same, within the distance between the
+//   byte pairs' two seeds. (It pays for that with about twice the compute a step, 1.94
+//   times the byte pairs', above.) So the character model, given the text and context the byte
 //   pairs get per step, does about as well as they do: consistent with the byte pairs' win being that
 //   text and context, rather than something else about tokens.
 // - Of the two, the text does the work: twice the text alone gives 2.198, twice the context alone 2.344.
@@ -400,8 +446,9 @@ endOfCell()
 //   (The three rows are one seed each, so how the win splits between them is a tendency, not a
 //   measurement to the hundredth.)
 // - The byte-pair model gets that text at about the cost of one character step (about 7% more by the
-//   estimate; the step times above measure it): that is what a tokenizer buys, more text for the same
-//   compute.
+//   count, and the step times above), where the character model pays about twice the compute for it
+//   ("both": 1.94 times the byte pairs' step; "twice the text": twice the steps). That is what a tokenizer
+//   buys: more text for the same compute.
 
 // Both models in one plot, in bits per character against step: the fair picture. (loss.png, after it, shows
 // each model's own loss, per token: its two models' curves are not comparable with each other.)

@@ -38,8 +38,8 @@ struct BytePairTokenizerTests {
         #expect(tokenizer.tokenBytes[258] == Array("aaab".utf8))
     }
 
-    @Test func chapter06sTraceOfOneMergeInTheLinkedList() {
-        // Chapter 06's page traces MergeableChunks.merge on [1, 2, 3, 1, 2], merging (1, 2) into 4.
+    @Test func chapter06sTracesOfMergesInTheLinkedList() {
+        // Chapter 06's page traces MergeableChunks.merge twice; the first on [1, 2, 3, 1, 2], merging (1, 2) into 4.
         var chunks = MergeableChunks(chunks: [[UInt8]([1, 2, 3, 1, 2])], countPairs: true)
         #expect(chunks.tokens == [1, 2, 3, 1, 2])
         #expect(chunks.pairCounts == [TokenPair(1, 2): 2, TokenPair(2, 3): 1, TokenPair(3, 1): 1])
@@ -48,6 +48,15 @@ struct BytePairTokenizerTests {
         #expect(chunks.pairCounts == [TokenPair(4, 3): 1, TokenPair(3, 4): 1])
         #expect(chunks.tokens(ofChunk: 0) == [4, 3, 4])                               // read along `next`
         #expect(chunks.mostFrequentPair() == TokenPair(3, 4))                         // a tie: 3 < 4
+
+        // Its second trace: on [1, 1, 1], (1, 1) is listed at positions 0 and 1; the merge at 0 leaves 1 stale.
+        var overlapping = MergeableChunks(chunks: [[UInt8]([1, 1, 1])], countPairs: true)
+        #expect(overlapping.pairCounts == [TokenPair(1, 1): 2])
+        overlapping.merge(TokenPair(1, 1), into: 5)
+        #expect(overlapping.tokens == [5, -1, 1])                                      // position 1 unlinked, then skipped
+        #expect(overlapping.pairCounts == [TokenPair(5, 1): 1])
+        #expect(overlapping.tokens(ofChunk: 0) == [5, 1])
+        #expect(PlainBytePairs.merge([1, 1, 1], TokenPair(1, 1), into: 5) == [5, 1])
     }
 
     @Test func tiesGoToTheLowestPairSoTrainingIsDeterministic() throws {
