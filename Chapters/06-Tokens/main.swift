@@ -14,8 +14,8 @@
 // token loss ÷ characters per token = loss per character; ÷ ln 2 turns nats into bits.
 //
 // Expected: the first merge is 'e' + ' ' -> 'e ', and text shrinks to about half as many tokens. Measured
-// on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch06 --data tinyshakespeare.txt`:
-// 1.96 characters per token over the whole text (1.94 over the validation text); val about 2.31 bits per
+// on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch06 --data
+// tinyshakespeare.txt`: 1.96 characters per token over the whole text (1.94 over the validation text); val about 2.31 bits per
 // character on characters (chapter 05's model) against about 2.21 on byte pairs (this page's table has its run).
 import ArgumentParser
 import ChapterSupport
@@ -107,8 +107,8 @@ let longest = (256..<bytePairs.vocabularySize).sorted { bytePairs.tokenBytes[$0]
 print("the longest tokens: " + longest.map { bytePairs.display($0) }.joined(separator: "  "))
 endOfCell()
 
-// The plain version rescans the whole text for every merge: on the first 20,000 characters, below, it is
-// already more than ten times slower than the library's, and the gap grows with the text. The library's
+// The plain version rescans the whole text for every merge, so it slows down with the text (how much
+// slower than the library's on the first 20,000 characters, the output below says). The library's
 // keeps each distinct chunk as a linked list of tokens, with an index from each pair to the places it
 // occurs and a running count of every pair, so a merge touches only the places where its pair is and
 // updates the counts there (a stale place, merged away since, is skipped when it comes up). Finding the
@@ -290,7 +290,8 @@ exitOnError {
 // - the cost of a step: about the same, counted right below. Per position, each Block's products take
 //   12C² multiply-adds (3C² for k, q, v, C² for the projection, 8C² for the feed-forward), and attention's
 //   scores and weighted sum C per visible key each, (T + 1) / 2 keys on average under the causal mask; the
-//   output layer takes C × V. Only C × V differs: 8,320 at 65 classes, 65,536 at 512. The work between
+//   output layer takes C × V. Only C × V differs: 8,320 at 65 classes (128 × 65; that
+//   attention's C × (T + 1) at T = 64 is also 8,320 is a coincidence), 65,536 at 512. The work between
 //   the products is left out: most of it costs the same for both (LayerNorms, attention's softmax, ReLUs),
 //   but some grows with V too (the output softmax and cross-entropy, AdamW's update of the extra
 //   parameters), so the count is an estimate, not a bound. After the table, alternating rounds of steps
@@ -314,8 +315,7 @@ print("a step's forward multiply-adds: characters \(grouped(characterStepCost)),
 endOfCell()
 // And a token is about two characters, so per step the byte-pair model reads about twice the text, sees
 // about twice as far back in characters (about 126 against 64), and goes over the training text about
-// twice as often. (The end of this section measures that those passes are not what first opens the byte
-// pairs' gap between train and val.)
+// twice as often.
 // That is the point of tokens, and also why the comparison is of whole recipes, not of tokenizers alone.
 
 // (At step 0 the byte pairs are already ahead in bits per character, by construction: a uniform guess
@@ -327,7 +327,9 @@ endOfCell()
 // fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
 // fold: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
 // The training step both runs take is chapter 05's, unchanged, gpt.py's loop body line for line (folded).
-// Each estimate is kept in the trainer's `evaluations`, which the table and the plots below read.
+// `Trainer.train` is gpt.py's loop around it: `steps` calls of `trainStep`, and `estimateLoss` before the
+// first, every `evalInterval` (500) steps and after the last, each printed as a `step N:` line and kept in
+// the trainer's `evaluations`, which the table and the plots below read.
 // fold: Sources/Training/Trainer.swift Trainer.trainStep
 
 /// Loss in nats per token -> bits per character of the same text. (Both datasets were cut from text, so both
@@ -382,9 +384,12 @@ let stepTimes = medianStepMilliseconds(stepTrainers, rounds: 5, steps: 10)
 print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%+.0f%%)", stepTimes[0], stepTimes[1],
              (stepTimes[1] / stepTimes[0] - 1) * 100))
 endOfCell()
-// Where the measured cost comes out above the count's, the difference is the work between the products
-// that grows with V, which the count leaves out: the output's softmax and cross-entropy over 512 classes,
-// AdamW's update of the extra parameters. (These rounds compare the two models, seconds apart; the
+// The measurement lands near the count, on either side of it from one run to the next (other runs of this
+// chapter on the same VM gave +5% to +12%), because the count leaves out the work between the products,
+// which pulls both ways. Some of it grows with V and pushes the byte pairs' cost up: the output's softmax
+// and cross-entropy over 512 classes, AdamW's update of the extra parameters. Most of it is the same for
+// both (LayerNorms, attention's softmax, ReLUs, AdamW on the shared parameters) and dilutes the
+// difference. (These rounds compare the two models, seconds apart; the
 // training speed at the end of the page is the mean over the byte-pair run's 5,000 steps, minutes earlier
 // on a VM whose speed drifts, so the two need not agree.)
 //
@@ -403,21 +408,23 @@ print(String(format: "byte pairs, val bits per character: seed %ld %.3f, seed %l
              Int(secondSeedSettings.seed), secondSeedBits, abs(firstSeedBits - secondSeedBits)))
 endOfCell()
 // A difference between two rows of the table, or of the controls below, that is not much larger than
-// the two seeds' is a tendency, not a law. (Chapter 03's page found its model's two seeds 0.04 bits per
-// character apart.)
+// the two seeds' is a tendency, not a law. (The character model's two seeds, in the controls' table
+// below, are 0.015 bits per character apart.)
 //
 // Why do the byte pairs win? Per step they see about twice as far back in characters, and read about twice
 // the text. Chapter 05's character model (the same as this page's) separates the two effects. Before
 // reading the table, predict whether twice the context alone helps the character model, and by how much.
-// One run each, on the same 2-core AMD EPYC VM, each `swift run -c release ch05 --data tinyshakespeare.txt` with the flags
-// of its row (`scripts/run-exercises.sh` runs all three), in bits per character of the same validation text:
+// Each row is `swift run -c release ch05 --data tinyshakespeare.txt` with the flags of its row, from chapter
+// 05's seed (1337) and, but for twice the context, again with `--seed 1338`, on the same 2-core AMD EPYC VM
+// (`scripts/run-exercises.sh` runs them all), in bits per character of the same validation text:
 //
-// | chapter 05's character model | flags | context (characters) | characters a step | val bits per character |
-// |---|---|---:|---:|---:|
-// | as on this page: T 64, B 12, 5,000 steps | none | 64 | 768 | 2.309 |
-// | twice the context | `--block-size 128 --batch-size 6` | 128 | 768 | 2.344 |
-// | twice the text | `--steps 10000` | 64 | 768, twice the steps | 2.198 |
-// | both | `--block-size 128` | 128 | 1,536 | 2.222 |
+// | chapter 05's character model | flags | context (characters) | characters a step | seed 1337 | seed 1338 |
+// |---|---|---:|---:|---:|---:|
+// | as on this page: T 64, B 12, 5,000 steps | none | 64 | 768 | 2.309 | 2.324 |
+// | twice the context | `--block-size 128 --batch-size 6` | 128 | 768 | 2.344 | |
+// | twice the text | `--steps 10000` | 64 | 768, twice the steps | 2.198 | 2.226 |
+// | both | `--block-size 128` | 128 | 1,536 | 2.222 | 2.219 |
+// | the byte-pair model above, for comparison | | about 126 | about 1,490 | 2.214 | 2.236 |
 //
 // What each row costs a step, by the count of section 5's start, against the byte-pair model's step:
 let (pageContext, pageBatch) = (settings.blockSize, settings.batchSize)   // T 64, B 12
@@ -436,22 +443,23 @@ endOfCell()
 //   figure), so positions 64 to 127 add little.
 // - "Both" is the row that matches the byte-pair model on both counts: it reads 1,536 characters a step
 //   and sees 128 back, where the byte pairs read about 1,490 (768 tokens of 1.94 characters) and see
-//   about 126. It scores 2.222 against the byte pairs' 2.214: the same, within the distance between the
-//   byte pairs' two seeds. (It pays for that with about twice the compute a step, 1.94
-//   times the byte pairs', above.) So the character model, given the text and context the byte
-//   pairs get per step, does about as well as they do: consistent with the byte pairs' win being that
+//   about 126. It scores 2.222 and 2.219 from its two seeds, against the byte pairs' 2.214 and 2.236: the
+//   same, within either model's spread between seeds. (It pays for that with about twice the compute a
+//   step, 1.94 times the byte pairs', above.) So the character model, given the text and context the
+//   byte pairs get per step, does as well as they do: consistent with the byte pairs' win being that
 //   text and context, rather than something else about tokens.
-// - Of the two, the text does the work: twice the text alone gives 2.198, twice the context alone 2.344.
-//   (Twice the steps also stretches the learning rate's cosine schedule over 10,000 steps.)
-//   (The three rows are one seed each, so how the win splits between them is a tendency, not a
-//   measurement to the hundredth.)
+// - Of the two, the text does the work: twice the text alone gives 2.198 and 2.226, twice the context
+//   alone 2.344 (one seed). (Twice the steps also stretches the learning rate's cosine schedule over
+//   10,000 steps.)
 // - The byte-pair model gets that text at about the cost of one character step (about 7% more by the
 //   count, and the step times above), where the character model pays about twice the compute for it
 //   ("both": 1.94 times the byte pairs' step; "twice the text": twice the steps). That is what a tokenizer
 //   buys: more text for the same compute.
 
 // Both models in one plot, in bits per character against step: the fair picture. (loss.png, after it, shows
-// each model's own loss, per token: its two models' curves are not comparable with each other.)
+// each model's own loss, per token: its two models' curves are not comparable with each other. Each
+// running mean, over the last 100 steps, lags behind its batch losses while they fall fast, in the first
+// few hundred steps.)
 func curves(_ run: (model: NanoGPT, trainer: Trainer), _ label: String) -> [Series] {
     let steps = run.trainer.evaluations.map { Double($0.step) }
     return [Series("\(label): train", x: steps, y: run.trainer.evaluations.map { bitsPerCharacter($0.trainLoss, run.trainer, on: .train) }),
@@ -561,11 +569,11 @@ print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, 
 
 // Reading the attention figure: every head's first row is all on itself, the only key it can see. Head 2
 // is a previous-token head: most rows put most of their weight on the token just before (r on "mor", "ow"
-// on r, "ne" on ", ", whose tick label is ",␣", "igh" on "ne"). Chapter 03's character model had such a
-// head too, but a token here is about two characters, so the same pattern reaches twice as far back in
-// the text. Head 1 spreads its
-// weight thinly over the whole past, with a little more on the first token and on "IO:⏎", the end of the
-// speaker's name; heads 0 and 3 look a few tokens back.
+// on r, "ne" on the comma-and-space token (the small ",␣" tick between "ow" and "ne"), "igh" on "ne").
+// Chapter 03's character model had such a head too, but a token here is about two characters, so the
+// same pattern reaches twice as far back in the text. Head 1 spreads its weight thinly over the whole
+// past, with a little more on the first token and on "IO:⏎", the end of the speaker's name; heads 0 and 3
+// look a few tokens back.
 
 // MARK: - 8. Aside: GPT-2's pre-split
 //
