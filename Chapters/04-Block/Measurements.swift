@@ -53,10 +53,12 @@ func measure<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch)
 func inputGradientNorms<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch) -> [Float] {
     let inputs: [Tensor] = withoutGradients {                                    // each block's input, (B, T, C)
         var x = stack.embedding(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize)
-        return stack.blocks.map { block in
-            defer { x = block(x, training: false) }
-            return x
+        var inputs: [Tensor] = []
+        for block in stack.blocks {
+            inputs.append(x)
+            x = block(x, training: false)
         }
+        return inputs
     }
     return inputs.indices.map { first in
         let leaf = Tensor(shape: inputs[first].shape, values: inputs[first].values, requiresGrad: true)

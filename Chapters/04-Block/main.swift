@@ -13,8 +13,8 @@
 //
 // Expected: below 1.9 with residuals and LayerNorm, stuck far higher without them; residuals alone do
 // nearly all of the rescue. Measured on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build,
-// `swift run -c release ch04 --data tinyshakespeare.txt`: val loss 1.8789 with both, 3.3445 with neither,
-// 3.3449 with LayerNorm alone and 1.9296 with residuals alone, 2000 steps each.
+// `swift run -c release ch04 --data tinyshakespeare.txt`: val loss 1.8789 with both, 3.3445 with
+// neither, 3.3449 with LayerNorm alone and 1.9296 with residuals alone, 2000 steps each.
 import ArgumentParser
 import Attention
 import ChapterSupport
@@ -226,7 +226,7 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 }
 
 
-// MARK: - 4. Train the plain stack first...
+// MARK: - 4. The plain stack: measured at the start, then trained
 //
 // Predict where the plain stack ends, against chapter 03's one layer (val 2.07), chapter 01's bigram
 // (2.49) and the unigram, a model that predicts every character by its frequency alone (3.35, printed
@@ -234,7 +234,8 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 //
 // First, why, measured where training starts: one batch through a fresh copy of each kind of stack (the
 // same first weights as the four trained below). Three measurements, each for every block, from the first
-// (farthest from the loss) to the last, each in a table of its own below:
+// (farthest from the loss) to the last, each predicted, then printed in a table of its own: the signal up,
+// the last character across the blocks, the gradient down. Then the plain stack trains. The three:
 // - each block's output std: the standard deviation of all its output's numbers, the signal's size on its
 //   way up. Healthy: about the embedding's 0.03 or more, block after block.
 // - the last character's effect: change each sequence's last character, and measure how much the last
@@ -251,9 +252,19 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 // fold: Sources/Layers/Layers.swift Linear.init(_:_:bias:random:)
 // fold: Chapters/04-Block/Measurements.swift measure standardDeviation inputGradientNorms
 //
-// First the signal's size on its way up, predicted. Through y = x W^T (W is outputs x inputs, entries N(0, 0.02^2)), each
-// output is a sum of n inputs times weights: a variance of 0.02^2 |x|^2, so the output's std is about
-// 0.02 sqrt(n) times the input's. ReLU zeroes the negative half: a factor of sqrt(1/2). The plain block
+// Every estimate below multiplies a few factors, each derived where it is first used:
+//
+// | step | what it does to a size, forward or backward |
+// |---|---|
+// | a `Linear` with n inputs, weights N(0, 0.02^2) | 0.02 sqrt(n): 0.16 for n = C = 64, 0.32 for n = 4C |
+// | ReLU | sqrt(1/2) = 0.71 |
+// | attention's equal weights at the start, over T = 32 | 0.36 on rows that differ from position to position; about 1 on rows already averaged |
+// | LayerNorm, forward | to unit size, whatever came in |
+// | LayerNorm, backward | 1 / the size of what it read |
+//
+// First the signal's size on its way up, predicted. Through y = x W^T (W is outputs x inputs, entries
+// N(0, 0.02^2)), each output is a sum of n inputs times weights: a variance of 0.02^2 |x|^2, so the
+// output's std is about 0.02 sqrt(n) times the input's. ReLU zeroes the negative half: a factor of sqrt(1/2). The plain block
 // applies attention's value and projection (n = C each) and the feed-forward's expand (C) and contract (4C),
 // and one factor more: at the start attention's weights are equal, so position t averages t + 1
 // independent rows, which divides their size by sqrt(t + 1); over the T positions that is sqrt(mean of
@@ -261,7 +272,7 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 // average of the same earlier rows, which averaging again does not shrink. What enters the first block is
 // the embedding, a token row plus a position row, each N(0, 0.02^2): sqrt(2) 0.02 = 0.028.
 
-section("4. Train the plain stack first...")
+section("4. The plain stack: measured at the start, then trained")
 let throughLinear = { (inputs: Int) in 0.02 * Double(inputs).squareRoot() }
 let (C, reLU) = (settings.embeddingSize, 0.5.squareRoot())
 let perPlainBlock = throughLinear(4 * C) * reLU * throughLinear(C) * throughLinear(C) * throughLinear(C)
@@ -272,6 +283,22 @@ print(String(format: "plain stack, the first block's output std, estimated: embe
              attentionAverage, throughLinear(C), throughLinear(C), reLU, throughLinear(4 * C),
              embeddingSpread * attentionAverage * perPlainBlock))
 print(String(format: "plain stack, each block after it, estimated: x %.1e (the same Linears and ReLU, no averaging)", perPlainBlock))
+endOfCell()
+// So the plain stack's signal should shrink about a thousand times per block, a billion times from the
+// first block to the fourth. The other three rows, predicted the same way:
+// - LayerNorm alone: each block's last step is the feed-forward on a unit-size input (LayerNorm rescaled
+//   it): expand 0.16 x ReLU 0.71 x contract 0.32 = 0.036, in every block.
+// - Residuals alone: x, the embedding's 0.028, plus what the halves add, a few percent of it: about 0.028
+//   throughout.
+// - Both: each half reads x at unit size, so adds a fixed amount to the stream, in a direction of its
+//   own: the attention half 0.16 x 0.36 x 0.16 = 0.0092 and the feed-forward half 0.036. The squares add,
+//   block by block.
+let blockOutputEstimates = (0..<settings.layers).reduce(into: [Double]()) { spreads, _ in
+    let x = spreads.last ?? embeddingSpread, attentionHalf = throughLinear(C) * attentionAverage * throughLinear(C)
+    let feedForwardHalf = throughLinear(C) * reLU * throughLinear(4 * C)
+    spreads.append((x * x + attentionHalf * attentionHalf + feedForwardHalf * feedForwardHalf).squareRoot())
+}
+print("Blocks, each Block's output std, estimated: " + blockOutputEstimates.map { String(format: "%.3f", $0) }.joined(separator: ", "))
 if command.pytorchInitialization {   // exercise 5's run
     // PyTorch's default Linear: uniform in +-1/sqrt(inputs), a standard deviation of 1/sqrt(3 inputs)
     let throughPyTorchLinear = { (inputs: Int) in (1 / (3 * Double(inputs)).squareRoot()) * Double(inputs).squareRoot() }
@@ -279,8 +306,7 @@ if command.pytorchInitialization {   // exercise 5's run
                  + "each Linear passes 1/sqrt(3), %.1e a block)", throughPyTorchLinear(4 * C) * reLU * pow(throughPyTorchLinear(C), 3)))
 }
 endOfCell()
-// Both are estimates: the signal shrinks about a thousand times per block, a billion times from the
-// first block to the fourth. Now the measurement, on all four kinds of stack, and its first table:
+// Now the measurement, on all four kinds of stack, and its first table:
 let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
                                                            ("residuals only", .residuals), ("Blocks (both)", nil)]
 let measuredBatch = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize, random: SeededRandom(seed: 7))
@@ -298,51 +324,74 @@ func printTable(_ title: String, _ rows: [[Float]]) {
 }
 printTable("each block's output std at the start, first block to last", measured.map(\.outputSpread))
 endOfCell()
-// - The plain stack, the first block: 9.6e-06, as estimated. The blocks after it: about 1e-03 each, as
-//   estimated (9.3e-04) without the averaging.
-// - LayerNorm alone: healthy, about the embedding's 0.03 in every block, since each half reads its input
-//   rescaled to unit size.
+// - The plain stack, the first block: 9.6e-06, as estimated. Each block after it: about 1e-03 times the
+//   block before, as estimated (9.3e-04) without the averaging.
+// - LayerNorm alone: healthy, 0.033 to 0.040 in every block, as estimated (0.036), since each half reads
+//   its input rescaled to unit size.
 // - Residuals alone: 0.029 throughout. At the start each half adds next to nothing, so every block's output
 //   is x, the embedding carried up.
-// - Both: x grows with every Block, since each half reads x at unit size through LayerNorm and so adds an
-//   output of real size to the stream. (This row is x's size entering the next Block, which the
-//   gradient's estimate below needs.)
+// - Both: x grows with every Block, 0.047 to 0.086 against the estimate's 0.047 to 0.080, since each half
+//   reads x at unit size through LayerNorm and so adds an output of its own fixed size to the stream. (This
+//   row is x's size entering the next Block, which the gradient's estimate below needs.)
 //
-// The second table: predict it from the averaging. The last position (T = 32) averages 32 independent
-// rows: the last character's row counts 1/32 of the average, while the average shrinks only by sqrt(32).
+// The second table: predict it before reading it.
+// - Without residuals, the character reaches the next block only through attention, which at the start
+//   averages the last position (T = 32) over 32 independent rows: the last character's row counts 1/32 of
+//   the average, while the average shrinks only by sqrt(32), so its effect after the first block is about
+//   1/32 / (1/sqrt(32)) = 1/sqrt(32) = 0.18, and after each later block it is divided by about 32 again
+//   (each position there already holds an average of the same earlier rows, which averaging no longer
+//   shrinks as a whole): 0.18 / 32^3 = 5e-06 at the top.
+// - Residuals alone: the top is x = token embedding + position embedding, each row from N(0, 0.02^2), as
+//   the blocks add next to nothing. Changing the character swaps one token row for another: change / size
+//   = |difference of two token rows| / |token row + position row| = sqrt(2) 0.02 sqrt(C) / (sqrt(2) 0.02
+//   sqrt(C)) = 1.0 (two independent rows of N(0, 0.02^2) entries, whether subtracted or added, have a norm
+//   of sqrt(2) 0.02 sqrt(C)), in every block.
+// - Both: somewhere between 0.3, the embedding's 0.028 diluted in a stream of 0.086 (the first table),
+//   and 1.0: each feed-forward half reads the last position's own row, so what it adds there changes with
+//   the character too, while what the attention halves add, averaged over the earlier positions, barely
+//   moves.
 printTable("\nthe last character's effect after each block, first block to last", measured.map(\.lastCharacterEffects))
 endOfCell()
-// - LayerNorm alone, the first block: the effect is about 1/32 / (1/sqrt(32)) = 1/sqrt(32) = 0.18
-//   (measured 0.16).
-// - LayerNorm alone, the blocks after it: each position already holds an average of the same earlier rows,
-//   so averaging them no longer shrinks the whole, and the last character's share is divided by about 32
-//   again in each block: the row runs 1.6e-01, 4.6e-03, 1.8e-04, 5.3e-06 (ratios of 26 to 35), and
-//   0.18 / 32^3 = 5e-06 at the top. The plain stack's row falls the same way, to 1.7e-06. So healthy
-//   sizes are not enough: they say the signal survives, not that the character does. This thin path is
-//   the last position's, and only how the stack starts: section 5 trains it, and measures what each
-//   position learns.
-// - Residuals alone: the character reaches the top whole. The top is x = token embedding + position
-//   embedding, each row from N(0, 0.02^2). Changing the character swaps one token row for another:
-//   change / size = |difference of two token rows| / |token row + position row| = sqrt(2) 0.02 sqrt(C) /
-//   (sqrt(2) 0.02 sqrt(C)) = 1.0 (two independent rows of N(0, 0.02^2) entries, whether subtracted or
-//   added, have a norm of sqrt(2) 0.02 sqrt(C)).
-// - Both: 0.72 at the top, less than the residuals' 1.0, because what the halves add dilutes the
-//   embedding in x (the first table's growth).
+// - LayerNorm alone: 0.16 after the first block (estimated 0.18), then 4.6e-03, 1.8e-04 and 5.3e-06
+//   (ratios of 26 to 35; estimated 5e-06 at the top). The plain stack's row falls the same way, to
+//   1.7e-06. So healthy sizes are not enough: they say the signal survives, not that the character does.
+//   This thin path is the last position's, and only how the stack starts: section 5 trains it, and
+//   measures what each position learns.
+// - Residuals alone: 1.0 in every block: the character reaches the top whole.
+// - Both: 0.87 after the first Block, 0.72 at the top, inside the predicted range, falling as the stream
+//   grows.
 //
-// Then the gradient's size on its way down, predicted. Backward through y = x W^T, dx = dy W: each of x's n inputs gets a
-// sum over the outputs, dy times a column of W, so the norm is about 0.02 sqrt(n) times dy's, the forward's
-// factor again; ReLU passes the gradient only where its input was positive, sqrt(1/2) again. Without a
-// residual the gradient goes through the whole plain block in turn: contract, ReLU, expand, projection and
-// value (the query and key paths carry almost nothing at the start, when the scores are all near 0).
+// Then the gradient's size on its way down, predicted. Backward through y = x W^T, dx = dy W: each of x's
+// n inputs gets a sum over the outputs, dy times a column of W, so the norm is about 0.02 sqrt(n) times
+// dy's, the forward's factor again; ReLU passes the gradient only where its input was positive, sqrt(1/2)
+// again. Without a residual the gradient goes through the whole plain block in turn: contract, ReLU,
+// expand, projection and value (the query and key paths carry almost nothing at the start, when the
+// scores are all near 0). Attention's averaging is left out of this estimate: backward, it shrinks a
+// gradient that differs from position to position by the forward's 0.36, but it sums one that is alike at
+// every position into every earlier position, multiplying it by as much as 1.37 at T = 32 (exercise 6
+// works both out). A plain block below the top receives a gradient that an attention above has already
+// averaged, nearly alike from one position to the next, so expect the measured factors a little above
+// this estimate, not 0.36 times it.
+//
+// LayerNorm alone: each LayerNorm's backward divides the gradient by the size of what it read. The second
+// one reads attention's output, which the value, the projection (and the averaging) shrank, so on the way
+// back down it undoes them. What is left is the feed-forward's contract, ReLU and expand (0.32 x 0.71
+// x 0.16 = 0.036) and the first LayerNorm's 1 / size of the block's input, x: about 1.3 at the first block,
+// averaging again left out.
 //
 // With a residual, `+` hands each Block's gradient down unchanged, and each half adds its own path's share.
 // LayerNorm divides what the half reads by x's size, so its backward multiplies the gradient by 1 / size:
 // about 1 / 0.028 = 35 at the first Block, whose x is the embedding, less further up, where x is larger
 // (the first table). The attention half then passes 1 / size x 0.16 x 0.36 x 0.16 (value, the average,
-// projection) and the feed-forward half 1 / size x 0.16 x 0.71 x 0.32 (expand, ReLU, contract). Each
+// projection: 35 x 0.0092 = 0.32 at the first Block) and the feed-forward half 1 / size x 0.16 x 0.71
+// x 0.32 (expand, ReLU, contract: 35 x 0.036 = 1.3). Here the
+// average's 0.36 stays: `+` hands each half the loss's own gradient, different at every position. Each
 // half's share points in a direction of its own at the start, so the norms add as squares:
 // sqrt(1 + attention half^2) x sqrt(1 + feed-forward half^2) through one Block.
-let blockInputSpreads = [embeddingSpread] + measured[3].outputSpread.dropLast().map(Double.init)   // x's std entering each Block
+/// x's std entering each block of `measured[variant]`, from the first table: the embedding's, then each block's output's.
+func inputSpreads(_ variant: Int) -> [Double] { [embeddingSpread] + measured[variant].outputSpread.dropLast().map(Double.init) }
+let throughLayerNormOnly = inputSpreads(1).dropLast().map { spread in throughLinear(4 * C) * reLU * throughLinear(C) / spread }
+let blockInputSpreads = inputSpreads(3)
 let throughBlock = blockInputSpreads.dropLast().map { spread -> Double in
     let attentionHalf = (1 / spread) * throughLinear(C) * attentionAverage * throughLinear(C)   // LayerNorm, value, average, projection
     let feedForwardHalf = (1 / spread) * throughLinear(C) * reLU * throughLinear(4 * C)         // LayerNorm, expand, ReLU, contract
@@ -352,12 +401,14 @@ print(String(format: "\nplain stack, the gradient's factor one block down, estim
              + "x expand %.2f x projection %.2f x value %.2f = %.1e",
              throughLinear(4 * C), reLU, throughLinear(C), throughLinear(C), throughLinear(C), perPlainBlock))
 if settings.layers > 1 {   // a factor through a block needs a block above it
-    print("Blocks, the gradient's factor through each Block but the top one, first to last, estimated from the first table's x: "
+    print("LayerNorm only, the factor through each block but the top one, first to last, estimated: "
+          + throughLayerNormOnly.map { String(format: "%.2f", $0) }.joined(separator: ", "))
+    print("Blocks, the factor through each Block but the top one, first to last, estimated: "
           + throughBlock.map { String(format: "%.2f", $0) }.joined(separator: ", "))
 }
 endOfCell()
-// So the plain stack's gradient should shrink about a thousand times per block, while the Blocks' should
-// grow a little on its way down. The third table, measured: the gradient's norm at each block's input, the
+// So the plain stack's gradient should shrink about a thousand times per block, while LayerNorm's stacks'
+// should grow a little on its way down. The third table, measured: the gradient's norm at each block's input, the
 // factor each block passes down (the norm below it over the norm above), and each block's parameters'
 // gradient norm:
 print("\nthe gradient at each block's input, first block to last, and the factor each block passes down")
@@ -374,14 +425,16 @@ for (variant, norms) in zip(variants, inputGradients) {
 }
 printTable("\neach block's parameters' gradient norm, first block to last", measured.map(\.gradientNorms))
 endOfCell()
-// - The plain stack: the factors are 1.1e-03 to 1.3e-03, as estimated (9.3e-04; why a little above,
-//   when the estimate leaves attention's averaging out, is exercise 6). The parameters' gradients are
-//   1e-11 at the first block, each number in them below AdamW's epsilon of 1e-8, so the first blocks
-//   barely move. The vocabulary head reads next to nothing about the context, so its logits are nearly its
-//   bias alone: one distribution for every position, the characters' frequencies (the unigram, below).
-// - LayerNorm alone: the gradient grows on its way down (factors 1.8, 1.5, 1.3), for the Blocks' reason:
-//   LayerNorm's backward multiplies it by 1 / the size of what it read, 25 to 35 for these small x (0.028 to
-//   0.04, the first table), more than the Linears after it take away.
+// - The plain stack: the factors are 1.1e-03 to 1.3e-03, a little above the estimate's 9.3e-04, as the
+//   averaging left out predicts. The parameters' gradients are 1e-11 at the first block, each number in
+//   them below AdamW's epsilon of 1e-8, so the first blocks barely move. The top block's own gradient is
+//   not small (2.9e-02), but its input carries next to nothing of the text (the second table), so all it
+//   can learn is one output for every position; the vocabulary head turns that into one distribution, the
+//   characters' frequencies (the unigram, below).
+// - LayerNorm alone: factors 1.8, 1.5 and 1.3 against the estimate's 1.28, 1.11 and 1.00. The gradient
+//   grows on its way down, because the first LayerNorm's 1 / size of these small x gives back more than
+//   the feed-forward's 0.036 takes away; and, like the plain stack's, the measured factors come out 1.3 to
+//   1.4 times the estimate that leaves the averaging out.
 // - Residuals alone: every block gets the same gradient (factors 1), since `+` hands it down unchanged and
 //   each half's own path adds only a few hundredths (exercise 4).
 // - Both: factors 1.7, 1.3 and 1.2 against the estimate's 1.71, 1.29 and 1.17. The halves' paths, which
@@ -424,7 +477,7 @@ print("the trained plain stack, first block to last:\n  output std     " + row(a
 // top is the same whichever character comes last. What the last block learned is a constant, from its biases, the
 // same for every context: the unigram's logits.
 
-// MARK: - 5. ...then each rescue alone
+// MARK: - 5. Each rescue alone
 //
 // Which of the two ideas makes the stack learn? Section 4's tables at the start gave LayerNorm alone healthy
 // sizes both ways, but left the last character's path to the top as thin as in the plain stack; residuals
@@ -432,7 +485,7 @@ print("the trained plain stack, first block to last:\n  output std     " + row(a
 // LayerNorm but no residuals, then with residuals but no LayerNorm. Predict both val losses, and each
 // stack's loss at position 0 (where a character attends only to itself), before reading on.
 
-section("5. ...then each rescue alone")
+section("5. Each rescue alone")
 let oneRescue = [PlainBlock.Keeps.layerNorm, .residuals].map { keeps in
     print("== \(keeps.label) ==")
     let stack = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: keeps)
@@ -486,14 +539,16 @@ endOfCell()
 //
 // Section 5's LayerNorm-only stack started with healthy sizes and ended at the unigram. The mechanism, in
 // four steps, then the measurement that checks each:
-// 1. At the start the text barely reaches the top (the last character's effect there: 5e-06), so every
-//    position's logits are nearly the same. Each position's gradient still differs (its own target), but
-//    what they ask of a top that cannot tell positions apart, summed over the batch, is one change: move
-//    every prediction towards the characters' frequencies, a large and easy part of the loss (4.17 to 3.35;
-//    a bigram would take it another 0.86 down).
-// 2. A step changes each block's weights by that sum, and applied to inputs that barely differ from one
-//    position to the next, the changed weights move every position's output alike: training adds one
-//    vector to each block's output, the same at every position.
+// 1. At the start the text barely reaches the upper blocks (the last character's effect at the top:
+//    5e-06). Each position's gradient has two parts. One asks for its own target ("more e here, where an
+//    e comes next"); since the block's input hardly depends on the text, these point every which way
+//    against it and nearly cancel when a step sums them over the batch. The other is what every position
+//    asks alike, "more of the common characters, less of the rare ones": it adds up. That is the move
+//    towards the characters' frequencies, a large and easy part of the loss (4.17 to 3.35; a bigram would
+//    take it another 0.86 down).
+// 2. That shared change is the same at every position: the biases are added at every position alike, and
+//    the weights' change, made from one direction summed over the batch, pushes every position's output
+//    that same way. Training adds one vector to each block's output, the same at every position.
 // 3. LayerNorm cannot undo a shared vector: it normalizes each position over its own C channels, and the
 //    same vector at every position is still the same vector after it. As the shared vector grows, it
 //    swamps what differed from one position to the next, and the next block reads nearly the same input
@@ -542,8 +597,10 @@ endOfCell()
 //
 // LayerNorm and a shared vector, in numbers: four positions' own vectors x (entries N(0, 1)) plus one
 // vector s shared by all four (entries N(0, 1) too) times a growing size, through a LayerNorm of gain 1 and
-// bias 0, and how much the four outputs still differ (the context variation above). Expect it to fall about
-// as 1 / size: LayerNorm rescales each row to unit size, and a row is mostly s once s is large.
+// bias 0, and how much the four outputs still differ (the context variation above). Expect it to start at
+// sqrt(3/4) = 0.87, not 1 (four independent rows differ from their mean row by sqrt(1 - 1/4) of their
+// size), and then to fall about as 1 / size: LayerNorm rescales each row to unit size, and a row is
+// mostly s once s is large.
 
 let demoRandom = SeededRandom(seed: 13)                                                // its own generator
 let ownRows = Tensor.normal([4, settings.embeddingSize], std: 1, random: demoRandom)  // (4, C): one row per position
@@ -592,11 +649,11 @@ endOfCell()
 // are the same: one distribution at every position, whatever the text. The residuals-only stack's
 // predictions are far from it, as a model that reads its context must be.
 
-// MARK: - 7. ...then the real Blocks, same settings, same seed, same batches
+// MARK: - 7. The real Blocks, same settings, same seed, same batches
 //
 // Expect the val loss to end below 1.9, and the loss plot to show all four runs.
 
-section("7. ...then the real Blocks, same settings, same seed, same batches")
+section("7. The real Blocks, same settings, same seed, same batches")
 print("\n== with residuals and LayerNorm (the Transformer Block) ==")
 let model = blockStack(settings, vocabularySize: tokenizer.vocabularySize)
 let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
@@ -624,21 +681,37 @@ print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
 endOfCell()
 // Why chapter 05 adds a final LayerNorm (GPT-2's `ln_f`): each Block normalizes what it reads, but adds its
 // output to the residual stream x unnormalized, so x's scale grows with every Block, and nothing normalizes
-// it before the vocabulary head, whose logits would grow with it. Measured on the trained Blocks, over the
-// first 32 characters of the val text: the standard deviation of x after the embedding (which grew in
-// training, from 0.03) and after each Block. Expect the first Block to multiply it many times over: what a
-// Block adds does not depend on x's scale (LayerNorm rescales what each half reads to unit size), so each
-// Block writes onto the stream at its own size, far above the embedding's.
+// it before the vocabulary head, whose logits grow with it unless the head learns to undo that scale.
+// Measured on the trained Blocks, over the first 32 characters of the val text: the standard deviation of
+// x after the embedding (which grew in training, from 0.03) and after each Block, and the same for the
+// trained residuals-only stack, whose halves read x at whatever size it has grown to. Expect the Blocks'
+// first Block to multiply it many times over: what a Block adds does not depend on x's scale (LayerNorm
+// rescales what each half reads to unit size), so each Block writes onto the stream at its own size, far
+// above the embedding's.
 let streamInput = Array(dataset.val.prefix(min(settings.blockSize, 32)))
-let streamScales: [Float] = withoutGradients {
-    var x = model.embedding(streamInput, batchSize: 1, length: streamInput.count)   // (1, T, C)
-    var scales = [x]
-    for block in model.blocks { x = block(x, training: false); scales.append(x) }
-    return scales.map(standardDeviation)
+/// The standard deviation of the residual stream x (1, T, C) after the embedding and after each block.
+func streamScales<Layer>(_ stack: BlockStackLanguageModel<Layer>) -> [Float] {
+    withoutGradients {
+        var x = stack.embedding(streamInput, batchSize: 1, length: streamInput.count)   // (1, T, C)
+        var scales = [x]
+        for block in stack.blocks { x = block(x, training: false); scales.append(x) }
+        return scales.map(standardDeviation)
+    }
 }
-print("the residual stream's standard deviation, after the embedding and after each Block: "
-      + streamScales.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "\n")
+print("the residual stream's standard deviation, after the embedding and after each block:")
+for (label, scales) in [("Blocks", streamScales(model)), ("residuals only", streamScales(oneRescue[1].stack))] {
+    print("  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + scales.map { String(format: "%.2f", $0) }.joined(separator: ", "))
+}
+print()
 endOfCell()
+// Both streams grow block by block, to about 3 at the top, so the growth is the residual stream's, not
+// LayerNorm's doing, and either stack's head reads a stream many times the embedding's size: that is what
+// a final LayerNorm would normalize. What differs is what the halves read: the residuals-only stack's read
+// x as it is, from 0.13 in the first block to 2.16 in the fourth, a range of 17 times, so each block's
+// Linears face inputs of their own scale; the Blocks' halves read x through LayerNorm, at unit size in
+// every block. That is what "LayerNorm keeps each half's input steady" means here, and what the Blocks'
+// last few hundredths (1.88 against 1.93) are consistent with, on one seed and one start.
+//
 // The four runs' losses in one plot. LayerNorm alone and the plain stack draw the same curve, at the
 // unigram's loss: the plain stack's is drawn last, dashed, so the other shows between its dashes.
 exitOnError {
@@ -652,7 +725,9 @@ exitOnError {
 // block, and at these settings (4 blocks, weights from N(0, 0.02^2), learning rate 3e-3) training
 // collapses to about the unigram (val 3.34; the unigram's 3.35) with or without LayerNorm; exercise 5
 // tries others. `+` keeps both paths open (1.93); LayerNorm then keeps each half's input steady as the
-// stream grows (1.88: one seed each, but the loss plot shows that gap through the whole run).
+// stream grows (1.88). That last gap is one seed's, though the loss plot shows it through the whole run,
+// and exercise 5's run from PyTorch's start reverses it (Blocks 1.79, residuals alone 1.75): at this size,
+// LayerNorm's last hundredths are within what a seed or a start can change.
 
 // MARK: - 8. Every head of every layer
 //
