@@ -47,8 +47,9 @@ public struct TokenDataset: Sendable {
                       characterCounts: (trainText.unicodeScalars.count, valText.unicodeScalars.count), blockSize: blockSize)
     }
 
-    /// Characters per token of a split (1 for a character tokenizer, about 2 to 4 for byte pairs on English);
-    /// nil for a dataset made from bare tokens, which has no characters to count.
+    /// Characters per token of a split (1 for a character tokenizer; for byte pairs on English, about 2 at
+    /// 512 tokens, more with larger vocabularies); nil for a dataset made from bare tokens, which has no
+    /// characters to count.
     public func charactersPerToken(in split: Split) -> Double? {
         guard let counts = characterCounts else { return nil }
         return Double(split == .train ? counts.train : counts.val) / Double(max(self[split].count, 1))

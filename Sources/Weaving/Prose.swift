@@ -32,7 +32,7 @@ enum Prose {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty {
                 flushParagraph(); flushPreformatted()
-            } else if indent == 0, let marker = listMarker(trimmed) {
+            } else if let marker = listMarker(trimmed), indent == 0 || marker == "- " {   // a numbered item starts at the margin
                 flushPreformatted()
                 if !inList { flushParagraph(); inList = true }
                 paragraph.append(marker + escape(String(trimmed.dropFirst(marker.count))))

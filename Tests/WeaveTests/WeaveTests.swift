@@ -123,9 +123,10 @@ struct WeavePartTests {
     /// of a paragraph is escaped, and other indented lines stay preformatted.
     @Test func proseListsKeepTheirItemsWhole() {
         let markdown = Prose.markdown(["The steps:", "1. first, which", "   goes on", "2. second", "", "- a bullet,",
-                                       "  continued", "", "Text", "0.36 is a number, not an item", "", "  y = a * x"])
+                                       "  continued", "", "Text", "0.36 is a number, not an item", "", "  y = a * x",
+                                       "", "Two ideas:", "  - one,", "  - two."])
         #expect(markdown == "The steps:\n\n1. first, which\n   goes on\n2. second\n\n- a bullet,\n  continued\n\n"
-                + "Text\n0\\.36 is a number, not an item\n\n```text\ny = a * x\n```")
+                + "Text\n0\\.36 is a number, not an item\n\n```text\ny = a * x\n```\n\nTwo ideas:\n\n- one,\n- two.")
     }
 
     /// `fold:` shows a declaration closed in a <details> block, and a closing "How the library runs it fast"
