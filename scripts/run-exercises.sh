@@ -37,5 +37,6 @@ run ch05-context-128-twice-the-text ch05 --block-size 128 --checkpoint "$out/che
 run ch05-seed-1338 ch05 --seed 1338 --checkpoint "$out/checkpoint-seed"
 run ch05-context-128-twice-the-text-seed-1338 ch05 --block-size 128 --seed 1338 --checkpoint "$out/checkpoint-both-seed"
 run ch05-10000-steps-seed-1338 ch05 --steps 10000 --seed 1338 --checkpoint "$out/checkpoint-steps-seed"
+run ch05-context-128-seed-1338 ch05 --block-size 128 --batch-size 6 --seed 1338 --checkpoint "$out/checkpoint-context-seed"
 run ch06-gpt2 ch06 --pre-split gpt2 --checkpoint "$out/checkpoint-06"
 echo "(logs in $out)"

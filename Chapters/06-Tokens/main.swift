@@ -58,12 +58,12 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 //
 // (`preSplit` cuts the text into chunks that no merge may cross. This chapter's default, `none`, keeps the
 // text whole, as minbpe's BasicTokenizer does: the simplest tokenizer, and the one this page explains.
-// GPT-2's pre-split is the aside of section 8, and exercise 4 trains a model on it.)
+// GPT-2's pre-split is the aside of section 9, and exercise 4 trains a model on it.)
 //
 // The library trains the same merges as the plain version, faster, in a structure (`MergeableChunks`)
 // shown after its first results. Its training loop, `BytePairTokenizer.train`, below, learns from the first
 // 90% of the text only: the validation text must stay unseen by the tokenizer too. (Its chunk weights
-// matter only with a pre-split, section 8; without one the whole text is one chunk, of weight 1.)
+// matter only with a pre-split, section 9; without one the whole text is one chunk, of weight 1.)
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
 // The 90% it trains on is cut the same way every chapter cuts its text, in characters, before any encoding:
 // show: Sources/TextData/TokenDataset.swift TokenDataset.cut TokenDataset.trainingText
@@ -82,8 +82,9 @@ func grouped(_ n: Int) -> String {
     return formatter.string(from: NSNumber(value: n)) ?? "\(n)"
 }
 
-// Before the output: which pair do you expect to be merged first, in Shakespeare's text? And how many
-// times more often than the tenth?
+// Before the output: which pair do you expect to be merged first, in Shakespeare's text (without a
+// pre-split, a merge may join a letter and the space after it)? And how many times more often than the
+// tenth?
 section("1. Training a byte-pair tokenizer")
 let text = exitOnError { try Corpus.load(path: options.data) }
 let trainingText = TokenDataset.trainingText(of: text)
@@ -102,6 +103,9 @@ print("\nthe first merges, each the most frequent pair at the time:")
 for (index, pair) in bytePairs.merges.prefix(10).enumerated() {
     print("  \(256 + index): \(bytePairs.display(pair.first)) + \(bytePairs.display(pair.second)) -> "
           + "\(bytePairs.display(256 + index))   (\(grouped(mergeCounts[index])) times)")
+}
+if mergeCounts.count >= 10 {
+    print(String(format: "the first merge's pair occurred %.1f times as often as the tenth's", Double(mergeCounts[0]) / Double(mergeCounts[9])))
 }
 let longest = (256..<bytePairs.vocabularySize).sorted { bytePairs.tokenBytes[$0].count > bytePairs.tokenBytes[$1].count }.prefix(8)
 print("the longest tokens: " + longest.map { bytePairs.display($0) }.joined(separator: "  "))
@@ -287,24 +291,31 @@ exitOnError {
 // - equal: the model's shape, the steps, and B × T tokens per step;
 // - the parameters: the byte pairs' embedding and output layer have 512 rows instead of 65, so 447 ×
 //   (128 + 128 + 1) = 114,879 more parameters (an embedding row, an output row and its bias per extra token);
-// - the cost of a step: about the same, counted right below. Per position, each Block's products take
-//   12C² multiply-adds (3C² for k, q, v, C² for the projection, 8C² for the feed-forward), and attention's
-//   scores and weighted sum C per visible key each, (T + 1) / 2 keys on average under the causal mask; the
-//   output layer takes C × V. Only C × V differs: 8,320 at 65 classes (128 × 65; that
-//   attention's C × (T + 1) at T = 64 is also 8,320 is a coincidence), 65,536 at 512. The work between
-//   the products is left out: most of it costs the same for both (LayerNorms, attention's softmax, ReLUs),
-//   but some grows with V too (the output softmax and cross-entropy, AdamW's update of the extra
-//   parameters), so the count is an estimate, not a bound. After the table, alternating rounds of steps
-//   measure it (the two runs' wall times could not, on a VM whose speed drifts by more from one run to the
-//   next).
+// - the cost of a step: about the same. The products' multiply-adds, counted right below per position:
+//   each Block's Linears 12C² (3C² for k, q, v, C² for the projection, 8C² for the feed-forward);
+//   attention's scores and weighted sum C per visible key each, (T + 1) / 2 keys on average under the
+//   causal mask; the output layer C × V, the only part that differs. The work between the products is left
+//   out (LayerNorms, softmaxes, ReLUs, AdamW), so the count is an estimate; after the table, alternating
+//   rounds of steps measure it.
 
 section("5. The same NanoGPT on characters and on tokens")
-/// Multiply-adds in one training step's forward products, by the count above (the backward's products do
-/// about twice as many again, for both models alike).
-func forwardMultiplyAdds(blockSize T: Int, batchSize B: Int, vocabularySize V: Int) -> Int {
+/// Multiply-adds per position in one training step's forward products, part by part, by the count above
+/// (the backward's products do about twice as many again, for both models alike).
+func forwardProducts(blockSize T: Int, vocabularySize V: Int) -> [(part: String, multiplyAdds: Int)] {
     let (C, layers) = (settings.embeddingSize, settings.layers)
-    let perPosition = layers * (12 * C * C + C * (T + 1)) + C * V   // attention: 2 C x (T + 1) / 2 visible keys
-    return B * T * perPosition
+    return [("the Blocks' Linears: 12 C^2 a layer", layers * 12 * C * C),
+            ("attention's scores and weighted sum: C (T + 1) a layer", layers * C * (T + 1)),   // 2 C x (T + 1) / 2 keys
+            ("the output layer: C V", C * V)]
+}
+func forwardMultiplyAdds(blockSize T: Int, batchSize B: Int, vocabularySize V: Int) -> Int {
+    B * T * forwardProducts(blockSize: T, vocabularySize: V).reduce(0) { $0 + $1.multiplyAdds }
+}
+func rightAligned(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+let parts = [characters, tokenizer].map { forwardProducts(blockSize: settings.blockSize, vocabularySize: $0.vocabularySize) }
+print("forward multiply-adds per position".padding(toLength: 56, withPad: " ", startingAt: 0) + "characters  byte pairs")
+for (character, bytePair) in zip(parts[0], parts[1]) {
+    print("  " + character.part.padding(toLength: 54, withPad: " ", startingAt: 0)
+          + rightAligned(grouped(character.multiplyAdds), 10) + rightAligned(grouped(bytePair.multiplyAdds), 12))
 }
 let characterStepCost = forwardMultiplyAdds(blockSize: settings.blockSize, batchSize: settings.batchSize,
                                             vocabularySize: characters.vocabularySize)
@@ -407,55 +418,10 @@ let (firstSeedBits, secondSeedBits) = (bitsPerCharacter(tokenRun.trainer.evaluat
 print(String(format: "byte pairs, val bits per character: seed %ld %.3f, seed %ld %.3f, %.3f apart", Int(settings.seed), firstSeedBits,
              Int(secondSeedSettings.seed), secondSeedBits, abs(firstSeedBits - secondSeedBits)))
 endOfCell()
-// A difference between two rows of the table, or of the controls below, that is not much larger than
-// the two seeds' is a tendency, not a law. (The character model's two seeds, in the controls' table
-// below, are 0.015 bits per character apart.)
+// A difference between two rows of the table, or of section 6's controls, that is not much larger than
+// the two seeds' is a tendency, not a law. (The character model's two seeds, in section 6's table, are
+// 0.015 bits per character apart.)
 //
-// Why do the byte pairs win? Per step they see about twice as far back in characters, and read about twice
-// the text. Chapter 05's character model (the same as this page's) separates the two effects. Before
-// reading the table, predict whether twice the context alone helps the character model, and by how much.
-// Each row is `swift run -c release ch05 --data tinyshakespeare.txt` with the flags of its row, from chapter
-// 05's seed (1337) and, but for twice the context, again with `--seed 1338`, on the same 2-core AMD EPYC VM
-// (`scripts/run-exercises.sh` runs them all), in bits per character of the same validation text:
-//
-// | chapter 05's character model | flags | context (characters) | characters a step | seed 1337 | seed 1338 |
-// |---|---|---:|---:|---:|---:|
-// | as on this page: T 64, B 12, 5,000 steps | none | 64 | 768 | 2.309 | 2.324 |
-// | twice the context | `--block-size 128 --batch-size 6` | 128 | 768 | 2.344 | |
-// | twice the text | `--steps 10000` | 64 | 768, twice the steps | 2.198 | 2.226 |
-// | both | `--block-size 128` | 128 | 1,536 | 2.222 | 2.219 |
-// | the byte-pair model above, for comparison | | about 126 | about 1,490 | 2.214 | 2.236 |
-//
-// What each row costs a step, by the count of section 5's start, against the byte-pair model's step:
-let (pageContext, pageBatch) = (settings.blockSize, settings.batchSize)   // T 64, B 12
-for (label, blockSize, batchSize, steps) in [("as on this page", pageContext, pageBatch, 1), ("twice the context", 2 * pageContext, pageBatch / 2, 1),
-                                             ("twice the text", pageContext, pageBatch, 2), ("both", 2 * pageContext, pageBatch, 1)] {
-    let cost = forwardMultiplyAdds(blockSize: blockSize, batchSize: batchSize, vocabularySize: characters.vocabularySize)
-    print(label.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "T %3d, B %2d: ", blockSize, batchSize)
-          + grouped(cost) + String(format: " forward multiply-adds a step, %.2f x the byte pairs'", Double(cost) / Double(bytePairStepCost))
-          + (steps > 1 ? ", for twice the steps" : ""))
-}
-endOfCell()
-// - Twice the context alone does not help this small model; it is a little worse. With B 6 windows of 128
-//   instead of 12 of 64, a step reads the same characters from half as many places in the text, so its
-//   gradient averages fewer independent stretches. And the extra context is far back: a model of 4 layers
-//   at 128 wide predicts a character mostly from the last few dozen before it (chapter 05's attention
-//   figure), so positions 64 to 127 add little.
-// - "Both" is the row that matches the byte-pair model on both counts: it reads 1,536 characters a step
-//   and sees 128 back, where the byte pairs read about 1,490 (768 tokens of 1.94 characters) and see
-//   about 126. It scores 2.222 and 2.219 from its two seeds, against the byte pairs' 2.214 and 2.236: the
-//   same, within either model's spread between seeds. (It pays for that with about twice the compute a
-//   step, 1.94 times the byte pairs', above.) So the character model, given the text and context the
-//   byte pairs get per step, does as well as they do: consistent with the byte pairs' win being that
-//   text and context, rather than something else about tokens.
-// - Of the two, the text does the work: twice the text alone gives 2.198 and 2.226, twice the context
-//   alone 2.344 (one seed). (Twice the steps also stretches the learning rate's cosine schedule over
-//   10,000 steps.)
-// - The byte-pair model gets that text at about the cost of one character step (about 7% more by the
-//   count, and the step times above), where the character model pays about twice the compute for it
-//   ("both": 1.94 times the byte pairs' step; "twice the text": twice the steps). That is what a tokenizer
-//   buys: more text for the same compute.
-
 // Both models in one plot, in bits per character against step: the fair picture. (loss.png, after it, shows
 // each model's own loss, per token: its two models' curves are not comparable with each other. Each
 // running mean, over the last 100 steps, lags behind its batch losses while they fall fast, in the first
@@ -507,13 +473,64 @@ endOfCell()
 // also the yardstick: the train curve divides by the training text's 1.96 characters per token, the val
 // curve by the validation text's 1.94, section 2.)
 
-// MARK: - 6. Streaming from the token model, whole characters only
+// MARK: - 6. Why the byte pairs win: the character model given their text and context
+//
+// Why do the byte pairs win? Per step they see about twice as far back in characters, and read about twice
+// the text. Chapter 05's character model (the same as this page's) separates the two effects. Before
+// reading the table, predict whether twice the context alone helps the character model, and by how much,
+// remembering chapter 05's attention figure: a model of 4 layers at 128 wide predicts a character mostly
+// from the last few dozen before it.
+//
+// Each row is `swift run -c release ch05 --data tinyshakespeare.txt` with the flags of its row, from chapter
+// 05's seed (1337) and again with `--seed 1338`, on the same 2-core AMD EPYC VM
+// (`scripts/run-exercises.sh` runs them all), in bits per character of the same validation text:
+//
+// | chapter 05's character model | flags | context (characters) | characters a step | seed 1337 | seed 1338 |
+// |---|---|---:|---:|---:|---:|
+// | as on this page: T 64, B 12, 5,000 steps | none | 64 | 768 | 2.309 | 2.324 |
+// | twice the context | `--block-size 128 --batch-size 6` | 128 | 768 | 2.344 | 2.359 |
+// | twice the text | `--steps 10000` | 64 | 768, twice the steps | 2.198 | 2.226 |
+// | both | `--block-size 128` | 128 | 1,536 | 2.222 | 2.219 |
+// | the byte-pair model above, for comparison | | about 126 | about 1,490 | 2.214 | 2.236 |
+//
+// What each row costs a step, by the count of section 5's start, against the byte-pair model's step:
+
+section("6. Why the byte pairs win: the character model given their text and context")
+let (pageContext, pageBatch) = (settings.blockSize, settings.batchSize)   // T 64, B 12
+for (label, blockSize, batchSize, steps) in [("as on this page", pageContext, pageBatch, 1), ("twice the context", 2 * pageContext, pageBatch / 2, 1),
+                                             ("twice the text", pageContext, pageBatch, 2), ("both", 2 * pageContext, pageBatch, 1)] {
+    let cost = forwardMultiplyAdds(blockSize: blockSize, batchSize: batchSize, vocabularySize: characters.vocabularySize)
+    print(label.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "T %3d, B %2d: ", blockSize, batchSize)
+          + grouped(cost) + String(format: " forward multiply-adds a step, %.2f x the byte pairs'", Double(cost) / Double(bytePairStepCost))
+          + (steps > 1 ? ", for twice the steps" : ""))
+}
+endOfCell()
+// - Twice the context alone does not help this small model; it is a little worse. With B 6 windows of 128
+//   instead of 12 of 64, a step reads the same characters from half as many places in the text, so its
+//   gradient averages fewer independent stretches. And the extra context is far back, where this model
+//   hardly looks, so positions 64 to 127 add little.
+// - "Both" is the row that matches the byte-pair model on both counts: it reads 1,536 characters a step
+//   and sees 128 back, where the byte pairs read about 1,490 (768 tokens of 1.94 characters) and see
+//   about 126. It scores 2.222 and 2.219 from its two seeds, against the byte pairs' 2.214 and 2.236: the
+//   same, within either model's spread between seeds. (It pays for that with about twice the compute a
+//   step, 1.94 times the byte pairs', above.) So the character model, given the text and context the
+//   byte pairs get per step, does as well as they do: consistent with the byte pairs' win being that
+//   text and context, rather than something else about tokens.
+// - Of the two, the text does the work: twice the text alone gives 2.198 and 2.226, twice the context
+//   alone 2.344 and 2.359. (Twice the steps also stretches the learning rate's cosine schedule over
+//   10,000 steps.)
+// - The byte-pair model gets that text at about the cost of one character step (about 7% more by the
+//   count, and section 5's step times), where the character model pays about twice the compute for it
+//   ("both": 1.94 times the byte pairs' step; "twice the text": twice the steps). That is what a tokenizer
+//   buys: more text for the same compute.
+
+// MARK: - 7. Streaming from the token model, whole characters only
 //
 // chapter 05's generateStream on the byte-pair model, from the newline byte (the byte pairs' start token),
 // sampled at temperature 0.8 as in chapter 05, printed through the streaming decoder of section 3. Tiny Shakespeare is ASCII, so no byte waits here;
 // section 3 showed one that does. The start token is `Tokenizer.startToken`, in section 2's enum.
 
-section("6. Streaming from the token model, whole characters only")
+section("7. Streaming from the token model, whole characters only")
 print("generateStream() from the byte-pair model, \(settings.maxNewTokens) tokens:\n---")
 var streamedText = tokenizer.streamingDecoder()
 var streamed: [Int] = []
@@ -529,7 +546,7 @@ let generationRate = Double(streamed.count) / max(Date().timeIntervalSince(gener
 print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRate,
              generationRate * Double(tokenizer.decode(streamed).unicodeScalars.count) / Double(max(streamed.count, 1))))
 
-// MARK: - 7. Save, plot the attention over tokens, and write the summary
+// MARK: - 8. Save, plot the attention over tokens, and write the summary
 //
 // The checkpoint carries its merges: chapter 05's `Checkpoint.save` writes the tokenizer into the file's
 // metadata as JSON, {"type": "bpe", "format": "nanogpt-swift-bpe", "version": 1, "preSplit": "none",
@@ -546,7 +563,7 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // that attends to the previous token, and heads that spread their weight over the recent past; every layer,
 // on 24 tokens, is in the linked full-size figure. In the tick labels ␣ is a space and ⏎ a newline.
 
-section("7. Save, plot the attention over tokens, and write the summary")
+section("8. Save, plot the attention over tokens, and write the summary")
 let checkpointFolder = URL(fileURLWithPath: command.checkpoint)
 exitOnError { try Checkpoint.save(tokenRun.model, tokenizer: tokenizer, step: tokenRun.trainer.step, to: checkpointFolder) }
 print("saved the byte-pair model to \(checkpointFolder.appendingPathComponent(Checkpoint.weightsFile).path)")
@@ -575,7 +592,7 @@ print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, 
 // past, with a little more on the first token and on "IO:⏎", the end of the speaker's name; heads 0 and 3
 // look a few tokens back.
 
-// MARK: - 8. Aside: GPT-2's pre-split
+// MARK: - 9. Aside: GPT-2's pre-split
 //
 // What a pre-split changes, off the page's main thread: the models above used none, and only
 // `--pre-split gpt2` uses GPT-2's (exercise 4 trains a model on it). `preSplit` first cuts the text into
@@ -597,7 +614,7 @@ print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, 
 // the validation text uses much less, per character, than the training text (weighted by the tokens each
 // saves: one of n bytes saves n - 1 each time it is used):
 
-section("8. Aside: GPT-2's pre-split")
+section("9. Aside: GPT-2's pre-split")
 print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
       + PreSplit.gpt2.chunks("I'm 42 ok!!").map { "\"" + String(decoding: Array("I'm 42 ok!!".utf8)[$0], as: UTF8.self) + "\"" }
         .joined(separator: " "))
