@@ -354,8 +354,8 @@ endOfCell()
 printTable("\nthe last character's effect after each block, first block to last", measured.map(\.lastCharacterEffects))
 endOfCell()
 // - LayerNorm alone: 0.16 after the first block (estimated 0.18), then 4.6e-03, 1.8e-04 and 5.3e-06
-//   (ratios of 26 to 35; estimated 5e-06 at the top). The plain stack's row falls the same way, to
-//   1.7e-06. So healthy sizes are not enough: they say the signal survives, not that the character does.
+//   (ratios of 26 to 35; estimated 5e-06 at the top). The plain stack's row falls as steeply, by 35 to
+//   58 a block, to 1.7e-06. So healthy sizes are not enough: they say the signal survives, not that the character does.
 //   This thin path is the last position's, and only how the stack starts: section 5 trains it, and
 //   measures what each position learns.
 // - Residuals alone: 1.0 in every block: the character reaches the top whole.
@@ -377,8 +377,9 @@ endOfCell()
 // LayerNorm alone: each LayerNorm's backward divides the gradient by the size of what it read. The second
 // one reads attention's output, which the value, the projection (and the averaging) shrank, so on the way
 // back down it undoes them. What is left is the feed-forward's contract, ReLU and expand (0.32 x 0.71
-// x 0.16 = 0.036) and the first LayerNorm's 1 / size of the block's input, x: about 1.3 at the first block,
-// averaging again left out.
+// x 0.16 = 0.036) and the first LayerNorm's 1 / size of the block's input, x: about 1.3 at the first block.
+// The averaging is left out again, so, as for the plain stack, expect the measured factors somewhat above
+// these.
 //
 // With a residual, `+` hands each Block's gradient down unchanged, and each half adds its own path's share.
 // LayerNorm divides what the half reads by x's size, so its backward multiplies the gradient by 1 / size:
@@ -561,7 +562,9 @@ endOfCell()
 //
 // The check: a fresh copy of the same stack, same settings and batches, measured every few steps: how much
 // each block's output still differs from one position to the next (its context variation: 1 or so when
-// every position has a vector of its own, 0 when all have the same one; step 3); how much of what training
+// every position has a vector of its own, 0 when all have the same one; step 3; expect it to start at
+// about 0.4 to 0.6, since attention's equal weights at the start already average each position with the
+// ones before it, which pulls the positions' vectors together); how much of what training
 // has changed in each block's output since step 0 is one vector added at every position (1 if all of it,
 // near 0 if each position moved its own way; step 2); and section 4's parameters' gradient norms (step 4).
 // The new measurements, folded:
@@ -593,8 +596,7 @@ endOfCell()
 // blocks above the first stop telling positions apart, their outputs the same vector at every position of
 // every sequence (context variation 0.01 and below). Step 4: the first blocks' gradient falls from 6e-02
 // to 1e-07 by step 200, and the batch loss reaches the unigram's at step 30 and keeps it. (Context variation
-// starts below 1, at 0.38 to 0.58, because attention's equal weights at the start already average each
-// position with the ones before it, which pulls the positions' vectors together.)
+// starts at 0.38 to 0.58, as expected.)
 //
 // LayerNorm and a shared vector, in numbers: four positions' own vectors x (entries N(0, 1)) plus one
 // vector s shared by all four (entries N(0, 1) too) times a growing size, through a LayerNorm of gain 1 and
@@ -682,13 +684,15 @@ print("sample (with residuals and LayerNorm):\n---\n\(sample)\n---\n")
 endOfCell()
 // Why chapter 05 adds a final LayerNorm (GPT-2's `ln_f`): each Block normalizes what it reads, but adds its
 // output to the residual stream x unnormalized, so x's scale grows with every Block, and nothing normalizes
-// it before the vocabulary head, whose logits grow with it unless the head learns to undo that scale.
+// it before the vocabulary head, whose logits grow with it unless the head learns to undo that scale
+// (chapter 05 adds the final LayerNorm; this section only measures the growth).
 // Measured on the trained Blocks, over the first 32 characters of the val text: the standard deviation of
 // x after the embedding (which grew in training, from 0.03) and after each Block, and the same for the
-// trained residuals-only stack, whose halves read x at whatever size it has grown to. Expect the Blocks'
-// first Block to multiply it many times over: what a Block adds does not depend on x's scale (LayerNorm
-// rescales what each half reads to unit size), so each Block writes onto the stream at its own size, far
-// above the embedding's.
+// trained residuals-only stack, whose halves read x at whatever size it has grown to. Expect both streams
+// to grow block by block, since both add each half's output unnormalized, and the Blocks' first Block to
+// multiply it many times over: what a Block adds does not depend on x's scale (LayerNorm rescales what
+// each half reads to unit size), so each Block writes onto the stream at its own size, far above the
+// embedding's.
 let streamInput = Array(dataset.val.prefix(min(settings.blockSize, 32)))
 /// The standard deviation of the residual stream x (1, T, C) after the embedding and after each block.
 func streamScales<Layer>(_ stack: BlockStackLanguageModel<Layer>) -> [Float] {
