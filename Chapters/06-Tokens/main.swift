@@ -374,24 +374,13 @@ print("\n" + table)
 endOfCell()
 // The cost of a step, measured: fresh copies of the two models (a step's time does not depend on the
 // weights), one warm-up step each, then 5 rounds of 10 steps, the two models taking turns so that the
-// VM's drift falls on both alike; the median round of each. The count above says about +7%.
-func medianStepMilliseconds(_ trainers: [Trainer], rounds: Int, steps: Int) -> [Double] {
-    for trainer in trainers { trainer.trainStep() }                                    // warm-up
-    var times = [[Double]](repeating: [], count: trainers.count)
-    for _ in 0..<rounds {
-        for (index, trainer) in trainers.enumerated() {
-            let start = Date()
-            for _ in 0..<steps { trainer.trainStep() }
-            times[index].append(Date().timeIntervalSince(start) * 1000 / Double(steps))
-        }
-    }
-    return times.map { $0.sorted()[rounds / 2] }
-}
-let stepTrainers = [(characters, characterData), (tokenizer, tokenData)].map { tokenizer, data in
+// VM's drift falls on both alike; the median round of each (the loop, folded). The count above says
+// about +7%.
+// fold: Chapters/06-Tokens/StepTiming.swift medianStepMilliseconds
+let stepTimes = medianStepMilliseconds([(characters, characterData), (tokenizer, tokenData)].map { tokenizer, data in
     Trainer(model: NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed),
-            dataset: data, hyperparameters: settings)
-}
-let stepTimes = medianStepMilliseconds(stepTrainers, rounds: 5, steps: 10)
+            dataset: data, hyperparameters: settings)   // fresh copies, freed after the rounds
+}, rounds: 5, steps: 10)
 print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%+.0f%%)", stepTimes[0], stepTimes[1],
              (stepTimes[1] / stepTimes[0] - 1) * 100))
 endOfCell()
@@ -409,12 +398,14 @@ endOfCell()
 // (its evaluation lines left out):
 var secondSeedSettings = settings
 secondSeedSettings.seed += 1
-let secondSeedTrainer = Trainer(model: NanoGPT(GPTConfig(secondSeedSettings, vocabularySize: tokenizer.vocabularySize),
-                                               seed: secondSeedSettings.seed),
-                                dataset: tokenData, hyperparameters: secondSeedSettings)
-exitOnError { try secondSeedTrainer.train(log: { _ in }) }
-let (firstSeedBits, secondSeedBits) = (bitsPerCharacter(tokenRun.trainer.evaluations.last!.valLoss, tokenRun.trainer),
-                                       bitsPerCharacter(secondSeedTrainer.evaluations.last!.valLoss, secondSeedTrainer))
+let secondSeedBits: Double = exitOnError {   // the model is freed once its loss is read
+    let trainer = Trainer(model: NanoGPT(GPTConfig(secondSeedSettings, vocabularySize: tokenizer.vocabularySize),
+                                         seed: secondSeedSettings.seed),
+                          dataset: tokenData, hyperparameters: secondSeedSettings)
+    try trainer.train(log: { _ in })
+    return bitsPerCharacter(trainer.evaluations.last!.valLoss, trainer)
+}
+let firstSeedBits = bitsPerCharacter(tokenRun.trainer.evaluations.last!.valLoss, tokenRun.trainer)
 print(String(format: "byte pairs, val bits per character: seed %ld %.3f, seed %ld %.3f, %.3f apart", Int(settings.seed), firstSeedBits,
              Int(secondSeedSettings.seed), secondSeedBits, abs(firstSeedBits - secondSeedBits)))
 endOfCell()
@@ -422,7 +413,8 @@ endOfCell()
 // the two seeds' is a tendency, not a law. (The character model's two seeds, in section 6's table, are
 // 0.015 bits per character apart.)
 //
-// Both models in one plot, in bits per character against step: the fair picture. (loss.png, after it, shows
+// Both models in one plot, in bits per character against step: the fair picture. Before looking: will
+// the byte pairs' train and val curves part more or less than the characters', and why? (loss.png, after it, shows
 // each model's own loss, per token: its two models' curves are not comparable with each other. Each
 // running mean, over the last 100 steps, lags behind its batch losses while they fall fast, in the first
 // few hundred steps.)
@@ -465,8 +457,9 @@ endOfCell()
 // 65 characters make 4,225 possible pairs, each seen about 240 times in the training text on average, so
 // their counts carry over to new text. 512 tokens make 262,144 pairs, seen about twice each, so much of
 // what the training text says about which token follows which is chance, and any model fit to it, the
-// NanoGPT included, learns some of that chance. Later the gap keeps growing, to 0.445 nats per token at
-// step 5,000, twice the bigram's. By then the byte-pair model has gone over its training text about 7.5
+// NanoGPT included, learns some of that chance.
+//
+// Later the gap keeps growing, to 0.445 nats per token at step 5,000, twice the bigram's. By then the byte-pair model has gone over its training text about 7.5
 // times (5,000 x 768 tokens over 511,000) and the character model about 3.8 times, so part of the later
 // growth may be passages learned by heart; this page does not separate the two causes. More text per
 // token type, or fewer types, would close the early gap. (A little of the bits-per-character gap is
