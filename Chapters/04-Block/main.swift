@@ -294,9 +294,10 @@ endOfCell()
 // - Both: each half reads x at unit size, so adds a fixed amount to the stream, in a direction of its
 //   own: the attention half 0.16 x 0.36 x 0.16 = 0.0092 and the feed-forward half 0.036. The squares add,
 //   block by block.
+let attentionHalf = throughLinear(C) * attentionAverage * throughLinear(C)   // value, average, projection of a unit-size input
+let feedForwardHalf = throughLinear(C) * reLU * throughLinear(4 * C)         // expand, ReLU, contract of a unit-size input
 let blockOutputEstimates = (0..<settings.layers).reduce(into: [Double]()) { spreads, _ in
-    let x = spreads.last ?? embeddingSpread, attentionHalf = throughLinear(C) * attentionAverage * throughLinear(C)
-    let feedForwardHalf = throughLinear(C) * reLU * throughLinear(4 * C)
+    let x = spreads.last ?? embeddingSpread
     spreads.append((x * x + attentionHalf * attentionHalf + feedForwardHalf * feedForwardHalf).squareRoot())
 }
 print("Blocks, each Block's output std, estimated: " + blockOutputEstimates.map { String(format: "%.3f", $0) }.joined(separator: ", "))
@@ -392,12 +393,11 @@ endOfCell()
 // sqrt(1 + attention half^2) x sqrt(1 + feed-forward half^2) through one Block.
 /// x's std entering each block of `measured[variant]`, from the first table: the embedding's, then each block's output's.
 func inputSpreads(_ variant: Int) -> [Double] { [embeddingSpread] + measured[variant].outputSpread.dropLast().map(Double.init) }
-let throughLayerNormOnly = inputSpreads(1).dropLast().map { spread in throughLinear(4 * C) * reLU * throughLinear(C) / spread }
-let blockInputSpreads = inputSpreads(3)
-let throughBlock = blockInputSpreads.dropLast().map { spread -> Double in
-    let attentionHalf = (1 / spread) * throughLinear(C) * attentionAverage * throughLinear(C)   // LayerNorm, value, average, projection
-    let feedForwardHalf = (1 / spread) * throughLinear(C) * reLU * throughLinear(4 * C)         // LayerNorm, expand, ReLU, contract
-    return (1 + attentionHalf * attentionHalf).squareRoot() * (1 + feedForwardHalf * feedForwardHalf).squareRoot()
+// Backward, each half passes the same factors as forward, times LayerNorm's 1 / size of what it read.
+let throughLayerNormOnly = inputSpreads(1).dropLast().map { spread in feedForwardHalf / spread }
+let throughBlock = inputSpreads(3).dropLast().map { spread -> Double in
+    let (attentionShare, feedForwardShare) = (attentionHalf / spread, feedForwardHalf / spread)
+    return (1 + attentionShare * attentionShare).squareRoot() * (1 + feedForwardShare * feedForwardShare).squareRoot()
 }
 print(String(format: "\nplain stack, the gradient's factor one block down, estimated: contract %.2f x ReLU %.2f "
              + "x expand %.2f x projection %.2f x value %.2f = %.1e",

@@ -311,9 +311,9 @@ func forwardMultiplyAdds(blockSize T: Int, batchSize B: Int, vocabularySize V: I
     B * T * forwardProducts(blockSize: T, vocabularySize: V).reduce(0) { $0 + $1.multiplyAdds }
 }
 func rightAligned(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
-let parts = [characters, tokenizer].map { forwardProducts(blockSize: settings.blockSize, vocabularySize: $0.vocabularySize) }
+let productsPerPosition = [characters, tokenizer].map { forwardProducts(blockSize: settings.blockSize, vocabularySize: $0.vocabularySize) }
 print("forward multiply-adds per position".padding(toLength: 56, withPad: " ", startingAt: 0) + "characters  byte pairs")
-for (character, bytePair) in zip(parts[0], parts[1]) {
+for (character, bytePair) in zip(productsPerPosition[0], productsPerPosition[1]) {
     print("  " + character.part.padding(toLength: 54, withPad: " ", startingAt: 0)
           + rightAligned(grouped(character.multiplyAdds), 10) + rightAligned(grouped(bytePair.multiplyAdds), 12))
 }
