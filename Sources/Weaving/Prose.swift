@@ -1,7 +1,9 @@
 // Comment text to Markdown. Chapters write their prose as plain comments, so the page keeps it as
 // written: paragraphs stay paragraphs, `- ` lines become a list and `1. ` lines a numbered one (an item
 // goes on in the lines indented under it), and other indented lines (shape diagrams, formulas such as
-// `h = relu(x @ W^T + b)`) stay exactly as aligned, in a preformatted block.
+// `h = relu(x @ W^T + b)`) stay exactly as aligned, in a preformatted block. A line `details: Title` folds
+// the prose after it under that title (a derivation a reader may open), up to a line `end details`, the
+// next `details:` or the end of the comment block.
 enum Prose {
     /// `// text` -> `text`, `//` -> "".
     static func uncomment(_ line: String) -> String {
@@ -13,7 +15,7 @@ enum Prose {
     static func markdown(_ lines: [String]) -> String {
         var blocks: [String] = []
         var paragraph: [String] = [], preformatted: [String] = []
-        var inList = false, continuation = "  "
+        var inList = false, continuation = "  ", inDetails = false
         func flushParagraph() {
             if !paragraph.isEmpty { blocks.append(paragraph.joined(separator: "\n")) }
             paragraph = []
@@ -30,7 +32,13 @@ enum Prose {
         for line in lines {
             let indent = line.prefix { $0 == " " }.count
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty {
+            if indent == 0, line.hasPrefix("details: ") || line == "end details" {   // a folded stretch of prose
+                flushParagraph(); flushPreformatted()
+                if inDetails { blocks.append("</details>") }
+                inDetails = line != "end details"
+                guard inDetails else { continue }
+                blocks.append("<details><summary>" + html(String(line.dropFirst("details: ".count))) + " (click to open)</summary>")
+            } else if trimmed.isEmpty {
                 flushParagraph(); flushPreformatted()
             } else if let marker = listMarker(trimmed), indent == 0 || marker == "- " {   // a numbered item starts at the margin
                 flushPreformatted()
@@ -49,7 +57,13 @@ enum Prose {
             }
         }
         flushParagraph(); flushPreformatted()
+        if inDetails { blocks.append("</details>") }
         return blocks.joined(separator: "\n\n")
+    }
+
+    static func html(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
     }
 
     /// "- " for a bulleted item, "12. " for a numbered one, nil for a line that starts no item.

@@ -129,6 +129,15 @@ struct WeavePartTests {
                 + "Text\n0\\.36 is a number, not an item\n\n```text\ny = a * x\n```\n\nTwo ideas:\n\n- one,\n- two.")
     }
 
+    /// `details: Title` folds the prose under it, up to `end details` (or the end of the comment block).
+    @Test func proseFoldsADerivation() {
+        let markdown = Prose.markdown(["Shown first.", "details: Why 0.36 <derived>", "The average of t + 1 rows.", "",
+                                       "- a step", "end details", "Shown after.", "details: A second one", "Open to the end."])
+        #expect(markdown == "Shown first.\n\n<details><summary>Why 0.36 &lt;derived&gt; (click to open)</summary>\n\n"
+                + "The average of t + 1 rows.\n\n- a step\n\n</details>\n\nShown after.\n\n"
+                + "<details><summary>A second one (click to open)</summary>\n\nOpen to the end.\n\n</details>")
+    }
+
     /// `fold:` shows a declaration closed in a <details> block, and a closing "How the library runs it fast"
     /// section is folded whole; the drift test still sees every folded block.
     @Test func foldsPlumbingAndTheFastSection() throws {
