@@ -147,7 +147,8 @@ let fastStart = Date()
 let fastMerges = exitOnError { try BytePairTokenizer.train(on: excerpt, vocabularySize: vocabularySize, preSplit: preSplit).merges }
 let fastSeconds = Date().timeIntervalSince(fastStart)
 print(String(format: "\non the first 20,000 characters: %d merges; recounting every time %.3f s, incrementally %.3f s; "
-             + "the same merges: %@", plainMerges.count, plainSeconds, fastSeconds, plainMerges == fastMerges ? "yes" : "NO"))
+             + "the same merges: %@", plainMerges.count, plainSeconds, fastSeconds, plainMerges == fastMerges ? "yes" : "NO")
+      + String(format: " (the plain version %.0f times slower)", plainSeconds / fastSeconds))
 let plainTokens = PlainBytePairs.encode(excerpt, merges: bytePairs.merges, preSplit: preSplit)
 print("encoding those characters with the merges above, minbpe's way and the library's: "
       + (plainTokens == bytePairs.encode(excerpt) ? "the same \(grouped(plainTokens.count)) tokens" : "DIFFERENT tokens"))
@@ -183,8 +184,7 @@ print("encoding those characters with the merges above, minbpe's way and the lib
 //
 // Models, checkpoints and the Trainer hold a `Tokenizer`, so that they do not care which kind it is: an
 // enum of the two kinds, chapter 01's characters and this chapter's byte pairs, whose every method
-// switches on the case and calls that tokenizer's own:
-// fold: Sources/TextData/Tokenizer.swift Tokenizer
+// switches on the case and calls that tokenizer's own (in the appendix, section 10).
 
 section("2. What the model sees")
 let tokenizer = Tokenizer.bytePairs(bytePairs)
@@ -224,8 +224,8 @@ endOfCell()
 // token by token, as generation does, must hold such bytes back until their character is whole. The
 // streaming decoder every chapter prints generated text with:
 // show: Sources/TextData/Tokenizer.swift TokenTextDecoder
-// The byte-level decoder under it, which holds back the bytes of an unfinished character:
-// fold: Sources/TextData/UTF8StreamDecoder.swift UTF8StreamDecoder
+// The byte-level decoder under it, which holds back the bytes of an unfinished character, is in the
+// appendix (section 10).
 
 section("3. Round trips on tricky strings")
 print("\nround trips:")
@@ -283,8 +283,8 @@ exitOnError {
 // show: Sources/NanoGPT/NanoGPT.swift GPTConfig.init(_:vocabularySize:)
 //
 // The measure is the introduction's: bits per character of the same validation text, token loss /
-// characters per token / ln 2. Expect the byte pairs to win, by a few percent; why comes after what the
-// comparison holds equal.
+// characters per token / ln 2. Predict which wins, and by how much; why comes after what the comparison
+// holds equal.
 //
 // What is held equal, and what is not:
 //
@@ -334,14 +334,11 @@ endOfCell()
 //
 // Each val loss is an estimate, as in every chapter: the mean cross-entropy of `evalIters` (100) batches of
 // B random windows of T tokens from the val split, drawn from their own seeded stream, in inference mode.
-// Chapter 01's batches, and the estimate that averages them:
-// fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
-// fold: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
-// The training step both runs take is chapter 05's, unchanged, gpt.py's loop body line for line (folded).
+// The training step both runs take is chapter 05's, unchanged, gpt.py's loop body line for line.
 // `Trainer.train` is gpt.py's loop around it: `steps` calls of `trainStep`, and `estimateLoss` before the
 // first, every `evalInterval` (500) steps and after the last, each printed as a `step N:` line and kept in
-// the trainer's `evaluations`, which the table and the plots below read.
-// fold: Sources/Training/Trainer.swift Trainer.trainStep
+// the trainer's `evaluations`, which the table and the plots below read. (The batches, the estimate and
+// the step, from chapters 01 and 05, are in the appendix, section 10.)
 
 /// Loss in nats per token -> bits per character of the same text. (Both datasets were cut from text, so both
 /// count their characters: `charactersPerToken` is nil only for a dataset of bare tokens.)
@@ -471,8 +468,9 @@ endOfCell()
 // Why do the byte pairs win? Per step they see about twice as far back in characters, and read about twice
 // the text. Chapter 05's character model (the same as this page's) separates the two effects. Before
 // reading the table, predict whether twice the context alone helps the character model, and by how much,
-// remembering chapter 05's attention figure: a model of 4 layers at 128 wide predicts a character mostly
-// from the last few dozen before it.
+// knowing that a model of 4 layers at 128 wide predicts a character mostly from the last few dozen before
+// it (chapter 05's attention figure; section 8's here shows the same on tokens: most heads' weight on the
+// last few).
 //
 // Each row is `swift run -c release ch05 --data tinyshakespeare.txt` with the flags of its row, from chapter
 // 05's seed (1337) and again with `--seed 1338`, on the same 2-core AMD EPYC VM
@@ -544,13 +542,8 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // The checkpoint carries its merges: chapter 05's `Checkpoint.save` writes the tokenizer into the file's
 // metadata as JSON, {"type": "bpe", "format": "nanogpt-swift-bpe", "version": 1, "preSplit": "none",
 // "merges": [[101, 32], ...]}, the merges in the order they were learned, which is all `encode` and
-// `decode` need, so `nanogpt generate` streams from the file. Loading checks every merge again. The
-// plumbing, folded: the metadata, where the tokenizer goes in as JSON beside the config; the tokenizer's
-// JSON both ways, through its `SavedForm`; and the save that writes the file:
-// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.metadata
-// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
-// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm
-// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save
+// `decode` need, so `nanogpt generate` streams from the file. Loading checks every merge again. (The
+// save, and the tokenizer's JSON both ways, are in the appendix, section 10.)
 //
 // The attention figure shows the first layer's heads on the first 16 tokens of the val text: look for a head
 // that attends to the previous token, and heads that spread their weight over the recent past; every layer,
@@ -649,3 +642,35 @@ endOfCell()
 // and whole words such as " lord", " his" or " him" are used less often in the validation text, another
 // play, than in the training text; without a pre-split the biggest falls are pieces of speakers' names.
 // Whether a pre-split then predicts the text better, per character, is exercise 4's question.
+
+// MARK: - 10. Appendix: the code around the idea
+//
+// What the sections above use and name, but which is not the tokenizer's idea: chapter 01's and 05's
+// training plumbing, the types that let a model hold either tokenizer, and the checkpoint's code. Each is
+// folded: open what you want to check.
+//
+// Section 2's `Tokenizer`, an enum of the two kinds, whose every method switches on the case:
+// fold: Sources/TextData/Tokenizer.swift Tokenizer
+// Section 3's byte-level streaming decoder, which holds back the bytes of an unfinished character:
+// fold: Sources/TextData/UTF8StreamDecoder.swift UTF8StreamDecoder
+// Section 5's batches (chapter 01), the estimate that averages the val loss over `evalIters` of them, and
+// the training step (chapter 05):
+// fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
+// fold: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
+// fold: Sources/Training/Trainer.swift Trainer.trainStep
+// and the loop around it, gpt.py's: the steps, an estimate every `evalInterval` steps, each logged and kept:
+// fold: Sources/Training/Trainer.swift Trainer.train
+// Section 8's checkpoint: the metadata, where the tokenizer goes in as JSON beside the config; the
+// tokenizer's JSON both ways, through its `SavedForm`; and the save that writes the file:
+// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.metadata
+// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
+// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm
+// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save
+//
+// The tokenizer's JSON as `Checkpoint.metadata` writes it (keys sorted), its start:
+
+section("10. Appendix: the code around the idea")
+let tokenizerEncoder = JSONEncoder()
+tokenizerEncoder.outputFormatting = .sortedKeys
+let savedTokenizer = String(decoding: exitOnError { try tokenizerEncoder.encode(tokenizer) }, as: UTF8.self)
+print(savedTokenizer.prefix(120) + "... (\(grouped(savedTokenizer.utf8.count)) bytes in all)")
