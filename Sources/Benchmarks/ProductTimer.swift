@@ -42,6 +42,13 @@ enum ProductTimer {
         return state.withLock { $0.measurement }
     }
 
+    /// The summed time of the Linear layers' products: in this model every one of them, forward, dX and dW,
+    /// has the batch's B x T rows as its m or its k, and no attention tile does (a tile has at most one
+    /// sequence's T rows).
+    static func linearSeconds(_ measurement: Measurement, rows: Int) -> Double {
+        measurement.byShape.filter { $0.key.m == rows || $0.key.k == rows }.values.reduce(0) { $0 + $1.seconds }
+    }
+
     private static func begin() -> UInt64 {
         let now = DispatchTime.now().uptimeNanoseconds
         state.withLock { if $0.running == 0 { $0.since = now }; $0.running += 1 }

@@ -17,8 +17,9 @@ extension Bench {
     /// resident memory.
     func compareTrainingWithPyTorch() {
         print("\nTraining against PyTorch: \(compareRounds) rounds, each ours, then PyTorch in gpt.py's layout, then in nanoGPT's (SDPA);")
-        print("\"in\": the mean step as timed inside the process; \"wall\": (process wall time - a 1-step run's) / (steps - 1)")
-        print("config  round   ours ms/step (in / wall)   gpt.py layout (in / wall)   SDPA layout (in / wall)   speed-up vs SDPA (in / wall)   peak MB ours / SDPA")
+        print("\"in\": the mean step as timed inside the process; \"wall\": (process wall time - a 1-step run's) / (steps - 1);")
+        print("\"bound\": the SDPA step over our step's time in products, the best speed-up if everything else were free")
+        print("config  round   ours ms/step (in / wall)   gpt.py layout (in / wall)   SDPA layout (in / wall)   speed-up vs SDPA (in / wall)   peak MB ours / SDPA   bound")
         let me = Bundle.main.executablePath ?? CommandLine.arguments[0]
         let threads = String(BLAS.threadCount)
         func ours(_ name: String, _ steps: Int) -> TimedRun? {
@@ -35,29 +36,42 @@ extension Bench {
                 print("  \(name): a run failed (is torch installed? pip install torch safetensors)"); return
             }
             var inside: [Double] = [], wall: [Double] = [], insidePerHead: [Double] = [], wallPerHead: [Double] = []
+            var productShares: [Double] = [], linearShares: [Double] = [], productBounds: [Double] = [], linearBounds: [Double] = []
             for round in 1...compareRounds {
                 guard let our = ours(name, compareSteps), let perHead = theirs(name, compareSteps, "gpt.py"),
                       let sdpa = theirs(name, compareSteps, "sdpa") else { print("  \(name): a run failed"); return }
                 func wallTime(_ run: TimedRun, _ start: TimedRun) -> Double { (run.seconds - start.seconds) / Double(compareSteps - 1) * 1e3 }
                 let (ourWall, perHeadWall, sdpaWall) = (wallTime(our, ourStart), wallTime(perHead, perHeadStart), wallTime(sdpa, sdpaStart))
                 inside.append(sdpa.msPerStep / our.msPerStep)
+                productShares.append(our.productShare)
+                linearShares.append(our.linearShare)
+                productBounds.append(sdpa.msPerStep / (our.msPerStep * our.productShare))
+                linearBounds.append(sdpa.msPerStep / (our.msPerStep * our.linearShare))
                 wall.append(sdpaWall / ourWall)
                 insidePerHead.append(perHead.msPerStep / our.msPerStep)
                 wallPerHead.append(perHeadWall / ourWall)
-                print(String(format: "%-6@ %5d %14.2f / %-10.2f %13.2f / %-11.2f %11.2f / %-11.2f %14.2fx / %-12@ %7.0f / %.0f", name, round,
-                             our.msPerStep, ourWall, perHead.msPerStep, perHeadWall, sdpa.msPerStep, sdpaWall, inside.last!,
-                             String(format: "%.2fx", wall.last!), our.peakMegabytes, sdpa.peakMegabytes))
+                print(String(format: "%-6@ %5d %14.2f / %-10.2f %13.2f / %-11.2f %11.2f / %-11.2f %14.2fx / %-12@ %7.0f / %-9.0f %.2fx", name,
+                             round, our.msPerStep, ourWall, perHead.msPerStep, perHeadWall, sdpa.msPerStep, sdpaWall, inside.last!,
+                             String(format: "%.2fx", wall.last!), our.peakMegabytes, sdpa.peakMegabytes, productBounds.last!))
             }
             print(String(format: "%-6@ speed-up over %d rounds, against the SDPA layout: in-process %.2f-%.2fx (median %.2fx), "
                          + "wall %.2f-%.2fx (median %.2fx)", name, compareRounds, inside.min()!, inside.max()!, median(inside),
                          wall.min()!, wall.max()!, median(wall)))
             print(String(format: "%-6@ against gpt.py's layout: in-process median %.2fx, wall median %.2fx", name,
                          median(insidePerHead), median(wallPerHead)))
+            // What bounds the ratio: each round's SDPA step over our step's floor if everything outside the
+            // products cost nothing, and if attention's products cost nothing too (the Linear layers' alone).
+            print(String(format: "%-6@ bound: in our rounds' product-timed steps the products took %.0f-%.0f%% of a step, the Linear "
+                         + "layers' products %.0f-%.0f%%; against the SDPA layout's steps, ours could be at most %.2fx (median over rounds) "
+                         + "with everything outside the products free, %.2fx with attention's products free too", name,
+                         100 * productShares.min()!, 100 * productShares.max()!, 100 * linearShares.min()!, 100 * linearShares.max()!,
+                         median(productBounds), median(linearBounds)))
         }
     }
 
-    /// What a timed process reports: its mean step, its wall time and its peak resident memory.
-    struct TimedRun { let msPerStep: Double, seconds: Double, peakMegabytes: Double }
+    /// What a timed process reports: its mean step, its wall time and its peak resident memory; ours also
+    /// the share of a step its products took, and its Linear layers' products (nan where not reported).
+    struct TimedRun { let msPerStep: Double, seconds: Double, peakMegabytes: Double, productShare: Double, linearShare: Double }
 
     /// Runs a process that prints a JSON line with "mean_ms_per_step" (and "peak_rss_mb"); returns them and
     /// its wall time.
@@ -76,7 +90,9 @@ extension Bench {
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                let ms = object["mean_ms_per_step"] as? Double {
-                return TimedRun(msPerStep: ms, seconds: seconds, peakMegabytes: object["peak_rss_mb"] as? Double ?? 0)
+                return TimedRun(msPerStep: ms, seconds: seconds, peakMegabytes: object["peak_rss_mb"] as? Double ?? 0,
+                                productShare: object["product_share"] as? Double ?? .nan,
+                                linearShare: object["linear_share"] as? Double ?? .nan)
             }
         }
         return nil

@@ -6,14 +6,25 @@ import TextData
 import Training
 
 extension Bench {
-    /// `--time-steps N --configs X`: 5 warm-up steps, then N consecutive steps timed as one block.
+    /// `--time-steps N --configs X`: 5 warm-up steps, then N consecutive steps timed as one block. Then, on
+    /// the CPU, a few more steps with every product timed (as many whatever N is, so that they cancel in
+    /// --compare-pytorch's wall method), for the shares of a step that the products and the Linear layers'
+    /// products take; after the timed block, so that their timing does not touch it.
     func timeSteadySteps() {
         guard let (config, batch) = Self.trainingConfigs[configs] else { print("unknown config \(configs)"); return }
         let trainer = Self.benchTrainer(config, batch: batch)
         for _ in 0..<5 { trainer.trainStep() }
         let time = seconds { for _ in 0..<timeSteps { trainer.trainStep() } }
+        var shares = ""
+        if Backends.current is CPUBackend {
+            let steps = ["T": 200, "S": 20, "M": 3, "L": 2][configs]!
+            var step = 0.0
+            let measured = ProductTimer.measure { step = seconds { for _ in 0..<steps { trainer.trainStep() } } }
+            shares = ", \"product_share\": \(measured.seconds / step), "
+                + "\"linear_share\": \(ProductTimer.linearSeconds(measured, rows: batch * config.blockSize) / step)"
+        }
         print("{\"config\": \"\(configs)\", \"steps\": \(timeSteps), \"mean_ms_per_step\": \(time / Double(timeSteps) * 1e3), "
-              + "\"peak_rss_mb\": \(Memory.peakMegabytes)}")
+              + "\"peak_rss_mb\": \(Memory.peakMegabytes)\(shares)}")
     }
 
     /// A Trainer on random tokens, dropout 0: what every training measurement here runs.
@@ -94,14 +105,11 @@ extension Bench {
     func productBreakdown() {
         for name in configs.split(separator: ",").map(String.init) {
             guard let (config, batch) = Self.trainingConfigs[name] else { print("unknown config \(name)"); continue }
-            let trainer = Self.benchTrainer(config, batch: batch)
-            for _ in 0..<3 { trainer.trainStep() }
-            var step = 0.0
-            let measured = ProductTimer.measure { step = seconds { for _ in 0..<repeats { trainer.trainStep() } } }
-            let perStep = 1 / Double(repeats)
+            let (step, measured) = timedProducts(config, batch: batch, steps: repeats)
             print(String(format: "config %@ (B %d, T %d, C %d, %d heads, %d layers): %.1f ms a step, %.1f ms of it in products "
                          + "(wall time), %.1f GFLOP/s in them", name, batch, config.blockSize, config.embeddingSize, config.heads,
-                         config.layers, step * perStep * 1e3, measured.seconds * perStep * 1e3, measured.flops / measured.seconds / 1e9))
+                         config.layers, step * 1e3, measured.seconds / Double(repeats) * 1e3, measured.flops / measured.seconds / 1e9))
+            let perStep = 1 / Double(repeats)
             print("     m      n      k  op(A)  op(B)   calls/step   ms/step   GFLOP/s   share of product time")
             let total = measured.byShape.values.reduce(0) { $0 + $1.seconds }
             for (shape, totals) in measured.byShape.sorted(by: { $0.value.seconds > $1.value.seconds }) {
@@ -110,7 +118,20 @@ extension Bench {
                              shape.transposeA ? "A^T" : "A", shape.transposeB ? "B^T" : "B", Double(totals.calls) * perStep,
                              totals.seconds * perStep * 1e3, flops / totals.seconds / 1e9, 100 * totals.seconds / total))
             }
+            print(String(format: "the Linear layers' products (every one with B x T = %d rows as m or k) take %.1f ms a step: "
+                         + "the step's floor if everything else, attention included, were free", batch * config.blockSize,
+                         ProductTimer.linearSeconds(measured, rows: batch * config.blockSize) * perStep * 1e3))
             print()
         }
+    }
+
+    /// A fresh bench model's mean training step in seconds over `steps` steps after 3 warm-up steps, and
+    /// every product inside them.
+    func timedProducts(_ config: GPTConfig, batch: Int, steps: Int) -> (step: Double, products: ProductTimer.Measurement) {
+        let trainer = Self.benchTrainer(config, batch: batch)
+        for _ in 0..<3 { trainer.trainStep() }
+        var step = 0.0
+        let measured = ProductTimer.measure { step = seconds { for _ in 0..<steps { trainer.trainStep() } } }
+        return (step / Double(steps), measured)
     }
 }

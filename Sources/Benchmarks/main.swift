@@ -10,7 +10,9 @@
 //    of each step spent inside sgemm (step time / sgemm time: what everything around the products costs).
 // 4. Generation at batch 1: full recomputation for every token against the key/value cache (a 4,000-token
 //    stream, so the window slides), and the wait for the first token after a full-block prompt.
-// 5. With --compare-pytorch: the PyTorch reference on the same configs, interleaved with ours.
+// 5. With --compare-pytorch: the PyTorch reference on the same configs, interleaved with ours, and what
+//    bounds the ratio: the best it could be if everything outside our products (or outside the Linear
+//    layers' products) cost nothing. With --products: one config's step, product shape by product shape.
 // 6. With --data-parallel: the cores used as 1 process x N threads, N processes x 1 thread (Open MPI),
 //    and N processes with 2 accumulation steps, interleaved (DataParallelBenchmark).
 // 7. With --int8: streaming with float32 against int8 weights, interleaved (Int8Benchmark).
