@@ -334,6 +334,8 @@ endOfCell()
 //
 // Each val loss is an estimate, as in every chapter: the mean cross-entropy of `evalIters` (100) batches of
 // B random windows of T tokens from the val split, drawn from their own seeded stream, in inference mode.
+// Its bits per character divide it by the whole split's characters per token, 1.94: an approximation,
+// since 100 x 12 random windows of 64 tokens hold the split's average only roughly.
 // The training step both runs take is chapter 05's, unchanged, gpt.py's loop body line for line.
 // `Trainer.train` is gpt.py's loop around it: `steps` calls of `trainStep`, and `estimateLoss` before the
 // first, every `evalInterval` (500) steps and after the last, each printed as a `step N:` line and kept in
@@ -382,13 +384,15 @@ print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%
              (stepTimes[1] / stepTimes[0] - 1) * 100))
 endOfCell()
 // The measurement lands near the count, on either side of it from one run to the next (other runs of this
-// chapter on the same VM gave +5% to +12%), because the count leaves out the work between the products,
-// which pulls both ways. Some of it grows with V and pushes the byte pairs' cost up: the output's softmax
-// and cross-entropy over 512 classes, AdamW's update of the extra parameters. Most of it is the same for
-// both (LayerNorms, attention's softmax, ReLUs, AdamW on the shared parameters) and dilutes the
-// difference. (These rounds compare the two models, seconds apart; the
-// training speed at the end of the page is the mean over the byte-pair run's 5,000 steps, minutes earlier
-// on a VM whose speed drifts, so the two need not agree.)
+// chapter on the same VM gave +5% to +12%).
+// details: Why the measured cost and the count differ
+// The count leaves out the work between the products, which pulls both ways. Some of it grows with V and
+// pushes the byte pairs' cost up: the output's softmax and cross-entropy over 512 classes, AdamW's update
+// of the extra parameters. Most of it is the same for both (LayerNorms, attention's softmax, ReLUs, AdamW
+// on the shared parameters) and dilutes the difference. (These rounds compare the two models, seconds
+// apart; the training speed at the end of the page is the mean over the byte-pair run's 5,000 steps,
+// minutes earlier on a VM whose speed drifts, so the two need not agree.)
+// end details
 //
 // Each row of the table is one run of one seed. How far does a second seed move a result? The byte-pair
 // model once more, from seed 1338: other first weights, other batches, the same tokenizer and text

@@ -61,6 +61,7 @@ enum Prose {
         return blocks.joined(separator: "\n\n")
     }
 
+    /// A summary's title as HTML text: &, < and > escaped.
     static func html(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
