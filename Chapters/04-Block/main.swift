@@ -242,9 +242,9 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 // - the last character's effect: change each sequence's last character, and measure how much the last
 //   position's output changes, relative to its size. Healthy: near 1; near 0 when the block's output no
 //   longer depends on that character.
-// - the gradient on its way down: its norm at each block's input, and each block's parameters' gradient
-//   norm (what AdamW sees). Healthy: about the same in every block; shrinking block after block means the
-//   first blocks barely learn.
+// - the gradient on its way down: its norm at each block's input, predicted, and each block's parameters'
+//   gradient norm (what AdamW sees), shown beside it but not predicted. Healthy: about the same in every
+//   block; shrinking block after block means the first blocks barely learn.
 //
 // To predict the sizes: every `Linear` starts from N(0, 0.02^2) with a bias of 0, as GPT-2 and nanoGPT
 // start (PyTorch's own default is larger: exercise 5), and so do the embedding tables (chapter 02);
