@@ -796,7 +796,7 @@ endOfCell()
 // first weights, other batches), the same steps, their logs left out. Predict whether the Blocks stay
 // ahead, and by how much:
 var secondSeed = settings
-secondSeed.seed = settings.seed + 1
+secondSeed.seed = settings.seed &+ 1   // wraps: any --seed has a next one
 for (label, stack) in [("residuals only", plainStack(secondSeed, vocabularySize: tokenizer.vocabularySize, keeps: .residuals)
                         as any LanguageModel),
                        ("Blocks", blockStack(secondSeed, vocabularySize: tokenizer.vocabularySize))] {
