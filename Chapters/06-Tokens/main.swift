@@ -60,19 +60,12 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // text whole, as minbpe's BasicTokenizer does: the simplest tokenizer, and the one this page explains.
 // GPT-2's pre-split is the aside of section 9, and exercise 4 trains a model on it.)
 //
-// The library trains the same merges as the plain version, faster, in a structure (`MergeableChunks`)
-// shown after its first results. Its training loop, `BytePairTokenizer.train`, below, learns from the first
-// 90% of the text only: the validation text must stay unseen by the tokenizer too. (Its chunk weights
-// matter only with a pre-split, section 9; without one the whole text is one chunk, of weight 1.)
-// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
-// The 90% it trains on is cut the same way every chapter cuts its text, in characters, before any encoding:
+// The run below uses the library's trainer, `BytePairTokenizer.train`: it learns the same merges as the
+// plain version, faster, in a structure (`MergeableChunks`); both, and the check that the two agree,
+// come right after its output. It learns from the first 90% of the text only: the validation text must
+// stay unseen by the tokenizer too. That 90% is cut the same way every chapter cuts its text, in
+// characters, before any encoding:
 // show: Sources/TextData/TokenDataset.swift TokenDataset.cut TokenDataset.trainingText
-//
-// The tokenizer it returns spells every token as bytes (minbpe's vocab), built once from the merges: a
-// merged token is its pair's bytes joined,
-//   tokenBytes.append(tokenBytes[pair.first] + tokenBytes[pair.second])   // token 256 + index
-// The rest of its initializer refuses crafted merges, such as a merge naming a token not made yet:
-// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init
 
 /// 1234567 -> "1,234,567", for the printed counts.
 func grouped(_ n: Int) -> String {
@@ -137,6 +130,16 @@ endOfCell()
 // The result, [5, 1], is the plain version's left-to-right scan. The structure itself, folded (its merge,
 // count and find-the-best loops, about 120 lines):
 // fold: Sources/TextData/PairMerging.swift MergeableChunks
+//
+// The library's training loop, on that structure: the plain version's loop, with the recount replaced by
+// the running counts. (Its chunk weights matter only with a pre-split, section 9; without one the whole
+// text is one chunk, of weight 1.)
+// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
+// The tokenizer it returns spells every token as bytes (minbpe's vocab), built once from the merges: a
+// merged token is its pair's bytes joined,
+//   tokenBytes.append(tokenBytes[pair.first] + tokenBytes[pair.second])   // token 256 + index
+// The rest of its initializer refuses crafted merges, such as a merge naming a token not made yet:
+// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init
 //
 // The plain version and the library's, on the first 20,000 characters: the same merges, at two speeds.
 let excerpt = String(trainingText.prefix(20_000))
@@ -295,7 +298,7 @@ exitOnError {
 //   each Block's Linears 12C² (3C² for k, q, v, C² for the projection, 8C² for the feed-forward);
 //   attention's scores and weighted sum C per visible key each, (T + 1) / 2 keys on average under the
 //   causal mask; the output layer C × V, the only part that differs. The work between the products is left
-//   out (LayerNorms, softmaxes, ReLUs, AdamW), so the count is an estimate; after the table, alternating
+//   out (LayerNorms, softmaxes, ReLUs, AdamW), so the count is an estimate; right after the table, alternating
 //   rounds of steps measure it.
 
 section("5. The same NanoGPT on characters and on tokens")
@@ -324,6 +327,30 @@ let bytePairStepCost = forwardMultiplyAdds(blockSize: settings.blockSize, batchS
 print("a step's forward multiply-adds: characters \(grouped(characterStepCost)), byte pairs \(grouped(bytePairStepCost)) "
       + String(format: "(%+.1f%%)", (Double(bytePairStepCost) / Double(characterStepCost) - 1) * 100))
 endOfCell()
+// The cost of a step, measured: fresh copies of the two models (a step's time does not depend on the
+// weights), one warm-up step each, then 5 rounds of 10 steps, the two models taking turns so that the
+// VM's drift falls on both alike; the median round of each (the loop, folded). The count above says
+// about +7%.
+// fold: Chapters/06-Tokens/StepTiming.swift medianStepMilliseconds
+let stepTimes = medianStepMilliseconds([(characters, characterData), (tokenizer, tokenData)].map { tokenizer, data in
+    Trainer(model: NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed),
+            dataset: data, hyperparameters: settings)   // fresh copies, freed after the rounds
+}, rounds: 5, steps: 10)
+print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%+.0f%%)", stepTimes[0], stepTimes[1],
+             (stepTimes[1] / stepTimes[0] - 1) * 100))
+endOfCell()
+// The measurement lands near the count, on either side of it from one run to the next (other runs of this
+// chapter on the same VM gave +5% to +12%).
+// details: Why the measured cost and the count differ
+// The count leaves out the work between the products, which pulls both ways. Some of it grows with V and
+// pushes the byte pairs' cost up: the output's softmax and cross-entropy over 512 classes, AdamW's update
+// of the extra parameters. Most of it is the same for both (LayerNorms, attention's softmax, ReLUs, AdamW
+// on the shared parameters) and dilutes the difference. (These rounds compare the two models, seconds
+// apart. The two runs below print their own mean step time, and the training speed at the end of the
+// page is the byte-pair run's, in tokens a second: each a mean over 5,000 steps taken minutes later, on a
+// VM whose speed drifts, so they need not agree with these rounds.)
+// end details
+//
 // And a token is about two characters, so per step the byte-pair model reads about twice the text, sees
 // about twice as far back in characters (about 126 against 64), and goes over the training text about
 // twice as often.
@@ -370,35 +397,15 @@ for (label, run) in [("characters", characterRun), (preSplit == .none ? "byte pa
 }
 table += "\nSame model, same steps, same B x T tokens per step; \(Machine.description).\n"
 print("\n" + table)
+print(String(format: "a step's mean time over each whole run, evaluations left out: characters %.1f ms, byte pairs %.1f ms",
+             characterRun.trainer.trainingSeconds * 1000 / Double(max(1, characterRun.trainer.step)),
+             tokenRun.trainer.trainingSeconds * 1000 / Double(max(1, tokenRun.trainer.step))))
 endOfCell()
-// The cost of a step, measured: fresh copies of the two models (a step's time does not depend on the
-// weights), one warm-up step each, then 5 rounds of 10 steps, the two models taking turns so that the
-// VM's drift falls on both alike; the median round of each (the loop, folded). The count above says
-// about +7%.
-// fold: Chapters/06-Tokens/StepTiming.swift medianStepMilliseconds
-let stepTimes = medianStepMilliseconds([(characters, characterData), (tokenizer, tokenData)].map { tokenizer, data in
-    Trainer(model: NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed),
-            dataset: data, hyperparameters: settings)   // fresh copies, freed after the rounds
-}, rounds: 5, steps: 10)
-print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%+.0f%%)", stepTimes[0], stepTimes[1],
-             (stepTimes[1] / stepTimes[0] - 1) * 100))
-endOfCell()
-// The measurement lands near the count, on either side of it from one run to the next (other runs of this
-// chapter on the same VM gave +5% to +12%).
-// details: Why the measured cost and the count differ
-// The count leaves out the work between the products, which pulls both ways. Some of it grows with V and
-// pushes the byte pairs' cost up: the output's softmax and cross-entropy over 512 classes, AdamW's update
-// of the extra parameters. Most of it is the same for both (LayerNorms, attention's softmax, ReLUs, AdamW
-// on the shared parameters) and dilutes the difference. (These rounds compare the two models, seconds
-// apart; the training speed at the end of the page is the mean over the byte-pair run's 5,000 steps,
-// minutes earlier on a VM whose speed drifts, so the two need not agree.)
-// end details
-//
 // Each row of the table is one run of one seed. How far does a second seed move a result? The byte-pair
 // model once more, from seed 1338: other first weights, other batches, the same tokenizer and text
 // (its evaluation lines left out):
 var secondSeedSettings = settings
-secondSeedSettings.seed += 1
+secondSeedSettings.seed &+= 1   // wraps: any --seed has a next one
 let secondSeedBits: Double = exitOnError {   // the model is freed once its loss is read
     let trainer = Trainer(model: NanoGPT(GPTConfig(secondSeedSettings, vocabularySize: tokenizer.vocabularySize),
                                          seed: secondSeedSettings.seed),
@@ -407,8 +414,8 @@ let secondSeedBits: Double = exitOnError {   // the model is freed once its loss
     return bitsPerCharacter(trainer.evaluations.last!.valLoss, trainer)
 }
 let firstSeedBits = bitsPerCharacter(tokenRun.trainer.evaluations.last!.valLoss, tokenRun.trainer)
-print(String(format: "byte pairs, val bits per character: seed %ld %.3f, seed %ld %.3f, %.3f apart", Int(settings.seed), firstSeedBits,
-             Int(secondSeedSettings.seed), secondSeedBits, abs(firstSeedBits - secondSeedBits)))
+print("byte pairs, val bits per character: seed \(settings.seed) " + String(format: "%.3f", firstSeedBits)
+      + ", seed \(secondSeedSettings.seed) " + String(format: "%.3f, %.3f apart", secondSeedBits, abs(firstSeedBits - secondSeedBits)))
 endOfCell()
 // A difference between two rows of the table, or of section 6's controls, that is not much larger than
 // the two seeds' is a tendency, not a law. (The character model's two seeds, in section 6's table, are
