@@ -60,11 +60,20 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // text whole, as minbpe's BasicTokenizer does: the simplest tokenizer, and the one this page explains.
 // GPT-2's pre-split is the aside of section 9, and exercise 4 trains a model on it.)
 //
+// The plain version on a toy text, merge by merge (257 ties with (256, 97), both twice: the smaller wins):
+section("1. Training a byte-pair tokenizer")
+let toyText = "aaabdaaabac"
+var toyTokens = Array(toyText.utf8).map(Int.init)
+print("\(toyText) as bytes: \(toyTokens)")
+for (index, pair) in PlainBytePairs.train(toyText, vocabularySize: 259).enumerated() {
+    toyTokens = PlainBytePairs.merge(toyTokens, pair, into: 256 + index)
+    print("merge \(256 + index) = (\(pair.first), \(pair.second)) -> \(toyTokens)")
+}
+endOfCell()
 // The run below uses the library's trainer, `BytePairTokenizer.train`: it learns the same merges as the
-// plain version, faster, in a structure (`MergeableChunks`); both, and the check that the two agree,
-// come right after its output. It learns from the first 90% of the text only: the validation text must
-// stay unseen by the tokenizer too. That 90% is cut the same way every chapter cuts its text, in
-// characters, before any encoding:
+// plain version, faster (the check that the two agree comes right after its output). It learns from the
+// first 90% of the text only: the validation text must stay unseen by the tokenizer too. That 90% is cut
+// the same way every chapter cuts its text, in characters, before any encoding:
 // show: Sources/TextData/TokenDataset.swift TokenDataset.cut TokenDataset.trainingText
 
 /// 1234567 -> "1,234,567", for the printed counts.
@@ -78,7 +87,6 @@ func grouped(_ n: Int) -> String {
 // Before the output: which pair do you expect to be merged first, in Shakespeare's text (without a
 // pre-split, a merge may join a letter and the space after it)? And how many times more often than the
 // tenth?
-section("1. Training a byte-pair tokenizer")
 let text = exitOnError { try Corpus.load(path: options.data) }
 let trainingText = TokenDataset.trainingText(of: text)
 var mergeCounts: [Int] = []
@@ -104,42 +112,10 @@ let longest = (256..<bytePairs.vocabularySize).sorted { bytePairs.tokenBytes[$0]
 print("the longest tokens: " + longest.map { bytePairs.display($0) }.joined(separator: "  "))
 endOfCell()
 
-// The plain version rescans the whole text for every merge, so it slows down with the text (how much
-// slower than the library's on the first 20,000 characters, the output below says). The library's
-// keeps each distinct chunk as a linked list of tokens, with an index from each pair to the places it
-// occurs and a running count of every pair, so a merge touches only the places where its pair is and
-// updates the counts there (a stale place, merged away since, is skipped when it comes up). Finding the
-// most frequent pair still looks at every distinct pair's count, once a merge: far fewer than the text's
-// tokens. A pair is two token ids:
-// show: Sources/TextData/PairMerging.swift TokenPair
-// One merge, traced on a single chunk [1, 2, 3, 1, 2]: merge (1, 2) into 4 at the places the index lists
-// for it, positions 0 and 3 (· marks a position merged into its left neighbour and unlinked; a test
-// checks the tokens and the pair counts at the start and at the end):
-//   position   0  1  2  3  4   pair counts                  the list
-//   start      1  2  3  1  2   (1,2) 2   (2,3) 1   (3,1) 1    next[0] = 1
-//   at 0       4  ·  3  1  2   (1,2) 1   (4,3) 1   (3,1) 1    next[0] = 2: position 1 skipped
-//   at 3       4  ·  3  4  ·   (4,3) 1   (3,4) 1              next[3] = -1: the chunk ends
-// Reading along `next` from position 0 gives [4, 3, 4], as PlainBytePairs.merge returns. Each merged place
-// forgets the pairs it broke, (x, a) (a, b) (b, y), and records the pairs it made, (x, Z) (Z, y).
-// A place can go stale: a pair that overlaps itself, as in [1, 1, 1] merging (1, 1) into 5, is listed at
-// positions 0 and 1, and merging at 0 takes position 1's left token away (the same test checks it):
-//   position   0  1  2   pair counts   the list
-//   start      1  1  1   (1,1) 2       next[0] = 1
-//   at 0       5  ·  1   (5,1) 1       next[0] = 2: both (1,1) pairs forgotten, (5,1) recorded
-//   at 1       5  ·  1   (5,1) 1       skipped: tokens[1] is no longer 1 (merge's "stale: merged since")
-// The result, [5, 1], is the plain version's left-to-right scan. The structure itself, folded (its merge,
-// count and find-the-best loops, about 120 lines):
-// fold: Sources/TextData/PairMerging.swift MergeableChunks
-//
-// The library's training loop, on that structure: the plain version's loop, with the recount replaced by
-// the running counts. (Its chunk weights matter only with a pre-split, section 9; without one the whole
-// text is one chunk, of weight 1.)
-// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
-// The tokenizer it returns spells every token as bytes (minbpe's vocab), built once from the merges: a
-// merged token is its pair's bytes joined,
-//   tokenBytes.append(tokenBytes[pair.first] + tokenBytes[pair.second])   // token 256 + index
-// The rest of its initializer refuses crafted merges, such as a merge naming a token not made yet:
-// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init
+// The plain version rescans the whole text for every merge, so it slows down with the text. The library's
+// trainer keeps a running count of every pair and an index from each pair to the places it occurs, so a
+// merge touches only the places where its pair is. It learns the same merges; how it works, traced on a
+// small example, with its code, is the appendix's first part (section 10).
 //
 // The plain version and the library's, on the first 20,000 characters: the same merges, at two speeds.
 let excerpt = String(trainingText.prefix(20_000))
@@ -160,18 +136,10 @@ print("encoding those characters with the merges above, minbpe's way and the lib
 //
 // The same text is now a shorter sequence: each token covers a few characters, so a block of T tokens
 // spans about twice T characters, and the model sees further back for the same cost per position.
-// Encoding replays the merges in the order they were learned, on the same MergeableChunks. minbpe's encode
-// loops instead: find the pair of the lowest rank (the earliest merge) in the sequence, merge it, repeat.
-// Both give the same tokens, in three steps:
-//   1. Merge r makes token 256 + r, and every merge that uses that token was learned after it, so it has a
-//      higher rank than r.
-//   2. So merging pair r never creates a pair of a lower rank than r: the lowest rank minbpe finds only grows.
-//   3. So minbpe visits the merges in rank order, the order one pass replays them in, skipping those whose
-//      pair is absent; and a pass that merges every occurrence of pair r before moving on leaves nothing
-//      of rank r for later.
-// On "aaab" with the merges of `BytePairTokenizer.train`'s doc comment (256 = a a, 257 = a b, 258 = 256 257),
-// both go a a a b -> 256 a b -> 256 257 -> 258. (Section 1 printed both on the same text; the tests check
-// them too.)
+// Encoding replays the merges in the order they were learned, one pass per merge over the trainer's
+// MergeableChunks (section 10). minbpe's encode loops instead: find the pair of the lowest rank (the
+// earliest merge) in the sequence, merge it, repeat. Both give the same tokens: section 1 checked it on
+// 20,000 characters, and section 10 says why.
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.encode
 //
 // Characters per token, measured below over the whole text and over each split: the validation text,
@@ -294,62 +262,7 @@ exitOnError {
 // - equal: the model's shape, the steps, and B × T tokens per step;
 // - the parameters: the byte pairs' embedding and output layer have 512 rows instead of 65, so 447 ×
 //   (128 + 128 + 1) = 114,879 more parameters (an embedding row, an output row and its bias per extra token);
-// - the cost of a step: about the same. The products' multiply-adds, counted right below per position:
-//   each Block's Linears 12C² (3C² for k, q, v, C² for the projection, 8C² for the feed-forward);
-//   attention's scores and weighted sum C per visible key each, (T + 1) / 2 keys on average under the
-//   causal mask; the output layer C × V, the only part that differs. The work between the products is left
-//   out (LayerNorms, softmaxes, ReLUs, AdamW), so the count is an estimate; right after the table, alternating
-//   rounds of steps measure it.
-
-section("5. The same NanoGPT on characters and on tokens")
-/// Multiply-adds per position in one training step's forward products, part by part, by the count above
-/// (the backward's products do about twice as many again, for both models alike).
-func forwardProducts(blockSize T: Int, vocabularySize V: Int) -> [(part: String, multiplyAdds: Int)] {
-    let (C, layers) = (settings.embeddingSize, settings.layers)
-    return [("the Blocks' Linears: 12 C^2 a layer", layers * 12 * C * C),
-            ("attention's scores and weighted sum: C (T + 1) a layer", layers * C * (T + 1)),   // 2 C x (T + 1) / 2 keys
-            ("the output layer: C V", C * V)]
-}
-func forwardMultiplyAdds(blockSize T: Int, batchSize B: Int, vocabularySize V: Int) -> Int {
-    B * T * forwardProducts(blockSize: T, vocabularySize: V).reduce(0) { $0 + $1.multiplyAdds }
-}
-func rightAligned(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
-let productsPerPosition = [characters, tokenizer].map { forwardProducts(blockSize: settings.blockSize, vocabularySize: $0.vocabularySize) }
-print("forward multiply-adds per position".padding(toLength: 56, withPad: " ", startingAt: 0) + "characters  byte pairs")
-for (character, bytePair) in zip(productsPerPosition[0], productsPerPosition[1]) {
-    print("  " + character.part.padding(toLength: 54, withPad: " ", startingAt: 0)
-          + rightAligned(grouped(character.multiplyAdds), 10) + rightAligned(grouped(bytePair.multiplyAdds), 12))
-}
-let characterStepCost = forwardMultiplyAdds(blockSize: settings.blockSize, batchSize: settings.batchSize,
-                                            vocabularySize: characters.vocabularySize)
-let bytePairStepCost = forwardMultiplyAdds(blockSize: settings.blockSize, batchSize: settings.batchSize,
-                                           vocabularySize: tokenizer.vocabularySize)
-print("a step's forward multiply-adds: characters \(grouped(characterStepCost)), byte pairs \(grouped(bytePairStepCost)) "
-      + String(format: "(%+.1f%%)", (Double(bytePairStepCost) / Double(characterStepCost) - 1) * 100))
-endOfCell()
-// The cost of a step, measured: fresh copies of the two models (a step's time does not depend on the
-// weights), one warm-up step each, then 5 rounds of 10 steps, the two models taking turns so that the
-// VM's drift falls on both alike; the median round of each (the loop, folded). The count above says
-// about +7%.
-// fold: Chapters/06-Tokens/StepTiming.swift medianStepMilliseconds
-let stepTimes = medianStepMilliseconds([(characters, characterData), (tokenizer, tokenData)].map { tokenizer, data in
-    Trainer(model: NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed),
-            dataset: data, hyperparameters: settings)   // fresh copies, freed after the rounds
-}, rounds: 5, steps: 10)
-print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%+.0f%%)", stepTimes[0], stepTimes[1],
-             (stepTimes[1] / stepTimes[0] - 1) * 100))
-endOfCell()
-// The measurement lands near the count, on either side of it from one run to the next (other runs of this
-// chapter on the same VM gave +5% to +12%).
-// details: Why the measured cost and the count differ
-// The count leaves out the work between the products, which pulls both ways. Some of it grows with V and
-// pushes the byte pairs' cost up: the output's softmax and cross-entropy over 512 classes, AdamW's update
-// of the extra parameters. Most of it is the same for both (LayerNorms, attention's softmax, ReLUs, AdamW
-// on the shared parameters) and dilutes the difference. (These rounds compare the two models, seconds
-// apart. The two runs below print their own mean step time, and the training speed at the end of the
-// page is the byte-pair run's, in tokens a second: each a mean over 5,000 steps taken minutes later, on a
-// VM whose speed drifts, so they need not agree with these rounds.)
-// end details
+// - the cost of a step: about the same, since only the output layer grows (section 6 counts it: +7%).
 //
 // And a token is about two characters, so per step the byte-pair model reads about twice the text, sees
 // about twice as far back in characters (about 126 against 64), and goes over the training text about
@@ -369,18 +282,21 @@ endOfCell()
 // the trainer's `evaluations`, which the table and the plots below read. (The batches, the estimate and
 // the step, from chapters 01 and 05, are in the appendix, section 10.)
 
+section("5. The same NanoGPT on characters and on tokens")
 /// Loss in nats per token -> bits per character of the same text. (Both datasets were cut from text, so both
 /// count their characters: `charactersPerToken` is nil only for a dataset of bare tokens.)
 func bitsPerCharacter(_ loss: Float, _ trainer: Trainer, on split: Split = .val) -> Double {
     Double(loss) / trainer.dataset.charactersPerToken(in: split)! / log(2)
 }
-func trainNanoGPT(_ tokenizer: Tokenizer, on dataset: TokenDataset, label: String) -> (model: NanoGPT, trainer: Trainer) {
-    let config = GPTConfig(settings, vocabularySize: tokenizer.vocabularySize)
-    let model = NanoGPT(config, seed: settings.seed)
+/// Chapter 05's NanoGPT on `dataset`, trained with `runSettings` (the page's unless given), its log printed.
+func trainNanoGPT(_ tokenizer: Tokenizer, on dataset: TokenDataset, label: String,
+                  settings runSettings: Hyperparameters = settings) -> (model: NanoGPT, trainer: Trainer) {
+    let config = GPTConfig(runSettings, vocabularySize: tokenizer.vocabularySize)
+    let model = NanoGPT(config, seed: runSettings.seed)
     print(String(format: "\n%@: vocabulary %@, %@ parameters, train %@ tokens, val %@ tokens (%.2f characters each)",
                  label, tokenizer.summary, grouped(model.parameterCount), grouped(dataset.train.count),
                  grouped(dataset.val.count), dataset.charactersPerToken(in: .val)!))
-    let trainer = Trainer(model: model, dataset: dataset, hyperparameters: settings)
+    let trainer = Trainer(model: model, dataset: dataset, hyperparameters: runSettings)
     exitOnError { try trainer.train() }
     return (model, trainer)
 }
@@ -397,9 +313,6 @@ for (label, run) in [("characters", characterRun), (preSplit == .none ? "byte pa
 }
 table += "\nSame model, same steps, same B x T tokens per step; \(Machine.description).\n"
 print("\n" + table)
-print(String(format: "a step's mean time over each whole run, evaluations left out: characters %.1f ms, byte pairs %.1f ms",
-             characterRun.trainer.trainingSeconds * 1000 / Double(max(1, characterRun.trainer.step)),
-             tokenRun.trainer.trainingSeconds * 1000 / Double(max(1, tokenRun.trainer.step))))
 endOfCell()
 // Each row of the table is one run of one seed. How far does a second seed move a result? The byte-pair
 // model once more, from seed 1338: other first weights, other batches, the same tokenizer and text
@@ -483,9 +396,12 @@ endOfCell()
 // it (chapter 05's attention figure; section 8's here shows the same on tokens: most heads' weight on the
 // last few).
 //
-// Each row is `swift run -c release ch05 --data tinyshakespeare.txt` with the flags of its row, from chapter
-// 05's seed (1337) and again with `--seed 1338`, on the same 2-core AMD EPYC VM
-// (`scripts/run-exercises.sh` runs them all), in bits per character of the same validation text:
+// The first four rows are not this page's runs: each is chapter 05 run on its own, `swift run -c release
+// ch05 --data tinyshakespeare.txt` with the flags of its row, from chapter 05's seed (1337) and again with
+// `--seed 1338`, on the same 2-core AMD EPYC VM (`scripts/run-exercises.sh` runs them all, exercise 3), in
+// bits per character of the same validation text. The row the argument rests on, "both", is run again on
+// this page below the table. "Twice the context" keeps the characters a step at 768 by halving B to 6,
+// so it also reads them from half as many places in the text.
 //
 // | chapter 05's character model | flags | context (characters) | characters a step | seed 1337 | seed 1338 |
 // |---|---|---:|---:|---:|---:|
@@ -495,9 +411,38 @@ endOfCell()
 // | both | `--block-size 128` | 128 | 1,536 | 2.222 | 2.219 |
 // | the byte-pair model above, for comparison | | about 126 | about 1,490 | 2.214 | 2.236 |
 //
-// What each row costs a step, by the count of section 5's start, against the byte-pair model's step:
-
+// What a step costs, counted: the products' multiply-adds per position, each Block's Linears 12C²
+// (3C² for k, q, v, C² for the projection, 8C² for the feed-forward); attention's scores and weighted sum C
+// per visible key each, (T + 1) / 2 keys on average under the causal mask; the output layer C × V, the only
+// part that differs. The work between the products is left out (LayerNorms, softmaxes, ReLUs, AdamW), so
+// the count is an estimate (section 10 times the two models' steps against it: about the same +7%).
 section("6. Why the byte pairs win: the character model given their text and context")
+/// Multiply-adds per position in one training step's forward products, part by part, by the count above
+/// (the backward's products do about twice as many again, for both models alike).
+func forwardProducts(blockSize T: Int, vocabularySize V: Int) -> [(part: String, multiplyAdds: Int)] {
+    let (C, layers) = (settings.embeddingSize, settings.layers)
+    return [("the Blocks' Linears: 12 C^2 a layer", layers * 12 * C * C),
+            ("attention's scores and weighted sum: C (T + 1) a layer", layers * C * (T + 1)),   // 2 C x (T + 1) / 2 keys
+            ("the output layer: C V", C * V)]
+}
+func forwardMultiplyAdds(blockSize T: Int, batchSize B: Int, vocabularySize V: Int) -> Int {
+    B * T * forwardProducts(blockSize: T, vocabularySize: V).reduce(0) { $0 + $1.multiplyAdds }
+}
+func rightAligned(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+let productsPerPosition = [characters, tokenizer].map { forwardProducts(blockSize: settings.blockSize, vocabularySize: $0.vocabularySize) }
+print("forward multiply-adds per position".padding(toLength: 56, withPad: " ", startingAt: 0) + "characters  byte pairs")
+for (character, bytePair) in zip(productsPerPosition[0], productsPerPosition[1]) {
+    print("  " + character.part.padding(toLength: 54, withPad: " ", startingAt: 0)
+          + rightAligned(grouped(character.multiplyAdds), 10) + rightAligned(grouped(bytePair.multiplyAdds), 12))
+}
+let characterStepCost = forwardMultiplyAdds(blockSize: settings.blockSize, batchSize: settings.batchSize,
+                                            vocabularySize: characters.vocabularySize)
+let bytePairStepCost = forwardMultiplyAdds(blockSize: settings.blockSize, batchSize: settings.batchSize,
+                                           vocabularySize: tokenizer.vocabularySize)
+print("a step's forward multiply-adds: characters \(grouped(characterStepCost)), byte pairs \(grouped(bytePairStepCost)) "
+      + String(format: "(%+.1f%%)", (Double(bytePairStepCost) / Double(characterStepCost) - 1) * 100))
+endOfCell()
+// What each row costs a step, by that count, against the byte-pair model's step:
 let (pageContext, pageBatch) = (settings.blockSize, settings.batchSize)   // T 64, B 12
 for (label, blockSize, batchSize, steps) in [("as on this page", pageContext, pageBatch, 1), ("twice the context", 2 * pageContext, pageBatch / 2, 1),
                                              ("twice the text", pageContext, pageBatch, 2), ("both", 2 * pageContext, pageBatch, 1)] {
@@ -507,22 +452,36 @@ for (label, blockSize, batchSize, steps) in [("as on this page", pageContext, pa
           + (steps > 1 ? ", for twice the steps" : ""))
 }
 endOfCell()
+// "Both", run here: the character model with T 128 and B 12, chapter 05's seed and 5,000 steps, about
+// twice a character step's time (its evaluation lines printed, as the runs of section 5). Predict its
+// bits per character against the byte pairs' and the T 64 character model's.
+var bothSettings = settings
+bothSettings.blockSize = 2 * pageContext
+let bothData = exitOnError { try TokenDataset(text: text, tokenizer: characters, blockSize: bothSettings.blockSize) }
+let bothBits: Double = {   // the model is freed once its loss is read
+    let run = trainNanoGPT(characters, on: bothData, label: "characters, T 128, B 12", settings: bothSettings)
+    return bitsPerCharacter(run.trainer.evaluations.last!.valLoss, run.trainer)
+}()
+print(String(format: "\nval bits per character: characters at T 128, B 12 %.3f; byte pairs %.3f; characters at T 64, B 12 %.3f",
+             bothBits, bitsPerCharacter(tokenRun.trainer.evaluations.last!.valLoss, tokenRun.trainer),
+             bitsPerCharacter(characterRun.trainer.evaluations.last!.valLoss, characterRun.trainer)))
+endOfCell()
 // - Twice the context alone does not help this small model; it is a little worse. With B 6 windows of 128
 //   instead of 12 of 64, a step reads the same characters from half as many places in the text, so its
 //   gradient averages fewer independent stretches. And the extra context is far back, where this model
 //   hardly looks, so positions 64 to 127 add little.
 // - "Both" is the row that matches the byte-pair model on both counts: it reads 1,536 characters a step
 //   and sees 128 back, where the byte pairs read about 1,490 (768 tokens of 1.94 characters) and see
-//   about 126. It scores 2.222 and 2.219 from its two seeds, against the byte pairs' 2.214 and 2.236: the
-//   same, within either model's spread between seeds. (It pays for that with about twice the compute a
+//   about 126. It scores 2.222 and 2.219 from its two seeds (2.222 again in this page's run, above),
+//   against the byte pairs' 2.214 and 2.236: the same, within either model's spread between seeds. (It pays for that with about twice the compute a
 //   step, 1.94 times the byte pairs', above.) So the character model, given the text and context the
 //   byte pairs get per step, does as well as they do: consistent with the byte pairs' win being that
 //   text and context, rather than something else about tokens.
 // - Of the two, the text does the work: twice the text alone gives 2.198 and 2.226, twice the context
-//   alone 2.344 and 2.359. (Twice the steps also stretches the learning rate's cosine schedule over
-//   10,000 steps.)
+//   alone 2.344 and 2.359. (These rows are the separate runs of the table, not this page's. Twice the
+//   steps also stretches the learning rate's cosine schedule over 10,000 steps.)
 // - The byte-pair model gets that text at about the cost of one character step (about 7% more by the
-//   count, and section 5's step times), where the character model pays about twice the compute for it
+//   count, and by the step times of section 10), where the character model pays about twice the compute for it
 //   ("both": 1.94 times the byte pairs' step; "twice the text": twice the steps). That is what a tokenizer
 //   buys: more text for the same compute.
 
@@ -651,14 +610,62 @@ endOfCell()
 // compresses the validation text less than its training text (1.88 against 1.94; no pre-split, 1.94
 // against 1.96). The table's last column points to why: kept inside words, its merges go to whole words,
 // and whole words such as " lord", " his" or " him" are used less often in the validation text, another
-// play, than in the training text; without a pre-split the biggest falls are pieces of speakers' names.
+// play, than in the training text; without a pre-split, half of the biggest falls are pieces of speakers'
+// names ('IUS:', 'KING ', 'US:').
 // Whether a pre-split then predicts the text better, per character, is exercise 4's question.
 
 // MARK: - 10. Appendix: the code around the idea
 //
-// What the sections above use and name, but which is not the tokenizer's idea: chapter 01's and 05's
-// training plumbing, the types that let a model hold either tokenizer, and the checkpoint's code. Each is
-// folded: open what you want to check.
+// What the sections above use and name, but which is not the tokenizer's idea: how the library trains the
+// same merges fast, why its encode agrees with minbpe's, chapter 01's and 05's training plumbing, the
+// types that let a model hold either tokenizer, a step's cost timed, and the checkpoint's code.
+//
+// Section 1's fast trainer. The plain version rescans the whole text for every merge (section 1 printed
+// how much slower that is on 20,000 characters). The library's keeps each distinct chunk as a linked list of tokens, with an index from each pair to the places it
+// occurs and a running count of every pair, so a merge touches only the places where its pair is and
+// updates the counts there (a stale place, merged away since, is skipped when it comes up). Finding the
+// most frequent pair still looks at every distinct pair's count, once a merge: far fewer than the text's
+// tokens. A pair is two token ids:
+// show: Sources/TextData/PairMerging.swift TokenPair
+// One merge, traced on a single chunk [1, 2, 3, 1, 2]: merge (1, 2) into 4 at the places the index lists
+// for it, positions 0 and 3 (· marks a position merged into its left neighbour and unlinked; a test
+// checks the tokens and the pair counts at the start and at the end):
+//   position   0  1  2  3  4   pair counts                  the list
+//   start      1  2  3  1  2   (1,2) 2   (2,3) 1   (3,1) 1    next[0] = 1
+//   at 0       4  ·  3  1  2   (1,2) 1   (4,3) 1   (3,1) 1    next[0] = 2: position 1 skipped
+//   at 3       4  ·  3  4  ·   (4,3) 1   (3,4) 1              next[3] = -1: the chunk ends
+// Reading along `next` from position 0 gives [4, 3, 4], as PlainBytePairs.merge returns. Each merged place
+// forgets the pairs it broke, (x, a) (a, b) (b, y), and records the pairs it made, (x, Z) (Z, y).
+// A place can go stale: a pair that overlaps itself, as in [1, 1, 1] merging (1, 1) into 5, is listed at
+// positions 0 and 1, and merging at 0 takes position 1's left token away (the same test checks it):
+//   position   0  1  2   pair counts   the list
+//   start      1  1  1   (1,1) 2       next[0] = 1
+//   at 0       5  ·  1   (5,1) 1       next[0] = 2: both (1,1) pairs forgotten, (5,1) recorded
+//   at 1       5  ·  1   (5,1) 1       skipped: tokens[1] is no longer 1 (merge's "stale: merged since")
+// The result, [5, 1], is the plain version's left-to-right scan. The structure itself, folded (its merge,
+// count and find-the-best loops, about 120 lines):
+// fold: Sources/TextData/PairMerging.swift MergeableChunks
+//
+// The library's training loop, on that structure: the plain version's loop, with the recount replaced by
+// the running counts. (Its chunk weights matter only with a pre-split, section 9; without one the whole
+// text is one chunk, of weight 1.)
+// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.train
+// The tokenizer it returns spells every token as bytes (minbpe's vocab), built once from the merges: a
+// merged token is its pair's bytes joined,
+//   tokenBytes.append(tokenBytes[pair.first] + tokenBytes[pair.second])   // token 256 + index
+// The rest of its initializer refuses crafted merges, such as a merge naming a token not made yet:
+// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init
+//
+// Why section 2's encode, one pass per merge in the order learned, gives the same tokens as minbpe's loop
+// (merge the pair of the lowest rank present, repeat), in three steps:
+//   1. Merge r makes token 256 + r, and every merge that uses that token was learned after it, so it has a
+//      higher rank than r.
+//   2. So merging pair r never creates a pair of rank r or lower: the lowest rank minbpe finds only grows.
+//   3. So minbpe visits the merges in rank order, the order one pass replays them in, skipping those whose
+//      pair is absent; and a pass that merges every occurrence of pair r before moving on leaves nothing
+//      of rank r for later.
+// On "aaab" with section 1's toy merges (256 = a a, 257 = a b, 258 = 256 257), both go a a a b -> 256 a b
+// -> 256 257 -> 258. (The tests check both on other texts too.)
 //
 // Section 2's `Tokenizer`, an enum of the two kinds, whose every method switches on the case:
 // fold: Sources/TextData/Tokenizer.swift Tokenizer
@@ -671,6 +678,32 @@ endOfCell()
 // fold: Sources/Training/Trainer.swift Trainer.trainStep
 // and the loop around it, gpt.py's: the steps, an estimate every `evalInterval` steps, each logged and kept:
 // fold: Sources/Training/Trainer.swift Trainer.train
+// Section 6's count of a step's cost, against the clock: fresh copies of the two models (a step's time
+// does not depend on the weights), one warm-up step each, then 5 rounds of 10 steps, the two models taking turns so that the
+// VM's drift falls on both alike; the median round of each (the loop, folded). Section 6's count says
+// about +7%.
+// fold: Chapters/06-Tokens/StepTiming.swift medianStepMilliseconds
+section("10. Appendix: the code around the idea")
+let stepTimes = medianStepMilliseconds([(characters, characterData), (tokenizer, tokenData)].map { tokenizer, data in
+    Trainer(model: NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed),
+            dataset: data, hyperparameters: settings)   // fresh copies, freed after the rounds
+}, rounds: 5, steps: 10)
+print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%+.0f%%)", stepTimes[0], stepTimes[1],
+             (stepTimes[1] / stepTimes[0] - 1) * 100))
+print(String(format: "the byte-pair run's own mean over its %d steps (the summary's training speed): %.1f ms a step",
+             tokenRun.trainer.step, tokenRun.trainer.trainingSeconds * 1000 / Double(max(1, tokenRun.trainer.step))))
+endOfCell()
+// The measurement lands near the count, on either side of it from one run to the next (other runs of this
+// chapter on the same VM gave +5% to +12%).
+// details: Why the measured cost and the count differ
+// The count leaves out the work between the products, which pulls both ways. Some of it grows with V and
+// pushes the byte pairs' cost up: the output's softmax and cross-entropy over 512 classes, AdamW's update
+// of the extra parameters. Most of it is the same for both (LayerNorms, attention's softmax, ReLUs, AdamW
+// on the shared parameters) and dilutes the difference. (These rounds compare the two models, seconds
+// apart. The byte-pair run's own mean, the summary's training speed, was taken over 5,000 steps many
+// minutes earlier; this VM's speed drifts by 10 to 30% over such spans, so the two need not agree.)
+// end details
+//
 // Section 8's checkpoint: the metadata, where the tokenizer goes in as JSON beside the config; the
 // tokenizer's JSON both ways, through its `SavedForm`; and the save that writes the file:
 // fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.metadata
@@ -680,7 +713,6 @@ endOfCell()
 //
 // The tokenizer's JSON as `Checkpoint.metadata` writes it (keys sorted), its start:
 
-section("10. Appendix: the code around the idea")
 let tokenizerEncoder = JSONEncoder()
 tokenizerEncoder.outputFormatting = .sortedKeys
 let savedTokenizer = String(decoding: exitOnError { try tokenizerEncoder.encode(tokenizer) }, as: UTF8.self)

@@ -40,7 +40,8 @@ public enum PlainBytePairs {
             var counts: [TokenPair: Int] = [:]
             for chunk in chunks { pairCounts(chunk, into: &counts) }               // a full recount, every time
             // The most frequent pair; `max(by:)` asks "is a below b?", and of two equally frequent pairs the
-            // smaller one counts as above, so it is the one picked.
+            // smaller one counts as above, so it is the one picked. In Python:
+            // max(counts, key=lambda p: (counts[p], -p[0], -p[1]))
             guard let (pair, _) = counts.max(by: { a, b in
                 a.value != b.value ? a.value < b.value : (a.key.first, a.key.second) > (b.key.first, b.key.second)
             }) else { break }                                                      // no pairs left
