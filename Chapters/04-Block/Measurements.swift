@@ -46,11 +46,11 @@ func measure<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch)
     return (spreads, effects, norms)
 }
 
-/// The norm of the loss's gradient at each block's input (B, T, C), first block to last: what reaches the
-/// block from above. For each block, its input is copied into a leaf that records gradients, the blocks
+/// The loss's gradient at each block's input (B, T, C), first block to last: what reaches the block from
+/// above, as numbers. For each block, its input is copied into a leaf that records gradients, the blocks
 /// from there up and the head run forward, and the loss's backward stops at that leaf. (The parameters'
 /// gradients pile up meanwhile: use a stack whose gradients are not read afterwards.)
-func inputGradientNorms<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch) -> [Float] {
+func inputGradients<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch) -> [[Float]] {
     let inputs: [Tensor] = withoutGradients {                                    // each block's input, (B, T, C)
         var x = stack.embedding(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize)
         var inputs: [Tensor] = []
@@ -65,8 +65,21 @@ func inputGradientNorms<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch
         var x = leaf
         for block in stack.blocks[first...] { x = block(x, training: false) }
         crossEntropy(stack.languageModelHead(x), targets: batch.targets).backward()
-        return (leaf.gradValues ?? []).reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return leaf.gradValues ?? []
     }
+}
+
+/// The norm of a tensor's numbers.
+func norm(_ values: [Float]) -> Float { values.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+
+/// The share of a gradient's square (B, T, C) that sits at its sequences' first position: 1/T when spread
+/// evenly, 1 when all of it is there.
+func firstPositionShare(_ g: [Float], sequences: Int, length: Int) -> Float {
+    let width = g.count / (sequences * length)
+    let first = (0..<sequences).reduce(Float(0)) { total, sequence in
+        total + g[(sequence * length * width)..<((sequence * length + 1) * width)].reduce(0) { $0 + $1 * $1 }
+    }
+    return first / g.reduce(0) { $0 + $1 * $1 }
 }
 
 /// The mean cross-entropy at each position of the context (0 ..< T), over `batches` val batches drawn from

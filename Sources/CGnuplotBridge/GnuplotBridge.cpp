@@ -134,7 +134,8 @@ std::string seriesStyle(const GnuplotLinePlot &plot, int series) {
         for (int s = 0; s < series; ++s) earlier += plot.series[s].style != GNUPLOT_STYLE_THIN_LINE;
         const int index = plot.series[series].colour >= 0 ? plot.series[series].colour : earlier;
         const std::string colour = std::string(" linecolor rgb \"") + strong[index % 6] + "\"";
-        if (plot.series[series].style == GNUPLOT_STYLE_POINTS) return "with points pointtype 7 pointsize 1.2" + colour;
+        if (plot.series[series].style == GNUPLOT_STYLE_POINTS)   // dashed points: hollow rings, larger, around any dot under them
+            return (plot.series[series].dashed ? "with points pointtype 6 pointsize 1.8" : "with points pointtype 7 pointsize 1.2") + colour;
         return std::string("with lines linewidth 2") + (plot.series[series].dashed ? " dashtype 2" : "") + colour;
     }
     }

@@ -52,8 +52,8 @@ public struct ChapterReport {
     /// The loss curves of one or more training runs, against step: the loss of every step's batch (thin and
     /// noisy), its running mean over the last 2% of the steps, and the estimates of train and val loss
     /// (markers, drawn only at the steps where they were measured). With more than two runs, each run is
-    /// only its running mean and its val estimates, in one colour of its own, every other run dashed. Prints
-    /// where the picture went.
+    /// only its running mean and its val estimates, in one colour of its own, every other run dashed, its
+    /// markers hollow rings. Prints where the picture went.
     @discardableResult
     public func plotLoss(_ runs: [(label: String?, trainer: Trainer)], name: String = "loss",
                          title plotTitle: String? = nil) throws -> String {
@@ -69,7 +69,7 @@ public struct ChapterReport {
                 return [Series((label ?? "run \(index + 1)") + ": running mean", x: steps, y: runningMean, colour: index,
                                dashed: index % 2 == 1),
                         Series((label ?? "run \(index + 1)") + ": val (estimated)", x: evaluations.map { Double($0.step) },
-                               y: evaluations.map { Double($0.valLoss) }, style: .points, colour: index)]
+                               y: evaluations.map { Double($0.valLoss) }, style: .points, colour: index, dashed: index % 2 == 1)]
             }
             return [Series("loss of each step's batch" + suffix, x: steps, y: losses, style: .thinLine),
                     Series("its running mean" + suffix, x: steps, y: runningMean),

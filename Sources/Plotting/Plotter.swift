@@ -19,7 +19,8 @@ public struct Series: Sendable {
     /// Which of the plot's strong colours (green, blue, orange, vermilion, purple, black) it takes; nil for
     /// the next in order. Series that share one read as one model's.
     public var colour: Int?
-    /// A line drawn in dashes, which stays visible where it runs under another.
+    /// A line drawn in dashes, which stays visible where it runs under another; for points, larger hollow
+    /// rings, which show around a dot drawn under them.
     public var dashed: Bool
     public init(_ title: String, x: [Double], y: [Double], style: Style = .line, colour: Int? = nil, dashed: Bool = false) {
         precondition(x.count == y.count, "a series needs as many x values as y values")

@@ -74,6 +74,18 @@ struct PlotterTests {
         #expect(dashed.map { $0.contains("dashtype 2") && $0.contains("#0072b2") } == true)
     }
 
+    /// Dashed points are hollow rings, larger than the filled dots, so a dot under one still shows.
+    @Test func dashedPointsAreHollowRings() throws {
+        let files = try Plotter(gnuplot: nil).lines(
+            [Series("dots", x: [0, 1], y: [2, 1], style: .points, colour: 0),
+             Series("rings", x: [0, 1], y: [2, 1], style: .points, colour: 1, dashed: true)],
+            title: "t", xLabel: "x", yLabel: "y", in: folder, name: "rings")
+        let lines = try read(files.script).split(separator: "\n")
+        let dots = lines.first { $0.contains("index 0 using") }, rings = lines.first { $0.contains("index 1 using") }
+        #expect(dots.map { $0.contains("pointtype 7 pointsize 1.2") } == true)
+        #expect(rings.map { $0.contains("pointtype 6 pointsize 1.8") && $0.contains("#0072b2") } == true)
+    }
+
     @Test func withoutGnuplotTheDataAndScriptAreStillWritten() throws {
         let files = try Plotter(gnuplot: nil).lines(losses, title: "t", xLabel: "x", yLabel: "y", in: folder, name: "nognuplot")
         #expect(!files.rendered)

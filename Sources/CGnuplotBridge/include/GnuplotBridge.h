@@ -20,7 +20,8 @@ enum { GNUPLOT_STYLE_LINE = 0, GNUPLOT_STYLE_THIN_LINE = 1, GNUPLOT_STYLE_POINTS
 /// One curve: `count` points (x[i], y[i]), drawn in `style`. NaN values of y are skipped by gnuplot.
 /// `colour`: an index into the bridge's list of strong colours, so that several series (one model's
 /// line and its markers) can share one; -1 for the next colour in order. `dashed`: a line drawn in dashes,
-/// so that it stays visible where it runs under another.
+/// so that it stays visible where it runs under another; markers drawn as larger hollow rings, for the same
+/// reason.
 typedef struct {
     const char *title;
     int count;
