@@ -12,18 +12,15 @@ struct StartEstimates {
     func throughLinear(_ inputs: Int) -> Double { 0.02 * Double(inputs).squareRoot() }
     /// ReLU keeps the positive half: sqrt(1/2).
     let reLU = 0.5.squareRoot()
-    /// The embedding entering the first block: a token row plus a position row, each N(0, 0.02^2).
-    let embedding = 2.0.squareRoot() * 0.02
+    /// The std of the embedding entering the first block: a token row plus a position row, each N(0, 0.02^2).
+    let embeddingSpread = 2.0.squareRoot() * 0.02
     /// Attention's equal weights, forward, on rows that differ from position to position: position t averages
     /// t + 1 of them, shrinking them by sqrt(t + 1); over the T positions, sqrt(mean of 1/(t + 1)).
     var attentionAverage: Double {
         ((1...blockSize).reduce(0.0) { $0 + 1 / Double($1) } / Double(blockSize)).squareRoot()
     }
-    /// A plain block's Linears and ReLU: value, projection, expand, ReLU, contract.
-    var perPlainBlock: Double {
-        throughLinear(embeddingSize) * throughLinear(embeddingSize) * throughLinear(embeddingSize) * reLU
-            * throughLinear(4 * embeddingSize)
-    }
+    /// A plain block's Linears and ReLU: value and projection, then the feed-forward's expand, ReLU, contract.
+    var perPlainBlock: Double { throughLinear(embeddingSize) * throughLinear(embeddingSize) * feedForwardHalf }
     /// What each half of a Block adds, reading a unit-size input (LayerNorm's): value, average, projection;
     /// expand, ReLU, contract.
     var attentionHalf: Double { throughLinear(embeddingSize) * attentionAverage * throughLinear(embeddingSize) }
@@ -33,14 +30,14 @@ struct StartEstimates {
     func outputSpreads(keeps: PlainBlock.Keeps?) -> [Double] {
         switch keeps {
         case .nothing?:      // the averaging shrinks only in the first block; then the Linears and ReLU
-            return (0..<layers).map { embedding * attentionAverage * pow(perPlainBlock, Double($0 + 1)) }
+            return (0..<layers).map { embeddingSpread * attentionAverage * pow(perPlainBlock, Double($0 + 1)) }
         case .layerNorm?:    // the feed-forward on a unit-size input, last
             return Array(repeating: feedForwardHalf, count: layers)
         case .residuals?:    // the embedding carried up; the halves add a few percent of it
-            return Array(repeating: embedding, count: layers)
+            return Array(repeating: embeddingSpread, count: layers)
         case nil:            // each half adds its own fixed size, in a direction of its own: the squares add
             return (0..<layers).reduce(into: [Double]()) { spreads, _ in
-                let x = spreads.last ?? embedding
+                let x = spreads.last ?? embeddingSpread
                 spreads.append((x * x + attentionHalf * attentionHalf + feedForwardHalf * feedForwardHalf).squareRoot())
             }
         }
@@ -55,7 +52,7 @@ struct StartEstimates {
             return Array(repeating: 1, count: layers)
         case nil:                      // the embedding's change, plus what each feed-forward half moves; squares add
             let inputDependentShare = (1 - 1 / Double.pi).squareRoot()   // of ReLU's output, what moves with its input
-            return outputSpreads(keeps: nil).reduce(into: (change: embedding, effects: [Double]())) { state, spread in
+            return outputSpreads(keeps: nil).reduce(into: (change: embeddingSpread, effects: [Double]())) { state, spread in
                 let added = feedForwardHalf * inputDependentShare * (state.effects.last ?? 1)
                 state.change = (state.change * state.change + added * added).squareRoot()
                 state.effects.append(state.change / spread)
@@ -65,12 +62,12 @@ struct StartEstimates {
 
     /// The gradient arriving at the top block's output: the loss's mean over B x T positions, each position's
     /// logit gradient of norm about 1, then back through the vocabulary head.
-    func atTheTop(positions: Int) -> Double { 1 / Double(positions).squareRoot() * throughLinear(vocabularySize) }
+    func gradientArrivingAtTheTop(positions: Int) -> Double { 1 / Double(positions).squareRoot() * throughLinear(vocabularySize) }
 
     /// The factor each block but the top one passes the gradient down (its input's gradient norm over its
     /// output's), first block to last but one.
     func gradientFactors(keeps: PlainBlock.Keeps?) -> [Double] {
-        let inputSpreads = [embedding] + outputSpreads(keeps: keeps).dropLast()   // x's size entering each block
+        let inputSpreads = [embeddingSpread] + outputSpreads(keeps: keeps).dropLast()   // x's size entering each block
         let belowTheTop = inputSpreads.dropLast()
         switch keeps {
         case .nothing?:      // the Linears and ReLU; the average about 1 on a gradient gathered at the first positions

@@ -97,10 +97,12 @@ print("\(settings.table(showing: .all))\n")
 //
 // The `attention` a Block calls is chapter 03's MultiHead: every head's masked softmax(q k^T / sqrt(hs)) v,
 // concatenated and projected (its forward, folded). Its keys, queries and values come from one packed
-// weight, `key_query_value` (3C x C: every head's key, query and value rows stacked), where gpt.py has a
-// Linear per head for each; chapter 03 proves the two forms equal. The rest is from earlier chapters too: `Linear` is
-// x W^T + b, `relu` is max(0, x), and the `+` of the residuals passes the gradient on unchanged to both of
-// its inputs (chapter 00).
+// weight, `key_query_value` (3C x C, no bias, as gpt.py's key, query and value have none: every head's
+// key, query and value rows stacked), where gpt.py has a Linear per head for each; chapter 03 proves the
+// two forms equal. The rest is from earlier chapters too: `Linear` is x W^T + b, `relu` is max(0, x), and
+// the `+` of the residuals passes the gradient on unchanged to both of its inputs (chapter 00). x itself
+// is used twice in each half, by LayerNorm and by `+`, and autograd adds the gradients that come back
+// along the two uses (chapter 00), so x gets what `+` handed down plus what came back through the half.
 // fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
 
 section("1. FeedForward and the Block, shape by shape")
@@ -241,10 +243,14 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 // (2.49) and the unigram, a model that predicts every character by its frequency alone (3.35, printed
 // below). Where it stalls says what it learned.
 //
+// The section in three steps: what is measured at the start, and what healthy looks like; the predictions,
+// stack by stack (how each is made, folded); then each prediction printed above its measurement, for all
+// four stacks. After that the plain stack trains.
+//
 // First, why, measured where training starts: one batch through a fresh copy of each kind of stack (the
 // same first weights as the four trained below). Three measurements, each for every block, from the first
 // (farthest from the loss) to the last, each predicted, then printed under its prediction: the signal up,
-// the last character across the blocks, the gradient down. Then the plain stack trains. The three:
+// the last character across the blocks, the gradient down. The three:
 // - each block's output std: the standard deviation of all its output's numbers, the signal's size on its
 //   way up. Healthy: about the embedding's 0.03 or more, block after block.
 // - the last character's effect: change each sequence's last character, and measure how much the last
@@ -262,19 +268,8 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 // fold: Sources/Layers/Layers.swift Linear.init(_:_:bias:random:)
 // fold: Chapters/04-Block/Measurements.swift measure standardDeviation inputGradients norm
 //
-// Every estimate multiplies a few factors (each derived in the folds below the predictions):
-//
-// | step | what it does to a size, forward or backward |
-// |---|---|
-// | a `Linear` with n inputs, weights N(0, 0.02^2) | 0.02 sqrt(n): 0.16 for n = C = 64, 0.32 for n = 4C |
-// | ReLU | sqrt(1/2) = 0.71 |
-// | attention's equal weights at the start (T = 32), forward | 0.36 in the first block, whose rows differ from position to position; about 1 above it, on rows already averaged |
-// | the same, backward | 0.36 on the loss's gradient, spread evenly and different at every position; about 1 on one gathered at the first positions |
-// | LayerNorm, forward | to unit size, whatever came in |
-// | LayerNorm, backward | 1 / the size of what it read |
-//
 // The predictions, stack by stack, for the signal's size, the last character's effect and the gradient's
-// factor a block:
+// factor a block, each made from a few rules of thumb (the rules and each derivation, folded below):
 // - the plain stack: the signal shrinks about a thousand times a block (9.3e-06 after the first block,
 //   then x 9.3e-04 a block); the last character's effect is 0.18 after the first block, then divided by
 //   32 a block; the gradient shrinks about a thousand times a block too (x 9.3e-04).
@@ -286,6 +281,18 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 //   effect 1.0; the gradient x 1.
 // - the Blocks: the signal growing from 0.047 to 0.080; the last character's effect 0.88, falling to
 //   0.74 as the stream grows; the gradient x 1.7, 1.3 and 1.2.
+// details: The rules of thumb: what each step does to a size
+// Every estimate multiplies a few of these factors:
+//
+// | step | what it does to a size, forward or backward |
+// |---|---|
+// | a `Linear` with n inputs, weights N(0, 0.02^2) | 0.02 sqrt(n): 0.16 for n = C = 64, 0.32 for n = 4C |
+// | ReLU | sqrt(1/2) = 0.71 |
+// | attention's equal weights at the start (T = 32), forward | 0.36 on rows that differ from position to position (the first block's, and every Block's, whose x is mostly the embedding); about 1 on rows already averaged (a plain block's above the first) |
+// | the same, backward | 0.36 on the loss's gradient, spread evenly and different at every position; about 1 on one gathered at the first positions |
+// | LayerNorm, forward | to unit size, whatever came in |
+// | LayerNorm, backward | 1 / the size of what it read |
+// end details
 // details: The signal up: 0.028 x 0.36 x (0.16 x 0.16 x 0.16 x 0.71 x 0.32) = 9.3e-06
 // Through y = x W^T (W is outputs x inputs, entries N(0, 0.02^2)), each output is a sum of n inputs times
 // weights: a variance of 0.02^2 |x|^2, so the output's std is about 0.02 sqrt(n) times the input's. ReLU
@@ -365,7 +372,10 @@ section("4. Four stacks at the start; the plain one trained")
 let estimates = StartEstimates(blockSize: settings.blockSize, layers: settings.layers, embeddingSize: settings.embeddingSize,
                                vocabularySize: tokenizer.vocabularySize)
 if command.pytorchInitialization {   // exercise 5's run
-    print("(this run starts from PyTorch's defaults, where these estimates, made for N(0, 0.02^2), do not apply)")
+    // PyTorch's default Linear: uniform in +-1/sqrt(inputs), a standard deviation of 1/sqrt(3 inputs), so it
+    // passes 1/sqrt(3) whatever its width
+    print(String(format: "(this run starts from PyTorch's defaults, where these estimates, made for N(0, 0.02^2), do not apply: "
+                 + "each Linear passes 1/sqrt(3), a plain block x %.1e)", pow(1 / 3.0.squareRoot(), 4) * 0.5.squareRoot()))
 }
 let variants: [(name: String, keeps: PlainBlock.Keeps?)] = [("plain stack", .nothing), ("LayerNorm only", .layerNorm),
                                                            ("residuals only", .residuals), ("Blocks (both)", nil)]
@@ -399,45 +409,39 @@ printComparison("\nthe last character's effect after each block", predicted: est
                 measured: measured.map(\.lastCharacterEffects))
 printComparison("\nthe factor each block but the top one passes the gradient down (the norm at its input over the norm at the next's)",
                 predicted: estimates.gradientFactors(keeps:), measured: measuredFactors)
-print(String(format: "the gradient arriving at the top block's output: predicted %.1e, measured %.1e (residuals only, at every block's input)",
-             estimates.atTheTop(positions: settings.batchSize * settings.blockSize), norm(gradientsMeasured[2].last!)))
+print(String(format: "the gradient arriving at the top block's output: predicted %.1e, measured %.1e (at residuals alone's top block's input, "
+             + "which `+` hands on unchanged)", estimates.gradientArrivingAtTheTop(positions: settings.batchSize * settings.blockSize),
+             norm(gradientsMeasured[2].last!)))
 print("\neach block's parameters' gradient norm (not predicted), first block to last")
 for (variant, numbers) in zip(variants, measured.map(\.gradientNorms)) {
     print("  " + variant.name.padding(toLength: 26, withPad: " ", startingAt: 0) + row(numbers))
 }
+if command.gradientPositions {   // exercise 6's run: the share of the gradient's square at each block's input at position 0
+    for (variant, gradients) in zip(variants, gradientsMeasured) {
+        print("at position 0, " + variant.name + ": " + gradients.map {
+            String(format: "%.2f", firstPositionShare($0, sequences: settings.batchSize, length: settings.blockSize)) }.joined(separator: " "))
+    }
+}
 endOfCell()
-// What the three tables say:
+// What the tables say:
 // - The plain stack: the signal and the last character's effect shrink block after block as predicted
 //   (the signal 9.6e-06 to 1.5e-14, the character 0.15 to 1.7e-06), and so does the gradient, by 1.1e-03
-//   to 1.3e-03 a block against the predicted 9.3e-04. The parameters' gradients are 1e-11 at the first
+//   to 1.3e-03 a block against the predicted 9.3e-04: the average passes it at a little more than the 1
+//   counted for it (exercise 6 works out why). The parameters' gradients are 1e-11 at the first
 //   block, each number in them below AdamW's epsilon of 1e-8, so the first blocks barely move. The top
 //   block's own gradient is not small (2.9e-02), but its input carries next to nothing of the text, so all
 //   it can learn is one output for every position; the vocabulary head turns that into one distribution,
 //   the characters' frequencies (the unigram, below).
-// - LayerNorm alone: healthy sizes both ways (0.033 to 0.040 up, the gradient growing on its way down),
-//   yet the last character's effect falls as steeply as the plain stack's, to 5.3e-06: healthy sizes say
-//   that the signal survives, not that the character does. This thin path is the last position's, and
+// - LayerNorm alone: healthy sizes both ways (0.033 to 0.040 up, the gradient growing on its way down,
+//   more than predicted in every block, 1.8, 1.5 and 1.3 against 1.3, 1.0 and 1.0, for the plain stack's
+//   reason: the gradient gathers at position 0, which the average passes at more than 1), yet the last
+//   character's effect falls as steeply as the plain stack's, to 5.3e-06: healthy sizes say that the
+//   signal survives, not that the character does. This thin path is the last position's, and
 //   only how the stack starts: section 5 trains it, and measures what each position learns.
 // - Residuals alone: 0.029 and 1.0 in every block, and every block gets the same gradient: `+` carries
 //   the character up and the gradient down whole.
 // - The Blocks: x grows with every Block (0.047 to 0.086), the character's effect falls slowly (0.87 to
 //   0.72), and the gradient grows a little on its way down (1.7, 1.3 and 1.2), as predicted.
-//
-// The two stacks without residuals pass more gradient down than predicted (the plain stack 1.1e-03 to
-// 1.3e-03 a block against 9.3e-04, LayerNorm alone 1.8 at its first block against 1.3): attention's
-// average passes more than the 1 the prediction counted for it. Where the gradient sits, measured (the
-// share of its square at each sequence's first position, folded), says why:
-// fold: Chapters/04-Block/Measurements.swift firstPositionShare
-print("the share of the gradient's square at each sequence's first position, at each block's input (spread evenly: 1/32 = 0.03)")
-for (variant, gradients) in zip(variants, gradientsMeasured) {
-    print("  " + variant.name.padding(toLength: 16, withPad: " ", startingAt: 0) + gradients.map {
-        String(format: "%8.2f", firstPositionShare($0, sequences: settings.batchSize, length: settings.blockSize)) }.joined())
-}
-endOfCell()
-// Without residuals the gradient gathers at the first position, more with every block on its way down
-// (0.34 of its square at the top block's input, 0.92 at the first block's): each attention above summed
-// every position's gradient into the earlier ones. The next average passes position 0 whole and sums the
-// partly alike rows after it, so it passes more than 1. Exercise 6 works it out.
 //
 // Now the plain stack trains, on the Trainer of chapter 01. One step of it, folded: a batch, the loss and
 // its backward, the gradients clipped to a norm of 1, the learning rate of the schedule, and AdamW (the
@@ -470,8 +474,8 @@ print("the trained plain stack, first block to last:\n  output std     " + row(a
       + "   (at the start " + row(atStart.outputSpread) + ")\n  gradient norm  " + row(afterTraining.gradientNorms)
       + "   (at the start " + row(atStart.gradientNorms) + ")\n  last character's effect at the top "
       + String(format: "%.1e (at the start %.1e)", afterTraining.lastCharacterEffects.last!, atStart.lastCharacterEffects.last!))
-// Training did not open either path. The gradient still shrinks by 700 to 5,000 times a block on its
-// way down, to about 1e-12 at the first block, so the lower blocks have hardly moved. Every block's output
+// Training did not open either path. The parameters' gradient norm still shrinks by 700 to 5,000 times a
+// block on its way down, to about 1e-12 at the first block, so the lower blocks have hardly moved. Every block's output
 // has grown, the last one's to a real size, yet the last character's effect on the top is 0: in float32 the
 // top is the same whichever character comes last. What the last block learned is a constant, from its biases, the
 // same for every context: the unigram's logits.
@@ -554,7 +558,7 @@ endOfCell()
 // 2. That shared change is the same at every position: the biases are added at every position alike, and
 //    the weights' change, made from one direction summed over the batch, moves every position's output
 //    the same way where the positions' inputs are alike, as the upper blocks' already are (their context
-//    variation below starts at 0.38 to 0.58, not 1). Training adds one vector to each block's output,
+//    variation below starts at 0.38 to 0.43 above the first block, not 1). Training adds one vector to each block's output,
 //    nearly the same at every position.
 // 3. LayerNorm cannot undo a shared vector: it normalizes each position over its own C channels, and the
 //    same vector at every position is still the same vector after it. As the shared vector grows, it
@@ -578,8 +582,11 @@ endOfCell()
 // - shared: the mean logit gradient times the mean input, 1,024 times, the same for every position;
 // - own: the sum of each position's own part, its own target against its own input.
 // Expect the shared part to be many times the own for LayerNorm alone, whose top barely carries the text,
-// and the own to count for much more where residuals carry it (the fresh residuals-only and Blocks
-// stacks, for comparison). The new measurements, folded:
+// and the own to count for much more where residuals alone carry it. The fresh Blocks, for comparison,
+// sit between: their top carries the text, but each half also adds what is alike at every position:
+// every feed-forward half a fixed vector, ReLU's mean through contract (the 1/pi of its square that no
+// character moves, section 4's fold), and every attention half an average of the rows before. So their
+// shared part should start larger than their own. The new measurements, folded:
 // fold: Chapters/04-Block/Measurements.swift splitOfTheHeadGradient contextVariation variationAcrossRows blockOutputs sharedPartOfTheChange
 
 section("6. Aside: how LayerNorm alone collapses")
@@ -817,7 +824,7 @@ exitOnError {
 
 // MARK: - 8. Every head of every layer
 //
-// At the start every head's weights were equal, the averages section 4 measured; trained, each head of
+// At the start every head's attention weights were equal, the averages section 4 measured; trained, each head of
 // the Blocks has picked positions of its own. The trained Blocks' attention on the val text (which
 // starts where the 90% cut falls, mid-line, so its first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
 // enough to read them. Each leans its own way: head 3 mostly at the character just before, though its

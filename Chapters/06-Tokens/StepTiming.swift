@@ -1,5 +1,5 @@
-// Section 5's measurement of a training step's cost: two models taking turns, so that the VM's drift
-// falls on both alike.
+// The appendix's measurement of a training step's cost (section 6 counts it): two models taking turns, so
+// that the VM's drift falls on both alike.
 import Foundation
 import Training
 

@@ -60,7 +60,8 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // text whole, as minbpe's BasicTokenizer does: the simplest tokenizer, and the one this page explains.
 // GPT-2's pre-split is the aside of section 9, and exercise 4 trains a model on it.)
 //
-// The plain version on a toy text, merge by merge (257 ties with (256, 97), both twice: the smaller wins):
+// The plain version on a toy text, merge by merge (the pair (97, 98), which becomes 257, ties with (256, 97),
+// both twice: the smaller wins):
 section("1. Training a byte-pair tokenizer")
 let toyText = "aaabdaaabac"
 var toyTokens = Array(toyText.utf8).map(Int.init)
@@ -137,7 +138,8 @@ print("encoding those characters with the merges above, minbpe's way and the lib
 // The same text is now a shorter sequence: each token covers a few characters, so a block of T tokens
 // spans about twice T characters, and the model sees further back for the same cost per position.
 // Encoding replays the merges in the order they were learned, one pass per merge over the trainer's
-// MergeableChunks (section 10). minbpe's encode loops instead: find the pair of the lowest rank (the
+// MergeableChunks (section 10); its `merge` replaces each occurrence of the pair left to right, as
+// `PlainBytePairs.merge` does, only without rescanning the text. minbpe's encode loops instead: find the pair of the lowest rank (the
 // earliest merge) in the sequence, merge it, repeat. Both give the same tokens: section 1 checked it on
 // 20,000 characters, and section 10 says why.
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.encode
@@ -214,11 +216,11 @@ print("  streaming \"🙂!\" token by token prints: " + smiled.map { printable.t
 //
 // Half of the vocabulary is the 256 single bytes, most of which never occur in an ASCII text; the merges
 // are mostly 2 to 4 bytes long. The text uses 2-byte tokens more than their share of the vocabulary, and
-// the longer ones less. And 256 merges are few: expect a large share of the text's tokens to be single
-// bytes still. A byte stays alone wherever neither of its neighbours made a pair frequent enough to be
-// merged with it, which can happen to a common byte too: the space, for one, goes into a merge only with
-// its commonest neighbours (section 1's first merges hold "e " and "t "), and stays alone beside anything
-// rarer. Before the table, guess what share of the text's tokens are still single bytes.
+// the longer ones less. Before the table, guess what share of the text's tokens are still single bytes,
+// then read the hint. 256 merges are few, and a byte stays alone wherever neither of its neighbours made
+// a pair frequent enough to be merged with it, which can happen to a common byte too: the space, for one,
+// goes into a merge only with its commonest neighbours (section 1's first merges hold "e " and "t "), and
+// stays alone beside anything rarer.
 
 section("4. Token lengths: what the vocabulary holds, and what the text uses")
 let maxLength = bytePairs.tokenBytes.map(\.count).max() ?? 1
@@ -375,17 +377,19 @@ for (label, data, V) in [("characters", characterData, characters.vocabularySize
 endOfCell()
 // The counted bigram parts by about as much as the NanoGPT did at step 500, so the early gap is not
 // passages learned by heart: it is the chance in sparse pair counts, and the cause is the vocabulary.
+// details: Why the counts are sparse, and the later gap
 // 65 characters make 4,225 possible pairs, each seen about 240 times in the training text on average, so
 // their counts carry over to new text. 512 tokens make 262,144 pairs, seen about twice each, so much of
 // what the training text says about which token follows which is chance, and any model fit to it, the
 // NanoGPT included, learns some of that chance.
 //
-// Later the gap keeps growing, to 0.445 nats per token at step 5,000, twice the bigram's. By then the byte-pair model has gone over its training text about 7.5
-// times (5,000 x 768 tokens over 511,000) and the character model about 3.8 times, so part of the later
-// growth may be passages learned by heart; this page does not separate the two causes. More text per
-// token type, or fewer types, would close the early gap. (A little of the bits-per-character gap is
-// also the yardstick: the train curve divides by the training text's 1.96 characters per token, the val
-// curve by the validation text's 1.94, section 2.)
+// Later the gap keeps growing, to 0.445 nats per token at step 5,000, twice the bigram's. By then the
+// byte-pair model has gone over its training text about 7.5 times (5,000 x 768 tokens over 511,000) and
+// the character model about 3.8 times, so part of the later growth may be passages learned by heart; this
+// page does not separate the two causes. More text per token type, or fewer types, would close the early
+// gap. (A little of the bits-per-character gap is also the yardstick: the train curve divides by the
+// training text's 1.96 characters per token, the val curve by the validation text's 1.94, section 2.)
+// end details
 
 // MARK: - 6. Why the byte pairs win: the character model given their text and context
 //
@@ -403,19 +407,19 @@ endOfCell()
 // this page below the table. "Twice the context" keeps the characters a step at 768 by halving B to 6,
 // so it also reads them from half as many places in the text.
 //
-// | chapter 05's character model | flags | context (characters) | characters a step | seed 1337 | seed 1338 |
-// |---|---|---:|---:|---:|---:|
-// | as on this page: T 64, B 12, 5,000 steps | none | 64 | 768 | 2.309 | 2.324 |
-// | twice the context | `--block-size 128 --batch-size 6` | 128 | 768 | 2.344 | 2.359 |
-// | twice the text | `--steps 10000` | 64 | 768, twice the steps | 2.198 | 2.226 |
-// | both | `--block-size 128` | 128 | 1,536 | 2.222 | 2.219 |
-// | the byte-pair model above, for comparison | | about 126 | about 1,490 | 2.214 | 2.236 |
+// | chapter 05's character model | flags | context (characters) | characters a step | what else changes | seed 1337 | seed 1338 |
+// |---|---|---:|---:|---|---:|---:|
+// | as on this page: T 64, B 12, 5,000 steps | none | 64 | 768 | | 2.309 | 2.324 |
+// | twice the context | `--block-size 128 --batch-size 6` | 128 | 768 | B halved: half as many places in the text a step | 2.344 | 2.359 |
+// | twice the text | `--steps 10000` | 64 | 768, twice the steps | the learning rate's schedule stretched over 10,000 steps | 2.198 | 2.226 |
+// | both | `--block-size 128` | 128 | 1,536 | twice the compute a step | 2.222 | 2.219 |
+// | the byte-pair model above, for comparison | | about 126 | about 1,490 | | 2.214 | 2.236 |
 //
 // What a step costs, counted: the products' multiply-adds per position, each Block's Linears 12C²
 // (3C² for k, q, v, C² for the projection, 8C² for the feed-forward); attention's scores and weighted sum C
 // per visible key each, (T + 1) / 2 keys on average under the causal mask; the output layer C × V, the only
 // part that differs. The work between the products is left out (LayerNorms, softmaxes, ReLUs, AdamW), so
-// the count is an estimate (section 10 times the two models' steps against it: about the same +7%).
+// the count is an estimate (section 10 times the two models' steps against it).
 section("6. Why the byte pairs win: the character model given their text and context")
 /// Multiply-adds per position in one training step's forward products, part by part, by the count above
 /// (the backward's products do about twice as many again, for both models alike).
@@ -444,7 +448,7 @@ print("a step's forward multiply-adds: characters \(grouped(characterStepCost)),
 endOfCell()
 // What each row costs a step, by that count, against the byte-pair model's step:
 let (pageContext, pageBatch) = (settings.blockSize, settings.batchSize)   // T 64, B 12
-for (label, blockSize, batchSize, steps) in [("as on this page", pageContext, pageBatch, 1), ("twice the context", 2 * pageContext, pageBatch / 2, 1),
+for (label, blockSize, batchSize, steps) in [("as on this page", pageContext, pageBatch, 1), ("twice the context", 2 * pageContext, max(1, pageBatch / 2), 1),
                                              ("twice the text", pageContext, pageBatch, 2), ("both", 2 * pageContext, pageBatch, 1)] {
     let cost = forwardMultiplyAdds(blockSize: blockSize, batchSize: batchSize, vocabularySize: characters.vocabularySize)
     print(label.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "T %3d, B %2d: ", blockSize, batchSize)
@@ -457,14 +461,20 @@ endOfCell()
 // bits per character against the byte pairs' and the T 64 character model's.
 var bothSettings = settings
 bothSettings.blockSize = 2 * pageContext
+exitOnError {   // the doubled context within the limits and the memory, as every run's settings are checked
+    try bothSettings.validate()
+    try bothSettings.checkFitsInMemory(vocabularySize: characters.vocabularySize)
+}
 let bothData = exitOnError { try TokenDataset(text: text, tokenizer: characters, blockSize: bothSettings.blockSize) }
 let bothBits: Double = {   // the model is freed once its loss is read
-    let run = trainNanoGPT(characters, on: bothData, label: "characters, T 128, B 12", settings: bothSettings)
+    let run = trainNanoGPT(characters, on: bothData, label: "characters, T \(bothSettings.blockSize), B \(bothSettings.batchSize)",
+                           settings: bothSettings)
     return bitsPerCharacter(run.trainer.evaluations.last!.valLoss, run.trainer)
 }()
-print(String(format: "\nval bits per character: characters at T 128, B 12 %.3f; byte pairs %.3f; characters at T 64, B 12 %.3f",
-             bothBits, bitsPerCharacter(tokenRun.trainer.evaluations.last!.valLoss, tokenRun.trainer),
-             bitsPerCharacter(characterRun.trainer.evaluations.last!.valLoss, characterRun.trainer)))
+print("\nval bits per character: characters at T \(bothSettings.blockSize), B \(bothSettings.batchSize) " + String(format: "%.3f", bothBits)
+      + String(format: "; byte pairs %.3f; ", bitsPerCharacter(tokenRun.trainer.evaluations.last!.valLoss, tokenRun.trainer))
+      + "characters at T \(settings.blockSize), B \(settings.batchSize) "
+      + String(format: "%.3f", bitsPerCharacter(characterRun.trainer.evaluations.last!.valLoss, characterRun.trainer)))
 endOfCell()
 // - Twice the context alone does not help this small model; it is a little worse. With B 6 windows of 128
 //   instead of 12 of 64, a step reads the same characters from half as many places in the text, so its
@@ -477,9 +487,9 @@ endOfCell()
 //   step, 1.94 times the byte pairs', above.) So the character model, given the text and context the
 //   byte pairs get per step, does as well as they do: consistent with the byte pairs' win being that
 //   text and context, rather than something else about tokens.
-// - Of the two, the text does the work: twice the text alone gives 2.198 and 2.226, twice the context
-//   alone 2.344 and 2.359. (These rows are the separate runs of the table, not this page's. Twice the
-//   steps also stretches the learning rate's cosine schedule over 10,000 steps.)
+// - Of the two, the separate runs of the table point to the text: twice the text alone gives 2.198 and
+//   2.226, twice the context alone 2.344 and 2.359. A tendency from one pair of runs each, with the
+//   confounds of the table's column (the schedule stretched; B halved), not a measurement of this page.
 // - The byte-pair model gets that text at about the cost of one character step (about 7% more by the
 //   count, and by the step times of section 10), where the character model pays about twice the compute for it
 //   ("both": 1.94 times the byte pairs' step; "twice the text": twice the steps). That is what a tokenizer
@@ -690,18 +700,16 @@ let stepTimes = medianStepMilliseconds([(characters, characterData), (tokenizer,
 }, rounds: 5, steps: 10)
 print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%+.0f%%)", stepTimes[0], stepTimes[1],
              (stepTimes[1] / stepTimes[0] - 1) * 100))
-print(String(format: "the byte-pair run's own mean over its %d steps (the summary's training speed): %.1f ms a step",
-             tokenRun.trainer.step, tokenRun.trainer.trainingSeconds * 1000 / Double(max(1, tokenRun.trainer.step))))
 endOfCell()
 // The measurement lands near the count, on either side of it from one run to the next (other runs of this
-// chapter on the same VM gave +5% to +12%).
+// chapter on the same VM gave +4% to +12%). These rounds compare the two models seconds apart; the
+// summary's training speed is the byte-pair run's own mean over its 5,000 steps, many minutes earlier, and
+// this VM's speed drifts by 10 to 30% over such spans, so the two need not agree.
 // details: Why the measured cost and the count differ
 // The count leaves out the work between the products, which pulls both ways. Some of it grows with V and
 // pushes the byte pairs' cost up: the output's softmax and cross-entropy over 512 classes, AdamW's update
 // of the extra parameters. Most of it is the same for both (LayerNorms, attention's softmax, ReLUs, AdamW
-// on the shared parameters) and dilutes the difference. (These rounds compare the two models, seconds
-// apart. The byte-pair run's own mean, the summary's training speed, was taken over 5,000 steps many
-// minutes earlier; this VM's speed drifts by 10 to 30% over such spans, so the two need not agree.)
+// on the shared parameters) and dilutes the difference.
 // end details
 //
 // Section 8's checkpoint: the metadata, where the tokenizer goes in as JSON beside the config; the
