@@ -34,7 +34,7 @@ import Training
 // `--vocabulary-size 1024`, `--pre-split gpt2`, ...).
 
 var defaults = Hyperparameters.nanoGPT   // chapter 05's recipe, for both models
-defaults.maxNewTokens = 300              // a shorter sample: this chapter samples from two models
+defaults.maxNewTokens = 300              // a shorter sample than chapter 05's 500
 let defaultVocabularySize = 512   // 256 bytes + 256 merges: small, so the output layer stays cheap on a CPU
 
 let (command, settings, report) = Chapter06.start(defaults, plots: "06-tokens", title: "Tokens (BPE)")   // the flags: Flags.swift
