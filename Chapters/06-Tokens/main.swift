@@ -163,6 +163,12 @@ section("2. What the model sees")
 let tokenizer = Tokenizer.bytePairs(bytePairs)
 let characters = Tokenizer.characters(CharacterTokenizer(training: text))
 exitOnError { try settings.checkFitsInMemory(vocabularySize: tokenizer.vocabularySize) }   // the larger vocabulary of the two
+var bothSettings = settings   // section 6's control: the characters at twice the context, checked now, before any training
+bothSettings.blockSize = 2 * settings.blockSize
+exitOnError {
+    try bothSettings.validate()
+    try bothSettings.checkFitsInMemory(vocabularySize: characters.vocabularySize)
+}
 // Both models' data, cut from the same text: TokenDataset cuts the text 90/10 first, then encodes each part,
 // and counts each part's characters (Unicode scalars) for the bits per character (its initializer is
 // shown above).
@@ -459,12 +465,6 @@ endOfCell()
 // "Both", run here: the character model with T 128 and B 12, chapter 05's seed and 5,000 steps, about
 // twice a character step's time (its evaluation lines printed, as the runs of section 5). Predict its
 // bits per character against the byte pairs' and the T 64 character model's.
-var bothSettings = settings
-bothSettings.blockSize = 2 * pageContext
-exitOnError {   // the doubled context within the limits and the memory, as every run's settings are checked
-    try bothSettings.validate()
-    try bothSettings.checkFitsInMemory(vocabularySize: characters.vocabularySize)
-}
 let bothData = exitOnError { try TokenDataset(text: text, tokenizer: characters, blockSize: bothSettings.blockSize) }
 let bothBits: Double = {   // the model is freed once its loss is read
     let run = trainNanoGPT(characters, on: bothData, label: "characters, T \(bothSettings.blockSize), B \(bothSettings.batchSize)",
