@@ -1,6 +1,6 @@
-// Section 4's estimates at the start: for each kind of stack, each block's output std, the last character's
+// Section 5's estimates at the start: for each kind of stack, each block's output std, the last character's
 // effect after each block, and the factor each block passes the gradient down, from the rules of thumb of
-// section 4's factor table. Nothing here runs a model.
+// section 5's table of rules. Nothing here runs a model.
 import Foundation
 
 /// The four stacks' numbers at the start, estimated. `keeps` names a plain stack (what it keeps); nil is the
