@@ -60,8 +60,8 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // text whole, as minbpe's BasicTokenizer does: the simplest tokenizer, and the one this page explains.
 // GPT-2's pre-split is the aside of section 9, and exercise 4 trains a model on it.)
 //
-// The plain version on a toy text, merge by merge (the pair (97, 98), which becomes 257, ties with (256, 97),
-// both twice: the smaller wins):
+// The plain version on a toy text, merge by merge (after the first merge two pairs occur twice each, and
+// the smaller wins):
 section("1. Training a byte-pair tokenizer")
 let toyText = "aaabdaaabac"
 var toyTokens = Array(toyText.utf8).map(Int.init)
@@ -129,20 +129,30 @@ let fastSeconds = Date().timeIntervalSince(fastStart)
 print(String(format: "\non the first 20,000 characters: %d merges; recounting every time %.3f s, incrementally %.3f s; "
              + "the same merges: %@", plainMerges.count, plainSeconds, fastSeconds, plainMerges == fastMerges ? "yes" : "NO")
       + String(format: " (the plain version %.0f times slower)", plainSeconds / fastSeconds))
-let plainTokens = PlainBytePairs.encode(excerpt, merges: bytePairs.merges, preSplit: preSplit)
-print("encoding those characters with the merges above, minbpe's way and the library's: "
-      + (plainTokens == bytePairs.encode(excerpt) ? "the same \(grouped(plainTokens.count)) tokens" : "DIFFERENT tokens"))
 
 // MARK: - 2. What the model sees
 //
+// Encoding is section 1's toy loop: start from the text's bytes and replay the merges in the order they
+// were learned, each pass merging every occurrence of its pair, left to right. Three lines, on section 1's
+// 20,000 characters (one chunk, as this chapter uses no pre-split). minbpe's encode loops another way: find
+// the pair of the lowest rank (the earliest merge) in the sequence, merge it, repeat. The library's
+// `encode` makes the same passes over the trainer's structure, without copying the text each time. All
+// three should give the same tokens; the appendix (section 10) says why, and shows the library's.
+
+section("2. What the model sees")
+let excerptBytes = Array(excerpt.utf8)
+let onePassPerMerge = preSplit.chunks(excerpt).flatMap { range -> [Int] in
+    var tokens = excerptBytes[range].map(Int.init)                                        // a chunk's bytes
+    for (index, pair) in bytePairs.merges.enumerated() { tokens = PlainBytePairs.merge(tokens, pair, into: 256 + index) }
+    return tokens
+}
+let sameAsMinbpe = onePassPerMerge == PlainBytePairs.encode(excerpt, merges: bytePairs.merges, preSplit: preSplit)
+print("the first 20,000 characters, one pass per merge: \(grouped(onePassPerMerge.count)) tokens; minbpe's loop: "
+      + (sameAsMinbpe ? "the same" : "DIFFERENT") + "; the library's encode: " + (onePassPerMerge == bytePairs.encode(excerpt) ? "the same" : "DIFFERENT"))
+endOfCell()
+
 // The same text is now a shorter sequence: each token covers a few characters, so a block of T tokens
 // spans about twice T characters, and the model sees further back for the same cost per position.
-// Encoding replays the merges in the order they were learned, one pass per merge over the trainer's
-// MergeableChunks (section 10); its `merge` replaces each occurrence of the pair left to right, as
-// `PlainBytePairs.merge` does, only without rescanning the text. minbpe's encode loops instead: find the pair of the lowest rank (the
-// earliest merge) in the sequence, merge it, repeat. Both give the same tokens: section 1 checked it on
-// 20,000 characters, and section 10 says why.
-// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.encode
 //
 // Characters per token, measured below over the whole text and over each split: the validation text,
 // which the merges were not learned from, compresses a little less. Section 5 divides its val loss by the
@@ -156,10 +166,12 @@ print("encoding those characters with the merges above, minbpe's way and the lib
 // without its characters.)
 //
 // Models, checkpoints and the Trainer hold a `Tokenizer`, so that they do not care which kind it is: an
-// enum of the two kinds, chapter 01's characters and this chapter's byte pairs, whose every method
-// switches on the case and calls that tokenizer's own (in the appendix, section 10).
+// enum of the two kinds,
+//   enum Tokenizer { case characters(CharacterTokenizer), bytePairs(BytePairTokenizer) }
+// whose every method switches on the case and calls that tokenizer's own. The three the next sections
+// use: the start token generation begins from, a token's bytes, and the streaming decoder of section 3:
+// show: Sources/TextData/Tokenizer.swift Tokenizer.startToken Tokenizer.bytes(of:) Tokenizer.streamingDecoder
 
-section("2. What the model sees")
 let tokenizer = Tokenizer.bytePairs(bytePairs)
 let characters = Tokenizer.characters(CharacterTokenizer(training: text))
 exitOnError { try settings.checkFitsInMemory(vocabularySize: tokenizer.vocabularySize) }   // the larger vocabulary of the two
@@ -283,12 +295,9 @@ exitOnError {
 // Each val loss is an estimate, as in every chapter: the mean cross-entropy of `evalIters` (100) batches of
 // B random windows of T tokens from the val split, drawn from their own seeded stream, in inference mode.
 // Its bits per character divide it by the whole split's characters per token, 1.94: an approximation,
-// since 100 x 12 random windows of 64 tokens hold the split's average only roughly.
-// The training step both runs take is chapter 05's, unchanged, gpt.py's loop body line for line.
-// `Trainer.train` is gpt.py's loop around it: `steps` calls of `trainStep`, and `estimateLoss` before the
-// first, every `evalInterval` (500) steps and after the last, each printed as a `step N:` line and kept in
-// the trainer's `evaluations`, which the table and the plots below read. (The batches, the estimate and
-// the step, from chapters 01 and 05, are in the appendix, section 10.)
+// since 100 x 12 random windows of 64 tokens hold the split's average only roughly. The table's last
+// column is exact: every token of the validation text, scored in consecutive windows of T.
+// (The training step and the loop are chapter 05's, unchanged: gpt.py's.)
 
 section("5. The same NanoGPT on characters and on tokens")
 /// Loss in nats per token -> bits per character of the same text. (Both datasets were cut from text, so both
@@ -308,20 +317,39 @@ func trainNanoGPT(_ tokenizer: Tokenizer, on dataset: TokenDataset, label: Strin
     exitOnError { try trainer.train() }
     return (model, trainer)
 }
+/// The mean loss over the whole validation text, in nats per token: consecutive windows of T tokens (the
+/// last one shorter), each scored in inference mode, so that every token but the first is predicted once.
+func wholeValidationLoss(_ run: (model: NanoGPT, trainer: Trainer)) -> Double {
+    let tokens = run.trainer.dataset.val, T = settings.blockSize
+    var total = 0.0
+    for start in stride(from: 0, to: tokens.count - 1, by: T) {
+        let length = min(T, tokens.count - 1 - start)
+        let loss = withoutGradients {
+            crossEntropy(run.model.logits(Array(tokens[start..<(start + length)]), batchSize: 1, length: length, training: false),
+                         targets: Array(tokens[(start + 1)...(start + length)]))   // (1, length, V) against the next tokens
+        }
+        total += Double(loss.scalar) * Double(length)
+    }
+    return total / Double(tokens.count - 1)
+}
 let characterRun = trainNanoGPT(characters, on: characterData, label: "characters")
 let tokenRun = trainNanoGPT(tokenizer, on: tokenData, label: "byte pairs")
 
-var table = "| model | vocabulary | parameters | characters per token | val loss (nats per token) | val bits per character |\n"
-table += "|---|---:|---:|---:|---:|---:|\n"
+var table = "| model | vocabulary | parameters | characters per token | val loss (nats per token) | val bits per character | the same, whole val text |\n"
+table += "|---|---:|---:|---:|---:|---:|---:|\n"
 for (label, run) in [("characters", characterRun), (preSplit == .none ? "byte pairs" : "byte pairs, \(preSplit.rawValue) pre-split", tokenRun)] {
     let last = run.trainer.evaluations.last!
-    table += String(format: "| %@ | %d | %@ | %.2f | %.4f | **%.3f** |\n", label, run.model.vocabularySize,
+    table += String(format: "| %@ | %d | %@ | %.2f | %.4f | **%.3f** | %.3f |\n", label, run.model.vocabularySize,
                     grouped(run.model.parameterCount), run.trainer.dataset.charactersPerToken(in: .val)!, last.valLoss,
-                    bitsPerCharacter(last.valLoss, run.trainer))
+                    bitsPerCharacter(last.valLoss, run.trainer), bitsPerCharacter(Float(wholeValidationLoss(run)), run.trainer))
 }
 table += "\nSame model, same steps, same B x T tokens per step; \(Machine.description).\n"
 print("\n" + table)
 endOfCell()
+// On the whole validation text the byte pairs stay ahead, 2.228 bits per character against 2.305: by
+// 0.077, where the estimates said 0.095, so an estimate here is good to about a hundredth. The rest of
+// the page compares estimates, as chapter 05's runs in section 6 report them.
+//
 // Each row of the table is one run of one seed. How far does a second seed move a result? The byte-pair
 // model once more, from seed 1338: other first weights, other batches, the same tokenizer and text
 // (its evaluation lines left out):
@@ -339,8 +367,8 @@ print("byte pairs, val bits per character: seed \(settings.seed) " + String(form
       + ", seed \(secondSeedSettings.seed) " + String(format: "%.3f, %.3f apart", secondSeedBits, abs(firstSeedBits - secondSeedBits)))
 endOfCell()
 // A difference between two rows of the table, or of section 6's controls, that is not much larger than
-// the two seeds' is a tendency, not a law. (The character model's two seeds, in section 6's table, are
-// 0.015 bits per character apart.)
+// the two seeds' is a tendency, not a law. The character model's two seeds, in section 6's table, are
+// 0.015 bits per character apart.
 //
 // Both models in one plot, in bits per character against step: the fair picture. Before looking: will
 // the byte pairs' train and val curves part more or less than the characters', and why? (loss.png, after it, shows
@@ -400,18 +428,18 @@ endOfCell()
 // MARK: - 6. Why the byte pairs win: the character model given their text and context
 //
 // Why do the byte pairs win? Per step they see about twice as far back in characters, and read about twice
-// the text. Chapter 05's character model (the same as this page's) separates the two effects. Before
-// reading the table, predict whether twice the context alone helps the character model, and by how much,
-// knowing that a model of 4 layers at 128 wide predicts a character mostly from the last few dozen before
-// it (chapter 05's attention figure; section 8's here shows the same on tokens: most heads' weight on the
-// last few).
+// the text. Chapter 05's character model (the same as this page's) separates the two effects. Twice the
+// context alone means T 128 with B halved to 6, so that a step still reads 768 characters, from half as
+// many places in the text. Before reading the table, predict whether that helps the character model, and
+// by how much. A hint: a model of 4 layers at 128 wide predicts a character mostly from the last few dozen
+// before it. Chapter 05's attention figure shows it, and section 8's here shows the same on tokens, most
+// heads' weight on the last few.
 //
 // The first four rows are not this page's runs: each is chapter 05 run on its own, `swift run -c release
 // ch05 --data tinyshakespeare.txt` with the flags of its row, from chapter 05's seed (1337) and again with
 // `--seed 1338`, on the same 2-core AMD EPYC VM (`scripts/run-exercises.sh` runs them all, exercise 3), in
 // bits per character of the same validation text. The row the argument rests on, "both", is run again on
-// this page below the table. "Twice the context" keeps the characters a step at 768 by halving B to 6,
-// so it also reads them from half as many places in the text.
+// this page below the table.
 //
 // | chapter 05's character model | flags | context (characters) | characters a step | what else changes | seed 1337 | seed 1338 |
 // |---|---|---:|---:|---|---:|---:|
@@ -425,7 +453,7 @@ endOfCell()
 // (3C² for k, q, v, C² for the projection, 8C² for the feed-forward); attention's scores and weighted sum C
 // per visible key each, (T + 1) / 2 keys on average under the causal mask; the output layer C × V, the only
 // part that differs. The work between the products is left out (LayerNorms, softmaxes, ReLUs, AdamW), so
-// the count is an estimate (section 10 times the two models' steps against it).
+// the count is an estimate.
 section("6. Why the byte pairs win: the character model given their text and context")
 /// Multiply-adds per position in one training step's forward products, part by part, by the count above
 /// (the backward's products do about twice as many again, for both models alike).
@@ -476,24 +504,20 @@ print("\nval bits per character: characters at T \(bothSettings.blockSize), B \(
       + "characters at T \(settings.blockSize), B \(settings.batchSize) "
       + String(format: "%.3f", bitsPerCharacter(characterRun.trainer.evaluations.last!.valLoss, characterRun.trainer)))
 endOfCell()
-// - Twice the context alone does not help this small model; it is a little worse. With B 6 windows of 128
-//   instead of 12 of 64, a step reads the same characters from half as many places in the text, so its
-//   gradient averages fewer independent stretches. And the extra context is far back, where this model
-//   hardly looks, so positions 64 to 127 add little.
-// - "Both" is the row that matches the byte-pair model on both counts: it reads 1,536 characters a step
-//   and sees 128 back, where the byte pairs read about 1,490 (768 tokens of 1.94 characters) and see
-//   about 126. It scores 2.222 and 2.219 from its two seeds (2.222 again in this page's run, above),
-//   against the byte pairs' 2.214 and 2.236: the same, within either model's spread between seeds. (It pays for that with about twice the compute a
-//   step, 1.94 times the byte pairs', above.) So the character model, given the text and context the
-//   byte pairs get per step, does as well as they do: consistent with the byte pairs' win being that
-//   text and context, rather than something else about tokens.
-// - Of the two, the separate runs of the table point to the text: twice the text alone gives 2.198 and
-//   2.226, twice the context alone 2.344 and 2.359. A tendency from one pair of runs each, with the
-//   confounds of the table's column (the schedule stretched; B halved), not a measurement of this page.
-// - The byte-pair model gets that text at about the cost of one character step (about 7% more by the
-//   count, and by the step times of section 10), where the character model pays about twice the compute for it
-//   ("both": 1.94 times the byte pairs' step; "twice the text": twice the steps). That is what a tokenizer
-//   buys: more text for the same compute.
+// - Twice the context alone does not help this small model (2.344 and 2.359 from its two seeds, against
+//   2.309 and 2.324): B 6 reads a step's characters from half as many places in the text, and the extra
+//   context is far back, where this model hardly looks.
+// - "Both", which matches the byte pairs' text and context a step (1,536 characters, 128 back, against
+//   their 1,490 and 126), scores as they do: 2.222 and 2.219 from its two seeds, 2.222 again above,
+//   against their 2.214 and 2.236. So the byte pairs' win is consistent with being that text and context,
+//   not something else about tokens.
+// - Which of the two matters more, the runs on this page do not say: they rest on "both" alone. The
+//   separate runs of chapter 05 point to the text (twice the text alone gives 2.198 and 2.226), a tendency
+//   from one pair of runs each, with the confounds in the table's column (B halved; the schedule
+//   stretched).
+// - The byte-pair model gets that text for about the cost of one character step (7% more, by the count);
+//   the character model pays about twice: "both" costs 1.94 times the byte pairs' step, and "twice the
+//   text" takes twice the steps. That is what a tokenizer buys: more text for the same compute.
 
 // MARK: - 7. Streaming from the token model, whole characters only
 //
@@ -522,8 +546,7 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // The checkpoint carries its merges: chapter 05's `Checkpoint.save` writes the tokenizer into the file's
 // metadata as JSON, {"type": "bpe", "format": "nanogpt-swift-bpe", "version": 1, "preSplit": "none",
 // "merges": [[101, 32], ...]}, the merges in the order they were learned, which is all `encode` and
-// `decode` need, so `nanogpt generate` streams from the file. Loading checks every merge again. (The
-// save, and the tokenizer's JSON both ways, are in the appendix, section 10.)
+// `decode` need, so `nanogpt generate` streams from the file. Loading checks every merge again.
 //
 // The attention figure shows the first layer's heads on the first 16 tokens of the val text: look for a head
 // that attends to the previous token, and heads that spread their weight over the recent past; every layer,
@@ -551,8 +574,9 @@ exitOnError {
 print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, loss.png, attention.png, attention-all-layers.png, comparison.md, sample.txt, summary.json")
 
 // Reading the attention figure: every head's first row is all on itself, the only key it can see. Head 2
-// is a previous-token head: most rows put most of their weight on the token just before (r on "mor", "ow"
-// on r, "ne" on the comma-and-space token (the small ",␣" tick between "ow" and "ne"), "igh" on "ne").
+// is a previous-token head: most rows put most of their weight on the token just before. So r looks at
+// "mor", "ow" at r, "igh" at "ne", and "ne" at the comma-and-space token, the small ",␣" tick between "ow"
+// and "ne".
 // Chapter 03's character model had such a head too, but a token here is about two characters, so the
 // same pattern reaches twice as far back in the text. Head 1 spreads its weight thinly over the whole
 // past, with a little more on the first token and on "IO:⏎", the end of the speaker's name; heads 0 and 3
@@ -575,10 +599,10 @@ print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, 
 //
 // Below, the other pre-split trains the same number of merges on the same training text, only to compare
 // (the models use the run's). Expect fewer characters per token with GPT-2's, since no token may hold a
-// space after its first byte (the third column counts such tokens): neither a word with the space after
-// it nor the end of one word with the start of the next. The last column lists the merged tokens that
-// the validation text uses much less, per character, than the training text (weighted by the tokens each
-// saves: one of n bytes saves n - 1 each time it is used):
+// space after its first byte (the table's last column counts such tokens): neither a word with the space
+// after it nor the end of one word with the start of the next. After the table, for each pre-split, the
+// merged tokens that the validation text uses much less, per character, than the training text, weighted
+// by the tokens each saves (one of n bytes saves n - 1 each time it is used):
 
 section("9. Aside: GPT-2's pre-split")
 print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
@@ -594,17 +618,20 @@ func savedPerCharacter(_ pairs: BytePairTokenizer, _ data: TokenDataset, _ split
     let characters = data.charactersPerToken(in: split)! * Double(data[split].count)
     return saved.map { $0 / characters }
 }
-print("\n       characters per token    merged tokens with a    the merged tokens whose saving falls most")
-print("       training  validation    space after the first   from the training to the validation text")
-print("                               byte")
-for (split, pairs, data) in [(preSplit, bytePairs, tokenData), (otherSplit, otherPairs, otherData)] {
+let bothSplits = [(preSplit, bytePairs, tokenData), (otherSplit, otherPairs, otherData)]
+print("\npre-split   characters per token     merged tokens with a space after their first byte")
+print("            training  validation")
+for (split, pairs, data) in bothSplits {
     let spanning = (256..<pairs.vocabularySize).filter { pairs.tokenBytes[$0].dropFirst().contains(UInt8(ascii: " ")) }
+    print(split.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+          + String(format: "%10.2f %11.2f", data.charactersPerToken(in: .train)!, data.charactersPerToken(in: .val)!)
+          + "     \(spanning.count) of \(pairs.merges.count)")
+}
+print("\nthe merged tokens whose saving falls most from the training to the validation text:")
+for (split, pairs, data) in bothSplits {
     let train = savedPerCharacter(pairs, data, .train), val = savedPerCharacter(pairs, data, .val)
     let falls = (256..<pairs.vocabularySize).sorted { train[$0] - val[$0] > train[$1] - val[$1] }.prefix(6)
-    print(split.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
-          + String(format: "%8.2f %11.2f", data.charactersPerToken(in: .train)!, data.charactersPerToken(in: .val)!)
-          + "    " + "\(spanning.count) of \(pairs.merges.count)".padding(toLength: 24, withPad: " ", startingAt: 0)
-          + falls.map { pairs.display($0) }.joined(separator: " "))
+    print("  " + split.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + falls.map { pairs.display($0) }.joined(separator: " "))
 }
 let acrossWords = (256..<bytePairs.vocabularySize).filter { bytePairs.tokenBytes[$0].dropFirst().dropLast().contains(UInt8(ascii: " ")) }
 print("\npre-split \(preSplit.rawValue): \(acrossWords.count) merged tokens hold a space between two other bytes, such as "
@@ -615,20 +642,23 @@ print("\nthe same start of the validation text with pre-split \(otherSplit.rawVa
 endOfCell()
 // Without a pre-split a third of the merges hold a space after their first byte: nearly all a word, or
 // the end of one, with the space after it ("ood ", "the "), and a few the end of one word with the start
-// of the next (the line under the table). GPT-2's rules forbid both, so its vocabulary spends every merge
+// of the next (the line after the lists). GPT-2's rules forbid both, so its vocabulary spends every merge
 // inside words and their leading spaces, and the text takes a few percent more tokens. It also
 // compresses the validation text less than its training text (1.88 against 1.94; no pre-split, 1.94
-// against 1.96). The table's last column points to why: kept inside words, its merges go to whole words,
+// against 1.96). The lists point to why: kept inside words, its merges go to whole words,
 // and whole words such as " lord", " his" or " him" are used less often in the validation text, another
 // play, than in the training text; without a pre-split, half of the biggest falls are pieces of speakers'
 // names ('IUS:', 'KING ', 'US:').
-// Whether a pre-split then predicts the text better, per character, is exercise 4's question.
+// Whether a pre-split then predicts the text better, per character, is exercise 4's question. One thing
+// to weigh: without a pre-split the same word becomes different tokens depending on what follows it
+// ("the " before a space, "th" + "e," before a comma), so the model has to learn each common word in
+// several spellings; with GPT-2's, a word is always the same tokens.
 
 // MARK: - 10. Appendix: the code around the idea
 //
 // What the sections above use and name, but which is not the tokenizer's idea: how the library trains the
-// same merges fast, why its encode agrees with minbpe's, chapter 01's and 05's training plumbing, the
-// types that let a model hold either tokenizer, a step's cost timed, and the checkpoint's code.
+// same merges fast, how its encode runs, why that encode agrees with minbpe's, and the byte-level decoder
+// under section 3's streaming decoder.
 //
 // Section 1's fast trainer. The plain version rescans the whole text for every merge (section 1 printed
 // how much slower that is on 20,000 characters). The library's keeps each distinct chunk as a linked list of tokens, with an index from each pair to the places it
@@ -663,65 +693,34 @@ endOfCell()
 // The tokenizer it returns spells every token as bytes (minbpe's vocab), built once from the merges: a
 // merged token is its pair's bytes joined,
 //   tokenBytes.append(tokenBytes[pair.first] + tokenBytes[pair.second])   // token 256 + index
-// The rest of its initializer refuses crafted merges, such as a merge naming a token not made yet:
-// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init
 //
-// Why section 2's encode, one pass per merge in the order learned, gives the same tokens as minbpe's loop
-// (merge the pair of the lowest rank present, repeat), in three steps:
+// Section 3's byte-level streaming decoder, which holds back the bytes of an unfinished character:
+// fold: Sources/TextData/UTF8StreamDecoder.swift UTF8StreamDecoder
+//
+// The library's `encode`: section 2's passes, run on that structure, whose `merge` replaces each occurrence
+// of the pair left to right as `PlainBytePairs.merge` does, without copying the text each time. It
+// encodes each distinct chunk once, since with a pre-split the same word recurs, and puts the text back
+// together from them:
+// show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.encode
+//
+// Why one pass per merge in the order learned gives the same tokens as minbpe's loop (merge the pair of
+// the lowest rank present, repeat), in three steps:
 //   1. Merge r makes token 256 + r, and every merge that uses that token was learned after it, so it has a
 //      higher rank than r.
 //   2. So merging pair r never creates a pair of rank r or lower: the lowest rank minbpe finds only grows.
 //   3. So minbpe visits the merges in rank order, the order one pass replays them in, skipping those whose
 //      pair is absent; and a pass that merges every occurrence of pair r before moving on leaves nothing
 //      of rank r for later.
-// On "aaab" with section 1's toy merges (256 = a a, 257 = a b, 258 = 256 257), both go a a a b -> 256 a b
-// -> 256 257 -> 258. (The tests check both on other texts too.)
-//
-// Section 2's `Tokenizer`, an enum of the two kinds, whose every method switches on the case:
-// fold: Sources/TextData/Tokenizer.swift Tokenizer
-// Section 3's byte-level streaming decoder, which holds back the bytes of an unfinished character:
-// fold: Sources/TextData/UTF8StreamDecoder.swift UTF8StreamDecoder
-// Section 5's batches (chapter 01), the estimate that averages the val loss over `evalIters` of them, and
-// the training step (chapter 05):
-// fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
-// fold: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
-// fold: Sources/Training/Trainer.swift Trainer.trainStep
-// and the loop around it, gpt.py's: the steps, an estimate every `evalInterval` steps, each logged and kept:
-// fold: Sources/Training/Trainer.swift Trainer.train
-// Section 6's count of a step's cost, against the clock: fresh copies of the two models (a step's time
-// does not depend on the weights), one warm-up step each, then 5 rounds of 10 steps, the two models taking turns so that the
-// VM's drift falls on both alike; the median round of each (the loop, folded). Section 6's count says
-// about +7%.
-// fold: Chapters/06-Tokens/StepTiming.swift medianStepMilliseconds
-section("10. Appendix: the code around the idea")
-let stepTimes = medianStepMilliseconds([(characters, characterData), (tokenizer, tokenData)].map { tokenizer, data in
-    Trainer(model: NanoGPT(GPTConfig(settings, vocabularySize: tokenizer.vocabularySize), seed: settings.seed),
-            dataset: data, hyperparameters: settings)   // fresh copies, freed after the rounds
-}, rounds: 5, steps: 10)
-print(String(format: "a training step: characters %.1f ms, byte pairs %.1f ms (%+.0f%%)", stepTimes[0], stepTimes[1],
-             (stepTimes[1] / stepTimes[0] - 1) * 100))
-endOfCell()
-// The measurement lands near the count, on either side of it from one run to the next (other runs of this
-// chapter on the same VM gave +4% to +12%). These rounds compare the two models seconds apart; the
-// summary's training speed is the byte-pair run's own mean over its 5,000 steps, many minutes earlier, and
-// this VM's speed drifts by 10 to 30% over such spans, so the two need not agree.
-// details: Why the measured cost and the count differ
-// The count leaves out the work between the products, which pulls both ways. Some of it grows with V and
-// pushes the byte pairs' cost up: the output's softmax and cross-entropy over 512 classes, AdamW's update
-// of the extra parameters. Most of it is the same for both (LayerNorms, attention's softmax, ReLUs, AdamW
-// on the shared parameters) and dilutes the difference.
-// end details
-//
-// Section 8's checkpoint: the metadata, where the tokenizer goes in as JSON beside the config; the
-// tokenizer's JSON both ways, through its `SavedForm`; and the save that writes the file:
-// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.metadata
-// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.init(from:) BytePairTokenizer.encode(to:)
-// fold: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.SavedForm
-// fold: Sources/Checkpoints/Checkpoint.swift Checkpoint.save
-//
-// The tokenizer's JSON as `Checkpoint.metadata` writes it (keys sorted), its start:
+// Both on "aaab", with section 1's toy merges (256 = a a, 257 = a b, 258 = 256 257); the tests check both
+// on other texts too. (minbpe's trainer would have learned other toy merges: of the tied pairs it takes
+// the one it met first in the text, (256, 97), and then (257, 98). Its 258 spells "aaab" too.)
 
-let tokenizerEncoder = JSONEncoder()
-tokenizerEncoder.outputFormatting = .sortedKeys
-let savedTokenizer = String(decoding: exitOnError { try tokenizerEncoder.encode(tokenizer) }, as: UTF8.self)
-print(savedTokenizer.prefix(120) + "... (\(grouped(savedTokenizer.utf8.count)) bytes in all)")
+section("10. Appendix: the code around the idea")
+let toyMerges = PlainBytePairs.train(toyText, vocabularySize: 259)
+var onePass = Array("aaab".utf8).map(Int.init)
+print("one pass per merge: \(onePass)", terminator: "")
+for (index, pair) in toyMerges.enumerated() {
+    onePass = PlainBytePairs.merge(onePass, pair, into: 256 + index)
+    print(" -> \(onePass)", terminator: "")
+}
+print("\nminbpe's loop, the same merges: \(PlainBytePairs.encode("aaab", merges: toyMerges))")
