@@ -152,3 +152,33 @@ func sharedPartOfTheChange(_ now: [[Float]], since start: [[Float]], width: Int)
         return (meanRowSize / rowSize).squareRoot()
     }
 }
+/// Section 6's step 1, measured on the vocabulary head's weight gradient, dW = sum over the batch's N
+/// positions of g_i x_i^T (V x C: g_i the loss's gradient on position i's logits, x_i the top block's output
+/// there). With m and xMean the mean rows of g and x, it splits exactly into the part every position
+/// shares, N m xMean^T, and the rest, the sum of (g_i - m)(x_i - xMean)^T, each position's own target
+/// against its own input. Returns the two parts' norms. Inference mode, one batch.
+func splitOfTheHeadGradient<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch) -> (shared: Float, own: Float) {
+    let x = withoutGradients {
+        var x = stack.embedding(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize)   // (B, T, C)
+        for block in stack.blocks { x = block(x, training: false) }
+        return x
+    }
+    let logits = Tensor(shape: [batch.batchSize, batch.blockSize, stack.vocabularySize],
+                        values: withoutGradients { stack.languageModelHead(x) }.values, requiresGrad: true)   // (B, T, V), a leaf
+    crossEntropy(logits, targets: batch.targets).backward()
+    let g = logits.gradValues ?? [], xs = x.values                       // (N, V), (N, C) as rows
+    let (rows, V, C) = (batch.batchSize * batch.blockSize, stack.vocabularySize, x.shape[2])
+    func meanRow(_ values: [Float], _ width: Int) -> [Float] {
+        (0..<width).map { j in stride(from: j, to: values.count, by: width).reduce(0) { $0 + values[$1] } / Float(rows) }
+    }
+    let (m, xMean) = (meanRow(g, V), meanRow(xs, C))
+    let sharedNorm = Float(rows) * m.reduce(0) { $0 + $1 * $1 }.squareRoot() * xMean.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    var own = [Float](repeating: 0, count: V * C)                        // sum of (g_i - m)(x_i - xMean)^T
+    for i in 0..<rows {
+        for v in 0..<V {
+            let gv = g[i * V + v] - m[v]
+            for c in 0..<C { own[v * C + c] += gv * (xs[i * C + c] - xMean[c]) }
+        }
+    }
+    return (sharedNorm, own.reduce(0) { $0 + $1 * $1 }.squareRoot())
+}

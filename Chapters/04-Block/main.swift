@@ -242,10 +242,12 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 //
 // Each trains on the Trainer of chapter 01. A step draws a batch, computes the loss and its backward, clips
 // the gradients to a global norm of 1, and lets AdamW move the weights at the schedule's rate: a short
-// warmup, then a cosine down to the floor (AdamW and the clipping are explained on chapter 05's page;
-// all four stacks use the same). Folded:
+// warmup, then a cosine down to the floor. All four, folded (chapter 05's page explains AdamW and the
+// clipping at length):
 // fold: Sources/Training/Trainer.swift Trainer.trainStep
 // fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate(at:)
+// fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.clipGradNorm
+// fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
 
 section("4. The same stack trained four ways")
 let plain = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .nothing)
@@ -285,9 +287,9 @@ exitOnError {
 endOfCell()
 
 // Two stacks end at the unigram: whatever the context, they predict each character by its frequency. Did
-// they learn nothing at all? Position 0 is a test: a character there attends only to itself, so its own
-// character reaches the top of every stack whole (there is nothing to average it with), and a stack that
-// used it would predict at least as well as the bigram (2.49). Each stack's val loss at each position of
+// they learn nothing at all? Position 0 is a test: a character there attends only to itself, so no
+// average dilutes it on its way up (in the plain stack the Linears still shrink it, as they shrink
+// everything), and a stack that used it would predict at least as well as the bigram (2.49). Each stack's val loss at each position of
 // the window, over 50 val batches (at position 0 the model has one character to go on, at position 31 it
 // has 32; the loss by position, folded):
 // fold: Chapters/04-Block/Measurements.swift lossByPosition
@@ -300,7 +302,9 @@ for (label, stack) in zip(["plain stack", "LayerNorm only", "residuals only", "B
 endOfCell()
 
 // The plain stack and LayerNorm alone predict the unigram at every position, position 0 included: they
-// learned the characters' frequencies and nothing of the text. Residuals alone learn at every position,
+// learned the characters' frequencies and nothing of the text. For the plain stack, section 5 shows why:
+// everything reaches its top about 1e-14 in size, position 0's character too, and its biases outweigh
+// that. LayerNorm alone keeps the sizes healthy, so its position 0 needs section 6. Residuals alone learn at every position,
 // about the bigram's loss at position 0 and better with each character of context; the Blocks do a little
 // better again. `+` carries every character past every block, whatever the blocks' halves do. The next two
 // sections say why the two stacks without it stall, measured: section 5 at the start, section 6 during
@@ -328,19 +332,23 @@ endOfCell()
 // | a `Linear` with n inputs | 0.02 sqrt(n): 0.16 for n = C = 64, 0.32 for n = 4C |
 // | ReLU | sqrt(1/2) = 0.71 |
 // | attention's weights at the start (T = 32) | equal: q and k are each about 0.16 of x's size, so every score q·k is near 0 and the softmax spreads evenly over the visible keys |
-// | that equal average | 0.36 on rows that differ from position to position (position t averages t + 1 of them); about 1 on rows that are already averages of the same earlier rows (a plain block's above the first) |
+// | that average, on rows that differ from position to position | 0.36: position t averages t + 1 of them, which shrinks them by sqrt(t + 1) |
+// | the same average, on rows that are already averages of the same earlier rows (a plain block's above the first) | about 1: averaging them again changes little |
 // | LayerNorm | forward: to unit size; backward: 1 / the size of what it read |
 //
 // Your predictions first, then these:
 // - the plain stack: each block multiplies the signal by its Linears and ReLU, 0.16 x 0.16 x 0.16 x 0.71 x
 //   0.32 = 9.3e-04 (value, projection, expand, ReLU, contract), and the first block's averaging by 0.36
 //   too. The last character reaches the next block only through attention, 1 row of 32 in the average:
-//   0.18 after the first block, then divided by 32 a block. The gradient: the same 9.3e-04 a block. (That
-//   counts the average as passing the gradient at 1; it passes a little more, since the gradient gathers at
-//   position 0: exercise 6. The estimate leaves that out.)
+//   0.18 after the first block, then divided by 32 a block. The gradient: the same 9.3e-04 a block,
+//   counting the average as passing it at 1. It passes it at a little more, 1.2 to 1.4, which the estimate
+//   leaves out: the attention above has already summed each position's gradient into the earlier ones, so
+//   the gradient arrives gathered at the first positions and alike from one to the next, and an average
+//   passes such a gradient at more than 1 (1.37 for one alike everywhere; exercise 6 works it out).
 // - LayerNorm alone: the signal 0.036 in every block (the feed-forward on a unit-size input); the last
 //   character as thin as in the plain stack; the gradient x 1.3 at the first block, 1.0 above it
-//   (LayerNorm's backward divides by the size of what it read, undoing the Linears' shrinking).
+//   (LayerNorm's backward divides by the size of what it read, undoing the Linears' shrinking), times the
+//   same 1.2 to 1.4 from the gathering, left out again.
 // - residuals alone: the embedding's 0.028 carried up; the last character's effect 1.0; the gradient x 1.
 // - the Blocks: each half adds its own size to x, so the signal grows from 0.047 to 0.080; the last
 //   character's effect 0.88, falling to 0.74 as the stream grows; the gradient x 1.7, 1.3 and 1.2.
@@ -440,16 +448,40 @@ endOfCell()
 //    magnitude, and a top that is the same everywhere is just what the unigram needs. With residuals each
 //    block's output is x + f(x), and x, the embedding carried up, differs at every position whatever f
 //    does.
+// Why does the shared vector grow in the blocks, when the head's bias alone could hold the unigram? AdamW
+// moves every parameter by about the learning rate whatever the size of its gradient, so every block's
+// biases and weights take the shared direction as fast as the head's bias does.
 //
-// Step 2 in numbers first: four positions' own vectors x (entries N(0, 1)) plus one vector s shared by
+// Step 1 measured, at step 0, on the gradient of the vocabulary head's weights (V x C). That gradient is a
+// sum over the batch's 1,024 positions of each position's logit gradient times its input (the top block's
+// output), and it splits exactly into two parts: the shared part, the mean logit gradient times the mean
+// input, 1,024 times, the same for every position; and the own part, the sum of each position's own target
+// against its own input. Expect the shared part to be many times the own for LayerNorm alone, whose top
+// barely carries the text, and the own to count for more where residuals alone carry it (the split, folded):
+// fold: Chapters/04-Block/Measurements.swift splitOfTheHeadGradient
+
+section("6. Why LayerNorm alone collapses during training")
+for (label, split) in [("LayerNorm only", splitOfTheHeadGradient(plainStack(settings, vocabularySize: tokenizer.vocabularySize,
+                                                                             keeps: .layerNorm), on: measuredBatch)),
+                       ("residuals only", splitOfTheHeadGradient(plainStack(settings, vocabularySize: tokenizer.vocabularySize,
+                                                                             keeps: .residuals), on: measuredBatch))] {
+    print(label.padding(toLength: 16, withPad: " ", startingAt: 0)
+          + String(format: "the head's weight gradient at step 0: shared %.1e, own %.1e: the shared part %.1f times the own",
+                   split.shared, split.own, split.shared / split.own))
+}
+endOfCell()
+
+// For LayerNorm alone the shared part is 16 times the positions' own: nearly all a step can learn there is
+// one change for every position, the move towards the characters' frequencies. For residuals alone it is
+// the smaller of the two (0.7 times), since the top carries each position's own characters.
+//
+// Step 2 in numbers: four positions' own vectors x (entries N(0, 1)) plus one vector s shared by
 // all four (entries N(0, 1) too) times a growing size, through a LayerNorm of gain 1 and bias 0. How much
 // do the four outputs still differ from their mean row (the root mean square of each row minus the mean
 // row, over the rows' root mean square; `variationAcrossRows`, folded)? Expect sqrt(3/4) = 0.87 at first
 // (four independent rows differ from their mean row by sqrt(1 - 1/4) of their size), then a fall about
 // as 1 / size: LayerNorm rescales each row to unit size, and a row is mostly s once s is large.
 // fold: Chapters/04-Block/Measurements.swift variationAcrossRows
-
-section("6. Why LayerNorm alone collapses during training")
 let demoRandom = SeededRandom(seed: 13)                                                // its own generator
 let ownRows = Tensor.normal([4, settings.embeddingSize], std: 1, random: demoRandom)  // (4, C): one row per position
 let shared = Tensor.normal([settings.embeddingSize], std: 1, random: demoRandom)      // (C): added to every row
@@ -543,8 +575,8 @@ endOfCell()
 // fourth, so each block's Linears face inputs of their own scale; the Blocks' halves read x through
 // LayerNorm, at unit size in every block. That is what "LayerNorm keeps each half's input steady" means.
 //
-// Are those hundredths the normalizing itself, or what LayerNorm learns (a gain and a bias per channel)?
-// And are they only this seed's? Two checks, logs left out: the Blocks with every LayerNorm's gain held at
+// Is the 0.05 between residuals alone (1.93) and the Blocks (1.88) the normalizing itself, or what
+// LayerNorm learns (a gain and a bias per channel)? And is it only this seed's? Two checks, logs left out: the Blocks with every LayerNorm's gain held at
 // 1 and its bias at 0, so that each only normalizes; then residuals alone and the Blocks from a second seed
 // (1338: other first weights, other batches). Predict both before reading on.
 /// A stack trained without its LayerNorms' gains and biases: the optimizer never sees them, so they stay 1
