@@ -1,4 +1,4 @@
-// The chapter's measurements of a stack, fresh or trained: how large each block's output is, how much the
+// The chapter's measurements of a stack, fresh or as it trains: how large each block's output is, how much the
 // top still depends on the last character, how large each block's gradient is (section 5), the loss at each
 // position (section 4), and how alike the positions' outputs become as LayerNorm alone trains (section 6).
 import Foundation
@@ -152,6 +152,7 @@ func sharedPartOfTheChange(_ now: [[Float]], since start: [[Float]], width: Int)
         return (meanRowSize / rowSize).squareRoot()
     }
 }
+
 /// Section 6's step 1, measured on the vocabulary head's weight gradient, dW = sum over the batch's N
 /// positions of g_i x_i^T (V x C: g_i the loss's gradient on position i's logits, x_i the top block's output
 /// there). With m and xMean the mean rows of g and x, it splits exactly into the part every position
