@@ -148,7 +148,7 @@ let package = Package(
         chapter("ch01", "01-Bigram", ["TensorCore", "Plotting", "TextData", "Training", "ChapterSupport"]),
         chapter("ch02", "02-SelfAttention", ["TensorCore", "TextData", "Training", "Layers", "Attention", "ChapterSupport"]),
         chapter("ch03", "03-MultiHead", ["TensorCore", "TextData", "Training", "Layers", "Attention", "ChapterSupport"]),
-        chapter("ch04", "04-Block", ["TensorCore", "TextData", "Training", "Layers", "Attention", "Transformer", "ChapterSupport"]),
+        chapter("ch04", "04-Block", ["TensorCore", "Plotting", "TextData", "Training", "Layers", "Attention", "Transformer", "ChapterSupport"]),
         chapter("ch05", "05-NanoGPT", ["TensorCore", "TextData", "Training", "NanoGPT", "Checkpoints", "ChapterSupport"]),
         chapter("ch05b", "05b-TiledAttention", ["TensorCore", "Plotting", "ChapterSupport"]),
         chapter("ch05a", "05a-Device", ["TensorCore", "TensorCoreOpenCL", "Plotting", "TextData", "Training", "NanoGPT", "ChapterSupport"]),

@@ -3,7 +3,7 @@
 # at its defaults, one after the other (so they do not compete for the cores), keeps each run's Plots/
 # folder, then runs the comparison. Pass the corpus to use:
 #   scripts/measure-chapters.sh path/to/tinyshakespeare.txt
-# Without an argument the chapters use the default corpus (fetched once). About 38 minutes on a 2-core
+# Without an argument the chapters use the default corpus (fetched once). About 20 minutes on a 2-core
 # AMD EPYC VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -30,8 +30,6 @@ run ch04-one-layer ch04 --layers 1
 run ch04-two-layers ch04 --layers 2
 run ch04-lower-rate ch04 --learning-rate 3e-4
 run ch04-pytorch-initialization ch04 --pytorch-initialization
-run ch04-gradient-positions ch04 --gradient-positions --steps 1
-grep "^at position 0" "$out/ch04-gradient-positions.log"   # exercise 6's numbers, printed before any training
 run ch05-1000-steps ch05 --steps 1000 --checkpoint "$out/checkpoint"
 run ch05-context-128 ch05 --block-size 128 --batch-size 6 --checkpoint "$out/checkpoint-context"
 run ch05-10000-steps ch05 --steps 10000 --checkpoint "$out/checkpoint-steps"

@@ -51,7 +51,11 @@ struct StartEstimates {
         case .residuals?:              // the token row swapped, carried up whole
             return Array(repeating: 1, count: layers)
         case nil:                      // the embedding's change, plus what each feed-forward half moves; squares add
-            let inputDependentShare = (1 - 1 / Double.pi).squareRoot()   // of ReLU's output, what moves with its input
+            // (the attention half moves it little: its average holds the changed row at weight 1/32)
+            // Of ReLU's output, the part that moves with its input: for z ~ N(0, sigma^2), ReLU(z) has mean square
+            // sigma^2 / 2 and mean sigma / sqrt(2 pi), so its variance is sigma^2 (1 - 1/pi) / 2: sqrt(1 - 1/pi)
+            // of its size varies, the rest is the mean, the same at every position.
+            let inputDependentShare = (1 - 1 / Double.pi).squareRoot()
             return outputSpreads(keeps: nil).reduce(into: (change: embeddingSpread, effects: [Double]())) { state, spread in
                 let added = feedForwardHalf * inputDependentShare * (state.effects.last ?? 1)
                 state.change = (state.change * state.change + added * added).squareRoot()
@@ -59,10 +63,6 @@ struct StartEstimates {
             }.effects
         }
     }
-
-    /// The gradient arriving at the top block's output: the loss's mean over B x T positions, each position's
-    /// logit gradient of norm about 1, then back through the vocabulary head.
-    func gradientArrivingAtTheTop(positions: Int) -> Double { 1 / Double(positions).squareRoot() * throughLinear(vocabularySize) }
 
     /// The factor each block but the top one passes the gradient down (its input's gradient norm over its
     /// output's), first block to last but one.

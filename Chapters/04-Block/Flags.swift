@@ -10,6 +10,4 @@ struct Chapter04: ChapterCommand {
     @OptionGroup var training: TrainingOptions
     @Flag(help: "Start every stack from PyTorch's default initialization instead of N(0, 0.02^2) (exercise 5).")
     var pytorchInitialization = false
-    @Flag(help: "After section 5's measurements, print where each stack's gradient sits along the sequence (exercise 6).")
-    var gradientPositions = false
 }

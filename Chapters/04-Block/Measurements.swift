@@ -183,3 +183,20 @@ func splitOfTheHeadGradient<Layer>(_ stack: BlockStackLanguageModel<Layer>, on b
     }
     return (sharedNorm, own.reduce(0) { $0 + $1 * $1 }.squareRoot())
 }
+
+/// For each block of a LayerNorm-only stack, the standard deviation of what each of its two LayerNorms reads:
+/// the block's input x, and the attention half's output. Each LayerNorm divides by that size forward, and the
+/// gradient by it backward. Inference mode.
+func layerNormInputSpreads(_ stack: BlockStackLanguageModel<PlainBlock>, on batch: Batch) -> (first: [Float], second: [Float]) {
+    withoutGradients {
+        var x = stack.embedding(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize)   // (B, T, C)
+        var first: [Float] = [], second: [Float] = []
+        for block in stack.blocks {
+            let attended = block.attention(block.norm1.map { $0(x) } ?? x, training: false)        // (B, T, C)
+            first.append(standardDeviation(x))
+            second.append(standardDeviation(attended))
+            x = block(x, training: false)
+        }
+        return (first, second)
+    }
+}

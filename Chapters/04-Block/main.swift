@@ -8,6 +8,10 @@
 //   - residual connections: x = x + f(x), so every block adds to a running stream instead of replacing it,
 //     and the gradient flows straight from the loss to the first block;
 //   - LayerNorm before each half (pre-norm), so every block reads inputs of a steady scale.
+// The way through: sections 1 to 3 build the Block and the four stacks; section 4 trains them (one of the
+// results is a surprise); sections 5 and 6 measure why the two stacks without residuals fail, at the
+// start and during training; section 7 what LayerNorm adds; section 8 the trained heads; section 9 the
+// fast kernels.
 //
 //   swift run -c release ch04            (--quick for a few seconds, --help for every flag)
 //
@@ -21,6 +25,7 @@ import Attention
 import ChapterSupport
 import Foundation
 import Layers
+import Plotting
 import TensorCore
 import TextData
 import Training
@@ -103,6 +108,8 @@ print("\(settings.table(showing: .all))\n")
 // the `+` of the residuals passes the gradient on unchanged to both of its inputs (chapter 00). x itself
 // is used twice in each half, by LayerNorm and by `+`, and autograd adds the gradients that come back
 // along the two uses (chapter 00), so x gets what `+` handed down plus what came back through the half.
+// `+` with its backward, three lines, and MultiHead's forward, folded:
+// fold: Sources/TensorCore/Ops/Elementwise.swift add
 // fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
 
 section("1. FeedForward and the Block, shape by shape")
@@ -124,7 +131,14 @@ print("\(text.count) characters, vocabulary: \(tokenizer.summary)\n")
 //
 // The stack is chapter 03's model with N blocks where it had one MultiHead. To see what residuals and
 // LayerNorm buy, the same stack is also built from `PlainBlock`, which chains the same two halves with
-// neither: x = FeedForward(MultiHead(x)), or with one of the two (`Keeps`).
+// neither: x = FeedForward(MultiHead(x)), or with one of the two (`Keeps`). In PyTorch it would read:
+//
+//   def forward(self, x):                                    # self.ln: keeps LayerNorm; self.res: residuals
+//       a = self.sa(self.ln1(x) if self.ln else x)
+//       x = x + a if self.res else a
+//       f = self.ffwd(self.ln2(x) if self.ln else x)
+//       return x + f if self.res else f
+//
 // One model type holds either kind of block, like an nn.Sequential of Blocks, so the stacks share every
 // line but their blocks, and start from the same weights (the same seed, drawn in the same order; a
 // LayerNorm draws nothing, since its gain starts at 1 and its bias at 0). Every run trains on the same
@@ -279,6 +293,10 @@ for (stack, stackTrainer) in zip(stacks, trainers) {
 print(String(format: "the unigram on the val text (each character by its training frequency, no context): %.4f", unigramLoss))
 endOfCell()
 
+// The last column is the train loss at the last evaluation. The two stacks that learn end below their val
+// loss (the Blocks 1.72 against 1.88, residuals alone 1.79 against 1.93): with dropout 0, each has read
+// its 1,003,854 training characters about twice (2,048,000 tokens) and begins to fit them.
+//
 // The four runs' losses in one plot. LayerNorm alone and the plain stack draw the same curve, at the
 // unigram's loss: the plain stack's is drawn last, dashed, its val dots hollow rings, so the other's line
 // shows between its dashes and its dots inside its rings.
@@ -290,9 +308,9 @@ endOfCell()
 
 // Two stacks end at the unigram: whatever the context, they predict each character by its frequency. Did
 // they learn nothing at all? Position 0 is a test. A character there attends only to itself, so no average
-// dilutes it on its way up. A stack that used it would predict there at least as well as the bigram (2.49). Each stack's val loss at each position of
-// the window, over 50 val batches (at position 0 the model has one character to go on, at position 31 it
-// has 32; the loss by position, folded):
+// dilutes it on its way up. A stack that used it would predict there at least as well as the bigram (2.49).
+// Predict each stack's loss at position 0 before the table. Below, each stack's val loss at each position of the window, over 50 val batches. At position 0 the
+// model has one character to go on; at position 31 it has 32. The loss by position, folded:
 // fold: Chapters/04-Block/Measurements.swift lossByPosition
 let positions = [0, 1, 2, 3, 7, 15, 31].filter { $0 < settings.blockSize }
 print("val loss at position  " + positions.map { String(format: "%6d", $0) }.joined())
@@ -303,14 +321,13 @@ for (label, stack) in zip(["plain stack", "LayerNorm only", "residuals only", "B
 endOfCell()
 
 // The plain stack and LayerNorm alone predict the unigram at every position, position 0 included: they
-// learned the characters' frequencies and nothing of the text. For the plain stack, section 5 shows why:
-// its Linears shrink everything that reaches the top to about 1e-14, position 0's character too, and its
-// trained biases outweigh it. LayerNorm alone keeps the sizes healthy; what closes its position 0 is section 6's
-// subject. Residuals alone learn at every position,
-// about the bigram's loss at position 0 and better with each character of context; the Blocks do a little
-// better again. `+` carries every character past every block, whatever the blocks' halves do. The next two
-// sections say why the two stacks without it stall, measured: section 5 at the start, section 6 during
-// LayerNorm alone's training.
+// learned the characters' frequencies and nothing of the text. For the plain stack, section 5 shows why,
+// at the start: its Linears shrink everything that reaches the top to about 1e-14, position 0's character
+// too. LayerNorm alone keeps the sizes healthy; what closes its position 0 is
+// section 6's subject. Residuals alone learn at every position: about the bigram's loss at position 0,
+// and better with each character of context. The Blocks do a little better again. `+` carries every
+// character past every block, whatever the blocks' halves do. The next two sections measure why the two
+// stacks without it stall: section 5 at the start, section 6 during LayerNorm alone's training.
 
 // MARK: - 5. Why, at the start: the signal up and the gradient down
 //
@@ -326,33 +343,74 @@ endOfCell()
 //   Each block's parameters' gradient norm (what AdamW sees) is printed after it.
 //
 // Every `Linear` starts from N(0, 0.02^2) with a bias of 0, as in GPT-2 and nanoGPT (PyTorch's own default
-// is larger: exercise 5), and so do the embedding tables. Each prediction below multiplies a few rules of
+// is larger: exercise 5), and so do the embedding tables (both initializers, folded):
+// fold: Sources/Layers/Layers.swift Linear.init(_:_:bias:random:) Embedding.init
+// Each prediction below multiplies a few rules of
 // thumb:
 //
 // | step | what it does to a size, forward or backward |
 // |---|---|
 // | a `Linear` with n inputs | 0.02 sqrt(n): 0.16 for n = C = 64, 0.32 for n = 4C |
 // | ReLU | sqrt(1/2) = 0.71 |
+// | the part of ReLU's output that varies with its input | sqrt(1 - 1/pi) = 0.83 of its size; the rest is its mean, sigma/sqrt(2 pi), the same at every position (used for the Blocks' last character) |
 // | attention's weights at the start (T = 32) | equal: q and k are each about 0.16 of x's size, so every score q·k is near 0 and the softmax spreads evenly over the visible keys |
 // | that average, on rows that differ from position to position | 0.36: position t averages t + 1 of them, which shrinks them by sqrt(t + 1) |
 // | the same average, on rows that are already averages of the same earlier rows (a plain block's above the first) | about 1: averaging them again changes little |
 // | LayerNorm | forward: to unit size; backward: 1 / the size of what it read |
 //
 // Your predictions first, then these:
-// - the plain stack: each block multiplies the signal by its Linears and ReLU, 0.16 x 0.16 x 0.16 x 0.71 x
-//   0.32 = 9.3e-04 (value, projection, expand, ReLU, contract), and the first block's averaging by 0.36
-//   too. The last character reaches the next block only through attention, 1 row of 32 in the average:
-//   0.18 after the first block, then divided by 32 a block. The gradient: the same 9.3e-04 a block,
-//   counting the average as passing it at 1. Measured, it passes it at 1.2 to 1.4, which the estimate
-//   leaves out: the attention above has gathered the gradient at the first positions, and an average
-//   passes such a gradient at more than 1 (exercise 6 works it out).
+// - the plain stack: the signal and the last character's effect shrink block after block, and so does
+//   the gradient (worked through after the list).
 // - LayerNorm alone: the signal 0.036 in every block (the feed-forward on a unit-size input); the last
 //   character as thin as in the plain stack; the gradient x 1.3 at the first block, 1.0 above it
-//   (LayerNorm's backward divides by the size of what it read, undoing the Linears' shrinking), times the
-//   same 1.2 to 1.4 from the gathering, left out again.
-// - residuals alone: the embedding's 0.028 carried up; the last character's effect 1.0; the gradient x 1.
+//   (worked through after the list).
+// - residuals alone: the embedding's 0.028 carried up; the last character's effect 1.0 (swapping the
+//   last character swaps its token row, a change of x's own size, and `+` carries it up whole); the
+//   gradient x 1.
 // - the Blocks: each half adds its own size to x, so the signal grows from 0.047 to 0.080; the last
 //   character's effect 0.88, falling to 0.74 as the stream grows; the gradient x 1.7, 1.3 and 1.2.
+//
+// The plain stack's numbers, worked through: its first block, then each block above it.
+//
+//   signal      first block: 0.0283 (embedding) x 0.356 (average) x 0.16 (value)
+//               x 0.16 (projection) x 0.16 (expand) x 0.707 (ReLU) x 0.32 (contract)  = 9.3e-06
+//               each block above: x 9.3e-04, the same Linears and ReLU (averaging
+//               rows that are already averages: x 1)                    = 8.7e-09, 8.0e-12, 7.4e-15
+//   last        first block: the last position averages 32 rows, the changed one at
+//   character   weight 1/32; an average of 32 different rows has 1/sqrt(32) of a row's
+//               size; so the change over the output is (1/32) / (1/sqrt(32))          = 0.18
+//               each block above: the change is again 1 row of 32 (x 1/32); the
+//               average of rows that are already alike keeps its size (x 1)  = 5.5e-03, 1.7e-04, 5.4e-06
+//               (the Linears scale the change and the output alike: they cancel out)
+//   gradient    each block: x 9.3e-04, the same Linears and ReLU backward, the average counted at x 1
+//
+// LayerNorm alone's gradient, worked through: one block, from its output down to its input. The result
+// first: 0.036 / x's size, times a'/a, where a is the attention average's forward factor and a' its
+// backward one; the estimate takes a' = a.
+//
+//   feed-forward half, backward     0.32 (contract) x 0.707 (ReLU) x 0.16 (expand)       = 0.036
+//   the second LayerNorm, backward  / the size it read, the attention half's output:
+//                                   0.16 (value) x a x 0.16 (projection) of a unit row    / (0.0256 a)
+//   attention half, backward        0.16 (projection) x a' x 0.16 (value)                 x 0.0256 a'
+//   the first LayerNorm, backward   / the size of x: 0.0283 in the first block, 0.036 above
+//   in all                          0.036 x (a'/a) / x's size     = 1.3 (a'/a) first, 1.0 (a'/a) above
+//
+// With a' = a, the average passes the gradient back as it shrank the rows forward, and the two cancel. Both stacks without residuals break that: measured, the plain stack's average passes the
+// gradient at 1.2 to 1.4 where the estimate counts 1, and LayerNorm alone passes 1.3 to 1.5 times the
+// estimate. The estimates leave that out, and the cell after the tables measures why.
+//
+// The Blocks' numbers, worked through for the first Block (x is the embedding, 0.0283; each half reads
+// LN(x), unit size; the attention half adds 0.16 x 0.356 x 0.16 = 0.0092, the feed-forward half 0.036):
+//
+//   signal      the three at right angles, so their squares add: sqrt(0.0283^2 + 0.0092^2 + 0.036^2) = 0.047
+//   last        the embedding's change (x's own size, 0.0283) plus what the feed-forward half moves
+//   character   with it (0.036 x 0.83, the part of ReLU's output that varies), squares added:
+//               sqrt(0.0283^2 + 0.030^2) / 0.047                                             = 0.88
+//   gradient    `+` hands it down whole; each half adds its own path, 1 / x's size (LayerNorm) times
+//               its forward factor, at right angles: sqrt(1 + (0.0092/0.0283)^2)
+//               x sqrt(1 + (0.036/0.0283)^2)                                                 = 1.70
+//
+// The blocks above repeat it with x's new size. `StartEstimates` (folded below) does the same sums.
 //
 // The code prints each prediction above its measurement. `StartEstimates` computes the predictions from
 // the rules, and `measure` and `inputGradients` (this chapter's Measurements.swift) take the measurements;
@@ -403,25 +461,30 @@ print("\neach block's parameters' gradient norm (not predicted), first block to 
 for (variant, numbers) in zip(variants, measured.map(\.gradientNorms)) {
     print("  " + variant.name.padding(toLength: 26, withPad: " ", startingAt: 0) + row(numbers))
 }
-if command.gradientPositions {   // exercise 6's run: the share of the gradient's square at each block's input at position 0
-    for (variant, gradients) in zip(variants, gradientsMeasured) {
-        print("at position 0, " + variant.name + ": " + gradients.map {
-            String(format: "%.2f", firstPositionShare($0, sequences: settings.batchSize, length: settings.blockSize)) }.joined(separator: " "))
-    }
+exitOnError {   // the second table as a figure: the measured effect, block by block, on a log scale
+    report.drew(try Plotter.shared.lines(zip(variants, measured).enumerated().map { index, stack in
+        Series(stack.0.name, x: stack.1.lastCharacterEffects.indices.map { Double($0 + 1) },
+               y: stack.1.lastCharacterEffects.map(Double.init), colour: 3 - index)   // each stack in its colour of loss.png
+    }, title: "\(report.heading): the last character's effect after each block, at the start", xLabel: "block",
+       yLabel: "relative change of the last position", logScaleY: true, everyWholeX: true, keyBottomLeft: true,
+       in: report.folder, name: "last-character"))
 }
 endOfCell()
 
 // What the tables say, stack by stack:
 // - The plain stack: the signal and the last character's effect shrink block after block, as predicted
 //   (the signal 9.6e-06 to 1.5e-14, the character 0.15 to 1.7e-06), and so does the gradient, by 1.1e-03
-//   to 1.3e-03 a block (the estimate's 9.3e-04 without the gathering at position 0). The first block's
+//   to 1.3e-03 a block (the estimate's 9.3e-04, times the 1.2 to 1.4 measured below). The first block's
 //   parameters' gradients are 1e-11, each number in them below AdamW's epsilon of 1e-8, so the first
-//   blocks barely move. The top block's gradient is not small (2.9e-02), but its input carries next to
+//   blocks barely move. AdamW divides each gradient by its running root mean square plus epsilon, so a
+//   gradient g far below epsilon moves its weight by about the learning rate times g / epsilon: at the
+//   peak rate, 3e-3 x 4.5e-14 / 1e-8 = 1.3e-08 a step (4.5e-14 a number: 1e-11 over the block's 49,536
+//   numbers), against weights of about 0.02. (Without epsilon even these would make full steps.) The top block's gradient is not small (2.9e-02), but its input carries next to
 //   nothing of the text, so all it can learn is one output for every position: the unigram of section 4.
-// - LayerNorm alone: healthy sizes both ways (0.033 to 0.040 up; the gradient grows on its way down, by
-//   1.8, 1.5 and 1.3 against the predicted 1.3, 1.0 and 1.0: as in the plain stack, it gathers at position
-//   0 on its way down, and the average passes a gathered gradient at more than the 1 counted for it),
-//   yet the last character's effect falls as steeply as the plain stack's, to 5.3e-06. Healthy sizes say
+// - LayerNorm alone: healthy sizes both ways (0.033 to 0.040 up). The gradient grows on its way down, by
+//   1.8, 1.5 and 1.3 against the predicted 1.3, 1.0 and 1.0: 1.3 to 1.5 times more, as the plain stack's
+//   1.2 to 1.4 (its gradient gathers at position 0 too, measured below).
+//   Yet the last character's effect falls as steeply as the plain stack's, to 5.3e-06. Healthy sizes say
 //   that the signal survives, not that the character does. And position 0's character, which does reach
 //   the top, was not learned either (section 4): that needs section 6.
 // - Residuals alone: 0.029 and 1.0 in every block, and every block gets the same gradient: `+` carries
@@ -432,6 +495,55 @@ endOfCell()
 // The code behind the tables: the estimates, each rule in a comment, and the measurements, folded.
 // fold: Chapters/04-Block/Estimates.swift StartEstimates
 // fold: Chapters/04-Block/Measurements.swift measure standardDeviation inputGradients norm
+
+// Why the average passes the gradient at more than 1. Backward, attention's equal weights hand position s
+// the sum over t >= s of 1/(t + 1) times position t's gradient. What that does to the gradient's norm
+// depends on how the gradient lies along the 32 positions. Three shapes, put through that sum:
+// - different at every position (independent rows): the squares add, and it shrinks by 0.36, the
+//   forward's factor;
+// - the same row at every position: the sums add. Position 0 gets 1 + 1/2 + ... + 1/32 = 4.06 rows of
+//   it and the last position 1/32 of one; over the positions, about x 1.37;
+// - all at position 0: only position 0 receives it, at weight 1/(0 + 1): x 1.
+// Then where the measured gradients lie: the share of each gradient's square that sits at position 0, at
+// each block's input. Spread evenly over the 32 positions, that share would be 1/32 = 0.03.
+
+/// Backward through attention's equal weights: position s receives the sum over t >= s of g[t] / (t + 1).
+/// g: (T, width), one row per position.
+func equalAttentionBackward(_ g: [[Double]]) -> [[Double]] {
+    g.indices.map { s in
+        g[s].indices.map { c in (s..<g.count).reduce(0.0) { $0 + g[$1][c] / Double($1 + 1) } }
+    }
+}
+func size(_ g: [[Double]]) -> Double { g.joined().reduce(0) { $0 + $1 * $1 }.squareRoot() }
+let shapeRandom = SeededRandom(seed: 17)                   // its own generator
+let randomRow = { (0..<1000).map { _ in Double(shapeRandom.normal()) } }   // 1,000 channels
+let oneRow = randomRow()
+let shapes: [(name: String, g: [[Double]])] = [
+    ("different at every position", (0..<settings.blockSize).map { _ in randomRow() }),
+    ("the same row at every position", Array(repeating: oneRow, count: settings.blockSize)),
+    ("all at position 0", [oneRow] + Array(repeating: oneRow.map { _ in 0 }, count: settings.blockSize - 1))]
+for shape in shapes {
+    print(shape.name.padding(toLength: 32, withPad: " ", startingAt: 0)
+          + String(format: "the average passes it at x %.2f", size(equalAttentionBackward(shape.g)) / size(shape.g)))
+}
+print("\nthe share of the gradient's square at position 0, at each block's input, first block to last")
+for (variant, gradients) in zip(variants, gradientsMeasured) {
+    print("  " + variant.name.padding(toLength: 16, withPad: " ", startingAt: 0) + gradients.map {
+        String(format: "%.2f", firstPositionShare($0, sequences: settings.batchSize, length: settings.blockSize)) }.joined(separator: " "))
+}
+endOfCell()
+
+// fold: Chapters/04-Block/Measurements.swift firstPositionShare
+//
+// In the two stacks without residuals the gradient sits mostly at position 0 (the plain stack's: 0.92 at
+// the first block's input). It gathers there because each average above did the same sum: every position
+// handed its gradient to every earlier one, and position 0, earlier than all the others, collects the most,
+// block after block. A gradient gathered at position 0 passes at 1. What sits at the next few positions
+// is still partly alike from one position to the next, so it adds up as the same row does, towards 1.37.
+// Together, between the two: the 1.2 to 1.4 measured. With residuals alone the share is 0.03 in every
+// block, spread evenly: `+` hands each block the loss's own gradient, which is spread evenly. The Blocks'
+// gathers a little at the first blocks (0.11); their estimate, which keeps the 0.36, still lands on the
+// gradient table's 1.7, 1.3 and 1.2.
 
 // MARK: - 6. Why LayerNorm alone collapses during training
 //
@@ -445,16 +557,21 @@ endOfCell()
 //    C channels, and the same vector at every position is still the same vector after it. As the shared
 //    vector grows, it swamps what differed from one position to the next, and the next block reads nearly
 //    the same input everywhere, position 0's character included.
-// 3. So the top no longer depends on the text, the gradient reaching the blocks below falls by orders of
-//    magnitude, and a top that is the same everywhere is just what the unigram needs. With residuals each
+// 3. So the top no longer depends on the text, and a top that is the same everywhere is just what the
+//    unigram needs. Meanwhile the gradient reaching the blocks below falls by orders of magnitude: each
+//    LayerNorm divides the gradient it hands down by the size of what it read, and the shared vector makes
+//    those sizes grow. With residuals each
 //    block's output is x + f(x), and x, the embedding carried up, differs at every position whatever f
 //    does.
+//
 // Step 1 measured, at step 0, on the gradient of the vocabulary head's weights (V x C). That gradient is a
-// sum over the batch's 1,024 positions of each position's logit gradient times its input (the top block's
-// output), and it splits exactly into two parts: the shared part, the mean logit gradient times the mean
-// input, 1,024 times, the same for every position; and the own part, the sum of each position's own target
-// against its own input. Expect the shared part to be many times the own for LayerNorm alone, whose top
-// barely carries the text, and the own to count for more where residuals alone carry it (the split, folded):
+// sum over the batch's 1,024 positions: each position's logit gradient times its input (the top block's
+// output there). It splits exactly into two parts:
+// - the shared part: the mean logit gradient times the mean input, 1,024 times, the same for every
+//   position;
+// - the own part: the sum of each position's own target against its own input.
+// Expect the shared part to be many times the own for LayerNorm alone, whose top barely carries the text.
+// Expect the own to count for more in residuals alone, whose top carries it. The split, folded:
 // fold: Chapters/04-Block/Measurements.swift splitOfTheHeadGradient
 
 section("6. Why LayerNorm alone collapses during training")
@@ -476,8 +593,9 @@ endOfCell()
 // all four (entries N(0, 1) too) times a growing size, through a LayerNorm of gain 1 and bias 0. How much
 // do the four outputs still differ from their mean row (the root mean square of each row minus the mean
 // row, over the rows' root mean square; `variationAcrossRows`, folded)? Expect sqrt(3/4) = 0.87 at first
-// (four independent rows differ from their mean row by sqrt(1 - 1/4) of their size), then a fall about
-// as 1 / size: LayerNorm rescales each row to unit size, and a row is mostly s once s is large.
+// (four independent rows differ from their mean row by sqrt(1 - 1/4) of their size). Then 0.87 /
+// sqrt(1 + size^2): LayerNorm rescales each row to unit size, and a row's size is sqrt(1 + size^2) while
+// the part that differs keeps its 1.
 // fold: Chapters/04-Block/Measurements.swift variationAcrossRows
 let demoRandom = SeededRandom(seed: 13)                                                // its own generator
 let ownRows = Tensor.normal([4, settings.embeddingSize], std: 1, random: demoRandom)  // (4, C): one row per position
@@ -497,39 +615,52 @@ endOfCell()
 // - the shared part of the change: how much of what training has changed in each block's output since
 //   step 0 is one vector added at every position (1 if all of it, near 0 if each position moved its own
 //   way; step 1);
-// - section 5's parameters' gradient norms (step 3).
+// - then, in a second table, step 3: the gradient at each block's input (section 5's `inputGradients`),
+//   and the sizes (std) that each block's two LayerNorms read and divide the gradient by: the block's
+//   input x, and the attention half's output.
 // Expect the context variation to start at about 0.4 to 0.6, not 1: attention's equal weights at the start
-// already average each position with the ones before it. The two new measurements, folded:
-// fold: Chapters/04-Block/Measurements.swift contextVariation blockOutputs sharedPartOfTheChange
+// already average each position with the ones before it. The new measurements, folded:
+// fold: Chapters/04-Block/Measurements.swift contextVariation blockOutputs sharedPartOfTheChange layerNormInputSpreads
 let watched = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .layerNorm)
 let watchedTrainer = Trainer(model: watched, dataset: dataset, hyperparameters: settings)
 let startingOutputs = blockOutputs(watched, on: measuredBatch)
-print("LayerNorm only    context variation       shared part of each    each block's gradient norm")
-print("step  batch loss    (first block to last)   block's change so far  (first block to last)")
+print("LayerNorm only    context variation       shared part of each")
+print("step  batch loss    (first block to last)   block's change so far")
 var lastBatchLoss: Float?
+var gradientRows: [String] = []   // step 3's numbers, printed as a second table after the first
 for step in 0...200 {
     if [0, 10, 20, 30, 60, 200].contains(step) {
-        watchedTrainer.parameters.zeroGrad()   // the last step's gradients, gone before the measurement's backward
-        let numbers = measure(watched, on: measuredBatch)
-        print(String(format: "%4d  ", step) + (lastBatchLoss.map { String(format: "%10.3f", $0) } ?? "         -") + "    "
-              + contextVariation(watched, on: measuredBatch).map { String(format: "%4.2f", $0) }.joined(separator: " ")
-              + "    " + (step == 0 ? "   -    -    -    -"
-                           : sharedPartOfTheChange(blockOutputs(watched, on: measuredBatch), since: startingOutputs,
-                                                   width: settings.embeddingSize).map { String(format: "%4.2f", $0) }.joined(separator: " "))
-              + "    " + row(numbers.gradientNorms))
+        let variation = contextVariation(watched, on: measuredBatch).map { String(format: "%4.2f", $0) }
+        let sharedPart = step == 0 ? ["   -", "   -", "   -", "   -"]
+            : sharedPartOfTheChange(blockOutputs(watched, on: measuredBatch), since: startingOutputs, width: settings.embeddingSize)
+                .map { String(format: "%4.2f", $0) }
+        let loss = lastBatchLoss.map { String(format: "%10.3f", $0) } ?? "         -"
+        print(String(format: "%4d  ", step) + loss + "    " + variation.joined(separator: " ") + "    " + sharedPart.joined(separator: " "))
+        let atInputs = inputGradients(watched, on: measuredBatch).map(norm)   // (the parameters' gradients it leaves, the next step's zeroGrad clears)
+        let read = layerNormInputSpreads(watched, on: measuredBatch)
+        gradientRows.append(String(format: "%4d  ", step) + row(atInputs) + "    " + row(read.first) + "    " + row(read.second))
     }
     if step < 200 { lastBatchLoss = watchedTrainer.trainStep() }
 }
+print("\n      the gradient at each block's input     the std the first LayerNorm reads      the std the second LayerNorm reads")
+print("step  (its norm, first block to last)         (x, each block's input)               (the attention half's output)")
+gradientRows.forEach { print($0) }
 endOfCell()
 
-// Each step, measured. Step 1: nearly all that training changed in each block's output (0.93 to 0.98 of
-// it by step 10) is one vector added at every position. Step 2: within 20 steps the blocks above the
-// first stop telling positions apart, their outputs the same vector at every position of every sequence
-// (context variation 0.01 and below). Step 3: the first blocks' gradient falls from 6e-02 to 1e-07 by step
-// 200, and the batch loss reaches the unigram's at step 30 and keeps it. Position 0's character still
-// varies the first block's output (0.10 at step 200), but every block above outputs its shared vector plus
-// a function of what it read, and the shared vector swamps the rest: from the second block up nothing
-// varies, 0.00.
+// Each step, measured:
+// - Step 1: nearly all that training changed in each block's output (0.93 to 0.98 of it by step 10) is
+//   one vector added at every position.
+// - Step 2: within 20 steps the blocks above the first stop telling positions apart, their outputs the
+//   same vector at every position of every sequence (context variation 0.01 and below). Position 0's
+//   character still varies the first block's output (0.10 at step 200), but from the second block up
+//   the shared vector swamps the rest: 0.00.
+// - Step 3: the batch loss reaches the unigram's at step 30 and keeps it, while the gradient at the first
+//   block's input falls from 7.0e-03 to 3.9e-08 by step 200, 180,000 times. The sizes the LayerNorms
+//   read grow meanwhile, as their shared vectors grow: from step 0 to step 200, 1.0, 3.0, 5.8 and 11 times
+//   for the first LayerNorms (x, first block to last), 2.1, 3.8, 7.8 and 34 times for the second. A
+//   gradient on its way from the top to the first block's input passes all eight, so it is divided by
+//   their product, about 420,000. That is the fall, to within the factor of about 2.3 by which the rest
+//   of its path (the Linears, the averages, the LayerNorms' gains, what arrives from the head) grew.
 //
 // It is the depth that lets the shared vector win. With one block, LayerNorm alone learns, a little better
 // than residuals alone (2.10 against 2.16; with two blocks 2.43 against 2.07): exercise 5 runs them.
@@ -551,7 +682,10 @@ endOfCell()
 // with every Block, and nothing normalizes it before the vocabulary head. Measured on the trained Blocks
 // and the trained residuals-only stack, over the first 32 characters of the val text: the standard
 // deviation of x after the embedding (which grew in training, from 0.03) and after each block. Expect
-// both to grow block by block, since both add each half's output unnormalized.
+// both to grow block by block, since both add each half's output unnormalized. Expect the Blocks' to jump
+// in the first Block: its halves read x at unit size, whatever x's own size, so they add outputs of their
+// own trained size at once, where the residuals-only stack's halves read the small embedding itself. Which
+// stack ends larger, the page does not predict.
 let streamInput = Array(dataset.val.prefix(min(settings.blockSize, 32)))
 /// The standard deviation of the residual stream x (1, T, C) after the embedding and after each block.
 func streamScales<Layer>(_ stack: BlockStackLanguageModel<Layer>) -> [Float] {
@@ -569,16 +703,17 @@ for (label, scales) in [("Blocks", streamScales(model)), ("residuals only", stre
 endOfCell()
 // Both streams grow, to about 3 at the top: the growth is the residual stream's, and it is what chapter
 // 05's final LayerNorm normalizes before the head (this chapter does not test that). The Blocks' stream
-// jumps in the first Block, from 0.11 to 1.64: its halves read x at unit size, whatever x's own size, and
-// add outputs of their own trained size, more than ten times the embedding's. What differs is what the
-// halves read: the residuals-only stack's read x as it is, from 0.13 in the first block to 2.16 in the
-// fourth, so each block's Linears face inputs of their own scale; the Blocks' halves read x through
-// LayerNorm, at unit size in every block. That is what "LayerNorm keeps each half's input steady" means.
+// jumps in the first Block, from 0.11 to 1.64, more than ten times the embedding. The residuals-only
+// stack's halves read x as it is, from 0.13 in the first block to 2.16 in the fourth, so each block's
+// Linears face inputs of their own scale; the Blocks' halves read x through LayerNorm, at unit size in
+// every block. That is what "LayerNorm keeps each half's input steady" means. (Why the embedding grew to
+// about 0.1 in training, and why residuals alone end a little larger, this page does not measure.)
 //
 // Is the 0.05 between residuals alone (1.93) and the Blocks (1.88) the normalizing itself, or what
-// LayerNorm learns (a gain and a bias per channel)? And is it only this seed's? Two checks, logs left out: the Blocks with every LayerNorm's gain held at
-// 1 and its bias at 0, so that each only normalizes; then residuals alone and the Blocks from a second seed
-// (1338: other first weights, other batches). Predict both before reading on.
+// LayerNorm learns (a gain and a bias per channel)? And is it only this seed's? Two checks, logs left out:
+// - the Blocks with every LayerNorm's gain held at 1 and its bias at 0, so that each only normalizes;
+// - residuals alone and the Blocks from a second seed (1338: other first weights, other batches).
+// Predict both before reading on.
 /// A stack trained without its LayerNorms' gains and biases: the optimizer never sees them, so they stay 1
 /// and 0, and each LayerNorm only normalizes.
 final class FrozenLayerNorms<Layer: StackedBlock>: LanguageModel {
@@ -608,7 +743,7 @@ endOfCell()
 // With the gain and bias held, the Blocks score as with them (1.8793 against 1.8789): what beats residuals
 // alone is the normalizing itself. From the second seed the order and the gap hold (1.877 against 1.928,
 // where the first seed gave 1.879 against 1.930): the hundredths are not one seed's, at these settings.
-// What the page leaves open is how the steady input turns into those hundredths.
+// Why inputs at unit size train a little better here, this page does not measure.
 //
 // The chapter in short:
 // - Two paths decide whether a stack learns: the signal up (each character's effect on the top) and the
@@ -616,25 +751,29 @@ endOfCell()
 // - Without residuals both shrink block by block, and at these settings (4 blocks, weights from
 //   N(0, 0.02^2), learning rate 3e-3) training collapses to the unigram (val 3.34; the unigram's 3.35),
 //   with or without LayerNorm.
-// - `+` keeps both paths open (1.93). LayerNorm then keeps each half's input steady as the stream grows
-//   (1.88; from a second seed, 1.88 against 1.93 again), and the normalizing alone does it: with its gain
-//   and bias held at 1 and 0, 1.88 too.
+// - `+` keeps both paths open (1.93). LayerNorm adds a few hundredths (1.88; from a second seed, 1.88
+//   against 1.93 again). The normalizing alone gives them: with its gain and bias held at 1 and 0, 1.88
+//   too.
 // - How much LayerNorm adds depends on the settings (exercise 5, one seed each): at a tenth of the
 //   learning rate the Blocks reach 2.29 and residuals alone 2.58; with two blocks, 1.91 against 2.07;
 //   from PyTorch's start, residuals alone do better (1.75 against the Blocks' 1.79).
 
 // MARK: - 8. Every head of every layer
 //
-// At the start every head's attention weights were equal, the averages section 5 measured; trained, each head of
-// the Blocks has picked positions of its own. The trained Blocks' attention on the val text (which
-// starts where the 90% cut falls, mid-line, so its first character is a '?'). The page shows the first layer's four heads on its first 24 characters, large
-// enough to read them. Each leans its own way: head 3 mostly at the character just before, though its
-// weight spreads over the last two to four characters; head 1 often back towards the start of the current
-// word (the G of "Good", the m of "morrow"), head 2 at the last space or
-// newline, and head 0 mixes the last few characters, with a sharp pick here and there (the O of GREMIO
-// looks almost only at the I before it). The linked full-size figure has every layer on 32
-// characters (one row of panels per layer), where deeper heads can spread further. `lastAttention` recomputes
-// each head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
+// At the start every head's attention weights were equal, the averages section 5 measured. Trained, each
+// head of the Blocks has picked positions of its own. Below, the trained Blocks' attention on the val
+// text, which starts where the 90% cut falls, mid-line: its first character is a '?'. The page shows the
+// first layer's four heads on the first 24 characters, large enough to read. Each leans its own way:
+// - head 3 looks mostly at the character just before, though its weight spreads over the last two to
+//   four characters;
+// - head 1 often looks back towards the start of the current word (the G of "Good", the m of "morrow");
+// - head 2 looks at the last space or newline;
+// - head 0 mixes the last few characters, with a sharp pick here and there (the O of GREMIO looks almost
+//   only at the I before it).
+// The linked full-size figure has every layer on 32 characters, one row of panels per layer. Deeper heads
+// pick further back: in layer 2, head 3 sends nearly every character of "Good morrow, neighbou" to one
+// key, the newline that ends "GREMIO:", where the current line began. `lastAttention` recomputes each
+// head's softmax(q k^T / sqrt(hs)) from the queries and keys the forward pass kept.
 
 section("8. Every head of every layer")
 let prompt = Array(dataset.val.prefix(min(settings.blockSize, 32)))   // 32 for the full figure; the page's shows the first 24
@@ -642,6 +781,9 @@ _ = model.logits(prompt, batchSize: 1, length: prompt.count, training: false)   
 exitOnError {
     try report.plotAttentionByLayer(model.blocks.map(\.attention.lastAttention), prompt: prompt, tokenizer: tokenizer, what: "the trained Blocks")
 }
+
+// The weights the figures draw, recomputed from the last forward pass:
+// fold: Sources/Attention/MultiHead.swift MultiHead.lastAttention
 
 // MARK: - 9. How the library runs it fast
 //

@@ -134,10 +134,10 @@ print(String(format: "\non the first 20,000 characters: %d merges; recounting ev
 // MARK: - 2. What the model sees
 //
 // Encoding is section 1's toy loop: start from the text's bytes and replay the merges in the order they
-// were learned, each pass merging every occurrence of its pair, left to right. Three lines, on section 1's
-// 20,000 characters (one chunk, as this chapter uses no pre-split), against the library's `encode`, which
-// makes the same passes without copying the text each time (the appendix, section 10, shows it, and why
-// minbpe's encode, which loops another way, gives the same tokens too).
+// were learned. Each pass merges every occurrence of its pair, left to right. Below, those three lines run
+// on section 1's 20,000 characters (one chunk: this chapter uses no pre-split). They are checked against
+// the library's `encode`, which makes the same passes without copying the text each time. The appendix
+// (section 10) shows it, and why minbpe's encode, which loops another way, gives the same tokens too.
 
 section("2. What the model sees")
 let excerptBytes = Array(excerpt.utf8)
@@ -164,10 +164,14 @@ endOfCell()
 // characters that occur learns nothing else from the text, and the validation text could not be encoded
 // without its characters.)
 //
-// Models, checkpoints and the Trainer hold a `Tokenizer`, so that they do not care which kind it is: an
-// enum of the two kinds,
+// Models, checkpoints and the Trainer hold a `Tokenizer`, so that they do not care which kind it is. It is
+// an enum of the two kinds,
 //   enum Tokenizer { case characters(CharacterTokenizer), bytePairs(BytePairTokenizer) }
-// whose every method switches on the case and calls that tokenizer's own.
+// and each of its members switches on the kind and calls that tokenizer's own. The two that the datasets
+// below use:
+// show: Sources/TextData/Tokenizer.swift Tokenizer.vocabularySize Tokenizer.encode
+// The character tokenizer is chapter 01's, its vocabulary the text's distinct characters, sorted:
+// show: Sources/TextData/CharacterTokenizer.swift CharacterTokenizer.init(training:) CharacterTokenizer.init(scalars:)
 
 let tokenizer = Tokenizer.bytePairs(bytePairs)
 let characters = Tokenizer.characters(CharacterTokenizer(training: text))
@@ -196,18 +200,18 @@ endOfCell()
 // MARK: - 3. Round trips on tricky strings
 //
 // Any text encodes, because every byte is a token: characters the tokenizer never saw fall apart into
-// their UTF-8 bytes. Decoding joins the tokens' bytes and reads them as UTF-8, so
-// decode(encode(s)) == s always (the tests check it on random Unicode). Below, "the same bytes" compares
-// the UTF-8 bytes, not Swift's String ==, which would call "e" + combining acute equal to "é" (the third
-// string is that pair, which prints as "é"):
+// their UTF-8 bytes. Decoding joins the tokens' bytes and reads them as UTF-8, so decode(encode(s)) == s
+// always (the tests check it on random Unicode). "The same bytes" below compares UTF-8 bytes: Swift's
+// String == would call "e" + combining acute (the third string) equal to "é". `tokenBytes[i]` is token
+// i's bytes, built once from the merges (a merged token is its pair's bytes joined; the initializer is in
+// section 10):
 // show: Sources/TextData/BytePairTokenizer.swift BytePairTokenizer.decode
 //
-// A token can end in the middle of a character ("é" is two bytes, c3 a9, and may be two tokens). Printing
-// token by token, as generation does, must hold such bytes back until their character is whole. The
-// streaming decoder every chapter prints generated text with, and the two `Tokenizer` members it uses:
+// A token can end in the middle of a character ("é" is two bytes, c3 a9, and may be two tokens), so
+// printing token by token must hold such bytes back until their character is whole. The streaming decoder
+// every chapter prints with, and the two `Tokenizer` members it uses (the byte-level part is in section
+// 10):
 // show: Sources/TextData/Tokenizer.swift TokenTextDecoder Tokenizer.streamingDecoder Tokenizer.bytes(of:)
-// The byte-level decoder under it, which holds back the bytes of an unfinished character, is in the
-// appendix (section 10).
 
 section("3. Round trips on tricky strings")
 print("\nround trips:")
@@ -247,6 +251,22 @@ var singleByteCounts: [Int: Int] = [:]   // how often the val text uses each sin
 for token in tokenData.val where bytePairs.tokenBytes[token].count == 1 { singleByteCounts[token, default: 0] += 1 }
 let commonest = singleByteCounts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(16)
 print("the commonest single-byte val tokens: " + commonest.map { "\(bytePairs.display($0.key)) \($0.value)" }.joined(separator: ", "))
+endOfCell()
+// Why are the space and "a", two of the commonest bytes, still single tokens so often? Whether a byte
+// stands alone depends on its neighbours: it is merged only where a merge joins it with the token next to
+// it. Below, for every place the space stands alone in the val text, the token before it; for every place
+// "a" stands alone, the token after it; the eight commonest of each. Look at them, then at the reason
+// after the output.
+
+let valTokens = tokenData.val
+for (name, byte, side) in [("the space", 32, -1), ("a", 97, 1)] {   // the token of byte b is b
+    var alone: [Int: Int] = [:]                                       // the neighbouring token -> times the byte stood alone
+    for i in 1..<(valTokens.count - 1) where valTokens[i] == byte { alone[valTokens[i + side], default: 0] += 1 }
+    let total = alone.values.reduce(0, +)
+    print("\(name) alone \(grouped(total)) times; the token \(side < 0 ? "before" : "after") it: "
+          + alone.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(8).map { "\(bytePairs.display($0.key)) \($0.value)" }
+            .joined(separator: ", "))
+}
 exitOnError {
     report.drew(try Plotter.shared.bars([Series("share of the vocabulary", x: (1...maxLength).map(Double.init), y: vocabularyShares),
                              Series("share of the validation text's tokens", x: (1...maxLength).map(Double.init), y: textShares)],
@@ -254,10 +274,13 @@ exitOnError {
                             xLabel: "token length (bytes)", yLabel: "%", in: report.folder, name: "token-lengths"))
 }
 
-// The bytes that still stand alone are not rare ones. They are the space and common lowercase letters,
-// where the 256 merges found no longer piece to put them in, and capitals (A, I, T): Tiny Shakespeare's
-// speaker names are in capitals (GREMIO, BAPTISTA), and its capitals are too few for many merges. A larger
-// vocabulary would fold more of them into longer tokens.
+// Common tokens, each of which no merge joins with the byte. A merge "you" + space would be one more
+// pair, and 256 merges go only to the commonest pairs. And a neighbour can have taken the byte's usual
+// partner first: "a" stands alone most often before 'ke ', a token the merges made, and no merge joins
+// "a" with it. The commonest bytes meet the most neighbours, so they are left alone the most often. The
+// capitals (A, I, T) stand alone for another reason: Tiny Shakespeare's speaker names are in capitals
+// (GREMIO, BAPTISTA), and its capitals are too few for many merges. A larger vocabulary would fold more
+// of these into longer tokens.
 
 // MARK: - 5. The same NanoGPT on characters and on tokens
 //
@@ -273,9 +296,12 @@ exitOnError {
 // What is held equal, and what is not:
 //
 // - equal: the model's shape, the steps, and B × T tokens per step;
-// - the parameters: the byte pairs' embedding and output layer have 512 rows instead of 65, so 447 ×
-//   (128 + 128 + 1) = 114,879 more parameters (an embedding row, an output row and its bias per extra token);
-// - the cost of a step: about the same, since only the output layer grows (section 6 counts it: +7%).
+// - not equal, the parameters: the byte pairs' embedding and output layer have 512 rows instead of 65, so
+//   447 × (128 + 128 + 1) = 114,879 more parameters (an embedding row, an output row and its bias per extra
+//   token). Not all of them learn anything: 191 of the 256 byte tokens never occur in this text (it uses
+//   65 bytes), so their 191 × 128 = 24,448 embedding numbers never get a gradient;
+// - not equal, the cost of a step: about the same, since only the output layer grows (section 6 counts it,
+//   +7%, and times it).
 //
 // And a token is about two characters, so per step the byte-pair model reads about twice the text, sees
 // about twice as far back in characters (about 126 against 64), and goes over the training text about
@@ -342,8 +368,8 @@ endOfCell()
 // The val loss, as in every chapter, is an estimate: the mean over 100 batches of 12 random windows from
 // the val split. The table's last column scores every token of the validation text instead, in consecutive
 // windows of T. The byte pairs stay ahead there too, 2.228 against 2.305: by 0.077, where the estimates
-// said 0.095, so an estimate here is good to about a hundredth. The rest of the page compares estimates,
-// as chapter 05's runs report them.
+// said 0.095. The gap shrinks by 0.02 and the order holds. The rest of the page compares estimates, as
+// chapter 05's runs report them.
 //
 // Each row of the table is one run of one seed. How far does a second seed move a result? The byte-pair
 // model once more, from seed 1338: other first weights, other batches, the same tokenizer and text
@@ -364,18 +390,22 @@ endOfCell()
 // A difference between two rows of the table, or of section 6's controls, that is not much larger than
 // the two seeds' is a tendency, not a law.
 //
-// Both models in one plot, in bits per character against step: the fair picture. Before looking: will
-// the byte pairs' train and val curves part more or less than the characters', and why? (loss.png, after it, shows
-// each model's own loss, per token: its two models' curves are not comparable with each other. Each
-// running mean, over the last 100 steps, lags behind its batch losses while they fall fast, in the first
-// few hundred steps.)
-func curves(_ run: (model: NanoGPT, trainer: Trainer), _ label: String) -> [Series] {
+// Both models in one plot, in bits per character against step: the fair picture, each model's val curve
+// dashed in its train curve's colour. Before looking: will the byte pairs' train and val curves part more
+// or less than the characters', and why? (loss.png, after it, shows each model's own loss, per token: its
+// two models' curves are not comparable with each other. Each running mean, over the last 100 steps, lags
+// behind its batch losses while they fall fast, in the first few hundred steps.)
+/// A model's train curve and its val curve, dashed, in one colour.
+func curves(_ run: (model: NanoGPT, trainer: Trainer), _ label: String, colour: Int) -> [Series] {
     let steps = run.trainer.evaluations.map { Double($0.step) }
-    return [Series("\(label): train", x: steps, y: run.trainer.evaluations.map { bitsPerCharacter($0.trainLoss, run.trainer, on: .train) }),
-            Series("\(label): val", x: steps, y: run.trainer.evaluations.map { bitsPerCharacter($0.valLoss, run.trainer) })]
+    return [Series("\(label): train", x: steps, y: run.trainer.evaluations.map { bitsPerCharacter($0.trainLoss, run.trainer, on: .train) },
+                   colour: colour),
+            Series("\(label): val", x: steps, y: run.trainer.evaluations.map { bitsPerCharacter($0.valLoss, run.trainer) },
+                   colour: colour, dashed: true)]
 }
 exitOnError {
-    report.drew(try Plotter.shared.lines(curves(characterRun, "characters") + curves(tokenRun, "byte pairs \(bytePairs.vocabularySize)"),
+    report.drew(try Plotter.shared.lines(curves(characterRun, "characters", colour: 0)
+                                         + curves(tokenRun, "byte pairs \(bytePairs.vocabularySize)", colour: 1),
                              title: "\(report.heading): the same NanoGPT on characters and on byte pairs",
                              xLabel: "step", yLabel: "bits per character (same text)", in: report.folder, name: "bits-per-character"))
     try report.plotLoss([("characters", characterRun.trainer), ("byte pairs", tokenRun.trainer)],
@@ -384,10 +414,41 @@ exitOnError {
 endOfCell()
 // In the bits-per-character figure the byte pairs' train and val curves part early and end further apart
 // than the characters'. Already at step 500 the byte-pair model's val loss is 0.21 nats per token above
-// its train loss, the characters' 0.03, before it has read its training text once. A counted bigram parts
-// by as much (the appendix checks it), which points to sparse pair counts: 512 tokens make 262,144
-// possible pairs, each seen about twice in the training text, where 65 characters make 4,225, each seen
-// about 240 times.
+// its train loss, the characters' 0.03. That is before it has read its training text once (500 x 768 =
+// 384,000 of its 511,000 training tokens). What is that early gap? A model with no memory beyond counts
+// tells: chapter 01's counting bigram, fit on the training split's pairs (0.1 added to every count, so
+// that no pair has probability 0) and scored on both splits. Predict its gap for each vocabulary.
+
+/// The counting bigram's loss in nats per token on `split`: -mean ln p(next | token), p from the training
+/// split's pair counts, each plus 0.1.
+func countedBigramLoss(_ data: TokenDataset, vocabularySize V: Int, on split: Split) -> Double {
+    var pairs = [Double](repeating: 0.1, count: V * V), firsts = [Double](repeating: 0.1 * Double(V), count: V)
+    for (a, b) in zip(data.train, data.train.dropFirst()) { pairs[a * V + b] += 1; firsts[a] += 1 }
+    let tokens = data[split]
+    return zip(tokens, tokens.dropFirst()).reduce(0.0) { $0 - log(pairs[$1.0 * V + $1.1] / firsts[$1.0]) } / Double(tokens.count - 1)
+}
+for (label, data, V) in [("characters", characterData, characters.vocabularySize), ("byte pairs", tokenData, tokenizer.vocabularySize)] {
+    let (train, val) = (countedBigramLoss(data, vocabularySize: V, on: .train), countedBigramLoss(data, vocabularySize: V, on: .val))
+    print(label.padding(toLength: 12, withPad: " ", startingAt: 0)
+          + String(format: "counted bigram, nats per token: train %.4f, val %.4f, val above train by %.2f", train, val, val - train))
+}
+endOfCell()
+// The counted bigram parts by about as much as the NanoGPT did at step 500, so the early gap is not
+// passages learned by heart: it is consistent with the chance in sparse pair counts, which the larger
+// vocabulary makes.
+// details: Why the counts are sparse, and the later gap
+// 65 characters make 4,225 possible pairs, each seen about 240 times in the training text on average, so
+// their counts carry over to new text. 512 tokens make 262,144 pairs, seen about twice each, so much of
+// what the training text says about which token follows which is chance, and any model fit to it, the
+// NanoGPT included, learns some of that chance.
+//
+// Later the gap keeps growing, to 0.445 nats per token at step 5,000, twice the bigram's. By then the
+// byte-pair model has gone over its training text about 7.5 times (5,000 x 768 tokens over 511,000) and
+// the character model about 3.8 times, so part of the later growth may be passages learned by heart; this
+// page does not separate the two causes. More text per token type, or fewer types, would close the early
+// gap. (A little of the bits-per-character gap is also the yardstick: the train curve divides by the
+// training text's 1.96 characters per token, the val curve by the validation text's 1.94, section 2.)
+// end details
 
 // MARK: - 6. What the win is made of: the character model given the byte pairs' text and context
 //
@@ -437,20 +498,33 @@ print("characters at T \(bothSettings.blockSize), B \(bothSettings.batchSize): \
 endOfCell()
 // Now trained: the character model with T 128 and B 12, chapter 05's seed and 5,000 steps (its
 // evaluation lines printed, as the runs of section 5). It has 8,192 parameters more than at T 64: 64 more
-// rows of the position table, 128 wide.
+// rows of the position table, 128 wide. Then the three runs' val curves in one figure, and each run's
+// measured time per step beside the count.
 let bothData = exitOnError { try TokenDataset(text: text, tokenizer: characters, blockSize: bothSettings.blockSize) }
-let bothBits: Double = {   // the model is freed once its loss is read
-    let run = trainNanoGPT(characters, on: bothData, label: "characters, T \(bothSettings.blockSize), B \(bothSettings.batchSize)",
+let bothRun = trainNanoGPT(characters, on: bothData, label: "characters, T \(bothSettings.blockSize), B \(bothSettings.batchSize)",
                            settings: bothSettings)
-    return bitsPerCharacter(run.trainer.evaluations.last!.valLoss, run.trainer)
-}()
-print("\nval bits per character: characters at T \(bothSettings.blockSize), B \(bothSettings.batchSize) " + String(format: "%.3f", bothBits)
-      + String(format: "; byte pairs %.3f; ", bitsPerCharacter(tokenRun.trainer.evaluations.last!.valLoss, tokenRun.trainer))
-      + "characters at T \(settings.blockSize), B \(settings.batchSize) "
-      + String(format: "%.3f", bitsPerCharacter(characterRun.trainer.evaluations.last!.valLoss, characterRun.trainer)))
+let threeRuns = [("characters, T \(settings.blockSize)", characterRun), ("byte pairs, T \(settings.blockSize)", tokenRun),
+                 ("characters, T \(bothSettings.blockSize)", bothRun)]
+print("\nval bits per character: " + threeRuns.map { label, run in
+    label + String(format: " %.3f", bitsPerCharacter(run.trainer.evaluations.last!.valLoss, run.trainer)) }.joined(separator: "; "))
+// The measured cost, beside the counted one: each run's training steps, timed by its Trainer (evaluations
+// and sampling left out), on this page's machine.
+let millisecondsPerStep = threeRuns.map { 1000 * $0.1.trainer.trainingSeconds / Double($0.1.trainer.step) }
+print("milliseconds per training step: " + zip(threeRuns, millisecondsPerStep).map { String(format: "%@ %.1f", $0.0, $1) }
+      .joined(separator: "; ") + String(format: " (byte pairs %+.0f%% on characters at T %d; characters at T %d %.2f x the byte pairs')",
+                                        (millisecondsPerStep[1] / millisecondsPerStep[0] - 1) * 100, settings.blockSize,
+                                        bothSettings.blockSize, millisecondsPerStep[2] / millisecondsPerStep[1]))
+exitOnError {
+    report.drew(try Plotter.shared.lines(threeRuns.map { label, run in
+        Series(label, x: run.trainer.evaluations.map { Double($0.step) },
+               y: run.trainer.evaluations.map { bitsPerCharacter($0.valLoss, run.trainer) })
+    }, title: "\(report.heading): val bits per character, the byte pairs against the characters at T 64 and T 128",
+       xLabel: "step", yLabel: "val bits per character (same text)", in: report.folder, name: "control"))
+}
 endOfCell()
-// - Given the byte pairs' text and context a step, the character model scores as they do: 2.222, against
-//   their 2.214, closer than the byte pairs' own two seeds (0.022 apart, section 5). A second seed agrees; two
+// - Given the byte pairs' text and context a step, the character model ends where they do: 2.222, against
+//   their 2.214 (in the figure it starts with the characters at T 64 and closes in on the byte pairs by
+//   step 4,000), closer than the byte pairs' own two seeds (0.022 apart, section 5). A second seed agrees; two
 //   of its three runs are chapter 05's, not this page's (`scripts/run-exercises.sh` runs them, exercise 3):
 //
 // | val bits per character | seed 1337 | seed 1338 |
@@ -462,8 +536,9 @@ endOfCell()
 // - So the byte pairs' win is consistent with being that text and context, not something else about
 //   tokens.
 // - Which of the two matters more, this page does not test. Exercise 3 runs each alone.
-// - The byte-pair model gets that text for about the cost of one character step (7% more, by the count),
-//   where the character model pays 1.94 times the byte pairs' step for it. That is what a tokenizer buys:
+// - The byte-pair model gets that text for about the cost of one character step: 7% more multiply-adds
+//   by the count, and timed, a step about as long as a character step. The character model pays for it
+//   with about twice the byte pairs' step, counted (1.94 times) and timed. That is what a tokenizer buys:
 //   more text for the same compute.
 
 // MARK: - 7. Streaming from the token model, whole characters only
@@ -491,14 +566,13 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 
 // MARK: - 8. Save, plot the attention over tokens, and write the summary
 //
-// The checkpoint carries its merges: chapter 05's `Checkpoint.save` writes the tokenizer into the file's
-// metadata as JSON, {"type": "bpe", "format": "nanogpt-swift-bpe", "version": 1, "preSplit": "none",
-// "merges": [[101, 32], ...]}, the merges in the order they were learned, which is all `encode` and
-// `decode` need, so `nanogpt generate` streams from the file. Loading checks every merge again.
+// The checkpoint carries its merges, in the order learned: all `encode` and `decode` need. Chapter 05's
+// `Checkpoint.save` writes them into the file's metadata, {"type": "bpe", "preSplit": "none", "merges":
+// [[101, 32], ...], ...}, so `nanogpt generate` streams from the file; loading checks every merge again.
 //
-// The attention figure shows the first layer's heads on the first 16 tokens of the val text: look for a head
-// that attends to the previous token, and heads that spread their weight over the recent past; every layer,
-// on 24 tokens, is in the linked full-size figure. In the tick labels ␣ is a space and ⏎ a newline.
+// The attention figure: the first layer's heads on the first 16 tokens of the val text (every layer, on
+// 24 tokens, in the linked figure). Look for a head that attends to the previous token. In the tick labels
+// ␣ is a space and ⏎ a newline.
 
 section("8. Save, plot the attention over tokens, and write the summary")
 let checkpointFolder = URL(fileURLWithPath: command.checkpoint)
@@ -519,35 +593,33 @@ exitOnError {
     try AtomicFile.write(table, to: report.folder.appendingPathComponent("comparison.md"))
     try report.writeSummary(trainer: tokenRun.trainer, tokenizer: tokenizer, generationTokensPerSecond: generationRate)
 }
-print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, loss.png, attention.png, attention-all-layers.png, comparison.md, sample.txt, summary.json")
+print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, control.png, loss.png, attention.png, attention-all-layers.png, comparison.md, sample.txt, summary.json")
 
-// Reading the attention figure: every head's first row is all on itself, the only key it can see. Head 2
-// is a previous-token head: most rows put most of their weight on the token just before. So r looks at
-// "mor", "ow" at r, "igh" at "ne", and "ne" at the comma-and-space token, the small ",␣" tick between "ow"
-// and "ne".
-// Chapter 03's character model had such a head too, but a token here is about two characters, so the
-// same pattern reaches twice as far back in the text. Head 1 spreads its weight thinly over the whole
-// past, with a little more on the first token and on "IO:⏎", the end of the speaker's name; heads 0 and 3
-// look a few tokens back.
+// Head 2 is a previous-token head: most rows put most of their weight on the token just before (the row
+// "ow" on the column "r", the row "ne" on the comma-and-space token before it). Chapter 03's character model had one too, but a token here is about two characters,
+// so the same pattern reaches twice as far back in the text. Head 1 spreads its weight thinly over the
+// whole past; heads 0 and 3 look a few tokens back.
 
 // MARK: - 9. Aside: GPT-2's pre-split
 //
-// What a pre-split changes, off the page's main thread: the models above used none, and only
-// `--pre-split gpt2` uses GPT-2's (exercise 4 trains a model on it). `preSplit` first cuts the text into
-// chunks that no merge may cross. The default, `none`, keeps the text whole, so a merge can glue the end of
-// one word to the start of the next (examples print below). GPT-2 cuts it into words, numbers,
-// punctuation and whitespace, each word keeping the space before it, by the expression
+// Off the page's main thread: the models above used no pre-split, and only `--pre-split gpt2` uses GPT-2's
+// (exercise 4 trains a model on it). A pre-split first cuts the text into chunks that no merge may cross.
+// The default, `none`, keeps the text whole, so a merge can glue the end of one word to the start of the
+// next. GPT-2's cuts it into words, numbers, punctuation and whitespace, each word keeping the space
+// before it.
+// details: GPT-2's rule, and how training weighs the chunks
+// GPT-2 cuts by the expression
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-// which PreSplit.swift's `GPT2Scanner` follows, one rule per line, by hand (a test checks it against
-// the expression on random Unicode). With a pre-split the same word recurs as a chunk, so
+// which PreSplit.swift's `GPT2Scanner` follows by hand, one rule per line (a test checks it against the
+// expression on random Unicode). With a pre-split the same word recurs as a chunk, so
 // `BytePairTokenizer.train` (section 1) merges each distinct chunk once and counts its pairs as often as
-// the chunk occurs: the weights in its code. The pre-split type, folded:
+// the chunk occurs: the weights in its code.
+// end details
 // fold: Sources/TextData/PreSplit.swift PreSplit
 //
-// Below, the other pre-split trains the same number of merges on the same training text, only to compare
-// (the models use the run's). Expect fewer characters per token with GPT-2's, since no token may hold a
-// space after its first byte (the table's last column counts such tokens): neither a word with the space
-// after it nor the end of one word with the start of the next:
+// Below, the other pre-split trains the same number of merges on the same training text, only to compare.
+// Expect fewer characters per token with GPT-2's: no token may hold a space after its first byte (the
+// table's last column counts such tokens).
 
 section("9. Aside: GPT-2's pre-split")
 print("the GPT-2 pre-split of \"I'm 42 ok!!\": "
@@ -663,41 +735,3 @@ let minbpeTokens = PlainBytePairs.encode(excerpt, merges: bytePairs.merges, preS
 print("section 2's 20,000 characters with the page's merges, minbpe's loop against the library's encode: "
       + (minbpeTokens == bytePairs.encode(excerpt) ? "the same \(grouped(minbpeTokens.count)) tokens" : "DIFFERENT tokens"))
 endOfCell()
-
-// Section 5's early gap, checked. In the bits-per-character figure the byte pairs' train and val curves
-// part early and end further apart than the characters'. Already at step 500 the byte-pair model's val loss
-// is 0.21 nats per token above its train loss, the characters' 0.03, before it has read its training text
-// once (500 x 768 = 384,000 of its 511,000 training tokens). A model with no memory beyond counts tells
-// what that early gap is: chapter 01's counting bigram, fit on the training split's pairs (adding 0.1 to
-// every count, so that no pair has probability 0) and scored on both splits.
-
-/// The counting bigram's loss in nats per token on `split`: -mean ln p(next | token), p from the training
-/// split's pair counts, each plus 0.1.
-func countedBigramLoss(_ data: TokenDataset, vocabularySize V: Int, on split: Split) -> Double {
-    var pairs = [Double](repeating: 0.1, count: V * V), firsts = [Double](repeating: 0.1 * Double(V), count: V)
-    for (a, b) in zip(data.train, data.train.dropFirst()) { pairs[a * V + b] += 1; firsts[a] += 1 }
-    let tokens = data[split]
-    return zip(tokens, tokens.dropFirst()).reduce(0.0) { $0 - log(pairs[$1.0 * V + $1.1] / firsts[$1.0]) } / Double(tokens.count - 1)
-}
-for (label, data, V) in [("characters", characterData, characters.vocabularySize), ("byte pairs", tokenData, tokenizer.vocabularySize)] {
-    let (train, val) = (countedBigramLoss(data, vocabularySize: V, on: .train), countedBigramLoss(data, vocabularySize: V, on: .val))
-    print(label.padding(toLength: 12, withPad: " ", startingAt: 0)
-          + String(format: "counted bigram, nats per token: train %.4f, val %.4f, val above train by %.2f", train, val, val - train))
-}
-endOfCell()
-// The counted bigram parts by about as much as the NanoGPT did at step 500, so the early gap is not
-// passages learned by heart: it is consistent with the chance in sparse pair counts, which the larger
-// vocabulary makes.
-// details: Why the counts are sparse, and the later gap
-// 65 characters make 4,225 possible pairs, each seen about 240 times in the training text on average, so
-// their counts carry over to new text. 512 tokens make 262,144 pairs, seen about twice each, so much of
-// what the training text says about which token follows which is chance, and any model fit to it, the
-// NanoGPT included, learns some of that chance.
-//
-// Later the gap keeps growing, to 0.445 nats per token at step 5,000, twice the bigram's. By then the
-// byte-pair model has gone over its training text about 7.5 times (5,000 x 768 tokens over 511,000) and
-// the character model about 3.8 times, so part of the later growth may be passages learned by heart; this
-// page does not separate the two causes. More text per token type, or fewer types, would close the early
-// gap. (A little of the bits-per-character gap is also the yardstick: the train curve divides by the
-// training text's 1.96 characters per token, the val curve by the validation text's 1.94, section 2.)
-// end details

@@ -93,10 +93,11 @@ void emitLineCommands(Stream &gp, const GnuplotLinePlot &plot) {
     gp << "set title " << quoted(plot.title) << " noenhanced\n";
     gp << "set xlabel " << quoted(plot.xLabel) << " noenhanced\n";
     gp << "set ylabel " << quoted(plot.yLabel) << " noenhanced\n";
-    gp << "set key top right noenhanced\n";
+    gp << (plot.keyBottomLeft ? "set key bottom left noenhanced\n" : "set key top right noenhanced\n");
     gp << "set grid\n";
     if (plot.logScaleX) gp << "set logscale x\nset autoscale xfix\n";
-    if (plot.logScaleY) gp << "set logscale y\n";
+    if (plot.logScaleY) gp << "set logscale y\nset format y \"%g\"\n";
+    if (plot.everyWholeX) gp << "set xtics 1\n";
     if (plot.barWidth > 0) {
         char width[32];
         std::snprintf(width, sizeof width, "%g", plot.barWidth);

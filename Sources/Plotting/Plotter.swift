@@ -77,10 +77,11 @@ public final class Plotter: @unchecked Sendable {
     /// Train and val loss against step, or any other set of curves on shared axes.
     @discardableResult
     public func lines(_ series: [Series], title: String, xLabel: String, yLabel: String, logScaleX: Bool = false,
-                      logScaleY: Bool = false, in directory: URL, name: String) throws -> PlotFiles {
+                      logScaleY: Bool = false, everyWholeX: Bool = false, keyBottomLeft: Bool = false,
+                      in directory: URL, name: String) throws -> PlotFiles {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let status = withLinePlot(series, title: title, xLabel: xLabel, yLabel: yLabel, logScaleX: logScaleX,
-                                  logScaleY: logScaleY) {
+                                  logScaleY: logScaleY, everyWholeX: everyWholeX, keyBottomLeft: keyBottomLeft) {
             gnuplot_write_line_plot($0, directory.path, name, 900, 560)
         }
         if status != 0 { throw PlotError(description: String(cString: gnuplot_bridge_last_error())) }
@@ -115,7 +116,8 @@ public final class Plotter: @unchecked Sendable {
     }
 
     private func withLinePlot(_ series: [Series], title: String, xLabel: String, yLabel: String, logScaleX: Bool,
-                              logScaleY: Bool = false, barWidth: Double = 0, _ body: (UnsafePointer<GnuplotLinePlot>) -> Int32) -> Int32 {
+                              logScaleY: Bool = false, everyWholeX: Bool = false, keyBottomLeft: Bool = false,
+                              barWidth: Double = 0, _ body: (UnsafePointer<GnuplotLinePlot>) -> Int32) -> Int32 {
         let titles = CStringArray(series.map(\.title))
         // C reads the numbers through plain pointers, so copy them into buffers that outlive the call.
         var buffers: [UnsafeMutableBufferPointer<Double>] = []
@@ -134,7 +136,8 @@ public final class Plotter: @unchecked Sendable {
             title.withCString { cTitle in xLabel.withCString { cX in yLabel.withCString { cY in
                 cSeries.withUnsafeBufferPointer { buffer in
                     var plot = GnuplotLinePlot(title: cTitle, xLabel: cX, yLabel: cY, logScaleX: logScaleX ? 1 : 0,
-                                               logScaleY: logScaleY ? 1 : 0, barWidth: barWidth,
+                                               logScaleY: logScaleY ? 1 : 0, everyWholeX: everyWholeX ? 1 : 0,
+                                               keyBottomLeft: keyBottomLeft ? 1 : 0, barWidth: barWidth,
                                                seriesCount: Int32(series.count), series: buffer.baseAddress)
                     return body(&plot)
                 }

@@ -39,7 +39,9 @@ typedef struct {
     const char *xLabel;
     const char *yLabel;
     int logScaleX;  ///< nonzero: a logarithmic x axis that spans exactly the data
-    int logScaleY;  ///< nonzero: a logarithmic y axis
+    int logScaleY;  ///< nonzero: a logarithmic y axis, its ticks written as 1e-06, 0.001, 1
+    int everyWholeX;  ///< nonzero: an x tick at every whole number (x that counts layers or blocks)
+    int keyBottomLeft;  ///< nonzero: the key at the bottom left instead of the top right
     double barWidth;
     int seriesCount;
     const GnuplotSeries *series;
