@@ -74,7 +74,9 @@ public final class Plotter: @unchecked Sendable {
 
     // MARK: Line plots
 
-    /// Train and val loss against step, or any other set of curves on shared axes.
+    /// Train and val loss against step, or any other set of curves on shared axes. `everyWholeX` puts an x
+    /// tick at every whole number (an x that counts blocks); `keyBottomLeft` moves the key where curves that
+    /// fall to the right leave room.
     @discardableResult
     public func lines(_ series: [Series], title: String, xLabel: String, yLabel: String, logScaleX: Bool = false,
                       logScaleY: Bool = false, everyWholeX: Bool = false, keyBottomLeft: Bool = false,
