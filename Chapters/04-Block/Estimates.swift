@@ -72,7 +72,8 @@ struct StartEstimates {
         switch keeps {
         case .nothing?:      // the Linears and ReLU; the average about 1 on a gradient gathered at the first positions
             return belowTheTop.map { _ in perPlainBlock }
-        case .layerNorm?:    // the feed-forward, then the first LayerNorm's 1 / x's size; the second undid the rest
+        case .layerNorm?:    // the feed-forward, then the first LayerNorm's 1 / x's size; the second LayerNorm
+                             // divides by just what the attention half multiplies by, so the two cancel
             return belowTheTop.map { feedForwardHalf / $0 }
         case .residuals?:    // `+` hands it down; the halves add a few hundredths
             return belowTheTop.map { _ in 1 }

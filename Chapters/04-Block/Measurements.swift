@@ -200,3 +200,18 @@ func layerNormInputSpreads(_ stack: BlockStackLanguageModel<PlainBlock>, on batc
         return (first, second)
     }
 }
+
+/// Section 6, where the shared vector lives: for each block of a LayerNorm-only stack, the root mean square
+/// of its output's mean row over the batch's positions (the vector every position shares), and of its
+/// feed-forward's last bias (a vector the block adds at every position, whatever the input). Also the
+/// vocabulary head's bias, which could hold the characters' frequencies alone. Inference mode.
+func sharedVectorsAndBiases(_ stack: BlockStackLanguageModel<PlainBlock>, on batch: Batch, width: Int)
+    -> (shared: [Float], bias: [Float], headBias: Float) {
+    func rootMeanSquare(_ v: [Float]) -> Float { (v.reduce(0) { $0 + $1 * $1 } / Float(v.count)).squareRoot() }
+    let shared = blockOutputs(stack, on: batch).map { output in   // each (B, T, C) as rows of width C
+        let rows = output.count / width
+        return rootMeanSquare((0..<width).map { j in stride(from: j, to: output.count, by: width).reduce(0) { $0 + output[$1] } / Float(rows) })
+    }
+    let bias = stack.blocks.map { rootMeanSquare($0.feedForward.contract.bias?.values ?? []) }
+    return (shared, bias, rootMeanSquare(stack.languageModelHead.bias?.values ?? []))
+}

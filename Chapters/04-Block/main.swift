@@ -10,8 +10,8 @@
 //   - LayerNorm before each half (pre-norm), so every block reads inputs of a steady scale.
 // The way through: sections 1 to 3 build the Block and the four stacks; section 4 trains them (one of the
 // results is a surprise); sections 5 and 6 measure why the two stacks without residuals fail, at the
-// start and during training; section 7 what LayerNorm adds; section 8 the trained heads; section 9 the
-// fast kernels.
+// start and during training; section 7 what LayerNorm adds; section 8 the trained heads; section 9 sums
+// up; section 10 shows the fast kernels; an appendix works section 5's predictions through by hand.
 //
 //   swift run -c release ch04            (--quick for a few seconds, --help for every flag)
 //
@@ -90,14 +90,14 @@ print("\(settings.table(showing: .all))\n")
 // not by 0. Backward, it divides by the same σ: with x̂ = (x - mean) / σ and g = gain * dy,
 //   dx = (g - mean(g) - x̂ * mean(g * x̂)) / σ
 // so the gradient it passes down is about 1 / σ times what it receives: small inputs get large gradients
-// (section 5 measures what that does in a stack; the kernel that computes it is in the last section).
+// (section 5 measures what that does in a stack; the kernel that computes it is in section 10).
 // show: Sources/Layers/Layers.swift LayerNorm
 //
-// What its kernel computes for one position, as plain code (the fast kernel is in the last section):
+// What its kernel computes for one position, as plain code (the fast kernel is in section 10):
 // show: Sources/TensorCore/Backend/NaiveKernels.swift NaiveKernels.layerNorm
 // The module calls the op `layerNorm`, which records its backward for autograd as chapter 00's ops do:
 // the closure given to `Tensor.result` is the backward, handing the kernel the row statistics the forward
-// kept. The backward's arithmetic is in the last section, beside the kernel's.
+// kept. The backward's arithmetic is in section 10, beside the kernel's.
 // fold: Sources/TensorCore/Ops/Normalization.swift layerNorm
 //
 // The `attention` a Block calls is chapter 03's MultiHead: every head's masked softmax(q k^T / sqrt(hs)) v,
@@ -251,8 +251,8 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 // The same stack trains four times, with the same settings, seed and batches: from plain blocks, with
 // LayerNorm alone, with residuals alone, and from the real Blocks. Your guess first: where does each end?
 // Three landmarks: chapter 03's one layer reached val 2.07, chapter 01's bigram 2.49, and the unigram, a
-// model that predicts every character by its frequency alone, scores 3.35 (printed below). Do not take it
-// for granted that each idea helps on its own: that is what the two middle runs test. The answers hold at
+// model that predicts every character by its frequency alone, scores 3.35 (printed below). The two
+// middle runs test each idea alone. The answers hold at
 // these settings: every weight starts from N(0, 0.02^2), as in GPT-2, and the peak learning rate is 3e-3.
 // Exercise 5 tries others, PyTorch's default start among them.
 //
@@ -264,6 +264,10 @@ func startingWeights<Layer>(_ stack: BlockStackLanguageModel<Layer>, _ settings:
 // fold: Sources/TensorCore/Optimization/LearningRateSchedule.swift LearningRateSchedule.rate(at:)
 // fold: Sources/TensorCore/Optimization/Parameters.swift Parameters.clipGradNorm
 // fold: Sources/TensorCore/Optimization/AdamW.swift AdamW.update
+// The run: `train` takes the steps and estimates the loss at step 0, every 250 steps and at the end, each
+// estimate the mean loss of 50 random batches of each split with dropout off (gpt.py's estimate_loss).
+// The table below prints each stack's val estimates. Folded:
+// fold: Sources/Training/Trainer.swift Trainer.train Trainer.estimateLoss Trainer.meanLoss
 
 section("4. The same stack trained four ways")
 let plain = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .nothing)
@@ -293,6 +297,10 @@ for (stack, stackTrainer) in zip(stacks, trainers) {
 print(String(format: "the unigram on the val text (each character by its training frequency, no context): %.4f", unigramLoss))
 endOfCell()
 
+// The thread of what follows: a stack learns when two paths stay open, each character's effect up to the
+// top and the gradient down to the first block. Section 5 measures both at the start; section 6 how
+// LayerNorm alone loses them in training; `+` keeps both open.
+//
 // The last column is the train loss at the last evaluation. The two stacks that learn end below their val
 // loss (the Blocks 1.72 against 1.88, residuals alone 1.79 against 1.93): with dropout 0, each has read
 // its 1,003,854 training characters about twice (2,048,000 tokens) and begins to fit them.
@@ -309,8 +317,9 @@ endOfCell()
 // Two stacks end at the unigram: whatever the context, they predict each character by its frequency. Did
 // they learn nothing at all? Position 0 is a test. A character there attends only to itself, so no average
 // dilutes it on its way up. A stack that used it would predict there at least as well as the bigram (2.49).
-// Predict each stack's loss at position 0 before the table. Below, each stack's val loss at each position of the window, over 50 val batches. At position 0 the
-// model has one character to go on; at position 31 it has 32. The loss by position, folded:
+// Predict each stack's loss at position 0 before the table. Below, each stack's val loss at each
+// position of the window, over 50 val batches. At position 0 the model has one character to go on; at
+// position 31 it has 32. The loss by position, folded:
 // fold: Chapters/04-Block/Measurements.swift lossByPosition
 let positions = [0, 1, 2, 3, 7, 15, 31].filter { $0 < settings.blockSize }
 print("val loss at position  " + positions.map { String(format: "%6d", $0) }.joined())
@@ -345,8 +354,7 @@ endOfCell()
 // Every `Linear` starts from N(0, 0.02^2) with a bias of 0, as in GPT-2 and nanoGPT (PyTorch's own default
 // is larger: exercise 5), and so do the embedding tables (both initializers, folded):
 // fold: Sources/Layers/Layers.swift Linear.init(_:_:bias:random:) Embedding.init
-// Each prediction below multiplies a few rules of
-// thumb:
+// Each prediction below multiplies a few rules of thumb:
 //
 // | step | what it does to a size, forward or backward |
 // |---|---|
@@ -355,66 +363,29 @@ endOfCell()
 // | the part of ReLU's output that varies with its input | sqrt(1 - 1/pi) = 0.83 of its size; the rest is its mean, sigma/sqrt(2 pi), the same at every position (used for the Blocks' last character) |
 // | attention's weights at the start (T = 32) | equal: q and k are each about 0.16 of x's size, so every score q·k is near 0 and the softmax spreads evenly over the visible keys |
 // | that average, on rows that differ from position to position | 0.36: position t averages t + 1 of them, which shrinks them by sqrt(t + 1) |
-// | the same average, on rows that are already averages of the same earlier rows (a plain block's above the first) | about 1: averaging them again changes little |
+// | the same average, on rows that are already averages of the same earlier rows (a plain block's above the first) | about 1: rows that are already nearly equal stay nearly equal when averaged, so the average keeps their size (and a change to one row of 32 is still 1/32 of it) |
 // | LayerNorm | forward: to unit size; backward: 1 / the size of what it read |
 //
-// Your predictions first, then these:
-// - the plain stack: the signal and the last character's effect shrink block after block, and so does
-//   the gradient (worked through after the list).
+// Your predictions first: for each stack, does each of the three stay near its healthy value, or shrink
+// block after block, and by about how much? Then the page's, folded:
+// details: The page's predictions
+// - the plain stack: the signal and the last character's effect shrink block after block, the signal by
+//   about 1e-3 a block, the character's effect by about 1/32; the gradient falls by about 1e-3 a block.
 // - LayerNorm alone: the signal 0.036 in every block (the feed-forward on a unit-size input); the last
-//   character as thin as in the plain stack; the gradient x 1.3 at the first block, 1.0 above it
-//   (worked through after the list).
+//   character as thin as in the plain stack; the gradient x 1.3 at the first block, 1.0 above it: the
+//   second LayerNorm divides the gradient by just what the attention half multiplies it by, so only the
+//   feed-forward's 0.036 and the first LayerNorm's 1 / x's size remain. (The estimate leaves out where
+//   the gradient sits along the positions; the appendix measures how much that adds.)
 // - residuals alone: the embedding's 0.028 carried up; the last character's effect 1.0 (swapping the
 //   last character swaps its token row, a change of x's own size, and `+` carries it up whole); the
 //   gradient x 1.
 // - the Blocks: each half adds its own size to x, so the signal grows from 0.047 to 0.080; the last
 //   character's effect 0.88, falling to 0.74 as the stream grows; the gradient x 1.7, 1.3 and 1.2.
-//
-// The plain stack's numbers, worked through: its first block, then each block above it.
-//
-//   signal      first block: 0.0283 (embedding) x 0.356 (average) x 0.16 (value)
-//               x 0.16 (projection) x 0.16 (expand) x 0.707 (ReLU) x 0.32 (contract)  = 9.3e-06
-//               each block above: x 9.3e-04, the same Linears and ReLU (averaging
-//               rows that are already averages: x 1)                    = 8.7e-09, 8.0e-12, 7.4e-15
-//   last        first block: the last position averages 32 rows, the changed one at
-//   character   weight 1/32; an average of 32 different rows has 1/sqrt(32) of a row's
-//               size; so the change over the output is (1/32) / (1/sqrt(32))          = 0.18
-//               each block above: the change is again 1 row of 32 (x 1/32); the
-//               average of rows that are already alike keeps its size (x 1)  = 5.5e-03, 1.7e-04, 5.4e-06
-//               (the Linears scale the change and the output alike: they cancel out)
-//   gradient    each block: x 9.3e-04, the same Linears and ReLU backward, the average counted at x 1
-//
-// LayerNorm alone's gradient, worked through: one block, from its output down to its input. The result
-// first: 0.036 / x's size, times a'/a, where a is the attention average's forward factor and a' its
-// backward one; the estimate takes a' = a.
-//
-//   feed-forward half, backward     0.32 (contract) x 0.707 (ReLU) x 0.16 (expand)       = 0.036
-//   the second LayerNorm, backward  / the size it read, the attention half's output:
-//                                   0.16 (value) x a x 0.16 (projection) of a unit row    / (0.0256 a)
-//   attention half, backward        0.16 (projection) x a' x 0.16 (value)                 x 0.0256 a'
-//   the first LayerNorm, backward   / the size of x: 0.0283 in the first block, 0.036 above
-//   in all                          0.036 x (a'/a) / x's size     = 1.3 (a'/a) first, 1.0 (a'/a) above
-//
-// With a' = a, the average passes the gradient back as it shrank the rows forward, and the two cancel. Both stacks without residuals break that: measured, the plain stack's average passes the
-// gradient at 1.2 to 1.4 where the estimate counts 1, and LayerNorm alone passes 1.3 to 1.5 times the
-// estimate. The estimates leave that out, and the cell after the tables measures why.
-//
-// The Blocks' numbers, worked through for the first Block (x is the embedding, 0.0283; each half reads
-// LN(x), unit size; the attention half adds 0.16 x 0.356 x 0.16 = 0.0092, the feed-forward half 0.036):
-//
-//   signal      the three at right angles, so their squares add: sqrt(0.0283^2 + 0.0092^2 + 0.036^2) = 0.047
-//   last        the embedding's change (x's own size, 0.0283) plus what the feed-forward half moves
-//   character   with it (0.036 x 0.83, the part of ReLU's output that varies), squares added:
-//               sqrt(0.0283^2 + 0.030^2) / 0.047                                             = 0.88
-//   gradient    `+` hands it down whole; each half adds its own path, 1 / x's size (LayerNorm) times
-//               its forward factor, at right angles: sqrt(1 + (0.0092/0.0283)^2)
-//               x sqrt(1 + (0.036/0.0283)^2)                                                 = 1.70
-//
-// The blocks above repeat it with x's new size. `StartEstimates` (folded below) does the same sums.
+// end details
 //
 // The code prints each prediction above its measurement. `StartEstimates` computes the predictions from
 // the rules, and `measure` and `inputGradients` (this chapter's Measurements.swift) take the measurements;
-// both are folded after the tables.
+// both are folded after the tables. The appendix at the end works each prediction through by hand.
 
 section("5. Why, at the start: the signal up and the gradient down")
 let estimates = StartEstimates(blockSize: settings.blockSize, layers: settings.layers, embeddingSize: settings.embeddingSize,
@@ -474,16 +445,16 @@ endOfCell()
 // What the tables say, stack by stack:
 // - The plain stack: the signal and the last character's effect shrink block after block, as predicted
 //   (the signal 9.6e-06 to 1.5e-14, the character 0.15 to 1.7e-06), and so does the gradient, by 1.1e-03
-//   to 1.3e-03 a block (the estimate's 9.3e-04, times the 1.2 to 1.4 measured below). The first block's
-//   parameters' gradients are 1e-11, each number in them below AdamW's epsilon of 1e-8, so the first
-//   blocks barely move. AdamW divides each gradient by its running root mean square plus epsilon, so a
-//   gradient g far below epsilon moves its weight by about the learning rate times g / epsilon: at the
-//   peak rate, 3e-3 x 4.5e-14 / 1e-8 = 1.3e-08 a step (4.5e-14 a number: 1e-11 over the block's 49,536
-//   numbers), against weights of about 0.02. (Without epsilon even these would make full steps.) The top block's gradient is not small (2.9e-02), but its input carries next to
-//   nothing of the text, so all it can learn is one output for every position: the unigram of section 4.
+//   to 1.3e-03 a block (the estimate's 9.3e-04, times the 1.2 to 1.4 that the appendix explains). The
+//   first block's parameters' gradient is 1.5e-11, each of its numbers far below AdamW's epsilon of
+//   1e-8, so the first blocks barely move: about 2e-08 a step against weights of about 0.02 (the
+//   appendix does the arithmetic). The top block's gradient is not small (2.9e-02), but its input carries
+//   next to nothing of the text, so all it can learn is one output for every position: the unigram of
+//   section 4.
 // - LayerNorm alone: healthy sizes both ways (0.033 to 0.040 up). The gradient grows on its way down, by
 //   1.8, 1.5 and 1.3 against the predicted 1.3, 1.0 and 1.0: 1.3 to 1.5 times more, as the plain stack's
-//   1.2 to 1.4 (its gradient gathers at position 0 too, measured below).
+//   1.2 to 1.4. In both, the gradient gathers at position 0, where attention's average passes it whole
+//   instead of shrinking it; the appendix measures that.
 //   Yet the last character's effect falls as steeply as the plain stack's, to 5.3e-06. Healthy sizes say
 //   that the signal survives, not that the character does. And position 0's character, which does reach
 //   the top, was not learned either (section 4): that needs section 6.
@@ -495,55 +466,6 @@ endOfCell()
 // The code behind the tables: the estimates, each rule in a comment, and the measurements, folded.
 // fold: Chapters/04-Block/Estimates.swift StartEstimates
 // fold: Chapters/04-Block/Measurements.swift measure standardDeviation inputGradients norm
-
-// Why the average passes the gradient at more than 1. Backward, attention's equal weights hand position s
-// the sum over t >= s of 1/(t + 1) times position t's gradient. What that does to the gradient's norm
-// depends on how the gradient lies along the 32 positions. Three shapes, put through that sum:
-// - different at every position (independent rows): the squares add, and it shrinks by 0.36, the
-//   forward's factor;
-// - the same row at every position: the sums add. Position 0 gets 1 + 1/2 + ... + 1/32 = 4.06 rows of
-//   it and the last position 1/32 of one; over the positions, about x 1.37;
-// - all at position 0: only position 0 receives it, at weight 1/(0 + 1): x 1.
-// Then where the measured gradients lie: the share of each gradient's square that sits at position 0, at
-// each block's input. Spread evenly over the 32 positions, that share would be 1/32 = 0.03.
-
-/// Backward through attention's equal weights: position s receives the sum over t >= s of g[t] / (t + 1).
-/// g: (T, width), one row per position.
-func equalAttentionBackward(_ g: [[Double]]) -> [[Double]] {
-    g.indices.map { s in
-        g[s].indices.map { c in (s..<g.count).reduce(0.0) { $0 + g[$1][c] / Double($1 + 1) } }
-    }
-}
-func size(_ g: [[Double]]) -> Double { g.joined().reduce(0) { $0 + $1 * $1 }.squareRoot() }
-let shapeRandom = SeededRandom(seed: 17)                   // its own generator
-let randomRow = { (0..<1000).map { _ in Double(shapeRandom.normal()) } }   // 1,000 channels
-let oneRow = randomRow()
-let shapes: [(name: String, g: [[Double]])] = [
-    ("different at every position", (0..<settings.blockSize).map { _ in randomRow() }),
-    ("the same row at every position", Array(repeating: oneRow, count: settings.blockSize)),
-    ("all at position 0", [oneRow] + Array(repeating: oneRow.map { _ in 0 }, count: settings.blockSize - 1))]
-for shape in shapes {
-    print(shape.name.padding(toLength: 32, withPad: " ", startingAt: 0)
-          + String(format: "the average passes it at x %.2f", size(equalAttentionBackward(shape.g)) / size(shape.g)))
-}
-print("\nthe share of the gradient's square at position 0, at each block's input, first block to last")
-for (variant, gradients) in zip(variants, gradientsMeasured) {
-    print("  " + variant.name.padding(toLength: 16, withPad: " ", startingAt: 0) + gradients.map {
-        String(format: "%.2f", firstPositionShare($0, sequences: settings.batchSize, length: settings.blockSize)) }.joined(separator: " "))
-}
-endOfCell()
-
-// fold: Chapters/04-Block/Measurements.swift firstPositionShare
-//
-// In the two stacks without residuals the gradient sits mostly at position 0 (the plain stack's: 0.92 at
-// the first block's input). It gathers there because each average above did the same sum: every position
-// handed its gradient to every earlier one, and position 0, earlier than all the others, collects the most,
-// block after block. A gradient gathered at position 0 passes at 1. What sits at the next few positions
-// is still partly alike from one position to the next, so it adds up as the same row does, towards 1.37.
-// Together, between the two: the 1.2 to 1.4 measured. With residuals alone the share is 0.03 in every
-// block, spread evenly: `+` hands each block the loss's own gradient, which is spread evenly. The Blocks'
-// gathers a little at the first blocks (0.11); their estimate, which keeps the 0.36, still lands on the
-// gradient table's 1.7, 1.3 and 1.2.
 
 // MARK: - 6. Why LayerNorm alone collapses during training
 //
@@ -617,10 +539,14 @@ endOfCell()
 //   way; step 1);
 // - then, in a second table, step 3: the gradient at each block's input (section 5's `inputGradients`),
 //   and the sizes (std) that each block's two LayerNorms read and divide the gradient by: the block's
-//   input x, and the attention half's output.
+//   input x, and the attention half's output;
+// - and in a third, where the shared vector lives: its size in each block's output (the root mean square
+//   of the output's mean row), beside the one vector a block adds at every position by itself, its
+//   feed-forward's last bias, and the vocabulary head's bias, which alone could hold the characters'
+//   frequencies. Do the biases hold the shared vector?
 // Expect the context variation to start at about 0.4 to 0.6, not 1: attention's equal weights at the start
 // already average each position with the ones before it. The new measurements, folded:
-// fold: Chapters/04-Block/Measurements.swift contextVariation blockOutputs sharedPartOfTheChange layerNormInputSpreads
+// fold: Chapters/04-Block/Measurements.swift contextVariation blockOutputs sharedPartOfTheChange layerNormInputSpreads sharedVectorsAndBiases
 let watched = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .layerNorm)
 let watchedTrainer = Trainer(model: watched, dataset: dataset, hyperparameters: settings)
 let startingOutputs = blockOutputs(watched, on: measuredBatch)
@@ -628,6 +554,8 @@ print("LayerNorm only    context variation       shared part of each")
 print("step  batch loss    (first block to last)   block's change so far")
 var lastBatchLoss: Float?
 var gradientRows: [String] = []   // step 3's numbers, printed as a second table after the first
+var sharedRows: [String] = []     // where the shared vector lives, a third table
+var firstInputGradient: [Float] = [], layerNormSpreads: [[Float]] = []   // at step 0 and step 200, for the product
 for step in 0...200 {
     if [0, 10, 20, 30, 60, 200].contains(step) {
         let variation = contextVariation(watched, on: measuredBatch).map { String(format: "%4.2f", $0) }
@@ -638,13 +566,26 @@ for step in 0...200 {
         print(String(format: "%4d  ", step) + loss + "    " + variation.joined(separator: " ") + "    " + sharedPart.joined(separator: " "))
         let atInputs = inputGradients(watched, on: measuredBatch).map(norm)   // (the parameters' gradients it leaves, the next step's zeroGrad clears)
         let read = layerNormInputSpreads(watched, on: measuredBatch)
+        if step == 0 || step == 200 { firstInputGradient.append(atInputs[0]); layerNormSpreads.append(read.first + read.second) }
         gradientRows.append(String(format: "%4d  ", step) + row(atInputs) + "    " + row(read.first) + "    " + row(read.second))
+        let located = sharedVectorsAndBiases(watched, on: measuredBatch, width: settings.embeddingSize)
+        sharedRows.append(String(format: "%4d  ", step) + row(located.shared) + "    " + row(located.bias)
+                          + String(format: "    %8.1e", located.headBias))
     }
     if step < 200 { lastBatchLoss = watchedTrainer.trainStep() }
 }
 print("\n      the gradient at each block's input     the std the first LayerNorm reads      the std the second LayerNorm reads")
 print("step  (its norm, first block to last)         (x, each block's input)               (the attention half's output)")
 gradientRows.forEach { print($0) }
+print("\n      the vector every position shares in     the feed-forward's last bias (rms)    the head's")
+print("step  each block's output (rms of its mean row)                                         bias (rms)")
+sharedRows.forEach { print($0) }
+if layerNormSpreads.count == 2 {   // step 3 in one line: how much the eight sizes grew, against how far the gradient fell
+    let growth = zip(layerNormSpreads[1], layerNormSpreads[0]).reduce(Float(1)) { $0 * $1.0 / $1.1 }
+    let fall = firstInputGradient[0] / firstInputGradient[1]
+    print("\nfrom step 0 to step 200: the eight sizes grew by a product of \(grouped(Int(growth))); the gradient at the first "
+          + "block's input fell \(grouped(Int(fall))) times; the rest of its path grew " + String(format: "%.1f times", growth / fall))
+}
 endOfCell()
 
 // Each step, measured:
@@ -659,11 +600,22 @@ endOfCell()
 //   read grow meanwhile, as their shared vectors grow: from step 0 to step 200, 1.0, 3.0, 5.8 and 11 times
 //   for the first LayerNorms (x, first block to last), 2.1, 3.8, 7.8 and 34 times for the second. A
 //   gradient on its way from the top to the first block's input passes all eight, so it is divided by
-//   their product, about 420,000. That is the fall, to within the factor of about 2.3 by which the rest
-//   of its path (the Linears, the averages, the LayerNorms' gains, what arrives from the head) grew.
+//   their product, about 440,000 (the table's last line). That is the fall, to within the factor of
+//   about 2.4 by which the rest of its path (the Linears, the averages, the LayerNorms' gains, what
+//   arrives from the head) grew.
+// - Where the shared vector lives: not in the biases. At step 200 the vector every position shares has a
+//   root mean square of 0.10 to 1.0, block by block, and each block's feed-forward bias 0.0026 to 0.025.
+//   A block's output is its last Linear's weights times the ReLU's output, plus that bias, so its mean
+//   row is the weights times the ReLU's mean row, plus the bias: nearly all of the shared vector is the
+//   weights applied to what the ReLU outputs alike at every position. (A ReLU's output is never negative,
+//   so that part is not 0 even at the start: 0.027 to 0.037 at step 0.) The head's own bias stays small
+//   too (0.027). AdamW moves every number by about the same step, and each logit has one bias number
+//   against 64 weights, each applied to the top's shared vector (1.0 at step 200), so the weights' path
+//   moves the logits many times faster.
 //
 // It is the depth that lets the shared vector win. With one block, LayerNorm alone learns, a little better
-// than residuals alone (2.10 against 2.16; with two blocks 2.43 against 2.07): exercise 5 runs them.
+// than residuals alone (2.10 against 2.16); with two it learns, but less (2.43 against 2.07). These are
+// exercise 5's runs (`scripts/run-exercises.sh`, one seed each).
 
 // MARK: - 7. The Blocks: a sample, the growing stream, and what LayerNorm adds
 //
@@ -706,8 +658,7 @@ endOfCell()
 // jumps in the first Block, from 0.11 to 1.64, more than ten times the embedding. The residuals-only
 // stack's halves read x as it is, from 0.13 in the first block to 2.16 in the fourth, so each block's
 // Linears face inputs of their own scale; the Blocks' halves read x through LayerNorm, at unit size in
-// every block. That is what "LayerNorm keeps each half's input steady" means. (Why the embedding grew to
-// about 0.1 in training, and why residuals alone end a little larger, this page does not measure.)
+// every block. That is what "LayerNorm keeps each half's input steady" means.
 //
 // Is the 0.05 between residuals alone (1.93) and the Blocks (1.88) the normalizing itself, or what
 // LayerNorm learns (a gain and a bias per channel)? And is it only this seed's? Two checks, logs left out:
@@ -733,30 +684,17 @@ let checks: [(label: String, model: any LanguageModel, settings: Hyperparameters
      FrozenLayerNorms(blockStack(settings, vocabularySize: tokenizer.vocabularySize)), settings),
     ("seed \(secondSeed.seed), residuals only", plainStack(secondSeed, vocabularySize: tokenizer.vocabularySize, keeps: .residuals), secondSeed),
     ("seed \(secondSeed.seed), Blocks", blockStack(secondSeed, vocabularySize: tokenizer.vocabularySize), secondSeed)]
-for check in checks {
+let checkLosses = checks.map { check in
     let checkTrainer = Trainer(model: check.model, dataset: dataset, hyperparameters: check.settings)
     exitOnError { try checkTrainer.train(log: { _ in }) }
     print(check.label + ": val " + String(format: "%.4f", checkTrainer.evaluations.last?.valLoss ?? .nan))
+    return checkTrainer.evaluations.last?.valLoss ?? .nan
 }
 endOfCell()
 
 // With the gain and bias held, the Blocks score as with them (1.8793 against 1.8789): what beats residuals
 // alone is the normalizing itself. From the second seed the order and the gap hold (1.877 against 1.928,
 // where the first seed gave 1.879 against 1.930): the hundredths are not one seed's, at these settings.
-// Why inputs at unit size train a little better here, this page does not measure.
-//
-// The chapter in short:
-// - Two paths decide whether a stack learns: the signal up (each character's effect on the top) and the
-//   gradient down (to the first block).
-// - Without residuals both shrink block by block, and at these settings (4 blocks, weights from
-//   N(0, 0.02^2), learning rate 3e-3) training collapses to the unigram (val 3.34; the unigram's 3.35),
-//   with or without LayerNorm.
-// - `+` keeps both paths open (1.93). LayerNorm adds a few hundredths (1.88; from a second seed, 1.88
-//   against 1.93 again). The normalizing alone gives them: with its gain and bias held at 1 and 0, 1.88
-//   too.
-// - How much LayerNorm adds depends on the settings (exercise 5, one seed each): at a tenth of the
-//   learning rate the Blocks reach 2.29 and residuals alone 2.58; with two blocks, 1.91 against 2.07;
-//   from PyTorch's start, residuals alone do better (1.75 against the Blocks' 1.79).
 
 // MARK: - 8. Every head of every layer
 //
@@ -785,7 +723,34 @@ exitOnError {
 // The weights the figures draw, recomputed from the last forward pass:
 // fold: Sources/Attention/MultiHead.swift MultiHead.lastAttention
 
-// MARK: - 9. How the library runs it fast
+// MARK: - 9. The chapter in short
+//
+// Every run's last val loss, from sections 4 and 7:
+
+section("9. The chapter in short")
+print("val loss after \(settings.steps) steps        seed \(settings.seed)   seed \(secondSeed.seed)")
+let lastVal = trainers.map { $0.evaluations.last?.valLoss ?? .nan }
+for (label, first, second) in [("plain stack", lastVal[0], Float.nan), ("LayerNorm only", lastVal[1], .nan),
+                               ("residuals only", lastVal[2], checkLosses[1]), ("Blocks (both)", lastVal[3], checkLosses[2]),
+                               ("Blocks, gain and bias held", checkLosses[0], .nan)] {
+    print("  " + label.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%9.4f", first)
+          + (second.isNaN ? "" : String(format: "   %9.4f", second)))
+}
+print(String(format: "  the unigram                 %9.4f", unigramLoss))
+endOfCell()
+
+// - Two paths decide whether a stack learns: the signal up (each character's effect on the top) and the
+//   gradient down (to the first block).
+// - Without residuals both shrink block by block (section 5), and at these settings (4 blocks, weights
+//   from N(0, 0.02^2), learning rate 3e-3) training collapses to the unigram, with or without LayerNorm
+//   (section 6: with LayerNorm, one vector shared by every position swamps the text).
+// - `+` keeps both paths open. LayerNorm adds a few hundredths, from both seeds; the normalizing alone
+//   gives them, with its gain and bias held at 1 and 0.
+// - How much LayerNorm adds depends on the settings (exercise 5, one seed each): at a tenth of the
+//   learning rate the Blocks reach 2.29 and residuals alone 2.58; with two blocks, 1.91 against 2.07;
+//   from PyTorch's start, residuals alone do better (1.75 against the Blocks' 1.79).
+
+// MARK: - 10. How the library runs it fast
 //
 // LayerNorm's CPU kernel, forward beside backward. The forward keeps each position's mean and
 // 1/sqrt(variance + eps) for the backward, which then never recomputes them; the sums run eight floats at
@@ -796,7 +761,7 @@ exitOnError {
 // `softmaxLayerNormAndCrossEntropyMatchTheReferences` (Tests/TensorCoreTests/KernelTests.swift) and
 // `layerNorm` (GradientCheckTests.swift). The same comparison on the first Block's ln1 over the val text:
 
-section("9. How the library runs it fast")
+section("10. How the library runs it fast")
 let normInput = withoutGradients { model.embedding(prompt, batchSize: 1, length: prompt.count) }   // (1, T, C)
 let normFast = withoutGradients { model.blocks[0].norm1(normInput) }.values
 let normWidth = settings.embeddingSize
@@ -816,3 +781,111 @@ exitOnError {
 }
 report.printLoss(trainer.evaluations)
 print("wrote \(report.folder.path)/: loss.png (all four stacks), attention.png, attention-all-layers.png, sample.txt, summary.json")
+
+// MARK: - Appendix: section 5's predictions, worked through
+//
+// The rules of section 5's table, multiplied out. Along one path the factors multiply, each step scaling
+// what it receives. Where two parts are added (x and what a half adds to it, or the three parts of the
+// Blocks' signal), they are at right angles at the start, independent random directions, so their squares
+// add.
+//
+// The plain stack: its first block, then each block above it.
+//
+//   signal      first block: 0.0283 (embedding) x 0.356 (average) x 0.16 (value)
+//               x 0.16 (projection) x 0.16 (expand) x 0.707 (ReLU) x 0.32 (contract)  = 9.3e-06
+//               each block above: x 9.3e-04, the same Linears and ReLU (averaging
+//               rows that are already averages: x 1)                    = 8.7e-09, 8.0e-12, 7.4e-15
+//   last        first block: the last position averages 32 rows, the changed one at
+//   character   weight 1/32; an average of 32 different rows has 1/sqrt(32) of a row's
+//               size; so the change over the output is (1/32) / (1/sqrt(32))          = 0.18
+//               each block above: the change is again 1 row of 32 (x 1/32); the
+//               average of rows that are already alike keeps its size (x 1)  = 5.5e-03, 1.7e-04, 5.4e-06
+//               (the Linears scale the change and the output alike: they cancel out)
+//   gradient    each block: x 9.3e-04, the same Linears and ReLU backward, the average counted at x 1
+//
+// What so small a gradient does under AdamW: the first block's parameters' gradient norm is 1.5e-11 over
+// its 49,536 numbers, 1.5e-11 / sqrt(49,536) = 6.7e-14 a number. AdamW divides each gradient by its
+// running root mean square plus epsilon (1e-8), so a gradient g far below epsilon moves its weight by
+// about the learning rate times g / epsilon: at the peak rate, 3e-3 x 6.7e-14 / 1e-8 = 2.0e-08 a step,
+// against weights of about 0.02. (Without epsilon, even these would make full steps.)
+//
+// LayerNorm alone's gradient: one block, from its output down to its input, one factor per step. Call a
+// the factor by which attention's average shrinks the rows on the way up, and a' the factor by which it
+// shrinks the gradient on the way down.
+//
+//   feed-forward half, backward     0.32 (contract) x 0.707 (ReLU) x 0.16 (expand)       = 0.036
+//   the second LayerNorm, backward  divides by the size it read, the attention half's
+//                                   output: 0.16 (value) x a x 0.16 (projection)         / (0.0256 a)
+//   attention half, backward        0.16 (projection) x a' x 0.16 (value)                 x 0.0256 a'
+//   the first LayerNorm, backward   divides by the size of x: 0.0283 in the first block, 0.036 above
+//   in all                          0.036 x (a'/a) / x's size     = 1.3 (a'/a) first, 1.0 (a'/a) above
+//
+// If the average shrank the gradient exactly as much as it shrank the rows, a' = a, the two would cancel,
+// and the estimate (1.3, then 1.0) takes that. Measured, the gradient passes 1.3 to 1.5 times more, and
+// the plain stack's average passes it at 1.2 to 1.4 where its estimate counts 1. The cell below measures
+// why.
+//
+// The Blocks, worked through for the first Block (x is the embedding, 0.0283; each half reads LN(x), unit
+// size; the attention half adds 0.16 x 0.356 x 0.16 = 0.0092, the feed-forward half 0.036):
+//
+//   signal      the three at right angles, so their squares add: sqrt(0.0283^2 + 0.0092^2 + 0.036^2) = 0.047
+//   last        the embedding's change (x's own size, 0.0283) plus what the feed-forward half moves
+//   character   with it (0.036 x 0.83, the part of ReLU's output that varies), squares added:
+//               sqrt(0.0283^2 + 0.030^2) / 0.047                                             = 0.88
+//   gradient    `+` hands it down whole; each half adds its own path, 1 / x's size (LayerNorm) times
+//               its forward factor, at right angles: sqrt(1 + (0.0092/0.0283)^2)
+//               x sqrt(1 + (0.036/0.0283)^2)                                                 = 1.70
+//
+// The blocks above repeat it with x's new size. `StartEstimates` (folded in section 5) does the same sums.
+//
+// Why the average passes the gradient at more than 1. Backward, attention's equal weights hand position s
+// the sum over t >= s of 1/(t + 1) times position t's gradient. What that does to the gradient's norm
+// depends on how the gradient lies along the 32 positions. Three shapes, put through that sum:
+// - different at every position (independent rows): the squares add, and it shrinks by 0.36, the
+//   forward's factor;
+// - the same row at every position: the sums add. Position 0 gets 1 + 1/2 + ... + 1/32 = 4.06 rows of
+//   it and the last position 1/32 of one; over the positions, about x 1.37;
+// - all at position 0: only position 0 receives it, at weight 1/(0 + 1): x 1.
+// Then where the measured gradients lie: the share of each gradient's square that sits at position 0, at
+// each block's input. Spread evenly over the 32 positions, that share would be 1/32 = 0.03.
+
+section("Appendix: section 5's predictions, worked through")
+/// Backward through attention's equal weights: position s receives the sum over t >= s of g[t] / (t + 1).
+/// g: (T, width), one row per position.
+func equalAttentionBackward(_ g: [[Double]]) -> [[Double]] {
+    g.indices.map { s in
+        g[s].indices.map { c in (s..<g.count).reduce(0.0) { $0 + g[$1][c] / Double($1 + 1) } }
+    }
+}
+/// The norm of g: the square root of the sum of its squares.
+func rootSumOfSquares(_ g: [[Double]]) -> Double { g.joined().reduce(0) { $0 + $1 * $1 }.squareRoot() }
+let shapeRandom = SeededRandom(seed: 17)                   // its own generator
+let randomRow = { (0..<1000).map { _ in Double(shapeRandom.normal()) } }   // 1,000 channels
+let oneRow = randomRow()
+let shapes: [(name: String, g: [[Double]])] = [
+    ("different at every position", (0..<settings.blockSize).map { _ in randomRow() }),
+    ("the same row at every position", Array(repeating: oneRow, count: settings.blockSize)),
+    ("all at position 0", [oneRow] + Array(repeating: oneRow.map { _ in 0 }, count: settings.blockSize - 1))]
+for shape in shapes {
+    print(shape.name.padding(toLength: 32, withPad: " ", startingAt: 0)
+          + String(format: "the average passes it at x %.2f", rootSumOfSquares(equalAttentionBackward(shape.g)) / rootSumOfSquares(shape.g)))
+}
+print("\nthe share of the gradient's square at position 0, at each block's input, first block to last")
+for (variant, gradients) in zip(variants, gradientsMeasured) {
+    print("  " + variant.name.padding(toLength: 16, withPad: " ", startingAt: 0) + gradients.map {
+        String(format: "%.2f", firstPositionShare($0, sequences: settings.batchSize, length: settings.blockSize)) }.joined(separator: " "))
+}
+endOfCell()
+
+// fold: Chapters/04-Block/Measurements.swift firstPositionShare
+//
+// In the two stacks without residuals the gradient sits mostly at position 0 (the plain stack's: 0.92 at
+// the first block's input). It gathers there because each average above did the same sum: every position
+// handed its gradient to every earlier one, and position 0, earlier than all the others, collects the most,
+// block after block. A gradient gathered at position 0 passes at 1. What sits at the next few positions
+// is still partly alike from one position to the next, so it adds up as the same row does, towards 1.37.
+// Together, between the two: the 1.2 to 1.4 measured. With residuals alone the share is 0.03 in every
+// block, spread evenly: `+` hands each block the loss's own gradient, which is spread evenly. The Blocks'
+// gathers a little at the first blocks (0.11); their estimate, which keeps the 0.36, still lands on the
+// gradient table's 1.7, 1.3 and 1.2.
+
