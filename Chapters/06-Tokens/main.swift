@@ -13,6 +13,11 @@
 // stands for several characters. Predicting a token that covers 3 characters is predicting all 3, so
 // token loss ÷ characters per token = loss per character; ÷ ln 2 turns nats into bits.
 //
+// The way through: sections 1 to 4 train the tokenizer, encode and decode with it, and look at what its
+// tokens hold; section 5 trains the same NanoGPT on characters and on tokens and compares them in bits per
+// character; section 6 asks what the win is made of, with a control run; sections 7 and 8 stream, save
+// and plot; section 9 is GPT-2's pre-split, an aside; section 10 the code around the idea.
+//
 // Expected: the first merge is 'e' + ' ' -> 'e ', and text shrinks to about half as many tokens. Measured
 // on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch06 --data
 // tinyshakespeare.txt`: 1.96 characters per token over the whole text (1.94 over the validation text); val about 2.31 bits per
@@ -77,14 +82,6 @@ endOfCell()
 // first 90% of the text only: the validation text must stay unseen by the tokenizer too. That 90% is cut
 // the same way every chapter cuts its text, in characters, before any encoding:
 // show: Sources/TextData/TokenDataset.swift TokenDataset.cut TokenDataset.trainingText
-
-/// 1234567 -> "1,234,567", for the printed counts.
-func grouped(_ n: Int) -> String {
-    let formatter = NumberFormatter()
-    formatter.numberStyle = .decimal
-    formatter.groupingSeparator = ","
-    return formatter.string(from: NSNumber(value: n)) ?? "\(n)"
-}
 
 // Before the output: which pair do you expect to be merged first, in Shakespeare's text (without a
 // pre-split, a merge may join a letter and the space after it)? And how many times more often than the
@@ -229,7 +226,8 @@ print("  streaming \"🙂!\" token by token prints: " + smiled.map { printable.t
 //
 // Half of the vocabulary is the 256 single bytes, most of which never occur in an ASCII text; the merges
 // are mostly 2 to 4 bytes long. The text uses 2-byte tokens more than their share of the vocabulary, and
-// the longer ones less. Before the table, guess what share of the text's tokens are still single bytes.
+// the longer ones less. Before the table, guess what share of the text's tokens are still single bytes
+// (they average 1.94 bytes: section 2's 1.94 characters per token, one byte each in this ASCII text).
 // details: A hint, after your guess
 // 256 merges are few, and a byte stays alone wherever neither of its neighbours made a pair frequent
 // enough to be merged with it, which can happen to a common byte too: the space, for one, goes into a
@@ -247,6 +245,10 @@ let textShares = shares(tokenData.val.map { bytePairs.tokenBytes[$0].count })
 print("\ntoken length (bytes):   " + (1...maxLength).map { String(format: "%5d", $0) }.joined())
 print("% of the vocabulary:    " + vocabularyShares.map { String(format: "%5.1f", $0) }.joined())
 print("% of the val tokens:    " + textShares.map { String(format: "%5.1f", $0) }.joined())
+let usedTokens = Set(tokenData.val)   // the vocabulary less the bytes the text never uses
+print("% of the \(usedTokens.count) used:".padding(toLength: 24, withPad: " ", startingAt: 0) + shares(usedTokens.map { bytePairs.tokenBytes[$0].count }).map { String(format: "%5.1f", $0) }.joined()
+      + String(format: "   (the val tokens' mean length: %.2f bytes)",
+               Double(tokenData.val.reduce(0) { $0 + bytePairs.tokenBytes[$1].count }) / Double(max(tokenData.val.count, 1))))
 var singleByteCounts: [Int: Int] = [:]   // how often the val text uses each single-byte token
 for token in tokenData.val where bytePairs.tokenBytes[token].count == 1 { singleByteCounts[token, default: 0] += 1 }
 let commonest = singleByteCounts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(16)
@@ -256,12 +258,11 @@ endOfCell()
 // stands alone depends on its neighbours: it is merged only where a merge joins it with the token next to
 // it. Below, for every place the space stands alone in the val text, the token before it; for every place
 // "a" stands alone, the token after it; the eight commonest of each. Look at them, then at the reason
-// after the output.
+// after the output. The count, folded:
+// fold: Chapters/06-Tokens/Neighbours.swift neighboursWhereAlone
 
-let valTokens = tokenData.val
 for (name, byte, side) in [("the space", 32, -1), ("a", 97, 1)] {   // the token of byte b is b
-    var alone: [Int: Int] = [:]                                       // the neighbouring token -> times the byte stood alone
-    for i in 1..<(valTokens.count - 1) where valTokens[i] == byte { alone[valTokens[i + side], default: 0] += 1 }
+    let alone = neighboursWhereAlone(byte, in: tokenData.val, side: side)   // neighbouring token -> times alone
     let total = alone.values.reduce(0, +)
     print("\(name) alone \(grouped(total)) times; the token \(side < 0 ? "before" : "after") it: "
           + alone.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(8).map { "\(bytePairs.display($0.key)) \($0.value)" }
@@ -274,13 +275,11 @@ exitOnError {
                             xLabel: "token length (bytes)", yLabel: "%", in: report.folder, name: "token-lengths"))
 }
 
-// Common tokens, each of which no merge joins with the byte. A merge "you" + space would be one more
-// pair, and 256 merges go only to the commonest pairs. And a neighbour can have taken the byte's usual
-// partner first: "a" stands alone most often before 'ke ', a token the merges made, and no merge joins
-// "a" with it. The commonest bytes meet the most neighbours, so they are left alone the most often. The
-// capitals (A, I, T) stand alone for another reason: Tiny Shakespeare's speaker names are in capitals
-// (GREMIO, BAPTISTA), and its capitals are too few for many merges. A larger vocabulary would fold more
-// of these into longer tokens.
+// Each neighbour is a common token that no merge joins with the byte: a merge of "you" and the space
+// would be one more pair, and 256 merges go only to the commonest. Or the neighbour took the byte's
+// usual partner first: "a" stands alone most often before 'ke ', a token the merges made. The capitals
+// (A, I, T) stand alone because Tiny Shakespeare's speaker names are in capitals (GREMIO, BAPTISTA), too
+// few for many merges. A larger vocabulary would fold more of these into longer tokens.
 
 // MARK: - 5. The same NanoGPT on characters and on tokens
 //
@@ -369,10 +368,11 @@ table += "\nSame model, same steps, same B x T tokens per step; \(Machine.descri
 print("\n" + table)
 endOfCell()
 // The val loss, as in every chapter, is an estimate: the mean over 100 batches of 12 random windows from
-// the val split. The table's last column scores every token of the validation text instead, in consecutive
-// windows of T. The byte pairs stay ahead there too, 2.228 against 2.305: by 0.077, where the estimates
-// said 0.095. The gap shrinks by 0.02 and the order holds. The rest of the page compares estimates, as
-// chapter 05's runs report them.
+// the val split (the Trainer's `estimateLoss`, folded below). The table's last column scores every token
+// of the validation text instead, in consecutive windows of T. The byte pairs stay ahead there too, 2.228
+// against 2.305: by 0.077, where the estimates said 0.095. The gap shrinks by 0.02 and the order holds.
+// The rest of the page compares estimates, as chapter 05's runs report them.
+// fold: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
 //
 // Each row of the table is one run of one seed. How far does a second seed move a result? The byte-pair
 // model once more, from seed 1338: other first weights, other batches, the same tokenizer and text
@@ -394,7 +394,8 @@ endOfCell()
 // the two seeds' is a tendency, not a law.
 //
 // Both models in one plot, in bits per character against step: the fair picture, each model's val curve
-// dashed in its train curve's colour. Before looking: will the byte pairs' train and val curves part more
+// dashed in its train curve's colour (each curve joins evaluations 500 steps apart, so the fall from step
+// 0 to step 500 is drawn as one straight line). Before looking: will the byte pairs' train and val curves part more
 // or less than the characters', and why? (loss.png, after it, shows each model's own loss, per token: its
 // two models' curves are not comparable with each other. Each running mean, over the last 100 steps, lags
 // behind its batch losses while they fall fast, in the first few hundred steps.)
@@ -420,7 +421,9 @@ endOfCell()
 // its train loss, the characters' 0.03. That is before it has read its training text once (500 x 768 =
 // 384,000 of its 511,000 training tokens). What is that early gap? A model with no memory beyond counts
 // tells: chapter 01's counting bigram, fit on the training split's pairs (0.1 added to every count, so
-// that no pair has probability 0) and scored on both splits. Predict its gap for each vocabulary.
+// that no pair has probability 0) and scored on both splits. Two counts to go on: 65 characters make
+// 4,225 possible pairs, each seen about 240 times in the training text on average; 512 tokens make
+// 262,144 pairs, seen about twice each. Predict its gap for each vocabulary.
 
 /// The counting bigram's loss in nats per token on `split`: -mean ln p(next | token), p from the training
 /// split's pair counts, each plus 0.1.
@@ -435,16 +438,23 @@ for (label, data, V) in [("characters", characterData, characters.vocabularySize
     print(label.padding(toLength: 12, withPad: " ", startingAt: 0)
           + String(format: "counted bigram, nats per token: train %.4f, val %.4f, val above train by %.2f", train, val, val - train))
 }
+for (label, data) in [("characters", characterData), ("byte pairs", tokenData)] {   // how sparse the counts are where it matters
+    var seen: [Int: Int] = [:]                                                      // pair (a * 1024 + b) -> times in the training split
+    for (a, b) in zip(data.train, data.train.dropFirst()) { seen[a * 1024 + b, default: 0] += 1 }
+    let valPairs = zip(data.val, data.val.dropFirst()).map { $0 * 1024 + $1 }
+    let rare = valPairs.filter { seen[$0, default: 0] < 5 }.count
+    print(label.padding(toLength: 12, withPad: " ", startingAt: 0)
+          + String(format: "%.1f%% of the val text's adjacent pairs were seen fewer than 5 times in training",
+                   100 * Double(rare) / Double(max(valPairs.count, 1))))
+}
 endOfCell()
 // The counted bigram parts by about as much as the NanoGPT did at step 500, so the early gap is not
-// passages learned by heart: it is consistent with the chance in sparse pair counts, which the larger
-// vocabulary makes.
-// details: Why the counts are sparse, and the later gap
-// 65 characters make 4,225 possible pairs, each seen about 240 times in the training text on average, so
-// their counts carry over to new text. 512 tokens make 262,144 pairs, seen about twice each, so much of
-// what the training text says about which token follows which is chance, and any model fit to it, the
-// NanoGPT included, learns some of that chance.
-//
+// passages learned by heart. It is consistent with the chance in sparse pair counts, which the larger
+// vocabulary makes. Pairs seen about 240 times each carry over to new text. Pairs seen about twice
+// mostly do not, and any model fit to them, the NanoGPT included, learns some of that chance. (About
+// twice is an average over all 262,144 pairs, most of which never occur; the last line above counts the
+// pairs the validation text does use.)
+// details: The later gap
 // Later the gap keeps growing, to 0.445 nats per token at step 5,000, twice the bigram's. By then the
 // byte-pair model has gone over its training text about 7.5 times (5,000 x 768 tokens over 511,000) and
 // the character model about 3.8 times, so part of the later growth may be passages learned by heart; this
@@ -512,13 +522,20 @@ let threeRuns = [("characters, T \(settings.blockSize)", characterRun), ("byte p
                  ("characters, T \(bothSettings.blockSize)", bothRun)]
 print("\nval bits per character: " + threeRuns.map { label, run in
     label + String(format: " %.3f", bitsPerCharacter(run.trainer.evaluations.last!.valLoss, run.trainer)) }.joined(separator: "; "))
-// The measured cost, beside the counted one: each run's training steps, timed by its Trainer (evaluations
-// and sampling left out), on this page's machine.
-let millisecondsPerStep = threeRuns.map { 1000 * $0.1.trainer.trainingSeconds / Double($0.1.trainer.step) }
-print("milliseconds per training step: " + zip(threeRuns, millisecondsPerStep).map { String(format: "%@ %.1f", $0.0, $1) }
-      .joined(separator: "; ") + String(format: " (byte pairs %+.0f%% on characters at T %d; characters at T %d %.2f x the byte pairs')",
-                                        (millisecondsPerStep[1] / millisecondsPerStep[0] - 1) * 100, settings.blockSize,
-                                        bothSettings.blockSize, millisecondsPerStep[2] / millisecondsPerStep[1]))
+// The measured cost, beside the counted one. A step's time on a shared 2-core VM moves by tens of
+// percent from minute to minute, so the steps are timed apart from the runs: a fresh model of each run's
+// configuration takes 10 steps a round, the three in turn, for 5 rounds, and each keeps its fastest
+// round, the one least disturbed by anything else on the machine (`fastestStepMilliseconds`, folded after
+// the output).
+let millisecondsPerStep = fastestStepMilliseconds([(characters.vocabularySize, characterData, settings),
+                                                   (tokenizer.vocabularySize, tokenData, settings),
+                                                   (characters.vocabularySize, bothData, bothSettings)])
+print("milliseconds per training step, fastest of 5 rounds: " + zip(threeRuns, millisecondsPerStep).map { String(format: "%@ %.1f", $0.0, $1) }
+      .joined(separator: "; "))
+print(String(format: "byte pairs %+.0f%% on characters at T %d (counted: %+.0f%%); characters at T %d %.2f x the byte pairs' (counted: %.2f x)",
+             (millisecondsPerStep[1] / millisecondsPerStep[0] - 1) * 100, settings.blockSize,
+             (Double(bytePairStepCost) / Double(characterStepCost) - 1) * 100,
+             bothSettings.blockSize, millisecondsPerStep[2] / millisecondsPerStep[1], Double(bothStepCost) / Double(bytePairStepCost)))
 exitOnError {
     report.drew(try Plotter.shared.lines(threeRuns.map { label, run in
         Series(label, x: run.trainer.evaluations.map { Double($0.step) },
@@ -527,10 +544,17 @@ exitOnError {
        xLabel: "step", yLabel: "val bits per character (same text)", in: report.folder, name: "control"))
 }
 endOfCell()
-// - Given the byte pairs' text and context a step, the character model ends where they do: 2.222, against
-//   their 2.214 (in the figure it starts with the characters at T 64 and closes in on the byte pairs by
-//   step 4,000), closer than the byte pairs' own two seeds (0.022 apart, section 5). A second seed agrees; two
-//   of its three runs are chapter 05's, not this page's (`scripts/run-exercises.sh` runs them, exercise 3):
+// fold: Chapters/06-Tokens/StepTiming.swift fastestStepMilliseconds
+//
+// - Given the byte pairs' text and context a step, the character model ends where they do: 2.222,
+//   against their 2.214 (one run of one seed each). That is closer than the byte pairs' own two seeds
+//   (0.022 apart, section 5).
+// - In the figure, the characters at T 128 start with the characters at T 64 and close in on the byte
+//   pairs by step 4,000.
+// - It gets there with 106,687 fewer parameters than the byte pairs (824,897 against 931,584): the byte
+//   pairs' larger embedding table and output layer are not the win.
+// - A second seed agrees. Two of its three runs are chapter 05's, not this page's
+//   (`scripts/run-exercises.sh` runs them, exercise 3):
 //
 // | val bits per character | seed 1337 | seed 1338 |
 // |---|---:|---:|
@@ -542,14 +566,14 @@ endOfCell()
 //   tokens.
 // - Which of the two matters more, this page does not test. Exercise 3 runs each alone.
 // - The byte-pair model gets that text for about the cost of one character step: 7% more multiply-adds
-//   by the count, and timed, a step about as long as a character step. The character model pays for it
-//   with about twice the byte pairs' step, counted (1.94 times) and timed. That is what a tokenizer buys:
-//   more text for the same compute.
+//   by the count. The character model pays for it with 1.94 times the byte pairs' multiply-adds. That is
+//   what a tokenizer buys: more text for the same compute. The timed steps follow the count: compare the
+//   two ratios in the output above.
 //
 // The chain so far, in five lines: 256 merges make a token of about two characters (sections 1 and 4);
 // encoding replays them and decoding joins bytes, so any text survives (sections 2 and 3); bits per
 // character put both models on one scale (section 5); there the byte pairs win, 2.214 against 2.309; and
-// the character model given the same text and context a step wins as much, at twice the cost (section 6).
+// the character model given the same text and context a step wins as much, at about twice the multiply-adds (section 6).
 
 // MARK: - 7. Streaming from the token model, whole characters only
 //

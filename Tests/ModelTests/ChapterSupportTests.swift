@@ -1,5 +1,5 @@
 // Small pieces the chapters lean on: PyTorch's default initialization (chapter 03's exercise) and the
-// running mean drawn over every step's loss.
+// running mean drawn over every step's loss, the counts they print.
 import Layers
 import TensorCore
 import Testing
@@ -24,6 +24,10 @@ struct ChapterSupportTests {
             #expect(tensor.values.map(abs).max()! > 0.8 * bound)   // spread over the whole interval, not stuck near 0
         }
         #expect(gain.values.allSatisfy { $0 == 1 } && shift.values.allSatisfy { $0 == 0 })
+    }
+
+    @Test func groupedPutsACommaEveryThreeDigits() {
+        #expect([0, 999, 1_000, 568_586, 1_234_567, -1_234].map(grouped) == ["0", "999", "1,000", "568,586", "1,234,567", "-1,234"])
     }
 
     @Test func runningMeanAveragesTheLastWindowValues() {
