@@ -13,38 +13,47 @@ func standardDeviation(_ x: Tensor) -> Float {
 }
 
 /// One batch through a stack: each block's output standard deviation; after each block, the relative change
-/// of the last position when the last character changes; each block's gradient norm after one backward (the
-/// stack's gradients must be zero before: a fresh stack's are). Blocks first to last.
+/// of the last position when the last character changes, and of position 0 when the first character
+/// changes; each block's gradient norm after one backward (the stack's gradients must be zero before: a
+/// fresh stack's are). Blocks first to last.
 func measure<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch)
-    -> (outputSpread: [Float], lastCharacterEffects: [Float], gradientNorms: [Float]) {
-    let (b, t) = (batch.batchSize, batch.blockSize)
-    let layers = stack.blocks.map { block in { (x: Tensor) in block(x, training: false) } }
-    // The same batch with each sequence's last character replaced by the next one in the vocabulary.
-    var changed = batch.inputs
-    for sequence in 0..<b { changed[sequence * t + t - 1] = (changed[sequence * t + t - 1] + 1) % stack.vocabularySize }
-    var x = stack.embedding(batch.inputs, batchSize: b, length: t)                           // (B, T, C)
-    var xChanged = withoutGradients { stack.embedding(changed, batchSize: b, length: t) }
-    var spreads: [Float] = [], effects: [Float] = []
-    for layer in layers {
-        x = layer(x)                                                                      // (B, T, C)
-        xChanged = withoutGradients { layer(xChanged) }
+    -> (outputSpread: [Float], lastCharacterEffects: [Float], firstCharacterEffects: [Float], gradientNorms: [Float]) {
+    var x = stack.embedding(batch.inputs, batchSize: batch.batchSize, length: batch.blockSize)   // (B, T, C)
+    var spreads: [Float] = []
+    for block in stack.blocks {
+        x = block(x, training: false)                                                          // (B, T, C)
         spreads.append(standardDeviation(x))
-        // |change| / |x| over every sequence's last position
-        let (now, then, width) = (x.values, xChanged.values, x.shape[2])
-        var squaredChange: Float = 0, squaredSize: Float = 0
-        for sequence in 0..<b {
-            for i in ((sequence * t + t - 1) * width)..<((sequence * t + t) * width) {
-                squaredChange += (now[i] - then[i]) * (now[i] - then[i])
-                squaredSize += now[i] * now[i]
-            }
-        }
-        effects.append((squaredChange / squaredSize).squareRoot())
     }
     crossEntropy(stack.languageModelHead(x), targets: batch.targets).backward()
     let norms = stack.blocks.map(\.namedParameters).map { parameters in
         parameters.reduce(Float(0)) { total, named in total + (named.1.gradValues ?? []).reduce(0) { $0 + $1 * $1 } }.squareRoot()
     }
-    return (spreads, effects, norms)
+    return (spreads, characterEffects(stack, on: batch, at: batch.blockSize - 1), characterEffects(stack, on: batch, at: 0), norms)
+}
+
+/// After each block, how much the output at `position` changes when every sequence's character there is
+/// replaced by the next one in the vocabulary: |change| / |output| over that position of every sequence.
+func characterEffects<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batch, at position: Int) -> [Float] {
+    let (b, t) = (batch.batchSize, batch.blockSize)
+    var changed = batch.inputs
+    for sequence in 0..<b { changed[sequence * t + position] = (changed[sequence * t + position] + 1) % stack.vocabularySize }
+    return withoutGradients {
+        var x = stack.embedding(batch.inputs, batchSize: b, length: t)                  // (B, T, C)
+        var xChanged = stack.embedding(changed, batchSize: b, length: t)
+        return stack.blocks.map { block in
+            x = block(x, training: false)
+            xChanged = block(xChanged, training: false)
+            let (now, then, width) = (x.values, xChanged.values, x.shape[2])
+            var squaredChange: Float = 0, squaredSize: Float = 0
+            for sequence in 0..<b {
+                for i in ((sequence * t + position) * width)..<((sequence * t + position + 1) * width) {
+                    squaredChange += (now[i] - then[i]) * (now[i] - then[i])
+                    squaredSize += now[i] * now[i]
+                }
+            }
+            return (squaredChange / squaredSize).squareRoot()
+        }
+    }
 }
 
 /// The loss's gradient at each block's input (B, T, C), first block to last: what reaches the block from

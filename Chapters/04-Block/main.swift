@@ -108,9 +108,12 @@ print("\(settings.table(showing: .all))\n")
 // the `+` of the residuals passes the gradient on unchanged to both of its inputs (chapter 00). x itself
 // is used twice in each half, by LayerNorm and by `+`, and autograd adds the gradients that come back
 // along the two uses (chapter 00), so x gets what `+` handed down plus what came back through the half.
-// `+` with its backward, three lines, and MultiHead's forward, folded:
+// `+` with its backward, three lines, and MultiHead's forward with the three steps it calls (chapter 03
+// shows each at length), folded:
 // fold: Sources/TensorCore/Ops/Elementwise.swift add
 // fold: Sources/Attention/MultiHead.swift MultiHead.callAsFunction
+// fold: Sources/TensorCore/Ops/Shape.swift splitHeads
+// fold: Sources/Attention/MultiHead.swift MultiHead.causalSelfAttention MultiHead.joinHeads
 
 section("1. FeedForward and the Block, shape by shape")
 let random = SeededRandom(seed: settings.seed)
@@ -350,6 +353,8 @@ endOfCell()
 // - the gradient: the factor each block passes it down by (its norm at the block's input over its norm at
 //   the next block's input). Healthy: about 1 a block; far below 1 means the first blocks barely learn.
 //   Each block's parameters' gradient norm (what AdamW sees) is printed after it.
+// - and, not predicted, the same effect at position 0 for position 0's own character. Attention there
+//   has only that one row to average, so nothing dilutes it: expect about 1 in every stack.
 //
 // Every `Linear` starts from N(0, 0.02^2) with a bias of 0, as in GPT-2 and nanoGPT (PyTorch's own default
 // is larger: exercise 5), and so do the embedding tables (both initializers, folded):
@@ -432,6 +437,10 @@ print("\neach block's parameters' gradient norm (not predicted), first block to 
 for (variant, numbers) in zip(variants, measured.map(\.gradientNorms)) {
     print("  " + variant.name.padding(toLength: 26, withPad: " ", startingAt: 0) + row(numbers))
 }
+print("\nposition 0's character's effect on position 0 after each block (not predicted), first block to last")
+for (variant, numbers) in zip(variants, measured.map(\.firstCharacterEffects)) {
+    print("  " + variant.name.padding(toLength: 26, withPad: " ", startingAt: 0) + row(numbers))
+}
 exitOnError {   // the second table as a figure: the measured effect, block by block, on a log scale
     report.drew(try Plotter.shared.lines(zip(variants, measured).enumerated().map { index, stack in
         Series(stack.0.name, x: stack.1.lastCharacterEffects.indices.map { Double($0 + 1) },
@@ -456,8 +465,9 @@ endOfCell()
 //   1.2 to 1.4. In both, the gradient gathers at position 0, where attention's average passes it whole
 //   instead of shrinking it; the appendix measures that.
 //   Yet the last character's effect falls as steeply as the plain stack's, to 5.3e-06. Healthy sizes say
-//   that the signal survives, not that the character does. And position 0's character, which does reach
-//   the top, was not learned either (section 4): that needs section 6.
+//   that the signal survives, not that the character does. Position 0's own character does reach the
+//   top (0.62 of position 0's top output changes with it, the last table), yet section 4 found it was not
+//   learned: that needs section 6.
 // - Residuals alone: 0.029 and 1.0 in every block, and every block gets the same gradient: `+` carries
 //   the character up and the gradient down whole.
 // - The Blocks: x grows with every Block (0.047 to 0.086), the character's effect falls slowly (0.87 to
@@ -465,7 +475,7 @@ endOfCell()
 //
 // The code behind the tables: the estimates, each rule in a comment, and the measurements, folded.
 // fold: Chapters/04-Block/Estimates.swift StartEstimates
-// fold: Chapters/04-Block/Measurements.swift measure standardDeviation inputGradients norm
+// fold: Chapters/04-Block/Measurements.swift measure characterEffects standardDeviation inputGradients norm
 
 // MARK: - 6. Why LayerNorm alone collapses during training
 //
@@ -475,6 +485,7 @@ endOfCell()
 //    next") points every which way and nearly cancels when a step sums the batch, while what every
 //    position asks alike ("more of the common characters") adds up. Training adds one vector to each
 //    block's output, nearly the same at every position: the move towards the characters' frequencies.
+//    (The end of this section takes that pull away, to test it.)
 // 2. LayerNorm cannot undo a vector that every position shares: it normalizes each position over its own
 //    C channels, and the same vector at every position is still the same vector after it. As the shared
 //    vector grows, it swamps what differed from one position to the next, and the next block reads nearly
@@ -616,6 +627,39 @@ endOfCell()
 // It is the depth that lets the shared vector win. With one block, LayerNorm alone learns, a little better
 // than residuals alone (2.10 against 2.16); with two it learns, but less (2.43 against 2.07). These are
 // exercise 5's runs (`scripts/run-exercises.sh`, one seed each).
+//
+// Two checks of the mechanism. First, is the collapse a trap? Section 4's LayerNorm-only stack, after all
+// 2,000 steps: its context variation, block by block. Second, an intervention that takes the pull away.
+// The shared part of step 1 is the head asking every position for the characters' frequencies. Start a
+// LayerNorm-only stack's head bias at the unigram's log-frequencies, ln p(c), and the model predicts those
+// frequencies from step 0 through its bias alone, so that pull starts near 0. If the shared vector is what
+// closes LayerNorm alone's paths, this stack should learn; if something else closes them, it collapses as
+// before. Your prediction first: its val loss after 2,000 steps.
+let trainedVariation = contextVariation(layerNormOnly, on: measuredBatch)
+print("section 4's LayerNorm only, after \(settings.steps) steps: context variation "
+      + trainedVariation.map { String(format: "%4.2f", $0) }.joined(separator: " "))
+let unigramStart = plainStack(settings, vocabularySize: tokenizer.vocabularySize, keeps: .layerNorm)
+unigramStart.languageModelHead.bias?.storage.copy(fromHost: characterCounts.map { Float(log(Double($0) / countTotal)) })
+let unigramStartSplit = splitOfTheHeadGradient(unigramStart, on: measuredBatch)
+print("LayerNorm only, the head's bias at ln p(c): at step 0 the head's weight gradient is "
+      + String(format: "shared %.1e, own %.1e: the shared part %.1f times the own", unigramStartSplit.shared, unigramStartSplit.own,
+               unigramStartSplit.shared / unigramStartSplit.own))
+let unigramStartTrainer = Trainer(model: unigramStart, dataset: dataset, hyperparameters: settings)
+exitOnError { try unigramStartTrainer.train(log: { _ in }) }
+print(String(format: "  after %d steps: val %.4f; context variation ", settings.steps, unigramStartTrainer.evaluations.last?.valLoss ?? .nan)
+      + contextVariation(unigramStart, on: measuredBatch).map { String(format: "%4.2f", $0) }.joined(separator: " "))
+endOfCell()
+
+// - A trap: after 2,000 steps section 4's LayerNorm-only stack still tells no positions apart above the
+//   first block (0.00), and its first block barely (0.09). With the gradient at the first block's input
+//   180,000 times smaller than at the start, nothing in training pulls it out.
+// - The intervention takes most of the pull away (the shared part 1.7 times the own, against 16), and
+//   the stack collapses just the same: val 3.3449, context variation 0.00 above the first block. So the
+//   pull towards the frequencies is not needed for the collapse. The inputs to the head were mostly one
+//   shared vector from the start (context variation 0.38 to 0.58 at step 0, from ReLU's mean and
+//   attention's averages), and each position's own wish still cancels over the batch, so what a step
+//   changes is still mostly that vector; steps 2 and 3 then run as before. What makes the change shared
+//   without the pull, this page does not pin down.
 
 // MARK: - 7. The Blocks: a sample, the growing stream, and what LayerNorm adds
 //
