@@ -10,13 +10,17 @@
 //   swift run -c release ch06            (--quick for a few seconds, --help for every flag)
 //
 // Why bits per character: a loss per token is not comparable with a loss per character, since a token
-// stands for several characters. Predicting a token that covers 3 characters is predicting all 3, so
-// token loss ÷ characters per token = loss per character; ÷ ln 2 turns nats into bits.
+// stands for several characters. What is comparable is the total: a model's loss summed over a text, in
+// nats, is -ln of the probability it gives the whole text, whatever pieces it reads it in. Divided by the
+// text's tokens it is the loss per token; divided by its characters, the loss per character. So loss per
+// character = loss per token ÷ characters per token, and ÷ ln 2 turns nats into bits. For example, 2.976
+// nats per token at 1.94 characters per token: 2.976 / 1.94 / 0.693 = 2.21 bits per character.
 //
 // The way through: sections 1 to 4 train the tokenizer, encode and decode with it, and look at what its
 // tokens hold; section 5 trains the same NanoGPT on characters and on tokens and compares them in bits per
 // character; section 6 asks what the win is made of, with a control run; sections 7 and 8 stream, save
-// and plot; section 9 is GPT-2's pre-split, an aside; section 10 the code around the idea.
+// and plot; section 9 is an aside on GPT-2's pre-split and on where bytes stay alone; section 10 the code
+// around the idea.
 //
 // Expected: the first merge is 'e' + ' ' -> 'e ', and text shrinks to about half as many tokens. Measured
 // on a 2-core AMD EPYC (OpenBLAS, 2 threads), release build, `swift run -c release ch06 --data
@@ -66,13 +70,18 @@ print("  byte pairs         \(vocabularySize) tokens (256 bytes + \(vocabularySi
 // GPT-2's pre-split is the aside of section 9, and exercise 4 trains a model on it, to see whether the
 // simplest tokenizer is also the best one.)
 //
-// The plain version on a toy text, merge by merge (after the first merge two pairs occur twice each, and
-// the smaller wins):
+// The plain version on a toy text, merge by merge, each line after the counts it chose from. A count is
+// the number of places a pair occurs: in "aaa" the pair (97, 97) occurs twice, though a merge, left to
+// right, joins only the first two. After the first merge two pairs occur twice each, and the smaller wins:
 section("1. Training a byte-pair tokenizer")
 let toyText = "aaabdaaabac"
 var toyTokens = Array(toyText.utf8).map(Int.init)
 print("\(toyText) as bytes: \(toyTokens)")
 for (index, pair) in PlainBytePairs.train(toyText, vocabularySize: 259).enumerated() {
+    var counts: [TokenPair: Int] = [:]
+    PlainBytePairs.pairCounts(toyTokens, into: &counts)
+    print("  pair counts: " + counts.sorted { ($1.value, $0.key.first, $0.key.second) < ($0.value, $1.key.first, $1.key.second) }
+        .map { "(\($0.key.first), \($0.key.second)) \($0.value)" }.joined(separator: ", "))
     toyTokens = PlainBytePairs.merge(toyTokens, pair, into: 256 + index)
     print("merge \(256 + index) = (\(pair.first), \(pair.second)) -> \(toyTokens)")
 }
@@ -113,7 +122,9 @@ endOfCell()
 
 // The plain version rescans the whole text for every merge, so it slows down with the text. The library's
 // trainer keeps a running count of every pair and an index from each pair to the places it occurs, so a
-// merge touches only the places where its pair is. It learns the same merges; how it works, traced on a
+// merge touches only the places where its pair is, plus one look over the distinct pairs' counts to pick
+// the next. Recounting costs merges x text; the library's, the places merged plus merges x distinct pairs,
+// so the gap between the two grows with the text. It learns the same merges; how it works, traced on a
 // small example, with its code, is the appendix's first part (section 10).
 //
 // The plain version and the library's, on the first 20,000 characters: the same merges, at two speeds.
@@ -165,8 +176,8 @@ endOfCell()
 // an enum of the two kinds,
 //   enum Tokenizer { case characters(CharacterTokenizer), bytePairs(BytePairTokenizer) }
 // and each of its members switches on the kind and calls that tokenizer's own. The two that the datasets
-// below use:
-// show: Sources/TextData/Tokenizer.swift Tokenizer.vocabularySize Tokenizer.encode
+// below use, folded:
+// fold: Sources/TextData/Tokenizer.swift Tokenizer.vocabularySize Tokenizer.encode
 // The character tokenizer is chapter 01's, its vocabulary the text's distinct characters, sorted:
 // show: Sources/TextData/CharacterTokenizer.swift CharacterTokenizer.init(training:) CharacterTokenizer.init(scalars:)
 
@@ -253,33 +264,13 @@ var singleByteCounts: [Int: Int] = [:]   // how often the val text uses each sin
 for token in tokenData.val where bytePairs.tokenBytes[token].count == 1 { singleByteCounts[token, default: 0] += 1 }
 let commonest = singleByteCounts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(16)
 print("the commonest single-byte val tokens: " + commonest.map { "\(bytePairs.display($0.key)) \($0.value)" }.joined(separator: ", "))
-endOfCell()
-// Why are the space and "a", two of the commonest bytes, still single tokens so often? Whether a byte
-// stands alone depends on its neighbours: it is merged only where a merge joins it with the token next to
-// it. Below, for every place the space stands alone in the val text, the token before it; for every place
-// "a" stands alone, the token after it; the eight commonest of each. Look at them, then at the reason
-// after the output. The count, folded:
-// fold: Chapters/06-Tokens/Neighbours.swift neighboursWhereAlone
-
-for (name, byte, side) in [("the space", 32, -1), ("a", 97, 1)] {   // the token of byte b is b
-    let alone = neighboursWhereAlone(byte, in: tokenData.val, side: side)   // neighbouring token -> times alone
-    let total = alone.values.reduce(0, +)
-    print("\(name) alone \(grouped(total)) times; the token \(side < 0 ? "before" : "after") it: "
-          + alone.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(8).map { "\(bytePairs.display($0.key)) \($0.value)" }
-            .joined(separator: ", "))
-}
 exitOnError {
     report.drew(try Plotter.shared.bars([Series("share of the vocabulary", x: (1...maxLength).map(Double.init), y: vocabularyShares),
                              Series("share of the validation text's tokens", x: (1...maxLength).map(Double.init), y: textShares)],
                             title: "\(report.heading): how long tokens are (\(bytePairs.vocabularySize) tokens)",
                             xLabel: "token length (bytes)", yLabel: "%", in: report.folder, name: "token-lengths"))
 }
-
-// Each neighbour is a common token that no merge joins with the byte: a merge of "you" and the space
-// would be one more pair, and 256 merges go only to the commonest. Or the neighbour took the byte's
-// usual partner first: "a" stands alone most often before 'ke ', a token the merges made. The capitals
-// (A, I, T) stand alone because Tiny Shakespeare's speaker names are in capitals (GREMIO, BAPTISTA), too
-// few for many merges. A larger vocabulary would fold more of these into longer tokens.
+// Why the space and "a", two of the commonest bytes, stay single tokens so often is section 9's aside.
 
 // MARK: - 5. The same NanoGPT on characters and on tokens
 //
@@ -367,9 +358,11 @@ for (label, run) in [("characters", characterRun), (preSplit == .none ? "byte pa
 table += "\nSame model, same steps, same B x T tokens per step; \(Machine.description).\n"
 print("\n" + table)
 endOfCell()
-// The val loss, as in every chapter, is an estimate: the mean over 100 batches of 12 random windows from
-// the val split (the Trainer's `estimateLoss`, folded below). The table's last column scores every token
-// of the validation text instead, in consecutive windows of T. The byte pairs stay ahead there too, 2.228
+// The val loss, as in every chapter, is an estimate: the mean over 100 batches of 12 random windows of
+// T + 1 tokens from the val split, as gpt.py's get_batch draws them (the Trainer's `estimateLoss`, folded
+// below). The table's last column scores every token of the validation text instead, in consecutive
+// windows of T. Each window starts its context afresh, so its first positions are predicted from little
+// context, in both models alike, as they are in the random windows. The byte pairs stay ahead there too, 2.228
 // against 2.305: by 0.077, where the estimates said 0.095. The gap shrinks by 0.02 and the order holds.
 // The rest of the page compares estimates, as chapter 05's runs report them.
 // fold: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
@@ -452,8 +445,9 @@ endOfCell()
 // passages learned by heart. It is consistent with the chance in sparse pair counts, which the larger
 // vocabulary makes. Pairs seen about 240 times each carry over to new text. Pairs seen about twice
 // mostly do not, and any model fit to them, the NanoGPT included, learns some of that chance. (About
-// twice is an average over all 262,144 pairs, most of which never occur; the last line above counts the
-// pairs the validation text does use.)
+// twice is an average over all 262,144 pairs, most of which never occur. The last two lines count the
+// pairs the validation text does use: 6.3% of the byte pairs' were seen fewer than 5 times in training,
+// against 0.2% of the characters'.)
 // details: The later gap
 // Later the gap keeps growing, to 0.445 nats per token at step 5,000, twice the bigram's. By then the
 // byte-pair model has gone over its training text about 7.5 times (5,000 x 768 tokens over 511,000) and
@@ -469,8 +463,10 @@ endOfCell()
 // 1,490 characters, against the character model's 768), and see about twice as far back (64 tokens span
 // about 126 characters, against 64). Give the character model both and see whether it catches up: T 128
 // with B kept at 12, so that a step reads 1,536 characters and sees 128 back, at about twice the compute.
-// If the win is that text and context, it should land near the byte pairs' 2.214; if it is something else
-// about tokens, near its own 2.309 at T 64. Your guess first.
+// It also goes over its training text as often as the byte pairs do theirs: 5,000 x 1,536 characters over
+// 1,003,854 is 7.7 passes, 5,000 x 768 tokens over about 511,000 is 7.5. Your guess first, as a number:
+// where does it land? Then what the number would say: near the byte pairs' 2.214, the win is that text and
+// context; near its own 2.309 at T 64, it is something else about tokens.
 //
 // What a step costs, counted: the products' multiply-adds per position, each Block's Linears 12C²
 // (3C² for k, q, v, C² for the projection, 8C² for the feed-forward); attention's scores and weighted sum C
@@ -547,12 +543,11 @@ endOfCell()
 // fold: Chapters/06-Tokens/StepTiming.swift fastestStepMilliseconds
 //
 // - Given the byte pairs' text and context a step, the character model ends where they do: 2.222,
-//   against their 2.214 (one run of one seed each). That is closer than the byte pairs' own two seeds
-//   (0.022 apart, section 5).
-// - In the figure, the characters at T 128 start with the characters at T 64 and close in on the byte
-//   pairs by step 4,000.
-// - It gets there with 106,687 fewer parameters than the byte pairs (824,897 against 931,584): the byte
-//   pairs' larger embedding table and output layer are not the win.
+//   against their 2.214 (one run of one seed each), closer than the byte pairs' own two seeds (0.022
+//   apart, section 5), and with 106,687 fewer parameters (824,897 against 931,584). In the figure it
+//   starts with the characters at T 64 and closes in on the byte pairs by step 4,000. So the win is
+//   consistent with being that text and context, not the byte pairs' larger tables or anything else
+//   about tokens.
 // - A second seed agrees. Two of its three runs are chapter 05's, not this page's
 //   (`scripts/run-exercises.sh` runs them, exercise 3):
 //
@@ -562,9 +557,9 @@ endOfCell()
 // | characters, T 128 | 2.222 (above) | 2.219 (`ch05 --block-size 128 --seed 1338`) |
 // | byte pairs | 2.214 (section 5) | 2.236 (section 5) |
 //
-// - So the byte pairs' win is consistent with being that text and context, not something else about
-//   tokens.
-// - Which of the two matters more, this page does not test. Exercise 3 runs each alone.
+// - Which of the two matters more? Exercise 3 runs each alone on chapter 05's model: twice the text in
+//   all (10,000 steps at T 64) reaches 2.198, twice the context at the same text a step (T 128, B 6)
+//   2.344; from seed 1338, 2.226 and 2.359. The text does nearly all of it.
 // - The byte-pair model gets that text for about the cost of one character step: 7% more multiply-adds
 //   by the count. The character model pays for it with 1.94 times the byte pairs' multiply-adds. That is
 //   what a tokenizer buys: more text for the same compute. The timed steps follow the count: compare the
@@ -692,6 +687,27 @@ endOfCell()
 // to weigh: without a pre-split the same word becomes different tokens depending on what follows it
 // ("the " before a space, "th" + "e," before a comma), so the model has to learn each common word in
 // several spellings; with GPT-2's, a word is always the same tokens.
+//
+// Back to section 4's question, on this page's tokenizer (no pre-split): why are the space and "a", two
+// of the commonest bytes, still single tokens so often? Whether a byte stands alone depends on its
+// neighbours: it is merged only where a merge joins it with the token next to it. Below, for every place the space stands alone in the val text, the token before it; for every place
+// "a" stands alone, the token after it; the eight commonest of each. Look at them, then at the reason
+// after the output. The count, folded:
+// fold: Chapters/06-Tokens/Neighbours.swift neighboursWhereAlone
+
+for (name, byte, side) in [("the space", 32, -1), ("a", 97, 1)] {   // the token of byte b is b
+    let alone = neighboursWhereAlone(byte, in: tokenData.val, side: side)   // neighbouring token -> times alone
+    let total = alone.values.reduce(0, +)
+    print("\(name) alone \(grouped(total)) times; the token \(side < 0 ? "before" : "after") it: "
+          + alone.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(8).map { "\(bytePairs.display($0.key)) \($0.value)" }
+            .joined(separator: ", "))
+}
+
+// Each neighbour is a common token that no merge joins with the byte: a merge of "you" and the space
+// would be one more pair, and 256 merges go only to the commonest. Or the neighbour took the byte's
+// usual partner first: "a" stands alone most often before 'ke ', a token the merges made. The capitals
+// (A, I, T) stand alone because Tiny Shakespeare's speaker names are in capitals (GREMIO, BAPTISTA), too
+// few for many merges. A larger vocabulary would fold more of these into longer tokens.
 
 // MARK: - 10. Appendix: the code around the idea
 //
