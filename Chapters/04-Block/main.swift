@@ -344,7 +344,7 @@ endOfCell()
 // MARK: - 5. Why, at the start: the signal up and the gradient down
 //
 // One batch through a fresh copy of each stack (the same first weights as the four trained above), and
-// three measurements for every block, from the first (farthest from the loss) to the last:
+// three measurements for every block, predicted, from the first (farthest from the loss) to the last:
 // - the signal: each block's output std, the size of all its output's numbers. Healthy: about the
 //   embedding's 0.03 or more, block after block.
 // - the last character's effect: change each sequence's last character, and measure how much the last
@@ -352,9 +352,11 @@ endOfCell()
 //   longer depends on that character.
 // - the gradient: the factor each block passes it down by (its norm at the block's input over its norm at
 //   the next block's input). Healthy: about 1 a block; far below 1 means the first blocks barely learn.
-//   Each block's parameters' gradient norm (what AdamW sees) is printed after it.
-// - and, not predicted, the same effect at position 0 for position 0's own character. Attention there
-//   has only that one row to average, so nothing dilutes it: expect about 1 in every stack.
+// Then two more, not predicted: each block's parameters' gradient norm (what AdamW sees), and the
+// character's effect at position 0 for position 0's own character. Attention there has only that one
+// row to average, so nothing dilutes it; expect somewhat below 1, falling a little block by block, since
+// only part of a ReLU's output moves with its input (0.83 of it, the rules table below) and the rest is
+// the same at every position.
 //
 // Every `Linear` starts from N(0, 0.02^2) with a bias of 0, as in GPT-2 and nanoGPT (PyTorch's own default
 // is larger: exercise 5), and so do the embedding tables (both initializers, folded):
@@ -481,11 +483,11 @@ endOfCell()
 //
 // LayerNorm alone started with healthy sizes and ended at the unigram. The mechanism, in three steps:
 // 1. At the start the upper blocks' inputs barely carry the text (section 5: the last character's effect
-//    at the top is 5e-06). So each position's wish for its own target ("more e here, where an e comes
-//    next") points every which way and nearly cancels when a step sums the batch, while what every
-//    position asks alike ("more of the common characters") adds up. Training adds one vector to each
-//    block's output, nearly the same at every position: the move towards the characters' frequencies.
-//    (The end of this section takes that pull away, to test it.)
+//    at the top is 5e-06), and they are mostly one vector shared by every position. So each position's
+//    wish for its own target ("more e here, where an e comes next") points every which way and nearly
+//    cancels when a step sums the batch. What training adds to each block's output is nearly the same
+//    vector at every position. Part of it is what every position asks alike, the move towards the
+//    characters' frequencies; the end of this section takes that part away, to test it.
 // 2. LayerNorm cannot undo a vector that every position shares: it normalizes each position over its own
 //    C channels, and the same vector at every position is still the same vector after it. As the shared
 //    vector grows, it swamps what differed from one position to the next, and the next block reads nearly
@@ -624,17 +626,18 @@ endOfCell()
 //   against 64 weights, each applied to the top's shared vector (1.0 at step 200), so the weights' path
 //   moves the logits many times faster.
 //
-// It is the depth that lets the shared vector win. With one block, LayerNorm alone learns, a little better
-// than residuals alone (2.10 against 2.16); with two it learns, but less (2.43 against 2.07). These are
-// exercise 5's runs (`scripts/run-exercises.sh`, one seed each).
+// It is the depth that lets the shared vector win: each block more thins the text's path to the top
+// (section 5), so less of what a step changes is each position's own. With one block, LayerNorm alone
+// learns, a little better than residuals alone (2.10 against 2.16); with two it learns, but less (2.43
+// against 2.07). These are exercise 5's runs (`scripts/run-exercises.sh`, one seed each).
 //
 // Two checks of the mechanism. First, is the collapse a trap? Section 4's LayerNorm-only stack, after all
 // 2,000 steps: its context variation, block by block. Second, an intervention that takes the pull away.
-// The shared part of step 1 is the head asking every position for the characters' frequencies. Start a
-// LayerNorm-only stack's head bias at the unigram's log-frequencies, ln p(c), and the model predicts those
-// frequencies from step 0 through its bias alone, so that pull starts near 0. If the shared vector is what
-// closes LayerNorm alone's paths, this stack should learn; if something else closes them, it collapses as
-// before. Your prediction first: its val loss after 2,000 steps.
+// Part of step 1's shared change is the head asking every position for the characters' frequencies.
+// Start a LayerNorm-only stack's head bias at the unigram's log-frequencies, ln p(c), and the model
+// predicts those frequencies from step 0 through its bias alone, so that pull starts near 0. If the pull
+// is what grows the shared vector, this stack should learn; if the vector grows without it, the stack
+// collapses as before. Your prediction first: its val loss after 2,000 steps.
 let trainedVariation = contextVariation(layerNormOnly, on: measuredBatch)
 print("section 4's LayerNorm only, after \(settings.steps) steps: context variation "
       + trainedVariation.map { String(format: "%4.2f", $0) }.joined(separator: " "))
@@ -652,7 +655,7 @@ endOfCell()
 
 // - A trap: after 2,000 steps section 4's LayerNorm-only stack still tells no positions apart above the
 //   first block (0.00), and its first block barely (0.09). With the gradient at the first block's input
-//   180,000 times smaller than at the start, nothing in training pulls it out.
+//   180,000 times smaller by step 200 than at the start, nothing in training pulls it out.
 // - The intervention takes most of the pull away (the shared part 1.7 times the own, against 16), and
 //   the stack collapses just the same: val 3.3449, context variation 0.00 above the first block. So the
 //   pull towards the frequencies is not needed for the collapse. The inputs to the head were mostly one
@@ -787,7 +790,8 @@ endOfCell()
 //   gradient down (to the first block).
 // - Without residuals both shrink block by block (section 5), and at these settings (4 blocks, weights
 //   from N(0, 0.02^2), learning rate 3e-3) training collapses to the unigram, with or without LayerNorm
-//   (section 6: with LayerNorm, one vector shared by every position swamps the text).
+//   (section 6: with LayerNorm, one vector shared by every position swamps the text; what makes training's
+//   change so shared, beyond the pull towards the frequencies, is left open).
 // - `+` keeps both paths open. LayerNorm adds a few hundredths, from both seeds; the normalizing alone
 //   gives them, with its gain and bias held at 1 and 0.
 // - How much LayerNorm adds depends on the settings (exercise 5, one seed each): at a tenth of the
