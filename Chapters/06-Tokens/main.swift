@@ -13,8 +13,9 @@
 // stands for several characters. What is comparable is the total: a model's loss summed over a text, in
 // nats, is -ln of the probability it gives the whole text, whatever pieces it reads it in. Divided by the
 // text's tokens it is the loss per token; divided by its characters, the loss per character. So loss per
-// character = loss per token ÷ characters per token, and ÷ ln 2 turns nats into bits. For example, 2.976
-// nats per token at 1.94 characters per token: 2.976 / 1.94 / 0.693 = 2.21 bits per character.
+// character = loss per token ÷ characters per token, and ÷ ln 2 turns nats into bits. For example, a
+// model at 3.10 nats per token whose tokens hold 2.0 characters each: 3.10 / 2.0 / 0.693 = 2.24 bits per
+// character.
 //
 // The way through: sections 1 to 4 train the tokenizer, encode and decode with it, and look at what its
 // tokens hold; section 5 trains the same NanoGPT on characters and on tokens and compares them in bits per
@@ -80,6 +81,7 @@ print("\(toyText) as bytes: \(toyTokens)")
 for (index, pair) in PlainBytePairs.train(toyText, vocabularySize: 259).enumerated() {
     var counts: [TokenPair: Int] = [:]
     PlainBytePairs.pairCounts(toyTokens, into: &counts)
+    // sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])): the most frequent first, ties by the smaller pair
     print("  pair counts: " + counts.sorted { ($1.value, $0.key.first, $0.key.second) < ($0.value, $1.key.first, $1.key.second) }
         .map { "(\($0.key.first), \($0.key.second)) \($0.value)" }.joined(separator: ", "))
     toyTokens = PlainBytePairs.merge(toyTokens, pair, into: 256 + index)
@@ -217,9 +219,9 @@ endOfCell()
 //
 // A token can end in the middle of a character ("é" is two bytes, c3 a9, and may be two tokens), so
 // printing token by token must hold such bytes back until their character is whole. The streaming decoder
-// every chapter prints with, and the two `Tokenizer` members it uses (the byte-level part is in section
-// 10):
-// show: Sources/TextData/Tokenizer.swift TokenTextDecoder Tokenizer.streamingDecoder Tokenizer.bytes(of:)
+// every chapter prints with, and the two `Tokenizer` members it uses, folded (the byte-level part is in
+// section 10):
+// fold: Sources/TextData/Tokenizer.swift TokenTextDecoder Tokenizer.streamingDecoder Tokenizer.bytes(of:)
 
 section("3. Round trips on tricky strings")
 print("\nround trips:")
@@ -256,7 +258,7 @@ let textShares = shares(tokenData.val.map { bytePairs.tokenBytes[$0].count })
 print("\ntoken length (bytes):   " + (1...maxLength).map { String(format: "%5d", $0) }.joined())
 print("% of the vocabulary:    " + vocabularyShares.map { String(format: "%5.1f", $0) }.joined())
 print("% of the val tokens:    " + textShares.map { String(format: "%5.1f", $0) }.joined())
-let usedTokens = Set(tokenData.val)   // the vocabulary less the bytes the text never uses
+let usedTokens = Set(tokenData.val)   // the distinct tokens the val text uses, bytes and merges
 print("% of the \(usedTokens.count) used:".padding(toLength: 24, withPad: " ", startingAt: 0) + shares(usedTokens.map { bytePairs.tokenBytes[$0].count }).map { String(format: "%5.1f", $0) }.joined()
       + String(format: "   (the val tokens' mean length: %.2f bytes)",
                Double(tokenData.val.reduce(0) { $0 + bytePairs.tokenBytes[$1].count }) / Double(max(tokenData.val.count, 1))))
@@ -522,13 +524,14 @@ print("\nval bits per character: " + threeRuns.map { label, run in
 // percent from minute to minute, so the steps are timed apart from the runs: a fresh model of each run's
 // configuration takes 10 steps a round, the three in turn, for 5 rounds, and each keeps its fastest
 // round, the one least disturbed by anything else on the machine (`fastestStepMilliseconds`, folded after
-// the output).
+// the output). For the same reason these times need not match the training speed in the table at the
+// page's end, measured over the byte-pair run minutes earlier: compare the ratios within one line.
 let millisecondsPerStep = fastestStepMilliseconds([(characters.vocabularySize, characterData, settings),
                                                    (tokenizer.vocabularySize, tokenData, settings),
                                                    (characters.vocabularySize, bothData, bothSettings)])
-print("milliseconds per training step, fastest of 5 rounds: " + zip(threeRuns, millisecondsPerStep).map { String(format: "%@ %.1f", $0.0, $1) }
+print("milliseconds per training step, fastest of 5 rounds: " + zip(threeRuns, millisecondsPerStep).map { String(format: "%@ %.2f", $0.0, $1) }
       .joined(separator: "; "))
-print(String(format: "byte pairs %+.0f%% on characters at T %d (counted: %+.0f%%); characters at T %d %.2f x the byte pairs' (counted: %.2f x)",
+print(String(format: "byte pairs %+.1f%% on characters at T %d (counted: %+.1f%%); characters at T %d %.2f x the byte pairs' (counted: %.2f x)",
              (millisecondsPerStep[1] / millisecondsPerStep[0] - 1) * 100, settings.blockSize,
              (Double(bytePairStepCost) / Double(characterStepCost) - 1) * 100,
              bothSettings.blockSize, millisecondsPerStep[2] / millisecondsPerStep[1], Double(bothStepCost) / Double(bytePairStepCost)))
@@ -557,9 +560,8 @@ endOfCell()
 // | characters, T 128 | 2.222 (above) | 2.219 (`ch05 --block-size 128 --seed 1338`) |
 // | byte pairs | 2.214 (section 5) | 2.236 (section 5) |
 //
-// - Which of the two matters more? Exercise 3 runs each alone on chapter 05's model: twice the text in
-//   all (10,000 steps at T 64) reaches 2.198, twice the context at the same text a step (T 128, B 6)
-//   2.344; from seed 1338, 2.226 and 2.359. The text does nearly all of it.
+// - Which of the two matters more, the text or the context? Exercise 3 runs each alone on chapter 05's
+//   model; predict before you open its solution.
 // - The byte-pair model gets that text for about the cost of one character step: 7% more multiply-adds
 //   by the count. The character model pays for it with 1.94 times the byte pairs' multiply-adds. That is
 //   what a tokenizer buys: more text for the same compute. The timed steps follow the count: compare the
@@ -596,8 +598,9 @@ print(String(format: "\n---\n(%.0f tokens/s, %.0f characters/s)\n", generationRa
 // MARK: - 8. Save, plot the attention over tokens, and write the summary
 //
 // The checkpoint carries its merges, in the order learned: all `encode` and `decode` need. Chapter 05's
-// `Checkpoint.save` writes them into the file's metadata, {"type": "bpe", "preSplit": "none", "merges":
-// [[101, 32], ...], ...}, so `nanogpt generate` streams from the file; loading checks every merge again.
+// `Checkpoint.save` writes the tokenizer into the file's metadata as JSON, its keys sorted: {"format":
+// ..., "merges": [[101, 32], ...], "preSplit": "none", "type": "bpe", ...}, so `nanogpt generate` streams
+// from the file; loading checks every merge again (section 10's `init(merges:preSplit:)`).
 //
 // The attention figure: the first layer's heads on the first 16 tokens of the val text (every layer, on
 // 24 tokens, in the linked figure). Look for a head that attends to the previous token. In the tick labels
@@ -611,6 +614,7 @@ let reloaded = exitOnError { try Checkpoint.load(from: checkpointFolder) }
 let sample = String(text.suffix(1_000))
 print("loaded back: the same tokenizer: \(reloaded.tokenizer == tokenizer ? "yes" : "NO"); the same tokens for the text's last "
       + "1,000 characters: \(exitOnError { try reloaded.tokenizer.encode(sample) == tokenizer.encode(sample) } ? "yes" : "NO")")
+print("its metadata's tokenizer, the first 100 characters: " + (reloaded.metadata["tokenizer"].map { String($0.prefix(100)) } ?? "none"))
 print("stream from it with: swift run -c release nanogpt generate --checkpoint \(checkpointFolder.path)\n")
 
 let prompt = Array(tokenRun.trainer.dataset.val.prefix(min(settings.blockSize, 24)))   // 24 tokens for the full figure
@@ -625,9 +629,11 @@ exitOnError {
 print("wrote \(report.folder.path)/: bits-per-character.png, token-lengths.png, control.png, loss.png, attention.png, attention-all-layers.png, comparison.md, sample.txt, summary.json")
 
 // Head 2 is a previous-token head: most rows put most of their weight on the token just before (the row
-// "ow" on the column "r", the row "ne" on the comma-and-space token before it). Chapter 03's character model had one too, but a token here is about two characters,
-// so the same pattern reaches twice as far back in the text. Head 1 spreads its weight thinly over the
-// whole past; heads 0 and 3 look a few tokens back.
+// "ow" on the column "r", the row "ne" on the comma-and-space token before it, whose tick label draws
+// squeezed). Chapter 03's character model had one too, but a token here is about two characters, so the
+// same pattern reaches twice as far back in the text. Head 1 puts a steady share of each later row, about
+// 0.2 to 0.3, on "IO:⏎", the token that ends the speaker's name, and spreads the rest thinly over the past;
+// heads 0 and 3 look a few tokens back.
 
 // MARK: - 9. Aside: GPT-2's pre-split
 //
