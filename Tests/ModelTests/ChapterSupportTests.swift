@@ -1,5 +1,5 @@
-// Small pieces the chapters lean on: PyTorch's default initialization (chapter 03's exercise) and the
-// running mean drawn over every step's loss, the counts they print.
+// Small pieces the chapters lean on: PyTorch's default initialization (chapter 03's exercise), the
+// running mean drawn over every step's loss, and how counts are printed.
 import Layers
 import TensorCore
 import Testing
