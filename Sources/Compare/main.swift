@@ -65,13 +65,6 @@ struct Compare: ParsableCommand {
         print("wrote \(files.rendered ? files.image.path : files.script.path) and \(out.appendingPathComponent("table.md").path)")
     }
 
-    func grouped(_ n: Int) -> String {
-        let formatter = NumberFormatter()
-        formatter.numberStyle = .decimal
-        formatter.groupingSeparator = ","
-        return formatter.string(from: NSNumber(value: n)) ?? "\(n)"
-    }
-
     func duration(_ seconds: Double) -> String {
         seconds < 60 ? String(format: "%.1f s", seconds) : String(format: "%dm%02ds", Int(seconds) / 60, Int(seconds) % 60)
     }
