@@ -361,12 +361,17 @@ table += "\nSame model, same steps, same B x T tokens per step; \(Machine.descri
 print("\n" + table)
 endOfCell()
 // The val loss, as in every chapter, is an estimate: the mean over 100 batches of 12 random windows of
-// T + 1 tokens from the val split, as gpt.py's get_batch draws them (the Trainer's `estimateLoss`, folded
-// below). The table's last column scores every token of the validation text instead, in consecutive
-// windows of T. Each window starts its context afresh, so its first positions are predicted from little
-// context, in both models alike, as they are in the random windows. The byte pairs stay ahead there too, 2.228
-// against 2.305: by 0.077, where the estimates said 0.095. The gap shrinks by 0.02 and the order holds.
-// The rest of the page compares estimates, as chapter 05's runs report them.
+// T + 1 tokens from the val split, as gpt.py's get_batch draws them. The table's last column scores every
+// token of the validation text instead, in consecutive windows of T. Each window starts its context
+// afresh, so its first positions are predicted from little context, in both models alike, as they are in
+// the random windows. The byte pairs stay ahead there too, 2.228 against 2.305: by 0.077, where the
+// estimates said 0.095. The gap shrinks by 0.02 and the order holds. The rest of the page compares
+// estimates, as chapter 05's runs report them.
+//
+// Both models go through the same Trainer, folded below: a training step, the batch it draws (B windows
+// of T + 1 tokens, the same for characters and byte pairs), and the estimate.
+// fold: Sources/Training/Trainer.swift Trainer.trainStep
+// fold: Sources/TextData/TokenDataset.swift TokenDataset.batch
 // fold: Sources/Training/Trainer.swift Trainer.estimateLoss Trainer.meanLoss
 //
 // Each row of the table is one run of one seed. How far does a second seed move a result? The byte-pair
