@@ -128,11 +128,10 @@ func contextVariation<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: 
 /// How much rows of `width` numbers differ from their mean row: the root mean square of each row minus the
 /// mean row, over the root mean square of the rows. 0 when every row is the same.
 func variationAcrossRows(_ values: [Float], width: Int) -> Float {
-    let rows = values.count / width
-    let meanRow = (0..<width).map { j in stride(from: j, to: values.count, by: width).reduce(0) { $0 + values[$1] } / Float(rows) }
+    let mean = meanRow(values, width: width)
     var varying: Float = 0, total: Float = 0
     for (i, value) in values.enumerated() {
-        varying += (value - meanRow[i % width]) * (value - meanRow[i % width])
+        varying += (value - mean[i % width]) * (value - mean[i % width])
         total += value * value
     }
     return (varying / total).squareRoot()
@@ -155,8 +154,7 @@ func blockOutputs<Layer>(_ stack: BlockStackLanguageModel<Layer>, on batch: Batc
 func sharedPartOfTheChange(_ now: [[Float]], since start: [[Float]], width: Int) -> [Float] {
     zip(now, start).map { now, start in
         let change = zip(now, start).map { $0 - $1 }, rows = change.count / width
-        let meanRow = (0..<width).map { j in stride(from: j, to: change.count, by: width).reduce(0) { $0 + change[$1] } / Float(rows) }
-        let meanRowSize = meanRow.reduce(0) { $0 + $1 * $1 }
+        let meanRowSize = meanRow(change, width: width).reduce(0) { $0 + $1 * $1 }
         let rowSize = change.reduce(0) { $0 + $1 * $1 } / Float(rows)
         return (meanRowSize / rowSize).squareRoot()
     }
@@ -178,10 +176,7 @@ func splitOfTheHeadGradient<Layer>(_ stack: BlockStackLanguageModel<Layer>, on b
     crossEntropy(logits, targets: batch.targets).backward()
     let g = logits.gradValues ?? [], xs = x.values                       // (N, V), (N, C) as rows
     let (rows, V, C) = (batch.batchSize * batch.blockSize, stack.vocabularySize, x.shape[2])
-    func meanRow(_ values: [Float], _ width: Int) -> [Float] {
-        (0..<width).map { j in stride(from: j, to: values.count, by: width).reduce(0) { $0 + values[$1] } / Float(rows) }
-    }
-    let (m, xMean) = (meanRow(g, V), meanRow(xs, C))
+    let (m, xMean) = (meanRow(g, width: V), meanRow(xs, width: C))
     let sharedNorm = Float(rows) * m.reduce(0) { $0 + $1 * $1 }.squareRoot() * xMean.reduce(0) { $0 + $1 * $1 }.squareRoot()
     var own = [Float](repeating: 0, count: V * C)                        // sum of (g_i - m)(x_i - xMean)^T
     for i in 0..<rows {
@@ -217,10 +212,13 @@ func layerNormInputSpreads(_ stack: BlockStackLanguageModel<PlainBlock>, on batc
 func sharedVectorsAndBiases(_ stack: BlockStackLanguageModel<PlainBlock>, on batch: Batch, width: Int)
     -> (shared: [Float], bias: [Float], headBias: Float) {
     func rootMeanSquare(_ v: [Float]) -> Float { (v.reduce(0) { $0 + $1 * $1 } / Float(v.count)).squareRoot() }
-    let shared = blockOutputs(stack, on: batch).map { output in   // each (B, T, C) as rows of width C
-        let rows = output.count / width
-        return rootMeanSquare((0..<width).map { j in stride(from: j, to: output.count, by: width).reduce(0) { $0 + output[$1] } / Float(rows) })
-    }
+    let shared = blockOutputs(stack, on: batch).map { rootMeanSquare(meanRow($0, width: width)) }   // each (B, T, C) as rows of C
     let bias = stack.blocks.map { rootMeanSquare($0.feedForward.contract.bias?.values ?? []) }
     return (shared, bias, rootMeanSquare(stack.languageModelHead.bias?.values ?? []))
+}
+
+/// The mean of `values` taken as rows of `width` numbers: one row, the average of all of them.
+func meanRow(_ values: [Float], width: Int) -> [Float] {
+    let rows = values.count / width
+    return (0..<width).map { j in stride(from: j, to: values.count, by: width).reduce(0) { $0 + values[$1] } / Float(rows) }
 }

@@ -531,7 +531,7 @@ endOfCell()
 // (four independent rows differ from their mean row by sqrt(1 - 1/4) of their size). Then 0.87 /
 // sqrt(1 + size^2): LayerNorm rescales each row to unit size, and a row's size is sqrt(1 + size^2) while
 // the part that differs keeps its 1.
-// fold: Chapters/04-Block/Measurements.swift variationAcrossRows
+// fold: Chapters/04-Block/Measurements.swift variationAcrossRows meanRow
 let demoRandom = SeededRandom(seed: 13)                                                // its own generator
 let ownRows = Tensor.normal([4, settings.embeddingSize], std: 1, random: demoRandom)  // (4, C): one row per position
 let shared = Tensor.normal([settings.embeddingSize], std: 1, random: demoRandom)      // (C): added to every row

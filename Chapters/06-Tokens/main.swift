@@ -439,9 +439,9 @@ for (label, data, V) in [("characters", characterData, characters.vocabularySize
           + String(format: "counted bigram, nats per token: train %.4f, val %.4f, val above train by %.2f", train, val, val - train))
 }
 for (label, data) in [("characters", characterData), ("byte pairs", tokenData)] {   // how sparse the counts are where it matters
-    var seen: [Int: Int] = [:]                                                      // pair (a * 1024 + b) -> times in the training split
-    for (a, b) in zip(data.train, data.train.dropFirst()) { seen[a * 1024 + b, default: 0] += 1 }
-    let valPairs = zip(data.val, data.val.dropFirst()).map { $0 * 1024 + $1 }
+    var seen: [TokenPair: Int] = [:]                                                // pair -> times in the training split
+    for (a, b) in zip(data.train, data.train.dropFirst()) { seen[TokenPair(a, b), default: 0] += 1 }
+    let valPairs = zip(data.val, data.val.dropFirst()).map { TokenPair($0, $1) }
     let rare = valPairs.filter { seen[$0, default: 0] < 5 }.count
     print(label.padding(toLength: 12, withPad: " ", startingAt: 0)
           + String(format: "%.1f%% of the val text's adjacent pairs were seen fewer than 5 times in training",
